@@ -1,0 +1,47 @@
+// Casedesk client behaviour: small, progressive additions to server-rendered pages.
+(() => {
+  const alerts = () => document.getElementById('alerts');
+
+  function announce(text, kind) {
+    const box = alerts();
+    if (!box) return;
+    const p = document.createElement('p');
+    p.className = kind === 'error' ? 'flash error' : 'flash';
+    p.textContent = text;
+    box.replaceChildren(p);
+  }
+  window.casedesk = { announce };
+
+  // htmx does not swap error responses; show the server's words instead of failing silently.
+  document.addEventListener('htmx:responseError', (event) => {
+    const xhr = event.detail.xhr;
+    announce(xhr.responseText && xhr.responseText.length < 500 ? xhr.responseText : `Error ${xhr.status}`, 'error');
+  });
+  document.addEventListener('htmx:sendError', () => {
+    announce(document.documentElement.lang === 'sv' ? 'Servern svarar inte.' : 'The server does not answer.', 'error');
+  });
+
+  // F2 or Ctrl+S saves the form that has focus (or the page's main form).
+  document.addEventListener('keydown', (event) => {
+    const isSave = event.key === 'F2' || ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 's');
+    if (!isSave) return;
+    const active = document.activeElement;
+    const form = active?.closest?.('form[data-save-shortcut]') || document.querySelector('form[data-save-shortcut]');
+    if (!form) return;
+    event.preventDefault();
+    form.requestSubmit();
+  });
+
+  // Filters that apply as soon as they change (inline handlers are barred by the CSP).
+  document.addEventListener('change', (event) => {
+    const el = event.target;
+    if (el instanceof HTMLElement && el.hasAttribute('data-autosubmit') && el.form) el.form.requestSubmit();
+  });
+
+  // Forms that ask before doing something irreversible (without htmx).
+  document.addEventListener('submit', (event) => {
+    const form = event.target;
+    const question = form instanceof HTMLFormElement ? form.dataset.confirm : undefined;
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+})();

@@ -1,0 +1,1 @@
+export const registers: { slug: string; titleKey: string }[] = [];

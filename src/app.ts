@@ -1,0 +1,143 @@
+import path from 'node:path';
+import qs from 'node:querystring';
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyCsrf from '@fastify/csrf-protection';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyHelmet from '@fastify/helmet';
+import fastifySession from '@fastify/session';
+import fastifyStatic from '@fastify/static';
+import fastifyView from '@fastify/view';
+import { Eta } from 'eta';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { registerAdminRoutes } from './admin/routes.ts';
+import type { Config } from './config.ts';
+import type { Db } from './db/database.ts';
+import { loadSecret } from './db/secrets.ts';
+import { registerHomeRoutes } from './home/routes.ts';
+import { registerAccountRoutes } from './users/account-routes.ts';
+import { registerLoginRoutes } from './users/login-routes.ts';
+import { findUserById } from './users/queries.ts';
+import { setLanguage, viewContext } from './web/context.ts';
+import { registerErrorHandlers } from './web/errors.ts';
+import { isHtmx } from './web/render.ts';
+import { PgSessionStore } from './web/session-store.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const sessionTtlMs = 12 * 60 * 60 * 1000;
+const publicAssets = /^\/(static|vendor)\//;
+const unsafeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export type AppDeps = { config: Config; db: Db };
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deps: AppDeps;
+  }
+}
+
+export async function buildApp({ config, db }: AppDeps, opts: { logger?: boolean } = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger:
+      opts.logger === false
+        ? false
+        : { level: config.logLevel, redact: ['req.headers.cookie', 'req.headers.authorization'] },
+    trustProxy: config.trustProxy,
+    bodyLimit: 1024 * 1024,
+  });
+  app.decorate('deps', { config, db });
+
+  // External plugins, in the order requests meet them.
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        // Trix and htmx set style attributes on elements; no style sheets from elsewhere.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        fontSrc: ["'self'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    hsts: config.publicUrl.startsWith('https:'),
+  });
+  await app.register(fastifyFormbody, { parser: (body) => qs.parse(body) });
+  await app.register(fastifyCookie);
+  await app.register(fastifySession, {
+    secret: config.sessionSecret ?? (await loadSecret(db, 'session')),
+    cookieName: 'casedesk_session',
+    store: new PgSessionStore(db, sessionTtlMs),
+    saveUninitialized: false,
+    cookie: {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: config.publicUrl.startsWith('https:'),
+      maxAge: sessionTtlMs,
+      path: '/',
+    },
+  });
+  await app.register(fastifyCsrf, { sessionPlugin: '@fastify/session' });
+  await app.register(fastifyStatic, {
+    root: path.join(root, 'public'),
+    prefix: '/static/',
+    maxAge: config.env === 'production' ? '1h' : 0,
+  });
+  // Front-end libraries are served from the app itself, never from a CDN.
+  await app.register(fastifyStatic, {
+    root: [path.join(root, 'node_modules/htmx.org/dist'), path.join(root, 'node_modules/trix/dist')],
+    prefix: '/vendor/',
+    decorateReply: false,
+    allowedPath: (pathName) => ['/htmx.min.js', '/trix.umd.min.js', '/trix.css'].includes(pathName),
+    maxAge: config.env === 'production' ? '1d' : 0,
+  });
+  await app.register(fastifyView, {
+    engine: { eta: new Eta({ views: path.join(root, 'views'), cache: config.env === 'production' }) },
+    root: path.join(root, 'views'),
+  });
+
+  // Our request pipeline: who is asking and in which language, then rights, then CSRF.
+  app.decorateRequest('user', null);
+  app.decorateRequest('lang', 'sv');
+  app.decorateRequest('t', null as never);
+  app.addHook('onRequest', async (request, reply) => {
+    const userId = request.session?.userId;
+    if (userId) {
+      const user = await findUserById(db, userId);
+      if (user?.active) request.user = user;
+      else await request.session.destroy();
+    }
+    setLanguage(request, config);
+    const isPublic = request.routeOptions.config.public || publicAssets.test(request.url);
+    if (!request.user && !isPublic) {
+      const next = request.method === 'GET' ? `?next=${encodeURIComponent(request.url)}` : '';
+      if (isHtmx(request)) return reply.header('HX-Redirect', `/login${next}`).code(401).send();
+      if (request.method === 'GET') return reply.redirect(`/login${next}`, 303);
+      return reply.code(401).type('text/plain; charset=utf-8').send(request.t('errors.forbidden'));
+    }
+  });
+  app.addHook('preValidation', (request, reply, done) => {
+    if (unsafeMethods.has(request.method)) return app.csrfProtection(request, reply, done);
+    done();
+  });
+  app.addHook('preHandler', async (request, reply) => {
+    reply.locals = viewContext(request, reply, config);
+  });
+
+  registerErrorHandlers(app, config);
+
+  app.get('/healthz', { config: { public: true } }, async (_request, reply) => {
+    await db.selectNoFrom((eb) => eb.val(1).as('ok')).execute();
+    return reply.send({ status: 'ok' });
+  });
+  await app.register(registerLoginRoutes);
+  await app.register(registerAccountRoutes);
+  await app.register(registerHomeRoutes);
+  await app.register(registerAdminRoutes, { prefix: '/admin' });
+  return app;
+}

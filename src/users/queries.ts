@@ -1,0 +1,20 @@
+import type { Db } from '../db/database.ts';
+import type { User } from '../db/schema.ts';
+
+export function normalizeLogin(login: string): string {
+  return login.trim().toUpperCase();
+}
+
+export async function findUserById(db: Db, id: number): Promise<User | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findUserByLogin(db: Db, login: string): Promise<User | undefined> {
+  return db.selectFrom('users').selectAll().where('login', '=', normalizeLogin(login)).executeTakeFirst();
+}
+
+export async function listUsers(db: Db, opts: { includeInactive: boolean }): Promise<User[]> {
+  let q = db.selectFrom('users').selectAll().orderBy('login');
+  if (!opts.includeInactive) q = q.where('active', '=', true);
+  return q.execute();
+}

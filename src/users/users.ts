@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import type { Db } from '../db/database.ts';
+import { uniqueViolation } from '../db/errors.ts';
+import type { User } from '../db/schema.ts';
+import { type FieldErrors, FormError, optionalText, requiredText } from '../web/form.ts';
+import { generatePassword, hashPassword } from './password.ts';
+import { findUserByLogin, normalizeLogin } from './queries.ts';
+
+export const passwordSchema = z.string().min(10, 'errors.password_short').max(200, 'errors.too_long');
+
+export const userSchema = z.object({
+  login: z
+    .string()
+    .transform(normalizeLogin)
+    .pipe(
+      z
+        .string()
+        .min(1, 'errors.required')
+        .regex(/^[A-Z0-9_.-]{1,32}$/, 'errors.login_format'),
+    ),
+  name: requiredText(100),
+  initials: z
+    .string()
+    .trim()
+    .max(3, 'errors.initials_format')
+    .transform((s) => s.toUpperCase()),
+  email: optionalText(200).pipe(z.email('errors.email').nullable()),
+  role: z.enum(['admin', 'agent'], 'errors.required'),
+  language: z
+    .enum(['', 'sv', 'en'])
+    .default('')
+    .transform((v) => (v === '' ? null : v)),
+});
+export type UserInput = z.output<typeof userSchema>;
+
+export function initialsOf(name: string): string {
+  const parts = name.trim().split(/\s+/).filter(Boolean);
+  const letters = parts.length > 1 ? `${parts[0]?.[0]}${parts.at(-1)?.[0]}` : (parts[0]?.slice(0, 2) ?? '');
+  return letters.toUpperCase();
+}
+
+function loginTaken(error: unknown): FormError | null {
+  return uniqueViolation(error) === 'users_login_key' ? new FormError({ login: 'errors.login_taken' }) : null;
+}
+
+export async function createUser(db: Db, input: UserInput, password?: string): Promise<User> {
+  const errors: FieldErrors = {};
+  if (password !== undefined) {
+    const parsed = passwordSchema.safeParse(password);
+    if (!parsed.success) errors.password = parsed.error.issues[0]?.message ?? 'errors.invalid';
+  }
+  if (Object.keys(errors).length) throw new FormError(errors);
+  try {
+    return await db
+      .insertInto('users')
+      .values({
+        ...input,
+        initials: input.initials || initialsOf(input.name),
+        password_hash: password ? await hashPassword(password) : null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  } catch (error) {
+    throw loginTaken(error) ?? error;
+  }
+}
+
+export async function updateUser(db: Db, id: number, input: UserInput): Promise<User> {
+  try {
+    return await db
+      .updateTable('users')
+      .set({ ...input, initials: input.initials || initialsOf(input.name), updated_at: new Date() })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  } catch (error) {
+    throw loginTaken(error) ?? error;
+  }
+}
+
+export async function setUserPassword(db: Db, id: number, password: string): Promise<void> {
+  const parsed = passwordSchema.safeParse(password);
+  if (!parsed.success) throw new FormError({ password: parsed.error.issues[0]?.message ?? 'errors.invalid' });
+  await db
+    .updateTable('users')
+    .set({ password_hash: await hashPassword(password), updated_at: new Date() })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function setUserLanguage(db: Db, id: number, language: 'sv' | 'en'): Promise<void> {
+  await db.updateTable('users').set({ language, updated_at: new Date() }).where('id', '=', id).execute();
+}
+
+// A deactivated user is logged out everywhere at once: their sessions are deleted.
+export async function setUserActive(db: Db, id: number, active: boolean): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable('users').set({ active, updated_at: new Date() }).where('id', '=', id).execute();
+    if (!active) await trx.deleteFrom('sessions').where('user_id', '=', id).execute();
+  });
+}
+
+// First start: the ADMIN user exists with ADMIN_PASSWORD, or a generated password that the
+// caller prints once. Later starts leave ADMIN alone.
+export async function ensureAdminUser(db: Db, configuredPassword?: string): Promise<{ generatedPassword?: string }> {
+  if (await findUserByLogin(db, 'ADMIN')) return {};
+  const password = configuredPassword ?? generatePassword();
+  const hash = await hashPassword(password);
+  const inserted = await db
+    .insertInto('users')
+    .values({ login: 'ADMIN', name: 'Administrator', initials: 'AD', role: 'admin', password_hash: hash })
+    .onConflict((oc) => oc.column('login').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return inserted && !configuredPassword ? { generatedPassword: password } : {};
+}

@@ -1,0 +1,67 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.ts';
+import type { Language, User } from '../db/schema.ts';
+import { type Formatters, formatters, languageFromHeader, type Translate, translator } from './i18n/i18n.ts';
+
+declare module 'fastify' {
+  interface Session {
+    userId?: number;
+    language?: Language;
+    flash?: string;
+  }
+  interface FastifyRequest {
+    user: User | null;
+    lang: Language;
+    t: Translate;
+  }
+  interface FastifyReply {
+    // Read by @fastify/view and merged into every template's data.
+    locals?: ViewContext;
+  }
+  interface FastifyContextConfig {
+    // Routes reachable without logging in (login page, health check, static files).
+    public?: boolean;
+  }
+}
+
+// The user's own setting, else what the browser asks for, else the configured default.
+export function chooseLanguage(request: FastifyRequest, config: Config): Language {
+  return (
+    request.user?.language ??
+    request.session?.language ??
+    languageFromHeader(request.headers['accept-language']) ??
+    config.defaultLanguage
+  );
+}
+
+export type ViewContext = {
+  user: User | null;
+  lang: Language;
+  t: Translate;
+  fmt: Formatters;
+  path: string;
+  csrf: () => string;
+  flash: () => string | null;
+};
+
+export function viewContext(request: FastifyRequest, reply: FastifyReply, config: Config): ViewContext {
+  return {
+    user: request.user,
+    lang: request.lang,
+    t: request.t,
+    fmt: formatters(request.lang, config.timeZone),
+    path: request.url,
+    csrf: () => reply.generateCsrf(),
+    // Read once by the layout, so a message shows on the page after a redirect and then goes.
+    flash: () => {
+      const message = request.session?.flash ?? null;
+      if (message) request.session.flash = undefined;
+      return message;
+    },
+  };
+}
+
+export function setLanguage(request: FastifyRequest, config: Config): void {
+  request.lang = chooseLanguage(request, config);
+  request.t = translator(request.lang);
+}

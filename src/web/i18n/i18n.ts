@@ -1,0 +1,47 @@
+import type { Language } from '../../db/schema.ts';
+import { en, type MessageKey } from './en.ts';
+import { sv } from './sv.ts';
+
+export const catalogues: Record<Language, Record<MessageKey, string>> = { sv, en };
+export const languages: Language[] = ['sv', 'en'];
+
+export type Translate = (key: string, params?: Record<string, string | number>) => string;
+
+export function translator(language: Language): Translate {
+  const catalogue = catalogues[language];
+  return (key, params) => {
+    // Unknown keys show as themselves so a missing text is visible, never blank.
+    let text: string = key in catalogue ? catalogue[key as MessageKey] : key;
+    if (params) for (const [name, value] of Object.entries(params)) text = text.replaceAll(`{${name}}`, String(value));
+    return text;
+  };
+}
+
+// The first supported language in an Accept-Language header, by quality.
+export function languageFromHeader(header: string | undefined): Language | null {
+  if (!header) return null;
+  const ranked = header
+    .split(',')
+    .map((part) => {
+      const [tag = '', ...params] = part.trim().split(';');
+      const q = params.find((p) => p.trim().startsWith('q='));
+      return { tag: tag.trim().toLowerCase().slice(0, 2), q: q ? Number(q.trim().slice(2)) : 1 };
+    })
+    .filter((entry) => entry.q > 0)
+    .sort((a, b) => b.q - a.q);
+  return (ranked.find((entry) => languages.includes(entry.tag as Language))?.tag as Language | undefined) ?? null;
+}
+
+export type Formatters = {
+  dateTime: (value: Date | string | null | undefined) => string;
+  date: (value: Date | string | null | undefined) => string;
+};
+
+export function formatters(language: Language, timeZone: string): Formatters {
+  const locale = language === 'sv' ? 'sv-SE' : 'en-GB';
+  const dateTime = new Intl.DateTimeFormat(locale, { timeZone, dateStyle: 'short', timeStyle: 'short' });
+  const date = new Intl.DateTimeFormat(locale, { timeZone, dateStyle: 'short' });
+  const wrap = (f: Intl.DateTimeFormat) => (value: Date | string | null | undefined) =>
+    value ? f.format(typeof value === 'string' ? new Date(value) : value) : '';
+  return { dateTime: wrap(dateTime), date: wrap(date) };
+}
