@@ -1,0 +1,75 @@
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../app.ts';
+import { loadConfig } from '../config.ts';
+import type { Db } from '../db/database.ts';
+import type { Role } from '../db/schema.ts';
+import { createUser } from '../users/users.ts';
+
+export const testPassword = 'correct horse battery';
+
+export async function buildTestApp(db: Db, env: Record<string, string> = {}): Promise<FastifyInstance> {
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', SESSION_SECRET: 'x'.repeat(40), ...env });
+  const app = await buildApp({ config, db }, { logger: false });
+  await app.ready();
+  return app;
+}
+
+export async function seedUser(db: Db, login: string, role: Role = 'agent', extra: { language?: 'sv' | 'en' } = {}) {
+  return createUser(
+    db,
+    {
+      login,
+      name: `${login[0]}${login.slice(1).toLowerCase()} Testsson`,
+      initials: '',
+      email: `${login.toLowerCase()}@example.com`,
+      role,
+      language: extra.language ?? null,
+    },
+    testPassword,
+  );
+}
+
+// A browser stand-in for app.inject(): keeps cookies and knows the current CSRF token.
+export class TestClient {
+  private cookies = new Map<string, string>();
+  csrf = '';
+
+  constructor(private readonly app: FastifyInstance) {}
+
+  async request(
+    opts: InjectOptions & { form?: Record<string, string>; htmx?: boolean },
+  ): Promise<LightMyRequestResponse> {
+    const headers: Record<string, string> = { ...(opts.headers as Record<string, string>) };
+    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    if (opts.htmx) headers['hx-request'] = 'true';
+    let payload = opts.payload;
+    if (opts.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      payload = new URLSearchParams(opts.form).toString();
+    }
+    const response = await this.app.inject({ ...opts, headers, payload });
+    for (const cookie of response.cookies) {
+      if (cookie.expires && cookie.expires.getTime() < Date.now()) this.cookies.delete(cookie.name);
+      else this.cookies.set(cookie.name, cookie.value);
+    }
+    const token = /name="_csrf" value="([^"]+)"/.exec(response.body)?.[1];
+    if (token) this.csrf = token;
+    return response;
+  }
+
+  get(url: string, opts: { htmx?: boolean; headers?: Record<string, string> } = {}) {
+    return this.request({ method: 'GET', url, ...opts });
+  }
+
+  // Posts a form with the CSRF token the last page gave us (pass _csrf: '' to leave it out).
+  post(url: string, form: Record<string, string> = {}, opts: { htmx?: boolean } = {}) {
+    return this.request({ method: 'POST', url, form: { _csrf: this.csrf, ...form }, ...opts });
+  }
+
+  async login(login: string, password = testPassword): Promise<LightMyRequestResponse> {
+    await this.get('/login');
+    const response = await this.post('/login', { login, password });
+    await this.get('/');
+    return response;
+  }
+}

@@ -1,0 +1,32 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createDb, type Db } from '../db/database.ts';
+
+// Each test file gets its own database cloned from the migrated template that scripts/test.ts
+// made, so files never see each other's rows.
+export async function createTestDatabase(): Promise<{ db: Db; url: string; drop: () => Promise<void> }> {
+  const serverUrl = process.env.CASEDESK_TEST_SERVER_URL;
+  const template = process.env.CASEDESK_TEST_TEMPLATE;
+  if (!serverUrl || !template) throw new Error('Run tests with `npm test` (it prepares the test databases).');
+  const name = `${template}_${randomBytes(4).toString('hex')}`;
+  const adminUrl = new URL(serverUrl);
+  adminUrl.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: adminUrl.toString() });
+  await admin.connect();
+  await admin.query(`create database ${name} template ${template}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const db = createDb(url.toString(), 20);
+  return {
+    db,
+    url: url.toString(),
+    drop: async () => {
+      await db.destroy();
+      const client = new pg.Client({ connectionString: adminUrl.toString() });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import type { FastifyInstance } from 'fastify';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Db } from '../db/database.ts';
+import { buildTestApp, seedUser, TestClient, testPassword } from '../test-support/app.ts';
+import { createTestDatabase } from '../test-support/database.ts';
+import { maxFailuresPerLogin } from './login.ts';
+import { setUserActive } from './users.ts';
+
+const ctx = {} as { db: Db; app: FastifyInstance; drop: () => Promise<void> };
+const test = suite('Staff login');
+
+test.before(async () => {
+  const t = await createTestDatabase();
+  ctx.db = t.db;
+  ctx.drop = t.drop;
+  ctx.app = await buildTestApp(t.db);
+  await seedUser(t.db, 'KALLE', 'agent');
+  await seedUser(t.db, 'BOSS', 'admin');
+  await seedUser(t.db, 'GONE', 'agent');
+});
+test.after(async () => {
+  await ctx.app.close();
+  await ctx.drop();
+});
+
+test('an anonymous visitor is sent to the login page', async () => {
+  const res = await new TestClient(ctx.app).get('/admin/users');
+  assert.is(res.statusCode, 303);
+  assert.is(res.headers.location, '/login?next=%2Fadmin%2Fusers');
+});
+
+test('the user ID is case-insensitive and the session survives a new app instance', async () => {
+  const client = new TestClient(ctx.app);
+  const res = await client.login('kalle');
+  assert.is(res.statusCode, 303);
+  const home = await client.get('/');
+  assert.is(home.statusCode, 200);
+  assert.match(home.body, 'Kalle Testsson');
+  const second = await buildTestApp(ctx.db);
+  const res2 = await second.inject({
+    method: 'GET',
+    url: '/',
+    headers: { cookie: `casedesk_session=${client['cookies'].get('casedesk_session')}` },
+  });
+  assert.is(res2.statusCode, 200);
+  await second.close();
+});
+
+test('a wrong password is refused with a message and the typed user ID kept', async () => {
+  const client = new TestClient(ctx.app);
+  await client.get('/login');
+  const res = await client.post('/login', { login: 'boss', password: 'nope-nope-nope' });
+  assert.is(res.statusCode, 401);
+  assert.match(res.body, 'Fel användar-ID eller lösenord');
+  assert.match(res.body, 'value="boss"');
+});
+
+test('ten wrong passwords in a row are refused before the password is even checked', async () => {
+  const client = new TestClient(ctx.app);
+  await client.get('/login');
+  const codes: number[] = [];
+  for (let i = 0; i < 10; i++)
+    codes.push((await client.post('/login', { login: 'kalle', password: `wrong${i}` })).statusCode);
+  assert.equal(codes.slice(0, maxFailuresPerLogin), Array(maxFailuresPerLogin).fill(401));
+  assert.ok(codes.slice(maxFailuresPerLogin).every((c) => c === 429));
+  const right = await client.post('/login', { login: 'kalle', password: testPassword });
+  assert.is(right.statusCode, 429, 'even the right password waits out the window');
+  assert.match(right.body, 'För många misslyckade försök');
+});
+
+test('a deactivated user cannot log in and loses open sessions', async () => {
+  const client = new TestClient(ctx.app);
+  await client.login('gone');
+  assert.is((await client.get('/')).statusCode, 200);
+  const gone = await ctx.db.selectFrom('users').select('id').where('login', '=', 'GONE').executeTakeFirstOrThrow();
+  await setUserActive(ctx.db, gone.id, false);
+  assert.is((await client.get('/')).statusCode, 303);
+  const again = await new TestClient(ctx.app).login('gone');
+  assert.is(again.statusCode, 401);
+});
+
+test('a POST without the CSRF token gets 403, with it the action works', async () => {
+  const client = new TestClient(ctx.app);
+  await client.login('boss');
+  const without = await client.post('/account/language', { _csrf: '', language: 'en' });
+  assert.is(without.statusCode, 403);
+  const htmxWithHeader = await client.request({
+    method: 'POST',
+    url: '/account/language',
+    form: { language: 'en' },
+    headers: { 'x-csrf-token': client.csrf },
+    htmx: true,
+  });
+  assert.is(htmxWithHeader.statusCode, 204);
+});
+
+test('logout ends the session', async () => {
+  const client = new TestClient(ctx.app);
+  await client.login('boss');
+  const out = await client.post('/logout');
+  assert.is(out.statusCode, 303);
+  assert.is((await client.get('/')).statusCode, 303);
+});
+
+test('a login page cannot redirect to another site', async () => {
+  const client = new TestClient(ctx.app);
+  await client.get('/login?next=//evil.example.com');
+  const res = await client.post('/login', { login: 'boss', password: testPassword, next: '//evil.example.com' });
+  assert.is(res.headers.location, '/');
+});
+
+test.run();
