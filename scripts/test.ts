@@ -9,7 +9,9 @@ import { createDb } from '../src/db/database.ts';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 
-const pattern = process.argv[2] ?? '\\.test\\.ts$';
+// `npm test -- customers` runs only the test files whose path matches "customers".
+const only = process.argv[2];
+const pattern = only ? `^(?=.*(?:${only})).*\\.test\\.ts$` : '\\.test\\.ts$';
 
 function withDatabase(url: string, name: string): string {
   const u = new URL(url);

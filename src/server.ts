@@ -41,7 +41,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   db = createDb(databaseUrl);
-  const applied = await migrateToLatest(db);
+  const applied = await migrateToLatest(db).catch(async (error) => {
+    await db?.destroy();
+    await embedded?.stop();
+    throw error;
+  });
   if (applied.length) say(`migrations applied: ${applied.join(', ')}`);
   const { generatedPassword } = await ensureAdminUser(db, config.adminPassword);
   if (generatedPassword) {

@@ -21,8 +21,9 @@ export const userSchema = z.object({
   name: requiredText(100),
   initials: z
     .string()
-    .trim()
-    .max(3, 'errors.initials_format')
+    .default('')
+    .transform((s) => s.trim())
+    .pipe(z.string().max(3, 'errors.initials_format'))
     .transform((s) => s.toUpperCase()),
   email: optionalText(200).pipe(z.email('errors.email').nullable()),
   role: z.enum(['admin', 'agent'], 'errors.required'),
