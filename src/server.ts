@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     try {
       await app?.close();
       await db?.destroy();
-      await embedded?.stop();
+      await embedded?.stop().catch(() => {});
     } finally {
       process.exit(0);
     }
