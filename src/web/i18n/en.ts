@@ -104,6 +104,11 @@ export const en = {
   'contacts.email': 'E-mail',
   'contacts.phone': 'Phone',
   'contacts.add': 'Add contact',
+  'customers.search_submit': 'Search',
+  'customers.no_match': 'No customers match the search.',
+  'customers.pagination': 'Pages',
+  'customers.page_previous': 'Previous',
+  'customers.page_next': 'Next',
   'registers.name': 'Name',
   'registers.position': 'Order',
   'registers.kind': 'Kind',
@@ -120,6 +125,9 @@ export const en = {
   'registers.body': 'Text',
   'registers.new': 'New',
   'registers.edit': 'Edit',
+  'errors.title_taken': 'That title is already in use.',
+  'errors.too_large': 'Too large.',
+  'errors.digits_range': 'Between 1 and 12.',
 } as const;
 
 export type MessageKey = keyof typeof en;

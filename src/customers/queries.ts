@@ -1,0 +1,65 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { Contact, Customer } from '../db/schema.ts';
+
+export const customersPerPage = 50;
+
+export type CustomerSearch = { q?: string; includeInactive?: boolean; page?: number };
+export type CustomerPage = { customers: Customer[]; page: number; hasMore: boolean };
+
+// A search term as a literal inside LIKE: its own %, _ and \ match only themselves.
+function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+// The term matches a customer number exactly or as its beginning, or any part of the name
+// regardless of case. Exact number hits come first, so typing a full number finds that customer.
+export async function listCustomers(db: Db, search: CustomerSearch = {}): Promise<CustomerPage> {
+  const q = search.q?.trim() ?? '';
+  const page = Math.max(1, Math.floor(search.page ?? 1));
+  let query = db.selectFrom('customers').selectAll();
+  if (!search.includeInactive) query = query.where('active', '=', true);
+  if (q) {
+    const literal = likeLiteral(q);
+    query = query
+      .where((eb) =>
+        eb.or([
+          eb('number', 'like', `${literal}%`),
+          eb(eb.fn('lower', ['name']), 'like', `%${literal.toLowerCase()}%`),
+        ]),
+      )
+      .orderBy(sql`number = ${q}`, 'desc');
+  }
+  const rows = await query
+    .orderBy('number')
+    .orderBy('id')
+    .limit(customersPerPage + 1)
+    .offset((page - 1) * customersPerPage)
+    .execute();
+  return { customers: rows.slice(0, customersPerPage), page, hasMore: rows.length > customersPerPage };
+}
+
+export async function findCustomerById(db: Db, id: number): Promise<Customer | undefined> {
+  return db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+// Active contacts first; inactive ones stay listed so they can be found and reactivated.
+export async function listContacts(db: Db, customerId: number): Promise<Contact[]> {
+  return db
+    .selectFrom('contacts')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .orderBy('active', 'desc')
+    .orderBy('name')
+    .orderBy('id')
+    .execute();
+}
+
+export async function findContact(db: Db, customerId: number, contactId: number): Promise<Contact | undefined> {
+  return db
+    .selectFrom('contacts')
+    .selectAll()
+    .where('id', '=', contactId)
+    .where('customer_id', '=', customerId)
+    .executeTakeFirst();
+}
