@@ -3,6 +3,7 @@
 // else starts an embedded PostgreSQL. Ends with the line "N passed, N failed".
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db/database.ts';
@@ -54,7 +55,7 @@ async function main(): Promise<number> {
       process.stdout.write(chunk);
     });
     const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
-    const plain = output.replace(/\u001b\[[0-9;]*m/g, '');
+    const plain = stripVTControlCharacters(output);
     const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
     const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
     const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);

@@ -11,10 +11,12 @@ import fastifyView from '@fastify/view';
 import { Eta } from 'eta';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAdminRoutes } from './admin/routes.ts';
+import { registerCaseRoutes } from './cases/routes.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { loadSecret } from './db/secrets.ts';
-import { registerHomeRoutes } from './home/routes.ts';
+import { countUnread } from './notifications/notifications.ts';
+import { registerNotificationRoutes } from './notifications/routes.ts';
 import { registerAccountRoutes } from './users/account-routes.ts';
 import { registerLoginRoutes } from './users/login-routes.ts';
 import { findUserById } from './users/queries.ts';
@@ -126,7 +128,10 @@ export async function buildApp({ config, db }: AppDeps, opts: { logger?: boolean
     done();
   });
   app.addHook('preHandler', async (request, reply) => {
-    reply.locals = viewContext(request, reply, config);
+    // The bell's count is wanted on full pages only, not on htmx fragments or form posts.
+    const wantsBell = request.user && request.method === 'GET' && !isHtmx(request);
+    const unread = wantsBell && request.user ? await countUnread(db, request.user.id) : 0;
+    reply.locals = viewContext(request, reply, config, unread);
   });
 
   registerErrorHandlers(app, config);
@@ -137,7 +142,8 @@ export async function buildApp({ config, db }: AppDeps, opts: { logger?: boolean
   });
   await app.register(registerLoginRoutes);
   await app.register(registerAccountRoutes);
-  await app.register(registerHomeRoutes);
+  await app.register(registerCaseRoutes);
+  await app.register(registerNotificationRoutes);
   await app.register(registerAdminRoutes, { prefix: '/admin' });
   return app;
 }

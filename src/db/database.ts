@@ -5,6 +5,9 @@ import type { Database } from './schema.ts';
 // bigint (count(*), bigserial) arrives as a string by default; our counts fit in a JS number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
 
+// A calendar date (due date) stays the string YYYY-MM-DD; as a Date it would shift with time zones.
+pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
+
 export type Db = Kysely<Database>;
 
 export function createDb(connectionString: string, poolSize = 10): Db {

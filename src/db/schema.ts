@@ -100,7 +100,131 @@ export interface CannedRepliesTable {
   active: Generated<boolean>;
 }
 
+export type ThreadSide = 'customer' | 'staff' | 'system';
+export type Delivery = 'none' | 'to_send' | 'saved';
+
+export interface CasesTable {
+  id: Generated<number>;
+  number: string;
+  title: string;
+  customer_id: number | null;
+  contact_id: number | null;
+  contact_name: string | null;
+  contact_email: string | null;
+  contact_phone: string | null;
+  responsible_id: number | null;
+  status_id: number;
+  case_type_id: number;
+  priority_id: number | null;
+  due_date: ColumnType<string | null, string | null | undefined, string | null>;
+  source: Generated<'manual' | 'email'>;
+  internal_note: Generated<string>;
+  version: Generated<number>;
+  internal_note_version: Generated<number>;
+  created_by: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  last_activity_at: Timestamp;
+}
+
+export interface CaseEventsTable {
+  id: Generated<string>;
+  case_id: number;
+  user_id: number | null;
+  kind: string;
+  field: string | null;
+  old_value: string | null;
+  new_value: string | null;
+  created_at: Timestamp;
+}
+
+export interface ThreadEntriesTable {
+  id: Generated<string>;
+  case_id: number;
+  side: ThreadSide;
+  user_id: number | null;
+  author_name: string;
+  author_email: string | null;
+  body_html: string;
+  delivery: Generated<Delivery>;
+  created_at: Timestamp;
+}
+
+export interface DiscussionPostsTable {
+  id: Generated<string>;
+  case_id: number;
+  user_id: number;
+  body_html: string;
+  created_at: Timestamp;
+  deleted_at: Date | null;
+}
+
+export interface NotificationsTable {
+  id: Generated<string>;
+  user_id: number;
+  actor_id: number | null;
+  kind: string;
+  case_id: number | null;
+  summary: string;
+  link: string;
+  read_at: Date | null;
+  created_at: Timestamp;
+}
+
+export interface FilesTable {
+  id: Generated<string>;
+  content_type: string;
+  size_bytes: number;
+  sha256: string;
+  created_by: number | null;
+  created_at: Timestamp;
+}
+
+export interface FileChunksTable {
+  file_id: string;
+  seq: number;
+  data: Buffer;
+}
+
+export interface DocumentFoldersTable {
+  id: Generated<number>;
+  name: string;
+  system_key: string | null;
+  position: Generated<number>;
+  active: Generated<boolean>;
+}
+
+export interface DocumentsTable {
+  id: Generated<string>;
+  case_id: number | null;
+  folder_id: number;
+  file_id: string;
+  file_name: string;
+  created_by: number | null;
+  created_at: Timestamp;
+  deleted_at: Date | null;
+}
+
+export interface InlineImagesTable {
+  id: Generated<string>;
+  token: string;
+  file_id: string;
+  case_id: number | null;
+  created_by: number | null;
+  created_at: Timestamp;
+}
+
 export interface Database {
+  cases: CasesTable;
+  case_events: CaseEventsTable;
+  thread_entries: ThreadEntriesTable;
+  discussion_posts: DiscussionPostsTable;
+  notifications: NotificationsTable;
+  files: FilesTable;
+  file_chunks: FileChunksTable;
+  document_folders: DocumentFoldersTable;
+  documents: DocumentsTable;
+  inline_images: InlineImagesTable;
   users: UsersTable;
   sessions: SessionsTable;
   login_attempts: LoginAttemptsTable;
@@ -119,3 +243,5 @@ export type NewUser = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;
 export type Customer = Selectable<CustomersTable>;
 export type Contact = Selectable<ContactsTable>;
+export type Case = Selectable<CasesTable>;
+export type ThreadEntry = Selectable<ThreadEntriesTable>;

@@ -69,7 +69,7 @@ export class TestClient {
   async login(login: string, password = testPassword): Promise<LightMyRequestResponse> {
     await this.get('/login');
     const response = await this.post('/login', { login, password });
-    await this.get('/');
+    await this.get('/cases');
     return response;
   }
 }

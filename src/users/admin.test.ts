@@ -38,7 +38,7 @@ test('an agent gets 403 on every administration URL, GET or POST', async () => {
   ]) {
     assert.is((await agent.get(url)).statusCode, 403, url);
   }
-  await agent.get('/');
+  await agent.get('/cases');
   const post = await agent.post('/admin/users', {
     login: 'HACK',
     name: 'Hack',
@@ -47,7 +47,7 @@ test('an agent gets 403 on every administration URL, GET or POST', async () => {
   });
   assert.is(post.statusCode, 403);
   assert.is(await findUserByLogin(ctx.db, 'HACK'), undefined);
-  assert.not.match((await agent.get('/')).body, 'href="/admin"', 'agents do not see the Administration link');
+  assert.not.match((await agent.get('/cases')).body, 'href="/admin"', 'agents do not see the Administration link');
 });
 
 test('an admin creates a user who can then log in with the user ID in any case', async () => {
@@ -69,7 +69,7 @@ test('an admin creates a user who can then log in with the user ID in any case',
   assert.ok(anna.password_hash?.startsWith('scrypt$'), 'the password is stored hashed');
   const client = new TestClient(ctx.app);
   assert.is((await client.login('Anna', 'a-long-password')).statusCode, 303);
-  const home = await client.get('/');
+  const home = await client.get('/cases');
   assert.match(home.body, '>Cases<', 'her language setting picks English');
 });
 

@@ -34,13 +34,13 @@ test('the user ID is case-insensitive and the session survives a new app instanc
   const client = new TestClient(ctx.app);
   const res = await client.login('kalle');
   assert.is(res.statusCode, 303);
-  const home = await client.get('/');
+  const home = await client.get('/cases');
   assert.is(home.statusCode, 200);
   assert.match(home.body, 'Kalle Testsson');
   const second = await buildTestApp(ctx.db);
   const res2 = await second.inject({
     method: 'GET',
-    url: '/',
+    url: '/cases',
     headers: { cookie: `casedesk_session=${client['cookies'].get('casedesk_session')}` },
   });
   assert.is(res2.statusCode, 200);
@@ -72,10 +72,10 @@ test('ten wrong passwords in a row are refused before the password is even check
 test('a deactivated user cannot log in and loses open sessions', async () => {
   const client = new TestClient(ctx.app);
   await client.login('gone');
-  assert.is((await client.get('/')).statusCode, 200);
+  assert.is((await client.get('/cases')).statusCode, 200);
   const gone = await ctx.db.selectFrom('users').select('id').where('login', '=', 'GONE').executeTakeFirstOrThrow();
   await setUserActive(ctx.db, gone.id, false);
-  assert.is((await client.get('/')).statusCode, 303);
+  assert.is((await client.get('/cases')).statusCode, 303);
   const again = await new TestClient(ctx.app).login('gone');
   assert.is(again.statusCode, 401);
 });
@@ -100,7 +100,7 @@ test('logout ends the session', async () => {
   await client.login('boss');
   const out = await client.post('/logout');
   assert.is(out.statusCode, 303);
-  assert.is((await client.get('/')).statusCode, 303);
+  assert.is((await client.get('/cases')).statusCode, 303);
 });
 
 test('a login page cannot redirect to another site', async () => {

@@ -34,6 +34,12 @@ export function chooseLanguage(request: FastifyRequest, config: Config): Languag
   );
 }
 
+// Routes run after the login check, so a user is always there; this says so to the type checker.
+export function currentUser(request: FastifyRequest): User {
+  if (!request.user) throw Object.assign(new Error('Not logged in'), { statusCode: 401 });
+  return request.user;
+}
+
 export type ViewContext = {
   user: User | null;
   lang: Language;
@@ -42,10 +48,17 @@ export type ViewContext = {
   path: string;
   csrf: () => string;
   flash: () => string | null;
+  unreadCount: number;
 };
 
-export function viewContext(request: FastifyRequest, reply: FastifyReply, config: Config): ViewContext {
+export function viewContext(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  config: Config,
+  unreadCount = 0,
+): ViewContext {
   return {
+    unreadCount,
     user: request.user,
     lang: request.lang,
     t: request.t,

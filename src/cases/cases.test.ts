@@ -1,0 +1,240 @@
+import type { FastifyInstance } from 'fastify';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createContact, createCustomer } from '../customers/customers.ts';
+import type { Db } from '../db/database.ts';
+import type { User } from '../db/schema.ts';
+import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
+import { createTestDatabase } from '../test-support/database.ts';
+import { createCase, type NewCaseInput } from './cases.ts';
+
+const ctx = {} as {
+  db: Db;
+  app: FastifyInstance;
+  drop: () => Promise<void>;
+  kalle: User;
+  anna: User;
+  customerId: number;
+  contactId: number;
+  ids: { open: number; waiting: number; support: number; high: number };
+};
+const test = suite('Creating and working a case');
+
+test.before(async () => {
+  const t = await createTestDatabase();
+  Object.assign(ctx, { db: t.db, drop: t.drop, app: await buildTestApp(t.db) });
+  ctx.kalle = await seedUser(ctx.db, 'KALLE', 'agent');
+  ctx.anna = await seedUser(ctx.db, 'ANNA', 'agent');
+  const customer = await createCustomer(ctx.db, { number: 'K1001', name: 'Acme AB', email_domains: ['acme.se'] });
+  ctx.customerId = customer.id;
+  ctx.contactId = (
+    await createContact(ctx.db, customer.id, { name: 'Per Persson', email: 'per@acme.se', phone: null })
+  ).id;
+  const status = (name: string) =>
+    ctx.db.selectFrom('case_statuses').select('id').where('name', '=', name).executeTakeFirstOrThrow();
+  ctx.ids = {
+    open: (await status('Öppen')).id,
+    waiting: (await status('Väntar på kund')).id,
+    support: (
+      await ctx.db.selectFrom('case_types').select('id').where('name', '=', 'Support').executeTakeFirstOrThrow()
+    ).id,
+    high: (await ctx.db.selectFrom('priorities').select('id').where('name', '=', 'Hög').executeTakeFirstOrThrow()).id,
+  };
+});
+test.after(async () => {
+  await ctx.app.close();
+  await ctx.drop();
+});
+
+const caseForm = (over: Record<string, string> = {}) => ({
+  title: 'Skrivaren fastnar',
+  responsible_id: String(ctx.anna.id),
+  customer: 'K1001',
+  status_id: String(ctx.ids.open),
+  case_type_id: String(ctx.ids.support),
+  priority_id: String(ctx.ids.high),
+  due_date: '2026-12-01',
+  contact_id: String(ctx.contactId),
+  body_html: '<div>Pappret fastnar <strong>varje gång</strong>.</div>',
+  ...over,
+});
+
+test('a missing field is named beside it and everything typed, rich text too, is kept', async () => {
+  const client = new TestClient(ctx.app);
+  await client.login('kalle');
+  await client.get('/cases/new');
+  const res = await client.post('/cases', caseForm({ title: '', customer: 'NOPE' }));
+  assert.is(res.statusCode, 422);
+  assert.match(res.body, 'Måste fyllas i.');
+  assert.match(res.body, 'Välj en kund med kundnummer.');
+  assert.match(res.body, 'value="NOPE"');
+  assert.match(
+    res.body,
+    'Pappret fastnar &lt;strong&gt;varje gång&lt;/strong&gt;',
+    'the Trix hidden input keeps the text',
+  );
+  const count = await ctx.db
+    .selectFrom('cases')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  assert.is(count.n, 0);
+});
+
+test('a complete case gets the next number, its text is the first thread entry, and ANNA is notified', async () => {
+  const series = await ctx.db.selectFrom('number_series').selectAll().executeTakeFirstOrThrow();
+  const client = new TestClient(ctx.app);
+  await client.login('kalle');
+  await client.get('/cases/new');
+  const res = await client.post('/cases', caseForm());
+  assert.is(res.statusCode, 303);
+  const number = `${series.prefix}${String(series.next_number).padStart(series.digits, '0')}`;
+  assert.is(res.headers.location, `/cases/${number}`);
+  const page = await client.get(`/cases/${number}`);
+  assert.is(page.statusCode, 200);
+  assert.match(page.body, 'Skrivaren fastnar');
+  assert.match(page.body, '<strong>varje gång</strong>');
+  assert.match(page.body, 'Per Persson');
+  const anna = new TestClient(ctx.app);
+  await anna.login('anna');
+  const cases = await anna.get('/cases');
+  assert.match(cases.body, `href="/cases/${number}"`, "the case is in ANNA's open cases");
+  assert.match(cases.body, '<span class="badge">1</span>', 'her bell counts one unread notification');
+});
+
+test('rich text is sanitised before it is stored', async () => {
+  const client = new TestClient(ctx.app);
+  await client.login('kalle');
+  await client.get('/cases/new');
+  const res = await client.post(
+    '/cases',
+    caseForm({
+      title: 'XSS',
+      body_html:
+        '<div style="color:red" onclick="x()">Hej<img src=x onerror=alert(1)><script>alert(2)</script><a href="javascript:alert(3)">länk</a></div>',
+    }),
+  );
+  assert.is(res.statusCode, 303);
+  const entry = await ctx.db
+    .selectFrom('thread_entries')
+    .innerJoin('cases', 'cases.id', 'thread_entries.case_id')
+    .select('body_html')
+    .where('cases.title', '=', 'XSS')
+    .executeTakeFirstOrThrow();
+  for (const bad of ['onerror', '<script', 'javascript:', 'style=', 'onclick']) assert.not.match(entry.body_html, bad);
+  assert.match(entry.body_html, 'Hej');
+});
+
+test('50 cases created at once get 50 distinct, consecutive numbers', async () => {
+  const before = await ctx.db.selectFrom('number_series').selectAll().executeTakeFirstOrThrow();
+  const input: NewCaseInput = {
+    title: 'Parallell',
+    responsible_id: ctx.kalle.id,
+    customer_id: ctx.customerId,
+    status_id: ctx.ids.open,
+    case_type_id: ctx.ids.support,
+    priority_id: null,
+    due_date: null,
+    contact_id: null,
+    contact_name: null,
+    contact_email: null,
+    contact_phone: null,
+    body_html: '<div>x</div>',
+  };
+  const created = await Promise.all(Array.from({ length: 50 }, () => createCase(ctx.db, input, ctx.kalle)));
+  const numbers = created.map((c) => Number(c.number.slice(before.prefix.length))).sort((a, b) => a - b);
+  assert.is(new Set(numbers).size, 50);
+  assert.equal(
+    numbers,
+    Array.from({ length: 50 }, (_, i) => before.next_number + i),
+  );
+  // A failed creation (no customer) leaves no gap.
+  await createCase(ctx.db, { ...input, customer_id: 999999 }, ctx.kalle).catch(() => {});
+  const after = await ctx.db.selectFrom('number_series').selectAll().executeTakeFirstOrThrow();
+  assert.is(after.next_number, before.next_number + 50);
+});
+
+test('a header edit is recorded in the history, and a stale edit is refused', async () => {
+  const kase = await ctx.db
+    .selectFrom('cases')
+    .selectAll()
+    .where('title', '=', 'Skrivaren fastnar')
+    .executeTakeFirstOrThrow();
+  const kalle = new TestClient(ctx.app);
+  await kalle.login('kalle');
+  const anna = new TestClient(ctx.app);
+  await anna.login('anna');
+  await kalle.get(`/cases/${kase.number}`);
+  await anna.get(`/cases/${kase.number}`);
+  const first = await kalle.post(`/cases/${kase.number}/header`, {
+    ...caseForm({ status_id: String(ctx.ids.waiting), title: 'Skrivaren fastnar i fack 2' }),
+    version: String(kase.version),
+  });
+  assert.is(first.statusCode, 303);
+  const stale = await anna.post(`/cases/${kase.number}/header`, {
+    ...caseForm({ title: 'Annas titel' }),
+    version: String(kase.version),
+  });
+  assert.is(stale.statusCode, 409);
+  assert.match(stale.body, 'Någon annan sparade ärendet');
+  assert.match(stale.body, 'value="Annas titel"', 'her typing is kept');
+  const row = await ctx.db
+    .selectFrom('cases')
+    .select(['title', 'version'])
+    .where('id', '=', kase.id)
+    .executeTakeFirstOrThrow();
+  assert.is(row.title, 'Skrivaren fastnar i fack 2');
+  const history = await kalle.get(`/cases/${kase.number}/history`, { htmx: true });
+  assert.not.match(history.body, '<html', 'htmx gets the tab fragment only');
+  assert.match(history.body, 'Skrivaren fastnar i fack 2');
+  assert.match(history.body, 'Kalle Testsson');
+  assert.match(history.body, 'Rubrik');
+  const events = await ctx.db
+    .selectFrom('case_events')
+    .select(['field', 'old_value', 'new_value'])
+    .where('case_id', '=', kase.id)
+    .where('kind', '=', 'field_changed')
+    .execute();
+  assert.equal(events.map((e) => e.field).sort(), ['status_id', 'title']);
+});
+
+test('a reply is stored on the staff side with the delivery the user chose', async () => {
+  const kase = await ctx.db
+    .selectFrom('cases')
+    .selectAll()
+    .where('title', 'like', 'Skrivaren%')
+    .executeTakeFirstOrThrow();
+  const client = new TestClient(ctx.app);
+  await client.login('kalle');
+  await client.get(`/cases/${kase.number}`);
+  const empty = await client.post(`/cases/${kase.number}/thread`, {
+    body_html: '<div><br></div>',
+    delivery: 'to_send',
+  });
+  assert.is(empty.statusCode, 422);
+  const res = await client.post(`/cases/${kase.number}/thread`, {
+    body_html: '<div>Prova fack 1.</div>',
+    delivery: 'saved',
+  });
+  assert.is(res.statusCode, 303);
+  const page = await client.get(`/cases/${kase.number}`);
+  assert.match(page.body, 'Prova fack 1.');
+  assert.match(page.body, 'Sparat, inte skickat');
+  const thread = await ctx.db
+    .selectFrom('thread_entries')
+    .select(['side', 'delivery'])
+    .where('case_id', '=', kase.id)
+    .orderBy('id')
+    .execute();
+  assert.equal(thread, [
+    { side: 'customer', delivery: 'none' },
+    { side: 'staff', delivery: 'saved' },
+  ]);
+});
+
+test('an unknown case number is a 404', async () => {
+  const client = new TestClient(ctx.app);
+  await client.login('kalle');
+  assert.is((await client.get('/cases/1999-99999')).statusCode, 404);
+});
+
+test.run();

@@ -1,0 +1,219 @@
+import { sql, type Transaction } from 'kysely';
+import { z } from 'zod';
+import type { Db } from '../db/database.ts';
+import type { Case, Database, User } from '../db/schema.ts';
+import { notifyUser } from '../notifications/notifications.ts';
+import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
+import { type FieldErrors, FormError, optionalText, requiredText } from '../web/form.ts';
+import { formatCaseNumber } from './number-series.ts';
+
+const id = (message = 'errors.required') =>
+  z
+    .union([z.string(), z.number()], message)
+    .transform((v) => (v === '' ? Number.NaN : Number(v)))
+    .pipe(z.number(message).int(message).positive(message));
+const optionalId = z
+  .union([z.string(), z.number(), z.undefined()])
+  .transform((v) => (v === '' || v === undefined ? null : Number(v)))
+  .pipe(z.number('errors.invalid').int('errors.invalid').positive('errors.invalid').nullable());
+const dueDate = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v ? v : null))
+  .pipe(z.iso.date('errors.date').nullable());
+
+// The header of a case: what the "New case" form and the in-place edit both carry.
+export const caseHeaderSchema = z.object({
+  title: requiredText(200),
+  responsible_id: id(),
+  customer_id: id('errors.customer_required'),
+  status_id: id(),
+  case_type_id: id(),
+  priority_id: optionalId,
+  due_date: dueDate,
+  contact_id: optionalId,
+  contact_name: optionalText(200),
+  contact_email: optionalText(200).pipe(z.email('errors.email').nullable()),
+  contact_phone: optionalText(50),
+});
+export type CaseHeader = z.output<typeof caseHeaderSchema>;
+
+export const newCaseSchema = caseHeaderSchema.extend({
+  body_html: z.string().default('').transform(sanitizeRichText),
+});
+export type NewCaseInput = z.output<typeof newCaseSchema>;
+
+// Ids in the form must name rows that exist and may be used; checked in the same transaction.
+async function checkReferences(trx: Transaction<Database>, input: CaseHeader): Promise<FieldErrors> {
+  const errors: FieldErrors = {};
+  const [responsible, customer, status, type, priority, contact] = await Promise.all([
+    trx
+      .selectFrom('users')
+      .select('id')
+      .where('id', '=', input.responsible_id)
+      .where('active', '=', true)
+      .executeTakeFirst(),
+    trx
+      .selectFrom('customers')
+      .select('id')
+      .where('id', '=', input.customer_id)
+      .where('active', '=', true)
+      .executeTakeFirst(),
+    trx.selectFrom('case_statuses').select('id').where('id', '=', input.status_id).executeTakeFirst(),
+    trx.selectFrom('case_types').select('id').where('id', '=', input.case_type_id).executeTakeFirst(),
+    input.priority_id
+      ? trx.selectFrom('priorities').select('id').where('id', '=', input.priority_id).executeTakeFirst()
+      : { id: 0 },
+    input.contact_id
+      ? trx
+          .selectFrom('contacts')
+          .select('id')
+          .where('id', '=', input.contact_id)
+          .where('customer_id', '=', input.customer_id)
+          .executeTakeFirst()
+      : { id: 0 },
+  ]);
+  if (!responsible) errors.responsible_id = 'errors.invalid';
+  if (!customer) errors.customer_id = 'errors.customer_required';
+  if (!status) errors.status_id = 'errors.invalid';
+  if (!type) errors.case_type_id = 'errors.invalid';
+  if (!priority) errors.priority_id = 'errors.invalid';
+  if (!contact) errors.contact_id = 'errors.invalid';
+  return errors;
+}
+
+// The next number of the case series. The UPDATE locks the series row until the creating
+// transaction ends, so concurrent creators queue, and a rolled-back creation leaves no gap.
+async function allocateCaseNumber(trx: Transaction<Database>): Promise<string> {
+  const row = await sql<{ prefix: string; number: number; digits: number }>`
+    update number_series set next_number = next_number + 1
+    where id = (select id from number_series where active order by id limit 1)
+    returning prefix, next_number - 1 as number, digits`
+    .execute(trx)
+    .then((r) => r.rows[0]);
+  if (!row) throw new Error('No active number series for cases; add one under Administration.');
+  return formatCaseNumber(row.prefix, row.number, row.digits);
+}
+
+export async function createCase(db: Db, input: NewCaseInput, actor: User): Promise<Case> {
+  return db.transaction().execute(async (trx) => {
+    const errors = await checkReferences(trx, input);
+    if (isBlankRichText(input.body_html)) errors.body_html = 'errors.required';
+    if (Object.keys(errors).length) throw new FormError(errors);
+
+    const number = await allocateCaseNumber(trx);
+    const { body_html, ...header } = input;
+    const created = await trx
+      .insertInto('cases')
+      .values({ ...header, number, created_by: actor.id })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const author = input.contact_name ?? (await contactName(trx, input.contact_id)) ?? actor.name;
+    await trx
+      .insertInto('thread_entries')
+      .values({
+        case_id: created.id,
+        side: 'customer',
+        user_id: actor.id,
+        author_name: author,
+        author_email: input.contact_email,
+        body_html,
+      })
+      .execute();
+    await trx.insertInto('case_events').values({ case_id: created.id, user_id: actor.id, kind: 'created' }).execute();
+    if (created.responsible_id && created.responsible_id !== actor.id) {
+      await notifyUser(trx, {
+        userId: created.responsible_id,
+        actorId: actor.id,
+        kind: 'assigned',
+        caseId: created.id,
+        summary: `${number} ${created.title}`,
+        link: `/cases/${number}`,
+      });
+    }
+    return created;
+  });
+}
+
+async function contactName(trx: Transaction<Database>, contactId: number | null): Promise<string | null> {
+  if (!contactId) return null;
+  const row = await trx.selectFrom('contacts').select('name').where('id', '=', contactId).executeTakeFirst();
+  return row?.name ?? null;
+}
+
+export class StaleEditError extends Error {
+  constructor(readonly current: Case) {
+    super('The case was changed by someone else');
+  }
+}
+
+const headerFields = [
+  'title',
+  'responsible_id',
+  'customer_id',
+  'status_id',
+  'case_type_id',
+  'priority_id',
+  'due_date',
+  'contact_id',
+  'contact_name',
+  'contact_email',
+  'contact_phone',
+] as const satisfies readonly (keyof CaseHeader & keyof Case)[];
+
+const asText = (value: unknown) => (value === null || value === undefined || value === '' ? null : String(value));
+
+// Saves the header if nobody saved since `version`; writes one history event per changed field.
+export async function updateCaseHeader(
+  db: Db,
+  caseId: number,
+  version: number,
+  input: CaseHeader,
+  actor: User,
+): Promise<Case> {
+  return db.transaction().execute(async (trx) => {
+    const current = await trx
+      .selectFrom('cases')
+      .selectAll()
+      .where('id', '=', caseId)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    if (current.version !== version) throw new StaleEditError(current);
+    const errors = await checkReferences(trx, input);
+    if (Object.keys(errors).length) throw new FormError(errors);
+
+    const changed = headerFields.filter((field) => asText(current[field]) !== asText(input[field]));
+    if (!changed.length) return current;
+    const updated = await trx
+      .updateTable('cases')
+      .set({ ...input, version: current.version + 1, updated_at: new Date(), last_activity_at: new Date() })
+      .where('id', '=', caseId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await trx
+      .insertInto('case_events')
+      .values(
+        changed.map((field) => ({
+          case_id: caseId,
+          user_id: actor.id,
+          kind: 'field_changed',
+          field,
+          old_value: asText(current[field]),
+          new_value: asText(input[field]),
+        })),
+      )
+      .execute();
+    if (changed.includes('responsible_id') && updated.responsible_id && updated.responsible_id !== actor.id) {
+      await notifyUser(trx, {
+        userId: updated.responsible_id,
+        actorId: actor.id,
+        kind: 'assigned',
+        caseId,
+        summary: `${updated.number} ${updated.title}`,
+        link: `/cases/${updated.number}`,
+      });
+    }
+    return updated;
+  });
+}

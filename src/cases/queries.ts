@@ -1,0 +1,122 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+
+export async function findCaseByNumber(db: Db, number: string) {
+  return db
+    .selectFrom('cases')
+    .leftJoin('customers', 'customers.id', 'cases.customer_id')
+    .leftJoin('users as responsible', 'responsible.id', 'cases.responsible_id')
+    .innerJoin('case_statuses as status', 'status.id', 'cases.status_id')
+    .innerJoin('case_types as type', 'type.id', 'cases.case_type_id')
+    .leftJoin('priorities as priority', 'priority.id', 'cases.priority_id')
+    .selectAll('cases')
+    .select([
+      'customers.number as customer_number',
+      'customers.name as customer_name',
+      'responsible.name as responsible_name',
+      'responsible.initials as responsible_initials',
+      'status.name as status_name',
+      'status.kind as status_kind',
+      'type.name as type_name',
+      'priority.name as priority_name',
+    ])
+    .where('cases.number', '=', number)
+    .executeTakeFirst();
+}
+export type CaseView = NonNullable<Awaited<ReturnType<typeof findCaseByNumber>>>;
+
+// Everything the header form offers to pick from.
+export async function loadCaseFormOptions(db: Db, customerId: number | null) {
+  const [users, statuses, types, priorities, contacts] = await Promise.all([
+    db.selectFrom('users').select(['id', 'login', 'name']).where('active', '=', true).orderBy('name').execute(),
+    db
+      .selectFrom('case_statuses')
+      .select(['id', 'name', 'kind'])
+      .where('active', '=', true)
+      .orderBy('position')
+      .execute(),
+    db.selectFrom('case_types').select(['id', 'name']).where('active', '=', true).orderBy('position').execute(),
+    db.selectFrom('priorities').select(['id', 'name']).where('active', '=', true).orderBy('rank').execute(),
+    customerId ? listCustomerContacts(db, customerId) : Promise.resolve([]),
+  ]);
+  return { users, statuses, types, priorities, contacts };
+}
+export type CaseFormOptions = Awaited<ReturnType<typeof loadCaseFormOptions>>;
+
+export async function listCustomerContacts(db: Db, customerId: number) {
+  return db
+    .selectFrom('contacts')
+    .select(['id', 'name', 'email', 'phone'])
+    .where('customer_id', '=', customerId)
+    .where('active', '=', true)
+    .orderBy('name')
+    .execute();
+}
+
+export async function findCustomerByNumber(db: Db, number: string) {
+  return db
+    .selectFrom('customers')
+    .select(['id', 'number', 'name'])
+    .where(sql<boolean>`lower(number) = lower(${number.trim()})`)
+    .where('active', '=', true)
+    .executeTakeFirst();
+}
+
+// Customer picker: number prefix or name substring, most exact first.
+export async function suggestCustomers(db: Db, q: string, limit = 15) {
+  const text = q.trim();
+  if (!text) return [];
+  const like = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return db
+    .selectFrom('customers')
+    .select(['id', 'number', 'name'])
+    .where('active', '=', true)
+    .where((eb) =>
+      eb.or([eb('number', 'ilike', `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`), eb('name', 'ilike', like)]),
+    )
+    .orderBy(sql`lower(number) = lower(${text})`, 'desc')
+    .orderBy('name')
+    .limit(limit)
+    .execute();
+}
+
+export async function listCaseEvents(db: Db, caseId: number) {
+  return db
+    .selectFrom('case_events')
+    .leftJoin('users', 'users.id', 'case_events.user_id')
+    .select([
+      'case_events.id',
+      'case_events.kind',
+      'case_events.field',
+      'case_events.old_value',
+      'case_events.new_value',
+      'case_events.created_at',
+      'users.name as user_name',
+    ])
+    .where('case_events.case_id', '=', caseId)
+    .orderBy('case_events.id', 'desc')
+    .execute();
+}
+
+export async function listMyOpenCases(db: Db, userId: number, limit = 100) {
+  return db
+    .selectFrom('cases')
+    .innerJoin('case_statuses as status', 'status.id', 'cases.status_id')
+    .leftJoin('customers', 'customers.id', 'cases.customer_id')
+    .leftJoin('priorities as priority', 'priority.id', 'cases.priority_id')
+    .select([
+      'cases.number',
+      'cases.title',
+      'cases.due_date',
+      'cases.last_activity_at',
+      'customers.name as customer_name',
+      'status.name as status_name',
+      'priority.name as priority_name',
+    ])
+    .where('cases.responsible_id', '=', userId)
+    .where('status.kind', 'in', ['open', 'waiting', 'work_order'])
+    .orderBy(sql`priority.rank asc nulls last`)
+    .orderBy('cases.last_activity_at', 'desc')
+    .limit(limit)
+    .execute();
+}

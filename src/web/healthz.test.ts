@@ -1,0 +1,126 @@
+import http from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Db } from '../db/database.ts';
+import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
+import { startTestServer, type TestServer } from '../test-support/browser.ts';
+import { createTestDatabase } from '../test-support/database.ts';
+import { sv } from './i18n/sv.ts';
+
+const ctx = {} as { db: Db; app: FastifyInstance; server: TestServer; drop: () => Promise<void> };
+const test = suite('Health check, error pages, security headers and static files');
+
+test.before(async () => {
+  const t = await createTestDatabase();
+  ctx.db = t.db;
+  ctx.drop = t.drop;
+  ctx.app = await buildTestApp(t.db);
+  ctx.server = await startTestServer(t.db);
+  await seedUser(t.db, 'KALLE', 'agent');
+});
+test.after(async () => {
+  await ctx.server?.close();
+  await ctx.app?.close();
+  await ctx.drop?.();
+});
+
+// A raw request over a real socket: unlike inject() or fetch(), the path goes out exactly as written.
+function rawGet(path: string): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(ctx.server.url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ hostname, port, path, method: 'GET' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('GET /healthz answers 200 {status: "ok"} without a login', async () => {
+  const res = await ctx.app.inject({ method: 'GET', url: '/healthz' });
+  assert.is(res.statusCode, 200);
+  assert.match(String(res.headers['content-type']), 'application/json');
+  assert.equal(res.json(), { status: 'ok' });
+});
+
+test('an unknown URL shows the 404 page to a logged-in user', async () => {
+  const client = new TestClient(ctx.app);
+  await client.login('kalle');
+  const res = await client.get('/no-such-page', { headers: { accept: 'text/html' } });
+  assert.is(res.statusCode, 404);
+  assert.match(String(res.headers['content-type']), 'text/html');
+  assert.match(res.body, sv['errors.not_found_title']);
+  assert.match(res.body, sv['errors.not_found']);
+});
+
+test('an unknown URL sends an anonymous visitor to the login page, not to a 404', async () => {
+  const res = await ctx.app.inject({ method: 'GET', url: '/no-such-page' });
+  assert.is(res.statusCode, 303);
+  assert.is(res.headers.location, '/login?next=%2Fno-such-page');
+});
+
+test('pages carry the security headers', async () => {
+  const res = await ctx.app.inject({ method: 'GET', url: '/login' });
+  assert.is(res.statusCode, 200);
+  const csp = String(res.headers['content-security-policy']);
+  assert.match(csp, "script-src 'self'");
+  assert.not.match(csp, /script-src[^;]*unsafe-inline/);
+  assert.match(csp, "frame-ancestors 'none'");
+  assert.match(csp, "object-src 'none'");
+  assert.is(res.headers['x-content-type-options'], 'nosniff');
+});
+
+test('front-end libraries and our own assets are served without a login', async () => {
+  const assets: [string, string][] = [
+    ['/vendor/htmx.min.js', 'javascript'],
+    ['/vendor/trix.umd.min.js', 'javascript'],
+    ['/vendor/trix.css', 'text/css'],
+    ['/static/app.css', 'text/css'],
+    ['/static/app.js', 'javascript'],
+  ];
+  for (const [url, type] of assets) {
+    const res = await ctx.app.inject({ method: 'GET', url });
+    assert.is(res.statusCode, 200, url);
+    assert.match(String(res.headers['content-type']), type, url);
+    assert.ok(res.body.length > 100, `${url} has content`);
+  }
+});
+
+test('only the listed vendor files are served, not the rest of node_modules', async () => {
+  for (const url of ['/vendor/htmx.js', '/vendor/trix.esm.js', '/vendor/package.json']) {
+    const res = await ctx.app.inject({ method: 'GET', url });
+    assert.is.not(res.statusCode, 200, url);
+  }
+});
+
+test('path traversal out of /vendor/ or /static/ does not leak package.json', async () => {
+  const attempts = [
+    '/vendor/../package.json',
+    '/vendor/../../package.json',
+    '/vendor/../../../package.json',
+    '/vendor/%2e%2e/package.json',
+    '/vendor/%2e%2e/%2e%2e/%2e%2e/package.json',
+    '/vendor/..%2f..%2f..%2fpackage.json',
+    '/vendor/..%5c..%5c..%5cpackage.json',
+    '/static/../package.json',
+    '/static/%2e%2e/package.json',
+    '/static/..%2fpackage.json',
+    '/static/%2e%2e%2fpackage.json',
+  ];
+  for (const path of attempts) {
+    for (const res of [await rawGet(path), await ctx.app.inject({ method: 'GET', url: path })]) {
+      const status = 'status' in res ? res.status : res.statusCode;
+      assert.is.not(status, 200, path);
+      assert.not.match(res.body, '"casedesk"', path);
+      assert.not.match(res.body, 'devDependencies', path);
+    }
+  }
+});
+
+test.run();

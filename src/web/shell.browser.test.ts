@@ -1,0 +1,72 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Db } from '../db/database.ts';
+import { launchBrowser, startTestServer, type TestBrowser, type TestServer } from '../test-support/browser.ts';
+import { createTestDatabase } from '../test-support/database.ts';
+import { ensureAdminUser } from '../users/users.ts';
+
+const ctx = {} as { db: Db; drop: () => Promise<void>; server: TestServer; browser: TestBrowser };
+const test = suite('The application shell in a real browser');
+
+test.before(async () => {
+  const t = await createTestDatabase();
+  ctx.db = t.db;
+  ctx.drop = t.drop;
+  await ensureAdminUser(t.db, 'admin-password-1');
+  ctx.server = await startTestServer(t.db);
+  ctx.browser = await launchBrowser({ locale: 'sv-SE' });
+});
+test.after(async () => {
+  await ctx.browser?.close();
+  await ctx.server?.close();
+  await ctx.drop?.();
+});
+
+const pathOf = (url: string) => new URL(url).pathname;
+
+test('an admin logs in, switches to English, visits Administration and logs out', async () => {
+  const { page, problems } = ctx.browser;
+  const base = ctx.server.url;
+
+  await page.goto(`${base}/login`);
+  await page.getByRole('heading', { name: 'Logga in' }).waitFor();
+  await page.getByLabel('Användar-ID').fill('admin');
+  await page.getByLabel('Lösenord').fill('admin-password-1');
+  await page.getByRole('button', { name: 'Logga in', exact: true }).click();
+  // Wherever the start page lives, the login form is left behind.
+  await page.waitForURL((url) => url.pathname !== '/login');
+
+  const swedishNav = page.getByRole('navigation', { name: 'Huvudmeny' });
+  await swedishNav.getByRole('link', { name: 'Ärenden', exact: true }).waitFor();
+  assert.ok(await swedishNav.getByRole('link', { name: 'Registervård', exact: true }).isVisible());
+
+  await page.getByLabel('Användarmeny').click();
+  await page.getByRole('button', { name: 'English', exact: true }).click();
+  const nav = page.getByRole('navigation', { name: 'Main navigation' });
+  await nav.getByRole('link', { name: 'Cases', exact: true }).waitFor();
+  assert.ok(await nav.getByRole('link', { name: 'Administration', exact: true }).isVisible());
+  assert.is(await page.locator('html').getAttribute('lang'), 'en');
+
+  await nav.getByRole('link', { name: 'Administration', exact: true }).click();
+  await page.waitForURL(`${base}/admin`);
+  await page.getByRole('heading', { name: 'Administration' }).waitFor();
+  await page.getByRole('main').getByRole('link', { name: 'Users', exact: true }).waitFor();
+
+  await page.getByLabel('User menu').click();
+  await page.getByRole('button', { name: 'Log out', exact: true }).click();
+  await page.waitForURL(`${base}/login`);
+  // The language chosen before logging out stays with the browser session.
+  await page.getByRole('heading', { name: 'Log in' }).waitFor();
+  assert.ok(await page.getByText('You have been logged out.').isVisible());
+  assert.not.ok(await page.getByRole('navigation', { name: 'Main navigation' }).count());
+
+  const response = await page.goto(`${base}/admin`);
+  assert.is(pathOf(page.url()), '/login');
+  assert.is(new URL(page.url()).searchParams.get('next'), '/admin');
+  assert.is(response?.status(), 200);
+  await page.getByLabel('User ID').waitFor();
+
+  assert.equal(problems, [], 'no script errors or CSP refusals on the way');
+});
+
+test.run();
