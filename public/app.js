@@ -21,6 +21,15 @@
     announce(document.documentElement.lang === 'sv' ? 'Servern svarar inte.' : 'The server does not answer.', 'error');
   });
 
+  // Tabs swap only their panel; keep the highlighted tab in step with the URL htmx pushed.
+  document.addEventListener('htmx:afterSwap', (event) => {
+    const link = event.detail.requestConfig?.elt;
+    const nav = link instanceof Element ? link.closest('nav.tabs') : null;
+    if (!nav) return;
+    for (const a of nav.querySelectorAll('a')) a.removeAttribute('aria-current');
+    link.setAttribute('aria-current', 'page');
+  });
+
   // F2 or Ctrl+S saves the form that has focus (or the page's main form).
   document.addEventListener('keydown', (event) => {
     const isSave = event.key === 'F2' || ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 's');

@@ -17,6 +17,7 @@ import type { Db } from './db/database.ts';
 import { loadSecret } from './db/secrets.ts';
 import { countUnread } from './notifications/notifications.ts';
 import { registerNotificationRoutes } from './notifications/routes.ts';
+import { registerThreadRoutes } from './threads/routes.ts';
 import { registerAccountRoutes } from './users/account-routes.ts';
 import { registerLoginRoutes } from './users/login-routes.ts';
 import { findUserById } from './users/queries.ts';
@@ -143,6 +144,7 @@ export async function buildApp({ config, db }: AppDeps, opts: { logger?: boolean
   await app.register(registerLoginRoutes);
   await app.register(registerAccountRoutes);
   await app.register(registerCaseRoutes);
+  await app.register(registerThreadRoutes);
   await app.register(registerNotificationRoutes);
   await app.register(registerAdminRoutes, { prefix: '/admin' });
   return app;

@@ -1,0 +1,1 @@
+// Trix additions (pasted images, canned replies, mentions) arrive here.

@@ -1,0 +1,92 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Db } from '../db/database.ts';
+import type { User } from '../db/schema.ts';
+import { discussionTab } from '../discussions/tab.ts';
+import { documentsTab } from '../documents/tab.ts';
+import { threadTab } from '../threads/tab.ts';
+import { currentUser } from '../web/context.ts';
+import { notFound } from '../web/errors.ts';
+import { render } from '../web/render.ts';
+import { type CaseView, findCaseByNumber, loadCaseFormOptions } from './queries.ts';
+import { historyTab, internalTab } from './tabs.ts';
+
+type Body = Record<string, string | undefined>;
+
+export type TabContext = { db: Db; kase: CaseView; user: User };
+// A tab of the case page: its URL segment, its label, and the data its fragment
+// template views/cases/show/_<name>.eta needs. Each domain keeps its own tab.
+export type CaseTab = { name: string; labelKey: string; load: (ctx: TabContext) => Promise<Record<string, unknown>> };
+
+export const caseTabs: CaseTab[] = [threadTab, discussionTab, internalTab, documentsTab, historyTab];
+
+export function findTab(name: string): CaseTab {
+  const tab = caseTabs.find((t) => t.name === name);
+  if (!tab) throw notFound();
+  return tab;
+}
+
+export async function loadCase(request: FastifyRequest<{ Params: { number: string } }>): Promise<CaseView> {
+  const found = await findCaseByNumber(request.server.deps.db, request.params.number);
+  if (!found) throw notFound();
+  return found;
+}
+
+export function headerValues(c: CaseView): Body {
+  const text = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+  return {
+    title: c.title,
+    responsible_id: text(c.responsible_id),
+    customer: text(c.customer_number),
+    status_id: String(c.status_id),
+    case_type_id: String(c.case_type_id),
+    priority_id: text(c.priority_id),
+    due_date: text(c.due_date),
+    contact_id: text(c.contact_id),
+    contact_name: text(c.contact_name),
+    contact_email: text(c.contact_email),
+    contact_phone: text(c.contact_phone),
+    version: String(c.version),
+  };
+}
+
+export type CasePageExtra = {
+  // Header form state after a failed save (values typed, field errors, stale edit).
+  values?: Body;
+  errors?: Record<string, string>;
+  stale?: boolean;
+  status?: number;
+  // Anything the tab's fragment needs beyond its loader, e.g. a form's typed values and errors.
+  tabData?: Record<string, unknown>;
+};
+
+// The case page with one tab open; an htmx request gets only that tab's fragment.
+export async function renderCasePage(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  kase: CaseView,
+  tabName: string,
+  extra: CasePageExtra = {},
+): Promise<FastifyReply> {
+  const db = request.server.deps.db;
+  const tab = findTab(tabName);
+  const [options, tabData] = await Promise.all([
+    loadCaseFormOptions(db, kase.customer_id),
+    tab.load({ db, kase, user: currentUser(request) }),
+  ]);
+  return render(
+    request,
+    reply,
+    { page: 'cases/show', fragment: `cases/show/_${tab.name}`, status: extra.status },
+    {
+      kase,
+      tab: tab.name,
+      tabs: caseTabs,
+      options,
+      values: extra.values ?? headerValues(kase),
+      errors: extra.errors ?? {},
+      stale: extra.stale ?? false,
+      ...tabData,
+      ...extra.tabData,
+    },
+  );
+}

@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import { loadCase, renderCasePage } from '../cases/page.ts';
+import { currentUser } from '../web/context.ts';
+import { FormError, parseForm } from '../web/form.ts';
+import { redirectAfterPost } from '../web/render.ts';
+import { addStaffReply, replySchema } from './threads.ts';
+
+export async function registerThreadRoutes(app: FastifyInstance): Promise<void> {
+  const { db } = app.deps;
+
+  app.post<{ Params: { number: string }; Body: Record<string, string | undefined> }>(
+    '/cases/:number/thread',
+    async (request, reply) => {
+      const kase = await loadCase(request);
+      const form = parseForm(replySchema, request.body);
+      try {
+        if (!form.ok) throw new FormError(form.errors);
+        await addStaffReply(db, kase.id, form.data, currentUser(request));
+        return redirectAfterPost(request, reply, `/cases/${kase.number}`, request.t('thread.reply_saved'));
+      } catch (error) {
+        if (!(error instanceof FormError)) throw error;
+        return renderCasePage(request, reply, kase, 'thread', {
+          tabData: { replyValues: request.body, replyErrors: error.fields },
+          status: 422,
+        });
+      }
+    },
+  );
+}
