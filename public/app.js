@@ -30,6 +30,19 @@
     link.setAttribute('aria-current', 'page');
   });
 
+  // Ctrl+D in a note field inserts today's date and the user's name at the cursor.
+  document.addEventListener('keydown', (event) => {
+    const field = event.target;
+    if (!(field instanceof HTMLTextAreaElement) || !field.dataset.dateStamp) return;
+    if (!(event.ctrlKey || event.metaKey) || event.key.toLowerCase() !== 'd') return;
+    event.preventDefault();
+    const now = new Date();
+    const pad = (n) => String(n).padStart(2, '0');
+    const stamp = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())} ${field.dataset.dateStamp}: `;
+    field.setRangeText(stamp, field.selectionStart, field.selectionEnd, 'end');
+    field.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+
   // F2 or Ctrl+S saves the form that has focus (or the page's main form).
   document.addEventListener('keydown', (event) => {
     const isSave = event.key === 'F2' || ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 's');

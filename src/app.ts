@@ -11,6 +11,7 @@ import fastifyView from '@fastify/view';
 import { Eta } from 'eta';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAdminRoutes } from './admin/routes.ts';
+import { registerInternalNoteRoutes } from './cases/internal-routes.ts';
 import { registerCaseRoutes } from './cases/routes.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
@@ -145,6 +146,7 @@ export async function buildApp({ config, db }: AppDeps, opts: { logger?: boolean
   await app.register(registerAccountRoutes);
   await app.register(registerCaseRoutes);
   await app.register(registerThreadRoutes);
+  await app.register(registerInternalNoteRoutes);
   await app.register(registerNotificationRoutes);
   await app.register(registerAdminRoutes, { prefix: '/admin' });
   return app;

@@ -1,12 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import { loadCase, renderCasePage } from '../cases/page.ts';
 import { currentUser } from '../web/context.ts';
+import { notFound } from '../web/errors.ts';
 import { FormError, parseForm } from '../web/form.ts';
 import { redirectAfterPost } from '../web/render.ts';
+import { findCannedReplyHtml } from './canned-replies.ts';
 import { addStaffReply, replySchema } from './threads.ts';
 
 export async function registerThreadRoutes(app: FastifyInstance): Promise<void> {
   const { db } = app.deps;
+
+  app.get<{ Params: { id: string } }>('/canned-replies/:id', async (request, reply) => {
+    const html = /^\d+$/.test(request.params.id) ? await findCannedReplyHtml(db, Number(request.params.id)) : null;
+    if (html === null) throw notFound();
+    return reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(html);
+  });
 
   app.post<{ Params: { number: string }; Body: Record<string, string | undefined> }>(
     '/cases/:number/thread',

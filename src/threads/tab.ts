@@ -1,4 +1,5 @@
 import type { CaseTab } from '../cases/page.ts';
+import { listActiveCannedReplies } from './canned-replies.ts';
 import { listThreadEntries } from './threads.ts';
 
 export const threadTab: CaseTab = {

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import type { Db } from '../db/database.ts';
+import type { User } from '../db/schema.ts';
+
+export const internalNoteSchema = z.object({
+  internal_note: z.string().default('').pipe(z.string().max(100_000, 'errors.too_long')),
+  internal_note_version: z.coerce.number().int(),
+});
+
+export class StaleNoteError extends Error {
+  constructor(
+    readonly currentText: string,
+    readonly currentVersion: number,
+  ) {
+    super('The internal note was changed by someone else');
+  }
+}
+
+// One free-text note per case, never sent to the customer. Saved only if nobody saved since
+// the version the user started from.
+export async function saveInternalNote(
+  db: Db,
+  caseId: number,
+  version: number,
+  text: string,
+  actor: User,
+): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const current = await trx
+      .selectFrom('cases')
+      .select(['internal_note', 'internal_note_version'])
+      .where('id', '=', caseId)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    if (current.internal_note_version !== version)
+      throw new StaleNoteError(current.internal_note, current.internal_note_version);
+    if (current.internal_note === text) return version;
+    await trx
+      .updateTable('cases')
+      .set({ internal_note: text, internal_note_version: version + 1, updated_at: new Date() })
+      .where('id', '=', caseId)
+      .execute();
+    await trx
+      .insertInto('case_events')
+      .values({ case_id: caseId, user_id: actor.id, kind: 'internal_note_saved' })
+      .execute();
+    return version + 1;
+  });
+}
