@@ -3,8 +3,7 @@
 // once. Uses DATABASE_URL, else the embedded PostgreSQL in DATA_DIR (stop `npm start` first).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { createDb } from '../src/db/database.ts';
-import { type EmbeddedServer, startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { openDatabase } from '../src/db/open.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { generatePassword } from '../src/users/password.ts';
 import { createUser, userSchema } from '../src/users/users.ts';
@@ -60,13 +59,8 @@ async function main(): Promise<void> {
   const { input, password } = readArgs();
   const config = loadConfig();
   const say = (msg: string) => console.log(`[create-user] ${msg}`);
-  let embedded: EmbeddedServer | undefined;
-  let databaseUrl = config.databaseUrl;
-  if (!databaseUrl) {
-    embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, say);
-    databaseUrl = embedded.url;
-  }
-  const db = createDb(databaseUrl, 2);
+  const database = await openDatabase(config, say, 2);
+  const { db } = database;
   try {
     // A fresh database has no users table yet; migrating first makes this the only step needed.
     const applied = await migrateToLatest(db);
@@ -76,8 +70,7 @@ async function main(): Promise<void> {
     say(`created ${user.role} ${user.login} (${user.name})`);
     if (!password) say(`password: ${chosen}`);
   } finally {
-    await db.destroy();
-    await embedded?.stop().catch(() => {});
+    await database.close();
   }
 }
 

@@ -28,10 +28,15 @@ const schema = z.object({
   TZ: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Stockholm').default('Europe/Stockholm'),
   DEFAULT_LANGUAGE: z.enum(['sv', 'en']).default('sv'),
   PUBLIC_URL: z.string().url('must be a URL such as https://casedesk.example.com').optional(),
+  DEMO: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   TRUST_PROXY: z
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  MAX_UPLOAD_MB: z.coerce.number().int().min(1).max(2048).default(25),
 });
 
 export type Config = {
@@ -48,6 +53,9 @@ export type Config = {
   defaultLanguage: 'sv' | 'en';
   publicUrl: string;
   trustProxy: boolean;
+  // Largest file one upload may carry (documents; pasted images have their own lower cap).
+  maxUploadBytes: number;
+  demo: boolean;
 };
 
 export class ConfigError extends Error {}
@@ -75,5 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultLanguage: c.DEFAULT_LANGUAGE,
     publicUrl: c.PUBLIC_URL ?? `http://${c.HOST}:${c.PORT}`,
     trustProxy: c.TRUST_PROXY,
+    maxUploadBytes: c.MAX_UPLOAD_MB * 1024 * 1024,
+    demo: c.DEMO,
   };
 }

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { createDb, type Db } from './db/database.ts';
-import { type EmbeddedServer, startEmbeddedPostgres } from './db/embedded.ts';
+import { openDatabase } from './db/open.ts';
+import { seedDemoData } from './demo/demo-data.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { ensureAdminUser } from './users/users.ts';
 
@@ -13,14 +13,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const say = (msg: string) => console.log(`[casedesk] ${msg}`);
 
-  let embedded: EmbeddedServer | undefined;
-  let databaseUrl = config.databaseUrl;
-  if (!databaseUrl) {
-    embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, say);
-    databaseUrl = embedded.url;
-    say(`embedded PostgreSQL running on 127.0.0.1:${config.embeddedPgPort}, data in ${config.dataDir}`);
-  }
-  let db: Db | undefined;
+  const database = await openDatabase(config, say);
+  const { db } = database;
   let app: FastifyInstance | undefined;
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -31,8 +25,7 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await app?.close();
-      await db?.destroy();
-      await embedded?.stop().catch(() => {});
+      await database.close();
     } finally {
       process.exit(0);
     }
@@ -40,20 +33,22 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  db = createDb(databaseUrl);
-  const applied = await migrateToLatest(db).catch(async (error) => {
-    await db?.destroy();
-    await embedded?.stop();
+  try {
+    const applied = await migrateToLatest(db);
+    if (applied.length) say(`migrations applied: ${applied.join(', ')}`);
+    const { generatedPassword } = await ensureAdminUser(db, config.adminPassword);
+    if (generatedPassword) {
+      // Printed once, on the start that created ADMIN; it is not stored anywhere in clear.
+      say('='.repeat(60));
+      say(`created user ADMIN with password: ${generatedPassword}`);
+      say('change it under Administration → Users after logging in');
+      say('='.repeat(60));
+    }
+    // A trial on the embedded database starts with a small demo organisation (DEMO=false: none).
+    if (database.embedded && config.demo) await seedDemoData(db, say);
+  } catch (error) {
+    await database.close();
     throw error;
-  });
-  if (applied.length) say(`migrations applied: ${applied.join(', ')}`);
-  const { generatedPassword } = await ensureAdminUser(db, config.adminPassword);
-  if (generatedPassword) {
-    // Printed once, on the start that created ADMIN; it is not stored anywhere in clear.
-    say('='.repeat(60));
-    say(`created user ADMIN with password: ${generatedPassword}`);
-    say('change it under Administration → Users after logging in');
-    say('='.repeat(60));
   }
   app = await buildApp({ config, db });
   await app.listen({ port: config.port, host: config.host });

@@ -1,0 +1,167 @@
+import { createCase } from '../cases/cases.ts';
+import { saveInternalNote } from '../cases/internal-note.ts';
+import { createContact, createCustomer } from '../customers/customers.ts';
+import type { Db } from '../db/database.ts';
+import type { User } from '../db/schema.ts';
+import { addStaffReply } from '../threads/threads.ts';
+import { createUser } from '../users/users.ts';
+
+export const demoPassword = 'casedesk-demo';
+
+const staff = [
+  { login: 'KALLE', name: 'Kalle Svensson', email: 'kalle@casedesk.example' },
+  { login: 'ANNA', name: 'Anna Lindqvist', email: 'anna@casedesk.example' },
+  { login: 'ERIK', name: 'Erik Johansson', email: 'erik@casedesk.example' },
+  { login: 'SARA', name: 'Sara Nilsson', email: 'sara@casedesk.example' },
+];
+
+const companies = [
+  { number: '10001', name: 'Bergström Bygg AB', domain: 'bergstrombygg.se', contacts: ['Lars Bergström', 'Maria Ek'] },
+  {
+    number: '10002',
+    name: 'Nordic Print & Papper',
+    domain: 'nordicprint.se',
+    contacts: ['Johan Åkesson', 'Eva Strand'],
+  },
+  { number: '10003', name: 'Sjöberg Redovisning', domain: 'sjobergredovisning.se', contacts: ['Karin Sjöberg'] },
+  {
+    number: '10004',
+    name: 'Östra Vårdcentralen',
+    domain: 'ostravc.se',
+    contacts: ['Peter Holm', 'Lena Öst', 'Ali Hassan'],
+  },
+  { number: '10005', name: 'Gustafssons Åkeri', domain: 'gustafssonsakeri.se', contacts: ['Mats Gustafsson'] },
+  {
+    number: '10006',
+    name: 'Lindahl Fastigheter',
+    domain: 'lindahlfastigheter.se',
+    contacts: ['Sofia Lindahl', 'Oskar Berg'],
+  },
+  { number: '10007', name: 'Kafé Kanelbullen', domain: 'kanelbullen.se', contacts: ['Fatima Karlsson'] },
+  { number: '10008', name: 'Hallands El & VVS', domain: 'hallandsel.se', contacts: ['Nils Persson', 'Ida Wallin'] },
+];
+
+const problems = [
+  ['Skrivaren fastnar', 'Skrivaren på andra våningen fastnar på varje utskrift sedan i morse.'],
+  ['Faktura 4711 saknas', 'Vi har inte fått fakturan för oktober. Kan ni skicka den igen?'],
+  ['Kan inte logga in i portalen', 'Jag får "fel lösenord" fast jag har bytt lösenord två gånger.'],
+  ['Fel belopp på fakturan', 'Fakturan är på 12 400 kr men offerten var 10 900 kr.'],
+  ['Beställning av toner', 'Vi behöver fem svarta och två färgtoner till kontoret.'],
+  ['Nätverket går långsamt', 'Allt går väldigt långsamt efter lunch, särskilt e-posten.'],
+  ['Byte av kontaktperson', 'Från och med nästa månad är det Eva som är er kontakt hos oss.'],
+  ['Reklamation: trasig leverans', 'Två av kartongerna var skadade vid leverans i tisdags.'],
+  ['Fråga om avtalet', 'Ingår service på helger i vårt avtal?'],
+  ['Uppsägning av licens', 'Vi vill säga upp tre av våra användarlicenser.'],
+];
+
+const replies = [
+  'Tack för ditt meddelande! Vi tittar på det och återkommer under dagen.',
+  'Kan du skicka en bild på felmeddelandet?',
+  'Vi har nu åtgärdat felet. Hör av dig om något fortfarande krånglar.',
+  'En tekniker kommer ut på torsdag förmiddag.',
+];
+
+// A small Swedish organisation to try Casedesk with: users, customers with contacts, canned
+// replies and about fifty cases with threads and notes. Returns false if data already exists.
+export async function seedDemoData(db: Db, log: (msg: string) => void = () => {}): Promise<boolean> {
+  const existing = await db.selectFrom('customers').select('id').limit(1).executeTakeFirst();
+  if (existing) return false;
+  const started = Date.now();
+
+  const users: User[] = [];
+  for (const s of staff) {
+    const found = await db.selectFrom('users').selectAll().where('login', '=', s.login).executeTakeFirst();
+    users.push(found ?? (await createUser(db, { ...s, initials: '', role: 'agent', language: null }, demoPassword)));
+  }
+
+  await db
+    .insertInto('canned_replies')
+    .values([
+      {
+        title: 'Tack för ditt mejl',
+        body_html:
+          '<div>Hej!<br><br>Tack för ditt mejl. Vi återkommer så snart vi kan.<br><br>Med vänliga hälsningar</div>',
+      },
+      {
+        title: 'Behöver mer information',
+        body_html:
+          '<div>Hej!<br><br>För att kunna hjälpa dig behöver vi lite mer information:<ul><li>När uppstod felet?</li><li>Vilket felmeddelande visas?</li></ul></div>',
+      },
+      {
+        title: 'Ärendet är löst',
+        body_html:
+          '<div>Hej!<br><br>Vi har nu löst ärendet. Svara på detta mejl om något fortfarande inte fungerar.</div>',
+      },
+    ])
+    .onConflict((oc) => oc.column('title').doNothing())
+    .execute();
+
+  const customers: { id: number; contacts: { id: number; name: string }[] }[] = [];
+  for (const c of companies) {
+    const customer = await createCustomer(db, { number: c.number, name: c.name, email_domains: [c.domain] });
+    const contacts = [];
+    for (const name of c.contacts) {
+      const local =
+        name
+          .toLowerCase()
+          .split(' ')[0]
+          ?.normalize('NFD')
+          .replace(/[^a-z]/g, '') ?? 'info';
+      contacts.push(
+        await createContact(db, customer.id, { name, email: `${local}@${c.domain}`, phone: '08-555 01 00' }),
+      );
+    }
+    customers.push({ id: customer.id, contacts });
+  }
+
+  const statuses = await db.selectFrom('case_statuses').select(['id', 'kind']).orderBy('position').execute();
+  const types = await db.selectFrom('case_types').select('id').orderBy('position').execute();
+  const priorities = await db.selectFrom('priorities').select('id').orderBy('rank').execute();
+  const pick = <T>(list: T[], i: number): T => list[i % list.length] as T;
+
+  for (let i = 0; i < 50; i++) {
+    const customer = pick(customers, i * 7);
+    const contact = pick(customer.contacts, i);
+    const [title, text] = pick(problems, i * 3);
+    const responsible = pick(users, i);
+    const status = pick(statuses, i % 5 === 0 ? 3 : i % 4);
+    const due = new Date(Date.now() + ((i % 9) - 3) * 86_400_000).toISOString().slice(0, 10);
+    const created = await createCase(
+      db,
+      {
+        title: title ?? 'Ärende',
+        responsible_id: responsible.id,
+        customer_id: customer.id,
+        status_id: status.id,
+        case_type_id: pick(types, i).id,
+        priority_id: pick(priorities, i * 5).id,
+        due_date: i % 3 === 0 ? due : null,
+        contact_id: contact.id,
+        contact_name: null,
+        contact_email: null,
+        contact_phone: null,
+        body_html: `<div>${text}</div>`,
+      },
+      responsible,
+    );
+    for (let r = 0; r < i % 3; r++) {
+      await addStaffReply(
+        db,
+        created.id,
+        { body_html: `<div>${pick(replies, i + r)}</div>`, delivery: 'saved' },
+        responsible,
+      );
+    }
+    if (i % 6 === 0) {
+      await saveInternalNote(
+        db,
+        created.id,
+        1,
+        `Kunden har ringt om detta tidigare. /${responsible.name}`,
+        responsible,
+      );
+    }
+  }
+  log(`demo data seeded in ${Date.now() - started} ms (users KALLE, ANNA, ERIK, SARA; password "${demoPassword}")`);
+  return true;
+}
