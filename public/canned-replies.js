@@ -1,6 +1,5 @@
 // The "Canned reply" picker: the chosen text goes into the reply editor at the cursor.
 (() => {
-  'use strict';
   document.addEventListener('change', async (event) => {
     const select = event.target;
     if (!(select instanceof HTMLSelectElement) || !select.dataset.cannedReplyFor || !select.value) return;

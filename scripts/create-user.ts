@@ -3,8 +3,8 @@
 // once. Uses DATABASE_URL, else the embedded PostgreSQL in DATA_DIR (stop `npm start` first).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { openDatabase } from '../src/db/open.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import { openDatabase } from '../src/db/open.ts';
 import { generatePassword } from '../src/users/password.ts';
 import { createUser, userSchema } from '../src/users/users.ts';
 import { FormError } from '../src/web/form.ts';

@@ -5,6 +5,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
+import fastifyMultipart from '@fastify/multipart';
 import fastifySession from '@fastify/session';
 import fastifyStatic from '@fastify/static';
 import fastifyView from '@fastify/view';
@@ -12,10 +13,14 @@ import { Eta } from 'eta';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAdminRoutes } from './admin/routes.ts';
 import { registerInternalNoteRoutes } from './cases/internal-routes.ts';
+import { registerOverviewRoutes } from './cases/overview-routes.ts';
 import { registerCaseRoutes } from './cases/routes.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { loadSecret } from './db/secrets.ts';
+import { registerDiscussionRoutes } from './discussions/routes.ts';
+import { registerInlineImageRoutes } from './documents/image-routes.ts';
+import { registerDocumentRoutes } from './documents/routes.ts';
 import { countUnread } from './notifications/notifications.ts';
 import { registerNotificationRoutes } from './notifications/routes.ts';
 import { registerThreadRoutes } from './threads/routes.ts';
@@ -24,6 +29,7 @@ import { registerLoginRoutes } from './users/login-routes.ts';
 import { findUserById } from './users/queries.ts';
 import { setLanguage, viewContext } from './web/context.ts';
 import { registerErrorHandlers } from './web/errors.ts';
+import { readMultipartCsrfField } from './web/multipart.ts';
 import { isHtmx } from './web/render.ts';
 import { PgSessionStore } from './web/session-store.ts';
 
@@ -72,6 +78,8 @@ export async function buildApp({ config, db }: AppDeps, opts: { logger?: boolean
     hsts: config.publicUrl.startsWith('https:'),
   });
   await app.register(fastifyFormbody, { parser: (body) => qs.parse(body) });
+  // Multipart bodies stay unparsed until a handler streams them (see web/multipart.ts).
+  await app.register(fastifyMultipart, { limits: { fileSize: config.maxUploadBytes, files: 20 } });
   await app.register(fastifyCookie);
   await app.register(fastifySession, {
     secret: config.sessionSecret ?? (await loadSecret(db, 'session')),
@@ -126,6 +134,11 @@ export async function buildApp({ config, db }: AppDeps, opts: { logger?: boolean
     }
   });
   app.addHook('preValidation', (request, reply, done) => {
+    // A multipart body is not parsed yet: its token comes from the header or its first field.
+    if (unsafeMethods.has(request.method) && request.isMultipart()) {
+      readMultipartCsrfField(request).then(() => app.csrfProtection(request, reply, done), done);
+      return;
+    }
     if (unsafeMethods.has(request.method)) return app.csrfProtection(request, reply, done);
     done();
   });
@@ -144,8 +157,12 @@ export async function buildApp({ config, db }: AppDeps, opts: { logger?: boolean
   });
   await app.register(registerLoginRoutes);
   await app.register(registerAccountRoutes);
+  await app.register(registerOverviewRoutes);
   await app.register(registerCaseRoutes);
   await app.register(registerThreadRoutes);
+  await app.register(registerDocumentRoutes);
+  await app.register(registerInlineImageRoutes);
+  await app.register(registerDiscussionRoutes);
   await app.register(registerInternalNoteRoutes);
   await app.register(registerNotificationRoutes);
   await app.register(registerAdminRoutes, { prefix: '/admin' });

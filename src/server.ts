@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { migrateToLatest } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
 import { seedDemoData } from './demo/demo-data.ts';
-import { migrateToLatest } from './db/migrate.ts';
 import { ensureAdminUser } from './users/users.ts';
 
 // Process entry: configuration, database (embedded unless DATABASE_URL is set), migrations,

@@ -26,7 +26,8 @@ const dueDate = z
 // The header of a case: what the "New case" form and the in-place edit both carry.
 export const caseHeaderSchema = z.object({
   title: requiredText(200),
-  responsible_id: id(),
+  // Empty means unassigned; a new case needs someone (newCaseSchema).
+  responsible_id: optionalId,
   customer_id: id('errors.customer_required'),
   status_id: id(),
   case_type_id: id(),
@@ -38,44 +39,53 @@ export const caseHeaderSchema = z.object({
   contact_phone: optionalText(50),
 });
 export type CaseHeader = z.output<typeof caseHeaderSchema>;
+// Cases from unknown senders have no customer until someone triages them.
+export type CaseHeaderUpdate = Omit<CaseHeader, 'customer_id'> & { customer_id: number | null };
 
 export const newCaseSchema = caseHeaderSchema.extend({
+  responsible_id: id(),
   body_html: z.string().default('').transform(sanitizeRichText),
 });
 export type NewCaseInput = z.output<typeof newCaseSchema>;
 
 // Ids in the form must name rows that exist and may be used; checked in the same transaction.
-async function checkReferences(trx: Transaction<Database>, input: CaseHeader): Promise<FieldErrors> {
+async function checkReferences(
+  trx: Transaction<Database>,
+  input: CaseHeaderUpdate,
+  opts: { newCase?: boolean } = {},
+): Promise<FieldErrors> {
   const errors: FieldErrors = {};
   const [responsible, customer, status, type, priority, contact] = await Promise.all([
-    trx
-      .selectFrom('users')
-      .select('id')
-      .where('id', '=', input.responsible_id)
-      .where('active', '=', true)
-      .executeTakeFirst(),
-    trx
-      .selectFrom('customers')
-      .select('id')
-      .where('id', '=', input.customer_id)
-      .where('active', '=', true)
-      .executeTakeFirst(),
+    input.responsible_id
+      ? trx
+          .selectFrom('users')
+          .select('id')
+          .where('id', '=', input.responsible_id)
+          .where('active', '=', true)
+          .executeTakeFirst()
+      : { id: 0 },
+    // An inactive customer stays on its old cases; new cases need an active one (checked below).
+    input.customer_id
+      ? trx.selectFrom('customers').select(['id', 'active']).where('id', '=', input.customer_id).executeTakeFirst()
+      : undefined,
     trx.selectFrom('case_statuses').select('id').where('id', '=', input.status_id).executeTakeFirst(),
     trx.selectFrom('case_types').select('id').where('id', '=', input.case_type_id).executeTakeFirst(),
     input.priority_id
       ? trx.selectFrom('priorities').select('id').where('id', '=', input.priority_id).executeTakeFirst()
       : { id: 0 },
-    input.contact_id
+    input.contact_id && input.customer_id
       ? trx
           .selectFrom('contacts')
           .select('id')
           .where('id', '=', input.contact_id)
           .where('customer_id', '=', input.customer_id)
           .executeTakeFirst()
-      : { id: 0 },
+      : input.contact_id
+        ? undefined
+        : { id: 0 },
   ]);
   if (!responsible) errors.responsible_id = 'errors.invalid';
-  if (!customer) errors.customer_id = 'errors.customer_required';
+  if (!customer || (opts.newCase && !customer.active)) errors.customer_id = 'errors.customer_required';
   if (!status) errors.status_id = 'errors.invalid';
   if (!type) errors.case_type_id = 'errors.invalid';
   if (!priority) errors.priority_id = 'errors.invalid';
@@ -98,7 +108,7 @@ async function allocateCaseNumber(trx: Transaction<Database>): Promise<string> {
 
 export async function createCase(db: Db, input: NewCaseInput, actor: User): Promise<Case> {
   return db.transaction().execute(async (trx) => {
-    const errors = await checkReferences(trx, input);
+    const errors = await checkReferences(trx, input, { newCase: true });
     if (isBlankRichText(input.body_html)) errors.body_html = 'errors.required';
     if (Object.keys(errors).length) throw new FormError(errors);
 
@@ -169,8 +179,10 @@ export async function updateCaseHeader(
   db: Db,
   caseId: number,
   version: number,
-  input: CaseHeader,
+  input: CaseHeaderUpdate,
   actor: User,
+  // An existing case without a customer (unknown sender) may keep having none.
+  opts: { allowNoCustomer?: boolean } = {},
 ): Promise<Case> {
   return db.transaction().execute(async (trx) => {
     const current = await trx
@@ -181,6 +193,8 @@ export async function updateCaseHeader(
       .executeTakeFirstOrThrow();
     if (current.version !== version) throw new StaleEditError(current);
     const errors = await checkReferences(trx, input);
+    if (errors.customer_id && opts.allowNoCustomer && !input.customer_id && !current.customer_id)
+      delete errors.customer_id;
     if (Object.keys(errors).length) throw new FormError(errors);
 
     const changed = headerFields.filter((field) => asText(current[field]) !== asText(input[field]));
@@ -216,4 +230,38 @@ export async function updateCaseHeader(
     }
     return updated;
   });
+}
+
+// The fields the overview edits in place, one at a time.
+export const quickEditFields = ['status_id', 'priority_id', 'case_type_id', 'responsible_id'] as const;
+export type QuickEditField = (typeof quickEditFields)[number];
+
+// One header field changed from the overview; same rules, history and stale-edit guard as the page.
+export async function quickEditCase(
+  db: Db,
+  caseId: number,
+  version: number,
+  field: QuickEditField,
+  value: string,
+  actor: User,
+): Promise<Case> {
+  const current = await db.selectFrom('cases').selectAll().where('id', '=', caseId).executeTakeFirstOrThrow();
+  if (current.version !== version) throw new StaleEditError(current);
+  const parsed = caseHeaderSchema.shape[field].safeParse(value);
+  if (!parsed.success) throw new FormError({ [field]: parsed.error.issues[0]?.message ?? 'errors.invalid' });
+  const header: CaseHeaderUpdate = {
+    title: current.title,
+    responsible_id: current.responsible_id,
+    customer_id: current.customer_id,
+    status_id: current.status_id,
+    case_type_id: current.case_type_id,
+    priority_id: current.priority_id,
+    due_date: current.due_date,
+    contact_id: current.contact_id,
+    contact_name: current.contact_name,
+    contact_email: current.contact_email,
+    contact_phone: current.contact_phone,
+    [field]: parsed.data,
+  };
+  return updateCaseHeader(db, caseId, version, header, actor, { allowNoCustomer: true });
 }

@@ -97,26 +97,3 @@ export async function listCaseEvents(db: Db, caseId: number) {
     .orderBy('case_events.id', 'desc')
     .execute();
 }
-
-export async function listMyOpenCases(db: Db, userId: number, limit = 100) {
-  return db
-    .selectFrom('cases')
-    .innerJoin('case_statuses as status', 'status.id', 'cases.status_id')
-    .leftJoin('customers', 'customers.id', 'cases.customer_id')
-    .leftJoin('priorities as priority', 'priority.id', 'cases.priority_id')
-    .select([
-      'cases.number',
-      'cases.title',
-      'cases.due_date',
-      'cases.last_activity_at',
-      'customers.name as customer_name',
-      'status.name as status_name',
-      'priority.name as priority_name',
-    ])
-    .where('cases.responsible_id', '=', userId)
-    .where('status.kind', 'in', ['open', 'waiting', 'work_order'])
-    .orderBy(sql`priority.rank asc nulls last`)
-    .orderBy('cases.last_activity_at', 'desc')
-    .limit(limit)
-    .execute();
-}

@@ -4,13 +4,7 @@ import { FormError, parseForm } from '../web/form.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { caseHeaderSchema, createCase, newCaseSchema, StaleEditError, updateCaseHeader } from './cases.ts';
 import { findTab, loadCase, renderCasePage } from './page.ts';
-import {
-  findCustomerByNumber,
-  listCustomerContacts,
-  listMyOpenCases,
-  loadCaseFormOptions,
-  suggestCustomers,
-} from './queries.ts';
+import { findCustomerByNumber, listCustomerContacts, loadCaseFormOptions, suggestCustomers } from './queries.ts';
 
 type Body = Record<string, string | undefined>;
 type NumberParams = { number: string };
@@ -33,11 +27,6 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
   };
 
   app.get('/', async (_request, reply) => reply.redirect('/cases', 303));
-
-  app.get('/cases', async (request, reply) => {
-    const cases = await listMyOpenCases(db, currentUser(request).id);
-    return reply.view('cases/index', { cases });
-  });
 
   app.get('/cases/new', async (request, reply) =>
     showNewForm(reply, { responsible_id: String(currentUser(request).id) }, {}),

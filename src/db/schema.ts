@@ -121,6 +121,9 @@ export interface CasesTable {
   internal_note: Generated<string>;
   version: Generated<number>;
   internal_note_version: Generated<number>;
+  // Set by a trigger from status_id; never written by the app.
+  status_kind: Generated<StatusKind>;
+  search_vector: Generated<string>;
   created_by: number | null;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -214,7 +217,16 @@ export interface InlineImagesTable {
   created_at: Timestamp;
 }
 
+export interface SavedViewsTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  query: string;
+  created_at: Timestamp;
+}
+
 export interface Database {
+  saved_views: SavedViewsTable;
   cases: CasesTable;
   case_events: CaseEventsTable;
   thread_entries: ThreadEntriesTable;

@@ -46,6 +46,8 @@ export async function listNotifications(db: Kysely<Database>, userId: number, li
       'notifications.read_at',
       'notifications.created_at',
       'actor.name as actor_name',
+      // "KALLE mentioned you": colleagues know each other by user ID, as in an @mention.
+      'actor.login as actor_login',
     ])
     .where('notifications.user_id', '=', userId)
     .orderBy('notifications.id', 'desc')

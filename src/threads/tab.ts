@@ -5,15 +5,8 @@ import { listThreadEntries } from './threads.ts';
 export const threadTab: CaseTab = {
   name: 'thread',
   labelKey: 'cases.tab.thread',
-  load: async ({ db, kase }) => ({
-    thread: await listThreadEntries(db, kase.id),
-    cannedReplies: await db
-      .selectFrom('canned_replies')
-      .select(['id', 'title'])
-      .where('active', '=', true)
-      .orderBy('title')
-      .execute(),
-    replyValues: { delivery: 'to_send' },
-    replyErrors: {},
-  }),
+  load: async ({ db, kase }) => {
+    const [thread, cannedReplies] = await Promise.all([listThreadEntries(db, kase.id), listActiveCannedReplies(db)]);
+    return { thread, cannedReplies, replyValues: { delivery: 'to_send' }, replyErrors: {} };
+  },
 };

@@ -45,3 +45,8 @@ export function formatters(language: Language, timeZone: string): Formatters {
     value ? f.format(typeof value === 'string' ? new Date(value) : value) : '';
   return { dateTime: wrap(dateTime), date: wrap(date) };
 }
+
+// Today's date (YYYY-MM-DD) in the configured time zone.
+export function todayIn(timeZone: string, now = new Date()): string {
+  return new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+}

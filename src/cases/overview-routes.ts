@@ -1,0 +1,147 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { currentUser } from '../web/context.ts';
+import { notFound } from '../web/errors.ts';
+import { FormError } from '../web/form.ts';
+import { todayIn } from '../web/i18n/i18n.ts';
+import { isHtmx, redirectAfterPost, render } from '../web/render.ts';
+import { quickEditCase, quickEditFields, StaleEditError } from './cases.ts';
+import {
+  activeTile,
+  countTiles,
+  type Day,
+  deleteSavedView,
+  filterToQuery,
+  findOverviewRow,
+  listOverview,
+  listSavedViews,
+  type OverviewRow,
+  parseOverviewFilter,
+  saveView,
+  tileFilters,
+} from './overview.ts';
+import { loadCase } from './page.ts';
+import { loadCaseFormOptions } from './queries.ts';
+
+type Body = Record<string, string | undefined>;
+
+export async function registerOverviewRoutes(app: FastifyInstance): Promise<void> {
+  const { db, config } = app.deps;
+  const day = (): Day => ({ today: todayIn(config.timeZone), timeZone: config.timeZone });
+
+  // The row's pickers: statuses, types and priorities are few; users load when a picker opens.
+  const rowOptions = async () => {
+    const { statuses, types, priorities } = await loadCaseFormOptions(db, null);
+    return { statuses, types, priorities };
+  };
+
+  const renderRow = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    row: OverviewRow,
+    extra: { message?: string; error?: string; status?: number },
+  ) => {
+    const user = currentUser(request);
+    const [tiles, options] = await Promise.all([countTiles(db, user, day()), rowOptions()]);
+    return reply.code(extra.status ?? 200).view('cases/index/_row-update', {
+      row,
+      tiles,
+      tileFilters,
+      activeTile: null,
+      options,
+      today: day().today,
+      ...extra,
+      filterToQuery,
+    });
+  };
+
+  app.get<{ Querystring: Record<string, string> }>('/cases', async (request, reply) => {
+    const user = currentUser(request);
+    const filter = parseOverviewFilter(request.query);
+    const [list, tiles, options, savedViews] = await Promise.all([
+      listOverview(db, filter, user, day()),
+      countTiles(db, user, day()),
+      rowOptions(),
+      listSavedViews(db, user.id),
+    ]);
+    const users = await db
+      .selectFrom('users')
+      .select(['id', 'name'])
+      .where('active', '=', true)
+      .orderBy('name')
+      .execute();
+    return render(
+      request,
+      reply,
+      // A filter change from the overview's own controls swaps only the results and tiles.
+      {
+        page: 'cases/index',
+        fragment:
+          isHtmx(request) && request.headers['hx-target'] === 'overview-results' ? 'cases/index/_results' : undefined,
+      },
+      {
+        filter,
+        rows: list.rows,
+        hasMore: list.hasMore,
+        tiles,
+        tileFilters,
+        activeTile: activeTile(filter),
+        options,
+        users,
+        savedViews,
+        today: day().today,
+        filterToQuery,
+        query: filterToQuery(filter),
+      },
+    );
+  });
+
+  app.get<{ Querystring: { selected?: string } }>('/cases/pickers/responsible', async (request, reply) => {
+    const users = await db
+      .selectFrom('users')
+      .select(['id', 'name', 'login'])
+      .where('active', '=', true)
+      .orderBy('name')
+      .execute();
+    return reply.view('cases/pickers/_responsible', { users, selected: request.query.selected ?? '' });
+  });
+
+  app.post<{ Params: { number: string }; Body: Body }>('/cases/:number/quick-edit', async (request, reply) => {
+    const kase = await loadCase(request);
+    const user = currentUser(request);
+    const field = quickEditFields.find((f) => f === request.body?.field);
+    if (!field) throw notFound();
+    const version = Number(request.body?.version);
+    try {
+      await quickEditCase(db, kase.id, version, field, request.body?.value ?? '', user);
+      const row = await findOverviewRow(db, kase.id, user, day());
+      if (!row) throw notFound();
+      return renderRow(request, reply, row, { message: request.t('overview.saved', { number: kase.number }) });
+    } catch (error) {
+      const stale = error instanceof StaleEditError;
+      if (!stale && !(error instanceof FormError)) throw error;
+      // The row comes back with the values now stored, so the old value is put back in the picker.
+      const row = await findOverviewRow(db, kase.id, user, day());
+      if (!row) throw notFound();
+      return renderRow(request, reply, row, {
+        error: request.t(stale ? 'overview.stale' : 'overview.invalid', { number: kase.number }),
+        status: stale ? 409 : 422,
+      });
+    }
+  });
+
+  app.post<{ Body: Body }>('/cases/views', async (request, reply) => {
+    const name = (request.body?.name ?? '').trim().slice(0, 80);
+    const query = (request.body?.query ?? '').replace(/^\?/, '').slice(0, 1000);
+    if (!name) return redirectAfterPost(request, reply, `/cases?${query}`, request.t('overview.view_name_required'));
+    // Store the canonical form, so a saved view is exactly what the filter means.
+    const canonical = filterToQuery(parseOverviewFilter(Object.fromEntries(new URLSearchParams(query))));
+    await saveView(db, currentUser(request).id, name, canonical);
+    return redirectAfterPost(request, reply, `/cases${canonical}`, request.t('overview.view_saved', { name }));
+  });
+
+  app.post<{ Params: { id: string } }>('/cases/views/:id/deletion', async (request, reply) => {
+    const id = Number(request.params.id);
+    if (Number.isInteger(id) && id > 0) await deleteSavedView(db, currentUser(request).id, id);
+    return redirectAfterPost(request, reply, '/cases', request.t('common.saved'));
+  });
+}

@@ -1,0 +1,324 @@
+import type { FastifyInstance } from 'fastify';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Db } from '../db/database.ts';
+import type { User } from '../db/schema.ts';
+import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
+import { createTestDatabase } from '../test-support/database.ts';
+import { seedAcme } from '../test-support/seeds.ts';
+import { addStaffReply } from '../threads/threads.ts';
+import { createCase, type NewCaseInput } from './cases.ts';
+import { defaultFilter, filterToQuery, parseOverviewFilter, toTsQuery } from './overview.ts';
+
+const rules = suite('Overview filter in the URL');
+
+rules('defaults stay out of the URL and a round trip keeps every field', () => {
+  assert.is(filterToQuery(defaultFilter), '');
+  const f = parseOverviewFilter({
+    resp: 'any',
+    kind: 'waiting',
+    q: 'skrivare',
+    sort: 'title',
+    dir: 'desc',
+    page: '3',
+    due: 'overdue',
+  });
+  assert.equal(parseOverviewFilter(Object.fromEntries(new URLSearchParams(filterToQuery(f).slice(1)))), f);
+});
+
+rules('nonsense in the URL falls back to defaults', () => {
+  const f = parseOverviewFilter({ resp: 'x', kind: 'nope', page: '-4', sort: 'drop table', status: 'abc' });
+  assert.equal(f, defaultFilter);
+});
+
+rules('free text becomes a prefix tsquery of its words', () => {
+  assert.is(toTsQuery('Skrivaren  fastnar!'), 'skrivaren:* & fastnar:*');
+  assert.is(toTsQuery("'; drop"), 'drop:*');
+  assert.is(toTsQuery('  '), null);
+});
+
+rules.run();
+
+const ctx = {} as {
+  db: Db;
+  app: FastifyInstance;
+  drop: () => Promise<void>;
+  kalle: User;
+  anna: User;
+  ids: Record<string, number>;
+  numbers: Record<string, string>;
+};
+const test = suite('Case overview');
+
+test.before(async () => {
+  const t = await createTestDatabase();
+  Object.assign(ctx, { db: t.db, drop: t.drop, app: await buildTestApp(t.db), ids: {}, numbers: {} });
+  ctx.kalle = await seedUser(ctx.db, 'KALLE');
+  ctx.anna = await seedUser(ctx.db, 'ANNA');
+  const { customer } = await seedAcme(ctx.db);
+  const other = await ctx.db
+    .insertInto('customers')
+    .values({ number: 'K2002', name: 'Beta AB' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  for (const s of await ctx.db.selectFrom('case_statuses').select(['id', 'name']).execute()) ctx.ids[s.name] = s.id;
+  for (const s of await ctx.db.selectFrom('case_types').select(['id', 'name']).execute()) ctx.ids[s.name] = s.id;
+  for (const s of await ctx.db.selectFrom('priorities').select(['id', 'name']).execute()) ctx.ids[s.name] = s.id;
+  const base = (over: Partial<NewCaseInput>): NewCaseInput => ({
+    title: 'x',
+    responsible_id: ctx.kalle.id,
+    customer_id: customer.id,
+    status_id: ctx.ids.Öppen as number,
+    case_type_id: ctx.ids.Support as number,
+    priority_id: ctx.ids.Normal as number,
+    due_date: null,
+    contact_id: null,
+    contact_name: null,
+    contact_email: null,
+    contact_phone: null,
+    body_html: '<div>Hej</div>',
+    ...over,
+  });
+  const make = async (key: string, over: Partial<NewCaseInput>) => {
+    const c = await createCase(ctx.db, base(over), ctx.kalle);
+    ctx.numbers[key] = c.number;
+    return c;
+  };
+  await make('kalleOpen', { title: 'Kalles skrivare' });
+  await make('kalleOverdue', { title: 'Försenad faktura', due_date: '2020-01-01', priority_id: ctx.ids.Låg as number });
+  await make('kalleHigh', { title: 'Brådskande nätverk', priority_id: ctx.ids.Hög as number });
+  await make('kalleWaiting', { title: 'Väntar på svar', status_id: ctx.ids['Väntar på kund'] as number });
+  await make('kalleClosed', { title: 'Stängt ärende', status_id: ctx.ids.Stängd as number });
+  await make('annaOpen', {
+    title: 'Annas ärende',
+    responsible_id: ctx.anna.id,
+    customer_id: other.id,
+    case_type_id: ctx.ids.Fråga as number,
+  });
+  const unassigned = await make('unassigned', { title: 'Ingen tar denna' });
+  await ctx.db.updateTable('cases').set({ responsible_id: null }).where('id', '=', unassigned.id).execute();
+  const withThread = await make('thread', { title: 'Tyst titel', responsible_id: ctx.anna.id });
+  await addStaffReply(
+    ctx.db,
+    withThread.id,
+    { body_html: '<div>Tonerkassetten läcker pulver</div>', delivery: 'saved' },
+    ctx.anna,
+  );
+});
+test.after(async () => {
+  await ctx.app.close();
+  await ctx.drop();
+});
+
+const rowsOf = (html: string) =>
+  [...html.matchAll(/<tr id="case-row-\d+"[^>]*>\s*<td><a href="\/cases\/([^"]+)">/g)].map((m) => m[1]);
+const as = async (login: string) => {
+  const client = new TestClient(ctx.app);
+  await client.login(login);
+  return client;
+};
+
+test('KALLE opens on his own unfinished cases, most urgent first', async () => {
+  const kalle = await as('kalle');
+  const page = await kalle.get('/cases');
+  const rows = rowsOf(page.body);
+  assert.equal(
+    rows,
+    [ctx.numbers.kalleOverdue, ctx.numbers.kalleHigh, ctx.numbers.kalleWaiting, ctx.numbers.kalleOpen]
+      .map(String)
+      .sort((a, b) => rows.indexOf(a) - rows.indexOf(b)),
+  );
+  assert.is(rows[0], ctx.numbers.kalleOverdue, 'overdue first');
+  assert.is(rows[1], ctx.numbers.kalleHigh, 'then high priority');
+  assert.is(rows.length, 4, "not closed, not ANNA's, not unassigned");
+  assert.match(
+    page.body,
+    /class="tile active"[^>]*aria-current="true">\s*<span class="tile-count" data-tile="mine">4<\/span>/,
+  );
+  assert.match(page.body, 'data-tile="unassigned">1<');
+  assert.match(page.body, 'data-tile="overdue">1<');
+  assert.match(page.body, 'data-tile="waiting">1<');
+  assert.match(page.body, 'data-tile="new_today">8<');
+});
+
+test('the Unassigned tile sets its filter and shows itself active', async () => {
+  const kalle = await as('kalle');
+  const page = await kalle.get('/cases');
+  const href = /<a class="tile[^"]*" href="([^"]+)"[^>]*>\s*<span class="tile-count" data-tile="unassigned">/.exec(
+    page.body,
+  )?.[1];
+  assert.is(href, '/cases?resp=unassigned');
+  const filtered = await kalle.get(href ?? '');
+  assert.equal(rowsOf(filtered.body), [ctx.numbers.unassigned]);
+  assert.match(
+    filtered.body,
+    /class="tile active"[^>]*aria-current="true">\s*<span class="tile-count" data-tile="unassigned">/,
+  );
+  assert.match(filtered.body, '<option value="unassigned" selected>');
+});
+
+test('each filter narrows the list', async () => {
+  const kalle = await as('kalle');
+  const check = async (query: string, expected: (string | undefined)[]) =>
+    assert.equal(rowsOf((await kalle.get(`/cases?${query}`)).body).sort(), expected.map(String).sort(), query);
+  await check('resp=any&kind=waiting', [ctx.numbers.kalleWaiting]);
+  await check('resp=any&kind=closed', [ctx.numbers.kalleClosed]);
+  await check(`resp=any&status=${ctx.ids.Stängd}`, [ctx.numbers.kalleClosed]);
+  await check(`resp=any&type=${ctx.ids.Fråga}`, [ctx.numbers.annaOpen]);
+  await check(`resp=${ctx.anna.id}`, [ctx.numbers.annaOpen, ctx.numbers.thread]);
+  await check(`resp=any&prio=${ctx.ids.Hög}`, [ctx.numbers.kalleHigh]);
+  await check('resp=any&customer=K2002', [ctx.numbers.annaOpen]);
+  await check('resp=any&due=overdue', [ctx.numbers.kalleOverdue]);
+  await check('resp=any&q=tonerkassetten', [ctx.numbers.thread]);
+  await check('resp=any&q=skrivare', [ctx.numbers.kalleOpen]);
+  await check('resp=any&q=beta', [ctx.numbers.annaOpen]);
+  await check(`resp=any&kind=all&q=${ctx.numbers.kalleClosed}`, [ctx.numbers.kalleClosed]);
+});
+
+test('a filter change from the page answers htmx with the results only', async () => {
+  const kalle = await as('kalle');
+  const res = await kalle.request({
+    method: 'GET',
+    url: '/cases?resp=any',
+    htmx: true,
+    headers: { 'hx-target': 'overview-results' },
+  });
+  assert.not.match(res.body, '<html');
+  assert.match(res.body, 'id="tiles"');
+  assert.is(res.headers.vary, 'HX-Request');
+});
+
+test('columns sort both ways and pages hold 50 rows', async () => {
+  const kalle = await as('kalle');
+  const asc = rowsOf((await kalle.get('/cases?sort=title&dir=asc')).body);
+  const desc = rowsOf((await kalle.get('/cases?sort=title&dir=desc')).body);
+  assert.equal(desc, [...asc].reverse());
+  const status = await ctx.db
+    .selectFrom('case_statuses')
+    .select('id')
+    .where('kind', '=', 'closed')
+    .executeTakeFirstOrThrow();
+  const template = await ctx.db
+    .selectFrom('cases')
+    .selectAll()
+    .where('number', '=', ctx.numbers.kalleClosed ?? '')
+    .executeTakeFirstOrThrow();
+  for (let i = 0; i < 55; i++) {
+    await createCase(
+      ctx.db,
+      {
+        title: `Arkiv ${i}`,
+        responsible_id: ctx.kalle.id,
+        customer_id: template.customer_id ?? 0,
+        status_id: status.id,
+        case_type_id: template.case_type_id,
+        priority_id: null,
+        due_date: null,
+        contact_id: null,
+        contact_name: null,
+        contact_email: null,
+        contact_phone: null,
+        body_html: '<div>arkiv</div>',
+      },
+      ctx.kalle,
+    );
+  }
+  const first = await kalle.get('/cases?resp=any&kind=closed&sort=number&dir=asc');
+  assert.is(rowsOf(first.body).length, 50);
+  assert.match(first.body, 'rel="next" href="/cases?resp=any&amp;kind=closed&amp;sort=number&amp;dir=asc&amp;page=2"');
+  const second = await kalle.get('/cases?resp=any&kind=closed&sort=number&dir=asc&page=2');
+  assert.is(rowsOf(second.body).length, 6);
+  assert.not.match(second.body, 'rel="next"');
+  assert.is(new Set([...rowsOf(first.body), ...rowsOf(second.body)]).size, 56);
+});
+
+test('an inline status change saves at once, returns the row and the tiles, and is in the history', async () => {
+  const kalle = await as('kalle');
+  await kalle.get('/cases');
+  const row = await ctx.db
+    .selectFrom('cases')
+    .select(['id', 'version'])
+    .where('number', '=', ctx.numbers.kalleOpen ?? '')
+    .executeTakeFirstOrThrow();
+  const res = await kalle.request({
+    method: 'POST',
+    url: `/cases/${ctx.numbers.kalleOpen}/quick-edit`,
+    form: { field: 'status_id', value: String(ctx.ids['Väntar på kund']), version: String(row.version) },
+    headers: { 'x-csrf-token': kalle.csrf },
+    htmx: true,
+  });
+  assert.is(res.statusCode, 200, res.body);
+  assert.match(res.body, `id="case-row-${row.id}"`);
+  assert.match(res.body, /<option value="\d+" selected>Väntar på kund<\/option>/);
+  assert.match(res.body, 'hx-swap-oob="true"');
+  assert.match(res.body, 'data-tile="waiting">2<');
+  assert.match(res.body, `${ctx.numbers.kalleOpen} sparat.`);
+  const event = await ctx.db
+    .selectFrom('case_events')
+    .selectAll()
+    .where('case_id', '=', row.id)
+    .where('field', '=', 'status_id')
+    .executeTakeFirst();
+  assert.ok(event, 'the change is in the history');
+
+  const stale = await kalle.request({
+    method: 'POST',
+    url: `/cases/${ctx.numbers.kalleOpen}/quick-edit`,
+    form: { field: 'priority_id', value: String(ctx.ids.Hög), version: String(row.version) },
+    headers: { 'x-csrf-token': kalle.csrf },
+    htmx: true,
+  });
+  assert.is(stale.statusCode, 409);
+  assert.match(stale.body, 'har ändrats av någon annan');
+  assert.match(stale.body, /<option value="\d+" selected>Normal<\/option>/, 'the stored value is put back');
+
+  const responsible = await kalle.request({
+    method: 'POST',
+    url: `/cases/${ctx.numbers.kalleOpen}/quick-edit`,
+    form: { field: 'responsible_id', value: '', version: String(row.version + 1) },
+    headers: { 'x-csrf-token': kalle.csrf },
+    htmx: true,
+  });
+  assert.is(responsible.statusCode, 200);
+  assert.match(responsible.body, 'data-tile="unassigned">2<');
+  const noToken = await kalle.request({
+    method: 'POST',
+    url: `/cases/${ctx.numbers.kalleOpen}/quick-edit`,
+    form: { field: 'status_id', value: String(ctx.ids.Öppen), version: String(row.version + 2) },
+    htmx: true,
+  });
+  assert.is(noToken.statusCode, 403);
+});
+
+test('the responsible picker loads its users only when opened', async () => {
+  const kalle = await as('kalle');
+  const page = await kalle.get('/cases');
+  const row = page.body.slice(
+    page.body.indexOf('<tr id="case-row-'),
+    page.body.indexOf('</tr>', page.body.indexOf('<tr id="case-row-')),
+  );
+  assert.match(row, 'Kalle Testsson');
+  assert.not.match(row, 'Anna Testsson', 'rows do not carry every user');
+  const picker = await kalle.get(`/cases/pickers/responsible?selected=${ctx.kalle.id}`, { htmx: true });
+  assert.match(picker.body, `<option value="${ctx.anna.id}">Anna Testsson</option>`);
+  assert.match(picker.body, `<option value="${ctx.kalle.id}" selected>`);
+});
+
+test('a user saves a named view and finds it again', async () => {
+  const kalle = await as('kalle');
+  await kalle.get('/cases');
+  const res = await kalle.post('/cases/views', { name: 'Väntande', query: '?kind=waiting&resp=any' });
+  assert.is(res.statusCode, 303);
+  assert.is(res.headers.location, '/cases?resp=any&kind=waiting');
+  const page = await kalle.get('/cases');
+  assert.match(page.body, '<a href="/cases?resp=any&amp;kind=waiting">Väntande</a>');
+  const anna = await as('anna');
+  assert.not.match((await anna.get('/cases')).body, 'Väntande</a>', 'views are per user');
+});
+
+test('an anonymous visitor cannot see the overview', async () => {
+  const res = await new TestClient(ctx.app).get('/cases?resp=any');
+  assert.is(res.statusCode, 303);
+});
+
+test.run();

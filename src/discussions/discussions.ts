@@ -1,0 +1,135 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { User } from '../db/schema.ts';
+import { notifyUser } from '../notifications/notifications.ts';
+import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
+import { FormError } from '../web/form.ts';
+import { findMentions, textOfRichText } from './mentions.ts';
+
+// The staff's internal conversation on a case. The customer never sees it; an @LOGIN in a post
+// tells that colleague through the bell.
+
+export class DiscussionPostNotFoundError extends Error {
+  constructor() {
+    super('No such discussion post');
+  }
+}
+
+// A post is its writer's own: nobody else may delete it, administrators included.
+export class NotPostWriterError extends Error {
+  constructor() {
+    super('Only the writer may delete a discussion post');
+  }
+}
+
+export function discussionPostLink(caseNumber: string, postId: string): string {
+  return `/cases/${caseNumber}/discussion#post-${postId}`;
+}
+
+export async function addDiscussionPost(db: Db, caseId: number, bodyHtml: string, user: User) {
+  const body = sanitizeRichText(bodyHtml);
+  if (isBlankRichText(body)) throw new FormError({ body_html: 'errors.required' });
+  const logins = findMentions(textOfRichText(body));
+  return db.transaction().execute(async (trx) => {
+    const kase = await trx
+      .selectFrom('cases')
+      .select(['id', 'number', 'title'])
+      .where('id', '=', caseId)
+      .executeTakeFirstOrThrow();
+    const post = await trx
+      .insertInto('discussion_posts')
+      .values({ case_id: caseId, user_id: user.id, body_html: body })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await trx
+      .insertInto('case_events')
+      .values({ case_id: caseId, user_id: user.id, kind: 'discussion_post' })
+      .execute();
+    await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', caseId).execute();
+    const mentioned = logins.length
+      ? await trx
+          .selectFrom('users')
+          .select('id')
+          .where('login', 'in', logins)
+          .where('active', '=', true)
+          .where('id', '!=', user.id)
+          .orderBy('id')
+          .execute()
+      : [];
+    for (const { id } of mentioned) {
+      await notifyUser(trx, {
+        userId: id,
+        actorId: user.id,
+        kind: 'mentioned',
+        caseId,
+        summary: `${kase.number} ${kase.title}`,
+        link: discussionPostLink(kase.number, post.id),
+      });
+    }
+    return { post, mentionedUserIds: mentioned.map((m) => m.id) };
+  });
+}
+
+// Soft delete: the row stays for the history, the feed no longer shows it. With caseId, a post
+// of another case counts as not found, so a case's URL cannot reach another case's posts.
+export async function deleteDiscussionPost(db: Db, postId: string, user: User, opts: { caseId?: number } = {}) {
+  return db.transaction().execute(async (trx) => {
+    // Locked so two deletions of the same post write one event, not two.
+    let query = trx
+      .selectFrom('discussion_posts')
+      .select(['id', 'case_id', 'user_id'])
+      .where('id', '=', postId)
+      .where('deleted_at', 'is', null)
+      .forUpdate();
+    if (opts.caseId !== undefined) query = query.where('case_id', '=', opts.caseId);
+    const post = await query.executeTakeFirst();
+    if (!post) throw new DiscussionPostNotFoundError();
+    if (post.user_id !== user.id) throw new NotPostWriterError();
+    await trx.updateTable('discussion_posts').set({ deleted_at: sql<Date>`now()` }).where('id', '=', post.id).execute();
+    await trx
+      .insertInto('case_events')
+      .values({ case_id: post.case_id, user_id: user.id, kind: 'discussion_post_deleted' })
+      .execute();
+  });
+}
+
+export async function listDiscussionPosts(db: Db, caseId: number) {
+  return db
+    .selectFrom('discussion_posts')
+    .innerJoin('users', 'users.id', 'discussion_posts.user_id')
+    .select([
+      'discussion_posts.id',
+      'discussion_posts.user_id',
+      'discussion_posts.body_html',
+      'discussion_posts.created_at',
+      'users.login as writer_login',
+      'users.name as writer_name',
+      'users.initials as writer_initials',
+    ])
+    .where('discussion_posts.case_id', '=', caseId)
+    .where('discussion_posts.deleted_at', 'is', null)
+    .orderBy('discussion_posts.id', 'desc')
+    .execute();
+}
+export type DiscussionPost = Awaited<ReturnType<typeof listDiscussionPosts>>[number];
+
+// Active colleagues whose login or name contains what was typed after the @, those that start
+// with it first; for the editor's autocomplete.
+export async function listMentionableUsers(db: Db, typed: string, opts: { exclude?: number; limit?: number } = {}) {
+  const q = typed.trim().slice(0, 50).toLowerCase();
+  const like = q.replace(/[\\%_]/g, (c) => `\\${c}`);
+  let query = db
+    .selectFrom('users')
+    .select(['id', 'login', 'name', 'initials'])
+    .where('active', '=', true)
+    .orderBy(sql`case when lower(login) like ${`${like}%`} or lower(name) like ${`${like}%`} then 0 else 1 end`)
+    .orderBy('login')
+    .limit(opts.limit ?? 10);
+  if (q) {
+    query = query.where((eb) =>
+      eb.or([eb(eb.fn('lower', ['login']), 'like', `%${like}%`), eb(eb.fn('lower', ['name']), 'like', `%${like}%`)]),
+    );
+  }
+  if (opts.exclude !== undefined) query = query.where('id', '!=', opts.exclude);
+  return query.execute();
+}

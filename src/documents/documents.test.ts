@@ -1,0 +1,403 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Db } from '../db/database.ts';
+import type { User } from '../db/schema.ts';
+import { sanitizeRichText } from '../rich-text/sanitize.ts';
+import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
+import { createTestDatabase } from '../test-support/database.ts';
+import { type FormPart, postMultipart } from '../test-support/multipart.ts';
+import { cleanFileName } from './documents.ts';
+
+const ctx = {} as {
+  db: Db;
+  app: FastifyInstance;
+  drop: () => Promise<void>;
+  kalle: User;
+  anna: User;
+  boss: User;
+  folders: { general: number; emailIn: number };
+};
+const test = suite('Documents on a case');
+
+// A 1×1 PNG, as a browser would paste it.
+const tinyPng = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+async function seedCase(db: Db, number: string, title: string) {
+  const status = await db.selectFrom('case_statuses').select('id').orderBy('position').executeTakeFirstOrThrow();
+  const type = await db.selectFrom('case_types').select('id').orderBy('position').executeTakeFirstOrThrow();
+  return db
+    .insertInto('cases')
+    .values({ number, title, status_id: status.id, case_type_id: type.id })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+test.before(async () => {
+  const t = await createTestDatabase();
+  Object.assign(ctx, { db: t.db, drop: t.drop, app: await buildTestApp(t.db) });
+  ctx.kalle = await seedUser(ctx.db, 'KALLE', 'agent');
+  ctx.anna = await seedUser(ctx.db, 'ANNA', 'agent');
+  ctx.boss = await seedUser(ctx.db, 'BOSS', 'admin');
+  const folder = (key: string | null, name: string) =>
+    ctx.db
+      .selectFrom('document_folders')
+      .select('id')
+      .where((eb) => (key ? eb('system_key', '=', key) : eb('name', '=', name)))
+      .executeTakeFirstOrThrow();
+  ctx.folders = { general: (await folder(null, 'Allmänt')).id, emailIn: (await folder('email_in', '')).id };
+  await seedCase(ctx.db, 'D-1', 'Skrivaren fastnar');
+  await seedCase(ctx.db, 'D-2', 'Annat ärende');
+});
+test.after(async () => {
+  await ctx.app.close();
+  await ctx.drop();
+});
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+const countRows = async (table: 'files' | 'file_chunks' | 'documents') =>
+  (
+    await ctx.db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow()
+  ).n;
+
+async function loggedIn(login: string, app = ctx.app): Promise<TestClient> {
+  const client = new TestClient(app);
+  await client.login(login);
+  return client;
+}
+
+// Uploads through the Documents tab's form, the way a browser without JavaScript sends it.
+async function upload(client: TestClient, caseNumber: string, files: FormPart[], folderId = ctx.folders.general) {
+  await client.get(`/cases/${caseNumber}/documents`);
+  return postMultipart(client, `/cases/${caseNumber}/documents`, [
+    { name: 'folder_id', value: String(folderId) },
+    ...files,
+  ]);
+}
+
+async function documentId(fileName: string): Promise<number> {
+  const row = await ctx.db
+    .selectFrom('documents')
+    .select('id')
+    .where('file_name', '=', fileName)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.id);
+}
+
+test('two files in one upload are both kept and listed with size, type, folder and who added them', async () => {
+  const kalle = await loggedIn('kalle');
+  const res = await upload(kalle, 'D-1', [
+    { name: 'files', fileName: 'felrapport.txt', contentType: 'text/plain', data: 'Pappret fastnar.\n' },
+    {
+      name: 'files',
+      fileName: 'C:\\Users\\kalle\\Skärmbild.pdf',
+      contentType: 'application/pdf',
+      data: randomBytes(3000),
+    },
+  ]);
+  assert.is(res.statusCode, 303);
+  assert.is(res.headers.location, '/cases/D-1/documents');
+  const rows = await ctx.db
+    .selectFrom('documents')
+    .selectAll()
+    .where(
+      'case_id',
+      '=',
+      (await ctx.db.selectFrom('cases').select('id').where('number', '=', 'D-1').executeTakeFirstOrThrow()).id,
+    )
+    .orderBy('id')
+    .execute();
+  assert.equal(
+    rows.map((r) => [r.file_name, r.folder_id, r.created_by]),
+    [
+      ['felrapport.txt', ctx.folders.general, ctx.kalle.id],
+      ['Skärmbild.pdf', ctx.folders.general, ctx.kalle.id],
+    ],
+  );
+  const events = await ctx.db
+    .selectFrom('case_events')
+    .select(['kind', 'new_value', 'user_id'])
+    .where('kind', '=', 'document_added')
+    .orderBy('id')
+    .execute();
+  assert.equal(events, [
+    { kind: 'document_added', new_value: 'felrapport.txt', user_id: ctx.kalle.id },
+    { kind: 'document_added', new_value: 'Skärmbild.pdf', user_id: ctx.kalle.id },
+  ]);
+
+  const page = await kalle.get('/cases/D-1/documents');
+  assert.is(page.statusCode, 200);
+  assert.match(page.body, 'Tillagda filer: 2.', 'the flash after the redirect');
+  assert.match(page.body, `href="/cases/D-1/documents/${rows[0]?.id}">felrapport.txt</a>`);
+  assert.match(page.body, 'Skärmbild.pdf');
+  assert.match(page.body, '2,9 kB');
+  assert.match(page.body, '17 B');
+  assert.match(page.body, 'application/pdf');
+  assert.match(page.body, 'Kalle Testsson');
+  assert.match(page.body, 'Mapp: Allmänt');
+  assert.match(page.body, 'Mapp: E-mail IN', 'the mail folders show even when empty');
+  assert.match(page.body, 'Mapp: E-mail OUT');
+  const history = await kalle.get('/cases/D-1/history');
+  assert.match(history.body, 'Dokument tillagt');
+});
+
+test('an htmx upload with the token in the header gets the tab fragment back with a note', async () => {
+  const kalle = await loggedIn('kalle');
+  await kalle.get('/cases/D-2/documents');
+  const res = await postMultipart(
+    kalle,
+    '/cases/D-2/documents',
+    [
+      { name: 'folder_id', value: String(ctx.folders.general) },
+      { name: 'files', fileName: 'logg.txt', contentType: 'text/plain', data: 'rad 1\n' },
+    ],
+    { csrf: 'header', htmx: true },
+  );
+  assert.is(res.statusCode, 200);
+  assert.not.match(res.body, '<html');
+  assert.match(res.body, 'Tillagda filer: 1.');
+  assert.match(res.body, 'logg.txt');
+  assert.is(res.headers.vary, 'HX-Request');
+});
+
+test('a download streams the exact bytes as an attachment that the browser may not sniff', async () => {
+  const kalle = await loggedIn('kalle');
+  const id = await documentId('felrapport.txt');
+  const res = await kalle.get(`/cases/D-1/documents/${id}`);
+  assert.is(res.statusCode, 200);
+  assert.is(res.body, 'Pappret fastnar.\n');
+  assert.match(String(res.headers['content-type']), /^text\/plain/);
+  assert.is(res.headers['content-disposition'], "attachment; filename*=UTF-8''felrapport.txt");
+  assert.is(res.headers['x-content-type-options'], 'nosniff');
+  assert.is(res.headers['content-security-policy'], "sandbox; default-src 'none'");
+  assert.is(res.headers['content-length'], '17');
+  assert.match(String(res.headers['cache-control']), 'private');
+
+  const pdf = await kalle.get(`/cases/D-1/documents/${await documentId('Skärmbild.pdf')}`);
+  assert.is(pdf.headers['content-disposition'], "attachment; filename*=UTF-8''Sk%C3%A4rmbild.pdf");
+  assert.is(pdf.rawPayload.length, 3000);
+  assert.is((await kalle.get(`/cases/D-2/documents/${id}`)).statusCode, 404, 'not through another case');
+  assert.is((await kalle.get('/cases/D-1/documents/abc')).statusCode, 404);
+});
+
+test('HTML and SVG are served as attachments, never inline; a PNG is shown inline', async () => {
+  const kalle = await loggedIn('kalle');
+  const res = await upload(kalle, 'D-1', [
+    { name: 'files', fileName: 'sida.html', contentType: 'text/html', data: '<script>alert(1)</script>' },
+    { name: 'files', fileName: 'logo.svg', contentType: 'image/svg+xml', data: '<svg onload="alert(1)"/>' },
+    { name: 'files', fileName: 'bild.png', contentType: 'image/png', data: tinyPng },
+  ]);
+  assert.is(res.statusCode, 303);
+  const html = await kalle.get(`/cases/D-1/documents/${await documentId('sida.html')}`);
+  assert.match(String(html.headers['content-type']), /^text\/html/);
+  assert.match(String(html.headers['content-disposition']), /^attachment;/);
+  assert.is(html.headers['x-content-type-options'], 'nosniff');
+  assert.is(html.headers['content-security-policy'], "sandbox; default-src 'none'");
+  const svg = await kalle.get(`/cases/D-1/documents/${await documentId('logo.svg')}`);
+  assert.match(String(svg.headers['content-disposition']), /^attachment;/);
+  const png = await kalle.get(`/cases/D-1/documents/${await documentId('bild.png')}`);
+  assert.is(png.headers['content-type'], 'image/png');
+  assert.is(png.headers['content-disposition'], "inline; filename*=UTF-8''bild.png");
+  assert.ok(png.rawPayload.equals(tinyPng));
+});
+
+test('an upload over MAX_UPLOAD_MB is refused with 413 and a message naming the limit, and nothing is kept', async () => {
+  const small = await buildTestApp(ctx.db, { MAX_UPLOAD_MB: '1' });
+  try {
+    const before = { files: await countRows('files'), chunks: await countRows('file_chunks') };
+    const documents = await countRows('documents');
+    const kalle = await loggedIn('kalle', small);
+    const files: FormPart[] = [
+      { name: 'files', fileName: 'liten.txt', contentType: 'text/plain', data: 'ok' },
+      { name: 'files', fileName: 'stor.bin', data: randomBytes(1024 * 1024 + 1) },
+    ];
+    const res = await upload(kalle, 'D-1', files);
+    assert.is(res.statusCode, 413);
+    assert.match(res.body, 'En fil är större än 1 MB, som är gränsen. Inget sparades.');
+    assert.match(res.body, 'name="files"', 'the form is there to try again');
+    assert.is(await countRows('files'), before.files, 'not even the small file that came first');
+    assert.is(await countRows('file_chunks'), before.chunks);
+    assert.is(await countRows('documents'), documents);
+
+    await kalle.get('/cases/D-1/documents');
+    const htmx = await postMultipart(kalle, '/cases/D-1/documents', files, { csrf: 'header', htmx: true });
+    assert.is(htmx.statusCode, 413);
+    assert.is(htmx.body, 'En fil är större än 1 MB, som är gränsen. Inget sparades.');
+    assert.is(await countRows('files'), before.files);
+
+    const exactly = await upload(kalle, 'D-2', [
+      { name: 'files', fileName: 'precis.bin', data: randomBytes(1024 * 1024) },
+    ]);
+    assert.is(exactly.statusCode, 303, 'a file of exactly the limit is fine');
+  } finally {
+    await small.close();
+  }
+});
+
+test('an upload without files, or into a mail folder, is refused and keeps nothing', async () => {
+  const kalle = await loggedIn('kalle');
+  const documents = await countRows('documents');
+  const none = await upload(kalle, 'D-1', [{ name: 'files', fileName: '', data: '' }]);
+  assert.is(none.statusCode, 422);
+  assert.match(none.body, 'Välj minst en fil.');
+  const mail = await upload(kalle, 'D-1', [{ name: 'files', fileName: 'x.txt', data: 'x' }], ctx.folders.emailIn);
+  assert.is(mail.statusCode, 422);
+  assert.is(await countRows('documents'), documents);
+});
+
+test('a multipart POST without a CSRF token, or with it anywhere but first, is refused with 403', async () => {
+  const kalle = await loggedIn('kalle');
+  await kalle.get('/cases/D-1/documents');
+  const files = await countRows('files');
+  const part: FormPart = { name: 'files', fileName: 'smygande.txt', data: 'x' };
+  const none = await postMultipart(kalle, '/cases/D-1/documents', [part], { csrf: 'none' });
+  assert.is(none.statusCode, 403);
+  const late = await postMultipart(kalle, '/cases/D-1/documents', [part, { name: '_csrf', value: kalle.csrf }], {
+    csrf: 'none',
+  });
+  assert.is(late.statusCode, 403);
+  const wrong = await postMultipart(kalle, '/cases/D-1/documents', [{ name: '_csrf', value: 'nope' }, part], {
+    csrf: 'none',
+  });
+  assert.is(wrong.statusCode, 403);
+  const image = await postMultipart(
+    kalle,
+    '/uploads/images',
+    [{ name: 'file', fileName: 'x.png', contentType: 'image/png', data: tinyPng }],
+    { csrf: 'none' },
+  );
+  assert.is(image.statusCode, 403);
+  assert.is(await countRows('files'), files);
+  const stranger = new TestClient(ctx.app);
+  const anonymous = await postMultipart(stranger, '/cases/D-1/documents', [part], { csrf: 'none' });
+  assert.is(anonymous.statusCode, 401);
+});
+
+test('another agent cannot delete KALLE’s document, an admin can, and KALLE can delete his own', async () => {
+  const kalleId = await documentId('felrapport.txt');
+  const anna = await loggedIn('anna');
+  const page = await anna.get('/cases/D-1/documents');
+  assert.not.match(page.body, `/documents/${kalleId}/deletion`, 'ANNA is offered no delete button');
+  const refused = await anna.post(`/cases/D-1/documents/${kalleId}/deletion`);
+  assert.is(refused.statusCode, 403);
+  const still = await ctx.db
+    .selectFrom('documents')
+    .select('deleted_at')
+    .where('id', '=', String(kalleId))
+    .executeTakeFirstOrThrow();
+  assert.is(still.deleted_at, null);
+
+  const boss = await loggedIn('boss');
+  const bossPage = await boss.get('/cases/D-1/documents');
+  assert.match(bossPage.body, `/documents/${kalleId}/deletion`);
+  const deleted = await boss.post(`/cases/D-1/documents/${kalleId}/deletion`);
+  assert.is(deleted.statusCode, 303);
+  assert.is(deleted.headers.location, '/cases/D-1/documents');
+  const after = await boss.get('/cases/D-1/documents');
+  assert.match(after.body, 'felrapport.txt har tagits bort.');
+  assert.not.match(after.body, '>felrapport.txt</a>');
+  assert.is((await boss.get(`/cases/D-1/documents/${kalleId}`)).statusCode, 404, 'a deleted document is not served');
+  assert.is((await boss.post(`/cases/D-1/documents/${kalleId}/deletion`)).statusCode, 404);
+  const event = await ctx.db
+    .selectFrom('case_events')
+    .select(['user_id', 'old_value'])
+    .where('kind', '=', 'document_deleted')
+    .executeTakeFirstOrThrow();
+  assert.equal(event, { user_id: ctx.boss.id, old_value: 'felrapport.txt' });
+
+  const kalle = await loggedIn('kalle');
+  await kalle.get('/cases/D-1/documents');
+  const own = await kalle.post(`/cases/D-1/documents/${await documentId('sida.html')}/deletion`, {}, { htmx: true });
+  assert.is(own.statusCode, 200);
+  assert.match(own.body, 'sida.html har tagits bort.');
+  assert.not.match(own.body, '<html');
+});
+
+test('a file over 1 MB streams back identical', async () => {
+  const kalle = await loggedIn('kalle');
+  const data = randomBytes(1024 * 1024 + 300_001);
+  const res = await upload(kalle, 'D-2', [
+    { name: 'files', fileName: 'stor.zip', contentType: 'application/zip', data },
+  ]);
+  assert.is(res.statusCode, 303);
+  const id = await documentId('stor.zip');
+  const download = await kalle.get(`/cases/D-2/documents/${id}`);
+  assert.is(download.statusCode, 200);
+  assert.is(download.rawPayload.length, data.length);
+  assert.is(sha256(download.rawPayload), sha256(data));
+  const file = await ctx.db
+    .selectFrom('documents')
+    .innerJoin('files', 'files.id', 'documents.file_id')
+    .select(['files.sha256', 'files.size_bytes'])
+    .where('documents.id', '=', String(id))
+    .executeTakeFirstOrThrow();
+  assert.equal(file, { sha256: sha256(data), size_bytes: data.length });
+});
+
+test('a pasted image is checked by its bytes, stored under a random token and served back privately', async () => {
+  const kalle = await loggedIn('kalle');
+  await kalle.get('/cases/D-1');
+  const files = await countRows('files');
+  const fake = await postMultipart(
+    kalle,
+    '/uploads/images',
+    [{ name: 'file', fileName: 'bild.png', contentType: 'image/png', data: 'just text, renamed .png' }],
+    { csrf: 'header' },
+  );
+  assert.is(fake.statusCode, 415);
+  assert.match(fake.json().error, 'PNG, JPEG, GIF');
+  assert.is(await countRows('files'), files);
+
+  const res = await postMultipart(
+    kalle,
+    '/uploads/images',
+    [{ name: 'file', fileName: 'x', contentType: 'application/octet-stream', data: tinyPng }],
+    { csrf: 'header' },
+  );
+  assert.is(res.statusCode, 201);
+  const { url } = res.json() as { url: string };
+  assert.match(url, /^\/uploads\/images\/[A-Za-z0-9_-]{43}$/);
+  const image = await kalle.get(url);
+  assert.is(image.statusCode, 200);
+  assert.is(image.headers['content-type'], 'image/png', 'the sniffed type, not the one the client sent');
+  assert.ok(image.rawPayload.equals(tinyPng));
+  assert.match(String(image.headers['cache-control']), /^private/);
+  assert.is(image.headers['x-content-type-options'], 'nosniff');
+  assert.match(String(image.headers['content-disposition']), /^inline;/);
+
+  assert.is((await kalle.get('/uploads/images/nope')).statusCode, 404);
+  assert.is((await kalle.get(`/uploads/images/${'A'.repeat(43)}`)).statusCode, 404);
+  const stranger = await new TestClient(ctx.app).get(url);
+  assert.is(stranger.statusCode, 303, 'login required');
+  assert.match(String(stranger.headers.location), '/login');
+});
+
+test('a Trix image attachment keeps its /uploads/images picture through the sanitiser', () => {
+  const trix =
+    '<div>Se bilden:</div><figure data-trix-attachment="{&quot;contentType&quot;:&quot;image/png&quot;,&quot;url&quot;:&quot;/uploads/images/abc_DEF-123&quot;}" data-trix-content-type="image/png" data-trix-attributes="{&quot;presentation&quot;:&quot;gallery&quot;}" class="attachment attachment--preview attachment--png"><a href="/uploads/images/abc_DEF-123"><img src="/uploads/images/abc_DEF-123" width="1" height="1"><figcaption class="attachment__caption"><span class="attachment__name">x.png</span> <span class="attachment__size">68 Bytes</span></figcaption></a></figure>';
+  const clean = sanitizeRichText(trix);
+  assert.match(clean, '<img src="/uploads/images/abc_DEF-123" width="1" height="1" />');
+  assert.match(clean, '<figure>');
+  assert.match(clean, 'href="/uploads/images/abc_DEF-123"');
+  assert.not.match(clean, 'data-trix');
+});
+
+test('file names keep the user’s name without folders or control characters', () => {
+  assert.is(cleanFileName('../../etc/passwd'), 'passwd');
+  assert.is(cleanFileName('C:\\Users\\kalle\\Offert 2026.pdf'), 'Offert 2026.pdf');
+  assert.is(cleanFileName('rapport\u0000\u0007\r\n.txt'), 'rapport.txt');
+  assert.is(cleanFileName('bild\u202Egpj.exe'), 'bildgpj.exe');
+  assert.is(cleanFileName('..'), 'file');
+  assert.is(cleanFileName('   '), 'file');
+  assert.is(cleanFileName('Årsredovisning – 2026.xlsx'), 'Årsredovisning – 2026.xlsx');
+});
+
+test.run();
