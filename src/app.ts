@@ -151,6 +151,9 @@ export async function buildApp({ config, db }: AppDeps, opts: { logger?: boolean
 
   registerErrorHandlers(app, config);
 
+  app.get('/favicon.ico', { config: { public: true } }, async (_request, reply) =>
+    reply.redirect('/static/favicon.svg', 301),
+  );
   app.get('/healthz', { config: { public: true } }, async (_request, reply) => {
     await db.selectNoFrom((eb) => eb.val(1).as('ok')).execute();
     return reply.send({ status: 'ok' });

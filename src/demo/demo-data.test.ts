@@ -16,7 +16,9 @@ test.after(async () => ctx.drop());
 
 test('seeds users, customers and about fifty cases with threads, once', async () => {
   assert.is(await seedDemoData(ctx.db), true);
-  const count = async (table: 'cases' | 'customers' | 'contacts' | 'thread_entries') =>
+  const count = async (
+    table: 'cases' | 'customers' | 'contacts' | 'thread_entries' | 'discussion_posts' | 'documents',
+  ) =>
     (
       await ctx.db
         .selectFrom(table)
@@ -26,6 +28,8 @@ test('seeds users, customers and about fifty cases with threads, once', async ()
   assert.is(await count('cases'), 50);
   assert.ok((await count('customers')) >= 8);
   assert.ok((await count('thread_entries')) > 50);
+  assert.ok((await count('discussion_posts')) >= 20);
+  assert.ok((await count('documents')) >= 10);
   assert.is(await seedDemoData(ctx.db), false, 'a second run leaves the data alone');
   assert.is(await count('cases'), 50);
 

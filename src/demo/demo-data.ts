@@ -3,6 +3,8 @@ import { saveInternalNote } from '../cases/internal-note.ts';
 import { createContact, createCustomer } from '../customers/customers.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
+import { addDiscussionPost } from '../discussions/discussions.ts';
+import { addCaseDocument } from '../documents/documents.ts';
 import { addStaffReply } from '../threads/threads.ts';
 import { createUser } from '../users/users.ts';
 
@@ -62,7 +64,7 @@ const replies = [
 ];
 
 // A small Swedish organisation to try Casedesk with: users, customers with contacts, canned
-// replies and about fifty cases with threads and notes. Returns false if data already exists.
+// replies and about fifty cases with threads, discussions, documents and notes. Returns false if data already exists.
 export async function seedDemoData(db: Db, log: (msg: string) => void = () => {}): Promise<boolean> {
   const existing = await db.selectFrom('customers').select('id').limit(1).executeTakeFirst();
   if (existing) return false;
@@ -118,6 +120,12 @@ export async function seedDemoData(db: Db, log: (msg: string) => void = () => {}
   const types = await db.selectFrom('case_types').select('id').orderBy('position').execute();
   const priorities = await db.selectFrom('priorities').select('id').orderBy('rank').execute();
   const pick = <T>(list: T[], i: number): T => list[i % list.length] as T;
+  const generalFolder = await db
+    .selectFrom('document_folders')
+    .select('id')
+    .where('system_key', 'is', null)
+    .orderBy('position')
+    .executeTakeFirstOrThrow();
 
   for (let i = 0; i < 50; i++) {
     const customer = pick(customers, i * 7);
@@ -151,6 +159,27 @@ export async function seedDemoData(db: Db, log: (msg: string) => void = () => {}
         { body_html: `<div>${pick(replies, i + r)}</div>`, delivery: 'saved' },
         responsible,
       );
+    }
+    if (i % 4 === 1) {
+      const colleague = pick(users, i + 1);
+      await addDiscussionPost(
+        db,
+        created.id,
+        `<div>@${colleague.login} kan du titta på det här? Kunden verkar stressad.</div>`,
+        responsible,
+      );
+      await addDiscussionPost(db, created.id, '<div>Absolut, jag ringer dem efter lunch.</div>', colleague);
+    }
+    if (i % 5 === 2) {
+      await addCaseDocument(db, {
+        caseId: created.id,
+        folderId: generalFolder.id,
+        fileName: `anteckningar-${created.number}.txt`,
+        contentType: 'text/plain',
+        stream: Buffer.from(`Anteckningar för ärende ${created.number}: ${text}\n`, 'utf8'),
+        user: responsible,
+        maxBytes: 1024 * 1024,
+      });
     }
     if (i % 6 === 0) {
       await saveInternalNote(
