@@ -36,6 +36,10 @@ export class TestClient {
 
   constructor(private readonly app: FastifyInstance) {}
 
+  cookie(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+
   async request(
     opts: InjectOptions & { form?: Record<string, string>; htmx?: boolean },
   ): Promise<LightMyRequestResponse> {

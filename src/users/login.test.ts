@@ -41,7 +41,7 @@ test('the user ID is case-insensitive and the session survives a new app instanc
   const res2 = await second.inject({
     method: 'GET',
     url: '/cases',
-    headers: { cookie: `casedesk_session=${client['cookies'].get('casedesk_session')}` },
+    headers: { cookie: `casedesk_session=${client.cookie('casedesk_session')}` },
   });
   assert.is(res2.statusCode, 200);
   await second.close();
