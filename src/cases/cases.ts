@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
-import type { Case, Database, User } from '../db/schema.ts';
+import { type Case, caseColumns, type Database, type User } from '../db/schema.ts';
 import { notifyUser } from '../notifications/notifications.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
 import { type FieldErrors, FormError, optionalText, requiredText } from '../web/form.ts';
@@ -117,7 +117,7 @@ export async function createCase(db: Db, input: NewCaseInput, actor: User): Prom
     const created = await trx
       .insertInto('cases')
       .values({ ...header, number, created_by: actor.id })
-      .returningAll()
+      .returning(caseColumns)
       .executeTakeFirstOrThrow();
     const author = input.contact_name ?? (await contactName(trx, input.contact_id)) ?? actor.name;
     await trx
@@ -187,7 +187,7 @@ export async function updateCaseHeader(
   return db.transaction().execute(async (trx) => {
     const current = await trx
       .selectFrom('cases')
-      .selectAll()
+      .select(caseColumns)
       .where('id', '=', caseId)
       .forUpdate()
       .executeTakeFirstOrThrow();
@@ -203,7 +203,7 @@ export async function updateCaseHeader(
       .updateTable('cases')
       .set({ ...input, version: current.version + 1, updated_at: new Date(), last_activity_at: new Date() })
       .where('id', '=', caseId)
-      .returningAll()
+      .returning(caseColumns)
       .executeTakeFirstOrThrow();
     await trx
       .insertInto('case_events')
@@ -245,7 +245,7 @@ export async function quickEditCase(
   value: string,
   actor: User,
 ): Promise<Case> {
-  const current = await db.selectFrom('cases').selectAll().where('id', '=', caseId).executeTakeFirstOrThrow();
+  const current = await db.selectFrom('cases').select(caseColumns).where('id', '=', caseId).executeTakeFirstOrThrow();
   if (current.version !== version) throw new StaleEditError(current);
   const parsed = caseHeaderSchema.shape[field].safeParse(value);
   if (!parsed.success) throw new FormError({ [field]: parsed.error.issues[0]?.message ?? 'errors.invalid' });

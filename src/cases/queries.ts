@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
+import { caseColumns } from '../db/schema.ts';
 
 export async function findCaseByNumber(db: Db, number: string) {
   return db
@@ -9,7 +10,7 @@ export async function findCaseByNumber(db: Db, number: string) {
     .innerJoin('case_statuses as status', 'status.id', 'cases.status_id')
     .innerJoin('case_types as type', 'type.id', 'cases.case_type_id')
     .leftJoin('priorities as priority', 'priority.id', 'cases.priority_id')
-    .selectAll('cases')
+    .select(caseColumns.map((c) => `cases.${c}` as const))
     .select([
       'customers.number as customer_number',
       'customers.name as customer_name',

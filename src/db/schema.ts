@@ -255,5 +255,30 @@ export type NewUser = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;
 export type Customer = Selectable<CustomersTable>;
 export type Contact = Selectable<ContactsTable>;
-export type Case = Selectable<CasesTable>;
+// search_vector is for the database's own search; the app never reads it.
+export type Case = Omit<Selectable<CasesTable>, 'search_vector'>;
+export const caseColumns = [
+  'id',
+  'number',
+  'title',
+  'customer_id',
+  'contact_id',
+  'contact_name',
+  'contact_email',
+  'contact_phone',
+  'responsible_id',
+  'status_id',
+  'case_type_id',
+  'priority_id',
+  'due_date',
+  'source',
+  'internal_note',
+  'version',
+  'internal_note_version',
+  'status_kind',
+  'created_by',
+  'created_at',
+  'updated_at',
+  'last_activity_at',
+] as const satisfies readonly (keyof Case)[];
 export type ThreadEntry = Selectable<ThreadEntriesTable>;
