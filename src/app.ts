@@ -21,6 +21,7 @@ import { loadSecret } from './db/secrets.ts';
 import { registerDiscussionRoutes } from './discussions/routes.ts';
 import { registerInlineImageRoutes } from './documents/image-routes.ts';
 import { registerDocumentRoutes } from './documents/routes.ts';
+import type { MailSender } from './mail/outbound/sender.ts';
 import { countUnread } from './notifications/notifications.ts';
 import { registerNotificationRoutes } from './notifications/routes.ts';
 import { registerThreadRoutes } from './threads/routes.ts';
@@ -38,7 +39,12 @@ const sessionTtlMs = 12 * 60 * 60 * 1000;
 const publicAssets = /^\/(static|vendor)\//;
 const unsafeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-export type AppDeps = { config: Config; db: Db };
+export type AppDeps = {
+  config: Config;
+  db: Db;
+  // The outbox sender of this process, nudged after a request queued mail; absent in some tests.
+  mailSender?: Pick<MailSender, 'kick'>;
+};
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -46,7 +52,10 @@ declare module 'fastify' {
   }
 }
 
-export async function buildApp({ config, db }: AppDeps, opts: { logger?: boolean } = {}): Promise<FastifyInstance> {
+export async function buildApp(
+  { config, db, mailSender }: AppDeps,
+  opts: { logger?: boolean } = {},
+): Promise<FastifyInstance> {
   const app = Fastify({
     logger:
       opts.logger === false
@@ -55,7 +64,7 @@ export async function buildApp({ config, db }: AppDeps, opts: { logger?: boolean
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
   });
-  app.decorate('deps', { config, db });
+  app.decorate('deps', { config, db, mailSender });
 
   // External plugins, in the order requests meet them.
   await app.register(fastifyHelmet, {

@@ -28,6 +28,14 @@ const schema = z.object({
   TZ: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Stockholm').default('Europe/Stockholm'),
   DEFAULT_LANGUAGE: z.enum(['sv', 'en']).default('sv'),
   PUBLIC_URL: z.string().url('must be a URL such as https://casedesk.example.com').optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional(),
+  MAIL_SENDER: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   DEMO: z
     .enum(['true', 'false'])
     .default('true')
@@ -56,6 +64,9 @@ export type Config = {
   // Largest file one upload may carry (documents; pasted images have their own lower cap).
   maxUploadBytes: number;
   demo: boolean;
+  smtpUrl: string | undefined;
+  // Whether this instance runs the outbox sender (every instance may; claims never overlap).
+  mailSender: boolean;
 };
 
 export class ConfigError extends Error {}
@@ -85,5 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: c.TRUST_PROXY,
     maxUploadBytes: c.MAX_UPLOAD_MB * 1024 * 1024,
     demo: c.DEMO,
+    smtpUrl: c.SMTP_URL,
+    mailSender: c.MAIL_SENDER,
   };
 }

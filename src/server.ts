@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
 import { seedDemoData } from './demo/demo-data.ts';
+import { createMailSender, type MailSender } from './mail/outbound/sender.ts';
 import { ensureAdminUser } from './users/users.ts';
 
 // Process entry: configuration, database (embedded unless DATABASE_URL is set), migrations,
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
   const database = await openDatabase(config, say);
   const { db } = database;
   let app: FastifyInstance | undefined;
+  let mailSender: MailSender | undefined;
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -25,6 +27,7 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await app?.close();
+      await mailSender?.stop();
       await database.close();
     } finally {
       process.exit(0);
@@ -50,8 +53,10 @@ async function main(): Promise<void> {
     await database.close();
     throw error;
   }
-  app = await buildApp({ config, db });
+  mailSender = createMailSender({ db, config, log: say });
+  app = await buildApp({ config, db, mailSender });
   await app.listen({ port: config.port, host: config.host });
+  if (config.mailSender) mailSender.start();
   say(`ready at http://${config.host}:${config.port} in ${Date.now() - started} ms`);
 }
 

@@ -13,7 +13,8 @@ const id = (message = 'errors.required') =>
     .transform((v) => (v === '' ? Number.NaN : Number(v)))
     .pipe(z.number(message).int(message).positive(message));
 const optionalId = z
-  .union([z.string(), z.number(), z.undefined()])
+  .union([z.string(), z.number()])
+  .optional()
   .transform((v) => (v === '' || v === undefined ? null : Number(v)))
   .pipe(z.number('errors.invalid').int('errors.invalid').positive('errors.invalid').nullable());
 const dueDate = z

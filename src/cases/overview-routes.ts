@@ -69,15 +69,14 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
       .where('active', '=', true)
       .orderBy('name')
       .execute();
+    const swapsResults = isHtmx(request) && request.headers['hx-target'] === 'overview-results';
+    // The address bar gets the canonical filter, not every empty field of the form.
+    if (swapsResults) reply.header('HX-Push-Url', `/cases${filterToQuery(filter)}`);
     return render(
       request,
       reply,
       // A filter change from the overview's own controls swaps only the results and tiles.
-      {
-        page: 'cases/index',
-        fragment:
-          isHtmx(request) && request.headers['hx-target'] === 'overview-results' ? 'cases/index/_results' : undefined,
-      },
+      { page: 'cases/index', fragment: swapsResults ? 'cases/index/_results' : undefined },
       {
         filter,
         rows: list.rows,

@@ -10,6 +10,7 @@ export async function findCaseByNumber(db: Db, number: string) {
     .innerJoin('case_statuses as status', 'status.id', 'cases.status_id')
     .innerJoin('case_types as type', 'type.id', 'cases.case_type_id')
     .leftJoin('priorities as priority', 'priority.id', 'cases.priority_id')
+    .leftJoin('contacts as contact', 'contact.id', 'cases.contact_id')
     .select(caseColumns.map((c) => `cases.${c}` as const))
     .select([
       'customers.number as customer_number',
@@ -20,6 +21,8 @@ export async function findCaseByNumber(db: Db, number: string) {
       'status.kind as status_kind',
       'type.name as type_name',
       'priority.name as priority_name',
+      'contact.name as contact_record_name',
+      'contact.email as contact_record_email',
     ])
     .where('cases.number', '=', number)
     .executeTakeFirst();
@@ -81,8 +84,18 @@ export async function suggestCustomers(db: Db, q: string, limit = 15) {
     .execute();
 }
 
+// Header fields that store a row's id; the history shows the row's name instead of the id.
+const namedFields = {
+  responsible_id: 'users',
+  customer_id: 'customers',
+  contact_id: 'contacts',
+  status_id: 'case_statuses',
+  case_type_id: 'case_types',
+  priority_id: 'priorities',
+} as const;
+
 export async function listCaseEvents(db: Db, caseId: number) {
-  return db
+  const events = await db
     .selectFrom('case_events')
     .leftJoin('users', 'users.id', 'case_events.user_id')
     .select([
@@ -97,4 +110,18 @@ export async function listCaseEvents(db: Db, caseId: number) {
     .where('case_events.case_id', '=', caseId)
     .orderBy('case_events.id', 'desc')
     .execute();
+  const names = new Map<string, string>();
+  for (const [field, table] of Object.entries(namedFields)) {
+    const ids = events
+      .filter((e) => e.field === field)
+      .flatMap((e) => [e.old_value, e.new_value])
+      .filter((v): v is string => v !== null && /^\d{1,9}$/.test(v))
+      .map(Number);
+    if (!ids.length) continue;
+    const rows = await db.selectFrom(table).select(['id', 'name']).where('id', 'in', ids).execute();
+    for (const row of rows) names.set(`${field}:${row.id}`, row.name);
+  }
+  const named = (field: string | null, value: string | null) =>
+    (field !== null && value !== null && names.get(`${field}:${value}`)) || value;
+  return events.map((e) => ({ ...e, old_value: named(e.field, e.old_value), new_value: named(e.field, e.new_value) }));
 }

@@ -16,6 +16,8 @@ export interface UsersTable {
   language: Language | null;
   active: Generated<boolean>;
   password_hash: string | null;
+  email_on_mention: Generated<boolean>;
+  email_on_assigned: Generated<boolean>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -150,6 +152,7 @@ export interface ThreadEntriesTable {
   author_email: string | null;
   body_html: string;
   delivery: Generated<Delivery>;
+  message_id: string | null;
   created_at: Timestamp;
 }
 
@@ -225,7 +228,52 @@ export interface SavedViewsTable {
   created_at: Timestamp;
 }
 
+export type SmtpSecurity = 'none' | 'starttls' | 'tls';
+export interface MailSettingsTable {
+  id: Generated<number>;
+  smtp_host: string | null;
+  smtp_port: number | null;
+  smtp_security: Generated<SmtpSecurity>;
+  smtp_user: string | null;
+  smtp_password_encrypted: string | null;
+  from_name: Generated<string>;
+  from_address: Generated<string>;
+  reply_to_address: string | null;
+  subject_tag: Generated<string>;
+  updated_at: Timestamp;
+}
+
+export type OutboxStatus = 'draft' | 'queued' | 'sending' | 'sent' | 'failed' | 'cancelled';
+export interface OutboxTable {
+  id: Generated<string>;
+  kind: 'reply' | 'notification' | 'test' | 'system';
+  case_id: number | null;
+  thread_entry_id: string | null;
+  message_id: string;
+  envelope_from: string;
+  envelope_to: string[];
+  subject: string;
+  raw: Buffer;
+  status: Generated<OutboxStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  give_up_at: Timestamp;
+  locked_until: Date | null;
+  last_error: string | null;
+  sent_at: Date | null;
+  created_by: number | null;
+  created_at: Timestamp;
+}
+
+export interface ThreadEntryAttachmentsTable {
+  thread_entry_id: string;
+  document_id: string;
+}
+
 export interface Database {
+  mail_settings: MailSettingsTable;
+  outbox: OutboxTable;
+  thread_entry_attachments: ThreadEntryAttachmentsTable;
   saved_views: SavedViewsTable;
   cases: CasesTable;
   case_events: CaseEventsTable;

@@ -106,6 +106,8 @@ test('KALLE uploads a file on the Documents tab, downloads it, and pastes an ima
   });
   await page.getByText('Bara bilder i PNG, JPEG, GIF eller WebP kan infogas i texten.', { exact: false }).waitFor();
   assert.not.match(await editor.evaluate((element) => element.innerHTML), 'lista.txt');
+  // The case has no contact address, so the reply is kept for Send to customer.
+  await page.getByLabel('Spara bara').check();
   await page.getByRole('button', { name: 'Spara svar', exact: true }).click();
   await page.getByText('Svaret har sparats.').waitFor();
 

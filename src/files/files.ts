@@ -109,6 +109,17 @@ export function streamFile(db: Db, fileId: string | number): Readable {
   });
 }
 
+// The whole content at once, for files that go into an e-mail (limited by the upload limits).
+export async function readFileContent(db: Db, fileId: string | number): Promise<Buffer> {
+  const chunks = await db
+    .selectFrom('file_chunks')
+    .select('data')
+    .where('file_id', '=', String(fileId))
+    .orderBy('seq')
+    .execute();
+  return Buffer.concat(chunks.map((c) => c.data));
+}
+
 export async function findFile(db: Db, fileId: string | number) {
   return db
     .selectFrom('files')

@@ -1,15 +1,23 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../app.ts';
-import { loadConfig } from '../config.ts';
+import { type Config, loadConfig } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Role } from '../db/schema.ts';
+import type { MailSender } from '../mail/outbound/sender.ts';
 import { createUser } from '../users/users.ts';
 
 export const testPassword = 'correct horse battery';
 
-export async function buildTestApp(db: Db, env: Record<string, string> = {}): Promise<FastifyInstance> {
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', SESSION_SECRET: 'x'.repeat(40), ...env });
-  const app = await buildApp({ config, db }, { logger: false });
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', SESSION_SECRET: 'x'.repeat(40), ...env });
+}
+
+export async function buildTestApp(
+  db: Db,
+  env: Record<string, string> = {},
+  extra: { mailSender?: Pick<MailSender, 'kick'> } = {},
+): Promise<FastifyInstance> {
+  const app = await buildApp({ config: testConfig(env), db, ...extra }, { logger: false });
   await app.ready();
   return app;
 }

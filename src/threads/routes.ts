@@ -23,7 +23,8 @@ export async function registerThreadRoutes(app: FastifyInstance): Promise<void> 
       const form = parseForm(replySchema, request.body);
       try {
         if (!form.ok) throw new FormError(form.errors);
-        await addStaffReply(db, kase.id, form.data, currentUser(request));
+        await addStaffReply(db, kase.id, form.data, currentUser(request), { config: app.deps.config });
+        if (form.data.delivery === 'to_send') app.deps.mailSender?.kick();
         return redirectAfterPost(request, reply, `/cases/${kase.number}`, request.t('thread.reply_saved'));
       } catch (error) {
         if (!(error instanceof FormError)) throw error;

@@ -6,7 +6,20 @@ export const threadTab: CaseTab = {
   name: 'thread',
   labelKey: 'cases.tab.thread',
   load: async ({ db, kase }) => {
-    const [thread, cannedReplies] = await Promise.all([listThreadEntries(db, kase.id), listActiveCannedReplies(db)]);
-    return { thread, cannedReplies, replyValues: { delivery: 'to_send' }, replyErrors: {} };
+    const [thread, cannedReplies, documents] = await Promise.all([
+      listThreadEntries(db, kase.id),
+      listActiveCannedReplies(db),
+      db
+        .selectFrom('documents')
+        .select(['id', 'file_name'])
+        .where('case_id', '=', kase.id)
+        .where('deleted_at', 'is', null)
+        .orderBy('id', 'desc')
+        .limit(100)
+        .execute(),
+    ]);
+    // The reply goes to the case's contact unless the user picks another address.
+    const to = kase.contact_record_email ?? kase.contact_email ?? '';
+    return { thread, cannedReplies, documents, replyValues: { delivery: 'to_send', to }, replyErrors: {} };
   },
 };

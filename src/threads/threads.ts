@@ -1,18 +1,47 @@
 import { z } from 'zod';
+import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { ThreadEntry, User } from '../db/schema.ts';
+import { queueReplyMail } from '../mail/outbound/reply-mail.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
 import { FormError } from '../web/form.ts';
+
+// "a@x.se, b@y.se" or one per line → a list of addresses, each checked.
+export const addressList = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? '').split(/[\s,;]+/).filter(Boolean))
+  .pipe(z.array(z.email('errors.email')).max(20, 'errors.too_long'));
+
+const documentIds = z
+  .union([z.string(), z.array(z.string())])
+  .optional()
+  .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
+  .pipe(z.array(z.string().regex(/^\d{1,18}$/, 'errors.invalid')));
 
 export const replySchema = z.object({
   body_html: z.string().default('').transform(sanitizeRichText),
   // "send to customer now" is the default; "save only" keeps it for Manage → Send to customer.
   delivery: z.enum(['to_send', 'saved']).default('to_send'),
+  to: addressList,
+  cc: addressList,
+  document_ids: documentIds,
 });
 export type ReplyInput = z.output<typeof replySchema>;
+export type NewReply = Pick<ReplyInput, 'body_html' | 'delivery'> &
+  Partial<Pick<ReplyInput, 'to' | 'cc' | 'document_ids'>>;
 
-export async function addStaffReply(db: Db, caseId: number, input: ReplyInput, actor: User): Promise<ThreadEntry> {
+// A staff reply in the thread. "Send now" puts its e-mail in the outbox in the same transaction
+// (delivery happens later, outside the request); "save only" waits for Send to customer.
+export async function addStaffReply(
+  db: Db,
+  caseId: number,
+  input: NewReply,
+  actor: User,
+  opts: { config?: Config } = {},
+): Promise<ThreadEntry> {
   if (isBlankRichText(input.body_html)) throw new FormError({ body_html: 'errors.required' });
+  if (input.delivery === 'to_send' && !input.to?.length) throw new FormError({ to: 'errors.recipient_required' });
   return db.transaction().execute(async (trx) => {
     const entry = await trx
       .insertInto('thread_entries')
@@ -32,16 +61,45 @@ export async function addStaffReply(db: Db, caseId: number, input: ReplyInput, a
       .values({ case_id: caseId, user_id: actor.id, kind: 'reply_added', new_value: input.delivery })
       .execute();
     await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', caseId).execute();
+    if (input.delivery === 'to_send') {
+      if (!opts.config) throw new Error('addStaffReply: sending needs the config');
+      await queueReplyMail(trx, opts.config, {
+        caseId,
+        entryId: entry.id,
+        addressing: { to: input.to ?? [], cc: input.cc ?? [], documentIds: input.document_ids ?? [] },
+        actorId: actor.id,
+        status: 'queued',
+      });
+    }
     return entry;
   });
 }
 
+// The thread, newest first, each staff reply with the state of its e-mail (the latest outbox row).
 export async function listThreadEntries(db: Db, caseId: number) {
   return db
     .selectFrom('thread_entries')
     .leftJoin('users', 'users.id', 'thread_entries.user_id')
+    .leftJoin(
+      (eb) =>
+        eb
+          .selectFrom('outbox')
+          .select(['outbox.thread_entry_id', 'outbox.status', 'outbox.last_error', 'outbox.envelope_to'])
+          .distinctOn('outbox.thread_entry_id')
+          .where('outbox.case_id', '=', caseId)
+          .where('outbox.thread_entry_id', 'is not', null)
+          .orderBy('outbox.thread_entry_id')
+          .orderBy('outbox.id', 'desc')
+          .as('mail'),
+      (join) => join.onRef('mail.thread_entry_id', '=', 'thread_entries.id'),
+    )
     .selectAll('thread_entries')
-    .select('users.initials as user_initials')
+    .select([
+      'users.initials as user_initials',
+      'mail.status as mail_status',
+      'mail.last_error as mail_error',
+      'mail.envelope_to as mail_to',
+    ])
     .where('thread_entries.case_id', '=', caseId)
     .orderBy('thread_entries.id', 'desc')
     .execute();

@@ -21,7 +21,8 @@ export const optionalText = (max: number) =>
     .transform((s) => (s ? s : null));
 
 export const checkbox = z
-  .union([z.literal('on'), z.literal('true'), z.literal('1'), z.literal(''), z.undefined()])
+  .union([z.literal('on'), z.literal('true'), z.literal('1'), z.literal('')])
+  .optional()
   .transform((v) => v === 'on' || v === 'true' || v === '1');
 
 export function parseForm<S extends z.ZodType>(

@@ -1,0 +1,128 @@
+import type { Insertable } from 'kysely';
+import { sql } from 'kysely';
+import type { Db } from '../../db/database.ts';
+import type { OutboxTable } from '../../db/schema.ts';
+
+export type NewOutboxMessage = Omit<
+  Insertable<OutboxTable>,
+  'id' | 'attempts' | 'locked_until' | 'sent_at' | 'last_error'
+>;
+
+export async function enqueueMessage(db: Db, message: NewOutboxMessage): Promise<string> {
+  const row = await db.insertInto('outbox').values(message).returning('id').executeTakeFirstOrThrow();
+  return row.id;
+}
+
+// Waits before each new try after a temporary failure; after 24 hours the message fails for good.
+export const retryDelaysMs = [60_000, 5 * 60_000, 30 * 60_000, 2 * 3600_000];
+export const giveUpAfterMs = 24 * 3600_000;
+const claimMs = 5 * 60_000;
+
+export function nextRetryDelay(attempts: number): number {
+  return retryDelaysMs[Math.min(attempts - 1, retryDelaysMs.length - 1)] ?? 2 * 3600_000;
+}
+
+export type ClaimedMessage = {
+  id: string;
+  envelope_from: string;
+  envelope_to: string[];
+  raw: Buffer;
+  attempts: number;
+  give_up_at: Date;
+  case_id: number | null;
+  message_id: string;
+  thread_entry_id: string | null;
+};
+
+// Takes up to `limit` due messages for this sender. SKIP LOCKED lets several instances claim
+// side by side without ever taking the same message; the claim expires if the sender dies.
+export async function claimDueMessages(db: Db, limit: number): Promise<ClaimedMessage[]> {
+  const result = await sql<ClaimedMessage>`
+    update outbox set status = 'sending', attempts = attempts + 1,
+      locked_until = now() + make_interval(secs => ${claimMs / 1000})
+    where id in (
+      select id from outbox
+      where status = 'queued' and next_attempt_at <= now()
+      order by next_attempt_at, id
+      limit ${limit}
+      for update skip locked)
+    returning id, envelope_from, envelope_to, raw, attempts, give_up_at, case_id, message_id, thread_entry_id`.execute(
+    db,
+  );
+  return result.rows;
+}
+
+// Claims of a sender that crashed mid-send go back to the queue (the message may go twice in
+// that rare case, with the same Message-ID, which mail programs show once).
+export async function releaseExpiredClaims(db: Db): Promise<number> {
+  const result = await db
+    .updateTable('outbox')
+    .set({ status: 'queued', locked_until: null })
+    .where('status', '=', 'sending')
+    .where('locked_until', '<', new Date())
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+export async function markSent(db: Db, id: string): Promise<void> {
+  await db
+    .updateTable('outbox')
+    .set({ status: 'sent', sent_at: new Date(), locked_until: null, last_error: null })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function markFailedAttempt(
+  db: Db,
+  message: Pick<ClaimedMessage, 'id' | 'attempts' | 'give_up_at'>,
+  error: string,
+  permanent: boolean,
+): Promise<'failed' | 'queued'> {
+  const giveUp = permanent || Date.now() + nextRetryDelay(message.attempts) > new Date(message.give_up_at).getTime();
+  await db
+    .updateTable('outbox')
+    .set({
+      status: giveUp ? 'failed' : 'queued',
+      last_error: error.slice(0, 1000),
+      locked_until: null,
+      next_attempt_at: new Date(Date.now() + (giveUp ? 0 : nextRetryDelay(message.attempts))),
+    })
+    .where('id', '=', message.id)
+    .execute();
+  return giveUp ? 'failed' : 'queued';
+}
+
+// No SMTP server yet: the message stays queued, says why, and is looked at again later.
+export async function markWaitingForServer(db: Db, id: string, note: string): Promise<void> {
+  await db
+    .updateTable('outbox')
+    .set({
+      status: 'queued',
+      attempts: sql<number>`greatest(attempts - 1, 0)`,
+      last_error: note,
+      locked_until: null,
+      next_attempt_at: new Date(Date.now() + 60_000),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function retryMessage(db: Db, id: string): Promise<boolean> {
+  const result = await db
+    .updateTable('outbox')
+    .set({ status: 'queued', next_attempt_at: new Date(), give_up_at: new Date(Date.now() + giveUpAfterMs) })
+    .where('id', '=', id)
+    .where('status', 'in', ['failed', 'queued', 'cancelled'])
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+export async function cancelMessage(db: Db, id: string): Promise<boolean> {
+  const result = await db
+    .updateTable('outbox')
+    .set({ status: 'cancelled', locked_until: null })
+    .where('id', '=', id)
+    .where('status', 'in', ['queued', 'failed', 'draft'])
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
