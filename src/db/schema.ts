@@ -126,6 +126,8 @@ export interface CasesTable {
   // Set by a trigger from status_id; never written by the app.
   status_kind: Generated<StatusKind>;
   search_vector: Generated<string>;
+  unknown_sender: Generated<boolean>;
+  previous_case_id: number | null;
   created_by: number | null;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -153,6 +155,7 @@ export interface ThreadEntriesTable {
   body_html: string;
   delivery: Generated<Delivery>;
   message_id: string | null;
+  inbound_message_id: string | null;
   created_at: Timestamp;
 }
 
@@ -270,7 +273,61 @@ export interface ThreadEntryAttachmentsTable {
   document_id: string;
 }
 
+export type MailSecurity = 'tls' | 'starttls' | 'none';
+export interface MailboxesTable {
+  id: Generated<number>;
+  name: string;
+  imap_host: string;
+  imap_port: Generated<number>;
+  imap_security: Generated<MailSecurity>;
+  imap_user: string;
+  imap_password_encrypted: string | null;
+  folder: Generated<string>;
+  after_read: Generated<'seen' | 'move'>;
+  move_to_folder: string | null;
+  default_case_type_id: number | null;
+  default_status_id: number | null;
+  default_responsible_id: number | null;
+  default_priority_id: number | null;
+  active: Generated<boolean>;
+  last_read_at: Date | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type InboundStatus = 'pending' | 'processed' | 'ignored' | 'failed';
+export interface InboundMessagesTable {
+  id: Generated<string>;
+  source: 'imap' | 'import';
+  mailbox_id: number | null;
+  uid_validity: number | null;
+  uid: number | null;
+  message_id: string | null;
+  file_id: string;
+  size_bytes: number;
+  status: Generated<InboundStatus>;
+  outcome: string | null;
+  case_id: number | null;
+  thread_entry_id: string | null;
+  error: string | null;
+  attempts: Generated<number>;
+  received_at: Timestamp;
+  processed_at: Date | null;
+}
+
+export interface CaseSettingsTable {
+  id: Generated<number>;
+  reopen_closed_within_days: Generated<number>;
+  read_mail_every_minutes: Generated<number>;
+  max_inbound_mb: Generated<number>;
+  updated_at: Timestamp;
+}
+
 export interface Database {
+  mailboxes: MailboxesTable;
+  inbound_messages: InboundMessagesTable;
+  case_settings: CaseSettingsTable;
   mail_settings: MailSettingsTable;
   outbox: OutboxTable;
   thread_entry_attachments: ThreadEntryAttachmentsTable;
@@ -324,6 +381,8 @@ export const caseColumns = [
   'version',
   'internal_note_version',
   'status_kind',
+  'unknown_sender',
+  'previous_case_id',
   'created_by',
   'created_at',
   'updated_at',
