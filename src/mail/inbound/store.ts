@@ -1,0 +1,64 @@
+import type { Db } from '../../db/database.ts';
+import { storeFile } from '../../files/files.ts';
+
+export type InboundSource =
+  | { source: 'imap'; mailboxId: number; uidValidity: number; uid: number }
+  | { source: 'import' };
+
+// The Message-ID header of a raw message, read without a full parse (the parse may be what fails).
+export function peekMessageId(raw: Buffer): string | null {
+  const head = raw.subarray(0, Math.min(raw.length, 64 * 1024)).toString('latin1');
+  const end = head.search(/\r?\n\r?\n/);
+  const headers = (end >= 0 ? head.slice(0, end) : head).replace(/\r?\n[ \t]+/g, ' ');
+  const match = /^message-id:\s*(<[^>\r\n]+>)/im.exec(headers);
+  return match?.[1]?.trim() ?? null;
+}
+
+// Keeps the raw message in PostgreSQL before anything else happens to it. A second store of
+// the same IMAP message (same mailbox, UIDVALIDITY and UID) returns the first row instead.
+export async function storeInboundRaw(db: Db, raw: Buffer, from: InboundSource): Promise<{ id: string; duplicate: boolean }> {
+  return db.transaction().execute(async (trx) => {
+    if (from.source === 'imap') {
+      const existing = await trx
+        .selectFrom('inbound_messages')
+        .select('id')
+        .where('mailbox_id', '=', from.mailboxId)
+        .where('uid_validity', '=', from.uidValidity)
+        .where('uid', '=', from.uid)
+        .executeTakeFirst();
+      if (existing) return { id: String(existing.id), duplicate: true };
+    }
+    const file = await storeFile(trx, {
+      content: raw,
+      contentType: 'message/rfc822',
+      createdBy: null,
+      maxBytes: Number.MAX_SAFE_INTEGER,
+    });
+    const row = await trx
+      .insertInto('inbound_messages')
+      .values({
+        source: from.source,
+        mailbox_id: from.source === 'imap' ? from.mailboxId : null,
+        uid_validity: from.source === 'imap' ? from.uidValidity : null,
+        uid: from.source === 'imap' ? from.uid : null,
+        message_id: peekMessageId(raw),
+        file_id: file.id,
+        size_bytes: raw.length,
+      })
+      .onConflict((oc) => oc.columns(['mailbox_id', 'uid_validity', 'uid']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!row) {
+      // Another reader stored it between our check and insert.
+      const other = await trx
+        .selectFrom('inbound_messages')
+        .select('id')
+        .where('mailbox_id', '=', from.source === 'imap' ? from.mailboxId : null)
+        .where('uid_validity', '=', from.source === 'imap' ? from.uidValidity : null)
+        .where('uid', '=', from.source === 'imap' ? from.uid : null)
+        .executeTakeFirstOrThrow();
+      return { id: String(other.id), duplicate: true };
+    }
+    return { id: String(row.id), duplicate: false };
+  });
+}
