@@ -43,6 +43,51 @@
     field.dispatchEvent(new Event('input', { bubbles: true }));
   });
 
+  // Trix's toolbar speaks English; in the Swedish UI its buttons get Swedish names.
+  const trixSwedish = {
+    bold: 'Fet',
+    italic: 'Kursiv',
+    strike: 'Genomstruken',
+    href: 'Länk',
+    heading1: 'Rubrik',
+    quote: 'Citat',
+    code: 'Kod',
+    bullet: 'Punktlista',
+    number: 'Numrerad lista',
+    decreaseNestingLevel: 'Minska indrag',
+    increaseNestingLevel: 'Öka indrag',
+    attachFiles: 'Bifoga bild',
+    undo: 'Ångra',
+    redo: 'Gör om',
+  };
+  document.addEventListener('trix-initialize', (event) => {
+    if (document.documentElement.lang !== 'sv') return;
+    const toolbar = event.target.toolbarElement;
+    if (!toolbar) return;
+    for (const button of toolbar.querySelectorAll('button')) {
+      const key = button.dataset.trixAttribute || button.dataset.trixAction;
+      if (!trixSwedish[key]) continue;
+      button.title = trixSwedish[key];
+      button.textContent = trixSwedish[key];
+    }
+    const url = toolbar.querySelector('input[name="href"]');
+    if (url) {
+      url.placeholder = 'Skriv en adress…';
+      url.setAttribute('aria-label', 'Adress');
+    }
+    const [linkButton, unlinkButton] = toolbar.querySelectorAll('.trix-dialog--link input[type="button"]');
+    if (linkButton) linkButton.value = 'Länka';
+    if (unlinkButton) unlinkButton.value = 'Ta bort länk';
+  });
+
+  // Trix copies its content into the form's hidden input a moment after each key; a save by
+  // shortcut right after typing must not lose the last keystroke.
+  const syncEditors = (form) => {
+    for (const editor of form.querySelectorAll('trix-editor')) {
+      if (editor.inputElement) editor.inputElement.value = editor.value;
+    }
+  };
+
   // F2 or Ctrl+S saves the form that has focus (or the page's main form).
   document.addEventListener('keydown', (event) => {
     const isSave = event.key === 'F2' || ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 's');
@@ -51,6 +96,7 @@
     const form = active?.closest?.('form[data-save-shortcut]') || document.querySelector('form[data-save-shortcut]');
     if (!form) return;
     event.preventDefault();
+    syncEditors(form);
     form.requestSubmit();
   });
 

@@ -1,0 +1,200 @@
+import type { Page } from 'playwright-core';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Db } from '../db/database.ts';
+import type { User } from '../db/schema.ts';
+import { seedUser, testPassword } from '../test-support/app.ts';
+import { launchBrowser, startTestServer, type TestBrowser, type TestServer } from '../test-support/browser.ts';
+import { createTestDatabase } from '../test-support/database.ts';
+import { seedAcme } from '../test-support/seeds.ts';
+import { addStaffReply } from '../threads/threads.ts';
+import { createCase } from './cases.ts';
+
+const ctx = {} as {
+  db: Db;
+  drop: () => Promise<void>;
+  server: TestServer;
+  browser: TestBrowser;
+  // Case numbers by who has them.
+  kalleOpen: [string, string];
+  kalleClosed: string;
+  annas: string;
+  unassigned: string;
+};
+const test = suite('The case overview in a real browser');
+
+test.before(async () => {
+  const t = await createTestDatabase();
+  ctx.db = t.db;
+  ctx.drop = t.drop;
+  const kalle = await seedUser(t.db, 'KALLE');
+  const anna = await seedUser(t.db, 'ANNA');
+  const { customer } = await seedAcme(t.db);
+  const id = async (table: 'case_statuses' | 'case_types', name: string) =>
+    (await t.db.selectFrom(table).select('id').where('name', '=', name).executeTakeFirstOrThrow()).id;
+  const open = await id('case_statuses', 'Öppen');
+  const closed = await id('case_statuses', 'Stängd');
+  const support = await id('case_types', 'Support');
+  const seedCase = async (title: string, responsible: User, status = open) =>
+    createCase(
+      t.db,
+      {
+        title,
+        responsible_id: responsible.id,
+        customer_id: customer.id,
+        status_id: status,
+        case_type_id: support,
+        priority_id: null,
+        due_date: null,
+        contact_id: null,
+        contact_name: 'Per Persson',
+        contact_email: 'per@acme.se',
+        contact_phone: null,
+        body_html: `<div>${title}.</div>`,
+      },
+      responsible,
+    );
+  const first = await seedCase('Skrivaren fastnar', kalle);
+  const second = await seedCase('Lösenordet har gått ut', kalle);
+  ctx.kalleOpen = [first.number, second.number];
+  ctx.kalleClosed = (await seedCase('Gammal faktura', kalle, closed)).number;
+  const annas = await seedCase('Utskrifterna blir randiga', anna);
+  await addStaffReply(
+    t.db,
+    annas.id,
+    { body_html: '<div>Kontrollera om tonerkassetten läcker.</div>', delivery: 'saved' },
+    anna,
+  );
+  ctx.annas = annas.number;
+  const nobodys = await seedCase('Ny skärm behövs', kalle);
+  await t.db.updateTable('cases').set({ responsible_id: null }).where('id', '=', nobodys.id).execute();
+  ctx.unassigned = nobodys.number;
+  ctx.server = await startTestServer(t.db);
+  ctx.browser = await launchBrowser({ locale: 'sv-SE' });
+});
+test.after(async () => {
+  await ctx.browser?.close();
+  await ctx.server?.close();
+  await ctx.drop?.();
+});
+
+// The case numbers the result table lists, in its order.
+const listed = (page: Page) =>
+  page
+    .getByRole('table', { name: 'Ärenden som matchar filtret' })
+    .getByRole('link', { name: /^\d{4}-\d+$/ })
+    .allTextContents();
+const sorted = (numbers: string[]) => [...numbers].sort();
+
+const tiles = (page: Page) => page.getByRole('navigation', { name: 'Statistik' });
+const tile = (page: Page, label: string) => tiles(page).getByRole('link', { name: new RegExp(`^\\d+ ${label}$`) });
+const tileCount = async (page: Page, label: string) =>
+  Number(/\d+/.exec(String(await tile(page, label).textContent()))?.[0]);
+
+// A mark on the window that only a full page load wipes out.
+const setMarker = (page: Page) =>
+  page.evaluate(() => {
+    (window as unknown as { __marker: number }).__marker = 1;
+  });
+const marker = (page: Page) => page.evaluate(() => (window as unknown as { __marker?: number }).__marker);
+
+test('KALLE filters with the tiles, edits rows in place and finds a colleague’s case by its text', async () => {
+  const { page, problems } = ctx.browser;
+  const base = ctx.server.url;
+  const [first, second] = ctx.kalleOpen;
+
+  await page.goto(`${base}/login`);
+  await page.getByLabel('Användar-ID').fill('kalle');
+  await page.getByLabel('Lösenord').fill(testPassword);
+  await page.getByRole('button', { name: 'Logga in', exact: true }).click();
+  await page.waitForURL(`${base}/cases`);
+
+  // His own open cases only: not the closed one, not ANNA's, not the unassigned one.
+  await page.getByRole('heading', { name: 'Ärenden', exact: true }).waitFor();
+  assert.equal(sorted(await listed(page)), sorted([first, second]));
+  assert.is(await tileCount(page, 'Mina öppna'), 2);
+  assert.is(await tile(page, 'Mina öppna').getAttribute('aria-current'), 'true');
+  assert.is(await tileCount(page, 'Utan ansvarig'), 1);
+  assert.is(await tileCount(page, 'Väntar på kund'), 0);
+
+  // A tile is a filter.
+  await tile(page, 'Utan ansvarig').click();
+  await page.waitForURL(`${base}/cases?resp=unassigned`);
+  assert.equal(await listed(page), [ctx.unassigned]);
+  assert.is(await tile(page, 'Utan ansvarig').getAttribute('aria-current'), 'true');
+  assert.is(await tile(page, 'Mina öppna').getAttribute('aria-current'), null);
+  assert.is(await page.getByRole('combobox', { name: 'Ansvarig', exact: true }).inputValue(), 'unassigned');
+
+  await tile(page, 'Mina öppna').click();
+  await page.waitForURL(`${base}/cases`);
+  assert.equal(sorted(await listed(page)), sorted([first, second]));
+
+  // A status changed in its row with the keyboard is saved at once, without a page load.
+  await setMarker(page);
+  const status = page.getByRole('combobox', { name: `Status för ${first}`, exact: true });
+  await status.focus();
+  await page.keyboard.press('ArrowDown');
+  await page.getByRole('status').getByText(`${first} sparat.`, { exact: true }).waitFor();
+  assert.is(await marker(page), 1, 'no page load');
+  assert.is(
+    await page.getByRole('combobox', { name: `Status för ${first}`, exact: true }).inputValue(),
+    await status.inputValue(),
+  );
+  assert.is(
+    await page
+      .getByRole('combobox', { name: `Status för ${first}`, exact: true })
+      .evaluate((select: HTMLSelectElement) => select.selectedOptions[0]?.textContent),
+    'Väntar på kund',
+  );
+  assert.is(await tileCount(page, 'Väntar på kund'), 1);
+  assert.is(await tileCount(page, 'Mina öppna'), 2, 'waiting is still open');
+
+  // The responsible picker loads the colleagues when it is about to be used.
+  const responsible = page.getByRole('combobox', { name: `Ansvarig för ${second}`, exact: true });
+  assert.is(await responsible.locator('option', { hasText: 'Anna Testsson' }).count(), 0);
+  await responsible.hover();
+  await responsible.locator('option', { hasText: 'Anna Testsson' }).waitFor({ state: 'attached' });
+  await responsible.selectOption({ label: 'Anna Testsson' });
+  await page.getByRole('status').getByText(`${second} sparat.`, { exact: true }).waitFor();
+  assert.is(await marker(page), 1, 'no page load');
+  assert.is(await tileCount(page, 'Mina öppna'), 1);
+
+  // After a reload the case is gone from "mine", and the status change is kept.
+  await page.reload();
+  assert.equal(await listed(page), [first]);
+  assert.is(await tileCount(page, 'Mina öppna'), 1);
+  assert.is(
+    await page
+      .getByRole('combobox', { name: `Status för ${first}`, exact: true })
+      .evaluate((select: HTMLSelectElement) => select.selectedOptions[0]?.textContent),
+    'Väntar på kund',
+  );
+
+  // Everyone's cases, searched by a word in a thread: the results change in place.
+  await setMarker(page);
+  await page.getByRole('combobox', { name: 'Ansvarig', exact: true }).selectOption({ label: 'Alla' });
+  await page.waitForURL(`${base}/cases?resp=any`);
+  await page.getByRole('table').getByRole('link', { name: ctx.unassigned, exact: true }).waitFor();
+  assert.equal(sorted(await listed(page)), sorted([first, second, ctx.annas, ctx.unassigned]));
+  await page.getByRole('searchbox', { name: 'Sök' }).fill('tonerkassetten');
+  await page.waitForURL(`${base}/cases?resp=any&q=tonerkassetten`);
+  await page.getByRole('table').getByRole('link', { name: first, exact: true }).waitFor({ state: 'detached' });
+  assert.equal(await listed(page), [ctx.annas]);
+  assert.is(await marker(page), 1, 'filtered without a page load');
+
+  // "Save view" keeps the filter on screen, not the one the page was loaded with.
+  await page.getByRole('textbox', { name: 'Namn på vyn' }).fill('Toner');
+  await page.getByRole('button', { name: 'Spara vy', exact: true }).click();
+  await page.getByText('Vyn "Toner" har sparats.').waitFor();
+  assert.is(page.url(), `${base}/cases?resp=any&q=tonerkassetten`);
+  assert.equal(await listed(page), [ctx.annas]);
+  await page.getByRole('link', { name: 'Mina öppna' }).click();
+  await page.waitForURL(`${base}/cases`);
+  await page.getByRole('link', { name: 'Toner', exact: true }).click();
+  await page.waitForURL(`${base}/cases?resp=any&q=tonerkassetten`);
+  assert.equal(await listed(page), [ctx.annas]);
+
+  assert.equal(problems, [], 'no script errors or CSP refusals on the way');
+});
+
+test.run();
