@@ -21,10 +21,12 @@ import { loadSecret } from './db/secrets.ts';
 import { registerDiscussionRoutes } from './discussions/routes.ts';
 import { registerInlineImageRoutes } from './documents/image-routes.ts';
 import { registerDocumentRoutes } from './documents/routes.ts';
+import { registerReadMailRoutes } from './mail/inbound/read-routes.ts';
 import type { MailSender } from './mail/outbound/sender.ts';
 import { countUnread } from './notifications/notifications.ts';
 import { registerNotificationRoutes } from './notifications/routes.ts';
 import { registerThreadRoutes } from './threads/routes.ts';
+import { registerSendRoutes } from './threads/send-routes.ts';
 import { registerAccountRoutes } from './users/account-routes.ts';
 import { registerLoginRoutes } from './users/login-routes.ts';
 import { findUserById } from './users/queries.ts';
@@ -74,7 +76,9 @@ export async function buildApp(
         scriptSrc: ["'self'"],
         // Trix and htmx set style attributes on elements; no style sheets from elsewhere.
         styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
+        // https: for the remote images of a customer's mail, which load only when the user asks
+        // (public/mail-images.js); stored HTML never carries a remote <img> (sanitizeInboundMailHtml).
+        imgSrc: ["'self'", 'data:', 'blob:', 'https:'],
         connectSrc: ["'self'"],
         formAction: ["'self'"],
         frameAncestors: ["'none'"],
@@ -172,11 +176,13 @@ export async function buildApp(
   await app.register(registerOverviewRoutes);
   await app.register(registerCaseRoutes);
   await app.register(registerThreadRoutes);
+  await app.register(registerSendRoutes);
   await app.register(registerDocumentRoutes);
   await app.register(registerInlineImageRoutes);
   await app.register(registerDiscussionRoutes);
   await app.register(registerInternalNoteRoutes);
   await app.register(registerNotificationRoutes);
+  await app.register(registerReadMailRoutes);
   await app.register(registerAdminRoutes, { prefix: '/admin' });
   return app;
 }

@@ -36,6 +36,10 @@ const schema = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  JOBS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   DEMO: z
     .enum(['true', 'false'])
     .default('true')
@@ -67,6 +71,9 @@ export type Config = {
   smtpUrl: string | undefined;
   // Whether this instance runs the outbox sender (every instance may; claims never overlap).
   mailSender: boolean;
+  // Whether this instance runs the scheduled jobs (src/jobs/schedule.ts: Read mail, …); every
+  // instance may, as each job and each mailbox is locked while it runs.
+  jobs: boolean;
 };
 
 export class ConfigError extends Error {}
@@ -98,5 +105,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demo: c.DEMO,
     smtpUrl: c.SMTP_URL,
     mailSender: c.MAIL_SENDER,
+    jobs: c.JOBS,
   };
 }

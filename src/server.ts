@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
 import { seedDemoData } from './demo/demo-data.ts';
+import { type Schedule, startSchedule } from './jobs/schedule.ts';
 import { createMailSender, type MailSender } from './mail/outbound/sender.ts';
 import { ensureAdminUser } from './users/users.ts';
 
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
   const { db } = database;
   let app: FastifyInstance | undefined;
   let mailSender: MailSender | undefined;
+  let schedule: Schedule | undefined;
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await app?.close();
+      await schedule?.stop();
       await mailSender?.stop();
       await database.close();
     } finally {
@@ -57,6 +60,7 @@ async function main(): Promise<void> {
   app = await buildApp({ config, db, mailSender });
   await app.listen({ port: config.port, host: config.host });
   if (config.mailSender) mailSender.start();
+  if (config.jobs) schedule = startSchedule({ db, config, log: say });
   say(`ready at http://${config.host}:${config.port} in ${Date.now() - started} ms`);
 }
 

@@ -1,9 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { registerCustomerAdminRoutes } from '../customers/routes.ts';
+import { registerMailAdminRoutes } from '../mail/admin-routes.ts';
+import { registerInboundAdminRoutes } from '../mail/inbound/admin-routes.ts';
+import { registerMailboxRoutes } from '../mail/inbound/mailbox-routes.ts';
 import { registerUserAdminRoutes } from '../users/admin-routes.ts';
 import { forbidden, notFound } from '../web/errors.ts';
 import { registerRegisterRoutes } from './register-routes.ts';
 import { registers } from './registers.ts';
+import { registerSettingsRoutes } from './settings-routes.ts';
 
 // Everything under /admin is for administrators only; this hook is the single gate.
 export async function registerAdminRoutes(app: FastifyInstance): Promise<void> {
@@ -18,5 +22,9 @@ export async function registerAdminRoutes(app: FastifyInstance): Promise<void> {
   app.get('/', async (_request, reply) => reply.view('admin/index', { registers }));
   await app.register(registerUserAdminRoutes, { prefix: '/users' });
   await app.register(registerCustomerAdminRoutes, { prefix: '/customers' });
+  await app.register(registerInboundAdminRoutes, { prefix: '/inbound' });
+  await app.register(registerMailAdminRoutes);
+  await app.register(registerMailboxRoutes, { prefix: '/mailboxes' });
+  await app.register(registerSettingsRoutes);
   await app.register(registerRegisterRoutes);
 }

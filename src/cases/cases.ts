@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import { z } from 'zod';
+import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { type Case, caseColumns, type Database, type User } from '../db/schema.ts';
 import { notifyUser } from '../notifications/notifications.ts';
@@ -96,7 +97,7 @@ async function checkReferences(
 
 // The next number of the case series. The UPDATE locks the series row until the creating
 // transaction ends, so concurrent creators queue, and a rolled-back creation leaves no gap.
-async function allocateCaseNumber(trx: Transaction<Database>): Promise<string> {
+export async function allocateCaseNumber(trx: Transaction<Database>): Promise<string> {
   const row = await sql<{ prefix: string; number: number; digits: number }>`
     update number_series set next_number = next_number + 1
     where id = (select id from number_series where active order by id limit 1)
@@ -107,7 +108,10 @@ async function allocateCaseNumber(trx: Transaction<Database>): Promise<string> {
   return formatCaseNumber(row.prefix, row.number, row.digits);
 }
 
-export async function createCase(db: Db, input: NewCaseInput, actor: User): Promise<Case> {
+// With the config, notifications also go out by e-mail (see notifyUser).
+export type NotifyingOptions = { config?: Config };
+
+export async function createCase(db: Db, input: NewCaseInput, actor: User, opts: NotifyingOptions = {}): Promise<Case> {
   return db.transaction().execute(async (trx) => {
     const errors = await checkReferences(trx, input, { newCase: true });
     if (isBlankRichText(input.body_html)) errors.body_html = 'errors.required';
@@ -134,14 +138,18 @@ export async function createCase(db: Db, input: NewCaseInput, actor: User): Prom
       .execute();
     await trx.insertInto('case_events').values({ case_id: created.id, user_id: actor.id, kind: 'created' }).execute();
     if (created.responsible_id && created.responsible_id !== actor.id) {
-      await notifyUser(trx, {
-        userId: created.responsible_id,
-        actorId: actor.id,
-        kind: 'assigned',
-        caseId: created.id,
-        summary: `${number} ${created.title}`,
-        link: `/cases/${number}`,
-      });
+      await notifyUser(
+        trx,
+        {
+          userId: created.responsible_id,
+          actorId: actor.id,
+          kind: 'assigned',
+          caseId: created.id,
+          summary: `${number} ${created.title}`,
+          link: `/cases/${number}`,
+        },
+        { config: opts.config },
+      );
     }
     return created;
   });
@@ -183,7 +191,7 @@ export async function updateCaseHeader(
   input: CaseHeaderUpdate,
   actor: User,
   // An existing case without a customer (unknown sender) may keep having none.
-  opts: { allowNoCustomer?: boolean } = {},
+  opts: NotifyingOptions & { allowNoCustomer?: boolean } = {},
 ): Promise<Case> {
   return db.transaction().execute(async (trx) => {
     const current = await trx
@@ -220,14 +228,18 @@ export async function updateCaseHeader(
       )
       .execute();
     if (changed.includes('responsible_id') && updated.responsible_id && updated.responsible_id !== actor.id) {
-      await notifyUser(trx, {
-        userId: updated.responsible_id,
-        actorId: actor.id,
-        kind: 'assigned',
-        caseId,
-        summary: `${updated.number} ${updated.title}`,
-        link: `/cases/${updated.number}`,
-      });
+      await notifyUser(
+        trx,
+        {
+          userId: updated.responsible_id,
+          actorId: actor.id,
+          kind: 'assigned',
+          caseId,
+          summary: `${updated.number} ${updated.title}`,
+          link: `/cases/${updated.number}`,
+        },
+        { config: opts.config },
+      );
     }
     return updated;
   });
@@ -245,6 +257,7 @@ export async function quickEditCase(
   field: QuickEditField,
   value: string,
   actor: User,
+  opts: NotifyingOptions = {},
 ): Promise<Case> {
   const current = await db.selectFrom('cases').select(caseColumns).where('id', '=', caseId).executeTakeFirstOrThrow();
   if (current.version !== version) throw new StaleEditError(current);
@@ -264,5 +277,5 @@ export async function quickEditCase(
     contact_phone: current.contact_phone,
     [field]: parsed.data,
   };
-  return updateCaseHeader(db, caseId, version, header, actor, { allowNoCustomer: true });
+  return updateCaseHeader(db, caseId, version, header, actor, { ...opts, allowNoCustomer: true });
 }

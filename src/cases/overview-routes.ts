@@ -17,7 +17,7 @@ import {
   type OverviewRow,
   parseOverviewFilter,
   saveView,
-  tileFilters,
+  tileQuery,
 } from './overview.ts';
 import { loadCase } from './page.ts';
 import { loadCaseFormOptions } from './queries.ts';
@@ -45,7 +45,7 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     return reply.code(extra.status ?? 200).view('cases/index/_row-update', {
       row,
       tiles,
-      tileFilters,
+      tileQuery,
       activeTile: null,
       options,
       today: day().today,
@@ -82,7 +82,7 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
         rows: list.rows,
         hasMore: list.hasMore,
         tiles,
-        tileFilters,
+        tileQuery,
         activeTile: activeTile(filter),
         options,
         users,
@@ -111,15 +111,16 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     if (!field) throw notFound();
     const version = Number(request.body?.version);
     try {
-      await quickEditCase(db, kase.id, version, field, request.body?.value ?? '', user);
-      const row = await findOverviewRow(db, kase.id, user, day());
+      await quickEditCase(db, kase.id, version, field, request.body?.value ?? '', user, { config: app.deps.config });
+      if (field === 'responsible_id') app.deps.mailSender?.kick();
+      const row = await findOverviewRow(db, kase.id);
       if (!row) throw notFound();
       return renderRow(request, reply, row, { message: request.t('overview.saved', { number: kase.number }) });
     } catch (error) {
       const stale = error instanceof StaleEditError;
       if (!stale && !(error instanceof FormError)) throw error;
       // The row comes back with the values now stored, so the old value is put back in the picker.
-      const row = await findOverviewRow(db, kase.id, user, day());
+      const row = await findOverviewRow(db, kase.id);
       if (!row) throw notFound();
       return renderRow(request, reply, row, {
         error: request.t(stale ? 'overview.stale' : 'overview.invalid', { number: kase.number }),

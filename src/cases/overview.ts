@@ -55,10 +55,11 @@ export function parseOverviewFilter(query: Record<string, unknown>): OverviewFil
     query.resp === undefined
       ? 'me'
       : (oneOf(['me', 'unassigned', 'any'] as const, query.resp) ?? positiveInt(query.resp) ?? 'me');
-  const sort = oneOf(sortKeys, query.sort) ?? 'urgency';
+  const kind = oneOf(kinds, query.kind) ?? 'unfinished';
+  const sort = oneOf(sortKeys, query.sort) ?? defaultSort(kind);
   return {
     resp,
-    kind: oneOf(kinds, query.kind) ?? 'unfinished',
+    kind,
     status: positiveInt(query.status),
     type: positiveInt(query.type),
     prio: positiveInt(query.prio),
@@ -70,6 +71,12 @@ export function parseOverviewFilter(query: Record<string, unknown>): OverviewFil
     dir: oneOf(['asc', 'desc'] as const, query.dir) ?? defaultDirection(sort),
     page: Math.min(positiveInt(query.page) ?? 1, maxPage),
   };
+}
+
+// Urgency ranks work still to do; over finished cases the newest activity is what people look for
+// (and it is what an index can serve on deep pages of a million closed cases).
+export function defaultSort(kind: OverviewFilter['kind']): SortKey {
+  return kind === 'closed' || kind === 'all' ? 'activity' : 'urgency';
 }
 
 export function defaultDirection(sort: SortKey): 'asc' | 'desc' {
@@ -89,7 +96,7 @@ export function filterToQuery(filter: OverviewFilter, overrides: Partial<Overvie
   if (f.due) params.set('due', f.due);
   if (f.created) params.set('created', f.created);
   if (f.q) params.set('q', f.q);
-  if (f.sort !== 'urgency') params.set('sort', f.sort);
+  if (f.sort !== defaultSort(f.kind)) params.set('sort', f.sort);
   if (f.dir !== defaultDirection(f.sort)) params.set('dir', f.dir);
   if (f.page > 1) params.set('page', String(f.page));
   const s = params.toString();
@@ -112,14 +119,102 @@ const caseNumberLike = /^\d{2,4}(-\d*)?$/;
 export type Day = { today: string; timeZone: string };
 const startOfDay = (day: Day) => sql<Date>`(${day.today}::date::timestamp at time zone ${day.timeZone})`;
 
-export function buildOverviewQuery(db: Db, filter: OverviewFilter, user: Pick<User, 'id'>, day: Day) {
-  const today = day.today;
-  let q = db
+// Every table the overview may filter or sort on. All are left joins on unique keys, so
+// PostgreSQL drops the ones a query does not use.
+function overviewBase(db: Db) {
+  return db
     .selectFrom('cases as c')
-    .innerJoin('case_statuses as s', 's.id', 'c.status_id')
-    .innerJoin('case_types as t', 't.id', 'c.case_type_id')
+    .leftJoin('case_statuses as s', 's.id', 'c.status_id')
     .leftJoin('priorities as p', 'p.id', 'c.priority_id')
-    .leftJoin('customers as cu', 'cu.id', 'c.customer_id')
+    .leftJoin('customers as cu', 'cu.id', 'c.customer_id');
+}
+type OverviewBase = ReturnType<typeof overviewBase>;
+
+function applyFilter(query: OverviewBase, filter: OverviewFilter, user: Pick<User, 'id'>, day: Day): OverviewBase {
+  const today = day.today;
+  let q = query;
+  if (filter.resp === 'me') q = q.where('c.responsible_id', '=', user.id);
+  else if (filter.resp === 'unassigned') q = q.where('c.responsible_id', 'is', null);
+  else if (typeof filter.resp === 'number') q = q.where('c.responsible_id', '=', filter.resp);
+
+  if (filter.status) q = q.where('c.status_id', '=', filter.status);
+  else if (filter.kind === 'unfinished') q = q.where('c.status_kind', '<>', 'closed');
+  else if (filter.kind !== 'all') q = q.where('c.status_kind', '=', filter.kind);
+
+  if (filter.type) q = q.where('c.case_type_id', '=', filter.type);
+  if (filter.prio) q = q.where('c.priority_id', '=', filter.prio);
+  if (filter.customer) q = q.where('cu.number', '=', filter.customer);
+  if (filter.due === 'overdue') q = q.where('c.due_date', '<', today);
+  if (filter.due === 'week') {
+    q = q.where('c.due_date', '>=', today).where('c.due_date', '<', sql<string>`${today}::date + 7`);
+  }
+  if (filter.created === 'today') q = q.where('c.created_at', '>=', startOfDay(day));
+
+  if (filter.q) {
+    const tsquery = toTsQuery(filter.q);
+    const text = filter.q;
+    q = q.where((eb) =>
+      eb.or([
+        ...(caseNumberLike.test(text) ? [eb('c.number', 'like', `${text}%`)] : []),
+        ...(tsquery ? [eb(sql`c.search_vector`, '@@', sql`to_tsquery('swedish', ${tsquery})`)] : []),
+      ]),
+    );
+  }
+  return q;
+}
+
+function applyOrder<Q extends OverviewBase>(query: Q, filter: OverviewFilter, day: Day): Q {
+  const dir = filter.dir;
+  const nulls = sql.raw(dir === 'asc' ? 'nulls last' : 'nulls first');
+  let q: OverviewBase = query;
+  switch (filter.sort) {
+    case 'urgency':
+      // Most urgent first: overdue, then priority, then the newest activity.
+      q = q
+        .orderBy(sql`(c.due_date is not null and c.due_date < ${day.today}::date)`, 'desc')
+        .orderBy(sql`c.priority_rank asc nulls last`)
+        .orderBy('c.last_activity_at', 'desc');
+      break;
+    case 'number':
+      q = q.orderBy('c.number', dir);
+      break;
+    case 'title':
+      q = q.orderBy(sql`lower(c.title)`, dir);
+      break;
+    case 'customer':
+      q = q.orderBy(sql`lower(cu.name) ${sql.raw(dir)} ${nulls}`);
+      break;
+    case 'status':
+      q = q.orderBy('s.position', dir);
+      break;
+    case 'priority':
+      q = q.orderBy(sql`c.priority_rank ${sql.raw(dir)} ${nulls}`);
+      break;
+    case 'due':
+      q = q.orderBy(sql`c.due_date ${sql.raw(dir)} ${nulls}`);
+      break;
+    case 'activity':
+      q = q.orderBy('c.last_activity_at', dir);
+      break;
+  }
+  return q.orderBy('c.id', 'desc') as Q;
+}
+
+// A deferred join: the page of ids is found first, touching only what filters and sorting
+// need (deep pages skip ids, not joined rows), then only those rows get their names.
+export function buildOverviewQuery(db: Db, filter: OverviewFilter, user: Pick<User, 'id'>, day: Day) {
+  const pageOfIds = applyOrder(applyFilter(overviewBase(db), filter, user, day), filter, day)
+    .select('c.id')
+    // One row more than a page tells whether a next page exists, without counting every match.
+    .limit(pageSize + 1)
+    .offset((filter.page - 1) * pageSize);
+  return applyOrder(overviewRows(db).where('c.id', 'in', pageOfIds), filter, day);
+}
+
+// The columns of an overview row, with every name the row shows.
+function overviewRows(db: Db) {
+  return overviewBase(db)
+    .leftJoin('case_types as t', 't.id', 'c.case_type_id')
     .leftJoin('contacts as ct', 'ct.id', 'c.contact_id')
     .leftJoin('users as r', 'r.id', 'c.responsible_id')
     .select([
@@ -143,71 +238,6 @@ export function buildOverviewQuery(db: Db, filter: OverviewFilter, user: Pick<Us
       'r.name as responsible_name',
       'r.initials as responsible_initials',
     ]);
-
-  if (filter.resp === 'me') q = q.where('c.responsible_id', '=', user.id);
-  else if (filter.resp === 'unassigned') q = q.where('c.responsible_id', 'is', null);
-  else if (typeof filter.resp === 'number') q = q.where('c.responsible_id', '=', filter.resp);
-
-  if (filter.status) q = q.where('c.status_id', '=', filter.status);
-  else if (filter.kind === 'unfinished') q = q.where('c.status_kind', '<>', 'closed');
-  else if (filter.kind !== 'all') q = q.where('c.status_kind', '=', filter.kind);
-
-  if (filter.type) q = q.where('c.case_type_id', '=', filter.type);
-  if (filter.prio) q = q.where('c.priority_id', '=', filter.prio);
-  if (filter.customer) q = q.where('cu.number', '=', filter.customer);
-  if (filter.due === 'overdue') q = q.where('c.due_date', '<', today);
-  if (filter.due === 'week')
-    q = q.where('c.due_date', '>=', today).where('c.due_date', '<', sql<string>`${today}::date + 7`);
-  if (filter.created === 'today') q = q.where('c.created_at', '>=', startOfDay(day));
-
-  if (filter.q) {
-    const tsquery = toTsQuery(filter.q);
-    const text = filter.q;
-    q = q.where((eb) =>
-      eb.or([
-        ...(caseNumberLike.test(text) ? [eb('c.number', 'like', `${text}%`)] : []),
-        ...(tsquery ? [eb(sql`c.search_vector`, '@@', sql`to_tsquery('swedish', ${tsquery})`)] : []),
-      ]),
-    );
-  }
-
-  const dir = filter.dir;
-  const nulls = sql.raw(dir === 'asc' ? 'nulls last' : 'nulls first');
-  switch (filter.sort) {
-    case 'urgency':
-      // Most urgent first: overdue, then priority, then the newest activity.
-      q = q
-        .orderBy(sql`(c.due_date is not null and c.due_date < ${today}::date)`, 'desc')
-        .orderBy(sql`p.rank asc nulls last`)
-        .orderBy('c.last_activity_at', 'desc');
-      break;
-    case 'number':
-      q = q.orderBy('c.number', dir);
-      break;
-    case 'title':
-      q = q.orderBy(sql`lower(c.title)`, dir);
-      break;
-    case 'customer':
-      q = q.orderBy(sql`lower(cu.name) ${sql.raw(dir)} ${nulls}`);
-      break;
-    case 'status':
-      q = q.orderBy('s.position', dir);
-      break;
-    case 'priority':
-      q = q.orderBy(sql`p.rank ${sql.raw(dir)} ${nulls}`);
-      break;
-    case 'due':
-      q = q.orderBy(sql`c.due_date ${sql.raw(dir)} ${nulls}`);
-      break;
-    case 'activity':
-      q = q.orderBy('c.last_activity_at', dir);
-      break;
-  }
-  // One row more than a page tells whether a next page exists, without counting every match.
-  return q
-    .orderBy('c.id', 'desc')
-    .limit(pageSize + 1)
-    .offset((filter.page - 1) * pageSize);
 }
 
 export type OverviewRow = Awaited<ReturnType<ReturnType<typeof buildOverviewQuery>['execute']>>[number];
@@ -217,10 +247,8 @@ export async function listOverview(db: Db, filter: OverviewFilter, user: Pick<Us
   return { rows: rows.slice(0, pageSize), hasMore: rows.length > pageSize };
 }
 
-export async function findOverviewRow(db: Db, caseId: number, user: Pick<User, 'id'>, day: Day) {
-  return buildOverviewQuery(db, { ...defaultFilter, resp: 'any', kind: 'all' }, user, day)
-    .where('c.id', '=', caseId)
-    .executeTakeFirst();
+export async function findOverviewRow(db: Db, caseId: number) {
+  return overviewRows(db).where('c.id', '=', caseId).executeTakeFirst();
 }
 
 // The statistic tiles: each is a count and the filter that shows what it counts.
@@ -254,12 +282,22 @@ export async function countTiles(db: Db, user: Pick<User, 'id'>, day: Day): Prom
   return { ...unfinished, new_today: created.n };
 }
 
+// The overview URL a tile links to.
+export function tileQuery(key: TileKey): string {
+  const f = { ...defaultFilter, ...tileFilters[key] };
+  const sort = defaultSort(f.kind);
+  return filterToQuery({ ...f, sort, dir: defaultDirection(sort) });
+}
+
 // Which tile, if any, shows exactly this filter (page and sort aside).
 export function activeTile(filter: OverviewFilter): TileKey | null {
-  const base = filterToQuery({ ...filter, page: 1, sort: 'urgency', dir: 'asc' });
-  const match = (Object.keys(tileFilters) as TileKey[]).find(
-    (key) => filterToQuery({ ...defaultFilter, ...tileFilters[key] }) === base,
-  );
+  const base = filterToQuery({
+    ...filter,
+    page: 1,
+    sort: defaultSort(filter.kind),
+    dir: defaultDirection(defaultSort(filter.kind)),
+  });
+  const match = (Object.keys(tileFilters) as TileKey[]).find((key) => tileQuery(key) === base);
   return match ?? null;
 }
 

@@ -3,10 +3,11 @@ import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 import { discussionTab } from '../discussions/tab.ts';
 import { documentsTab } from '../documents/tab.ts';
+import { listUnsentReplies } from '../threads/send.ts';
 import { threadTab } from '../threads/tab.ts';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
-import { render } from '../web/render.ts';
+import { isHtmx, render } from '../web/render.ts';
 import { type CaseView, findCaseByNumber, loadCaseFormOptions } from './queries.ts';
 import { historyTab, internalTab } from './tabs.ts';
 
@@ -69,9 +70,11 @@ export async function renderCasePage(
 ): Promise<FastifyReply> {
   const db = request.server.deps.db;
   const tab = findTab(tabName);
-  const [options, tabData] = await Promise.all([
+  const [options, tabData, unsentReplies] = await Promise.all([
     loadCaseFormOptions(db, kase.customer_id),
     tab.load({ db, kase, user: currentUser(request) }),
+    // for the Manage menu, which only the whole page shows
+    isHtmx(request) ? [] : listUnsentReplies(db, kase.id),
   ]);
   return render(
     request,
@@ -85,6 +88,7 @@ export async function renderCasePage(
       values: extra.values ?? headerValues(kase),
       errors: extra.errors ?? {},
       stale: extra.stale ?? false,
+      unsentReplies,
       ...tabData,
       ...extra.tabData,
     },

@@ -37,7 +37,9 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
     const form = parseForm(newCaseSchema, body);
     if (!form.ok) return showNewForm(reply, body, form.errors, 422);
     try {
-      const created = await createCase(db, form.data, currentUser(request));
+      const created = await createCase(db, form.data, currentUser(request), { config: app.deps.config });
+      // a new responsible may have been e-mailed
+      app.deps.mailSender?.kick();
       return redirectAfterPost(
         request,
         reply,
@@ -82,7 +84,10 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
       return renderCasePage(request, reply, found, 'thread', { values: body, errors: form.errors, status: 422 });
     }
     try {
-      await updateCaseHeader(db, found.id, Number(body.version), form.data, currentUser(request));
+      await updateCaseHeader(db, found.id, Number(body.version), form.data, currentUser(request), {
+        config: app.deps.config,
+      });
+      app.deps.mailSender?.kick();
       return redirectAfterPost(request, reply, `/cases/${found.number}`, request.t('common.saved'));
     } catch (error) {
       if (error instanceof StaleEditError) {

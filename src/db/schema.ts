@@ -125,6 +125,8 @@ export interface CasesTable {
   internal_note_version: Generated<number>;
   // Set by a trigger from status_id; never written by the app.
   status_kind: Generated<StatusKind>;
+  // Set by a trigger from priority_id; never written by the app.
+  priority_rank: Generated<number | null>;
   search_vector: Generated<string>;
   unknown_sender: Generated<boolean>;
   previous_case_id: number | null;
@@ -324,7 +326,19 @@ export interface CaseSettingsTable {
   updated_at: Timestamp;
 }
 
+export interface JobsTable {
+  name: string;
+  last_started_at: Date | null;
+  last_finished_at: Date | null;
+  last_duration_ms: number | null;
+  last_status: 'running' | 'ok' | 'failed' | null;
+  last_error: string | null;
+  last_summary: string | null;
+  runs: Generated<number>;
+}
+
 export interface Database {
+  jobs: JobsTable;
   mailboxes: MailboxesTable;
   inbound_messages: InboundMessagesTable;
   case_settings: CaseSettingsTable;
@@ -381,6 +395,7 @@ export const caseColumns = [
   'version',
   'internal_note_version',
   'status_kind',
+  'priority_rank',
   'unknown_sender',
   'previous_case_id',
   'created_by',

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 import { notifyUser } from '../notifications/notifications.ts';
@@ -26,7 +27,14 @@ export function discussionPostLink(caseNumber: string, postId: string): string {
   return `/cases/${caseNumber}/discussion#post-${postId}`;
 }
 
-export async function addDiscussionPost(db: Db, caseId: number, bodyHtml: string, user: User) {
+// With the config, the mentioned colleagues are also told by e-mail (see notifyUser).
+export async function addDiscussionPost(
+  db: Db,
+  caseId: number,
+  bodyHtml: string,
+  user: User,
+  opts: { config?: Config } = {},
+) {
   const body = sanitizeRichText(bodyHtml);
   if (isBlankRichText(body)) throw new FormError({ body_html: 'errors.required' });
   const logins = findMentions(textOfRichText(body));
@@ -57,14 +65,18 @@ export async function addDiscussionPost(db: Db, caseId: number, bodyHtml: string
           .execute()
       : [];
     for (const { id } of mentioned) {
-      await notifyUser(trx, {
-        userId: id,
-        actorId: user.id,
-        kind: 'mentioned',
-        caseId,
-        summary: `${kase.number} ${kase.title}`,
-        link: discussionPostLink(kase.number, post.id),
-      });
+      await notifyUser(
+        trx,
+        {
+          userId: id,
+          actorId: user.id,
+          kind: 'mentioned',
+          caseId,
+          summary: `${kase.number} ${kase.title}`,
+          link: discussionPostLink(kase.number, post.id),
+        },
+        { config: opts.config },
+      );
     }
     return { post, mentionedUserIds: mentioned.map((m) => m.id) };
   });

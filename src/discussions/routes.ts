@@ -22,7 +22,14 @@ export async function registerDiscussionRoutes(app: FastifyInstance): Promise<vo
     const kase = await loadCase(request);
     const body = request.body ?? {};
     try {
-      const { post } = await addDiscussionPost(db, kase.id, String(body.body_html ?? ''), currentUser(request));
+      const { post, mentionedUserIds } = await addDiscussionPost(
+        db,
+        kase.id,
+        String(body.body_html ?? ''),
+        currentUser(request),
+        { config: app.deps.config },
+      );
+      if (mentionedUserIds.length) app.deps.mailSender?.kick();
       return redirectAfterPost(request, reply, discussionPostLink(kase.number, post.id));
     } catch (error) {
       if (!(error instanceof FormError)) throw error;

@@ -1,16 +1,30 @@
 import type { Kysely } from 'kysely';
+import type { Config } from '../config.ts';
 import type { Database } from '../db/schema.ts';
+import { absoluteUrl, queueSystemMail } from '../mail/outbound/system-mail.ts';
+import { type Translate, translator } from '../web/i18n/i18n.ts';
 
 export type NewNotification = {
   userId: number;
   actorId: number | null;
-  kind: 'assigned' | 'mentioned';
+  // customer_replied: a mail from the customer opened a waiting or closed case again
+  kind: 'assigned' | 'mentioned' | 'customer_replied';
   caseId: number | null;
   summary: string;
+  // the app's own path, e.g. /cases/2026-00042/discussion#post-7
   link: string;
 };
 
-export async function notifyUser(db: Kysely<Database>, n: NewNotification): Promise<void> {
+export type NotifyOptions = {
+  // The e-mail needs PUBLIC_URL and the mail settings. Without the config only the bell rings,
+  // which is what demo data, seeds and benchmarks want.
+  config: Config | undefined;
+};
+
+// Rings the user's bell and, unless they switched that kind off (or have no address, or left),
+// queues an e-mail too. Runs in the caller's transaction: no notification without its cause.
+// The caller kicks the mail sender after committing.
+export async function notifyUser(db: Kysely<Database>, n: NewNotification, opts: NotifyOptions): Promise<void> {
   await db
     .insertInto('notifications')
     .values({
@@ -22,6 +36,65 @@ export async function notifyUser(db: Kysely<Database>, n: NewNotification): Prom
       link: n.link,
     })
     .execute();
+  if (opts.config) await queueNotificationMail(db, opts.config, n);
+}
+
+type MailTexts = { subject: string; body: string; open: string };
+
+// The kinds that may also come by e-mail, each with the user's switch and its texts; other
+// kinds ring the bell only.
+function mailTextsFor(
+  kind: NewNotification['kind'],
+  user: { email_on_mention: boolean; email_on_assigned: boolean },
+  t: Translate,
+  params: Record<string, string>,
+): MailTexts | null {
+  if (kind === 'mentioned' && user.email_on_mention) {
+    return {
+      subject: t('notifymail.mentioned.subject', params),
+      body: t('notifymail.mentioned.body', params),
+      open: t('notifymail.mentioned.open'),
+    };
+  }
+  if (kind === 'assigned' && user.email_on_assigned) {
+    return {
+      subject: t('notifymail.assigned.subject', params),
+      body: t('notifymail.assigned.body', params),
+      open: t('notifymail.assigned.open'),
+    };
+  }
+  return null;
+}
+
+async function queueNotificationMail(db: Kysely<Database>, config: Config, n: NewNotification): Promise<void> {
+  const recipient = await db
+    .selectFrom('users')
+    .select(['email', 'language', 'active', 'email_on_mention', 'email_on_assigned'])
+    .where('id', '=', n.userId)
+    .executeTakeFirst();
+  if (!recipient?.active || !recipient.email) return;
+  const actor = n.actorId
+    ? await db.selectFrom('users').select('name').where('id', '=', n.actorId).executeTakeFirst()
+    : undefined;
+  const kase = n.caseId
+    ? await db.selectFrom('cases').select(['id', 'number', 'title']).where('id', '=', n.caseId).executeTakeFirst()
+    : undefined;
+  const t = translator(recipient.language ?? config.defaultLanguage);
+  const params = { actor: actor?.name ?? t('history.system'), case: n.summary, title: kase?.title ?? n.summary };
+  const texts = mailTextsFor(n.kind, recipient, t, params);
+  if (!texts) return;
+  await queueSystemMail(db, config, {
+    kind: 'notification',
+    to: recipient.email,
+    subject: texts.subject,
+    paragraphs: [
+      { text: texts.body },
+      { text: texts.open, href: absoluteUrl(config, n.link) },
+      { text: t('notifymail.why'), href: absoluteUrl(config, '/account'), small: true },
+    ],
+    kase,
+    actorId: n.actorId,
+  });
 }
 
 export async function countUnread(db: Kysely<Database>, userId: number): Promise<number> {

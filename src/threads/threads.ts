@@ -13,7 +13,7 @@ export const addressList = z
   .transform((v) => (v ?? '').split(/[\s,;]+/).filter(Boolean))
   .pipe(z.array(z.email('errors.email')).max(20, 'errors.too_long'));
 
-const documentIds = z
+export const documentIds = z
   .union([z.string(), z.array(z.string())])
   .optional()
   .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
@@ -75,32 +75,40 @@ export async function addStaffReply(
   });
 }
 
-// The thread, newest first, each staff reply with the state of its e-mail (the latest outbox row).
+// The thread, newest first, each staff reply with the state of its e-mail (the latest outbox row
+// that is not a draft).
 export async function listThreadEntries(db: Db, caseId: number) {
-  return db
-    .selectFrom('thread_entries')
-    .leftJoin('users', 'users.id', 'thread_entries.user_id')
-    .leftJoin(
-      (eb) =>
-        eb
-          .selectFrom('outbox')
-          .select(['outbox.thread_entry_id', 'outbox.status', 'outbox.last_error', 'outbox.envelope_to'])
-          .distinctOn('outbox.thread_entry_id')
-          .where('outbox.case_id', '=', caseId)
-          .where('outbox.thread_entry_id', 'is not', null)
-          .orderBy('outbox.thread_entry_id')
-          .orderBy('outbox.id', 'desc')
-          .as('mail'),
-      (join) => join.onRef('mail.thread_entry_id', '=', 'thread_entries.id'),
-    )
-    .selectAll('thread_entries')
-    .select([
-      'users.initials as user_initials',
-      'mail.status as mail_status',
-      'mail.last_error as mail_error',
-      'mail.envelope_to as mail_to',
-    ])
-    .where('thread_entries.case_id', '=', caseId)
-    .orderBy('thread_entries.id', 'desc')
-    .execute();
+  return (
+    db
+      .selectFrom('thread_entries')
+      .leftJoin('users', 'users.id', 'thread_entries.user_id')
+      .leftJoin(
+        (eb) =>
+          eb
+            .selectFrom('outbox')
+            .select(['outbox.thread_entry_id', 'outbox.status', 'outbox.last_error', 'outbox.envelope_to'])
+            .distinctOn('outbox.thread_entry_id')
+            .where('outbox.case_id', '=', caseId)
+            .where('outbox.thread_entry_id', 'is not', null)
+            // a draft is only a preview: the reply is still "saved" (or still "failed") until it is sent
+            .where('outbox.status', '<>', 'draft')
+            .orderBy('outbox.thread_entry_id')
+            .orderBy('outbox.id', 'desc')
+            .as('mail'),
+        (join) => join.onRef('mail.thread_entry_id', '=', 'thread_entries.id'),
+      )
+      // what ingest made of a mail entry: an automatic reply or a bounce is marked as such
+      .leftJoin('inbound_messages', 'inbound_messages.id', 'thread_entries.inbound_message_id')
+      .selectAll('thread_entries')
+      .select([
+        'inbound_messages.outcome as inbound_outcome',
+        'users.initials as user_initials',
+        'mail.status as mail_status',
+        'mail.last_error as mail_error',
+        'mail.envelope_to as mail_to',
+      ])
+      .where('thread_entries.case_id', '=', caseId)
+      .orderBy('thread_entries.id', 'desc')
+      .execute()
+  );
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
 import type { User } from '../db/schema.ts';
-import { type FieldErrors, FormError, optionalText, requiredText } from '../web/form.ts';
+import { checkbox, type FieldErrors, FormError, optionalText, requiredText } from '../web/form.ts';
 import { generatePassword, hashPassword } from './password.ts';
 import { findUserByLogin, normalizeLogin } from './queries.ts';
 
@@ -91,6 +91,27 @@ export async function setUserPassword(db: Db, id: number, password: string): Pro
 
 export async function setUserLanguage(db: Db, id: number, language: 'sv' | 'en'): Promise<void> {
   await db.updateTable('users').set({ language, updated_at: new Date() }).where('id', '=', id).execute();
+}
+
+// What each user sets for themself on "My settings".
+export const accountSettingsSchema = z.object({
+  email_on_mention: checkbox,
+  email_on_assigned: checkbox,
+  language: userSchema.shape.language,
+});
+export type AccountSettings = z.output<typeof accountSettingsSchema>;
+
+export async function saveAccountSettings(db: Db, id: number, input: AccountSettings): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({
+      email_on_mention: input.email_on_mention,
+      email_on_assigned: input.email_on_assigned,
+      language: input.language,
+      updated_at: new Date(),
+    })
+    .where('id', '=', id)
+    .execute();
 }
 
 // A deactivated user is logged out everywhere at once: their sessions are deleted.

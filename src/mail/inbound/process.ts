@@ -1,5 +1,10 @@
+import { sql } from 'kysely';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
+import { uniqueViolation } from '../../db/errors.ts';
+import { readFileContent } from '../../files/files.ts';
+import { ingestInbound } from './ingest.ts';
+import { parseInbound } from './parse.ts';
 
 export type IngestOutcome =
   | 'created' // a new case
@@ -16,6 +21,56 @@ export type IngestResult = { inboundId: string; outcome: IngestOutcome; caseNumb
 
 // Turns one stored inbound message into a case, a thread entry, or an ignored/failed mark.
 // Idempotent: processing the same stored message again changes nothing.
-export async function processInboundMessage(_db: Db, _config: Config, inboundId: string): Promise<IngestResult> {
-  return { inboundId, outcome: 'failed', error: 'not implemented yet' };
+// Never throws for a bad mail (or a database hiccup): the message is marked failed with the error,
+// kept for a retry from Administration → Failed mail, and the caller goes on with the next one.
+export async function processInboundMessage(db: Db, config: Config, inboundId: string): Promise<IngestResult> {
+  try {
+    return await processOnce(db, config, inboundId);
+  } catch (error) {
+    // The same mail (same Message-ID) stored twice and ingested at the same moment by two readers:
+    // the loser's transaction rolled back; once more, it finds the winner's entry (a duplicate).
+    if (uniqueViolation(error) === 'thread_entries_message_id') {
+      try {
+        return await processOnce(db, config, inboundId);
+      } catch (again) {
+        return fail(db, inboundId, again);
+      }
+    }
+    return fail(db, inboundId, error);
+  }
+}
+
+async function fail(db: Db, inboundId: string, error: unknown): Promise<IngestResult> {
+  const message = error instanceof Error ? error.message : String(error);
+  await markFailed(db, inboundId, message).catch(() => {});
+  return { inboundId, outcome: 'failed', error: message };
+}
+
+async function processOnce(db: Db, config: Config, inboundId: string): Promise<IngestResult> {
+  const row = await db
+    .selectFrom('inbound_messages')
+    .select(['id', 'status', 'file_id', 'case_id'])
+    .where('id', '=', inboundId)
+    .executeTakeFirst();
+  if (!row) return { inboundId, outcome: 'failed', error: `No stored inbound message ${inboundId}` };
+  if (row.status === 'processed' || row.status === 'ignored') {
+    const kase = row.case_id
+      ? await db.selectFrom('cases').select('number').where('id', '=', row.case_id).executeTakeFirst()
+      : undefined;
+    return { inboundId, outcome: 'duplicate', ...(kase ? { caseNumber: kase.number } : {}) };
+  }
+  const limits = await db.selectFrom('case_settings').select('max_inbound_mb').where('id', '=', 1).executeTakeFirst();
+  const raw = await readFileContent(db, row.file_id);
+  const mail = await parseInbound(raw, { maxBytes: (limits?.max_inbound_mb ?? 25) * 1024 * 1024 });
+  return await ingestInbound(db, config, inboundId, mail);
+}
+
+// A message that was processed meanwhile (by another reader) keeps its result.
+async function markFailed(db: Db, inboundId: string, error: string): Promise<void> {
+  await db
+    .updateTable('inbound_messages')
+    .set({ status: 'failed', outcome: 'failed', error: error.slice(0, 4000), attempts: sql`attempts + 1` })
+    .where('id', '=', inboundId)
+    .where('status', 'in', ['pending', 'failed'])
+    .execute();
 }

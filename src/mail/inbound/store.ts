@@ -16,7 +16,11 @@ export function peekMessageId(raw: Buffer): string | null {
 
 // Keeps the raw message in PostgreSQL before anything else happens to it. A second store of
 // the same IMAP message (same mailbox, UIDVALIDITY and UID) returns the first row instead.
-export async function storeInboundRaw(db: Db, raw: Buffer, from: InboundSource): Promise<{ id: string; duplicate: boolean }> {
+export async function storeInboundRaw(
+  db: Db,
+  raw: Buffer,
+  from: InboundSource,
+): Promise<{ id: string; duplicate: boolean }> {
   return db.transaction().execute(async (trx) => {
     if (from.source === 'imap') {
       const existing = await trx

@@ -24,6 +24,7 @@ export function nextRetryDelay(attempts: number): number {
 
 export type ClaimedMessage = {
   id: string;
+  kind: OutboxTable['kind'];
   envelope_from: string;
   envelope_to: string[];
   raw: Buffer;
@@ -46,7 +47,7 @@ export async function claimDueMessages(db: Db, limit: number): Promise<ClaimedMe
       order by next_attempt_at, id
       limit ${limit}
       for update skip locked)
-    returning id, envelope_from, envelope_to, raw, attempts, give_up_at, case_id, message_id, thread_entry_id`.execute(
+    returning id, kind, envelope_from, envelope_to, raw, attempts, give_up_at, case_id, message_id, thread_entry_id`.execute(
     db,
   );
   return result.rows;

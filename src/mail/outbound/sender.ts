@@ -22,6 +22,19 @@ export function isPermanentFailure(error: SmtpError): boolean {
   return typeof error.responseCode === 'number' && error.responseCode >= 500 && error.responseCode < 600;
 }
 
+// How nodemailer reaches the server. TLS certificates are always verified; "none" only means
+// the server offers no encryption at all.
+function transportOptions(smtp: SmtpServer) {
+  return {
+    host: smtp.host,
+    port: smtp.port,
+    secure: smtp.security === 'tls',
+    requireTLS: smtp.security === 'starttls',
+    ignoreTLS: smtp.security === 'none',
+    auth: smtp.user ? { user: smtp.user, pass: smtp.password ?? '' } : undefined,
+  };
+}
+
 function transportFor(cache: Map<string, Transporter>, smtp: SmtpServer): Transporter {
   const key = JSON.stringify(smtp);
   let transport = cache.get(key);
@@ -31,12 +44,7 @@ function transportFor(cache: Map<string, Transporter>, smtp: SmtpServer): Transp
       cache.delete(oldKey);
     }
     transport = nodemailer.createTransport({
-      host: smtp.host,
-      port: smtp.port,
-      secure: smtp.security === 'tls',
-      requireTLS: smtp.security === 'starttls',
-      ignoreTLS: smtp.security === 'none',
-      auth: smtp.user ? { user: smtp.user, pass: smtp.password ?? '' } : undefined,
+      ...transportOptions(smtp),
       pool: true,
       maxConnections: 4,
       maxMessages: 500,
@@ -49,9 +57,37 @@ function transportFor(cache: Map<string, Transporter>, smtp: SmtpServer): Transp
   return transport;
 }
 
-// A copy of what was sent goes to the case's E-mail OUT folder.
+export type ConnectionCheck = { ok: true } | { ok: false; error: string };
+
+// Connects, says hello, upgrades to TLS and logs in as the sender would, then hangs up; for the
+// administrator's "Send test e-mail", so a wrong setting shows at once in the server's own words.
+export async function checkSmtpConnection(smtp: SmtpServer, timeoutMs = 10_000): Promise<ConnectionCheck> {
+  const transport = nodemailer.createTransport({
+    ...transportOptions(smtp),
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+  try {
+    await Promise.race([transport.verify(), timeout]);
+    return { ok: true };
+  } catch (error) {
+    const e = error as SmtpError;
+    return { ok: false, error: e.response ?? e.message };
+  } finally {
+    clearTimeout(timer);
+    transport.close();
+  }
+}
+
+// A copy of what was sent goes to the case's E-mail OUT folder. Only replies are the case's
+// correspondence; notifications to colleagues and test mail stay out of it.
 async function fileSentCopy(db: Db, message: ClaimedMessage): Promise<void> {
-  if (!message.case_id) return;
+  if (!message.case_id || message.kind !== 'reply') return;
   await db.transaction().execute(async (trx) => {
     const folder = await trx
       .selectFrom('document_folders')

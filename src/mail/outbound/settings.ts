@@ -41,7 +41,8 @@ export async function encryptPassword(db: Db, password: string): Promise<string>
   return [iv, cipher.getAuthTag(), data].map((b) => b.toString('base64')).join('.');
 }
 
-async function decryptPassword(db: Db, stored: string): Promise<string | null> {
+// Also used for the IMAP passwords of Read mail's mailboxes (src/mail/inbound/mailboxes.ts).
+export async function decryptPassword(db: Db, stored: string): Promise<string | null> {
   const [iv, tag, data] = stored.split('.').map((part) => Buffer.from(part, 'base64'));
   if (!iv || !tag || !data) return null;
   try {

@@ -1,0 +1,266 @@
+// npm run bench: how fast the case overview answers on a large database. Starts the app in a
+// child process, logs in as a seeded agent and loads five scenarios with autocannon at 1 and 10
+// connections; after each overview scenario it times that overview's SQL directly against
+// PostgreSQL (the query the app builds, from buildOverviewQuery). Prints tables and writes
+// bench/results/<timestamp>.json. Uses DATABASE_URL, else BENCH_DATABASE_URL; BENCH_SECONDS
+// (default 20) is the length of each run. Changes data: the status of up to 50 unfinished cases.
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { type AppProcess, startApp, watchMemory } from '../src/bench/app-process.ts';
+import { type LoadResult, loadGet, loadQuickEdit, probe } from '../src/bench/load.ts';
+import { formatTable, round, writeResults } from '../src/bench/report.ts';
+import {
+  findOrCreateLongThreadCase,
+  overviewScenarios,
+  planQuickEdits,
+  refreshQuickEdits,
+  type Scenario,
+} from '../src/bench/scenarios.ts';
+import { logIn } from '../src/bench/session.ts';
+import { type SqlTiming, timeOverviewSql, timeTilesSql, waitForIdleDatabase } from '../src/bench/sql.ts';
+import { loadConfig } from '../src/config.ts';
+import { createDb } from '../src/db/database.ts';
+import { demoPassword } from '../src/demo/demo-data.ts';
+import { agents } from '../src/demo/swedish-words.ts';
+import { todayIn } from '../src/web/i18n/i18n.ts';
+
+const howToSeed = `Seed a database of its own first, then point the bench at it:
+  createdb casedesk_bench
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/casedesk_bench npm run seed -- --cases 1000000
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/casedesk_bench npm run bench
+(or set BENCH_DATABASE_URL instead of DATABASE_URL)`;
+
+const say = (msg: string) => console.log(`[bench] ${msg}`);
+const concurrencies = [1, 10];
+
+type ScenarioResult = Scenario & { available: boolean; note?: string; runs: ({ connections: number } & LoadResult)[] };
+
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return null;
+  }
+}
+
+// " (409×2, 500×1)": the status codes behind a non-2xx count.
+function nonSuccessCodes(codes: Record<string, number>): string {
+  const other = Object.entries(codes).filter(([code]) => !code.startsWith('2'));
+  return other.length ? ` (${other.map(([code, n]) => `${code}×${n}`).join(', ')})` : '';
+}
+
+async function main(): Promise<number> {
+  const databaseUrl = process.env.DATABASE_URL || process.env.BENCH_DATABASE_URL;
+  if (!databaseUrl) {
+    console.error(`[bench] no database: set DATABASE_URL or BENCH_DATABASE_URL.\n${howToSeed}`);
+    return 2;
+  }
+  const seconds = Number(process.env.BENCH_SECONDS || 20);
+  if (!Number.isFinite(seconds) || seconds < 1) {
+    console.error('[bench] BENCH_SECONDS must be a number of seconds, 1 or more');
+    return 2;
+  }
+  const config = loadConfig({ ...process.env, DATABASE_URL: databaseUrl });
+  const db = createDb(databaseUrl, 4);
+  let app: AppProcess | undefined;
+  try {
+    const counts = await db
+      .selectNoFrom((eb) => [
+        eb
+          .selectFrom('cases')
+          .select((e) => e.fn.countAll<number>().as('n'))
+          .as('cases'),
+        eb
+          .selectFrom('thread_entries')
+          .select((e) => e.fn.countAll<number>().as('n'))
+          .as('entries'),
+      ])
+      .executeTakeFirstOrThrow()
+      .catch(() => null);
+    const user = await db
+      .selectFrom('users')
+      .selectAll()
+      .where(
+        'login',
+        'in',
+        agents.map((a) => a.login),
+      )
+      .orderBy((eb) => eb.case().when('login', '=', 'KALLE').then(0).else(1).end())
+      .orderBy('id')
+      .executeTakeFirst()
+      .catch(() => undefined);
+    if (!counts?.cases || !user) {
+      console.error(`[bench] ${redact(databaseUrl)} has no seeded cases or agents.\n${howToSeed}`);
+      return 2;
+    }
+    say(`database ${redact(databaseUrl)}: ${counts.cases} cases, ${counts.entries} thread entries; as ${user.login}`);
+    // Other work on the machine skews every number; the load average says how much there was.
+    const loadAverage = os.loadavg().map((n) => round(n, 2));
+    say(`load average before the runs: ${loadAverage.join(', ')} on ${os.cpus().length} CPUs`);
+
+    const longCase = await findOrCreateLongThreadCase(db, user);
+    const quickEdits = await planQuickEdits(db, 50);
+    const scenarios: Scenario[] = [
+      ...overviewScenarios(),
+      { key: 'd', name: 'case page, ~50 thread entries', path: `/cases/${longCase}` },
+      { key: 'e', name: 'quick edit: status', path: '/cases/<number>/quick-edit', quickEdit: quickEdits },
+    ];
+
+    say('starting the app');
+    app = await startApp(databaseUrl);
+    const session = await logIn(app.baseUrl, user.login, demoPassword);
+    const memory = watchMemory(app.pid);
+    const day = { today: todayIn(config.timeZone), timeZone: config.timeZone };
+    const sqlTimings: {
+      overview: ({ key: string } & SqlTiming & { sql: string; parameters: readonly unknown[] })[];
+      tiles?: SqlTiming;
+    } = { overview: [] };
+    const results: ScenarioResult[] = [];
+    for (const scenario of scenarios) {
+      const result: ScenarioResult = { ...scenario, available: true, runs: [] };
+      results.push(result);
+      const first = scenario.quickEdit?.cases[0];
+      const check = first
+        ? await probe(app.baseUrl, `/cases/${first.number}/quick-edit`, session, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded', 'hx-request': 'true' },
+            // the status it already has: answers with the row, changes nothing
+            body: new URLSearchParams({
+              _csrf: session.csrf,
+              field: 'status_id',
+              value: String(first.statusId),
+              version: String(first.version),
+            }).toString(),
+          })
+        : await probe(app.baseUrl, scenario.path, session);
+      if (check.status !== 200) {
+        result.available = false;
+        result.note = `not available: the probe answered ${check.status}`;
+        say(`${scenario.key} ${scenario.name}: ${result.note}`);
+        if (check.status >= 500) say(`the app's last output:\n${app.output().slice(-2000)}`);
+        continue;
+      }
+      for (const connections of concurrencies) {
+        say(`${scenario.key} ${scenario.name}, ${connections} connection(s), ${seconds} s`);
+        if (!(await waitForIdleDatabase(db))) say('the database is still busy with earlier requests; measuring anyway');
+        if (scenario.quickEdit) await refreshQuickEdits(db, scenario.quickEdit);
+        memory.reset();
+        const run = scenario.quickEdit
+          ? await loadQuickEdit(app.baseUrl, scenario.quickEdit, session, connections, seconds)
+          : await loadGet(app.baseUrl, scenario.path, session, connections, seconds);
+        result.runs.push({ connections, ...run, peakRssMb: round(memory.peak() / 1024) });
+      }
+      // The same query straight against PostgreSQL, right after the requests that ran it, so
+      // both see the same machine (other work on it changes both).
+      if (scenario.overviewQuery) {
+        await waitForIdleDatabase(db);
+        say(`${scenario.key} timing its SQL directly against PostgreSQL`);
+        sqlTimings.overview.push({
+          key: scenario.key,
+          ...(await timeOverviewSql(db, scenario.overviewQuery, user.id, day)),
+        });
+        sqlTimings.tiles ??= await timeTilesSql(db, user.id, day);
+      }
+    }
+    await memory.stop();
+
+    const tiles = sqlTimings.tiles ?? (await timeTilesSql(db, user.id, day));
+
+    const loadRows: (string | number)[][] = [
+      ['scenario', 'conc', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'peak RSS MB'],
+    ];
+    for (const r of results) {
+      if (!r.available) loadRows.push([`${r.key} ${r.name}`, '-', '-', '-', '-', '-', r.note ?? '', '-']);
+      for (const run of r.runs) {
+        loadRows.push([
+          `${r.key} ${r.name}`,
+          run.connections,
+          run.requests,
+          round(run.requestsPerSecond),
+          // no request finished within the run: there is no latency to show
+          run.requests ? run.p50Ms : `>${seconds * 1000}`,
+          run.requests ? run.p99Ms : '-',
+          `${run.errors}/${run.non2xx}${nonSuccessCodes(run.statusCodes)}`,
+          run.peakRssMb ?? '-',
+        ]);
+      }
+    }
+    const ratios = sqlTimings.overview.map((t) => {
+      const single = results.find((r) => r.key === t.key)?.runs.find((run) => run.connections === 1);
+      const p50 = single?.requests ? single.p50Ms : undefined;
+      return {
+        key: t.key,
+        sqlMedianMs: round(t.medianMs, 2),
+        requestP50Ms: p50 ?? null,
+        ratio: p50 ? round(p50 / t.medianMs) : null,
+      };
+    });
+    const sqlRows: (string | number)[][] = [
+      ['scenario', 'SQL median ms', 'SQL p90 ms', 'runs', 'request p50 ms (conc 1)', 'p50 / SQL'],
+      ...sqlTimings.overview.map((t) => {
+        const ratio = ratios.find((x) => x.key === t.key);
+        return [
+          `${t.key} ${scenarios.find((s) => s.key === t.key)?.name ?? ''}`,
+          round(t.medianMs, 2),
+          round(t.p90Ms, 2),
+          t.runs,
+          ratio?.requestP50Ms ?? '-',
+          ratio?.ratio ?? '-',
+        ];
+      }),
+      [
+        'tiles (countTiles, every overview page)',
+        round(tiles.medianMs, 2),
+        round(tiles.p90Ms, 2),
+        tiles.runs,
+        '-',
+        '-',
+      ],
+    ];
+    const peakMb = round(Math.max(0, ...results.flatMap((r) => r.runs.map((run) => run.peakRssMb ?? 0))));
+    console.log(`\n${formatTable(loadRows)}\n`);
+    console.log(`${formatTable(sqlRows)}\n`);
+    console.log(
+      `server memory: peak RSS during the runs ${peakMb} MB (sampled every 200 ms), VmHWM ${round(memory.hwm() / 1024)} MB\n`,
+    );
+
+    const file = await writeResults({
+      at: new Date().toISOString(),
+      commit: gitCommit(),
+      machine: {
+        cpus: os.cpus().length,
+        memoryGb: round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        loadAverageBefore: loadAverage,
+        loadAverageAfter: os.loadavg().map((n) => round(n, 2)),
+      },
+      database: { cases: counts.cases, threadEntries: counts.entries },
+      user: user.login,
+      secondsPerRun: seconds,
+      scenarios: results.map(({ quickEdit, ...r }) => ({ ...r, quickEditCases: quickEdit?.cases.length })),
+      sql: sqlTimings.overview,
+      tiles,
+      ratios,
+      memory: { peakRssMb: peakMb, vmHwmMb: round(memory.hwm() / 1024) },
+    });
+    say(`results written to ${file}`);
+    return 0;
+  } finally {
+    await app?.stop();
+    await db.destroy();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error('[bench] failed:', error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+// output(): the last few kB the app wrote (stdout and stderr), to show when it answers 500.
+export type AppProcess = { baseUrl: string; pid: number; output: () => string; stop: () => Promise<void> };
+
+async function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+// The app as it runs in production (cached templates, warn-level log), in a process of its own
+// so its memory can be read from /proc and the load generator does not share its event loop.
+export async function startApp(databaseUrl: string): Promise<AppProcess> {
+  const port = await findFreePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      DATABASE_URL: databaseUrl,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the app exited with code ${child.exitCode}:\n${output}`);
+    if (Date.now() > deadline) {
+      await stopChild(child, exited);
+      throw new Error(`the app did not answer /healthz within 60 s:\n${output}`);
+    }
+    const ok = await fetch(`${baseUrl}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  if (child.pid === undefined) throw new Error('the app has no process id');
+  return { baseUrl, pid: child.pid, output: () => output, stop: () => stopChild(child, exited) };
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export type MemorySample = { rssKb: number; hwmKb: number };
+
+async function readMemory(pid: number): Promise<MemorySample | null> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+    return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM') };
+  } catch {
+    return null;
+  }
+}
+
+// Samples the process's resident memory every 200 ms; peak() is the highest seen since the
+// last reset, hwm the kernel's own high-water mark over the process's whole life.
+export function watchMemory(pid: number, everyMs = 200) {
+  let peakKb = 0;
+  let hwmKb = 0;
+  const sample = async () => {
+    const m = await readMemory(pid);
+    if (!m) return;
+    peakKb = Math.max(peakKb, m.rssKb);
+    hwmKb = Math.max(hwmKb, m.hwmKb);
+  };
+  const timer = setInterval(() => void sample(), everyMs);
+  void sample();
+  return {
+    peak: () => peakKb,
+    hwm: () => hwmKb,
+    reset: () => {
+      peakKb = 0;
+    },
+    stop: async () => {
+      clearInterval(timer);
+      await sample();
+    },
+  };
+}

@@ -1,0 +1,147 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/database.ts';
+import { describeReadReports } from '../mail/inbound/read-mail.ts';
+import { testConfig } from '../test-support/app.ts';
+import { createTestDatabase } from '../test-support/database.ts';
+import { type Job, type JobContext, runJob } from './run-job.ts';
+import { jobs, startSchedule } from './schedule.ts';
+
+const ctx = {} as { db: Db; drop: () => Promise<void>; config: Config; logs: string[]; job: JobContext };
+const test = suite('Scheduled jobs');
+
+test.before(async () => {
+  const t = await createTestDatabase();
+  Object.assign(ctx, { db: t.db, drop: t.drop, config: testConfig(), logs: [] });
+  ctx.job = { db: ctx.db, config: ctx.config, log: (message) => ctx.logs.push(message) };
+});
+test.after(async () => {
+  await ctx.drop();
+});
+
+const jobRow = (name: string) => ctx.db.selectFrom('jobs').selectAll().where('name', '=', name).executeTakeFirst();
+
+test('a run is timed and recorded, and what it did is logged', async () => {
+  const outcome = await runJob(ctx.job, { name: 'tidy', cron: '* * * * *', run: async () => '2 things tidied' });
+  assert.is(outcome.status, 'ok');
+  const row = await jobRow('tidy');
+  assert.is(row?.last_status, 'ok');
+  assert.is(row?.last_summary, '2 things tidied');
+  assert.is(row?.runs, 1);
+  assert.ok(row?.last_finished_at && row.last_duration_ms !== null);
+  assert.ok(ctx.logs.some((l) => l.startsWith('job tidy: 2 things tidied (')));
+});
+
+test('a failing job is logged and recorded, never thrown at the scheduler', async () => {
+  const outcome = await runJob(ctx.job, {
+    name: 'broken',
+    cron: '* * * * *',
+    run: async () => {
+      throw new Error('the disk is full');
+    },
+  });
+  assert.is(outcome.status, 'failed');
+  const row = await jobRow('broken');
+  assert.is(row?.last_status, 'failed');
+  assert.is(row?.last_error, 'the disk is full');
+  assert.ok(ctx.logs.some((l) => l.includes('job broken: failed') && l.includes('the disk is full')));
+});
+
+test('two runs of one job at once (two instances): the second is told it is busy', async () => {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let started = 0;
+  const slow: Job = {
+    name: 'slow',
+    cron: '* * * * *',
+    run: async () => {
+      started += 1;
+      await gate;
+      return undefined;
+    },
+  };
+  const first = runJob(ctx.job, slow);
+  while (started === 0) await new Promise((r) => setTimeout(r, 5));
+  const second = await runJob(ctx.job, slow);
+  assert.equal(second, { status: 'busy' });
+  release();
+  assert.is((await first).status, 'ok');
+  assert.is(started, 1);
+  // Released: the next run goes ahead.
+  assert.is((await runJob(ctx.job, slow)).status, 'ok');
+});
+
+test('a job with an interval from the settings runs only once that much time has passed', async () => {
+  let runs = 0;
+  const every: Job = {
+    name: 'every-5',
+    cron: '* * * * *',
+    everyMinutes: async () => 5,
+    run: async () => {
+      runs += 1;
+      return undefined;
+    },
+  };
+  const t0 = new Date('2026-11-27T10:00:00Z');
+  assert.is((await runJob(ctx.job, every, t0)).status, 'ok');
+  assert.is((await runJob(ctx.job, every, new Date('2026-11-27T10:01:00Z'))).status, 'not_due');
+  assert.is((await runJob(ctx.job, every, new Date('2026-11-27T10:04:00Z'))).status, 'not_due');
+  assert.is((await runJob(ctx.job, every, new Date('2026-11-27T10:05:00Z'))).status, 'ok');
+  assert.is(runs, 2);
+});
+
+test('the schedule lists Read mail, every minute, paced by case_settings.read_mail_every_minutes', async () => {
+  const readMail = jobs.find((j) => j.name === 'read-mail');
+  assert.ok(readMail);
+  assert.is(readMail.cron, '* * * * *');
+  await ctx.db.updateTable('case_settings').set({ read_mail_every_minutes: 7 }).execute();
+  assert.is(await readMail.everyMinutes?.(ctx.db), 7);
+  // No mailbox is set up: a run does nothing, says nothing and succeeds.
+  const before = ctx.logs.length;
+  assert.is((await runJob(ctx.job, readMail)).status, 'ok');
+  assert.is(ctx.logs.length, before);
+});
+
+test('startSchedule runs its entries on time and stop() waits for a run under way', async () => {
+  let runs = 0;
+  let finished = 0;
+  const schedule = startSchedule(ctx.job, [
+    {
+      name: 'every-second',
+      cron: '* * * * * *',
+      run: async () => {
+        runs += 1;
+        await new Promise((r) => setTimeout(r, 300));
+        finished += 1;
+        return undefined;
+      },
+    },
+  ]);
+  const deadline = Date.now() + 5000;
+  while (runs === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await schedule.stop();
+  assert.ok(runs >= 1, 'ran at least once');
+  assert.is(finished, runs, 'no run was cut off by stop()');
+  const after = runs;
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.is(runs, after, 'nothing runs after stop()');
+});
+
+test('a Read mail report becomes one log line, leaving out mailboxes where nothing happened', () => {
+  const base = { created: 0, appended: 0, ignored: 0, failed: 0, duplicates: 0 };
+  assert.is(describeReadReports([]), undefined);
+  assert.is(describeReadReports([{ mailbox: { id: 1, name: 'Support' }, ...base }]), undefined);
+  assert.is(
+    describeReadReports([
+      { mailbox: { id: 1, name: 'Support' }, ...base, created: 2, appended: 1 },
+      { mailbox: { id: 2, name: 'Sales' }, ...base, busy: true },
+      { mailbox: { id: 3, name: 'Old' }, ...base, error: 'Authentication failed.' },
+    ]),
+    'Support: 2 created, 1 appended; Old: error: Authentication failed.',
+  );
+});
+
+test.run();

@@ -1,0 +1,47 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import { readMailEveryMinutes, readMailOnSchedule } from '../mail/inbound/read-mail.ts';
+import { type Job, type JobContext, runJob } from './run-job.ts';
+
+// THE list of background jobs. Each entry is one line into a domain call; run-job.ts adds the
+// lock, the timing and the logging. Cron expressions are read in config.timeZone.
+export const jobs: Job[] = [
+  // Every minute, and skipped until case_settings.read_mail_every_minutes have passed.
+  {
+    name: 'read-mail',
+    cron: '* * * * *',
+    everyMinutes: readMailEveryMinutes,
+    run: (c) => readMailOnSchedule(c.db, c.config),
+  },
+];
+
+export type Schedule = { stop: () => Promise<void> };
+
+export function startSchedule(ctx: JobContext, entries: Job[] = jobs): Schedule {
+  const running = new Set<Promise<unknown>>();
+  const logger = {
+    info: () => {},
+    debug: () => {},
+    warn: (message: string) => ctx.log(`schedule: ${message}`),
+    error: (message: string | Error) => ctx.log(`schedule: ${message instanceof Error ? message.message : message}`),
+  };
+  const tasks: ScheduledTask[] = entries.map((job) =>
+    cron.schedule(
+      job.cron,
+      () => {
+        const run = runJob(ctx, job).finally(() => running.delete(run));
+        running.add(run);
+        return run;
+      },
+      // noOverlap: a tick while the previous run here is still going is skipped (the advisory
+      // lock in runJob does the same across instances).
+      { name: job.name, timezone: ctx.config.timeZone, noOverlap: true, logger, unref: true },
+    ),
+  );
+  return {
+    stop: async () => {
+      await Promise.all(tasks.map((task) => task.destroy()));
+      // A run under way finishes (its messages stored and marked) before the database closes.
+      await Promise.all(running);
+    },
+  };
+}

@@ -1,0 +1,379 @@
+import { type FetchMessageObject, ImapFlow } from 'imapflow';
+import type { Config } from '../../config.ts';
+import { withAdvisoryLock } from '../../db/advisory-locks.ts';
+import type { Db } from '../../db/database.ts';
+import {
+  findMailbox,
+  type ImapAccount,
+  imapAccountOf,
+  listMailboxes,
+  type Mailbox,
+  recordReadOutcome,
+} from './mailboxes.ts';
+import { type IngestResult, processInboundMessage } from './process.ts';
+import { storeInboundRaw } from './store.ts';
+
+// Read mail, the IMAP side: for each message not yet handled, by UID — download, store the raw
+// message (storeInboundRaw), process it (processInboundMessage), and only then tell the server
+// (\Seen, or MOVE). A crash anywhere leaves the message either unstored (read again next time)
+// or stored and not yet marked (found by UID next time and only marked): nothing lost, nothing
+// twice.
+
+export type ReadReport = {
+  mailbox: { id: number; name: string };
+  created: number;
+  appended: number;
+  ignored: number;
+  failed: number;
+  // already stored by an earlier run (only marked on the server now), or a Message-ID seen before
+  duplicates: number;
+  // another reader (this or another instance) was reading the mailbox; nothing was done
+  busy?: true;
+  // the run stopped: the server's words (authentication, network, folder)
+  error?: string;
+};
+
+export type ReadOptions = {
+  // Larger messages are kept as failed "too large" with their header only; default: case_settings.
+  maxBytes?: number;
+  // Messages per run; the rest wait for the next run, so one full mailbox cannot hold up the others.
+  limit?: number;
+  timeoutMs?: number;
+  process?: (db: Db, config: Config, inboundId: string) => Promise<IngestResult>;
+  // Called for each message after it was stored and processed and before the server is told.
+  afterProcess?: (uid: number) => Promise<void> | void;
+};
+
+const defaultLimit = 500;
+// UIDs per FETCH of sizes; each message's source is then fetched on its own.
+const batchSize = 50;
+
+type ImapError = Error & { responseText?: string; code?: string };
+
+// The server's own words where it gave some ("Authentication failed."), else the socket's.
+export function imapErrorText(error: unknown): string {
+  const e = error as ImapError;
+  const text = e?.responseText || e?.message || String(error);
+  return text.trim().slice(0, 500);
+}
+
+// TLS certificates are always verified; "none" means the server offers no encryption at all and
+// the connection stays in cleartext (loopback and test servers), never that a certificate is ignored.
+export function imapClient(account: ImapAccount, timeoutMs = 15_000): ImapFlow {
+  const client = new ImapFlow({
+    host: account.host,
+    port: account.port,
+    secure: account.security === 'tls',
+    doSTARTTLS: account.security === 'starttls' ? true : account.security === 'none' ? false : undefined,
+    auth: { user: account.user, pass: account.password ?? '' },
+    logger: false,
+    disableAutoIdle: true,
+    clientInfo: { name: 'Casedesk' },
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: Math.max(timeoutMs, 60_000),
+  });
+  // A dropped connection is reported by the command that was waiting on it; without a listener,
+  // the 'error' event would end the process.
+  client.on('error', () => {});
+  return client;
+}
+
+export type ImapCheck = { ok: true; messages: number; unseen: number } | { ok: false; error: string };
+
+// For "Test connection": connect, log in, open the folder read-only, count; then hang up.
+export async function checkImapConnection(account: ImapAccount, timeoutMs = 10_000): Promise<ImapCheck> {
+  const client = imapClient(account, timeoutMs);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      (async (): Promise<ImapCheck> => {
+        await client.connect();
+        const opened = await client.mailboxOpen(account.folder, { readOnly: true });
+        const unseen = opened.exists ? await client.search({ seen: false }, { uid: true }) : [];
+        await client.logout();
+        return { ok: true, messages: opened.exists, unseen: Array.isArray(unseen) ? unseen.length : 0 };
+      })(),
+      timeout,
+    ]);
+  } catch (error) {
+    return { ok: false, error: imapErrorText(error) };
+  } finally {
+    clearTimeout(timer);
+    client.close();
+  }
+}
+
+function emptyReport(mailbox: Mailbox): ReadReport {
+  return {
+    mailbox: { id: mailbox.id, name: mailbox.name },
+    created: 0,
+    appended: 0,
+    ignored: 0,
+    failed: 0,
+    duplicates: 0,
+  };
+}
+
+function count(report: ReadReport, result: IngestResult): void {
+  switch (result.outcome) {
+    case 'created':
+    case 'new_linked':
+      report.created += 1;
+      break;
+    case 'appended':
+    case 'reopened':
+      report.appended += 1;
+      break;
+    case 'bounce':
+    case 'auto_reply':
+    case 'own':
+      report.ignored += 1;
+      break;
+    case 'duplicate':
+      report.duplicates += 1;
+      break;
+    default:
+      report.failed += 1;
+  }
+}
+
+async function maxInboundBytes(db: Db): Promise<number> {
+  const row = await db.selectFrom('case_settings').select('max_inbound_mb').where('id', '=', 1).executeTakeFirst();
+  return (row?.max_inbound_mb ?? 25) * 1024 * 1024;
+}
+
+async function findStored(db: Db, mailboxId: number, uidValidity: number, uid: number) {
+  return db
+    .selectFrom('inbound_messages')
+    .select(['id', 'status'])
+    .where('mailbox_id', '=', mailboxId)
+    .where('uid_validity', '=', uidValidity)
+    .where('uid', '=', uid)
+    .executeTakeFirst();
+}
+
+// The highest UID stored from this folder generation; messages above it are new even if a person
+// opened them in a mail client before we came.
+async function highestStoredUid(db: Db, mailboxId: number, uidValidity: number): Promise<number | null> {
+  const row = await db
+    .selectFrom('inbound_messages')
+    .select((eb) => eb.fn.max('uid').as('uid'))
+    .where('mailbox_id', '=', mailboxId)
+    .where('uid_validity', '=', uidValidity)
+    .executeTakeFirst();
+  return row?.uid == null ? null : Number(row.uid);
+}
+
+// Stored but never processed: a crash came between the two. Under the mailbox lock no other
+// reader is at work on them.
+async function listPendingIds(db: Db, mailboxId: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('inbound_messages')
+    .select('id')
+    .where('mailbox_id', '=', mailboxId)
+    .where('status', '=', 'pending')
+    .orderBy('id')
+    .execute();
+  return rows.map((row) => String(row.id));
+}
+
+// Only the header of a message over the size limit is downloaded and kept, so the failed-mail list
+// can say who sent what; outcome 'too_large' tells a retry that the body was never read.
+async function markTooLarge(db: Db, inboundId: string, size: number, maxBytes: number): Promise<void> {
+  const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+  await db
+    .updateTable('inbound_messages')
+    .set({
+      status: 'failed',
+      outcome: 'too_large',
+      error: `too large: ${mb(size)} MB (limit ${mb(maxBytes)} MB); only the header was kept, the message stays on the server`,
+      size_bytes: size,
+      processed_at: new Date(),
+    })
+    .where('id', '=', inboundId)
+    .where('status', '=', 'pending')
+    .execute();
+}
+
+// A message that could not be processed goes to the failed-mail list with its error; were it
+// left pending, every run would try it again before anything else.
+async function settleFailed(db: Db, inboundId: string, error: string | undefined): Promise<void> {
+  await db
+    .updateTable('inbound_messages')
+    .set({ status: 'failed', error: error ?? 'processing failed', processed_at: new Date() })
+    .where('id', '=', inboundId)
+    .where('status', '=', 'pending')
+    .execute();
+}
+
+function searchResult(found: number[] | false | undefined, what: string): number[] {
+  if (!Array.isArray(found)) throw new Error(`the server refused the search for ${what}`);
+  return found;
+}
+
+function ensureUsable(client: ImapFlow): void {
+  if (!client.usable) throw new Error('the connection to the IMAP server was lost');
+}
+
+type Run = {
+  db: Db;
+  config: Config;
+  mailbox: Mailbox;
+  client: ImapFlow;
+  uidValidity: number;
+  maxBytes: number;
+  report: ReadReport;
+  opts: ReadOptions;
+  messageErrors: string[];
+};
+
+async function processStored(run: Run, inboundId: string): Promise<boolean> {
+  const process = run.opts.process ?? processInboundMessage;
+  try {
+    const result = await process(run.db, run.config, inboundId);
+    if (result.outcome === 'failed') await settleFailed(run.db, inboundId, result.error);
+    count(run.report, result);
+    return true;
+  } catch (error) {
+    // Left pending: the next run processes it again before the server hears anything.
+    run.report.failed += 1;
+    run.messageErrors.push(`inbound message ${inboundId}: ${error instanceof Error ? error.message : error}`);
+    return false;
+  }
+}
+
+// Tells the server the message is dealt with. A false answer from imapflow means the command did
+// not run (connection gone); that stops the run, and the next run only marks the message.
+async function markHandled(run: Run, uid: number): Promise<void> {
+  const { client, mailbox } = run;
+  ensureUsable(client);
+  const flagged = await client.messageFlagsAdd(String(uid), ['\\Seen'], { uid: true });
+  if (!flagged) throw new Error(`the server did not mark UID ${uid} as read`);
+  if (mailbox.after_read === 'move' && mailbox.move_to_folder) {
+    const moved = await client.messageMove(String(uid), mailbox.move_to_folder, { uid: true });
+    if (!moved) throw new Error(`the server did not move UID ${uid} to ${mailbox.move_to_folder}`);
+  }
+}
+
+async function readMessage(run: Run, meta: FetchMessageObject): Promise<void> {
+  const { db, client, mailbox, uidValidity, report } = run;
+  const uid = meta.uid;
+  const from = { source: 'imap' as const, mailboxId: mailbox.id, uidValidity, uid };
+  let handled = true;
+  const stored = await findStored(db, mailbox.id, uidValidity, uid);
+  if (stored) {
+    // Stored by an earlier run that stopped before the server heard of it: mark it, nothing more.
+    if (stored.status === 'pending') handled = await processStored(run, String(stored.id));
+    else report.duplicates += 1;
+  } else if ((meta.size ?? 0) > run.maxBytes) {
+    ensureUsable(client);
+    const head = await client.fetchOne(String(uid), { headers: true }, { uid: true });
+    if (!head) return; // expunged meanwhile
+    const { id, duplicate } = await storeInboundRaw(db, head.headers ?? Buffer.alloc(0), from);
+    if (!duplicate) await markTooLarge(db, id, meta.size ?? 0, run.maxBytes);
+    report.failed += 1;
+  } else {
+    ensureUsable(client);
+    // BODY.PEEK[]: downloading does not set \Seen; only markHandled does, after the store.
+    const message = await client.fetchOne(String(uid), { source: true }, { uid: true });
+    if (!message) return; // expunged meanwhile
+    if (!message.source) throw new Error(`the server sent no content for UID ${uid}`);
+    const { id, duplicate } = await storeInboundRaw(db, message.source, from);
+    if (duplicate) report.duplicates += 1;
+    else handled = await processStored(run, id);
+  }
+  if (!handled) return;
+  await run.opts.afterProcess?.(uid);
+  await markHandled(run, uid);
+}
+
+// The UIDs to look at, ascending. Moving empties the folder, so all its messages are candidates.
+// Marking as read leaves them: then the unseen ones, and any above the highest UID stored (read
+// by a person before us). Stored ones among them are only marked, never stored again.
+async function findCandidates(run: Run): Promise<number[]> {
+  const { client, mailbox, uidValidity, db } = run;
+  if (mailbox.after_read === 'move') {
+    return searchResult(await client.search({ deleted: false }, { uid: true }), 'messages').sort((a, b) => a - b);
+  }
+  const uids = new Set(searchResult(await client.search({ seen: false, deleted: false }, { uid: true }), 'unseen'));
+  const highest = await highestStoredUid(db, mailbox.id, uidValidity);
+  if (highest !== null) {
+    // "n:*" always matches the last message, even when its UID is below n.
+    const newer = searchResult(await client.search({ uid: `${highest + 1}:*`, deleted: false }, { uid: true }), 'new');
+    for (const uid of newer) if (uid > highest) uids.add(uid);
+  }
+  return [...uids].sort((a, b) => a - b);
+}
+
+async function ensureFolder(client: ImapFlow, folder: string): Promise<void> {
+  const folders = await client.list();
+  if (!folders.some((f) => f.path === folder)) await client.mailboxCreate(folder);
+}
+
+async function readLocked(db: Db, config: Config, mailbox: Mailbox, opts: ReadOptions): Promise<ReadReport> {
+  const report = emptyReport(mailbox);
+  const account = await imapAccountOf(db, mailbox);
+  if (!account.password) {
+    report.error = 'no usable password is stored for this mailbox';
+    await recordReadOutcome(db, mailbox.id, { connected: false, error: report.error });
+    return report;
+  }
+  const messageErrors: string[] = [];
+  const client = imapClient(account, opts.timeoutMs);
+  try {
+    await client.connect();
+    const opened = await client.mailboxOpen(account.folder);
+    const run: Run = {
+      db,
+      config,
+      mailbox,
+      client,
+      uidValidity: Number(opened.uidValidity),
+      maxBytes: opts.maxBytes ?? (await maxInboundBytes(db)),
+      report,
+      opts,
+      messageErrors,
+    };
+    for (const id of await listPendingIds(db, mailbox.id)) await processStored(run, id);
+    if (mailbox.after_read === 'move' && mailbox.move_to_folder) await ensureFolder(client, mailbox.move_to_folder);
+    const uids = (await findCandidates(run)).slice(0, opts.limit ?? defaultLimit);
+    for (let i = 0; i < uids.length; i += batchSize) {
+      ensureUsable(client);
+      const metas = await client.fetchAll(uids.slice(i, i + batchSize), { uid: true, size: true }, { uid: true });
+      for (const meta of metas.sort((a, b) => a.uid - b.uid)) await readMessage(run, meta);
+    }
+    await client.logout();
+    await recordReadOutcome(db, mailbox.id, { connected: true, error: messageErrors[0] ?? null });
+  } catch (error) {
+    report.error = imapErrorText(error);
+    await recordReadOutcome(db, mailbox.id, { connected: false, error: report.error }).catch(() => {});
+  } finally {
+    client.close();
+  }
+  return report;
+}
+
+// Reads one mailbox. One reader per mailbox at a time across all instances: the advisory lock is
+// held on one connection for the whole run, and a second reader returns at once with busy.
+export async function readMailbox(
+  db: Db,
+  config: Config,
+  mailboxId: number,
+  opts: ReadOptions = {},
+): Promise<ReadReport> {
+  const mailbox = await findMailbox(db, mailboxId);
+  if (!mailbox) throw new Error(`no mailbox ${mailboxId}`);
+  const locked = await withAdvisoryLock(db, 'mailbox', mailbox.id, () => readLocked(db, config, mailbox, opts));
+  return locked.acquired ? locked.value : { ...emptyReport(mailbox), busy: true };
+}
+
+// Every active mailbox, one after the other; a failing one does not stop the rest.
+export async function readAllMailboxes(db: Db, config: Config, opts: ReadOptions = {}): Promise<ReadReport[]> {
+  const reports: ReadReport[] = [];
+  for (const mailbox of await listMailboxes(db)) reports.push(await readMailbox(db, config, mailbox.id, opts));
+  return reports;
+}

@@ -1,0 +1,541 @@
+import { randomBytes } from 'node:crypto';
+import { sql, type Transaction } from 'kysely';
+import { allocateCaseNumber } from '../../cases/cases.ts';
+import type { Config } from '../../config.ts';
+import type { Db } from '../../db/database.ts';
+import { type Case, caseColumns, type Database } from '../../db/schema.ts';
+import { loadSecret } from '../../db/secrets.ts';
+import { cleanFileName } from '../../documents/documents.ts';
+import { normalizeContentType, storeFile } from '../../files/files.ts';
+import { sniffBytes, sniffImageType } from '../../files/image-type.ts';
+import { notifyUser } from '../../notifications/notifications.ts';
+import { isBlankRichText } from '../../rich-text/sanitize.ts';
+import { mailBodyHtml, textToHtml } from './body.ts';
+import { runInboundFilters } from './filters/index.ts';
+import type { SenderMatch, Verdict } from './filters/types.ts';
+import type { InboundAttachment, ParsedInbound } from './parse.ts';
+import type { IngestOutcome, IngestResult } from './process.ts';
+import { caseTitleFromSubject, decideReplyEffect } from './reply-rules.ts';
+
+type Trx = Transaction<Database>;
+type InboundRow = { id: string; file_id: string; mailbox_id: number | null; received_at: Date };
+
+const finalStatus: Record<IngestOutcome, 'processed' | 'ignored' | 'failed'> = {
+  created: 'processed',
+  appended: 'processed',
+  reopened: 'processed',
+  new_linked: 'processed',
+  bounce: 'ignored',
+  auto_reply: 'ignored',
+  own: 'ignored',
+  duplicate: 'ignored',
+  failed: 'failed',
+};
+
+// One stored, parsed message into the database, all or nothing. The inbound row is locked and its
+// status re-checked first, so two readers (or a retry racing a poller) never ingest it twice.
+export async function ingestInbound(
+  db: Db,
+  config: Config,
+  inboundId: string,
+  mail: ParsedInbound,
+): Promise<IngestResult> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .selectFrom('inbound_messages')
+      .select(['id', 'status', 'file_id', 'mailbox_id', 'received_at', 'case_id'])
+      .where('id', '=', inboundId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!row) throw new Error(`No stored inbound message ${inboundId}`);
+    if (row.status === 'processed' || row.status === 'ignored') {
+      return { inboundId, outcome: 'duplicate', caseNumber: await caseNumberOf(trx, row.case_id) };
+    }
+    const inbound: InboundRow = {
+      id: String(row.id),
+      file_id: String(row.file_id),
+      mailbox_id: row.mailbox_id,
+      received_at: row.received_at,
+    };
+
+    // The same mail again (fetched from a second mailbox, imported twice, Message-ID reused by a
+    // resend): its entry already exists, so it is a duplicate of that one.
+    if (mail.messageId) {
+      const earlier = await trx
+        .selectFrom('thread_entries')
+        .innerJoin('cases', 'cases.id', 'thread_entries.case_id')
+        .select(['cases.id', 'cases.number'])
+        .where('thread_entries.message_id', '=', mail.messageId)
+        .executeTakeFirst();
+      if (earlier) return finish(trx, inbound, 'duplicate', { caseId: earlier.id, caseNumber: earlier.number });
+    }
+
+    const settings = await trx
+      .selectFrom('mail_settings')
+      .select(['from_address', 'reply_to_address', 'subject_tag'])
+      .where('id', '=', 1)
+      .executeTakeFirstOrThrow();
+    const verdict = await runInboundFilters(mail, {
+      db: trx,
+      ownAddresses: [settings.from_address, settings.reply_to_address]
+        .filter((a): a is string => Boolean(a))
+        .map((a) => a.toLowerCase()),
+      subjectTag: settings.subject_tag,
+      messageIdSecret: await loadSecret(trx, 'message-id'),
+    });
+    const ctx: IngestContext = { trx, config, inbound, mail, verdict, subjectTag: settings.subject_tag };
+
+    switch (verdict.kind) {
+      case 'own':
+        return finish(trx, inbound, 'own', {});
+      case 'bounce':
+        return ingestBounce(ctx);
+      case 'auto_reply':
+        return ingestAutoReply(ctx);
+      case 'customer':
+        return ingestCustomerMail(ctx);
+    }
+  });
+}
+
+type IngestContext = {
+  trx: Trx;
+  config: Config;
+  inbound: InboundRow;
+  mail: ParsedInbound;
+  verdict: Verdict;
+  subjectTag: string;
+};
+
+async function caseNumberOf(trx: Trx, caseId: number | null): Promise<string | undefined> {
+  if (!caseId) return undefined;
+  const row = await trx.selectFrom('cases').select('number').where('id', '=', caseId).executeTakeFirst();
+  return row?.number;
+}
+
+async function finish(
+  trx: Trx,
+  inbound: InboundRow,
+  outcome: IngestOutcome,
+  result: { caseId?: number; caseNumber?: string; entryId?: string },
+): Promise<IngestResult> {
+  await trx
+    .updateTable('inbound_messages')
+    .set({
+      status: finalStatus[outcome],
+      outcome,
+      case_id: result.caseId ?? null,
+      thread_entry_id: result.entryId ?? null,
+      processed_at: new Date(),
+      error: null,
+      attempts: sql`attempts + 1`,
+    })
+    .where('id', '=', inbound.id)
+    .execute();
+  return { inboundId: inbound.id, outcome, ...(result.caseNumber ? { caseNumber: result.caseNumber } : {}) };
+}
+
+// --- the kinds of mail ------------------------------------------------------------------------
+
+// A delivery report: a system entry in the case whose mail bounced, and that mail marked failed
+// (unless the report only says delivery is delayed). Never a new case, never an answer.
+async function ingestBounce(ctx: IngestContext): Promise<IngestResult> {
+  const { trx, verdict, mail, inbound } = ctx;
+  const bounce = verdict.bounce;
+  if (bounce?.originalMessageId && !bounce.delayed) {
+    await trx
+      .updateTable('outbox')
+      .set({ status: 'failed', last_error: `Bounced: ${bounce.reason}`.slice(0, 1000), locked_until: null })
+      .where('message_id', '=', bounce.originalMessageId)
+      .where('status', 'in', ['queued', 'sending', 'sent'])
+      .execute();
+  }
+  if (!verdict.match) return finish(trx, inbound, 'bounce', {});
+  const kase = verdict.match;
+  const body = mailBodyHtml({ html: null, text: mail.text });
+  const entry = await trx
+    .insertInto('thread_entries')
+    .values({
+      case_id: kase.caseId,
+      side: 'system',
+      user_id: null,
+      author_name: mail.from?.name || mail.from?.address || 'Mail Delivery System',
+      author_email: mail.from?.address ?? null,
+      body_html: `<p><strong>${escapeHtml(bounce?.reason ?? mail.subject)}</strong></p>${body.html}`,
+      message_id: mail.messageId,
+      inbound_message_id: inbound.id,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await addEvent(trx, kase.caseId, 'mail_bounced', { new_value: (bounce?.reason ?? '').slice(0, 500) });
+  await storeMailDocuments(ctx, kase.caseId, { attachments: false });
+  return finish(trx, inbound, 'bounce', { caseId: kase.caseId, caseNumber: kase.number, entryId: String(entry.id) });
+}
+
+// An out-of-office or other automatic answer: joins the thread of the case it answers, marked
+// automatic by its outcome, and changes nothing else; without a case it is only kept.
+async function ingestAutoReply(ctx: IngestContext): Promise<IngestResult> {
+  const { trx, verdict, inbound } = ctx;
+  if (!verdict.match) return finish(trx, inbound, 'auto_reply', {});
+  const kase = verdict.match;
+  const entryId = await addCustomerEntry(ctx, kase.caseId);
+  await addEvent(trx, kase.caseId, 'auto_reply_received', { new_value: ctx.mail.from?.address ?? null });
+  return finish(trx, inbound, 'auto_reply', { caseId: kase.caseId, caseNumber: kase.number, entryId });
+}
+
+async function ingestCustomerMail(ctx: IngestContext): Promise<IngestResult> {
+  const { trx, verdict } = ctx;
+  const sender = await ensureContact(trx, verdict.sender);
+  if (!verdict.match) {
+    const created = await createCaseFromMail(ctx, sender, null);
+    return finish(trx, ctx.inbound, 'created', created);
+  }
+
+  // Locked so a status edit or a second reply at the same moment cannot interleave with ours.
+  const kase = await trx
+    .selectFrom('cases')
+    .select(caseColumns)
+    .where('id', '=', verdict.match.caseId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  const reopenWithinDays = await trx
+    .selectFrom('case_settings')
+    .select('reopen_closed_within_days')
+    .where('id', '=', 1)
+    .executeTakeFirst()
+    .then((r) => r?.reopen_closed_within_days ?? 14);
+  const effect = decideReplyEffect({
+    statusKind: kase.status_kind,
+    closedAt: kase.status_kind === 'closed' ? await closedAt(trx, kase) : null,
+    now: new Date(),
+    reopenWithinDays,
+  });
+
+  if (effect === 'new_linked') {
+    const created = await createCaseFromMail(ctx, sender, kase);
+    await addEvent(trx, kase.id, 'follow_up_created', { new_value: created.caseNumber });
+    return finish(trx, ctx.inbound, 'new_linked', created);
+  }
+
+  const entryId = await addCustomerEntry(ctx, kase.id, sender);
+  await addEvent(trx, kase.id, 'mail_received', { new_value: ctx.mail.from?.address ?? null });
+  if (effect === 'append') {
+    return finish(trx, ctx.inbound, 'appended', { caseId: kase.id, caseNumber: kase.number, entryId });
+  }
+  const openStatus = await firstOpenStatus(trx);
+  await trx
+    .updateTable('cases')
+    .set({ status_id: openStatus, version: kase.version + 1, updated_at: new Date(), last_activity_at: new Date() })
+    .where('id', '=', kase.id)
+    .execute();
+  await addEvent(trx, kase.id, 'field_changed', {
+    field: 'status_id',
+    old_value: String(kase.status_id),
+    new_value: String(openStatus),
+  });
+  if (effect === 'reopen') await addEvent(trx, kase.id, 'reopened', {});
+  if (kase.responsible_id) {
+    // notifyUser decides whether this kind also goes out by e-mail (so far: the bell only).
+    await notifyUser(
+      trx,
+      {
+        userId: kase.responsible_id,
+        actorId: null,
+        kind: 'customer_replied',
+        caseId: kase.id,
+        summary: `${kase.number} ${kase.title}`,
+        link: `/cases/${kase.number}`,
+      },
+      { config: ctx.config },
+    );
+  }
+  return finish(trx, ctx.inbound, effect === 'reopen' ? 'reopened' : 'appended', {
+    caseId: kase.id,
+    caseNumber: kase.number,
+    entryId,
+  });
+}
+
+// --- writing ------------------------------------------------------------------------------------
+
+async function addEvent(
+  trx: Trx,
+  caseId: number,
+  kind: string,
+  values: { field?: string; old_value?: string | null; new_value?: string | null },
+): Promise<void> {
+  await trx
+    .insertInto('case_events')
+    .values({ case_id: caseId, user_id: null, kind, field: values.field ?? null, ...values })
+    .execute();
+}
+
+// A sender placed at a customer by domain becomes a contact there. Looked up again here, inside
+// the transaction, in case another message from the same person just created it.
+async function ensureContact(trx: Trx, sender: SenderMatch | null): Promise<SenderMatch | null> {
+  if (!sender?.newContact) return sender;
+  const { customerId, name, email } = sender.newContact;
+  const existing = await trx
+    .selectFrom('contacts')
+    .select('id')
+    .where('customer_id', '=', customerId)
+    .where(sql<string>`lower(email)`, '=', email.toLowerCase())
+    .executeTakeFirst();
+  const contact =
+    existing ??
+    (await trx
+      .insertInto('contacts')
+      .values({ customer_id: customerId, name, email, phone: null })
+      .returning('id')
+      .executeTakeFirstOrThrow());
+  return { ...sender, contactId: contact.id, newContact: null };
+}
+
+async function firstOpenStatus(trx: Trx): Promise<number> {
+  const row = await trx
+    .selectFrom('case_statuses')
+    .select('id')
+    .where('kind', '=', 'open')
+    .where('active', '=', true)
+    .orderBy('position')
+    .orderBy('id')
+    .executeTakeFirst();
+  if (!row) throw new Error('No active status of kind "open"; add one under Administration.');
+  return row.id;
+}
+
+// When the case was last closed: its latest status change, else its last activity.
+async function closedAt(trx: Trx, kase: Case): Promise<Date> {
+  const event = await trx
+    .selectFrom('case_events')
+    .select('created_at')
+    .where('case_id', '=', kase.id)
+    .where('field', '=', 'status_id')
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+  return event?.created_at ?? kase.last_activity_at;
+}
+
+// A new case from a mail: the mailbox's defaults, else the first open status and the first type;
+// the mail as its first entry. previous: the long-closed case this mail answered.
+async function createCaseFromMail(
+  ctx: IngestContext,
+  sender: SenderMatch | null,
+  previous: Case | null,
+): Promise<{ caseId: number; caseNumber: string; entryId: string }> {
+  const { trx, inbound, mail } = ctx;
+  const mailbox = inbound.mailbox_id
+    ? await trx
+        .selectFrom('mailboxes')
+        .select(['default_case_type_id', 'default_status_id', 'default_responsible_id', 'default_priority_id'])
+        .where('id', '=', inbound.mailbox_id)
+        .executeTakeFirst()
+    : undefined;
+  const type =
+    mailbox?.default_case_type_id ??
+    (
+      await trx
+        .selectFrom('case_types')
+        .select('id')
+        .where('active', '=', true)
+        .orderBy('position')
+        .orderBy('id')
+        .executeTakeFirst()
+    )?.id;
+  if (!type) throw new Error('No active case type; add one under Administration.');
+  const status = mailbox?.default_status_id ?? (await firstOpenStatus(trx));
+  // An unknown sender answering an old case is most likely its customer still.
+  const placed = sender?.customerId
+    ? { customer_id: sender.customerId, contact_id: sender.contactId }
+    : previous
+      ? { customer_id: previous.customer_id, contact_id: previous.contact_id }
+      : { customer_id: null, contact_id: null };
+
+  const number = await allocateCaseNumber(trx);
+  const created = await trx
+    .insertInto('cases')
+    .values({
+      number,
+      title: caseTitleFromSubject(mail.subject, ctx.subjectTag),
+      ...placed,
+      contact_name: sender?.name ?? null,
+      contact_email: sender?.email ?? null,
+      responsible_id: mailbox?.default_responsible_id ?? null,
+      status_id: status,
+      case_type_id: type,
+      priority_id: mailbox?.default_priority_id ?? null,
+      source: 'email',
+      unknown_sender: placed.customer_id === null,
+      previous_case_id: previous?.id ?? null,
+      created_by: null,
+    })
+    .returning(['id', 'number', 'title', 'responsible_id'])
+    .executeTakeFirstOrThrow();
+  await addEvent(trx, created.id, 'created', { new_value: 'email' });
+  if (previous) await addEvent(trx, created.id, 'follows_case', { old_value: previous.number });
+  const entryId = await addCustomerEntry(ctx, created.id, sender);
+  if (created.responsible_id) {
+    await notifyUser(
+      trx,
+      {
+        userId: created.responsible_id,
+        actorId: null,
+        kind: 'assigned',
+        caseId: created.id,
+        summary: `${created.number} ${created.title}`,
+        link: `/cases/${created.number}`,
+      },
+      { config: ctx.config },
+    );
+  }
+  return { caseId: created.id, caseNumber: created.number, entryId };
+}
+
+const escapeHtml = (text: string) =>
+  text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+
+// The mail as a customer entry in the thread, with its .eml, attachments and inline images.
+async function addCustomerEntry(ctx: IngestContext, caseId: number, sender?: SenderMatch | null): Promise<string> {
+  const { trx, mail, inbound } = ctx;
+  const images = await storeInlineImages(ctx, caseId);
+  const html = mail.html ? rewriteCidLinks(mail.html, images.urls) : null;
+  let body = mailBodyHtml({ html, text: mail.text });
+  if (isBlankRichText(body.html) && mail.text.trim()) body = mailBodyHtml({ html: null, text: mail.text });
+  const entry = await trx
+    .insertInto('thread_entries')
+    .values({
+      case_id: caseId,
+      side: 'customer',
+      user_id: null,
+      author_name: (sender?.name || mail.from?.name || mail.from?.address || '?').slice(0, 200),
+      author_email: mail.from?.address ?? null,
+      body_html: isBlankRichText(body.html) ? textToHtml('') : body.html,
+      message_id: mail.messageId,
+      inbound_message_id: inbound.id,
+      created_at: new Date(),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await storeMailDocuments(ctx, caseId, { attachments: true, skip: images.used });
+  await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', caseId).execute();
+  return String(entry.id);
+}
+
+// cid: names an inline part by its Content-ID; mail programs sometimes URL-encode it.
+function normalizeCid(cid: string): string {
+  let value = cid.trim().replace(/^<|>$/g, '');
+  try {
+    value = decodeURIComponent(value);
+  } catch {
+    // not URL-encoded after all
+  }
+  return value.toLowerCase();
+}
+
+function rewriteCidLinks(html: string, urls: Map<string, string>): string {
+  return html.replace(/(\bsrc\s*=\s*)(["']?)cid:([^"'\s>]+)\2/gi, (whole, before: string, _q, cid: string) => {
+    const url = urls.get(normalizeCid(cid));
+    return url ? `${before}"${url}"` : whole;
+  });
+}
+
+// Images the HTML shows by cid: become inline images (shown in place, never a document). Only
+// types a browser shows without running anything, proven by their first bytes.
+async function storeInlineImages(
+  ctx: IngestContext,
+  caseId: number,
+): Promise<{ urls: Map<string, string>; used: Set<InboundAttachment> }> {
+  const urls = new Map<string, string>();
+  const used = new Set<InboundAttachment>();
+  const html = ctx.mail.html ?? '';
+  const referenced = new Set([...html.matchAll(/cid:([^"'\s>]+)/gi)].map((m) => normalizeCid(m[1] as string)));
+  for (const attachment of ctx.mail.attachments) {
+    if (!attachment.contentId) continue;
+    const cid = normalizeCid(attachment.contentId);
+    if (!referenced.has(cid)) continue;
+    const contentType = sniffImageType(attachment.content.subarray(0, sniffBytes));
+    if (!contentType) continue;
+    if (!urls.has(cid)) {
+      const file = await storeFile(ctx.trx, {
+        content: attachment.content,
+        contentType,
+        createdBy: null,
+        maxBytes: Number.MAX_SAFE_INTEGER,
+      });
+      const token = randomBytes(32).toString('base64url');
+      await ctx.trx
+        .insertInto('inline_images')
+        .values({ token, file_id: file.id, case_id: caseId, created_by: null })
+        .execute();
+      urls.set(cid, `/uploads/images/${token}`);
+    }
+    used.add(attachment);
+  }
+  return { urls, used };
+}
+
+const extensions: Record<string, string> = {
+  'message/rfc822': 'eml',
+  'text/plain': 'txt',
+  'text/html': 'html',
+  'text/calendar': 'ics',
+  'application/pdf': 'pdf',
+  'image/png': 'png',
+  'image/jpeg': 'jpg',
+  'image/jpg': 'jpg',
+  'image/gif': 'gif',
+  'image/webp': 'webp',
+};
+
+// "2026-11-27 14.05 Skrivaren fastnar.eml": sorts by time in the folder, says what it is.
+function emlName(ctx: IngestContext): string {
+  const when = ctx.mail.date ?? ctx.inbound.received_at;
+  const stamp = new Intl.DateTimeFormat('sv-SE', {
+    timeZone: ctx.config.timeZone,
+    dateStyle: 'short',
+    timeStyle: 'short',
+  })
+    .format(when)
+    .replace(':', '.');
+  const title = caseTitleFromSubject(ctx.mail.subject, ctx.subjectTag).replace(/[/\\]/g, '-').slice(0, 100);
+  return cleanFileName(`${stamp} ${title}.eml`);
+}
+
+// DOC2/DOC3: the raw message (its stored file, not a copy) and the attachments, each a document
+// in E-mail IN. Attachments go there rather than in a general folder: they came with the mail,
+// and a general folder may start an approval chain that would lock a customer's file on arrival.
+async function storeMailDocuments(
+  ctx: IngestContext,
+  caseId: number,
+  opts: { attachments: boolean; skip?: Set<InboundAttachment> },
+): Promise<void> {
+  const { trx } = ctx;
+  const folder = await trx
+    .selectFrom('document_folders')
+    .select('id')
+    .where('system_key', '=', 'email_in')
+    .executeTakeFirstOrThrow();
+  const add = async (fileId: string, fileName: string) => {
+    await trx
+      .insertInto('documents')
+      .values({ case_id: caseId, folder_id: folder.id, file_id: fileId, file_name: fileName, created_by: null })
+      .execute();
+    await addEvent(trx, caseId, 'document_added', { new_value: fileName });
+  };
+  await add(ctx.inbound.file_id, emlName(ctx));
+  if (!opts.attachments) return;
+  let n = 0;
+  for (const attachment of ctx.mail.attachments) {
+    if (opts.skip?.has(attachment)) continue;
+    n += 1;
+    const contentType = normalizeContentType(attachment.contentType);
+    const file = await storeFile(trx, {
+      content: attachment.content,
+      contentType,
+      createdBy: null,
+      maxBytes: Number.MAX_SAFE_INTEGER,
+    });
+    const fallback = `attachment-${n}.${extensions[contentType] ?? 'bin'}`;
+    await add(file.id, cleanFileName(attachment.fileName?.trim() || fallback));
+  }
+}

@@ -1,0 +1,325 @@
+import { type AddressObject, type HeaderValue, simpleParser } from 'mailparser';
+import addressparser from 'nodemailer/lib/addressparser';
+
+export type MailAddress = { address: string; name: string };
+
+export type InboundAttachment = {
+  fileName: string | null;
+  contentType: string;
+  content: Buffer;
+  // without angle brackets, as "cid:" URLs in the HTML name it
+  contentId: string | null;
+  // shown in the text rather than attached (Content-Disposition: inline, or part of multipart/related)
+  inline: boolean;
+};
+
+// The headers the filters decide on, each as the lower-cased text of the first such header.
+export type FilterHeaders = {
+  autoSubmitted: string | null;
+  xAutoreply: string | null;
+  xAutorespond: string | null;
+  xAutoResponseSuppress: string | null;
+  precedence: string | null;
+  returnPath: string | null;
+  listId: string | null;
+  xCasedeskCase: string | null;
+  // "multipart/report" and its report-type ("delivery-status", "feedback-report", …)
+  contentType: string | null;
+  reportType: string | null;
+};
+
+// One inbound message as the pipeline sees it; mailparser's own types stay in this file.
+export type ParsedInbound = {
+  messageId: string | null;
+  inReplyTo: string | null;
+  references: string[];
+  subject: string;
+  from: MailAddress | null;
+  to: MailAddress[];
+  cc: MailAddress[];
+  replyTo: MailAddress | null;
+  date: Date | null;
+  html: string | null;
+  text: string;
+  attachments: InboundAttachment[];
+  headers: FilterHeaders;
+  // a multipart/report (delivery status, feedback report, read receipt)
+  isReport: boolean;
+};
+
+export class MessageTooLargeError extends Error {
+  constructor(
+    readonly sizeBytes: number,
+    readonly maxBytes: number,
+  ) {
+    super(
+      `The message is ${(sizeBytes / 1024 / 1024).toFixed(1)} MB, larger than the limit of ` +
+        `${Math.round(maxBytes / 1024 / 1024)} MB (Administration → case settings, max_inbound_mb).`,
+    );
+  }
+}
+
+function headerText(value: HeaderValue | HeaderValue[] | undefined): string | null {
+  const first = Array.isArray(value) ? value[0] : value;
+  if (first === undefined || first === null) return null;
+  if (typeof first === 'string') return first.trim();
+  if (first instanceof Date) return first.toISOString();
+  if (typeof first === 'object' && 'value' in first && typeof first.value === 'string') return first.value.trim();
+  if (typeof first === 'object' && 'text' in first && typeof first.text === 'string') return first.text.trim();
+  return null;
+}
+
+function lower(value: string | null): string | null {
+  return value === null ? null : value.toLowerCase();
+}
+
+function addressList(field: AddressObject | AddressObject[] | undefined): MailAddress[] {
+  const flatten = (entries: AddressObject['value']): MailAddress[] =>
+    entries.flatMap((entry) =>
+      entry.group
+        ? flatten(entry.group)
+        : entry.address
+          ? [{ address: entry.address.trim(), name: (entry.name ?? '').trim() }]
+          : [],
+    );
+  return [field ?? []].flat().flatMap((group) => flatten(group.value));
+}
+
+// "<a@b> <c@d>" or ["<a@b>", …] → ["<a@b>", "<c@d>"]; mailparser gives either.
+function messageIds(value: string | string[] | undefined): string[] {
+  const text = [value ?? []].flat().join(' ');
+  return [...text.matchAll(/<[^<>\s]+>/g)].map((m) => m[0]);
+}
+
+// The raw header block, unfolded, as bytes: mailparser turns 8-bit header bytes that are not
+// UTF-8 into U+FFFD, so a header written raw in the message's charset is read again from here.
+function rawHeaderValue(raw: Buffer, name: string): Buffer | null {
+  const head = raw.subarray(0, Math.min(raw.length, 64 * 1024));
+  const text = head.toString('latin1');
+  const end = text.search(/\r?\n\r?\n/);
+  const block = (end >= 0 ? text.slice(0, end) : text).replace(/\r?\n[ \t]+/g, ' ');
+  const match = new RegExp(`^${name}:[ \\t]*(.*)$`, 'im').exec(block);
+  return match?.[1] === undefined ? null : Buffer.from(match[1], 'latin1');
+}
+
+// TextDecoder's name for a charset as mail declares it; raw 8-bit text cannot be ISO-2022-JP,
+// which Japanese mailers then mean as Shift_JIS.
+function decoderLabel(charset: string): string {
+  const c = charset.toLowerCase().replace(/^x-/, '');
+  if (c.startsWith('iso-2022-jp')) return 'shift_jis';
+  if (/gb2312|^gbk$|^cp936$/.test(c)) return 'gbk';
+  return c;
+}
+
+const multiByte = /^(gbk|gb18030|big5|shift_jis|euc-jp|euc-kr|utf-8)$/;
+
+// The charsets a message declares anywhere, multi-byte ones first: a raw 8-bit header is most
+// often in the charset of the message's own text, and a multi-byte decoding that succeeds
+// strictly is far likelier right than a single-byte one, which always succeeds.
+function declaredCharsets(raw: Buffer): string[] {
+  const head = raw.subarray(0, Math.min(raw.length, 256 * 1024)).toString('latin1');
+  const found = [...head.matchAll(/charset\s*=\s*"?([A-Za-z0-9._:-]+)/gi)].map((m) => decoderLabel(m[1] as string));
+  const unique = [...new Set(found)];
+  return [...unique.filter((c) => multiByte.test(c)), ...unique.filter((c) => !multiByte.test(c))];
+}
+
+function decodeWith(bytes: Buffer, charset: string): string | null {
+  try {
+    return new TextDecoder(charset, { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+// A header written raw in 8-bit (no encoded words), which mailparser can only guess at: decoded
+// as UTF-8, else in a charset the message declares, else as windows-1252, which reads every byte.
+// null when the header is not like that and mailparser's reading stands.
+function rawEightBitHeader(raw: Buffer, name: string): string | null {
+  const bytes = rawHeaderValue(raw, name);
+  if (!bytes || bytes.includes('=?') || !bytes.some((b) => b >= 0x80)) return null;
+  for (const charset of ['utf-8', ...declaredCharsets(raw), 'windows-1252']) {
+    const text = decodeWith(bytes, charset);
+    if (text !== null) return text.replace(/\s+/g, ' ').trim();
+  }
+  return null;
+}
+
+// An encoded word labelled ISO-2022-JP that holds 8-bit bytes, which mailparser then misreads.
+function hasMislabelledJapanese(header: string): boolean {
+  return [...header.matchAll(/=\?iso-2022-jp\?b\?([^?]*)\?=/gi)].some((m) =>
+    Buffer.from(m[1] as string, 'base64').some((b) => b >= 0x80),
+  );
+}
+
+function repairFromName(raw: Buffer, from: MailAddress): MailAddress {
+  const encoded = rawHeaderValue(raw, 'from')?.toString('latin1') ?? '';
+  const header = hasMislabelledJapanese(encoded) ? decodeEncodedWords(encoded) : rawEightBitHeader(raw, 'from');
+  if (header === null) return from;
+  const name = addressparser(header, { flatten: true }).find((a) => a.address)?.name;
+  return name ? { ...from, name: name.trim() } : from;
+}
+
+// RFC 2047 encoded words, for the few headers read here rather than by mailparser.
+export function decodeEncodedWords(text: string): string {
+  return text
+    .replace(/(=\?[^?]+\?[bq]\?[^?]*\?=)\s+(?==\?)/gi, '$1')
+    .replace(
+      /=\?([^?*]+)(?:\*[^?]*)?\?([bq])\?([^?]*)\?=/gi,
+      (whole, charset: string, encoding: string, data: string) => {
+        const bytes =
+          encoding.toLowerCase() === 'b'
+            ? Buffer.from(data, 'base64')
+            : Buffer.from(
+                data
+                  .replace(/_/g, ' ')
+                  .replace(/=([0-9a-f]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+                'latin1',
+              );
+        // ISO-2022-JP is 7-bit; 8-bit bytes under that label are Shift_JIS (decoderLabel)
+        const label =
+          /^iso-2022-jp/i.test(charset) && !bytes.some((b) => b >= 0x80) ? 'iso-2022-jp' : decoderLabel(charset);
+        return decodeWith(bytes, label) ?? decodeWith(bytes, 'windows-1252') ?? whole;
+      },
+    );
+}
+
+// When the first From header has no address (garbage, or a second From added on the way), the
+// first From that has one; then Reply-To and Sender, as a mail without a sender still has
+// someone to answer.
+function fallbackFrom(headerLines: readonly { key: string; line: string }[]): MailAddress | null {
+  for (const key of ['from', 'reply-to', 'sender']) {
+    for (const header of headerLines.filter((h) => h.key === key)) {
+      const value = header.line.slice(header.line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ');
+      // "MAILER-DAEMON (Mail Delivery System)": a bare local part, the name as a comment
+      const bare = /^\s*([^\s<>()@",;]+)\s*\(([^()]*)\)\s*$/.exec(value);
+      if (bare?.[1]) return { address: bare[1], name: decodeEncodedWords(bare[2] ?? '').trim() };
+      const found = addressparser(value, { flatten: true }).find((a) => a.address);
+      if (found) return { address: found.address.trim(), name: decodeEncodedWords(found.name ?? '').trim() };
+    }
+  }
+  return null;
+}
+
+// Text that mailparser read byte for byte as Latin-1 although it is 8-bit text in another charset
+// (a raw GBK file name, say): read again as UTF-8 or a charset the message declares, strictly.
+function rereadLatin1(text: string, raw: Buffer): string {
+  const codes = [...text].map((c) => c.codePointAt(0) ?? 0);
+  if (!codes.some((c) => c >= 0x80) || codes.some((c) => c > 0xff)) return text;
+  const bytes = Buffer.from(text, 'latin1');
+  for (const charset of ['utf-8', ...declaredCharsets(raw).filter((c) => multiByte.test(c))]) {
+    const decoded = decodeWith(bytes, charset);
+    if (decoded !== null) return decoded;
+  }
+  return text;
+}
+
+// A forwarded or returned message has no file name of its own: it is named after its subject.
+function attachedMessageSubject(content: Buffer): string | null {
+  const bytes = rawHeaderValue(content, 'subject');
+  if (!bytes) return null;
+  let text: string | null = null;
+  for (const charset of ['utf-8', ...declaredCharsets(content), 'windows-1252']) {
+    text = decodeWith(bytes, charset);
+    if (text !== null) break;
+  }
+  return decodeEncodedWords(text ?? bytes.toString('latin1')).trim() || null;
+}
+
+// Old mailers (Lotus Notes, Eudora) send parts with Content-Transfer-Encoding: x-uuencode,
+// which mailparser hands over undecoded. Lines of "length char + 4-char groups"; begin/end optional.
+export function uudecode(encoded: Buffer): Buffer {
+  const out: number[] = [];
+  for (const line of encoded.toString('latin1').split(/\r?\n/)) {
+    if (/^(begin\s+\d{3}\s|end\s*$)/.test(line) || line === '') continue;
+    const length = ((line.charCodeAt(0) ?? 32) - 32) & 63;
+    if (length === 0) continue;
+    const values = [...line.slice(1)].map((c) => (c.charCodeAt(0) - 32) & 63);
+    const bytes: number[] = [];
+    for (let i = 0; i + 3 < values.length + 3 && bytes.length < length; i += 4) {
+      const [a = 0, b = 0, c = 0, d = 0] = values.slice(i, i + 4);
+      bytes.push(((a << 2) | (b >> 4)) & 255, ((b << 4) | (c >> 2)) & 255, ((c << 6) | d) & 255);
+    }
+    out.push(...bytes.slice(0, length));
+  }
+  return Buffer.from(out);
+}
+
+function attachmentContent(a: MailparserAttachment): Buffer {
+  const encoding = headerText(a.headers.get('content-transfer-encoding'))?.toLowerCase();
+  return encoding === 'x-uuencode' || encoding === 'uuencode' ? uudecode(a.content) : a.content;
+}
+
+type MailparserAttachment = Awaited<ReturnType<typeof simpleParser>>['attachments'][number];
+
+const describedExtension: Record<string, string> = { 'message/rfc822': 'eml', 'message/delivery-status': 'txt' };
+
+// The part's own file name; else, for a message or report part, the attached message's subject
+// or the part's Content-Description ("Delivery report").
+function attachmentName(a: MailparserAttachment, raw: Buffer): string | null {
+  if (a.filename) return rereadLatin1(a.filename, raw);
+  const extension = describedExtension[a.contentType];
+  if (!extension) return null;
+  const description = headerText(a.headers.get('content-description'));
+  const subject = a.contentType === 'message/rfc822' ? attachedMessageSubject(a.content) : null;
+  const base = subject ?? (description ? decodeEncodedWords(description) : null);
+  return base ? `${base}.${extension}` : null;
+}
+
+// Reads one raw RFC 822 message. Charsets (UTF-8, ISO-8859-x, windows-125x, ISO-2022-JP,
+// GB18030 …), encoded words and RFC 2231 parameters are mailparser's work (iconv-lite).
+export async function parseInbound(raw: Buffer, opts: { maxBytes?: number } = {}): Promise<ParsedInbound> {
+  if (opts.maxBytes !== undefined && raw.length > opts.maxBytes)
+    throw new MessageTooLargeError(raw.length, opts.maxBytes);
+  const mail = await simpleParser(raw, {
+    // we rewrite cid: links to stored images ourselves, and make our own HTML of plain text
+    keepCidLinks: true,
+    skipTextToHtml: true,
+    skipTextLinks: true,
+    skipImageLinks: true,
+    // delivery reports stay a part of their own (the bounce filter reads them), not body text
+    keepDeliveryStatus: true,
+  });
+  const headers = mail.headers;
+  const contentType = headers.get('content-type');
+  const contentTypeValue =
+    contentType && typeof contentType === 'object' && 'value' in contentType ? String(contentType.value) : null;
+  const reportType =
+    contentType && typeof contentType === 'object' && 'params' in contentType
+      ? ((contentType.params as Record<string, string>)['report-type'] ?? null)
+      : null;
+  const parsedFrom = addressList(mail.from)[0] ?? fallbackFrom(mail.headerLines);
+  const from = parsedFrom ? repairFromName(raw, parsedFrom) : null;
+  return {
+    messageId: messageIds(mail.messageId)[0] ?? null,
+    inReplyTo: messageIds(mail.inReplyTo).at(-1) ?? null,
+    references: messageIds(mail.references),
+    subject: rawEightBitHeader(raw, 'subject') ?? (mail.subject ?? '').trim(),
+    from,
+    to: addressList(mail.to),
+    cc: addressList(mail.cc),
+    replyTo: addressList(mail.replyTo)[0] ?? null,
+    date: mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date : null,
+    html: typeof mail.html === 'string' && mail.html.trim() ? mail.html : null,
+    text: mail.text ?? '',
+    attachments: mail.attachments.map((a) => ({
+      fileName: attachmentName(a, raw),
+      contentType: (a.contentType || 'application/octet-stream').toLowerCase(),
+      content: attachmentContent(a),
+      contentId: a.cid ?? null,
+      inline: a.contentDisposition === 'inline' || Boolean(a.related),
+    })),
+    headers: {
+      autoSubmitted: lower(headerText(headers.get('auto-submitted'))),
+      xAutoreply: lower(headerText(headers.get('x-autoreply'))),
+      xAutorespond: lower(headerText(headers.get('x-autorespond'))),
+      xAutoResponseSuppress: lower(headerText(headers.get('x-auto-response-suppress'))),
+      precedence: lower(headerText(headers.get('precedence'))),
+      returnPath: headerText(headers.get('return-path')),
+      listId: headerText(headers.get('list-id')),
+      xCasedeskCase: headerText(headers.get('x-casedesk-case')),
+      contentType: lower(contentTypeValue),
+      reportType: lower(reportType),
+    },
+    isReport: contentTypeValue?.toLowerCase() === 'multipart/report',
+  };
+}

@@ -1,0 +1,149 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { StatusKind } from '../../db/schema.ts';
+import { foldQuotedHtml, quoteStartLine, textToHtml } from './body.ts';
+import { isAutomaticReply } from './filters/auto-reply.ts';
+import { isBounce } from './filters/bounce.ts';
+import { caseNumbersInSubject, trustedReferences } from './filters/case-match.ts';
+import { domainCandidates, isSharedMailDomain } from './filters/sender.ts';
+import type { ParsedInbound } from './parse.ts';
+import { caseTitleFromSubject, decideReplyEffect, type ReplyEffect } from './reply-rules.ts';
+
+const test = suite('Inbound mail rules');
+const now = new Date('2026-11-27T12:00:00Z');
+const daysAgo = (n: number) => new Date(now.getTime() - n * 24 * 60 * 60 * 1000);
+
+test('what a customer reply does, for every status kind and closing age', () => {
+  const cases: [StatusKind, Date | null, ReplyEffect][] = [
+    ['open', null, 'append'],
+    ['work_order', null, 'append'],
+    ['waiting', null, 'resume'],
+    ['closed', daysAgo(0), 'reopen'],
+    ['closed', daysAgo(14), 'reopen'],
+    ['closed', daysAgo(14.01), 'new_linked'],
+    ['closed', daysAgo(400), 'new_linked'],
+    ['closed', null, 'reopen'],
+  ];
+  for (const [statusKind, closedAt, effect] of cases) {
+    assert.is(
+      decideReplyEffect({ statusKind, closedAt, now, reopenWithinDays: 14 }),
+      effect,
+      `${statusKind} ${closedAt}`,
+    );
+  }
+  assert.is(decideReplyEffect({ statusKind: 'closed', closedAt: daysAgo(1), now, reopenWithinDays: 0 }), 'new_linked');
+});
+
+test('a case title is the subject without reply prefixes and case tags', () => {
+  const tag = '[#{number}]';
+  assert.is(caseTitleFromSubject('SV: Re: AW: Fwd: FW: VB: VS: Skrivaren', tag), 'Skrivaren');
+  assert.is(caseTitleFromSubject('RE: [#2026-00042] Sv: Skrivaren  fastnar ', tag), 'Skrivaren fastnar');
+  assert.is(caseTitleFromSubject('Svar om leverans', tag), 'Svar om leverans');
+  assert.is(caseTitleFromSubject('  Re:  ', tag), '(no subject)');
+  assert.is(caseTitleFromSubject('', tag), '(no subject)');
+});
+
+test('case numbers are found in subjects by the configured tag format', () => {
+  assert.equal(caseNumbersInSubject('SV: Re: [#2026-00042] Skrivaren', '[#{number}]'), ['2026-00042']);
+  assert.equal(caseNumbersInSubject('Ärende #A-7 klart', 'Ärende #{number}'), ['A-7']);
+  assert.equal(caseNumbersInSubject('[Ticket#123] hej', '[#{number}]'), []);
+});
+
+test('references dressed as ours count only when their signature verifies', () => {
+  const forged = '<cd.AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBB@casedesk.test>';
+  assert.equal(trustedReferences(forged, ['<a@kund.se>', forged], 'secret'), ['<a@kund.se>']);
+  assert.equal(trustedReferences('<b@x>', ['<a@x>', '<c@x>'], 'secret'), ['<b@x>', '<c@x>', '<a@x>']);
+});
+
+test('shared mail domains never place a sender at a customer', () => {
+  for (const d of ['gmail.com', 'GMAIL.com', 'hotmail.com', 'gmx.de', 'gmx.net', 'web.de', 'telia.com', 'spray.se'])
+    assert.ok(isSharedMailDomain(d), d);
+  assert.not.ok(isSharedMailDomain('acme.se'));
+  assert.equal(domainCandidates('per@mail.Acme.se'), ['mail.acme.se', 'acme.se']);
+});
+
+const mail = (
+  over: Omit<Partial<ParsedInbound>, 'headers'> & { headers?: Partial<ParsedInbound['headers']> },
+): ParsedInbound => ({
+  messageId: null,
+  inReplyTo: null,
+  references: [],
+  subject: '',
+  from: { address: 'per@acme.se', name: '' },
+  to: [],
+  cc: [],
+  replyTo: null,
+  date: null,
+  html: null,
+  text: '',
+  attachments: [],
+  isReport: false,
+  ...over,
+  headers: {
+    autoSubmitted: null,
+    xAutoreply: null,
+    xAutorespond: null,
+    xAutoResponseSuppress: null,
+    precedence: null,
+    returnPath: null,
+    listId: null,
+    xCasedeskCase: null,
+    contentType: null,
+    reportType: null,
+    ...over.headers,
+  },
+});
+
+test('automatic answers are known by their headers and their subjects', () => {
+  assert.ok(isAutomaticReply(mail({ headers: { autoSubmitted: 'auto-replied' } })));
+  assert.not.ok(isAutomaticReply(mail({ headers: { autoSubmitted: 'no' } })));
+  assert.ok(isAutomaticReply(mail({ headers: { xAutoreply: 'yes' } })));
+  assert.ok(isAutomaticReply(mail({ headers: { xAutoResponseSuppress: 'oof, dr' } })));
+  assert.ok(isAutomaticReply(mail({ headers: { precedence: 'bulk' } })));
+  assert.ok(isAutomaticReply(mail({ headers: { reportType: 'feedback-report' } })));
+  for (const subject of [
+    'Out of Office: Hej',
+    'Automatic reply: Faktura',
+    'Autosvar: Faktura',
+    'Frånvaro: Hej',
+    'SV: Automatiskt svar: x',
+  ])
+    assert.ok(isAutomaticReply(mail({ subject })), subject);
+  assert.not.ok(isAutomaticReply(mail({ subject: 'Frånvaro i morgon på kontoret' })));
+  assert.not.ok(isAutomaticReply(mail({ subject: 'Re: Skrivaren' })));
+});
+
+test('bounces are known by their report type, or by a mailer daemon with a bounce subject', () => {
+  assert.ok(isBounce(mail({ headers: { reportType: 'delivery-status' } })));
+  assert.ok(isBounce(mail({ from: { address: 'MAILER-DAEMON@x.se', name: '' }, subject: 'Undeliverable: Hej' })));
+  assert.not.ok(
+    isBounce(mail({ from: { address: 'postmaster@x.se', name: '' }, subject: 'email bounce notification' })),
+  );
+  assert.not.ok(isBounce(mail({ subject: 'Undeliverable: Hej' })), 'a person may write that subject');
+});
+
+test('quoted history in plain text starts at the attribution, the header block or the trailing quote', () => {
+  assert.is(quoteStartLine(['Tack!', '', 'Den 24 nov. 2026 skrev Kalle <k@x.se>:', '> Hej']), 2);
+  assert.is(quoteStartLine(['Tack!', '-----Original Message-----', 'From: x']), 1);
+  assert.is(quoteStartLine(['Tack!', '', 'Från: Kalle', 'Skickat: den 24 november', 'Till: Per', 'Ämne: Hej']), 2);
+  assert.is(quoteStartLine(['Tack!', 'Kalle skrev:', '> Hej', '>', '> /K']), 1);
+  assert.is(quoteStartLine(['> fråga?', 'svar', '> fråga 2?', 'svar 2']), -1, 'inline answers stay open');
+  assert.is(textToHtml('Bara <text>\nrad två'), '<div>Bara &lt;text&gt;<br>rad två</div>');
+});
+
+test('quoted history in HTML is folded from its marker, keeping the HTML well-formed', () => {
+  const html = '<div><p>Ny text</p><blockquote type="cite"><p>Gammal</p></blockquote></div>';
+  assert.is(
+    foldQuotedHtml(html),
+    '<div><p>Ny text</p></div><details class="quoted"><summary>···</summary><div><blockquote type="cite"><p>Gammal</p></blockquote></div></details>',
+  );
+  const outlook = '<p>Svar</p><div id="divRplyFwdMsg"><b>Från:</b> Kalle<br><b>Skickat:</b> idag</div><p>Gammalt</p>';
+  assert.match(
+    foldQuotedHtml(outlook),
+    /^<p>Svar<\/p><details class="quoted"><summary>···<\/summary><div id="divRplyFwdMsg">/,
+  );
+  const onlyQuote = '<blockquote type="cite">Bara citat</blockquote>';
+  assert.is(foldQuotedHtml(onlyQuote), onlyQuote, 'nothing new above: nothing to fold');
+});
+
+test.run();

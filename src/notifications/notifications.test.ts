@@ -1,0 +1,218 @@
+import type { FastifyInstance } from 'fastify';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Db } from '../db/database.ts';
+import type { Case, User } from '../db/schema.ts';
+import { loadSecret } from '../db/secrets.ts';
+import { isOurMessageId } from '../mail/outbound/message-id.ts';
+import { createMailSender } from '../mail/outbound/sender.ts';
+import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
+import { createTestDatabase } from '../test-support/database.ts';
+import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
+import { startTestSmtpServer } from '../test-support/smtp.ts';
+import { notifyUser } from './notifications.ts';
+
+// http: a secure session cookie would not come back over app.inject()
+const publicUrl = 'http://help.example.com/desk';
+
+const ctx = {} as {
+  db: Db;
+  drop: () => Promise<void>;
+  app: FastifyInstance;
+  smtp: Awaited<ReturnType<typeof startTestSmtpServer>>;
+  kicks: number;
+  kalle: User;
+  anna: User;
+  olle: User;
+  kase: Case;
+};
+const test = suite('Notifications by e-mail');
+
+test.before(async () => {
+  const t = await createTestDatabase();
+  Object.assign(ctx, { db: t.db, drop: t.drop, kicks: 0 });
+  ctx.smtp = await startTestSmtpServer();
+  ctx.app = await buildTestApp(
+    ctx.db,
+    { SMTP_URL: ctx.smtp.url, PUBLIC_URL: publicUrl },
+    {
+      mailSender: {
+        kick: () => {
+          ctx.kicks += 1;
+        },
+      },
+    },
+  );
+  ctx.kalle = await seedUser(ctx.db, 'KALLE');
+  ctx.anna = await seedUser(ctx.db, 'ANNA', 'agent', { language: 'en' });
+  ctx.olle = await seedUser(ctx.db, 'OLLE');
+  const { customer, contact } = await seedAcme(ctx.db);
+  ctx.kase = await seedPrinterJamCase(ctx.db, ctx.kalle, customer.id, contact.id);
+});
+test.after(async () => {
+  await ctx.app.close();
+  await ctx.smtp.close();
+  await ctx.drop();
+});
+
+async function deliver(): Promise<void> {
+  const sender = createMailSender({ db: ctx.db, config: ctx.app.deps.config, log: () => {} });
+  await sender.runOnce();
+  await sender.stop();
+}
+
+async function loggedIn(login: string): Promise<TestClient> {
+  const client = new TestClient(ctx.app);
+  await client.login(login);
+  return client;
+}
+
+const mailsTo = async (user: User) => {
+  const rows = await ctx.db.selectFrom('outbox').selectAll().where('kind', '=', 'notification').orderBy('id').execute();
+  return rows.filter((row) => row.envelope_to.includes(user.email as string));
+};
+
+async function currentCase() {
+  return ctx.db.selectFrom('cases').selectAll().where('id', '=', ctx.kase.id).executeTakeFirstOrThrow();
+}
+
+test('a mentioned colleague gets an e-mail in their language with a full link to the post', async () => {
+  const kalle = await loggedIn('kalle');
+  await kalle.get(`/cases/${ctx.kase.number}/discussion`);
+  const kicksBefore = ctx.kicks;
+  const res = await kalle.post(`/cases/${ctx.kase.number}/discussion`, {
+    body_html: '<div>@ANNA kan du titta på skrivaren?</div>',
+  });
+  assert.is(res.statusCode, 303);
+  assert.is(ctx.kicks, kicksBefore + 1, 'the request kicks the sender');
+  const post = await ctx.db.selectFrom('discussion_posts').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow();
+
+  const before = ctx.smtp.received.length;
+  await deliver();
+  const [mail] = (await ctx.smtp.waitFor(before + 1)).slice(before);
+  assert.ok(mail);
+  assert.equal(mail.envelopeTo, ['anna@example.com']);
+  const p = mail.parsed;
+  assert.is(p.subject, `[#${ctx.kase.number}] You were mentioned: Skrivaren fastnar`);
+  assert.is(p.headers.get('auto-submitted'), 'auto-generated');
+  const link = `${publicUrl}/cases/${ctx.kase.number}/discussion#post-${post.id}`;
+  assert.match(p.text ?? '', 'Kalle Testsson mentioned you');
+  assert.match(p.text ?? '', link);
+  assert.match(String(p.html), `href="${link}"`);
+  assert.match(p.text ?? '', `${publicUrl}/account`, 'says where to switch it off');
+  assert.ok(isOurMessageId(p.messageId ?? '', await loadSecret(ctx.db, 'message-id')));
+
+  const [row] = await mailsTo(ctx.anna);
+  assert.is(row?.case_id, ctx.kase.id);
+  assert.is(row?.thread_entry_id, null);
+  assert.is(row?.status, 'sent');
+  const copies = await ctx.db
+    .selectFrom('documents')
+    .innerJoin('document_folders', 'document_folders.id', 'documents.folder_id')
+    .select('documents.id')
+    .where('documents.case_id', '=', ctx.kase.id)
+    .where('document_folders.system_key', '=', 'email_out')
+    .execute();
+  assert.is(copies.length, 0, "a colleague's notification is not the case's correspondence");
+});
+
+test('no e-mail for a mention once the user switched that off on My settings; the bell still rings', async () => {
+  const anna = await loggedIn('anna');
+  await anna.get('/account');
+  const saved = await anna.post('/account', { email_on_assigned: 'on', language: 'en' });
+  assert.is(saved.statusCode, 303);
+  const user = await ctx.db.selectFrom('users').selectAll().where('id', '=', ctx.anna.id).executeTakeFirstOrThrow();
+  assert.is(user.email_on_mention, false);
+  assert.is(user.email_on_assigned, true);
+
+  const mailsBefore = (await mailsTo(ctx.anna)).length;
+  const kalle = await loggedIn('kalle');
+  await kalle.get(`/cases/${ctx.kase.number}/discussion`);
+  await kalle.post(`/cases/${ctx.kase.number}/discussion`, { body_html: '<div>@ANNA igen</div>' });
+  assert.is((await mailsTo(ctx.anna)).length, mailsBefore);
+  const bell = await ctx.db
+    .selectFrom('notifications')
+    .select('id')
+    .where('user_id', '=', ctx.anna.id)
+    .where('kind', '=', 'mentioned')
+    .execute();
+  assert.is(bell.length, 2);
+});
+
+test('the new responsible gets an e-mail when the case header changes, but not the one who did it', async () => {
+  const kalle = await loggedIn('kalle');
+  await kalle.get(`/cases/${ctx.kase.number}`);
+  const kase = await currentCase();
+  const header = (responsible: User, version: number) => ({
+    title: kase.title,
+    responsible_id: String(responsible.id),
+    customer: 'K1001',
+    status_id: String(kase.status_id),
+    case_type_id: String(kase.case_type_id),
+    priority_id: '',
+    due_date: '',
+    contact_id: String(kase.contact_id ?? ''),
+    version: String(version),
+  });
+  const kicksBefore = ctx.kicks;
+  const res = await kalle.post(`/cases/${ctx.kase.number}/header`, header(ctx.olle, kase.version));
+  assert.is(res.statusCode, 303);
+  assert.is(ctx.kicks, kicksBefore + 1);
+  const before = ctx.smtp.received.length;
+  await deliver();
+  const [mail] = (await ctx.smtp.waitFor(before + 1)).slice(before);
+  assert.equal(mail?.envelopeTo, ['olle@example.com']);
+  assert.is(mail?.parsed.subject, `[#${ctx.kase.number}] Du är nu ansvarig: Skrivaren fastnar`, 'Swedish by default');
+  assert.is(mail?.parsed.headers.get('auto-submitted'), 'auto-generated');
+  assert.match(mail?.parsed.text ?? '', 'Kalle Testsson gjorde dig ansvarig');
+  assert.match(mail?.parsed.text ?? '', `${publicUrl}/cases/${ctx.kase.number}`);
+
+  // Taking the case oneself tells nobody.
+  const outboxBefore = await ctx.db.selectFrom('outbox').select('id').execute();
+  await kalle.get(`/cases/${ctx.kase.number}`);
+  const back = await kalle.post(`/cases/${ctx.kase.number}/header`, header(ctx.kalle, (await currentCase()).version));
+  assert.is(back.statusCode, 303);
+  assert.is((await ctx.db.selectFrom('outbox').select('id').execute()).length, outboxBefore.length);
+});
+
+test('an assignment by quick edit in the overview e-mails the new responsible', async () => {
+  const kalle = await loggedIn('kalle');
+  await kalle.get('/cases');
+  const before = ctx.smtp.received.length;
+  const res = await kalle.request({
+    method: 'POST',
+    url: `/cases/${ctx.kase.number}/quick-edit`,
+    form: { field: 'responsible_id', value: String(ctx.anna.id), version: String((await currentCase()).version) },
+    headers: { 'x-csrf-token': kalle.csrf },
+    htmx: true,
+  });
+  assert.is(res.statusCode, 200, res.body);
+  await deliver();
+  const [mail] = (await ctx.smtp.waitFor(before + 1)).slice(before);
+  assert.equal(mail?.envelopeTo, ['anna@example.com']);
+  assert.is(mail?.parsed.subject, `[#${ctx.kase.number}] You are now responsible: Skrivaren fastnar`);
+});
+
+test('no e-mail to a user without an address, an inactive one, or when the kind is off', async () => {
+  await ctx.db.updateTable('users').set({ email: null }).where('id', '=', ctx.olle.id).execute();
+  const config = ctx.app.deps.config;
+  const n = { actorId: ctx.kalle.id, caseId: ctx.kase.id, summary: 'x', link: `/cases/${ctx.kase.number}` };
+  const count = async () => (await ctx.db.selectFrom('outbox').select('id').execute()).length;
+  const before = await count();
+  await notifyUser(ctx.db, { ...n, userId: ctx.olle.id, kind: 'assigned' }, { config });
+  await ctx.db.updateTable('users').set({ active: false }).where('id', '=', ctx.anna.id).execute();
+  await notifyUser(ctx.db, { ...n, userId: ctx.anna.id, kind: 'assigned' }, { config });
+  await ctx.db
+    .updateTable('users')
+    .set({ active: true, email_on_assigned: false })
+    .where('id', '=', ctx.anna.id)
+    .execute();
+  await notifyUser(ctx.db, { ...n, userId: ctx.anna.id, kind: 'assigned' }, { config });
+  // Without the config (demo data, benchmarks) only the bell rings.
+  await notifyUser(ctx.db, { ...n, userId: ctx.kalle.id, kind: 'assigned' }, { config: undefined });
+  assert.is(await count(), before);
+  await notifyUser(ctx.db, { ...n, userId: ctx.kalle.id, kind: 'assigned' }, { config });
+  assert.is(await count(), before + 1);
+});
+
+test.run();
