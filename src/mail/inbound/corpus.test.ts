@@ -18,7 +18,11 @@ import { storeInboundRaw } from './store.ts';
 
 // Real messages from four public test sets (see its README), beside the repository.
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const corpusRoot = path.resolve(repoRoot, '../shared/mail-corpus');
+// MAIL_CORPUS_DIR names it when the checkout lives elsewhere (a CI clone in a temp dir).
+const corpusRoot =
+  [process.env.MAIL_CORPUS_DIR, path.resolve(repoRoot, '../shared/mail-corpus'), '/work/shared/mail-corpus']
+    .filter((dir): dir is string => Boolean(dir))
+    .find((dir) => existsSync(dir)) ?? path.resolve(repoRoot, '../shared/mail-corpus');
 
 type CorpusFile = { set: string; name: string; file: string };
 
