@@ -21,6 +21,7 @@ import { loadSecret } from './db/secrets.ts';
 import { registerDiscussionRoutes } from './discussions/routes.ts';
 import { registerInlineImageRoutes } from './documents/image-routes.ts';
 import { registerDocumentRoutes } from './documents/routes.ts';
+import { registerKontrollRoutes } from './kontroll/routes.ts';
 import { registerReadMailRoutes } from './mail/inbound/read-routes.ts';
 import type { MailSender } from './mail/outbound/sender.ts';
 import { countUnread } from './notifications/notifications.ts';
@@ -121,8 +122,11 @@ export async function buildApp(
     allowedPath: (pathName) => ['/htmx.min.js', '/trix.umd.min.js', '/trix.css'].includes(pathName),
     maxAge: config.env === 'production' ? '1d' : 0,
   });
+  // Compiled templates are cached except in development, where an edited view shows on reload.
+  const cacheTemplates = config.env !== 'development';
   await app.register(fastifyView, {
-    engine: { eta: new Eta({ views: path.join(root, 'views'), cache: config.env === 'production' }) },
+    engine: { eta: new Eta({ views: path.join(root, 'views'), cache: cacheTemplates }) },
+    production: cacheTemplates,
     root: path.join(root, 'views'),
   });
 
@@ -183,6 +187,7 @@ export async function buildApp(
   await app.register(registerInternalNoteRoutes);
   await app.register(registerNotificationRoutes);
   await app.register(registerReadMailRoutes);
+  await app.register(registerKontrollRoutes);
   await app.register(registerAdminRoutes, { prefix: '/admin' });
   return app;
 }

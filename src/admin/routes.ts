@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { registerCustomerAdminRoutes } from '../customers/routes.ts';
+import { registerKontrollSettingsRoutes } from '../kontroll/settings-routes.ts';
 import { registerMailAdminRoutes } from '../mail/admin-routes.ts';
 import { registerInboundAdminRoutes } from '../mail/inbound/admin-routes.ts';
 import { registerMailboxRoutes } from '../mail/inbound/mailbox-routes.ts';
@@ -26,5 +27,6 @@ export async function registerAdminRoutes(app: FastifyInstance): Promise<void> {
   await app.register(registerMailAdminRoutes);
   await app.register(registerMailboxRoutes, { prefix: '/mailboxes' });
   await app.register(registerSettingsRoutes);
+  await app.register(registerKontrollSettingsRoutes);
   await app.register(registerRegisterRoutes);
 }

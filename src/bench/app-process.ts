@@ -24,7 +24,8 @@ async function findFreePort(): Promise<number> {
 
 // The app as it runs in production (cached templates, warn-level log), in a process of its own
 // so its memory can be read from /proc and the load generator does not share its event loop.
-export async function startApp(databaseUrl: string): Promise<AppProcess> {
+// `env` adds or overrides variables (SMTP_URL, MAIL_SENDER, …).
+export async function startApp(databaseUrl: string, env: Record<string, string> = {}): Promise<AppProcess> {
   const port = await findFreePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: root,
@@ -36,6 +37,7 @@ export async function startApp(databaseUrl: string): Promise<AppProcess> {
       PORT: String(port),
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       LOG_LEVEL: 'warn',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -15,7 +15,7 @@ export type LoadResult = {
   peakRssMb?: number;
 };
 
-function summarize(result: autocannon.Result): LoadResult {
+export function summarize(result: autocannon.Result): LoadResult {
   // Reported by autocannon 8 but missing from its type definitions.
   const stats = (result as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {};
   return {

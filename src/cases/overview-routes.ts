@@ -28,11 +28,9 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
   const { db, config } = app.deps;
   const day = (): Day => ({ today: todayIn(config.timeZone), timeZone: config.timeZone });
 
-  // The row's pickers: statuses, types and priorities are few; users load when a picker opens.
-  const rowOptions = async () => {
-    const { statuses, types, priorities } = await loadCaseFormOptions(db, null);
-    return { statuses, types, priorities };
-  };
+  // The pickers: statuses, types and priorities go into every row; users only into the filter
+  // (a row's responsible picker loads them when opened).
+  const pickerOptions = () => loadCaseFormOptions(db, null);
 
   const renderRow = async (
     request: FastifyRequest,
@@ -41,7 +39,7 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     extra: { message?: string; error?: string; status?: number },
   ) => {
     const user = currentUser(request);
-    const [tiles, options] = await Promise.all([countTiles(db, user, day()), rowOptions()]);
+    const [tiles, options] = await Promise.all([countTiles(db, user, day()), pickerOptions()]);
     return reply.code(extra.status ?? 200).view('cases/index/_row-update', {
       row,
       tiles,
@@ -60,15 +58,10 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     const [list, tiles, options, savedViews] = await Promise.all([
       listOverview(db, filter, user, day()),
       countTiles(db, user, day()),
-      rowOptions(),
+      pickerOptions(),
       listSavedViews(db, user.id),
     ]);
-    const users = await db
-      .selectFrom('users')
-      .select(['id', 'name'])
-      .where('active', '=', true)
-      .orderBy('name')
-      .execute();
+    const users = options.users;
     const swapsResults = isHtmx(request) && request.headers['hx-target'] === 'overview-results';
     // The address bar gets the canonical filter, not every empty field of the form.
     if (swapsResults) reply.header('HX-Push-Url', `/cases${filterToQuery(filter)}`);

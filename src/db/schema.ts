@@ -130,6 +130,8 @@ export interface CasesTable {
   search_vector: Generated<string>;
   unknown_sender: Generated<boolean>;
   previous_case_id: number | null;
+  // Start of the current waiting period (Kontroll's clock); kept by triggers, null unless waiting.
+  waiting_since: Generated<Date | null>;
   created_by: number | null;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -323,7 +325,46 @@ export interface CaseSettingsTable {
   reopen_closed_within_days: Generated<number>;
   read_mail_every_minutes: Generated<number>;
   max_inbound_mb: Generated<number>;
+  kontroll_remind_enabled: Generated<boolean>;
+  kontroll_remind_days: Generated<number>;
+  kontroll_remind_subject_sv: Generated<string>;
+  kontroll_remind_text_sv: Generated<string>;
+  kontroll_remind_subject_en: Generated<string>;
+  kontroll_remind_text_en: Generated<string>;
+  kontroll_close_enabled: Generated<boolean>;
+  kontroll_close_days: Generated<number>;
+  kontroll_close_subject_sv: Generated<string>;
+  kontroll_close_text_sv: Generated<string>;
+  kontroll_close_subject_en: Generated<string>;
+  kontroll_close_text_en: Generated<string>;
+  kontroll_close_status_id: number | null;
+  kontroll_case_type_ids: number[] | null;
+  kontroll_run_at: Generated<string>;
   updated_at: Timestamp;
+}
+
+export interface KontrollRunsTable {
+  id: Generated<string>;
+  source: 'schedule' | 'manual';
+  user_id: number | null;
+  as_of: Date;
+  started_at: Timestamp;
+  finished_at: Date | null;
+  reminded: Generated<number>;
+  closed: Generated<number>;
+  skipped: Generated<number>;
+  failed: Generated<number>;
+  error: string | null;
+}
+
+export interface KontrollActionsTable {
+  id: Generated<string>;
+  case_id: number;
+  waiting_since: Date;
+  action: 'remind' | 'close';
+  run_id: string | null;
+  thread_entry_id: string | null;
+  created_at: Timestamp;
 }
 
 export interface JobsTable {
@@ -338,6 +379,8 @@ export interface JobsTable {
 }
 
 export interface Database {
+  kontroll_runs: KontrollRunsTable;
+  kontroll_actions: KontrollActionsTable;
   jobs: JobsTable;
   mailboxes: MailboxesTable;
   inbound_messages: InboundMessagesTable;
@@ -398,6 +441,7 @@ export const caseColumns = [
   'priority_rank',
   'unknown_sender',
   'previous_case_id',
+  'waiting_since',
   'created_by',
   'created_at',
   'updated_at',

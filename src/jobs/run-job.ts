@@ -13,6 +13,8 @@ export type Job = {
   // The least time between two runs across all instances, read before each run, for intervals
   // that live in the settings rather than in the cron expression.
   everyMinutes?: (db: Db) => Promise<number>;
+  // For jobs due at a time of day that lives in the settings: read under the lock before each run.
+  isDue?: (ctx: JobContext, now: Date) => Promise<boolean>;
   // Returns a line saying what it did, or nothing when there was nothing to do.
   run: (ctx: JobContext) => Promise<string | undefined>;
 };
@@ -70,6 +72,7 @@ export async function runJob(ctx: JobContext, job: Job, now = new Date()): Promi
       if (job.everyMinutes && !(await isDue(db, job.name, await job.everyMinutes(db), now))) {
         return { status: 'not_due' };
       }
+      if (job.isDue && !(await job.isDue(ctx, now))) return { status: 'not_due' };
       await recordStart(db, job.name, now);
       const t0 = performance.now();
       let result: Extract<JobOutcome, { durationMs: number }>;

@@ -1,4 +1,5 @@
 import cron, { type ScheduledTask } from 'node-cron';
+import { isScheduledKontrollDue, kontrollJobName, runScheduledKontroll } from '../kontroll/kontroll.ts';
 import { readMailEveryMinutes, readMailOnSchedule } from '../mail/inbound/read-mail.ts';
 import { type Job, type JobContext, runJob } from './run-job.ts';
 
@@ -11,6 +12,13 @@ export const jobs: Job[] = [
     cron: '* * * * *',
     everyMinutes: readMailEveryMinutes,
     run: (c) => readMailOnSchedule(c.db, c.config),
+  },
+  // Every minute, and runs once a day from case_settings.kontroll_run_at (default 07:00).
+  {
+    name: kontrollJobName,
+    cron: '* * * * *',
+    isDue: (c, now) => isScheduledKontrollDue(c.db, c.config, now),
+    run: (c) => runScheduledKontroll(c.db, c.config),
   },
 ];
 

@@ -56,6 +56,18 @@ test('javascript:, data: and vbscript: URLs are refused, however they are disgui
   }
 });
 
+test('a pasted image as Trix stores it keeps its link and caption (the e-mail drops them, compose.ts)', () => {
+  assert.is(
+    sanitizeRichText(
+      '<figure data-trix-attachment="{}" class="attachment attachment--preview"><a href="/uploads/images/Ab12">' +
+        '<img src="/uploads/images/Ab12" width="1" height="1"></a><figcaption class="attachment__caption">' +
+        '<span class="attachment__name">pixel.png</span> <span class="attachment__size">70 Bytes</span></figcaption></figure>',
+    ),
+    '<figure><a href="/uploads/images/Ab12" rel="noopener noreferrer" target="_blank">' +
+      '<img src="/uploads/images/Ab12" width="1" height="1" /></a><figcaption>pixel.png 70 Bytes</figcaption></figure>',
+  );
+});
+
 test('images only from relative URLs; data:, remote and protocol-relative images are dropped', () => {
   assert.is(
     sanitizeRichText(

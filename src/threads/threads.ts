@@ -4,7 +4,7 @@ import type { Db } from '../db/database.ts';
 import type { ThreadEntry, User } from '../db/schema.ts';
 import { queueReplyMail } from '../mail/outbound/reply-mail.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
-import { FormError } from '../web/form.ts';
+import { checkbox, FormError } from '../web/form.ts';
 
 // "a@x.se, b@y.se" or one per line → a list of addresses, each checked.
 export const addressList = z
@@ -26,10 +26,12 @@ export const replySchema = z.object({
   to: addressList,
   cc: addressList,
   document_ids: documentIds,
+  // "after sending, set status to: Waiting for customer": starts Kontroll's clock
+  set_waiting: checkbox,
 });
 export type ReplyInput = z.output<typeof replySchema>;
 export type NewReply = Pick<ReplyInput, 'body_html' | 'delivery'> &
-  Partial<Pick<ReplyInput, 'to' | 'cc' | 'document_ids'>>;
+  Partial<Pick<ReplyInput, 'to' | 'cc' | 'document_ids' | 'set_waiting'>>;
 
 // A staff reply in the thread. "Send now" puts its e-mail in the outbox in the same transaction
 // (delivery happens later, outside the request); "save only" waits for Send to customer.
@@ -70,9 +72,47 @@ export async function addStaffReply(
         actorId: actor.id,
         status: 'queued',
       });
+      if (input.set_waiting) await setCaseWaiting(trx, caseId, actor);
     }
     return entry;
   });
+}
+
+// The case waits for the customer from now on (the first active status of that kind), recorded
+// like a header edit so history shows it and an open form elsewhere becomes stale.
+async function setCaseWaiting(trx: Db, caseId: number, actor: User): Promise<void> {
+  const current = await trx
+    .selectFrom('cases')
+    .select(['status_id', 'status_kind', 'version'])
+    .where('id', '=', caseId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  if (current.status_kind === 'waiting') return;
+  const waiting = await trx
+    .selectFrom('case_statuses')
+    .select('id')
+    .where('kind', '=', 'waiting')
+    .where('active', '=', true)
+    .orderBy('position')
+    .orderBy('id')
+    .executeTakeFirst();
+  if (!waiting) return;
+  await trx
+    .updateTable('cases')
+    .set({ status_id: waiting.id, version: current.version + 1, updated_at: new Date() })
+    .where('id', '=', caseId)
+    .execute();
+  await trx
+    .insertInto('case_events')
+    .values({
+      case_id: caseId,
+      user_id: actor.id,
+      kind: 'field_changed',
+      field: 'status_id',
+      old_value: String(current.status_id),
+      new_value: String(waiting.id),
+    })
+    .execute();
 }
 
 // The thread, newest first, each staff reply with the state of its e-mail (the latest outbox row

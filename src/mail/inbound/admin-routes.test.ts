@@ -4,6 +4,8 @@ import * as assert from 'uvu/assert';
 import type { Db } from '../../db/database.ts';
 import { buildTestApp, seedUser, TestClient, testConfig } from '../../test-support/app.ts';
 import { createTestDatabase } from '../../test-support/database.ts';
+import { translator } from '../../web/i18n/i18n.ts';
+import { stillOnServer } from './admin-routes.ts';
 import { processInboundMessage } from './process.ts';
 import { storeInboundRaw } from './store.ts';
 
@@ -66,6 +68,47 @@ test('lists failed and stale pending mail, downloads it and retries it', async (
     .where('id', '=', failed.id)
     .executeTakeFirstOrThrow();
   assert.equal(row, { status: 'processed', outcome: 'created' });
+});
+
+test('refuses to retry a message of which only the header was downloaded, and says where it is', async () => {
+  const head = Buffer.from(
+    'From: Per <per@acme.se>\r\nTo: support@casedesk.test\r\nSubject: Stor bilaga\r\nMessage-ID: <huge-1@acme.se>\r\n\r\n',
+  );
+  const stored = await storeInboundRaw(ctx.db, head, { source: 'import' });
+  await ctx.db
+    .updateTable('inbound_messages')
+    .set({ status: 'failed', outcome: 'too_large', error: 'too large: 40.0 MB (limit 25.0 MB)', attempts: 0 })
+    .where('id', '=', stored.id)
+    .execute();
+  const admin = new TestClient(ctx.app);
+  await admin.login('ADMIN');
+  const page = await admin.get('/admin/inbound');
+  assert.not.match(page.body, `/admin/inbound/${stored.id}/retry`, 'no retry button for it');
+  assert.match(page.body, 'href="/admin/settings"');
+  assert.match(page.body, 'där det markerades som läst');
+
+  const retry = await admin.post(`/admin/inbound/${stored.id}/retry`);
+  assert.is(retry.statusCode, 303);
+  const after = await admin.get('/admin/inbound');
+  assert.match(after.body, /Inte försökt igen: bara meddelandets huvud hämtades/);
+  assert.match(after.body, /finns kvar på e-postservern, där det markerades som läst/);
+  const row = await ctx.db
+    .selectFrom('inbound_messages')
+    .select(['status', 'outcome'])
+    .where('id', '=', stored.id)
+    .executeTakeFirstOrThrow();
+  assert.equal(row, { status: 'failed', outcome: 'too_large' }, 'not processed: no empty case');
+  const cases = await ctx.db.selectFrom('cases').select('id').where('title', '=', 'Stor bilaga').execute();
+  assert.is(cases.length, 0);
+});
+
+test('a message too large to download was left on the server read, or read and moved', () => {
+  const t = translator('en');
+  assert.match(stillOnServer(t, { after_read: 'seen', move_to_folder: null }), 'marked as read.');
+  assert.match(
+    stillOnServer(t, { after_read: 'move', move_to_folder: 'INBOX.Done' }),
+    'marked as read and moved to the folder “INBOX.Done”',
+  );
 });
 
 test('is for administrators only', async () => {

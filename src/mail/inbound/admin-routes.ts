@@ -2,19 +2,35 @@ import type { FastifyInstance } from 'fastify';
 import { sendStoredFile } from '../../files/download.ts';
 import { humanFileSize } from '../../files/files.ts';
 import { notFound } from '../../web/errors.ts';
+import type { Translate } from '../../web/i18n/i18n.ts';
 import { redirectAfterPost } from '../../web/render.ts';
 import { processInboundMessage } from './process.ts';
 import { findInboundRaw, listFailedInbound } from './queries.ts';
 
 type Params = { id: string };
 
+// Where a message that was too large to download was left: the reader marked it as read, and
+// moved it when the mailbox says so (fetch.ts, markHandled).
+export function stillOnServer(
+  t: Translate,
+  mailbox: { after_read: string | null; move_to_folder: string | null },
+): string {
+  return mailbox.after_read === 'move' && mailbox.move_to_folder
+    ? t('inbound.still_on_server_moved', { folder: mailbox.move_to_folder })
+    : t('inbound.still_on_server_seen');
+}
+
 // Administration → Failed mail (M8): nothing a customer sent is lost; a message that could not
 // be processed waits here with its error, its raw .eml to download, and a retry.
 export async function registerInboundAdminRoutes(app: FastifyInstance): Promise<void> {
   const { db, config } = app.deps;
 
-  app.get('/', async (_request, reply) =>
-    reply.view('admin/inbound', { messages: await listFailedInbound(db), humanFileSize }),
+  app.get('/', async (request, reply) =>
+    reply.view('admin/inbound', {
+      messages: await listFailedInbound(db),
+      humanFileSize,
+      stillOnServer: (m: { after_read: string | null; move_to_folder: string | null }) => stillOnServer(request.t, m),
+    }),
   );
 
   app.get<{ Params: Params }>('/:id/raw', async (request, reply) => {
@@ -32,6 +48,11 @@ export async function registerInboundAdminRoutes(app: FastifyInstance): Promise<
   app.post<{ Params: Params }>('/:id/retry', async (request, reply) => {
     const message = await findInboundRaw(db, request.params.id);
     if (!message) throw notFound();
+    // Only its header was downloaded: processing that would make a case without the message.
+    if (message.outcome === 'too_large') {
+      const where = stillOnServer(request.t, message);
+      return redirectAfterPost(request, reply, '/admin/inbound', request.t('inbound.too_large_refused', { where }));
+    }
     const result = await processInboundMessage(db, config, String(message.id));
     const flash =
       result.outcome === 'failed'

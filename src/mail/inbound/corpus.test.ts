@@ -80,10 +80,53 @@ function closeEnough(ours: string, theirs: string): boolean {
   return long.includes(short) && short.length >= long.length * 0.8;
 }
 
+// Zammad's text in a few messages is demonstrably its own (a Ruby entity table, a charset
+// guess); each is turned into what the mail holds, by the one rule named, and then compared.
+const latin2 = new TextDecoder('iso-8859-2');
+// ISO-8859-2 reads each byte as one character, so its reading can be turned back into the bytes
+const latin2Byte = new Map([...Array(256).keys()].map((b) => [latin2.decode(Uint8Array.of(b)), b] as const));
+// HTML 4 has &lang;/&rang; as U+2329/U+232A; HTML 5, and so our sanitiser, as U+27E8/U+27E9
+const html5Angles = (text: string) => text.replace(/\u2329/g, '\u27e8').replace(/\u232a/g, '\u27e9');
+// runs of UTF-8 that Zammad read as ISO-8859-2 ("Ă¤ĂśĂź" for "äöü"), read as the UTF-8 they
+// are (over spaces: "Đ¸ Đ˛" is "и в"); four 8-bit characters at least, as two from HTML
+// entities ("Ú°") can make one valid UTF-8 character by chance
+function latin2AsUtf8(text: string): string {
+  return text.replace(/[\u0080-\u02dd][\u0080-\u02dd\s]*[\u0080-\u02dd]/g, (run) => {
+    if (run.replace(/\s/g, '').length < 4) return run;
+    const bytes = [...run].map((c) => latin2Byte.get(c));
+    if (bytes.some((b) => b === undefined)) return run;
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes as number[]));
+    } catch {
+      return run;
+    }
+  });
+}
+// text Zammad read as ISO-8859-2 although the part declares another single-byte charset
+const latin2As = (charset: string) => (text: string) =>
+  text.replace(/[\u0080-\u02dd]+/g, (run) =>
+    new TextDecoder(charset).decode(Uint8Array.from([...run].map((c) => latin2Byte.get(c) ?? 0x3f))),
+  );
+const zammadSpecific: Record<string, { reason: string; theirs: (body: string) => string }> = {
+  'mail020.box': { reason: 'HTML 4 entity table for &lang;/&rang;', theirs: html5Angles },
+  'mail021.box': {
+    reason: 'HTML 4 &lang;; the UTF-8 part with a stray byte EF read as ISO-8859-2 (its Cyrillic, its EF as "ď")',
+    theirs: (body) => latin2AsUtf8(html5Angles(body)).replace(/\u010f/g, '\u00ef'),
+  },
+  'mail060.box': {
+    reason: 'a part labelled "iso-gb2312", UTF-8 with Latin-1 bytes, read as ISO-8859-2',
+    theirs: latin2AsUtf8,
+  },
+  'mail072.box': {
+    reason: 'Ruby has no windows-1258: the declared windows-1258 part read as ISO-8859-2',
+    theirs: latin2As('windows-1258'),
+  },
+};
+
 const normalName = (name: string | null | undefined) =>
   (name ?? '').replace(/^["'\s]+|["'\s]+$/g, '').replace(/\s+/g, ' ');
 
-function compareWithZammad(mail: ParsedInbound, expected: ZammadExpectation) {
+function compareWithZammad(mail: ParsedInbound, expected: ZammadExpectation, fileName: string) {
   const subject = (expected.subject ?? '').replace(/\s+/g, ' ').trim() === mail.subject.replace(/\s+/g, ' ').trim();
   const fromAddress = (expected.from_email ?? '').toLowerCase() === (mail.from?.address ?? '').toLowerCase();
   const theirName = normalName(expected.from_display_name);
@@ -108,7 +151,9 @@ function compareWithZammad(mail: ParsedInbound, expected: ZammadExpectation) {
     return !a.filename || names.some((name) => !name || sameFileName(name, a.filename as string));
   });
   const ourBody = plainText(mail.html ? sanitizeInboundMailHtml(mail.html) : mail.text) || 'novisiblecontent';
-  const body = closeEnough(ourBody, plainText(String(expected.body ?? '')));
+  const theirBody = String(expected.body ?? '');
+  const theirs = zammadSpecific[fileName]?.theirs(theirBody) ?? theirBody;
+  const body = closeEnough(ourBody.normalize('NFC'), plainText(theirs).normalize('NFC'));
   return { subject, fromAddress, name, nameExact, attachments, body };
 }
 
@@ -176,7 +221,11 @@ if (!files.length) {
     for (const f of zammad) {
       const mail = parsed.get(f.file);
       assert.ok(mail, `${f.name} parsed`);
-      const result = compareWithZammad(mail as ParsedInbound, readExpectation(f.file.replace(/\.box$/, '.yml')));
+      const result = compareWithZammad(
+        mail as ParsedInbound,
+        readExpectation(f.file.replace(/\.box$/, '.yml')),
+        f.name,
+      );
       for (const key of ['subject', 'fromAddress', 'name', 'nameExact', 'attachments', 'body'] as const) {
         if (result[key]) counts[key] += 1;
         else if (key !== 'nameExact') misses.push(`${f.name}:${key}`);
@@ -190,14 +239,18 @@ if (!files.length) {
         `all four together ${percent(counts.header, n)}, body text ${percent(counts.body, n)}`,
     );
     console.log(`  [corpus] Zammad misses: ${misses.join(' ')}`);
+    console.log(
+      `  [corpus] Zammad's body made the mail's text first in: ${Object.entries(zammadSpecific)
+        .map(([file, { reason }]) => `${file} (${reason})`)
+        .join('; ')}`,
+    );
     for (const key of ['subject', 'fromAddress', 'name', 'attachments'] as const) {
       assert.ok(counts[key] >= 0.95 * n, `${key}: ${counts[key]} of ${n}`);
     }
-    // Below 95% for the body: of the misses, Zammad's own expectation is wrong or Zammad-specific
-    // in most (a <title> as the only text, a signature it strips, a text part it made an
-    // attachment, windows-1250 read for Latin-1, HTML 4's &lang;); ours are a stray Latin-1 byte in
-    // UTF-8 spam and an undeclared GBK body (U+FFFD). Kept as a floor against regressions.
-    assert.ok(counts.body >= 0.9 * n, `body: ${counts.body} of ${n}`);
+    // The body too. Left as misses, as Zammad differs by design there: 026 (an HTML part whose
+    // only text is its <title>, which Zammad keeps), 085 (a second text/html part, a signature
+    // Zammad makes an attachment), 087 (a text part after a PDF, which Zammad makes an attachment).
+    assert.ok(counts.body >= 0.95 * n, `body: ${counts.body} of ${n}`);
   });
 
   test('sisimai: bounces are bounces, RFC 3834 answers are automatic, the rest are not bounces', () => {

@@ -1,5 +1,6 @@
 import { type AddressObject, type HeaderValue, simpleParser } from 'mailparser';
 import addressparser from 'nodemailer/lib/addressparser';
+import { repairLossyText } from './charset-repair.ts';
 
 export type MailAddress = { address: string; name: string };
 
@@ -289,6 +290,11 @@ export async function parseInbound(raw: Buffer, opts: { maxBytes?: number } = {}
       : null;
   const parsedFrom = addressList(mail.from)[0] ?? fallbackFrom(mail.headerLines);
   const from = parsedFrom ? repairFromName(raw, parsedFrom) : null;
+  // body parts that are not the UTF-8 they were taken for (a stray Latin-1 byte, undeclared GBK)
+  const body = repairLossyText(raw, {
+    text: mail.text ?? '',
+    html: typeof mail.html === 'string' && mail.html.trim() ? mail.html : null,
+  });
   return {
     messageId: messageIds(mail.messageId)[0] ?? null,
     inReplyTo: messageIds(mail.inReplyTo).at(-1) ?? null,
@@ -299,8 +305,8 @@ export async function parseInbound(raw: Buffer, opts: { maxBytes?: number } = {}
     cc: addressList(mail.cc),
     replyTo: addressList(mail.replyTo)[0] ?? null,
     date: mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date : null,
-    html: typeof mail.html === 'string' && mail.html.trim() ? mail.html : null,
-    text: mail.text ?? '',
+    html: body.html,
+    text: body.text,
     attachments: mail.attachments.map((a) => ({
       fileName: attachmentName(a, raw),
       contentType: (a.contentType || 'application/octet-stream').toLowerCase(),

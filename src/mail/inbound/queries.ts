@@ -17,7 +17,10 @@ export async function listFailedInbound(db: Db, limit = 200) {
       'inbound_messages.error',
       'inbound_messages.attempts',
       'inbound_messages.received_at',
+      'inbound_messages.outcome',
       'mailboxes.name as mailbox_name',
+      'mailboxes.after_read',
+      'mailboxes.move_to_folder',
     ])
     .where((eb) =>
       eb.or([
@@ -33,12 +36,23 @@ export async function listFailedInbound(db: Db, limit = 200) {
     .execute();
 }
 
+// outcome 'too_large': only the header was downloaded (fetch.ts); the mailbox says where the
+// message itself was left on the server.
 export async function findInboundRaw(db: Db, id: string) {
   if (!/^\d{1,18}$/.test(id)) return undefined;
   return db
     .selectFrom('inbound_messages')
     .innerJoin('files', 'files.id', 'inbound_messages.file_id')
-    .select(['inbound_messages.id', 'inbound_messages.file_id', 'files.size_bytes', 'inbound_messages.status'])
+    .leftJoin('mailboxes', 'mailboxes.id', 'inbound_messages.mailbox_id')
+    .select([
+      'inbound_messages.id',
+      'inbound_messages.file_id',
+      'files.size_bytes',
+      'inbound_messages.status',
+      'inbound_messages.outcome',
+      'mailboxes.after_read',
+      'mailboxes.move_to_folder',
+    ])
     .where('inbound_messages.id', '=', id)
     .executeTakeFirst();
 }

@@ -41,15 +41,39 @@ export function imageTokensIn(html: string): string[] {
 
 const contentIdOf = (token: string, domain: string) => `${token.slice(0, 24)}@${domain}`;
 
+// Trix stores a pasted image as <figure><a href="/uploads/images/…"><img src="/uploads/images/…">
+// </a><figcaption>name.png 70 Bytes</figcaption></figure>. The link is relative (nothing a mail
+// program can open) and the caption is only the file name and size Trix adds; the thread view
+// keeps both, the e-mail neither. A caption the user wrote stays.
+const relativeImageLink = /<a\b[^>]*\bhref="\/uploads\/images\/[^"]*"[^>]*>([\s\S]*?)<\/a>/gi;
+const figcaption = /<figcaption\b[^>]*>([\s\S]*?)<\/figcaption>/gi;
+// Trix's own size format: "1 Byte", "70 Bytes", "1.5 KB", "12.25 MB" …, after the file name
+const trixCaption = /^(?:\S.*\s)?\d+(?:\.\d{1,2})? (?:Bytes?|[KMGTP]B)$/;
+
+const captionText = (html: string) =>
+  html
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&nbsp;|\u00a0/g, ' ')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ')
+    .trim();
+
+export function forEmail(bodyHtml: string): string {
+  return bodyHtml
+    .replace(relativeImageLink, (_m, inner: string) => inner)
+    .replace(figcaption, (whole, inner: string) => (trixCaption.test(captionText(inner)) ? '' : whole));
+}
+
 // The e-mail as it leaves: HTML and plain-text alternatives, pasted images as inline parts
 // whose Content-ID the HTML names, documents as attachments. Returns the raw RFC 5322 bytes.
 export async function composeMail(mail: OutgoingMail): Promise<Buffer> {
   const domain = mail.settings.messageIdDomain;
-  const html = mail.bodyHtml.replace(imagePath, (_m, before: string, token: string, after: string) => {
+  const bodyHtml = forEmail(mail.bodyHtml);
+  const html = bodyHtml.replace(imagePath, (_m, before: string, token: string, after: string) => {
     return `${before}cid:${contentIdOf(token, domain)}${after}`;
   });
   const document = `<!doctype html><html><head><meta charset="utf-8"></head><body style="font-family: Arial, Helvetica, sans-serif; font-size: 14px; line-height: 1.45; color: #1d2430;">${html}</body></html>`;
-  const text = convert(mail.bodyHtml, {
+  const text = convert(bodyHtml, {
     wordwrap: 76,
     selectors: [
       { selector: 'img', format: 'skip' },

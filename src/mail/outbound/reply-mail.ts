@@ -15,7 +15,18 @@ export type ReplyAddressing = { to: string[]; cc: string[]; documentIds: string[
 export async function queueReplyMail(
   db: Db,
   config: Config,
-  input: { caseId: number; entryId: string; addressing: ReplyAddressing; actorId: number; status: 'queued' | 'draft' },
+  input: {
+    caseId: number;
+    entryId: string;
+    addressing: ReplyAddressing;
+    // null when the system writes the reply (Kontroll's reminders and closings)
+    actorId: number | null;
+    status: 'queued' | 'draft';
+    // instead of the case's title; the case tag is added either way
+    subject?: string;
+    // system replies: tells autoresponders not to answer
+    autoSubmitted?: boolean;
+  },
 ): Promise<string> {
   const [kase, entry, settings, secret] = await Promise.all([
     db.selectFrom('cases').select(['id', 'number', 'title']).where('id', '=', input.caseId).executeTakeFirstOrThrow(),
@@ -85,7 +96,7 @@ export async function queueReplyMail(
       .execute();
   }
 
-  const subject = subjectWithTag(settings.subjectTag, kase.number, kase.title);
+  const subject = subjectWithTag(settings.subjectTag, kase.number, input.subject ?? kase.title);
   const raw = await composeMail({
     settings,
     messageId,
@@ -98,6 +109,7 @@ export async function queueReplyMail(
     inReplyTo,
     references,
     caseNumber: kase.number,
+    autoSubmitted: input.autoSubmitted ?? false,
   });
   return enqueueMessage(db, {
     kind: 'reply',

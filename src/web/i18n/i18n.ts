@@ -7,14 +7,20 @@ export const languages: Language[] = ['sv', 'en'];
 
 export type Translate = (key: string, params?: Record<string, string | number>) => string;
 
+const translators = new Map<Language, Translate>();
+
 export function translator(language: Language): Translate {
+  const cached = translators.get(language);
+  if (cached) return cached;
   const catalogue = catalogues[language];
-  return (key, params) => {
+  const translate: Translate = (key, params) => {
     // Unknown keys show as themselves so a missing text is visible, never blank.
     let text: string = key in catalogue ? catalogue[key as MessageKey] : key;
     if (params) for (const [name, value] of Object.entries(params)) text = text.replaceAll(`{${name}}`, String(value));
     return text;
   };
+  translators.set(language, translate);
+  return translate;
 }
 
 // The first supported language in an Accept-Language header, by quality.
@@ -37,7 +43,19 @@ export type Formatters = {
   date: (value: Date | string | null | undefined) => string;
 };
 
+const formatterCache = new Map<string, Formatters>();
+
+// Intl formatters are costly to build, so each language and time zone gets one set, reused.
 export function formatters(language: Language, timeZone: string): Formatters {
+  const key = `${language}|${timeZone}`;
+  const cached = formatterCache.get(key);
+  if (cached) return cached;
+  const built = buildFormatters(language, timeZone);
+  formatterCache.set(key, built);
+  return built;
+}
+
+function buildFormatters(language: Language, timeZone: string): Formatters {
   const locale = language === 'sv' ? 'sv-SE' : 'en-GB';
   const dateTime = new Intl.DateTimeFormat(locale, { timeZone, dateStyle: 'short', timeStyle: 'short' });
   const date = new Intl.DateTimeFormat(locale, { timeZone, dateStyle: 'short' });
