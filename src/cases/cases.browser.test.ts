@@ -2,8 +2,14 @@ import type { Locator, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
-import { seedUser, testPassword } from '../test-support/app.ts';
-import { launchBrowser, startTestServer, type TestBrowser, type TestServer } from '../test-support/browser.ts';
+import { seedUser } from '../test-support/app.ts';
+import {
+  launchBrowser,
+  logInThroughForm,
+  startTestServer,
+  type TestBrowser,
+  type TestServer,
+} from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme } from '../test-support/seeds.ts';
 
@@ -30,13 +36,7 @@ test.after(async () => {
   await ctx.drop?.();
 });
 
-async function logIn(page: Page, login: string): Promise<void> {
-  await page.goto(`${ctx.server.url}/login`);
-  await page.getByLabel('Användar-ID').fill(login);
-  await page.getByLabel('Lösenord').fill(testPassword);
-  await page.getByRole('button', { name: 'Logga in', exact: true }).click();
-  await page.waitForURL((url) => url.pathname !== '/login');
-}
+const logIn = (page: Page, login: string) => logInThroughForm(page, ctx.server.url, login);
 
 // What a screen reader reads after a field's name: the texts its aria-describedby points at.
 const descriptionOf = (field: Locator) =>

@@ -3,8 +3,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
-import { seedUser, testPassword } from '../test-support/app.ts';
-import { launchBrowser, startTestServer, type TestBrowser, type TestServer } from '../test-support/browser.ts';
+import { seedUser } from '../test-support/app.ts';
+import {
+  launchBrowser,
+  logInThroughForm,
+  startTestServer,
+  type TestBrowser,
+  type TestServer,
+} from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme } from '../test-support/seeds.ts';
 import { addStaffReply } from '../threads/threads.ts';
@@ -103,10 +109,7 @@ test('KALLE filters with the tiles, edits rows in place and finds a colleague’
   const base = ctx.server.url;
   const [first, second] = ctx.kalleOpen;
 
-  await page.goto(`${base}/login`);
-  await page.getByLabel('Användar-ID').fill('kalle');
-  await page.getByLabel('Lösenord').fill(testPassword);
-  await page.getByRole('button', { name: 'Logga in', exact: true }).click();
+  await logInThroughForm(page, base, 'kalle');
   await page.waitForURL(`${base}/cases`);
 
   // His own open cases only: not the closed one, not ANNA's, not the unassigned one.

@@ -5,8 +5,14 @@ import { createCase } from '../cases/cases.ts';
 import { createCustomer } from '../customers/customers.ts';
 import type { Db } from '../db/database.ts';
 import type { Case } from '../db/schema.ts';
-import { seedUser, testPassword } from '../test-support/app.ts';
-import { launchBrowser, startTestServer, type TestBrowser, type TestServer } from '../test-support/browser.ts';
+import { seedUser } from '../test-support/app.ts';
+import {
+  launchBrowser,
+  logInThroughForm,
+  startTestServer,
+  type TestBrowser,
+  type TestServer,
+} from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 
 const ctx = {} as {
@@ -62,13 +68,7 @@ async function openBrowser(): Promise<TestBrowser> {
   return browser;
 }
 
-async function logIn(page: Page, login: string): Promise<void> {
-  await page.goto(`${ctx.server.url}/login`);
-  await page.getByLabel('Användar-ID').fill(login);
-  await page.getByLabel('Lösenord').fill(testPassword);
-  await page.getByRole('button', { name: 'Logga in', exact: true }).click();
-  await page.waitForURL((url) => url.pathname !== '/login');
-}
+const logIn = (page: Page, login: string) => logInThroughForm(page, ctx.server.url, login);
 
 const postsOf = (login: string) =>
   ctx.db

@@ -2,8 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
-import { seedUser, testPassword } from '../test-support/app.ts';
-import { launchBrowser, startTestServer, type TestBrowser, type TestServer } from '../test-support/browser.ts';
+import { seedUser } from '../test-support/app.ts';
+import {
+  launchBrowser,
+  logInThroughForm,
+  startTestServer,
+  type TestBrowser,
+  type TestServer,
+} from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 
 const ctx = {} as { db: Db; drop: () => Promise<void>; server: TestServer; browser: TestBrowser };
@@ -37,10 +43,7 @@ test('KALLE uploads a file on the Documents tab, downloads it, and pastes an ima
   const { page, problems } = ctx.browser;
   const base = ctx.server.url;
 
-  await page.goto(`${base}/login?next=/cases/B-1`);
-  await page.getByLabel('Användar-ID').fill('kalle');
-  await page.getByLabel('Lösenord').fill(testPassword);
-  await page.getByRole('button', { name: 'Logga in', exact: true }).click();
+  await logInThroughForm(page, base, 'kalle', { next: '/cases/B-1' });
   await page.waitForURL(`${base}/cases/B-1`);
 
   const tabs = page.getByRole('navigation', { name: 'Ärendets flikar' });

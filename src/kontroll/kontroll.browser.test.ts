@@ -2,8 +2,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createCase } from '../cases/cases.ts';
 import type { Db } from '../db/database.ts';
-import { seedUser, testPassword } from '../test-support/app.ts';
-import { launchBrowser, startTestServer, type TestBrowser, type TestServer } from '../test-support/browser.ts';
+import { seedUser } from '../test-support/app.ts';
+import {
+  launchBrowser,
+  logInThroughForm,
+  startTestServer,
+  type TestBrowser,
+  type TestServer,
+} from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme } from '../test-support/seeds.ts';
 
@@ -73,10 +79,7 @@ test.after(async () => {
 test('KALLE opens Hantera → Kontroll, sees the preview, runs it and sees what changed', async () => {
   const { page, problems } = ctx.browser;
   const base = ctx.server.url;
-  await page.goto(`${base}/login`);
-  await page.getByLabel('Användar-ID').fill('kalle');
-  await page.getByLabel('Lösenord').fill(testPassword);
-  await page.getByRole('button', { name: 'Logga in', exact: true }).click();
+  await logInThroughForm(page, base, 'kalle');
   await page.waitForURL(`${base}/cases`);
 
   await page.getByText('Hantera', { exact: true }).click();

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { Db } from '../db/database.ts';
-import { buildTestApp } from './app.ts';
+import { buildTestApp, testPassword } from './app.ts';
 
 // Debian's Chromium, never a browser downloaded by a test tool (this machine cannot fetch one).
 export const chromiumPath = '/usr/bin/chromium';
@@ -87,4 +87,19 @@ export async function startTestServer(db: Db, env: Record<string, string> = {}):
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, app, close: () => app.close() };
+}
+
+// Logs in as a new user would: the Swedish login form, by its visible labels. With `next`, the
+// login page is opened as a redirect from that page would open it.
+export async function logInThroughForm(
+  page: Page,
+  baseUrl: string,
+  login: string,
+  opts: { password?: string; next?: string } = {},
+): Promise<void> {
+  await page.goto(`${baseUrl}/login${opts.next ? `?next=${opts.next}` : ''}`);
+  await page.getByLabel('Användar-ID').fill(login);
+  await page.getByLabel('Lösenord').fill(opts.password ?? testPassword);
+  await page.getByRole('button', { name: 'Logga in', exact: true }).click();
+  await page.waitForURL((url) => url.pathname !== '/login');
 }

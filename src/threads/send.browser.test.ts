@@ -6,8 +6,8 @@ import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
 import type { Case } from '../db/schema.ts';
 import { createMailSender, type MailSender } from '../mail/outbound/sender.ts';
-import { buildTestApp, seedUser, testConfig, testPassword } from '../test-support/app.ts';
-import { launchBrowser, type TestBrowser } from '../test-support/browser.ts';
+import { buildTestApp, seedUser, testConfig } from '../test-support/app.ts';
+import { launchBrowser, logInThroughForm, type TestBrowser } from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
 import { startTestSmtpServer } from '../test-support/smtp.ts';
@@ -58,10 +58,7 @@ test('KALLE saves a reply with a pasted image, previews it under Hantera and sen
   const { base } = ctx;
   const caseUrl = `${base}/cases/${ctx.kase.number}`;
 
-  await page.goto(`${base}/login?next=/cases/${ctx.kase.number}`);
-  await page.getByLabel('Användar-ID').fill('kalle');
-  await page.getByLabel('Lösenord').fill(testPassword);
-  await page.getByRole('button', { name: 'Logga in', exact: true }).click();
+  await logInThroughForm(page, base, 'kalle', { next: `/cases/${ctx.kase.number}` });
   await page.waitForURL(caseUrl);
 
   const editor = page.locator('form.reply-box trix-editor');
