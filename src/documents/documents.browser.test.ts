@@ -6,6 +6,7 @@ import { seedUser } from '../test-support/app.ts';
 import {
   launchBrowser,
   logInThroughForm,
+  pasteImageIntoReply,
   startTestServer,
   type TestBrowser,
   type TestServer,
@@ -14,10 +15,6 @@ import { createTestDatabase } from '../test-support/database.ts';
 
 const ctx = {} as { db: Db; drop: () => Promise<void>; server: TestServer; browser: TestBrowser };
 const test = suite('Documents and pasted images in a real browser');
-
-// A 1×1 PNG.
-const tinyPngBase64 =
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 
 test.before(async () => {
   const t = await createTestDatabase();
@@ -90,18 +87,7 @@ test('KALLE uploads a file on the Documents tab, downloads it, and pastes an ima
   await editor.waitFor();
   await editor.click();
   await page.keyboard.type('Se bilden: ');
-  await editor.evaluate((element, base64) => {
-    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-    // biome-ignore lint/suspicious/noExplicitAny: Trix's editor API has no types here
-    (element as any).editor.insertFile(new File([bytes], 'x.png', { type: 'image/png' }));
-  }, tinyPngBase64);
-  // The upload has finished once the text the form will send names the image by its URL.
-  await page.waitForFunction(() => {
-    const element = document.querySelector('form.reply-box trix-editor') as
-      | (Element & { inputElement?: HTMLInputElement })
-      | null;
-    return element?.inputElement?.value.includes('src="/uploads/images/');
-  });
+  await pasteImageIntoReply(page, 'x.png');
   // Other files are not taken into the text; they belong on the Documents tab.
   await editor.evaluate((element) => {
     // biome-ignore lint/suspicious/noExplicitAny: Trix's editor API has no types here

@@ -103,3 +103,27 @@ export async function logInThroughForm(
   await page.getByRole('button', { name: 'Logga in', exact: true }).click();
   await page.waitForURL((url) => url.pathname !== '/login');
 }
+
+// A 1×1 PNG.
+export const tinyPngBase64 =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+
+// Pastes the tiny PNG into the reply box's Trix editor at the cursor and waits until its upload
+// has finished, i.e. until the text the form will send names the image by its URL.
+export async function pasteImageIntoReply(page: Page, fileName: string): Promise<void> {
+  const editor = page.locator('form.reply-box trix-editor');
+  await editor.evaluate(
+    (element, { base64, name }) => {
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+      // biome-ignore lint/suspicious/noExplicitAny: Trix's editor API has no types here
+      (element as any).editor.insertFile(new File([bytes], name, { type: 'image/png' }));
+    },
+    { base64: tinyPngBase64, name: fileName },
+  );
+  await page.waitForFunction(() => {
+    const element = document.querySelector('form.reply-box trix-editor') as
+      | (Element & { inputElement?: HTMLInputElement })
+      | null;
+    return element?.inputElement?.value.includes('src="/uploads/images/');
+  });
+}

@@ -7,7 +7,13 @@ import type { Db } from '../db/database.ts';
 import type { Case } from '../db/schema.ts';
 import { createMailSender, type MailSender } from '../mail/outbound/sender.ts';
 import { buildTestApp, seedUser, testConfig } from '../test-support/app.ts';
-import { launchBrowser, logInThroughForm, type TestBrowser } from '../test-support/browser.ts';
+import {
+  launchBrowser,
+  logInThroughForm,
+  pasteImageIntoReply,
+  type TestBrowser,
+  tinyPngBase64,
+} from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
 import { startTestSmtpServer } from '../test-support/smtp.ts';
@@ -23,10 +29,6 @@ const ctx = {} as {
   kase: Case;
 };
 const test = suite('Manage → Send to customer in a real browser, delivered over real SMTP');
-
-// A 1×1 PNG.
-const tinyPngBase64 =
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 
 test.before(async () => {
   const t = await createTestDatabase();
@@ -64,18 +66,7 @@ test('KALLE saves a reply with a pasted image, previews it under Hantera and sen
   const editor = page.locator('form.reply-box trix-editor');
   await editor.click();
   await page.keyboard.type('Hej Per! Så här ser fack två ut: ');
-  await editor.evaluate((element, base64) => {
-    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-    // biome-ignore lint/suspicious/noExplicitAny: Trix's editor API has no types here
-    (element as any).editor.insertFile(new File([bytes], 'fack.png', { type: 'image/png' }));
-  }, tinyPngBase64);
-  // The upload has finished once the text the form will send names the image by its URL.
-  await page.waitForFunction(() => {
-    const element = document.querySelector('form.reply-box trix-editor') as
-      | (Element & { inputElement?: HTMLInputElement })
-      | null;
-    return element?.inputElement?.value.includes('src="/uploads/images/');
-  });
+  await pasteImageIntoReply(page, 'fack.png');
   await page.getByLabel('Spara bara').check();
   await page.getByRole('button', { name: 'Spara svar', exact: true }).click();
   await page.getByText('Svaret har sparats.').waitFor();
