@@ -86,11 +86,11 @@ test('the seed status "Till uppdrag" exists with kind work_order and is listed',
 test('case types: create, edit, deactivate and activate again', async () => {
   const id = await create('case-types', { name: 'Installation', position: '7' });
   let row = await ctx.db.selectFrom('case_types').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  assert.equal(row, { id, name: 'Installation', position: 7, active: true });
+  assert.equal(row, { id, name: 'Installation', position: 7, active: true, system_key: null });
 
   await edit('case-types', id, { name: 'Installation på plats', position: '' });
   row = await ctx.db.selectFrom('case_types').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  assert.equal(row, { id, name: 'Installation på plats', position: 0, active: true });
+  assert.equal(row, { id, name: 'Installation på plats', position: 0, active: true, system_key: null });
   assert.ok(await listed('case-types', 'Installation på plats'));
 
   await setActive('case-types', id, false);
@@ -153,15 +153,43 @@ test('priorities: create, edit, deactivate; rank must be 1 or more', async () =>
 });
 
 test('number series: create, edit, deactivate, with the next number shown as an example', async () => {
-  const id = await create('number-series', { name: 'Reklamationer', prefix: '2026-', next_number: '42', digits: '5' });
+  const id = await create('number-series', {
+    name: 'Reklamationer',
+    prefix: '2026-',
+    next_number: '42',
+    digits: '5',
+    purpose: 'cases',
+  });
   let row = await ctx.db.selectFrom('number_series').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  assert.equal(row, { id, name: 'Reklamationer', prefix: '2026-', next_number: 42, digits: 5, active: true });
+  assert.equal(row, {
+    id,
+    name: 'Reklamationer',
+    prefix: '2026-',
+    next_number: 42,
+    digits: 5,
+    active: true,
+    purpose: 'cases',
+  });
   assert.ok(await listed('number-series', '2026-00042'));
   assert.match((await ctx.admin.get(`/admin/number-series/${id}`)).body, '<output>2026-00042</output>');
 
-  await edit('number-series', id, { name: 'Reklamationer', prefix: '', next_number: '1000', digits: '3' });
+  await edit('number-series', id, {
+    name: 'Reklamationer',
+    prefix: '',
+    next_number: '1000',
+    digits: '3',
+    purpose: 'work_orders',
+  });
   row = await ctx.db.selectFrom('number_series').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  assert.equal(row, { id, name: 'Reklamationer', prefix: '', next_number: 1000, digits: 3, active: true });
+  assert.equal(row, {
+    id,
+    name: 'Reklamationer',
+    prefix: '',
+    next_number: 1000,
+    digits: 3,
+    active: true,
+    purpose: 'work_orders',
+  });
   assert.ok(await listed('number-series', '<td>1000</td>'));
 
   await setActive('number-series', id, false);

@@ -2,7 +2,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import { z } from 'zod';
 import { formatCaseNumber } from '../cases/number-series.ts';
 import { uniqueViolation } from '../db/errors.ts';
-import type { Database, StatusKind } from '../db/schema.ts';
+import type { Database, NumberSeriesPurpose, StatusKind } from '../db/schema.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
 import { FormError, requiredText } from '../web/form.ts';
 import type { MessageKey } from '../web/i18n/en.ts';
@@ -13,7 +13,11 @@ import type { Translate } from '../web/i18n/i18n.ts';
 // schema types here, so no name from a request ever reaches the SQL).
 
 export type RegisterTable = 'case_types' | 'case_statuses' | 'priorities' | 'number_series' | 'canned_replies';
-type ColumnOf<T extends RegisterTable> = Exclude<keyof Selectable<Database[T]> & string, 'id' | 'active'>;
+// system_key marks rows the system itself relies on; no form sets it
+type ColumnOf<T extends RegisterTable> = Exclude<
+  keyof Selectable<Database[T]> & string,
+  'id' | 'active' | 'system_key'
+>;
 
 export type RegisterValue = string | number | null;
 export type RegisterValues = Record<string, RegisterValue>;
@@ -162,6 +166,8 @@ function nextNumberExample(values: FormValues): string | null {
   return formatCaseNumber(values.prefix?.trim() ?? '', n, d);
 }
 
+const seriesPurposes = ['cases', 'projects', 'work_orders'] as const satisfies readonly NumberSeriesPurpose[];
+
 const numberSeries = {
   slug: 'number-series',
   titleKey: 'admin.number_series',
@@ -171,6 +177,13 @@ const numberSeries = {
     { name: 'prefix', labelKey: 'registers.prefix', type: 'text', required: false },
     { name: 'next_number', labelKey: 'registers.next_number', type: 'number', required: true },
     { name: 'digits', labelKey: 'registers.digits', type: 'number', required: true },
+    {
+      name: 'purpose',
+      labelKey: 'registers.purpose',
+      type: 'select',
+      required: true,
+      options: seriesPurposes.map((purpose) => ({ value: purpose, labelKey: `registers.purpose.${purpose}` as const })),
+    },
   ],
   schema: z.object({
     name: requiredText(100),
@@ -182,10 +195,12 @@ const numberSeries = {
       .transform((v) => v ?? ''),
     next_number: integer(1, maxInteger, 'errors.positive', 'errors.too_large'),
     digits: integer(1, 12, 'errors.digits_range', 'errors.digits_range'),
+    purpose: z.enum(seriesPurposes, 'errors.required'),
   }),
-  defaults: { next_number: '1', digits: '5' },
+  defaults: { next_number: '1', digits: '5', purpose: 'cases' },
   columns: [
     { name: 'name', labelKey: 'registers.name' },
+    { name: 'purpose', labelKey: 'registers.purpose', text: (row, t) => t(`registers.purpose.${row.purpose}`) },
     { name: 'prefix', labelKey: 'registers.prefix' },
     {
       name: 'next_number',

@@ -100,7 +100,7 @@ async function checkReferences(
 export async function allocateCaseNumber(trx: Transaction<Database>): Promise<string> {
   const row = await sql<{ prefix: string; number: number; digits: number }>`
     update number_series set next_number = next_number + 1
-    where id = (select id from number_series where active order by id limit 1)
+    where id = (select id from number_series where active and purpose = 'cases' order by id limit 1)
     returning prefix, next_number - 1 as number, digits`
     .execute(trx)
     .then((r) => r.rows[0]);

@@ -69,6 +69,8 @@ export interface CaseTypesTable {
   name: string;
   position: Generated<number>;
   active: Generated<boolean>;
+  // types the system uses itself: 'document_approval'
+  system_key: Generated<string | null>;
 }
 
 export interface CaseStatusesTable {
@@ -93,7 +95,9 @@ export interface NumberSeriesTable {
   next_number: number;
   digits: number;
   active: Generated<boolean>;
+  purpose: Generated<NumberSeriesPurpose>;
 }
+export type NumberSeriesPurpose = 'cases' | 'projects' | 'work_orders';
 
 export interface CannedRepliesTable {
   id: Generated<number>;
@@ -132,6 +136,8 @@ export interface CasesTable {
   previous_case_id: number | null;
   // Start of the current waiting period (Kontroll's clock); kept by triggers, null unless waiting.
   waiting_since: Generated<Date | null>;
+  // the work order made from this case (H2, O5)
+  work_order_id: Generated<number | null>;
   created_by: number | null;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -205,11 +211,21 @@ export interface DocumentFoldersTable {
   system_key: string | null;
   position: Generated<number>;
   active: Generated<boolean>;
+  // documents added to this category start this approval chain (A1, A2)
+  approval_structure_id: Generated<number | null>;
 }
+
+export type DocumentApprovalState = 'none' | 'pending' | 'sent_back' | 'approved' | 'withdrawn';
 
 export interface DocumentsTable {
   id: Generated<string>;
-  case_id: number | null;
+  // where it lies: at most one of these four
+  case_id: Generated<number | null>;
+  customer_id: Generated<number | null>;
+  project_id: Generated<number | null>;
+  work_order_id: Generated<number | null>;
+  version: Generated<number>;
+  approval_state: Generated<DocumentApprovalState>;
   folder_id: number;
   file_id: string;
   file_name: string;
@@ -378,7 +394,102 @@ export interface JobsTable {
   runs: Generated<number>;
 }
 
+export interface ProjectsTable {
+  id: Generated<number>;
+  number: string;
+  name: string;
+  customer_id: number | null;
+  responsible_id: number | null;
+  active: Generated<boolean>;
+  version: Generated<number>;
+  created_by: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type WorkOrderStatus = 'planned' | 'in_progress' | 'done' | 'cancelled';
+
+export interface WorkOrdersTable {
+  id: Generated<number>;
+  number: string;
+  name: string;
+  project_id: number;
+  responsible_id: number | null;
+  status: Generated<WorkOrderStatus>;
+  description_html: Generated<string>;
+  case_id: number | null;
+  version: Generated<number>;
+  created_by: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ApprovalStructuresTable {
+  id: Generated<number>;
+  name: string;
+  active: Generated<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ApprovalStructureStepsTable {
+  id: Generated<number>;
+  structure_id: number;
+  position: number;
+  approver_ids: number[];
+}
+
+export interface DocumentVersionsTable {
+  id: Generated<string>;
+  document_id: string;
+  version: number;
+  file_id: string;
+  file_name: string;
+  created_by: number | null;
+  created_at: Timestamp;
+}
+
+export type ApprovalChainState = 'pending' | 'approved' | 'sent_back' | 'withdrawn';
+export type ApprovalChainStep = { approverIds: number[] };
+
+export interface ApprovalChainsTable {
+  id: Generated<string>;
+  document_id: string;
+  document_version: number;
+  structure_id: number | null;
+  structure_name: string;
+  steps: ColumnType<ApprovalChainStep[], string, string>;
+  current_step: Generated<number>;
+  current_approver_ids: Generated<number[]>;
+  state: ApprovalChainState;
+  case_id: number | null;
+  submitted_by: number | null;
+  created_at: Timestamp;
+  finished_at: Date | null;
+}
+
+export type ApprovalDecisionKind = 'approve' | 'send_back' | 'withdraw' | 'reassign';
+
+export interface ApprovalDecisionsTable {
+  id: Generated<string>;
+  chain_id: string;
+  document_id: string;
+  document_version: number;
+  step: number;
+  user_id: number | null;
+  decision: ApprovalDecisionKind;
+  comment: Generated<string>;
+  created_at: Timestamp;
+}
+
 export interface Database {
+  projects: ProjectsTable;
+  work_orders: WorkOrdersTable;
+  approval_structures: ApprovalStructuresTable;
+  approval_structure_steps: ApprovalStructureStepsTable;
+  document_versions: DocumentVersionsTable;
+  approval_chains: ApprovalChainsTable;
+  approval_decisions: ApprovalDecisionsTable;
   kontroll_runs: KontrollRunsTable;
   kontroll_actions: KontrollActionsTable;
   jobs: JobsTable;
@@ -442,6 +553,7 @@ export const caseColumns = [
   'unknown_sender',
   'previous_case_id',
   'waiting_since',
+  'work_order_id',
   'created_by',
   'created_at',
   'updated_at',

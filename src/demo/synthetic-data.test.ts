@@ -14,7 +14,11 @@ const cases = 2_000;
 test.before(async () => {
   const t = await createTestDatabase();
   Object.assign(ctx, { db: t.db, drop: t.drop });
-  const series = await t.db.selectFrom('number_series').select('next_number').executeTakeFirstOrThrow();
+  const series = await t.db
+    .selectFrom('number_series')
+    .select('next_number')
+    .where('purpose', '=', 'cases')
+    .executeTakeFirstOrThrow();
   ctx.nextNumberBefore = series.next_number;
   await seedSyntheticData(t.db, { cases, customers: 2_000, batchSize: 700 });
 });
@@ -143,7 +147,11 @@ test('case numbers are unique per year and the number series continues after the
       from cases`,
   );
   assert.equal(numbers, { n: cases, distinct: cases, malformed: 0 });
-  const series = await ctx.db.selectFrom('number_series').select(['prefix', 'next_number']).executeTakeFirstOrThrow();
+  const series = await ctx.db
+    .selectFrom('number_series')
+    .select(['prefix', 'next_number'])
+    .where('purpose', '=', 'cases')
+    .executeTakeFirstOrThrow();
   const used = await one(
     ctx.db,
     sql<{ n: number; max: number | null }>`

@@ -271,6 +271,7 @@ async function planCases(trx: Transaction<Database>, options: SyntheticOptions):
     .selectFrom('number_series')
     .select(['id', 'prefix', 'next_number', 'digits'])
     .where('active', '=', true)
+    .where('purpose', '=', 'cases')
     .orderBy('id')
     .limit(1)
     .executeTakeFirst();
