@@ -13,6 +13,7 @@ import { addStaffReply } from '../threads/threads.ts';
 import {
   applyKontroll,
   isScheduledKontrollDue,
+  loadKontrollRunContext,
   previewKontroll,
   runKontroll,
   runKontrollHoldingLock,
@@ -277,12 +278,12 @@ test('case types left out and switches turned off are respected', async () => {
 
 test('a case the customer answered a second before is left alone', async () => {
   const kase = await waitingCase('Svarade nyss');
-  const settings = await loadKontrollSettings(ctx.db);
-  const preview = await previewKontroll(ctx.db, settings, at(8));
+  const runContext = await loadKontrollRunContext(ctx.db, ctx.config, at(8), null);
+  const preview = await previewKontroll(ctx.db, runContext.settings, at(8));
   assert.ok(preview.remind.some((c) => c.id === kase.id));
   // Between reading the candidates and handling the case, the customer's mail opened it again.
   await ctx.db.updateTable('cases').set({ status_id: ctx.status.open }).where('id', '=', kase.id).execute();
-  const done = await applyKontroll(ctx.db, ctx.config, kase.id, { settings, now: at(8), runId: null, fromName: 'X' });
+  const done = await applyKontroll(ctx.db, kase.id, runContext);
   assert.is(done, 'skipped');
   assert.is((await events(kase.id, 'kontroll_reminder')).length, 0);
   assert.is((await ctx.db.selectFrom('outbox').select('id').where('case_id', '=', kase.id).execute()).length, 0);

@@ -3,8 +3,11 @@ import type { Config } from '../config.ts';
 import { withAdvisoryLock } from '../db/advisory-locks.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
-import { queueReplyMail } from '../mail/outbound/reply-mail.ts';
-import { loadMailSettings } from '../mail/outbound/settings.ts';
+import { loadSecret } from '../db/secrets.ts';
+import { composeMail, subjectWithTag } from '../mail/outbound/compose.ts';
+import { createMessageId } from '../mail/outbound/message-id.ts';
+import { threadingAfter } from '../mail/outbound/reply-mail.ts';
+import { loadMailSettings, type MailSettings } from '../mail/outbound/settings.ts';
 import { daysWaited, decideKontroll, fillPlaceholders, kontrollThreshold, plainTextToHtml } from './rules.ts';
 import { type KontrollSettings, loadKontrollSettings } from './settings.ts';
 
@@ -101,9 +104,9 @@ export async function previewKontroll(db: Db, settings: KontrollSettings, now: D
 export type KontrollRunOptions = {
   now?: Date;
   actor?: User | null;
-  // cases per batch; each case still gets its own short transaction
+  // cases per transaction: each batch locks its cases, re-checks them and writes set-wise
   batchSize?: number;
-  // transactions at once within a batch
+  // batches at once (each on its own connection)
   concurrency?: number;
 };
 
@@ -117,6 +120,31 @@ export async function runKontroll(db: Db, config: Config, opts: KontrollRunOptio
   return locked.acquired ? { status: 'done', ...locked.value } : { status: 'busy' };
 }
 
+// What every batch of a run shares, read once per run rather than once per case.
+export type KontrollRunContext = {
+  settings: KontrollSettings;
+  now: Date;
+  runId: string | null;
+  mail: MailSettings;
+  messageIdSecret: string;
+  statusNames: Map<number, string>;
+};
+
+export async function loadKontrollRunContext(
+  db: Db,
+  config: Config,
+  now: Date,
+  runId: string | null,
+): Promise<KontrollRunContext> {
+  const [settings, mail, messageIdSecret, statuses] = await Promise.all([
+    loadKontrollSettings(db),
+    loadMailSettings(db, config),
+    loadSecret(db, 'message-id'),
+    db.selectFrom('case_statuses').select(['id', 'name']).execute(),
+  ]);
+  return { settings, now, runId, mail, messageIdSecret, statusNames: new Map(statuses.map((s) => [s.id, s.name])) };
+}
+
 // The run itself, for callers that already hold the job's lock (runJob in the schedule).
 export async function runKontrollHoldingLock(
   db: Db,
@@ -125,8 +153,8 @@ export async function runKontrollHoldingLock(
 ): Promise<KontrollRunTotals> {
   const now = opts.now ?? new Date();
   const actor = opts.actor ?? null;
-  const batchSize = opts.batchSize ?? 500;
-  const concurrency = opts.concurrency ?? 8;
+  const batchSize = opts.batchSize ?? 250;
+  const concurrency = opts.concurrency ?? 2;
   const run = await db
     .insertInto('kontroll_runs')
     .values({ source: opts.source ?? (actor ? 'manual' : 'schedule'), user_id: actor?.id ?? null, as_of: now })
@@ -135,30 +163,40 @@ export async function runKontrollHoldingLock(
   const totals: KontrollRunTotals = { runId: run.id, reminded: 0, closed: 0, skipped: 0, failed: 0 };
   let lastError: string | null = null;
   try {
-    const settings = await loadKontrollSettings(db);
-    const fromName = (await loadMailSettings(db, config)).fromName;
-    const candidates = await findKontrollCandidates(db, settings, now);
+    const ctx = await loadKontrollRunContext(db, config, now, run.id);
+    const candidates = await findKontrollCandidates(db, ctx.settings, now);
+    const batches: KontrollCandidate[][] = [];
     for (let start = 0; start < candidates.length; start += batchSize) {
-      const batch = candidates.slice(start, start + batchSize);
-      let next = 0;
-      const worker = async () => {
-        for (let i = next++; i < batch.length; i = next++) {
-          const candidate = batch[i] as KontrollCandidate;
-          try {
-            const done = await applyKontroll(db, config, candidate.id, { settings, now, runId: run.id, fromName });
-            if (done === 'remind') totals.reminded += 1;
-            else if (done === 'close') totals.closed += 1;
-            else totals.skipped += 1;
-          } catch (error) {
-            totals.failed += 1;
-            lastError = `${candidate.number}: ${error instanceof Error ? error.message : String(error)}`;
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, batch.length) }, worker));
-      // progress, so a long run shows how far it got
-      await recordTotals(db, totals, lastError, null);
+      batches.push(candidates.slice(start, start + batchSize));
     }
+    let next = 0;
+    let sinceRecorded = 0;
+    const worker = async () => {
+      for (let i = next++; i < batches.length; i = next++) {
+        const batch = batches[i] as KontrollCandidate[];
+        try {
+          const done = await applyKontrollBatch(
+            db,
+            batch.map((c) => c.id),
+            ctx,
+          );
+          totals.reminded += done.reminded;
+          totals.closed += done.closed;
+          totals.skipped += done.skipped;
+        } catch (error) {
+          // The batch rolled back as a whole; the next run picks its cases up again.
+          totals.failed += batch.length;
+          lastError = `${batch[0]?.number}…: ${error instanceof Error ? error.message : String(error)}`;
+        }
+        // progress every few thousand cases, so a long run shows how far it got
+        sinceRecorded += batch.length;
+        if (sinceRecorded >= 2000) {
+          sinceRecorded = 0;
+          await recordTotals(db, totals, lastError, null);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
   } catch (error) {
     lastError = error instanceof Error ? error.message : String(error);
     await recordTotals(db, totals, lastError, new Date());
@@ -183,20 +221,44 @@ async function recordTotals(db: Db, t: KontrollRunTotals, error: string | null, 
     .execute();
 }
 
-// One case in its own short transaction: the row locked, its state decided afresh (the customer
-// may have answered, an agent changed the status or another run handled it since the candidates
-// were read), the period's action recorded, then the mail, the entry, the event and the status.
+// One case, as a batch of one (tests and callers outside a run).
 export async function applyKontroll(
   db: Db,
-  config: Config,
   caseId: number,
-  ctx: { settings: KontrollSettings; now: Date; runId: string | null; fromName: string },
+  ctx: KontrollRunContext,
 ): Promise<'remind' | 'close' | 'skipped'> {
+  const done = await applyKontrollBatch(db, [caseId], ctx);
+  return done.reminded ? 'remind' : done.closed ? 'close' : 'skipped';
+}
+
+type PlannedAction = {
+  kase: {
+    id: number;
+    number: string;
+    title: string;
+    status_id: number;
+    waiting_since: Date;
+    contact_name: string | null;
+    contact_email: string | null;
+    contact_id: number | null;
+    responsible_id: number | null;
+  };
+  action: 'remind' | 'close';
+};
+
+// A batch of cases in one transaction. The rows are locked (in id order, so two runs cannot
+// deadlock) and decided afresh: the customer may have answered, an agent changed the status or
+// another run handled a case since the candidates were read. Then, set-wise: the period's
+// record, the thread entry, the composed mail in the outbox, the event and the case itself.
+export async function applyKontrollBatch(
+  db: Db,
+  caseIds: number[],
+  ctx: KontrollRunContext,
+): Promise<{ reminded: number; closed: number; skipped: number }> {
+  if (!caseIds.length) return { reminded: 0, closed: 0, skipped: 0 };
   const { settings, now } = ctx;
   return db.transaction().execute(async (trx) => {
-    // The lock makes an incoming customer mail (ingest) or an agent's edit wait for this
-    // transaction, or this one for theirs; either way the re-check below sees the truth.
-    const kase = await trx
+    const locked = await trx
       .selectFrom('cases')
       .select([
         'id',
@@ -210,126 +272,226 @@ export async function applyKontroll(
         'contact_name',
         'contact_email',
         'responsible_id',
-        'version',
       ])
-      .where('id', '=', caseId)
+      .where('id', 'in', caseIds)
+      .orderBy('id')
       .forUpdate()
-      .executeTakeFirst();
-    if (!kase?.waiting_since) return 'skipped';
-    const waitingSince = kase.waiting_since;
-    const reminded = await trx
-      .selectFrom('kontroll_actions')
-      .select('id')
-      .where('case_id', '=', kase.id)
-      .where('waiting_since', '=', waitingSince)
-      .where('action', '=', 'remind')
-      .executeTakeFirst();
-    const action = decideKontroll(
-      {
-        statusKind: kase.status_kind,
-        waitingSince,
-        caseTypeId: kase.case_type_id,
-        remindedThisPeriod: Boolean(reminded),
-      },
-      settings,
-      now,
+      .execute();
+    const remindedPeriods = new Set(
+      (
+        await trx
+          .selectFrom('kontroll_actions')
+          .select(['case_id', 'waiting_since'])
+          .where('case_id', 'in', caseIds)
+          .where('action', '=', 'remind')
+          .execute()
+      ).map((a) => `${a.case_id}@${a.waiting_since.getTime()}`),
     );
-    if (action === 'none') return 'skipped';
+    const planned: PlannedAction[] = [];
+    for (const kase of locked) {
+      if (!kase.waiting_since) continue;
+      const waitingSince = kase.waiting_since;
+      const action = decideKontroll(
+        {
+          statusKind: kase.status_kind,
+          waitingSince,
+          caseTypeId: kase.case_type_id,
+          remindedThisPeriod: remindedPeriods.has(`${kase.id}@${waitingSince.getTime()}`),
+        },
+        settings,
+        now,
+      );
+      if (action !== 'none') planned.push({ kase: { ...kase, waiting_since: waitingSince }, action });
+    }
+    const skippedBefore = caseIds.length - planned.length;
+    if (!planned.length) return { reminded: 0, closed: 0, skipped: skippedBefore };
     const closeStatusId = settings.closeStatusId;
-    if (action === 'close' && !closeStatusId) throw new Error('no status for closed cases in the settings');
+    if (planned.some((p) => p.action === 'close') && !closeStatusId) {
+      throw new Error('no status for closed cases in the settings');
+    }
+
     // The period's record first: should anything have slipped past the lock, the unique key stops it.
     const recorded = await trx
       .insertInto('kontroll_actions')
-      .values({ case_id: kase.id, waiting_since: waitingSince, action, run_id: ctx.runId })
+      .values(
+        planned.map((p) => ({
+          case_id: p.kase.id,
+          waiting_since: p.kase.waiting_since,
+          action: p.action,
+          run_id: ctx.runId,
+        })),
+      )
       .onConflict((oc) => oc.columns(['case_id', 'waiting_since', 'action']).doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    if (!recorded) return 'skipped';
+      .returning(['id', 'case_id'])
+      .execute();
+    const actionIdOf = new Map(recorded.map((r) => [r.case_id, r.id]));
+    const todo = planned.filter((p) => actionIdOf.has(p.kase.id));
+    if (!todo.length) return { reminded: 0, closed: 0, skipped: caseIds.length };
 
-    const [contact, responsible] = await Promise.all([
-      kase.contact_id
-        ? trx.selectFrom('contacts').select(['name', 'email']).where('id', '=', kase.contact_id).executeTakeFirst()
-        : undefined,
-      kase.responsible_id
-        ? trx.selectFrom('users').select('name').where('id', '=', kase.responsible_id).executeTakeFirst()
-        : undefined,
+    const contactIds = [...new Set(todo.map((p) => p.kase.contact_id).filter((id) => id !== null))];
+    const userIds = [...new Set(todo.map((p) => p.kase.responsible_id).filter((id) => id !== null))];
+    const [contacts, users, earlier] = await Promise.all([
+      contactIds.length
+        ? trx.selectFrom('contacts').select(['id', 'name', 'email']).where('id', 'in', contactIds).execute()
+        : [],
+      userIds.length ? trx.selectFrom('users').select(['id', 'name']).where('id', 'in', userIds).execute() : [],
+      trx
+        .selectFrom('thread_entries')
+        .select(['case_id', 'message_id', 'side'])
+        .where(
+          'case_id',
+          'in',
+          todo.map((p) => p.kase.id),
+        )
+        .where('message_id', 'is not', null)
+        .orderBy('case_id')
+        .orderBy('id')
+        .execute(),
     ]);
-    const to = kase.contact_email ?? contact?.email ?? null;
-    // Contacts carry no language yet; the English texts wait for one. Swedish until then.
-    const texts = settings.texts[action].sv;
-    const values = {
-      case_number: kase.number,
-      title: kase.title,
-      contact_name: kase.contact_name ?? contact?.name ?? '',
-      responsible_name: responsible?.name ?? ctx.fromName,
-      days: String(daysWaited(waitingSince, now)),
-    };
-    const entry = await trx
-      .insertInto('thread_entries')
-      .values({
-        case_id: kase.id,
-        side: 'system',
-        user_id: null,
-        author_name: ctx.fromName,
-        body_html: plainTextToHtml(fillPlaceholders(texts.text, values)),
-        // without an address the entry stays in the thread and no mail leaves
-        delivery: to ? 'to_send' : 'none',
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    if (to) {
-      await queueReplyMail(trx, config, {
-        caseId: kase.id,
-        entryId: entry.id,
-        addressing: { to: [to], cc: [], documentIds: [] },
-        actorId: null,
-        status: 'queued',
-        subject: fillPlaceholders(texts.subject, values),
-        autoSubmitted: true,
-      });
+    const contactOf = new Map(contacts.map((c) => [c.id, c]));
+    const userNameOf = new Map(users.map((u) => [u.id, u.name]));
+    const earlierOf = new Map<number, { message_id: string | null; side: string }[]>();
+    for (const e of earlier) {
+      const list = earlierOf.get(e.case_id) ?? [];
+      list.push(e);
+      earlierOf.set(e.case_id, list);
     }
-    await trx
-      .updateTable('kontroll_actions')
-      .set({ thread_entry_id: entry.id })
-      .where('id', '=', recorded.id)
-      .execute();
 
-    if (action === 'remind') {
+    const mails = todo.map((p) => {
+      const { kase, action } = p;
+      const contact = kase.contact_id ? contactOf.get(kase.contact_id) : undefined;
+      const to = kase.contact_email ?? contact?.email ?? null;
+      // Contacts carry no language yet; the English texts wait for one. Swedish until then.
+      const texts = settings.texts[action].sv;
+      const values = {
+        case_number: kase.number,
+        title: kase.title,
+        contact_name: kase.contact_name ?? contact?.name ?? '',
+        responsible_name: (kase.responsible_id && userNameOf.get(kase.responsible_id)) || ctx.mail.fromName,
+        days: String(daysWaited(kase.waiting_since, now)),
+      };
+      const text = fillPlaceholders(texts.text, values);
+      return {
+        ...p,
+        to,
+        text,
+        bodyHtml: plainTextToHtml(text),
+        subject: subjectWithTag(ctx.mail.subjectTag, kase.number, fillPlaceholders(texts.subject, values)),
+        // without an address the entry stays in the thread and no mail leaves
+        messageId: to ? createMessageId(ctx.mail.messageIdDomain, ctx.messageIdSecret) : null,
+      };
+    });
+
+    const entries = await trx
+      .insertInto('thread_entries')
+      .values(
+        mails.map((m) => ({
+          case_id: m.kase.id,
+          side: 'system' as const,
+          user_id: null,
+          author_name: ctx.mail.fromName,
+          body_html: m.bodyHtml,
+          delivery: m.to ? ('to_send' as const) : ('none' as const),
+          message_id: m.messageId,
+        })),
+      )
+      .returning(['id', 'case_id'])
+      .execute();
+    const entryOf = new Map(entries.map((e) => [e.case_id, e.id]));
+
+    const outgoing = mails.filter((m) => m.to && m.messageId);
+    const raws = await Promise.all(
+      outgoing.map((m) => {
+        const { references, inReplyTo } = threadingAfter(earlierOf.get(m.kase.id) ?? []);
+        return composeMail({
+          settings: ctx.mail,
+          messageId: m.messageId as string,
+          to: [m.to as string],
+          subject: m.subject,
+          bodyHtml: m.bodyHtml,
+          text: m.text,
+          inReplyTo,
+          references,
+          caseNumber: m.kase.number,
+          autoSubmitted: true,
+        });
+      }),
+    );
+    if (outgoing.length) {
       await trx
-        .insertInto('case_events')
-        .values({ case_id: kase.id, user_id: null, kind: 'kontroll_reminder', new_value: to })
+        .insertInto('outbox')
+        .values(
+          outgoing.map((m, i) => ({
+            kind: 'reply' as const,
+            case_id: m.kase.id,
+            thread_entry_id: entryOf.get(m.kase.id) ?? null,
+            message_id: m.messageId as string,
+            envelope_from: ctx.mail.fromAddress,
+            envelope_to: [m.to as string],
+            subject: m.subject,
+            raw: raws[i] as Buffer,
+            status: 'queued' as const,
+            created_by: null,
+          })),
+        )
         .execute();
-      await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', kase.id).execute();
-      return 'remind';
     }
-    const statuses = await trx
-      .selectFrom('case_statuses')
-      .select(['id', 'name'])
-      .where('id', 'in', [kase.status_id, closeStatusId as number])
-      .execute();
-    const nameOf = (id: number) => statuses.find((s) => s.id === id)?.name ?? String(id);
-    await trx
-      .updateTable('cases')
-      .set({
-        status_id: closeStatusId as number,
-        // an agent's form opened before this is refused as stale rather than reopening the case
-        version: kase.version + 1,
-        updated_at: new Date(),
-        last_activity_at: new Date(),
-      })
-      .where('id', '=', kase.id)
-      .execute();
+
+    await sql`
+      update kontroll_actions a set thread_entry_id = v.entry_id
+      from unnest(${recorded.map((r) => r.id)}::bigint[], ${recorded.map((r) => entryOf.get(r.case_id) ?? null)}::bigint[])
+        as v(action_id, entry_id)
+      where a.id = v.action_id`.execute(trx);
+
+    const reminded = mails.filter((m) => m.action === 'remind');
+    const closed = mails.filter((m) => m.action === 'close');
+    const closeName = closeStatusId ? (ctx.statusNames.get(closeStatusId) ?? String(closeStatusId)) : '';
     await trx
       .insertInto('case_events')
-      .values({
-        case_id: kase.id,
-        user_id: null,
-        kind: 'kontroll_closed',
-        old_value: nameOf(kase.status_id),
-        new_value: nameOf(closeStatusId as number),
-      })
+      .values(
+        mails.map((m) =>
+          m.action === 'remind'
+            ? { case_id: m.kase.id, user_id: null, kind: 'kontroll_reminder', new_value: m.to }
+            : {
+                case_id: m.kase.id,
+                user_id: null,
+                kind: 'kontroll_closed',
+                old_value: ctx.statusNames.get(m.kase.status_id) ?? String(m.kase.status_id),
+                new_value: closeName,
+              },
+        ),
+      )
       .execute();
-    return 'close';
+    const stamp = new Date();
+    if (reminded.length) {
+      await trx
+        .updateTable('cases')
+        .set({ last_activity_at: stamp })
+        .where(
+          'id',
+          'in',
+          reminded.map((m) => m.kase.id),
+        )
+        .execute();
+    }
+    if (closed.length) {
+      await trx
+        .updateTable('cases')
+        .set((eb) => ({
+          status_id: closeStatusId as number,
+          // an agent's form opened before this is refused as stale rather than reopening the case
+          version: eb('version', '+', 1),
+          updated_at: stamp,
+          last_activity_at: stamp,
+        }))
+        .where(
+          'id',
+          'in',
+          closed.map((m) => m.kase.id),
+        )
+        .execute();
+    }
+    return { reminded: reminded.length, closed: closed.length, skipped: caseIds.length - mails.length };
   });
 }
 

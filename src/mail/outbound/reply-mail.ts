@@ -9,6 +9,18 @@ import { loadMailSettings } from './settings.ts';
 
 export type ReplyAddressing = { to: string[]; cc: string[]; documentIds: string[] };
 
+// Threading for a reply after these earlier messages of the case (oldest first): it answers the
+// customer's latest message and names the conversation so far.
+export function threadingAfter(earlier: { message_id: string | null; side: string }[]): {
+  references: string[];
+  inReplyTo: string | null;
+} {
+  const withId = earlier.filter((e) => e.message_id);
+  const references = withId.map((e) => e.message_id as string).slice(-20);
+  const inReplyTo = withId.filter((e) => e.side === 'customer').at(-1)?.message_id ?? references.at(-1) ?? null;
+  return { references, inReplyTo };
+}
+
 // The e-mail for a staff reply in a case's thread, composed once and put in the outbox:
 // queued to go now, or as a draft for "Send to customer" to preview and release.
 // Runs inside the caller's transaction, so a reply and its outbox entry exist together or not at all.
@@ -43,7 +55,6 @@ export async function queueReplyMail(
     await db.updateTable('thread_entries').set({ message_id: messageId }).where('id', '=', entry.id).execute();
   }
 
-  // Threading: answer the customer's latest message, and name the conversation so far.
   const earlier = await db
     .selectFrom('thread_entries')
     .select(['message_id', 'side'])
@@ -52,8 +63,7 @@ export async function queueReplyMail(
     .where('message_id', 'is not', null)
     .orderBy('id')
     .execute();
-  const references = earlier.map((e) => e.message_id as string).slice(-20);
-  const inReplyTo = earlier.filter((e) => e.side === 'customer').at(-1)?.message_id ?? references.at(-1) ?? null;
+  const { references, inReplyTo } = threadingAfter(earlier);
 
   const tokens = imageTokensIn(entry.body_html);
   const images = tokens.length
