@@ -12,10 +12,12 @@ import fastifyView from '@fastify/view';
 import { Eta } from 'eta';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAdminRoutes } from './admin/routes.ts';
+import { registerApprovalRoutes } from './approvals/routes.ts';
 import { registerInternalNoteRoutes } from './cases/internal-routes.ts';
 import { registerOverviewRoutes } from './cases/overview-routes.ts';
 import { registerCaseRoutes } from './cases/routes.ts';
 import type { Config } from './config.ts';
+import { registerCustomerPageRoutes } from './customers/page-routes.ts';
 import type { Db } from './db/database.ts';
 import { loadSecret } from './db/secrets.ts';
 import { registerDiscussionRoutes } from './discussions/routes.ts';
@@ -36,6 +38,7 @@ import { registerErrorHandlers } from './web/errors.ts';
 import { readMultipartCsrfField } from './web/multipart.ts';
 import { isHtmx } from './web/render.ts';
 import { PgSessionStore } from './web/session-store.ts';
+import { registerWorkOrderRoutes } from './work-orders/routes.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sessionTtlMs = 12 * 60 * 60 * 1000;
@@ -182,12 +185,15 @@ export async function buildApp(
   await app.register(registerThreadRoutes);
   await app.register(registerSendRoutes);
   await app.register(registerDocumentRoutes);
+  await app.register(registerCustomerPageRoutes);
   await app.register(registerInlineImageRoutes);
   await app.register(registerDiscussionRoutes);
   await app.register(registerInternalNoteRoutes);
   await app.register(registerNotificationRoutes);
   await app.register(registerReadMailRoutes);
   await app.register(registerKontrollRoutes);
+  await app.register(registerApprovalRoutes);
+  await app.register(registerWorkOrderRoutes);
   await app.register(registerAdminRoutes, { prefix: '/admin' });
   return app;
 }

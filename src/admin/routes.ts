@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { registerApprovalStructureRoutes } from '../approvals/admin-routes.ts';
 import { registerCustomerAdminRoutes } from '../customers/routes.ts';
+import { registerDocumentCategoryRoutes } from '../documents/category-routes.ts';
 import { registerKontrollSettingsRoutes } from '../kontroll/settings-routes.ts';
 import { registerMailAdminRoutes } from '../mail/admin-routes.ts';
 import { registerInboundAdminRoutes } from '../mail/inbound/admin-routes.ts';
@@ -23,10 +25,12 @@ export async function registerAdminRoutes(app: FastifyInstance): Promise<void> {
   app.get('/', async (_request, reply) => reply.view('admin/index', { registers }));
   await app.register(registerUserAdminRoutes, { prefix: '/users' });
   await app.register(registerCustomerAdminRoutes, { prefix: '/customers' });
+  await app.register(registerDocumentCategoryRoutes, { prefix: '/document-categories' });
   await app.register(registerInboundAdminRoutes, { prefix: '/inbound' });
   await app.register(registerMailAdminRoutes);
   await app.register(registerMailboxRoutes, { prefix: '/mailboxes' });
   await app.register(registerSettingsRoutes);
   await app.register(registerKontrollSettingsRoutes);
+  await app.register(registerApprovalStructureRoutes, { prefix: '/approval-structures' });
   await app.register(registerRegisterRoutes);
 }

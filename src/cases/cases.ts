@@ -97,7 +97,8 @@ async function checkReferences(
 
 // The next number of the case series. The UPDATE locks the series row until the creating
 // transaction ends, so concurrent creators queue, and a rolled-back creation leaves no gap.
-export async function allocateCaseNumber(trx: Transaction<Database>): Promise<string> {
+// Takes any handle so other domains (the document case) can call it inside their own transaction.
+export async function allocateCaseNumber(trx: Db): Promise<string> {
   const row = await sql<{ prefix: string; number: number; digits: number }>`
     update number_series set next_number = next_number + 1
     where id = (select id from number_series where active and purpose = 'cases' order by id limit 1)

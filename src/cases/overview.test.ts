@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
@@ -8,7 +9,7 @@ import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme } from '../test-support/seeds.ts';
 import { addStaffReply } from '../threads/threads.ts';
 import { createCase, type NewCaseInput } from './cases.ts';
-import { defaultFilter, filterToQuery, parseOverviewFilter, toTsQuery } from './overview.ts';
+import { defaultFilter, filterToQuery, listOverview, pageSize, parseOverviewFilter, toTsQuery } from './overview.ts';
 
 const rules = suite('Overview filter in the URL');
 
@@ -314,6 +315,39 @@ test('a user saves a named view and finds it again', async () => {
   assert.match(page.body, '<a href="/cases?resp=any&amp;kind=waiting">Väntande</a>');
   const anna = await as('anna');
   assert.not.match((await anna.get('/cases')).body, 'Väntande</a>', 'views are per user');
+});
+
+test('most urgent first holds across pages: overdue, then rank, then the newest activity', async () => {
+  const olle = await seedUser(ctx.db, 'OLLE');
+  // 356 unfinished cases (and 44 closed ones): overdue, due later and no due date, each of two
+  // priorities and none, activity spread so that each group spans several pages, with ties
+  // that only the id breaks.
+  await sql`
+    insert into cases (number, title, responsible_id, status_id, case_type_id, priority_id, due_date, last_activity_at)
+    select 'U-' || g, 'Brådska ' || g, ${olle.id},
+      case when g % 9 = 0 then ${ctx.ids.Stängd}::int when g % 4 = 0 then ${ctx.ids['Väntar på kund']}::int
+        else ${ctx.ids.Öppen}::int end,
+      ${ctx.ids.Support},
+      case g % 3 when 0 then null when 1 then ${ctx.ids.Hög}::int else ${ctx.ids.Normal}::int end,
+      case g % 5 when 0 then date '2020-01-01' + g when 1 then date '2999-01-01' + g else null end,
+      timestamptz '2026-01-01' + ((g * 7) % 89) * interval '1 hour'
+    from generate_series(1, 400) g`.execute(ctx.db);
+  const day = { today: '2026-11-27', timeZone: 'Europe/Stockholm' };
+  const expected = await sql<{ number: string }>`
+    select number from cases where responsible_id = ${olle.id} and status_kind <> 'closed'
+    order by (due_date is not null and due_date < ${day.today}::date) desc, priority_rank asc nulls last,
+      last_activity_at desc, id desc`.execute(ctx.db);
+  assert.is(expected.rows.length, 356);
+  const seen: string[] = [];
+  for (let page = 1; page <= 8; page++) {
+    const { rows, hasMore } = await listOverview(ctx.db, { ...defaultFilter, page }, olle, day);
+    seen.push(...rows.map((r) => r.number));
+    assert.is(hasMore, page * pageSize < 356, `page ${page}: is there a next page`);
+  }
+  assert.equal(
+    seen,
+    expected.rows.map((r) => r.number),
+  );
 });
 
 test('an anonymous visitor cannot see the overview', async () => {

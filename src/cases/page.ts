@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { loadCaseApproval } from '../approvals/queries.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 import { discussionTab } from '../discussions/tab.ts';
@@ -70,11 +71,13 @@ export async function renderCasePage(
 ): Promise<FastifyReply> {
   const db = request.server.deps.db;
   const tab = findTab(tabName);
-  const [options, tabData, unsentReplies] = await Promise.all([
+  const [options, tabData, unsentReplies, approval] = await Promise.all([
     loadCaseFormOptions(db, kase.customer_id),
     tab.load({ db, kase, user: currentUser(request) }),
     // for the Manage menu, which only the whole page shows
     isHtmx(request) ? [] : listUnsentReplies(db, kase.id),
+    // a document case shows its document (and the approver's decision form) above the tabs
+    isHtmx(request) ? null : loadCaseApproval(db, kase.id, currentUser(request).id),
   ]);
   return render(
     request,
@@ -89,6 +92,7 @@ export async function renderCasePage(
       errors: extra.errors ?? {},
       stale: extra.stale ?? false,
       unsentReplies,
+      approval,
       ...tabData,
       ...extra.tabData,
     },

@@ -11,6 +11,7 @@ export async function findCaseByNumber(db: Db, number: string) {
     .innerJoin('case_types as type', 'type.id', 'cases.case_type_id')
     .leftJoin('priorities as priority', 'priority.id', 'cases.priority_id')
     .leftJoin('contacts as contact', 'contact.id', 'cases.contact_id')
+    .leftJoin('work_orders as work_order', 'work_order.id', 'cases.work_order_id')
     .select(caseColumns.map((c) => `cases.${c}` as const))
     .select([
       'customers.number as customer_number',
@@ -23,6 +24,7 @@ export async function findCaseByNumber(db: Db, number: string) {
       'priority.name as priority_name',
       'contact.name as contact_record_name',
       'contact.email as contact_record_email',
+      'work_order.number as work_order_number',
     ])
     .where('cases.number', '=', number)
     .executeTakeFirst();

@@ -33,8 +33,14 @@ export const contactSchema = z.object({
   name: requiredText(200),
   email: optionalText(200).pipe(z.email('errors.email').nullable()),
   phone: optionalText(50),
+  // '' from the form: not known
+  language: z
+    .enum(['', 'sv', 'en'], 'errors.invalid')
+    .optional()
+    .transform((v) => (v ? v : null)),
 });
-export type ContactInput = z.output<typeof contactSchema>;
+// language may be left out by callers that do not know it (imports, seeds)
+export type ContactInput = Omit<z.output<typeof contactSchema>, 'language'> & { language?: 'sv' | 'en' | null };
 
 function numberTaken(error: unknown): FormError | null {
   return uniqueViolation(error) === 'customers_number_key'

@@ -63,3 +63,24 @@ export async function findContact(db: Db, customerId: number, contactId: number)
     .where('customer_id', '=', customerId)
     .executeTakeFirst();
 }
+
+// The customer page's latest cases, most recently active first (cases_customer_id serves it).
+export async function listRecentCustomerCases(db: Db, customerId: number, limit = 20) {
+  return db
+    .selectFrom('cases')
+    .innerJoin('case_statuses as status', 'status.id', 'cases.status_id')
+    .leftJoin('users as responsible', 'responsible.id', 'cases.responsible_id')
+    .select([
+      'cases.number',
+      'cases.title',
+      'cases.last_activity_at',
+      'status.name as status_name',
+      'status.kind as status_kind',
+      'responsible.name as responsible_name',
+    ])
+    .where('cases.customer_id', '=', customerId)
+    .orderBy('cases.last_activity_at', 'desc')
+    .orderBy('cases.id', 'desc')
+    .limit(limit)
+    .execute();
+}

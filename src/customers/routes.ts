@@ -36,7 +36,12 @@ function customerValues(customer: Customer): Body {
 }
 
 function contactValues(contact: Contact): Body {
-  return { name: contact.name, email: contact.email ?? '', phone: contact.phone ?? '' };
+  return {
+    name: contact.name,
+    email: contact.email ?? '',
+    phone: contact.phone ?? '',
+    language: contact.language ?? '',
+  };
 }
 
 type CustomerFormData = {

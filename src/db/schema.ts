@@ -59,6 +59,8 @@ export interface ContactsTable {
   name: string;
   email: string | null;
   phone: string | null;
+  // null: not known (Swedish is used)
+  language: Generated<'sv' | 'en' | null>;
   active: Generated<boolean>;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -468,7 +470,7 @@ export interface ApprovalChainsTable {
   finished_at: Date | null;
 }
 
-export type ApprovalDecisionKind = 'approve' | 'send_back' | 'withdraw' | 'reassign';
+export type ApprovalDecisionKind = 'approve' | 'send_back' | 'withdraw' | 'reassign' | 'resubmit';
 
 export interface ApprovalDecisionsTable {
   id: Generated<string>;

@@ -7,6 +7,8 @@ import { addDiscussionPost } from '../discussions/discussions.ts';
 import { addCaseDocument } from '../documents/documents.ts';
 import { addStaffReply } from '../threads/threads.ts';
 import { createUser } from '../users/users.ts';
+import { createProject } from '../work-orders/projects.ts';
+import { createWorkOrderFromCase } from '../work-orders/work-orders.ts';
 
 export const demoPassword = 'casedesk-demo';
 
@@ -120,6 +122,12 @@ export async function seedDemoData(db: Db, log: (msg: string) => void = () => {}
   const types = await db.selectFrom('case_types').select('id').orderBy('position').execute();
   const priorities = await db.selectFrom('priorities').select('id').orderBy('rank').execute();
   const pick = <T>(list: T[], i: number): T => list[i % list.length] as T;
+  // A category for contracts, without a structure: administration may give it one (issue 8).
+  await db
+    .insertInto('document_folders')
+    .values({ name: 'Avtal', position: 2 })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
   const generalFolder = await db
     .selectFrom('document_folders')
     .select('id')
@@ -191,6 +199,42 @@ export async function seedDemoData(db: Db, log: (msg: string) => void = () => {}
       );
     }
   }
+  await seedDemoWorkOrders(db, customers, users);
   log(`demo data seeded in ${Date.now() - started} ms (users KALLE, ANNA, ERIK, SARA; password "${demoPassword}")`);
   return true;
+}
+
+// Projects for three customers, and one open case of the first already made into a work order (H2, O5).
+async function seedDemoWorkOrders(db: Db, customers: { id: number }[], users: User[]): Promise<void> {
+  const names = ['Nytt skrivarnätverk', 'Serviceavtal 2026', 'Flytt av kontoret'];
+  const projects = [];
+  for (const [i, name] of names.entries()) {
+    const customer = customers[i];
+    const responsible = users[i % users.length];
+    if (!customer || !responsible) continue;
+    projects.push(
+      await createProject(
+        db,
+        { number: null, name, customer_id: customer.id, responsible_id: responsible.id, active: true },
+        responsible,
+      ),
+    );
+  }
+  const project = projects[0];
+  const actor = users[0];
+  if (!project?.customer_id || !actor) return;
+  const kase = await db
+    .selectFrom('cases')
+    .select(['id', 'title', 'responsible_id'])
+    .where('customer_id', '=', project.customer_id)
+    .where('status_kind', '=', 'open')
+    .orderBy('id')
+    .executeTakeFirst();
+  if (!kase) return;
+  await createWorkOrderFromCase(
+    db,
+    kase.id,
+    { project_id: project.id, responsible_id: kase.responsible_id, name: kase.title },
+    actor,
+  );
 }

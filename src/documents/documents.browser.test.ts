@@ -51,7 +51,7 @@ test('KALLE uploads a file on the Documents tab, downloads it, and pastes an ima
   const content = Buffer.from('Serienummer: 12345\nFelkod: E-42\n');
   await page.getByLabel('Filer').setInputFiles({ name: 'anteckning.txt', mimeType: 'text/plain', buffer: content });
   await page.getByRole('button', { name: 'Ladda upp', exact: true }).click();
-  const link = page.getByRole('link', { name: 'anteckning.txt', exact: true });
+  const link = page.getByRole('link', { name: 'Ladda ner anteckning.txt', exact: true });
   await link.waitFor();
   await page.getByText('Tillagda filer: 1.').waitFor();
   const row = page.getByRole('row').filter({ has: link });

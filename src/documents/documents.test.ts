@@ -136,7 +136,8 @@ test('two files in one upload are both kept and listed with size, type, folder a
   const page = await kalle.get('/cases/D-1/documents');
   assert.is(page.statusCode, 200);
   assert.match(page.body, 'Tillagda filer: 2.', 'the flash after the redirect');
-  assert.match(page.body, `href="/cases/D-1/documents/${rows[0]?.id}">felrapport.txt</a>`);
+  assert.match(page.body, `href="/documents/${rows[0]?.id}">felrapport.txt</a>`, 'the name leads to its page');
+  assert.match(page.body, `href="/cases/D-1/documents/${rows[0]?.id}" aria-label="Ladda ner felrapport.txt"`);
   assert.match(page.body, 'Skärmbild.pdf');
   assert.match(page.body, '2,9 kB');
   assert.match(page.body, '17 B');

@@ -1,13 +1,19 @@
 import type { Readable } from 'node:stream';
+import { startApprovalIfRequired } from '../approvals/chains.ts';
+import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 import { storeFile } from '../files/files.ts';
 import { FormError } from '../web/form.ts';
 import type { UploadPart } from '../web/multipart.ts';
-import { listFolders, uploadFolders } from './queries.ts';
+import { canDelete, canReplace } from './access.ts';
+import { type DocumentOwner, findOwnerPlace, ownerColumn, parseOwner } from './owners.ts';
+import { findLatestChain, listFolders, uploadFolders } from './queries.ts';
 
 export class DocumentNotFoundError extends Error {}
-export class DocumentDeletionForbiddenError extends Error {}
+export class DocumentOwnerNotFoundError extends Error {}
+// Refused by the access rules (src/documents/access.ts); the message is the refusal's reason.
+export class DocumentForbiddenError extends Error {}
 
 // The user's own name for the file, minus any folder path a browser or mail client sent along,
 // control characters and the direction marks that disguise "gpj.exe" as "exe.jpg".
@@ -24,24 +30,27 @@ export function cleanFileName(name: string): string {
   return clean === '' || clean === '.' || clean === '..' ? 'file' : clean;
 }
 
-export function canDeleteDocument(user: User, document: { created_by: number | null }): boolean {
-  return user.role === 'admin' || (document.created_by !== null && document.created_by === user.id);
-}
-
-export type NewCaseDocument = {
-  caseId: number;
+export type NewDocument = {
+  owner: DocumentOwner;
   folderId: number;
   fileName: string;
   contentType: string;
   stream: Readable | Buffer;
   user: User;
   maxBytes: number;
+  // With the config, approvers are also told by e-mail (the caller kicks the sender after commit).
+  config?: Config;
 };
 
-export type AddedDocument = { id: string; file_name: string };
+export type NewCaseDocument = Omit<NewDocument, 'owner'> & { caseId: number };
 
-export async function addCaseDocument(db: Db, input: NewCaseDocument): Promise<AddedDocument> {
-  if (!db.isTransaction) return db.transaction().execute((trx) => addCaseDocument(trx, input));
+export type AddedDocument = { id: string; file_name: string; approvalStarted: boolean };
+
+// Stores the file, the document and its first version, notes it in the case's history when it
+// lies on a case, and starts the folder's approval chain (locking the document) in the same
+// transaction, so a document is never visible unlocked in a folder that requires approval.
+export async function addDocument(db: Db, input: NewDocument): Promise<AddedDocument> {
+  if (!db.isTransaction) return db.transaction().execute((trx) => addDocument(trx, input));
   const file = await storeFile(db, {
     content: input.stream,
     contentType: input.contentType,
@@ -52,7 +61,7 @@ export async function addCaseDocument(db: Db, input: NewCaseDocument): Promise<A
   const document = await db
     .insertInto('documents')
     .values({
-      case_id: input.caseId,
+      [ownerColumn(input.owner.kind)]: input.owner.id,
       folder_id: input.folderId,
       file_id: file.id,
       file_name: fileName,
@@ -61,26 +70,64 @@ export async function addCaseDocument(db: Db, input: NewCaseDocument): Promise<A
     .returning(['id', 'file_name'])
     .executeTakeFirstOrThrow();
   await db
-    .insertInto('case_events')
-    .values({ case_id: input.caseId, user_id: input.user.id, kind: 'document_added', new_value: fileName })
+    .insertInto('document_versions')
+    .values({ document_id: document.id, version: 1, file_id: file.id, file_name: fileName, created_by: input.user.id })
     .execute();
-  await db.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', input.caseId).execute();
-  return document;
+  if (input.owner.kind === 'case') {
+    const caseId = input.owner.id;
+    await db
+      .insertInto('case_events')
+      .values({ case_id: caseId, user_id: input.user.id, kind: 'document_added', new_value: fileName })
+      .execute();
+    await db.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', caseId).execute();
+  }
+  const { started } = await startApprovalIfRequired(db, {
+    documentId: String(document.id),
+    folderId: input.folderId,
+    version: 1,
+    submittedBy: input.user,
+    config: input.config,
+  });
+  return { id: String(document.id), file_name: document.file_name, approvalStarted: started };
 }
 
-// The Documents tab's upload form: a folder_id field, then one or more files, all kept or (a file
+export async function addCaseDocument(db: Db, input: NewCaseDocument): Promise<AddedDocument> {
+  const { caseId, ...rest } = input;
+  return addDocument(db, { ...rest, owner: { kind: 'case', id: caseId } });
+}
+
+// The panel's upload form: a folder_id field, then one or more files, all kept or (a file
 // too large, a broken upload) none. Fields must come before the files they apply to, as they do
-// in the form's document order.
+// in the form's document order. The generic form (POST /documents) names its owner in
+// owner_kind and owner_id fields before the files; a route that knows the owner from its URL
+// passes it in and those fields are ignored.
 export async function addUploadedDocuments(
   db: Db,
-  input: { caseId: number; user: User; maxBytes: number; parts: AsyncIterable<UploadPart> },
-) {
+  input: {
+    owner?: DocumentOwner;
+    user: User;
+    maxBytes: number;
+    parts: AsyncIterable<UploadPart>;
+    config?: Config;
+  },
+): Promise<{ owner: DocumentOwner; added: AddedDocument[] }> {
   return db.transaction().execute(async (trx) => {
     const folders = uploadFolders(await listFolders(trx));
+    const ownerFields: Record<string, string> = {};
+    let owner = input.owner;
+    // The owner must exist; every user may add documents to every existing owner.
+    const resolveOwner = async (): Promise<DocumentOwner> => {
+      if (owner) return owner;
+      const parsed = parseOwner(ownerFields.owner_kind, ownerFields.owner_id);
+      if (!parsed || !(await findOwnerPlace(trx, parsed))) throw new DocumentOwnerNotFoundError('No such owner');
+      owner = parsed;
+      return owner;
+    };
     let folderId: number | undefined = folders[0]?.id;
     const added: AddedDocument[] = [];
     for await (const part of input.parts) {
       if (part.kind === 'field') {
+        if (part.name === 'owner_kind' || part.name === 'owner_id') ownerFields[part.name] = part.value;
         if (part.name !== 'folder_id') continue;
         folderId = folders.find((folder) => String(folder.id) === part.value)?.id;
         if (folderId === undefined) throw new FormError({ folder_id: 'errors.invalid' });
@@ -88,37 +135,121 @@ export async function addUploadedDocuments(
       }
       // An empty file input still sends a part, with no name and no content.
       if (part.fileName === '') continue;
+      const fileOwner = await resolveOwner();
       if (folderId === undefined) throw new FormError({ folder_id: 'errors.invalid' });
       added.push(
-        await addCaseDocument(trx, {
-          caseId: input.caseId,
+        await addDocument(trx, {
+          owner: fileOwner,
           folderId,
           fileName: part.fileName,
           contentType: part.contentType,
           stream: part.stream,
           user: input.user,
           maxBytes: input.maxBytes,
+          config: input.config,
         }),
       );
     }
+    const resolved = await resolveOwner();
     if (!added.length) throw new FormError({ files: 'documents.no_files' });
-    return added;
+    return { owner: resolved, added };
   });
+}
+
+// A new version of a document's content (a sent-back document's correction, or an update of an
+// open one). Locked against a concurrent decision, deletion or second upload; the access rule is
+// checked again on the locked row. The new version starts the folder's chain from step 1.
+export async function addDocumentVersion(
+  db: Db,
+  input: {
+    documentId: string;
+    fileName: string;
+    contentType: string;
+    stream: Readable | Buffer;
+    user: User;
+    maxBytes: number;
+    config?: Config;
+  },
+): Promise<{ version: number; file_name: string; approvalStarted: boolean }> {
+  if (!db.isTransaction) return db.transaction().execute((trx) => addDocumentVersion(trx, input));
+  const document = await db
+    .selectFrom('documents')
+    .select(['id', 'case_id', 'folder_id', 'version', 'approval_state', 'created_by', 'deleted_at'])
+    .where('id', '=', input.documentId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!document || document.deleted_at) throw new DocumentNotFoundError(`No document ${input.documentId}`);
+  const chain = await findLatestChain(db, input.documentId);
+  const access = canReplace(input.user, document, chain);
+  if (!access.allowed) {
+    if (access.reason === 'gone') throw new DocumentNotFoundError(`No document ${input.documentId}`);
+    throw new DocumentForbiddenError(access.reason);
+  }
+  const file = await storeFile(db, {
+    content: input.stream,
+    contentType: input.contentType,
+    createdBy: input.user.id,
+    maxBytes: input.maxBytes,
+  });
+  const fileName = cleanFileName(input.fileName);
+  const version = document.version + 1;
+  // The approval of an earlier version says nothing about this one: it is open ('none') until
+  // the folder's chain, if any, locks it again below.
+  await db
+    .updateTable('documents')
+    .set({ version, file_id: file.id, file_name: fileName, approval_state: 'none' })
+    .where('id', '=', input.documentId)
+    .execute();
+  await db
+    .insertInto('document_versions')
+    .values({
+      document_id: input.documentId,
+      version,
+      file_id: file.id,
+      file_name: fileName,
+      created_by: input.user.id,
+    })
+    .execute();
+  if (document.case_id !== null) {
+    await db
+      .insertInto('case_events')
+      .values({
+        case_id: document.case_id,
+        user_id: input.user.id,
+        kind: 'document_version_added',
+        new_value: `${fileName} (${version})`,
+      })
+      .execute();
+    await db.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', document.case_id).execute();
+  }
+  const { started } = await startApprovalIfRequired(db, {
+    documentId: input.documentId,
+    folderId: document.folder_id,
+    version,
+    submittedBy: input.user,
+    config: input.config,
+  });
+  return { version, file_name: fileName, approvalStarted: started };
 }
 
 // Soft delete: the row stays for history (and the content for a later restore), hidden everywhere.
 export async function deleteDocument(db: Db, documentId: string, user: User) {
   return db.transaction().execute(async (trx) => {
-    // Locked so two deletions of the same document write one event.
+    // Locked so two deletions of the same document write one event, and so a chain cannot lock
+    // the document between the check and the deletion.
     const document = await trx
       .selectFrom('documents')
-      .select(['id', 'case_id', 'file_name', 'created_by'])
+      .select(['id', 'case_id', 'file_name', 'created_by', 'approval_state', 'deleted_at'])
       .where('id', '=', documentId)
       .where('deleted_at', 'is', null)
       .forUpdate()
       .executeTakeFirst();
     if (!document) throw new DocumentNotFoundError(`No document ${documentId}`);
-    if (!canDeleteDocument(user, document)) throw new DocumentDeletionForbiddenError('Not the uploader or an admin');
+    const access = canDelete(user, document, await findLatestChain(trx, documentId));
+    if (!access.allowed) {
+      if (access.reason === 'gone') throw new DocumentNotFoundError(`No document ${documentId}`);
+      throw new DocumentForbiddenError(access.reason);
+    }
     await trx.updateTable('documents').set({ deleted_at: new Date() }).where('id', '=', documentId).execute();
     if (document.case_id !== null) {
       await trx

@@ -355,6 +355,28 @@ test('the mails arrive threaded, filled in and marked as automatic', async () =>
   assert.ok(closing.parsed.text?.replace(/\s+/g, ' ').includes('15 dagar'), closing.parsed.text);
 });
 
+test('a contact who reads English gets the English texts, others the Swedish ones', async () => {
+  const english = await ctx.db
+    .insertInto('contacts')
+    .values({ customer_id: ctx.customerId, name: 'Jane Doe', email: 'jane@acme.se', language: 'en' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const kase = await waitingCase('Printer jam');
+  await ctx.db
+    .updateTable('cases')
+    .set({ contact_id: english.id, contact_name: null, contact_email: null })
+    .where('id', '=', kase.id)
+    .execute();
+  const swedish = await waitingCase('Skrivarstopp');
+  await run(at(8));
+  const subjectOf = async (caseId: number) =>
+    (await ctx.db.selectFrom('outbox').select(['subject', 'envelope_to']).where('case_id', '=', caseId).execute()).map(
+      (o) => [o.subject, o.envelope_to],
+    );
+  assert.equal(await subjectOf(kase.id), [[`[#${kase.number}] Reminder: Printer jam`, ['jane@acme.se']]]);
+  assert.equal(await subjectOf(swedish.id), [[`[#${swedish.number}] Påminnelse: Skrivarstopp`, ['per@acme.se']]]);
+});
+
 test('the schedule runs once a day from the configured local time', async () => {
   const config = testConfig({ TIME_ZONE: 'Europe/Stockholm' });
   await ctx.db.updateTable('case_settings').set({ kontroll_run_at: '07:00' }).execute();

@@ -332,7 +332,7 @@ export async function applyKontrollBatch(
     const userIds = [...new Set(todo.map((p) => p.kase.responsible_id).filter((id) => id !== null))];
     const [contacts, users, earlier] = await Promise.all([
       contactIds.length
-        ? trx.selectFrom('contacts').select(['id', 'name', 'email']).where('id', 'in', contactIds).execute()
+        ? trx.selectFrom('contacts').select(['id', 'name', 'email', 'language']).where('id', 'in', contactIds).execute()
         : [],
       userIds.length ? trx.selectFrom('users').select(['id', 'name']).where('id', 'in', userIds).execute() : [],
       trx
@@ -361,8 +361,8 @@ export async function applyKontrollBatch(
       const { kase, action } = p;
       const contact = kase.contact_id ? contactOf.get(kase.contact_id) : undefined;
       const to = kase.contact_email ?? contact?.email ?? null;
-      // Contacts carry no language yet; the English texts wait for one. Swedish until then.
-      const texts = settings.texts[action].sv;
+      // the contact's language when known, else Swedish
+      const texts = settings.texts[action][contact?.language ?? 'sv'];
       const values = {
         case_number: kase.number,
         title: kase.title,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { reassignApprovalsOfDeactivatedUser } from '../approvals/chains.ts';
 import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
 import type { User } from '../db/schema.ts';
@@ -119,6 +120,8 @@ export async function setUserActive(db: Db, id: number, active: boolean): Promis
   await db.transaction().execute(async (trx) => {
     await trx.updateTable('users').set({ active, updated_at: new Date() }).where('id', '=', id).execute();
     if (!active) await trx.deleteFrom('sessions').where('user_id', '=', id).execute();
+    // approvals waiting for them go to a colleague of the step, or to the admins
+    if (!active) await reassignApprovalsOfDeactivatedUser(trx, id);
   });
 }
 

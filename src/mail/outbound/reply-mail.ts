@@ -88,6 +88,8 @@ export async function queueReplyMail(
         .select(['documents.id', 'documents.file_name', 'files.id as file_id', 'files.content_type'])
         .where('documents.case_id', '=', kase.id)
         .where('documents.deleted_at', 'is', null)
+        // a document locked in an approval chain leaves the house only once approved
+        .where('documents.approval_state', 'in', ['none', 'approved'])
         .where('documents.id', 'in', input.addressing.documentIds)
         .execute()
     : [];

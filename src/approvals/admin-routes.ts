@@ -1,0 +1,82 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { notFound } from '../web/errors.ts';
+import { type FieldErrors, FormError } from '../web/form.ts';
+import { redirectAfterPost } from '../web/render.ts';
+import {
+  applyStepOperation,
+  findStructureValues,
+  listStructures,
+  loadStructureFormOptions,
+  parseStepOperation,
+  type StructureValues,
+  saveStructure,
+  structureValuesFromForm,
+} from './structures.ts';
+
+type Body = Record<string, string | string[] | undefined>;
+type IdParams = { id: string };
+
+const base = '/admin/approval-structures';
+
+// Under /admin (registered in src/admin/routes.ts), so administrators only.
+export async function registerApprovalStructureRoutes(app: FastifyInstance): Promise<void> {
+  const { db } = app.deps;
+
+  const showForm = async (
+    reply: FastifyReply,
+    data: { id: number | null; values: StructureValues; errors: FieldErrors },
+    status = 200,
+  ) => {
+    const options = await loadStructureFormOptions(db, data.values);
+    return reply.code(status).view('admin/approvals/form', {
+      ...data,
+      structureId: data.id,
+      options,
+      action: data.id ? `${base}/${data.id}` : base,
+    });
+  };
+
+  const idOf = (request: FastifyRequest<{ Params: IdParams }>) => {
+    if (!/^[1-9]\d{0,8}$/.test(request.params.id)) throw notFound();
+    return Number(request.params.id);
+  };
+
+  // A step button (add, remove, move) shows the changed form unsaved; Save saves it.
+  const submit = async (request: FastifyRequest<{ Body: Body }>, reply: FastifyReply, id: number | null) => {
+    const body = request.body ?? {};
+    const values = structureValuesFromForm(body);
+    const operation = parseStepOperation(body.op);
+    if (operation) return showForm(reply, { id, values: applyStepOperation(values, operation), errors: {} });
+    try {
+      await saveStructure(db, id, values);
+    } catch (error) {
+      if (error instanceof FormError) return showForm(reply, { id, values, errors: error.fields }, 422);
+      throw error;
+    }
+    const flash = request.t(id ? 'admin.approvals.saved' : 'admin.approvals.created', { name: values.name });
+    return redirectAfterPost(request, reply, base, flash);
+  };
+
+  app.get('/', async (_request, reply) =>
+    reply.view('admin/approvals/index', { structures: await listStructures(db) }),
+  );
+
+  app.get('/new', async (_request, reply) =>
+    showForm(reply, { id: null, values: { name: '', active: true, steps: [[]], folderIds: [] }, errors: {} }),
+  );
+
+  app.post<{ Body: Body }>('/', async (request, reply) => submit(request, reply, null));
+
+  app.get<{ Params: IdParams }>('/:id', async (request, reply) => {
+    const id = idOf(request);
+    const values = await findStructureValues(db, id);
+    if (!values) throw notFound();
+    return showForm(reply, { id, values, errors: {} });
+  });
+
+  app.post<{ Params: IdParams; Body: Body }>('/:id', async (request, reply) => {
+    const id = idOf(request);
+    if (!(await findStructureValues(db, id))) throw notFound();
+    return submit(request, reply, id);
+  });
+}

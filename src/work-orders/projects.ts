@@ -1,0 +1,152 @@
+import type { Transaction } from 'kysely';
+import { z } from 'zod';
+import type { Db } from '../db/database.ts';
+import { uniqueViolation } from '../db/errors.ts';
+import type { Database, User } from '../db/schema.ts';
+import { checkbox, type FieldErrors, FormError, optionalText, requiredText } from '../web/form.ts';
+import { allocateNumber } from './numbers.ts';
+
+export const optionalId = z
+  .union([z.string(), z.number()])
+  .optional()
+  .transform((v) => (v === '' || v === undefined ? null : Number(v)))
+  .pipe(z.number('errors.invalid').int('errors.invalid').positive('errors.invalid').nullable());
+
+// A project number is part of its URL; "new" is the new-project page.
+const projectNumber = optionalText(32).pipe(
+  z
+    .string()
+    .regex(/^[\p{L}\p{N}._-]+$/u, 'errors.project_number_format')
+    .refine((n) => n.toLowerCase() !== 'new', 'errors.project_number_format')
+    .nullable(),
+);
+
+export const projectSchema = z.object({
+  // Blank takes the next number of the projects series.
+  number: projectNumber,
+  name: requiredText(200),
+  customer_id: optionalId,
+  responsible_id: optionalId,
+  active: checkbox,
+});
+export type ProjectInput = z.output<typeof projectSchema>;
+
+export type Project = {
+  id: number;
+  number: string;
+  name: string;
+  customer_id: number | null;
+  responsible_id: number | null;
+  active: boolean;
+  version: number;
+};
+const projectColumns = ['id', 'number', 'name', 'customer_id', 'responsible_id', 'active', 'version'] as const;
+
+export class StaleProjectError extends Error {
+  constructor() {
+    super('The project was changed by someone else');
+  }
+}
+
+export class ProjectInUseError extends Error {
+  constructor(readonly workOrders: number) {
+    super(`The project has ${workOrders} work orders`);
+  }
+}
+
+async function checkReferences(trx: Transaction<Database>, input: ProjectInput): Promise<FieldErrors> {
+  const errors: FieldErrors = {};
+  const [customer, responsible] = await Promise.all([
+    input.customer_id
+      ? trx.selectFrom('customers').select('id').where('id', '=', input.customer_id).executeTakeFirst()
+      : { id: 0 },
+    input.responsible_id
+      ? trx
+          .selectFrom('users')
+          .select('id')
+          .where('id', '=', input.responsible_id)
+          .where('active', '=', true)
+          .executeTakeFirst()
+      : { id: 0 },
+  ]);
+  if (!customer) errors.customer_id = 'errors.customer_required';
+  if (!responsible) errors.responsible_id = 'errors.invalid';
+  return errors;
+}
+
+function numberTaken(error: unknown): FormError | null {
+  return uniqueViolation(error) === 'projects_number_key'
+    ? new FormError({ number: 'errors.project_number_taken' })
+    : null;
+}
+
+// The series' next number that no one has typed by hand yet.
+async function nextFreeProjectNumber(trx: Transaction<Database>): Promise<string> {
+  for (let tries = 0; tries < 1000; tries++) {
+    const number = await allocateNumber(trx, 'projects');
+    const taken = await trx.selectFrom('projects').select('id').where('number', '=', number).executeTakeFirst();
+    if (!taken) return number;
+  }
+  throw new FormError({ number: 'errors.project_number_taken' });
+}
+
+export async function createProject(db: Db, input: ProjectInput, actor: User): Promise<Project> {
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const errors = await checkReferences(trx, input);
+      if (Object.keys(errors).length) throw new FormError(errors);
+      const number = input.number ?? (await nextFreeProjectNumber(trx));
+      return trx
+        .insertInto('projects')
+        .values({ ...input, number, created_by: actor.id })
+        .returning(projectColumns)
+        .executeTakeFirstOrThrow();
+    });
+  } catch (error) {
+    throw numberTaken(error) ?? error;
+  }
+}
+
+// Saves if nobody saved since `version`. A blank number keeps the one the project has.
+export async function updateProject(db: Db, id: number, version: number, input: ProjectInput): Promise<Project> {
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const current = await trx
+        .selectFrom('projects')
+        .select(projectColumns)
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      if (current.version !== version) throw new StaleProjectError();
+      const errors = await checkReferences(trx, input);
+      if (Object.keys(errors).length) throw new FormError(errors);
+      return trx
+        .updateTable('projects')
+        .set({ ...input, number: input.number ?? current.number, version: current.version + 1, updated_at: new Date() })
+        .where('id', '=', id)
+        .returning(projectColumns)
+        .executeTakeFirstOrThrow();
+    });
+  } catch (error) {
+    throw numberTaken(error) ?? error;
+  }
+}
+
+export function mayDeleteProject(user: Pick<User, 'role'>): boolean {
+  return user.role === 'admin';
+}
+
+// Only an empty project goes: its work orders (and the cases they came from) keep their project.
+// The lock makes a work order created meanwhile wait, so the count cannot go stale.
+export async function deleteProject(db: Db, id: number): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx.selectFrom('projects').select('id').where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
+    const { n } = await trx
+      .selectFrom('work_orders')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('project_id', '=', id)
+      .executeTakeFirstOrThrow();
+    if (n > 0) throw new ProjectInUseError(n);
+    await trx.deleteFrom('projects').where('id', '=', id).execute();
+  });
+}
