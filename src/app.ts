@@ -42,6 +42,9 @@ import { registerWorkOrderRoutes } from './work-orders/routes.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sessionTtlMs = 12 * 60 * 60 * 1000;
+// A session's idle timeout moves forward at most this often: renewing it on every request (the
+// plugin's "rolling" default) would write the session row, and wait for a commit, on each page.
+const sessionRenewEveryMs = 10 * 60 * 1000;
 const publicAssets = /^\/(static|vendor)\//;
 const unsafeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -103,6 +106,7 @@ export async function buildApp(
     cookieName: 'casedesk_session',
     store: new PgSessionStore(db, sessionTtlMs),
     saveUninitialized: false,
+    rolling: false,
     cookie: {
       httpOnly: true,
       sameSite: 'lax',
@@ -141,8 +145,15 @@ export async function buildApp(
     const userId = request.session?.userId;
     if (userId) {
       const user = await findUserById(db, userId);
-      if (user?.active) request.user = user;
-      else await request.session.destroy();
+      if (user?.active) {
+        request.user = user;
+        const now = Date.now();
+        if (now - (request.session.renewedAt ?? 0) > sessionRenewEveryMs) {
+          // a changed session is saved, and its cookie sent again with the new expiry
+          request.session.renewedAt = now;
+          request.session.touch();
+        }
+      } else await request.session.destroy();
     }
     setLanguage(request, config);
     const isPublic = request.routeOptions.config.public || publicAssets.test(request.url);

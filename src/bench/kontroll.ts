@@ -1,9 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
-import { loadConfig } from '../config.ts';
 import { createDb } from '../db/database.ts';
-import { runKontroll } from '../kontroll/kontroll.ts';
 import { startApp } from './app-process.ts';
 import { summarize } from './load.ts';
 import { benchPassword, ensureBenchUser, ensureCustomers } from './minimal-seed.ts';
@@ -74,13 +72,26 @@ export async function runKontrollBench(opts: {
         },
         (_error, result) => finish(result),
       );
-      const config = loadConfig({ ...process.env, DATABASE_URL: opts.databaseUrl });
+      // The run as a user starts it (Manage → Kontroll → Run), so it runs inside the app process
+      // that serves the overview, as it does in production.
       const started = performance.now();
-      const outcome = await runKontroll(db, config, { actor: user });
+      const posted = await fetch(`${app.baseUrl}/kontroll`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie: session.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ _csrf: session.csrf }).toString(),
+      });
       const runMs = performance.now() - started;
       load.stop();
       const overview = summarize(await during);
-      if (outcome.status !== 'done') throw new Error('Kontroll was busy');
+      const runId = /\/kontroll\/runs\/(\d+)/.exec(posted.headers.get('location') ?? '')?.[1];
+      if (posted.status !== 303 || !runId) throw new Error(`POST /kontroll answered ${posted.status}`);
+      const outcome = await db
+        .selectFrom('kontroll_runs')
+        .select(['reminded', 'closed', 'failed', 'error'])
+        .where('id', '=', runId)
+        .executeTakeFirstOrThrow();
+      if (outcome.error) log(`kontroll reported: ${outcome.error}`);
       log(
         `kontroll: ${outcome.reminded} reminded, ${outcome.closed} closed, ${outcome.failed} failed in ${Math.round(runMs)} ms`,
       );

@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import { sql } from 'kysely';
 import type { Config } from '../config.ts';
 import { withAdvisoryLock } from '../db/advisory-locks.ts';
@@ -108,6 +109,9 @@ export type KontrollRunOptions = {
   batchSize?: number;
   // batches at once (each on its own connection)
   concurrency?: number;
+  // after each batch, rest for this share of the time the batch took, so that a long run leaves
+  // the database and the process room for the people working meanwhile
+  restRatio?: number;
 };
 
 export type KontrollRunTotals = { runId: string; reminded: number; closed: number; skipped: number; failed: number };
@@ -153,8 +157,9 @@ export async function runKontrollHoldingLock(
 ): Promise<KontrollRunTotals> {
   const now = opts.now ?? new Date();
   const actor = opts.actor ?? null;
-  const batchSize = opts.batchSize ?? 250;
-  const concurrency = opts.concurrency ?? 2;
+  const batchSize = opts.batchSize ?? 100;
+  const concurrency = opts.concurrency ?? 1;
+  const restRatio = opts.restRatio ?? 0.5;
   const run = await db
     .insertInto('kontroll_runs')
     .values({ source: opts.source ?? (actor ? 'manual' : 'schedule'), user_id: actor?.id ?? null, as_of: now })
@@ -174,6 +179,7 @@ export async function runKontrollHoldingLock(
     const worker = async () => {
       for (let i = next++; i < batches.length; i = next++) {
         const batch = batches[i] as KontrollCandidate[];
+        const batchStarted = performance.now();
         try {
           const done = await applyKontrollBatch(
             db,
@@ -187,6 +193,9 @@ export async function runKontrollHoldingLock(
           // The batch rolled back as a whole; the next run picks its cases up again.
           totals.failed += batch.length;
           lastError = `${batch[0]?.number}…: ${error instanceof Error ? error.message : String(error)}`;
+        }
+        if (restRatio > 0 && i + 1 < batches.length) {
+          await setTimeout(Math.round((performance.now() - batchStarted) * restRatio));
         }
         // progress every few thousand cases, so a long run shows how far it got
         sinceRecorded += batch.length;
@@ -400,10 +409,13 @@ export async function applyKontrollBatch(
     const entryOf = new Map(entries.map((e) => [e.case_id, e.id]));
 
     const outgoing = mails.filter((m) => m.to && m.messageId);
-    const raws = await Promise.all(
-      outgoing.map((m) => {
-        const { references, inReplyTo } = threadingAfter(earlierOf.get(m.kase.id) ?? []);
-        return composeMail({
+    // One after another: composing is CPU work, and in turn the web requests of the same process
+    // get their share between mails instead of waiting for the whole batch.
+    const raws: Buffer[] = [];
+    for (const m of outgoing) {
+      const { references, inReplyTo } = threadingAfter(earlierOf.get(m.kase.id) ?? []);
+      raws.push(
+        await composeMail({
           settings: ctx.mail,
           messageId: m.messageId as string,
           to: [m.to as string],
@@ -414,9 +426,9 @@ export async function applyKontrollBatch(
           references,
           caseNumber: m.kase.number,
           autoSubmitted: true,
-        });
-      }),
-    );
+        }),
+      );
+    }
     if (outgoing.length) {
       await trx
         .insertInto('outbox')

@@ -47,6 +47,42 @@ test('the user ID is case-insensitive and the session survives a new app instanc
   await second.close();
 });
 
+test('an active session moves its idle timeout forward, writing the session at most every ten minutes', async () => {
+  const client = new TestClient(ctx.app);
+  await client.login('kalle');
+  await client.get('/cases');
+  const row = async () => {
+    const sessions = await ctx.db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .select(['sessions.sid', 'sessions.data', 'sessions.expires_at'])
+      .where('users.login', '=', 'KALLE')
+      .orderBy('sessions.expires_at', 'desc')
+      .execute();
+    return sessions[0] as { sid: string; data: { renewedAt?: number }; expires_at: Date };
+  };
+  const first = await row();
+  assert.ok(first.data.renewedAt, 'renewed on the first page after login');
+  const again = await client.get('/cases');
+  assert.is(again.statusCode, 200);
+  assert.is(again.headers['set-cookie'], undefined, 'no new cookie within ten minutes');
+  assert.equal((await row()).expires_at, first.expires_at, 'and no write');
+
+  // Eleven minutes later (as the session remembers it), the next page renews it.
+  const earlier = { ...first.data, renewedAt: (first.data.renewedAt as number) - 11 * 60_000 };
+  await ctx.db
+    .updateTable('sessions')
+    .set({ data: JSON.stringify(earlier), expires_at: new Date(first.expires_at.getTime() - 11 * 60_000) })
+    .where('sid', '=', first.sid)
+    .execute();
+  const later = await client.get('/cases');
+  assert.is(later.statusCode, 200);
+  assert.ok(later.headers['set-cookie'], 'the cookie goes out again with the new expiry');
+  const renewed = await row();
+  assert.ok(renewed.expires_at.getTime() > first.expires_at.getTime() - 60_000, 'expiry moved forward');
+  assert.ok((renewed.data.renewedAt as number) > (earlier.renewedAt as number));
+});
+
 test('a wrong password is refused with a message and the typed user ID kept', async () => {
   const client = new TestClient(ctx.app);
   await client.get('/login');

@@ -8,6 +8,8 @@ declare module 'fastify' {
     userId?: number;
     language?: Language;
     flash?: string;
+    // when the idle timeout was last pushed forward (ms since the epoch); see app.ts
+    renewedAt?: number;
   }
   interface FastifyRequest {
     user: User | null;

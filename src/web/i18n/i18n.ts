@@ -65,6 +65,14 @@ function buildFormatters(language: Language, timeZone: string): Formatters {
 }
 
 // Today's date (YYYY-MM-DD) in the configured time zone.
+// Building an Intl.DateTimeFormat costs more than formatting with it; pages ask for today often.
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
 export function todayIn(timeZone: string, now = new Date()): string {
-  return new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+  let format = dayFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    dayFormats.set(timeZone, format);
+  }
+  return format.format(now);
 }
