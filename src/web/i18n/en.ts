@@ -176,6 +176,7 @@ export const en = {
     'Someone else saved the note while you were writing. Your text is kept below; their version is shown here. Merge and save again.',
   'internal.their_version': 'Their saved version',
   'documents.upload_heading': 'Add files',
+  'documents.folder_field': 'Folder (category)',
   'documents.folder': 'Folder',
   'documents.files': 'Files',
   'documents.drop_hint': 'Choose one or more files, or drop them here.',

@@ -177,6 +177,7 @@ export const sv: Record<MessageKey, string> = {
     'Någon annan sparade anteckningen medan du skrev. Din text finns kvar nedan; deras version visas här. Slå ihop och spara igen.',
   'internal.their_version': 'Deras sparade version',
   'documents.upload_heading': 'Lägg till filer',
+  'documents.folder_field': 'Mapp (kategori)',
   'documents.folder': 'Mapp',
   'documents.files': 'Filer',
   'documents.drop_hint': 'Välj en eller flera filer, eller släpp dem här.',
