@@ -458,13 +458,17 @@ test('an approver deactivated mid-chain: the step goes to the admins, who are to
   const { id } = await submit('intyg.pdf', folder);
   const chain = await chainOf(id);
   const before = (await bellOf(ctx.boss)).length;
-  await setUserActive(ctx.db, ctx.sara.id, false);
+  const mailsBefore = (await mailsTo(ctx.boss)).length;
+  await setUserActive(ctx.db, ctx.sara.id, false, ctx.config);
   const now = await chainOf(id);
   assert.is(now.state, 'pending');
   assert.is(now.current_step, 0);
   assert.equal(now.current_approver_ids, [ctx.boss.id]);
   assert.is((await caseOf(chain.case_id)).responsible_id, ctx.boss.id);
   assert.is((await bellOf(ctx.boss)).length, before + 1);
+  const mails = await mailsTo(ctx.boss);
+  assert.is(mails.length, mailsBefore + 1, 'the admin hears of it by e-mail too');
+  assert.match(mails.at(-1)?.raw.toString() ?? '', 'intyg.pdf');
   const decisions = await listDocumentDecisions(ctx.db, id);
   assert.equal(
     decisions.map((d) => [d.decision, d.user_login]),

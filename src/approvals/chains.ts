@@ -231,7 +231,7 @@ async function applyAction(
 
 // Called in the transaction that deactivates a user: each running chain waiting for them moves
 // to the step's other active approvers, or, when none is left, to the active admins (notified).
-export async function reassignApprovalsOfDeactivatedUser(trx: Db, userId: number): Promise<number> {
+export async function reassignApprovalsOfDeactivatedUser(trx: Db, userId: number, config?: Config): Promise<number> {
   const chains = await trx
     .selectFrom('approval_chains')
     .select(chainRowColumns)
@@ -249,7 +249,11 @@ export async function reassignApprovalsOfDeactivatedUser(trx: Db, userId: number
     const doc = await loadDocument(trx, chain.document_id);
     const kase = await loadCase(trx, chain.case_id);
     await saveChainState(trx, chain.id, result.state);
-    await carryOut(trx, { chain, doc, kase, actor: null, config: undefined, language: 'sv' }, result.effects);
+    await carryOut(
+      trx,
+      { chain, doc, kase, actor: null, config, language: config?.defaultLanguage ?? 'sv' },
+      result.effects,
+    );
   }
   return chains.length;
 }

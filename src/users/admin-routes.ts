@@ -36,7 +36,7 @@ async function loadUser(request: FastifyRequest<{ Params: Params }>) {
 }
 
 export async function registerUserAdminRoutes(app: FastifyInstance): Promise<void> {
-  const { db } = app.deps;
+  const { db, config } = app.deps;
 
   app.get<{ Querystring: { inactive?: string } }>('/', async (request, reply) => {
     const includeInactive = request.query.inactive === '1';
@@ -95,7 +95,8 @@ export async function registerUserAdminRoutes(app: FastifyInstance): Promise<voi
       request.session.flash = request.t('users.cannot_deactivate_self');
       return redirectAfterPost(request, reply, `/admin/users/${user.id}`);
     }
-    await setUserActive(db, user.id, active);
+    await setUserActive(db, user.id, active, config);
+    if (!active) app.deps.mailSender?.kick();
     return redirectAfterPost(request, reply, `/admin/users/${user.id}`, request.t('common.saved'));
   });
 }

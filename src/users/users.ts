@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { reassignApprovalsOfDeactivatedUser } from '../approvals/chains.ts';
+import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
 import type { User } from '../db/schema.ts';
@@ -116,12 +117,13 @@ export async function saveAccountSettings(db: Db, id: number, input: AccountSett
 }
 
 // A deactivated user is logged out everywhere at once: their sessions are deleted.
-export async function setUserActive(db: Db, id: number, active: boolean): Promise<void> {
+// config, when given, lets the admins who take over someone's approvals hear of it by e-mail too
+export async function setUserActive(db: Db, id: number, active: boolean, config?: Config): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await trx.updateTable('users').set({ active, updated_at: new Date() }).where('id', '=', id).execute();
     if (!active) await trx.deleteFrom('sessions').where('user_id', '=', id).execute();
     // approvals waiting for them go to a colleague of the step, or to the admins
-    if (!active) await reassignApprovalsOfDeactivatedUser(trx, id);
+    if (!active) await reassignApprovalsOfDeactivatedUser(trx, id, config);
   });
 }
 
