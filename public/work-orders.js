@@ -3,9 +3,16 @@
 (() => {
   document.addEventListener('htmx:afterSwap', (event) => {
     const target = event.detail.target;
-    const dialog = target instanceof Element ? target.closest('dialog[data-modal]') : null;
+    // A refused form replaces itself (outerHTML), so its old element is no longer in the page:
+    // the swap then happened in the modal already open.
+    const dialog =
+      target instanceof Element && target.isConnected
+        ? target.closest('dialog[data-modal]')
+        : document.querySelector('dialog[data-modal][open]');
     if (!(dialog instanceof HTMLDialogElement)) return;
     dialog.closest('main')?.querySelector('details.manage-menu[open]')?.removeAttribute('open');
+    // Someone typing in the dialog (the project search refreshing the options) keeps their place.
+    if (dialog.open && dialog.contains(document.activeElement)) return;
     if (!dialog.open) dialog.showModal();
     const invalid = dialog.querySelector('[aria-invalid="true"]');
     (invalid || dialog.querySelector('select, input:not([type="hidden"])'))?.focus();

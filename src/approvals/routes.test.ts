@@ -116,6 +116,11 @@ test('the approver sees "My approvals" on the overview, the list, and the decisi
   assert.match(list.body, 'K1001 Acme AB');
   assert.match(list.body, 'Steg 1 av 2');
   assert.match(list.body, `href="/cases/${caseNumber}"`);
+  // in English the column says where the document belongs, as the document page does
+  const english = await kalle.get('/approvals', { headers: { 'accept-language': 'en-US,en;q=0.9' } });
+  assert.match(english.body, '<h1>My approvals</h1>');
+  assert.match(english.body, '<th scope="col">Belongs to</th>');
+  assert.match(english.body, 'Step 1 of 2');
   const page = await kalle.get(`/cases/${caseNumber}`);
   assert.match(page.body, 'Dokument att attestera');
   assert.match(page.body, 'Väntar på attest (steg 1 av 2: KALLE)');

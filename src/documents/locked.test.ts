@@ -192,6 +192,10 @@ test('a case document in Avtal answers 403 on the case download URL too, admins 
     .where('approval_state', 'in', ['none', 'approved'])
     .execute();
   assert.equal(send, [], 'nothing on the case may leave it as an attachment yet');
+  // and the reply box does not offer it as an attachment
+  const thread = await as('kalle').get('/cases/L-1/thread');
+  assert.is(thread.statusCode, 200);
+  assert.not.match(thread.body, `name="document_ids" value="${added.id}"`);
 });
 
 test('KALLE approves, ANNA sends back: locked for all, the uploader sees the comment and alone may act', async () => {
@@ -213,6 +217,11 @@ test('KALLE approves, ANNA sends back: locked for all, the uploader sees the com
   assert.match(page.body, 'Fel org.nr på sidan 2.');
   assert.match(page.body, 'Ladda upp ny version');
   assert.match(page.body, `action="/approvals/${first.id}/withdraw"`);
+  // withdrawing removes the document for everyone: the browser asks first (public/app.js)
+  assert.match(
+    page.body,
+    'data-confirm="Dra tillbaka avtal.pdf? Dokumentet försvinner för alla och attesten avslutas."',
+  );
   const other = await as('sara').get(`/documents/${doc.id}`);
   assert.match(other.body, 'Skickad tillbaka');
   assert.not.match(other.body, 'Ladda upp ny version');

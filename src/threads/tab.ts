@@ -14,6 +14,8 @@ export const threadTab: CaseTab = {
         .select(['id', 'file_name'])
         .where('case_id', '=', kase.id)
         .where('deleted_at', 'is', null)
+        // a document locked in an approval chain cannot go to the customer (reply-mail.ts)
+        .where('approval_state', 'in', ['none', 'approved'])
         .orderBy('id', 'desc')
         .limit(100)
         .execute(),

@@ -12,12 +12,13 @@ export const optionalId = z
   .transform((v) => (v === '' || v === undefined ? null : Number(v)))
   .pipe(z.number('errors.invalid').int('errors.invalid').positive('errors.invalid').nullable());
 
-// A project number is part of its URL; "new" is the new-project page.
+// A project number is part of its URL; "new" is the new-project page, and "." or ".." would
+// make its link point at /projects or /.
 const projectNumber = optionalText(32).pipe(
   z
     .string()
     .regex(/^[\p{L}\p{N}._-]+$/u, 'errors.project_number_format')
-    .refine((n) => n.toLowerCase() !== 'new', 'errors.project_number_format')
+    .refine((n) => n.toLowerCase() !== 'new' && n !== '.' && n !== '..', 'errors.project_number_format')
     .nullable(),
 );
 
@@ -49,8 +50,11 @@ export class StaleProjectError extends Error {
 }
 
 export class ProjectInUseError extends Error {
-  constructor(readonly workOrders: number) {
-    super(`The project has ${workOrders} work orders`);
+  constructor(
+    readonly workOrders: number,
+    readonly documents = 0,
+  ) {
+    super(`The project has ${workOrders} work orders and ${documents} documents`);
   }
 }
 
@@ -136,17 +140,26 @@ export function mayDeleteProject(user: Pick<User, 'role'>): boolean {
   return user.role === 'admin';
 }
 
-// Only an empty project goes: its work orders (and the cases they came from) keep their project.
+// Only an empty project goes: its work orders (and the cases they came from) keep their project,
+// and its documents (which the database would delete with it) stay where they are filed.
 // The lock makes a work order created meanwhile wait, so the count cannot go stale.
 export async function deleteProject(db: Db, id: number): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await trx.selectFrom('projects').select('id').where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
-    const { n } = await trx
-      .selectFrom('work_orders')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('project_id', '=', id)
-      .executeTakeFirstOrThrow();
-    if (n > 0) throw new ProjectInUseError(n);
+    const [{ n: workOrders }, { n: documents }] = await Promise.all([
+      trx
+        .selectFrom('work_orders')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('project_id', '=', id)
+        .executeTakeFirstOrThrow(),
+      trx
+        .selectFrom('documents')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('project_id', '=', id)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirstOrThrow(),
+    ]);
+    if (workOrders > 0 || documents > 0) throw new ProjectInUseError(workOrders, documents);
     await trx.deleteFrom('projects').where('id', '=', id).execute();
   });
 }

@@ -207,7 +207,10 @@ export async function registerWorkOrderRoutes(app: FastifyInstance): Promise<voi
         values: projectValues(project),
         errors: {},
         status: 409,
-        deleteError: request.t('projects.delete_refused', { count: error.workOrders }),
+        deleteError:
+          error.workOrders > 0
+            ? request.t('projects.delete_refused', { count: error.workOrders })
+            : request.t('projects.delete_refused_documents', { count: error.documents }),
       });
     }
     return redirectAfterPost(request, reply, '/projects', request.t('projects.deleted', { number: project.number }));

@@ -64,9 +64,19 @@ test('KALLE creates a work order from a case; case, overview and work order link
   await dialog.getByRole('button', { name: 'Skapa arbetsorder' }).click();
   await dialog.getByText('Välj ett projekt.').waitFor();
   assert.is(await dialog.getByRole('textbox', { name: 'Benämning' }).inputValue(), 'Byt skrivare');
+  await page.waitForFunction(() => document.activeElement?.id === 'wo-project_id');
 
-  // The search box narrows the list.
-  await dialog.getByRole('searchbox', { name: 'Sök projekt' }).fill('skrivar');
+  // The search box narrows the list, typed slowly enough that the options refresh in between
+  // without taking the cursor away from the search box.
+  const search = dialog.getByRole('searchbox', { name: 'Sök projekt' });
+  await search.click();
+  await search.pressSequentially('skr', { delay: 50 });
+  await page.waitForFunction(
+    () => document.querySelectorAll('#wo-project_id option[value]:not([value=""])').length === 1,
+  );
+  await search.pressSequentially('ivar', { delay: 50 });
+  await page.waitForTimeout(400);
+  assert.is(await search.inputValue(), 'skrivar');
   await page.waitForFunction(
     () => document.querySelectorAll('#wo-project_id option[value]:not([value=""])').length === 1,
   );

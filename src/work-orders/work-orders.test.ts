@@ -3,6 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
 import type { Case, User } from '../db/schema.ts';
+import { addDocument } from '../documents/documents.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
@@ -84,6 +85,12 @@ test('an agent creates projects: the next series number when left blank, a typed
   assert.is(unknownCustomer.statusCode, 422);
   assert.match(unknownCustomer.body, 'Välj en kund med kundnummer.');
   assert.match(unknownCustomer.body, 'value="NOPE"');
+  // A number that is part of its own link: "new", "." and ".." would lead elsewhere.
+  for (const number of ['new', '.', '..']) {
+    const refused = await kalle.post('/projects', { number, name: 'Punkt', customer: '' });
+    assert.is(refused.statusCode, 422, number);
+    assert.match(refused.body, 'Använd bokstäver, siffror, punkt, bindestreck eller understreck');
+  }
   assert.is(await count('projects'), 2);
 });
 
@@ -349,7 +356,33 @@ test('agents may not delete projects; admins may, but not one with work orders',
   assert.match((await boss.get('/projects/P0001')).body, 'Ta bort projekt');
   const inUse = await boss.post('/projects/P0001/deletion');
   assert.is(inUse.statusCode, 409);
-  assert.match(inUse.body, 'Projektet har 3 arbetsordrar och kan inte tas bort.');
+  assert.match(inUse.body, 'Projektet kan inte tas bort: det har arbetsordrar (3).');
+  // Its documents would go with it, so a project with documents stays too.
+  const folder = await ctx.db
+    .selectFrom('document_folders')
+    .select('id')
+    .where('name', '=', 'Allmänt')
+    .executeTakeFirstOrThrow();
+  const project = await ctx.db
+    .selectFrom('projects')
+    .select('id')
+    .where('number', '=', 'ANNAT')
+    .executeTakeFirstOrThrow();
+  const document = await addDocument(ctx.db, {
+    owner: { kind: 'project', id: project.id },
+    folderId: folder.id,
+    fileName: 'avtal.txt',
+    contentType: 'text/plain',
+    stream: Buffer.from('avtal'),
+    user: ctx.boss,
+    maxBytes: 1000,
+  });
+  await boss.get('/projects/ANNAT');
+  const withDocument = await boss.post('/projects/ANNAT/deletion');
+  assert.is(withDocument.statusCode, 409);
+  assert.match(withDocument.body, 'Projektet kan inte tas bort: det har dokument (1).');
+  await ctx.db.updateTable('documents').set({ deleted_at: new Date() }).where('id', '=', document.id).execute();
+
   await boss.get('/projects/ANNAT');
   const gone = await boss.post('/projects/ANNAT/deletion');
   assert.is(gone.statusCode, 303);

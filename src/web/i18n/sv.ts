@@ -686,6 +686,7 @@ export const sv: Record<MessageKey, string> = {
   'documents.locked_pending':
     'Dokumentet är låst medan det väntar på attest. Bara den som ska attestera nu kan öppna det.',
   'documents.withdraw': 'Dra tillbaka dokumentet',
+  'documents.confirm_withdraw': 'Dra tillbaka {name}? Dokumentet försvinner för alla och attesten avslutas.',
   'documents.new_version': 'Ladda upp ny version',
   'documents.file': 'Fil',
   'documents.upload_version': 'Ladda upp versionen',
@@ -747,7 +748,9 @@ export const sv: Record<MessageKey, string> = {
   'projects.created': 'Projekt {number} skapat.',
   'projects.delete': 'Ta bort projekt',
   'projects.delete_confirm': 'Ta bort projekt {number}?',
-  'projects.delete_refused': 'Projektet har {count} arbetsordrar och kan inte tas bort. Gör det inaktivt i stället.',
+  'projects.delete_refused': 'Projektet kan inte tas bort: det har arbetsordrar ({count}). Gör det inaktivt i stället.',
+  'projects.delete_refused_documents':
+    'Projektet kan inte tas bort: det har dokument ({count}). Gör det inaktivt i stället.',
   'projects.deleted': 'Projekt {number} borttaget.',
   'work_orders.title': 'Arbetsordrar',
   'work_orders.one': 'Arbetsorder',
