@@ -350,6 +350,28 @@ test('most urgent first holds across pages: overdue, then rank, then the newest 
   );
 });
 
+test('an English reader sees the seeded Swedish names in English; a name an admin gave stays as it is', async () => {
+  await seedUser(ctx.db, 'EVA', 'agent', { language: 'en' });
+  const eva = await as('eva');
+  const english = await eva.get('/cases?resp=any&kind=all');
+  for (const name of ['To work order', 'Waiting for customer', 'Closed', 'Question', 'Complaint', 'High', 'Low']) {
+    assert.match(english.body, `>${name}</option>`);
+  }
+  assert.not.match(english.body, '>Till uppdrag</option>');
+  const swedish = await (await as('kalle')).get('/cases?resp=any&kind=all');
+  assert.match(swedish.body, '>Till uppdrag</option>');
+  assert.not.match(swedish.body, '>To work order</option>');
+
+  await ctx.db.updateTable('priorities').set({ name: 'Akut' }).where('name', '=', 'Hög').execute();
+  try {
+    const renamed = await eva.get('/cases?resp=any&kind=all');
+    assert.match(renamed.body, '>Akut</option>');
+    assert.not.match(renamed.body, '>High</option>');
+  } finally {
+    await ctx.db.updateTable('priorities').set({ name: 'Hög' }).where('name', '=', 'Akut').execute();
+  }
+});
+
 test('an anonymous visitor cannot see the overview', async () => {
   const res = await new TestClient(ctx.app).get('/cases?resp=any');
   assert.is(res.statusCode, 303);

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import type { Language, User } from '../db/schema.ts';
 import { type Formatters, formatters, languageFromHeader, type Translate, translator } from './i18n/i18n.ts';
+import { seededName } from './i18n/seeded-names.ts';
 
 declare module 'fastify' {
   interface Session {
@@ -51,6 +52,8 @@ export type ViewContext = {
   csrf: () => string;
   flash: () => string | null;
   unreadCount: number;
+  // a status, type, priority or category name as this reader sees it (seeded-names.ts)
+  dataName: (name: string | null | undefined) => string;
 };
 
 export function viewContext(
@@ -66,6 +69,7 @@ export function viewContext(
     t: request.t,
     fmt: formatters(request.lang, config.timeZone),
     path: request.url,
+    dataName: (name) => (name ? seededName(name, request.lang) : ''),
     csrf: () => reply.generateCsrf(),
     // Read once by the layout, so a message shows on the page after a redirect and then goes.
     flash: () => {
