@@ -3,7 +3,12 @@ import { attemptLogin } from './login.ts';
 
 // Only same-site paths may follow a login, so the form cannot bounce a user to another site.
 function safeNext(next: unknown): string {
-  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\')
+  // Browsers drop tabs and newlines from URLs, so "/\t/evil.example" would become "//evil.example".
+  return typeof next === 'string' &&
+    next.startsWith('/') &&
+    !next.startsWith('//') &&
+    !next.startsWith('/\\') &&
+    !/\p{Cc}/u.test(next)
     ? next
     : '/';
 }

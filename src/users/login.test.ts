@@ -144,6 +144,22 @@ test('a login page cannot redirect to another site', async () => {
   await client.get('/login?next=//evil.example.com');
   const res = await client.post('/login', { login: 'boss', password: testPassword, next: '//evil.example.com' });
   assert.is(res.headers.location, '/');
+  // browsers drop tabs and newlines from a URL, which would turn these into //evil.example.com
+  for (const next of ['/\t/evil.example.com', '/\n/evil.example.com', '/\r\n/evil.example.com']) {
+    const again = await client.get(`/login?next=${encodeURIComponent(next)}`);
+    assert.is(again.statusCode, 303);
+    assert.is(again.headers.location, '/', JSON.stringify(next));
+  }
+});
+
+test('a NUL byte in a URL or a query is a bad request (or simply finds nothing), never a server error', async () => {
+  await seedUser(ctx.db, 'NOLL', 'agent');
+  const client = new TestClient(ctx.app);
+  assert.is((await client.login('noll')).statusCode, 303);
+  for (const url of ['/cases?q=%00', '/cases/%00', '/customers?q=a%00b', '/projects?q=%00', '/work-orders/%00']) {
+    const res = await client.get(url);
+    assert.ok(res.statusCode < 500, `${url}: ${res.statusCode}`);
+  }
 });
 
 test.run();

@@ -4,6 +4,11 @@ import { setLanguage, viewContext } from './context.ts';
 import { isHtmx } from './render.ts';
 
 const csrfCodes = new Set(['FST_CSRF_INVALID_TOKEN', 'FST_CSRF_MISSING_SECRET']);
+// PostgreSQL refusing what a request carried (a NUL byte in text, a number out of range, a bad
+// date): the request was bad, not the server.
+const badInputSqlStates = new Set(['22021', '22P05', '22003', '22007', '22008', '22P02']);
+const isBadInput = (error: FastifyError) =>
+  badInputSqlStates.has(error.code) && typeof (error as { severity?: unknown }).severity === 'string';
 
 function messageFor(error: FastifyError, status: number): { title: string; text: string } {
   if (csrfCodes.has(error.code)) return { title: 'errors.forbidden_title', text: 'errors.csrf' };
@@ -35,7 +40,7 @@ async function renderError(
 
 export function registerErrorHandlers(app: FastifyInstance, config: Config): void {
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    const status = csrfCodes.has(error.code) ? 403 : (error.statusCode ?? 500);
+    const status = csrfCodes.has(error.code) ? 403 : isBadInput(error) ? 400 : (error.statusCode ?? 500);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: error.code, status }, error.message);
     return renderError(request, reply, config, status, messageFor(error, status));

@@ -6,11 +6,16 @@ import type { Database, User } from '../db/schema.ts';
 import { checkbox, type FieldErrors, FormError, optionalText, requiredText } from '../web/form.ts';
 import { allocateNumber } from './numbers.ts';
 
+// The ids are PostgreSQL integers: a larger number is no row, not a database error.
+export const maxId = 2_147_483_647;
+
 export const optionalId = z
   .union([z.string(), z.number()])
   .optional()
   .transform((v) => (v === '' || v === undefined ? null : Number(v)))
-  .pipe(z.number('errors.invalid').int('errors.invalid').positive('errors.invalid').nullable());
+  .pipe(
+    z.number('errors.invalid').int('errors.invalid').positive('errors.invalid').max(maxId, 'errors.invalid').nullable(),
+  );
 
 // A project number is part of its URL; "new" is the new-project page, and "." or ".." would
 // make its link point at /projects or /.

@@ -53,8 +53,9 @@ const text = (v: unknown) => (v === null || v === undefined ? '' : String(v));
 
 // The form names the customer by number (typed or picked); the domain wants its id.
 async function withCustomerId(request: FastifyRequest, body: Body): Promise<{ body: Body; unknownCustomer: boolean }> {
-  const typed = body.customer?.trim() ?? '';
-  if (!typed) return { body: { ...body, customer_id: '' }, unknownCustomer: false };
+  // a repeated field arrives as an array: not a customer number
+  const typed = typeof body.customer === 'string' ? body.customer.trim() : '';
+  if (!typed) return { body: { ...body, customer_id: '' }, unknownCustomer: Array.isArray(body.customer) };
   const id = await findCustomerIdByNumber(request.server.deps.db, typed);
   return { body: { ...body, customer_id: id ? String(id) : '' }, unknownCustomer: !id };
 }
@@ -378,7 +379,7 @@ export async function registerWorkOrderRoutes(app: FastifyInstance): Promise<voi
   app.post<{ Params: NumberParams; Body: Body }>('/cases/:number/work-order', async (request, reply) => {
     const kase = await loadCase(request);
     const body = request.body ?? {};
-    const projectQuery = body.project_q ?? '';
+    const projectQuery = typeof body.project_q === 'string' ? body.project_q.slice(0, 100) : '';
     const form = parseForm(workOrderFromCaseSchema, body);
     if (!form.ok) {
       // Someone who clicked twice gets the one already made, not a complaint about the form.

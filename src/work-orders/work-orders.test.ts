@@ -394,4 +394,47 @@ test('agents may not delete projects; admins may, but not one with work orders',
   assert.is((await boss.get('/projects/ANNAT')).statusCode, 404);
 });
 
+test('ids past the integer range, and repeated fields, are refused as invalid (422), never a server error', async () => {
+  const kalle = await loggedIn('kalle');
+  const huge = '2147483648';
+  const project = await createProject(
+    ctx.db,
+    { number: 'GRANS', name: 'Gränsfall', customer_id: null, responsible_id: null, active: true },
+    ctx.kalle,
+  );
+  const kase = await seedPrinterJamCase(ctx.db, ctx.kalle, ctx.acmeId);
+  const [projects, workOrders] = [await count('projects'), await count('work_orders')];
+
+  await kalle.get('/projects/new');
+  assert.is((await kalle.post('/projects', { name: 'Stor', responsible_id: huge })).statusCode, 422);
+  await kalle.get('/work-orders/new');
+  assert.is((await kalle.post('/work-orders', { name: 'Stor', project_id: huge })).statusCode, 422);
+  const bigResponsible = await kalle.post('/work-orders', {
+    name: 'Stor',
+    project_id: String(project.id),
+    responsible_id: huge,
+  });
+  assert.is(bigResponsible.statusCode, 422);
+  await kalle.get(`/cases/${kase.number}/work-order`);
+  const fromCase = await kalle.post(`/cases/${kase.number}/work-order`, { name: 'Stor', project_id: huge });
+  assert.is(fromCase.statusCode, 422);
+  assert.match(fromCase.body, 'Välj ett projekt.');
+
+  // qs makes a repeated field an array: customer=a&customer=b, project_q=a&project_q=b
+  const repeated = (url: string, fields: string) =>
+    kalle.request({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `_csrf=${encodeURIComponent(kalle.csrf)}&${fields}`,
+    });
+  await kalle.get('/projects/new');
+  const twoCustomers = await repeated('/projects', 'name=Dubbel&customer=K1001&customer=K1001');
+  assert.is(twoCustomers.statusCode, 422);
+  await kalle.get(`/cases/${kase.number}/work-order`);
+  const twoQueries = await repeated(`/cases/${kase.number}/work-order`, 'name=X&project_id=&project_q=a&project_q=b');
+  assert.is(twoQueries.statusCode, 422);
+  assert.equal([await count('projects'), await count('work_orders')], [projects, workOrders], 'nothing made');
+});
+
 test.run();

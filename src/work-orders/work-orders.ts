@@ -7,12 +7,18 @@ import { sanitizeRichText } from '../rich-text/sanitize.ts';
 import { type FieldErrors, FormError, requiredText } from '../web/form.ts';
 import { canChangeStatus, workOrderStatuses } from './lifecycle.ts';
 import { allocateNumber } from './numbers.ts';
-import { optionalId } from './projects.ts';
+import { maxId, optionalId } from './projects.ts';
 
 const projectId = z
   .union([z.string(), z.number()], 'errors.project_required')
   .transform((v) => (v === '' ? Number.NaN : Number(v)))
-  .pipe(z.number('errors.project_required').int('errors.project_required').positive('errors.project_required'));
+  .pipe(
+    z
+      .number('errors.project_required')
+      .int('errors.project_required')
+      .positive('errors.project_required')
+      .max(maxId, 'errors.project_required'),
+  );
 
 export const workOrderSchema = z.object({
   name: requiredText(200),
