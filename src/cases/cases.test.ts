@@ -59,6 +59,18 @@ const caseForm = (over: Record<string, string> = {}) => ({
   ...over,
 });
 
+test("the new case form starts as the user's own open case of the first type", async () => {
+  const client = new TestClient(ctx.app);
+  await client.login('kalle');
+  const page = await client.get('/cases/new');
+  assert.is(page.statusCode, 200);
+  const selected = (name: string) =>
+    new RegExp(`name="${name}"[^>]*>[\\s\\S]*?<option value="(\\d+)" selected>`).exec(page.body)?.[1];
+  assert.is(selected('status_id'), String(ctx.ids.open));
+  assert.is(selected('case_type_id'), String(ctx.ids.support));
+  assert.is(selected('responsible_id'), String(ctx.kalle.id));
+});
+
 test('a missing field is named beside it and everything typed, rich text too, is kept', async () => {
   const client = new TestClient(ctx.app);
   await client.login('kalle');

@@ -28,9 +28,31 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/', async (_request, reply) => reply.redirect('/cases', 303));
 
-  app.get('/cases/new', async (request, reply) =>
-    showNewForm(reply, { responsible_id: String(currentUser(request).id) }, {}),
-  );
+  app.get('/cases/new', async (request, reply) => {
+    // A new case starts as the user's own, open, of the first type: most cases need no change.
+    const [open, type] = await Promise.all([
+      db
+        .selectFrom('case_statuses')
+        .select('id')
+        .where('active', '=', true)
+        .where('kind', '=', 'open')
+        .orderBy('position')
+        .executeTakeFirst(),
+      db
+        .selectFrom('case_types')
+        .select('id')
+        .where('active', '=', true)
+        .where('system_key', 'is', null)
+        .orderBy('position')
+        .executeTakeFirst(),
+    ]);
+    const defaults = {
+      responsible_id: String(currentUser(request).id),
+      status_id: open ? String(open.id) : '',
+      case_type_id: type ? String(type.id) : '',
+    };
+    return showNewForm(reply, defaults, {});
+  });
 
   app.post<{ Body: Body }>('/cases', async (request, reply) => {
     const body = await withCustomerId(request, request.body ?? {});
