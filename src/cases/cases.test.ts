@@ -239,6 +239,8 @@ test('a reply is stored on the staff side with the delivery the user chose', asy
   const page = await client.get(`/cases/${kase.number}`);
   assert.match(page.body, 'Prova fack 1.');
   assert.match(page.body, 'Sparat, inte skickat');
+  assert.match(page.body, 'Svaret har sparats.');
+  assert.not.match(page.body, 'Det skickas till kunden.', 'saved only: the notice does not say it goes out');
   const thread = await ctx.db
     .selectFrom('thread_entries')
     .select(['side', 'delivery'])
@@ -249,6 +251,14 @@ test('a reply is stored on the staff side with the delivery the user chose', asy
     { side: 'customer', delivery: 'none' },
     { side: 'staff', delivery: 'saved' },
   ]);
+  const queued = await client.post(`/cases/${kase.number}/thread`, {
+    body_html: '<div>Nu skickar vi.</div>',
+    delivery: 'to_send',
+    to: 'per@acme.se',
+  });
+  assert.is(queued.statusCode, 303, queued.body.slice(0, 300));
+  const sent = await client.get(`/cases/${kase.number}`);
+  assert.match(sent.body, 'Svaret har sparats. Det skickas till kunden.');
 });
 
 test('an unknown case number is a 404', async () => {

@@ -25,7 +25,8 @@ export async function registerThreadRoutes(app: FastifyInstance): Promise<void> 
         if (!form.ok) throw new FormError(form.errors);
         await addStaffReply(db, kase.id, form.data, currentUser(request), { config: app.deps.config });
         if (form.data.delivery === 'to_send') app.deps.mailSender?.kick();
-        return redirectAfterPost(request, reply, `/cases/${kase.number}`, request.t('thread.reply_saved'));
+        const notice = form.data.delivery === 'to_send' ? 'thread.reply_queued' : 'thread.reply_saved';
+        return redirectAfterPost(request, reply, `/cases/${kase.number}`, request.t(notice));
       } catch (error) {
         if (!(error instanceof FormError)) throw error;
         return renderCasePage(request, reply, kase, 'thread', {

@@ -387,6 +387,7 @@ export const en = {
   'thread.submit': 'Save reply',
   'thread.canned_reply': 'Canned reply',
   'thread.canned_reply_pick': 'Insert a canned reply…',
+  'thread.reply_queued': 'The reply was saved. It is on its way to the customer.',
   'thread.reply_saved': 'The reply was saved.',
   'discussion.new_post': 'New post',
   'discussion.mention_hint': 'Write @ and a user ID to notify a colleague.',

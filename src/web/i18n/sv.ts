@@ -389,6 +389,7 @@ export const sv: Record<MessageKey, string> = {
   'thread.submit': 'Spara svar',
   'thread.canned_reply': 'Svarstext',
   'thread.canned_reply_pick': 'Infoga en svarstext…',
+  'thread.reply_queued': 'Svaret har sparats. Det skickas till kunden.',
   'thread.reply_saved': 'Svaret har sparats.',
   'discussion.new_post': 'Nytt inlägg',
   'discussion.mention_hint': 'Skriv @ och ett användar-ID för att meddela en kollega.',
