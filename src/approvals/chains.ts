@@ -22,7 +22,11 @@ export type StartApprovalInput = {
   // With the config the approvers are also told by e-mail; the caller kicks the mail sender
   // after committing. Without it only their bell rings.
   config?: Config;
+  // the language of whoever acted: the document case's title and thread texts are written in it
+  language?: Language;
 };
+
+export type ActionOptions = { config?: Config; language?: Language };
 
 type ChainRow = {
   id: string;
@@ -98,7 +102,7 @@ export async function startApprovalIfRequired(trx: Db, input: StartApprovalInput
   const people = await loadPeople(trx);
   const start = startChain(structure.steps, people);
   if (!start.ok || start.state.kind !== 'pending') throw new Error('An approval chain could not start');
-  const language = input.config?.defaultLanguage ?? 'sv';
+  const language = input.language ?? input.config?.defaultLanguage ?? 'sv';
   const t = translator(language);
 
   const existingCase = previous?.case_id
@@ -172,23 +176,18 @@ export async function decide(
   chainId: string,
   user: User,
   input: DecisionInput,
-  opts: { config?: Config } = {},
+  opts: ActionOptions = {},
 ): Promise<ChainOutcome> {
   const action: ChainAction =
     input.decision === 'approve'
       ? { type: 'approve', userId: user.id, step: input.step, comment: input.comment }
       : { type: 'send_back', userId: user.id, step: input.step, comment: input.comment };
-  return applyAction(db, chainId, user, action, opts.config);
+  return applyAction(db, chainId, user, action, opts);
 }
 
 // The uploader gives up on a sent-back document: it is gone from every list, the record stays.
-export async function withdraw(
-  db: Db,
-  chainId: string,
-  user: User,
-  opts: { config?: Config } = {},
-): Promise<ChainOutcome> {
-  return applyAction(db, chainId, user, { type: 'withdraw', userId: user.id }, opts.config);
+export async function withdraw(db: Db, chainId: string, user: User, opts: ActionOptions = {}): Promise<ChainOutcome> {
+  return applyAction(db, chainId, user, { type: 'withdraw', userId: user.id }, opts);
 }
 
 async function applyAction(
@@ -196,7 +195,7 @@ async function applyAction(
   chainId: string,
   user: User,
   action: ChainAction,
-  config: Config | undefined,
+  { config, language: actorLanguage }: ActionOptions,
 ): Promise<ChainOutcome> {
   if (!/^\d{1,18}$/.test(chainId)) return { ok: false, reason: 'not_found' };
   return db.transaction().execute(async (trx) => {
@@ -222,7 +221,7 @@ async function applyAction(
     if (!result.ok) return result;
     const doc = await loadDocument(trx, chain.document_id);
     const kase = await loadCase(trx, chain.case_id);
-    const language = config?.defaultLanguage ?? 'sv';
+    const language = actorLanguage ?? config?.defaultLanguage ?? 'sv';
     await saveChainState(trx, chain.id, result.state);
     await carryOut(trx, { chain, doc, kase, actor: user, config, language }, result.effects);
     return { ok: true, state: result.state, documentId: chain.document_id } as const;

@@ -71,7 +71,7 @@ export async function registerApprovalRoutes(app: FastifyInstance): Promise<void
       if (!chain) throw notFound();
       // the form only sends a known decision and the step it showed; anything else is not ours
       if (!form.ok) throw new HttpError(400, 'Invalid decision');
-      const outcome = await decide(db, chain.id, currentUser(request), form.data, { config });
+      const outcome = await decide(db, chain.id, currentUser(request), form.data, { config, language: request.lang });
       if (!outcome.ok) return showRefusal(request, reply, chain.id, outcome, form.data.comment);
       // approvers and the uploader may have been e-mailed
       app.deps.mailSender?.kick();
@@ -88,7 +88,7 @@ export async function registerApprovalRoutes(app: FastifyInstance): Promise<void
   app.post<{ Params: ChainParams }>('/approvals/:chainId/withdraw', async (request, reply) => {
     const chain = await findChainSummary(db, request.params.chainId);
     if (!chain) throw notFound();
-    const outcome = await withdraw(db, chain.id, currentUser(request), { config });
+    const outcome = await withdraw(db, chain.id, currentUser(request), { config, language: request.lang });
     if (!outcome.ok) return showRefusal(request, reply, chain.id, outcome);
     const place = await findDocumentPlace(db, chain);
     return redirectAfterPost(request, reply, place?.href ?? '/cases', request.t('approvals.flash.withdraw'));

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { startApprovalIfRequired } from '../approvals/chains.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
-import type { User } from '../db/schema.ts';
+import type { Language, User } from '../db/schema.ts';
 import { storeFile } from '../files/files.ts';
 import { FormError } from '../web/form.ts';
 import type { UploadPart } from '../web/multipart.ts';
@@ -40,6 +40,8 @@ export type NewDocument = {
   maxBytes: number;
   // With the config, approvers are also told by e-mail (the caller kicks the sender after commit).
   config?: Config;
+  // the uploader's language, for the approval chain's texts
+  language?: Language;
 };
 
 export type NewCaseDocument = Omit<NewDocument, 'owner'> & { caseId: number };
@@ -87,6 +89,7 @@ export async function addDocument(db: Db, input: NewDocument): Promise<AddedDocu
     version: 1,
     submittedBy: input.user,
     config: input.config,
+    language: input.language,
   });
   return { id: String(document.id), file_name: document.file_name, approvalStarted: started };
 }
@@ -109,6 +112,7 @@ export async function addUploadedDocuments(
     maxBytes: number;
     parts: AsyncIterable<UploadPart>;
     config?: Config;
+    language?: Language;
   },
 ): Promise<{ owner: DocumentOwner; added: AddedDocument[] }> {
   return db.transaction().execute(async (trx) => {
@@ -147,6 +151,7 @@ export async function addUploadedDocuments(
           user: input.user,
           maxBytes: input.maxBytes,
           config: input.config,
+          language: input.language,
         }),
       );
     }
@@ -169,6 +174,7 @@ export async function addDocumentVersion(
     user: User;
     maxBytes: number;
     config?: Config;
+    language?: Language;
   },
 ): Promise<{ version: number; file_name: string; approvalStarted: boolean }> {
   if (!db.isTransaction) return db.transaction().execute((trx) => addDocumentVersion(trx, input));
@@ -228,6 +234,7 @@ export async function addDocumentVersion(
     version,
     submittedBy: input.user,
     config: input.config,
+    language: input.language,
   });
   return { version, file_name: fileName, approvalStarted: started };
 }

@@ -307,4 +307,40 @@ test('a sent-back document the uploader withdraws is gone from the panel and its
   assert.is((await as('erik').get(`/documents/${added.id}/download`)).statusCode, 404);
 });
 
+test('the document case speaks the language of whoever acted', async () => {
+  await seedUser(ctx.db, 'JANE', 'agent', { language: 'en' });
+  const jane = new TestClient(ctx.app);
+  await jane.login('jane');
+  await jane.get(`/customers/${ctx.customerId}`);
+  const res = await postMultipart(jane, '/documents', [
+    { name: 'owner_kind', value: 'customer' },
+    { name: 'owner_id', value: String(ctx.customerId) },
+    { name: 'folder_id', value: String(ctx.avtal) },
+    { name: 'files', fileName: 'contract-en.pdf', contentType: 'application/pdf', data: '%PDF en' },
+  ]);
+  assert.is(res.statusCode, 303);
+  const doc = await documentNamed('contract-en.pdf');
+  const chain = await latestChain(doc.id);
+  const kase = await ctx.db
+    .selectFrom('cases')
+    .select(['number', 'title'])
+    .where('id', '=', chain.case_id as number)
+    .executeTakeFirstOrThrow();
+  assert.is(kase.title, 'Approval: contract-en.pdf');
+  assert.is((await decideAs('kalle', chain.id, 'approve', 0)).statusCode, 303);
+  const texts = (
+    await ctx.db
+      .selectFrom('thread_entries')
+      .select('body_html')
+      .where('case_id', '=', chain.case_id as number)
+      .orderBy('id')
+      .execute()
+  ).map((e) => e.body_html);
+  assert.match(texts[0] ?? '', 'submitted', 'JANE submitted it, in English');
+  assert.ok(
+    texts.some((t) => t.includes('godkände steg 1 av 2')),
+    `KALLE decided, in Swedish: ${texts.join(' | ')}`,
+  );
+});
+
 test.run();

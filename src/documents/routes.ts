@@ -110,6 +110,7 @@ export async function registerDocumentRoutes(app: FastifyInstance): Promise<void
         maxBytes: config.maxUploadBytes,
         parts: uploadParts(request, config.maxUploadBytes),
         config,
+        language: request.lang,
       });
       mailSender?.kick();
       return showDocumentsTab(request, reply, kase, addedNotice(request, added));
@@ -149,6 +150,7 @@ export async function registerDocumentRoutes(app: FastifyInstance): Promise<void
         maxBytes: config.maxUploadBytes,
         parts: noteFields(uploadParts(request, config.maxUploadBytes), seen),
         config,
+        language: request.lang,
       });
       mailSender?.kick();
       return showOwnerPanel(request, reply, owner, addedNotice(request, added));
@@ -212,6 +214,7 @@ export async function registerDocumentRoutes(app: FastifyInstance): Promise<void
           user,
           maxBytes: config.maxUploadBytes,
           config,
+          language: request.lang,
         });
       }
       if (!stored) throw new FormError({ file: 'documents.no_file' });
