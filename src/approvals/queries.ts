@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { ApprovalChainStep } from '../db/schema.ts';
+import { findOwnerPlace, ownerOf } from '../documents/owners.ts';
 import type { People } from './rules.ts';
 
 // The active structure of a document category, with its steps in order; null when the
@@ -71,39 +72,9 @@ export async function findDocumentPlace(
   db: Db,
   doc: { case_id: number | null; customer_id: number | null; project_id: number | null; work_order_id: number | null },
 ): Promise<{ label: string; href: string } | null> {
-  if (doc.case_id) {
-    const row = await db
-      .selectFrom('cases')
-      .select(['number', 'title'])
-      .where('id', '=', doc.case_id)
-      .executeTakeFirst();
-    return row ? { label: `${row.number} ${row.title}`, href: `/cases/${row.number}` } : null;
-  }
-  if (doc.customer_id) {
-    const row = await db
-      .selectFrom('customers')
-      .select(['number', 'name'])
-      .where('id', '=', doc.customer_id)
-      .executeTakeFirst();
-    return row ? { label: `${row.number} ${row.name}`, href: `/customers/${doc.customer_id}` } : null;
-  }
-  if (doc.project_id) {
-    const row = await db
-      .selectFrom('projects')
-      .select(['number', 'name'])
-      .where('id', '=', doc.project_id)
-      .executeTakeFirst();
-    return row ? { label: `${row.number} ${row.name}`, href: `/projects/${row.number}` } : null;
-  }
-  if (doc.work_order_id) {
-    const row = await db
-      .selectFrom('work_orders')
-      .select(['number', 'name'])
-      .where('id', '=', doc.work_order_id)
-      .executeTakeFirst();
-    return row ? { label: `${row.number} ${row.name}`, href: `/work-orders/${row.number}` } : null;
-  }
-  return null;
+  const owner = ownerOf(doc);
+  const place = owner ? await findOwnerPlace(db, owner) : undefined;
+  return place ? { label: place.label, href: place.href } : null;
 }
 
 const chainColumns = [
