@@ -5,7 +5,8 @@
 import { allocateCaseNumber } from '../cases/cases.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
-import type { ApprovalChainState, ApprovalChainStep, Language, User } from '../db/schema.ts';
+import type { Language, User } from '../db/schema.ts';
+import { approvalChainColumns, type LatestChain } from '../documents/queries.ts';
 import { absoluteUrl, queueSystemMail } from '../mail/outbound/system-mail.ts';
 import { notifyUser } from '../notifications/notifications.ts';
 import { translator } from '../web/i18n/i18n.ts';
@@ -28,18 +29,8 @@ export type StartApprovalInput = {
 
 export type ActionOptions = { config?: Config; language?: Language };
 
-type ChainRow = {
-  id: string;
-  document_id: string;
-  document_version: number;
-  structure_name: string;
-  steps: ApprovalChainStep[];
-  current_step: number;
-  current_approver_ids: number[];
-  state: ApprovalChainState;
-  case_id: number | null;
-  submitted_by: number | null;
-};
+// the chain row as the documents domain reads it too
+type ChainRow = LatestChain;
 
 type DocumentRow = {
   id: string;
@@ -60,18 +51,6 @@ type CaseRow = {
   version: number;
 };
 
-const chainRowColumns = [
-  'id',
-  'document_id',
-  'document_version',
-  'structure_name',
-  'steps',
-  'current_step',
-  'current_approver_ids',
-  'state',
-  'case_id',
-  'submitted_by',
-] as const;
 const caseRowColumns = ['id', 'number', 'title', 'responsible_id', 'status_id', 'version'] as const;
 
 // Called inside the transaction that stored a document or a new version of it. When the
@@ -131,7 +110,7 @@ export async function startApprovalIfRequired(trx: Db, input: StartApprovalInput
       case_id: kase.id,
       submitted_by: input.submittedBy.id,
     })
-    .returning(chainRowColumns)
+    .returning(approvalChainColumns)
     .executeTakeFirstOrThrow();
 
   if (previous?.state === 'sent_back') {
@@ -201,7 +180,7 @@ async function applyAction(
   return db.transaction().execute(async (trx) => {
     const chain = await trx
       .selectFrom('approval_chains')
-      .select(chainRowColumns)
+      .select(approvalChainColumns)
       .where('id', '=', chainId)
       .forUpdate()
       .executeTakeFirst();
@@ -233,7 +212,7 @@ async function applyAction(
 export async function reassignApprovalsOfDeactivatedUser(trx: Db, userId: number, config?: Config): Promise<number> {
   const chains = await trx
     .selectFrom('approval_chains')
-    .select(chainRowColumns)
+    .select(approvalChainColumns)
     .where('state', '=', 'pending')
     .where((eb) => eb('current_approver_ids', '@>', eb.val([userId])))
     .orderBy('id')

@@ -46,15 +46,14 @@ export async function runKontrollBench(opts: {
     try {
       const session = await logIn(app.baseUrl, 'BENCH', benchPassword);
       const path = '/cases?resp=any&kind=unfinished';
-      const before = summarize(
-        await autocannon({
-          url: `${app.baseUrl}${path}`,
-          connections: overviewConnections,
-          overallRate: overviewRate,
-          duration: 10,
-          headers: { cookie: session.cookie },
-        }),
-      );
+      const overviewLoad = (duration: number): autocannon.Options => ({
+        url: `${app.baseUrl}${path}`,
+        connections: overviewConnections,
+        overallRate: overviewRate,
+        duration,
+        headers: { cookie: session.cookie },
+      });
+      const before = summarize(await autocannon(overviewLoad(10)));
       log(`overview before (${overviewRate} req/s): p99 ${before.p99Ms} ms, p50 ${before.p50Ms} ms`);
 
       // The overview under load for as long as the run lasts.
@@ -62,16 +61,7 @@ export async function runKontrollBench(opts: {
       const during = new Promise<autocannon.Result>((resolve) => {
         finish = resolve;
       });
-      const load = autocannon(
-        {
-          url: `${app.baseUrl}${path}`,
-          connections: overviewConnections,
-          overallRate: overviewRate,
-          duration: 600,
-          headers: { cookie: session.cookie },
-        },
-        (_error, result) => finish(result),
-      );
+      const load = autocannon(overviewLoad(600), (_error, result) => finish(result));
       // The run as a user starts it (Manage → Kontroll → Run), so it runs inside the app process
       // that serves the overview, as it does in production.
       const started = performance.now();

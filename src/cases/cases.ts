@@ -5,6 +5,7 @@ import type { Db } from '../db/database.ts';
 import { type Case, caseColumns, type Database, type User } from '../db/schema.ts';
 import { notifyUser } from '../notifications/notifications.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
+import { isNoneOrActiveUser } from '../users/queries.ts';
 import { type FieldErrors, FormError, optionalText, requiredText } from '../web/form.ts';
 import { formatCaseNumber } from './number-series.ts';
 
@@ -57,15 +58,8 @@ async function checkReferences(
   opts: { newCase?: boolean } = {},
 ): Promise<FieldErrors> {
   const errors: FieldErrors = {};
-  const [responsible, customer, status, type, priority, contact] = await Promise.all([
-    input.responsible_id
-      ? trx
-          .selectFrom('users')
-          .select('id')
-          .where('id', '=', input.responsible_id)
-          .where('active', '=', true)
-          .executeTakeFirst()
-      : { id: 0 },
+  const [responsibleOk, customer, status, type, priority, contact] = await Promise.all([
+    isNoneOrActiveUser(trx, input.responsible_id),
     // An inactive customer stays on its old cases; new cases need an active one (checked below).
     input.customer_id
       ? trx.selectFrom('customers').select(['id', 'active']).where('id', '=', input.customer_id).executeTakeFirst()
@@ -86,7 +80,7 @@ async function checkReferences(
         ? undefined
         : { id: 0 },
   ]);
-  if (!responsible) errors.responsible_id = 'errors.invalid';
+  if (!responsibleOk) errors.responsible_id = 'errors.invalid';
   if (!customer || (opts.newCase && !customer.active)) errors.customer_id = 'errors.customer_required';
   if (!status) errors.status_id = 'errors.invalid';
   if (!type) errors.case_type_id = 'errors.invalid';

@@ -4,8 +4,7 @@ import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
 import { render } from '../web/render.ts';
 import { findCustomerById, listContacts, listCustomers, listRecentCustomerCases } from './queries.ts';
-
-type ListQuery = { q?: string; inactive?: string; page?: string };
+import { customerListQuery, type ListQuery } from './routes.ts';
 
 // The customers as agents see them: search and read, with the customer's cases and documents.
 // Editing stays in /admin/customers, for administrators.
@@ -13,15 +12,13 @@ export async function registerCustomerPageRoutes(app: FastifyInstance): Promise<
   const { db } = app.deps;
 
   app.get<{ Querystring: ListQuery }>('/customers', async (request, reply) => {
-    const q = (typeof request.query.q === 'string' ? request.query.q : '').trim().slice(0, 100);
-    const includeInactive = request.query.inactive === '1';
-    const page = Math.min(Number(request.query.page) || 1, 100_000);
-    const result = await listCustomers(db, { q, includeInactive, page });
+    const list = customerListQuery(request.query);
+    const result = await listCustomers(db, list);
     return render(
       request,
       reply,
       { page: 'customers/page/index', fragment: 'customers/page/_rows' },
-      { ...result, q, includeInactive },
+      { ...result, q: list.q, includeInactive: list.includeInactive },
     );
   });
 

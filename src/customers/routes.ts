@@ -18,7 +18,17 @@ import { findContact, findCustomerById, listContacts, listCustomers } from './qu
 type Body = Record<string, string | undefined>;
 type Params = { id: string };
 type ContactParams = { id: string; contactId: string };
-type ListQuery = { q?: string; inactive?: string; page?: string };
+export type ListQuery = { q?: string; inactive?: string; page?: string };
+
+// The customer list's search, "inactive too" and page, from the query string (administration and
+// the agents' list alike).
+export function customerListQuery(query: ListQuery): { q: string; includeInactive: boolean; page: number } {
+  return {
+    q: (typeof query.q === 'string' ? query.q : '').trim().slice(0, 100),
+    includeInactive: query.inactive === '1',
+    page: Math.min(Number(query.page) || 1, 100_000),
+  };
+}
 
 // Ids in the URL are serial integers; anything else (or out of range) is simply not found.
 function idFrom(text: string): number {
@@ -89,15 +99,13 @@ export async function registerCustomerAdminRoutes(app: FastifyInstance): Promise
   const { db } = app.deps;
 
   app.get<{ Querystring: ListQuery }>('/', async (request, reply) => {
-    const q = (typeof request.query.q === 'string' ? request.query.q : '').trim().slice(0, 100);
-    const includeInactive = request.query.inactive === '1';
-    const page = Math.min(Number(request.query.page) || 1, 100_000);
-    const result = await listCustomers(db, { q, includeInactive, page });
+    const list = customerListQuery(request.query);
+    const result = await listCustomers(db, list);
     return render(
       request,
       reply,
       { page: 'customers/index', fragment: 'customers/index/_rows' },
-      { ...result, q, includeInactive },
+      { ...result, q: list.q, includeInactive: list.includeInactive },
     );
   });
 

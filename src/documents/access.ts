@@ -58,6 +58,10 @@ export function isCurrentApprover(user: AccessUser, chain: AccessChain): boolean
 }
 
 // Locked: nobody may download, replace or delete it except as the rules below allow.
+// The states in which a document is open to everyone with access to where it lies, so it may
+// also leave the house (a reply's attachment); queries filter on them.
+export const openApprovalStates = ['none', 'approved'] as const satisfies readonly DocumentApprovalState[];
+
 export function isLocked(doc: AccessDocument): boolean {
   return doc.approval_state === 'pending' || doc.approval_state === 'sent_back';
 }

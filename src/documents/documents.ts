@@ -166,16 +166,7 @@ export async function addUploadedDocuments(
 // checked again on the locked row. The new version starts the folder's chain from step 1.
 export async function addDocumentVersion(
   db: Db,
-  input: {
-    documentId: string;
-    fileName: string;
-    contentType: string;
-    stream: Readable | Buffer;
-    user: User;
-    maxBytes: number;
-    config?: Config;
-    language?: Language;
-  },
+  input: Omit<NewDocument, 'owner' | 'folderId'> & { documentId: string },
 ): Promise<{ version: number; file_name: string; approvalStarted: boolean }> {
   if (!db.isTransaction) return db.transaction().execute((trx) => addDocumentVersion(trx, input));
   const document = await db

@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.ts';
 import type { ApprovalChainState, ApprovalChainStep } from '../db/schema.ts';
-import type { AccessChain } from './access.ts';
+import { type AccessChain, openApprovalStates } from './access.ts';
 import { type DocumentOwner, ownerColumn } from './owners.ts';
 
 export type DocumentFolder = {
@@ -58,7 +58,7 @@ export type OwnerDocument = Awaited<ReturnType<typeof listOwnerDocuments>>[numbe
 // locked in an approval chain (or withdrawn) is not open to everyone, so it is not offered.
 export async function listCaseDocuments(db: Db, caseId: number) {
   const documents = await listOwnerDocuments(db, { kind: 'case', id: caseId });
-  return documents.filter((d) => d.approval_state === 'none' || d.approval_state === 'approved');
+  return documents.filter((d) => (openApprovalStates as readonly string[]).includes(d.approval_state));
 }
 export type CaseDocument = OwnerDocument;
 
@@ -128,7 +128,8 @@ export type LatestChain = NonNullable<AccessChain> & {
   case_id: number | null;
 };
 
-const chainColumns = [
+// A chain as the documents and the approval steps read it.
+export const approvalChainColumns = [
   'id',
   'document_id',
   'document_version',
@@ -146,7 +147,7 @@ export async function listLatestChains(db: Db, documentIds: string[]): Promise<M
   if (!documentIds.length) return new Map();
   const rows = await db
     .selectFrom('approval_chains')
-    .select(chainColumns)
+    .select(approvalChainColumns)
     .distinctOn('document_id')
     .where('document_id', 'in', documentIds)
     .orderBy('document_id')

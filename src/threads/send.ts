@@ -1,10 +1,10 @@
-import { convert } from 'html-to-text';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Delivery, OutboxStatus, ThreadSide } from '../db/schema.ts';
 import { giveUpAfterMs } from '../mail/outbound/outbox.ts';
 import { queueReplyMail, type ReplyAddressing } from '../mail/outbound/reply-mail.ts';
+import { excerptOf } from '../rich-text/excerpt.ts';
 import { addressList, documentIds } from './threads.ts';
 
 // The state of a reply's e-mail: its latest outbox row that is not a draft (a draft is only a
@@ -161,22 +161,5 @@ export async function listUnsentReplies(db: Db, caseId: number) {
     .execute();
   return rows
     .filter((r) => canSendToCustomer({ ...r, mailState: r.mail_status as MailState }))
-    .map((r) => {
-      const text = convert(r.body_html, {
-        wordwrap: false,
-        selectors: [
-          // a pasted image and its caption (file name, size) say nothing about the reply
-          { selector: 'figure', format: 'skip' },
-          { selector: 'img', format: 'skip' },
-          { selector: 'a', options: { ignoreHref: true } },
-        ],
-      })
-        .replace(/\s+/g, ' ')
-        .trim();
-      return {
-        id: r.id,
-        created_at: r.created_at,
-        excerpt: text.length > excerptLength ? `${text.slice(0, excerptLength).trimEnd()}…` : text,
-      };
-    });
+    .map((r) => ({ id: r.id, created_at: r.created_at, excerpt: excerptOf(r.body_html, excerptLength) }));
 }

@@ -1,4 +1,5 @@
 import type { CaseTab } from '../cases/page.ts';
+import { openApprovalStates } from '../documents/access.ts';
 import { listActiveCannedReplies } from './canned-replies.ts';
 import { listThreadEntries } from './threads.ts';
 
@@ -15,7 +16,7 @@ export const threadTab: CaseTab = {
         .where('case_id', '=', kase.id)
         .where('deleted_at', 'is', null)
         // a document locked in an approval chain cannot go to the customer (reply-mail.ts)
-        .where('approval_state', 'in', ['none', 'approved'])
+        .where('approval_state', 'in', openApprovalStates)
         .orderBy('id', 'desc')
         .limit(100)
         .execute(),

@@ -5,6 +5,19 @@ export function normalizeLogin(login: string): string {
   return login.trim().toUpperCase();
 }
 
+// A form's optional responsible: none chosen, or an active user. Works inside the caller's
+// transaction, beside its other reference checks.
+export async function isNoneOrActiveUser(db: Db, id: number | null | undefined): Promise<boolean> {
+  if (!id) return true;
+  const user = await db
+    .selectFrom('users')
+    .select('id')
+    .where('id', '=', id)
+    .where('active', '=', true)
+    .executeTakeFirst();
+  return user !== undefined;
+}
+
 export async function findUserById(db: Db, id: number): Promise<User | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
 import type { Database, User } from '../db/schema.ts';
+import { isNoneOrActiveUser } from '../users/queries.ts';
 import { checkbox, type FieldErrors, FormError, optionalText, requiredText } from '../web/form.ts';
 import { allocateNumber } from './numbers.ts';
 
@@ -65,21 +66,14 @@ export class ProjectInUseError extends Error {
 
 async function checkReferences(trx: Transaction<Database>, input: ProjectInput): Promise<FieldErrors> {
   const errors: FieldErrors = {};
-  const [customer, responsible] = await Promise.all([
+  const [customer, responsibleOk] = await Promise.all([
     input.customer_id
       ? trx.selectFrom('customers').select('id').where('id', '=', input.customer_id).executeTakeFirst()
       : { id: 0 },
-    input.responsible_id
-      ? trx
-          .selectFrom('users')
-          .select('id')
-          .where('id', '=', input.responsible_id)
-          .where('active', '=', true)
-          .executeTakeFirst()
-      : { id: 0 },
+    isNoneOrActiveUser(trx, input.responsible_id),
   ]);
   if (!customer) errors.customer_id = 'errors.customer_required';
-  if (!responsible) errors.responsible_id = 'errors.invalid';
+  if (!responsibleOk) errors.responsible_id = 'errors.invalid';
   return errors;
 }
 

@@ -1,7 +1,7 @@
-import { convert } from 'html-to-text';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { WorkOrderStatus } from '../db/schema.ts';
+import { excerptOf } from '../rich-text/excerpt.ts';
 import { isWorkOrderStatus } from './lifecycle.ts';
 
 export const perPage = 50;
@@ -246,23 +246,11 @@ export async function listThreadSummary(db: Db, caseId: number, limit = 3) {
     .orderBy('id', 'desc')
     .limit(limit)
     .execute();
-  return rows.map((r) => {
-    const plain = convert(r.body_html, {
-      wordwrap: false,
-      selectors: [
-        { selector: 'figure', format: 'skip' },
-        { selector: 'img', format: 'skip' },
-        { selector: 'a', options: { ignoreHref: true } },
-      ],
-    })
-      .replace(/\s+/g, ' ')
-      .trim();
-    return {
-      id: r.id,
-      side: r.side,
-      author_name: r.author_name,
-      created_at: r.created_at,
-      text: plain.length > summaryLength ? `${plain.slice(0, summaryLength).trimEnd()}…` : plain,
-    };
-  });
+  return rows.map((r) => ({
+    id: r.id,
+    side: r.side,
+    author_name: r.author_name,
+    created_at: r.created_at,
+    text: excerptOf(r.body_html, summaryLength),
+  }));
 }

@@ -4,6 +4,7 @@ import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
 import type { Database, User, WorkOrderStatus } from '../db/schema.ts';
 import { sanitizeRichText } from '../rich-text/sanitize.ts';
+import { isNoneOrActiveUser } from '../users/queries.ts';
 import { type FieldErrors, FormError, requiredText } from '../web/form.ts';
 import { canChangeStatus, workOrderStatuses } from './lifecycle.ts';
 import { allocateNumber } from './numbers.ts';
@@ -52,19 +53,12 @@ async function checkReferences(
   keptProjectId: number | null = null,
 ): Promise<FieldErrors> {
   const errors: FieldErrors = {};
-  const [project, responsible] = await Promise.all([
+  const [project, responsibleOk] = await Promise.all([
     trx.selectFrom('projects').select(['id', 'active']).where('id', '=', input.project_id).executeTakeFirst(),
-    input.responsible_id
-      ? trx
-          .selectFrom('users')
-          .select('id')
-          .where('id', '=', input.responsible_id)
-          .where('active', '=', true)
-          .executeTakeFirst()
-      : { id: 0 },
+    isNoneOrActiveUser(trx, input.responsible_id),
   ]);
   if (!project || (!project.active && project.id !== keptProjectId)) errors.project_id = 'errors.project_required';
-  if (!responsible) errors.responsible_id = 'errors.invalid';
+  if (!responsibleOk) errors.responsible_id = 'errors.invalid';
   return errors;
 }
 

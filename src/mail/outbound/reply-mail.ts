@@ -1,6 +1,7 @@
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { loadSecret } from '../../db/secrets.ts';
+import { openApprovalStates } from '../../documents/access.ts';
 import { readFileContent } from '../../files/files.ts';
 import { composeMail, type InlineImage, imageTokensIn, type MailAttachment, subjectWithTag } from './compose.ts';
 import { createMessageId } from './message-id.ts';
@@ -89,7 +90,7 @@ export async function queueReplyMail(
         .where('documents.case_id', '=', kase.id)
         .where('documents.deleted_at', 'is', null)
         // a document locked in an approval chain leaves the house only once approved
-        .where('documents.approval_state', 'in', ['none', 'approved'])
+        .where('documents.approval_state', 'in', openApprovalStates)
         .where('documents.id', 'in', input.addressing.documentIds)
         .execute()
     : [];
