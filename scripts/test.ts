@@ -2,6 +2,8 @@
 // Uses TEST_DATABASE_URL or DATABASE_URL (any database on the server; we create our own),
 // else starts an embedded PostgreSQL. Ends with the line "N passed, N failed".
 import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import pg from 'pg';
@@ -12,7 +14,13 @@ import { migrateToLatest } from '../src/db/migrate.ts';
 
 // `npm test -- customers` runs only the test files whose path matches "customers".
 const only = process.argv[2];
-const pattern = only ? `^(?=.*(?:${only})).*\\.test\\.ts$` : '\\.test\\.ts$';
+const pattern = new RegExp(only ? `^(?=.*(?:${only})).*\\.test\\.ts$` : '\\.test\\.ts$');
+// Test files run in parallel, each in its own process on its own cloned database. The machine's
+// cores plus one keeps both cores busy while one file waits on the database or a browser.
+const concurrency = Number(process.env.TEST_CONCURRENCY) || os.availableParallelism() + 1;
+// A file that hangs is stopped, so a run always ends with its counts.
+const fileTimeoutMs = 5 * 60_000;
+const started = Date.now();
 
 function withDatabase(url: string, name: string): string {
   const u = new URL(url);
@@ -39,34 +47,90 @@ async function main(): Promise<number> {
     await migrateToLatest(db);
     await db.destroy();
 
-    const child = spawn(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', 'src', pattern], {
-      env: {
-        ...process.env,
-        CASEDESK_TEST_SERVER_URL: serverUrl,
-        CASEDESK_TEST_TEMPLATE: template,
-        FORCE_COLOR: '0',
-        NO_COLOR: '1',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+    const files = await findTestFiles('src', pattern);
+    const results = await runFiles(files, {
+      ...process.env,
+      CASEDESK_TEST_SERVER_URL: serverUrl,
+      CASEDESK_TEST_TEMPLATE: template,
+      FORCE_COLOR: '0',
+      NO_COLOR: '1',
     });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      process.stdout.write(chunk);
-    });
-    const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
-    const plain = stripVTControlCharacters(output);
-    const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-    const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-    const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-    const failed = Math.max(total - passed - skipped, code === 0 ? 0 : 1);
     await cleanUp(admin, template);
-    console.log(`${passed} passed, ${failed} failed`);
-    return code === 0 && failed === 0 && passed > 0 ? 0 : 1;
+    const sum = (key: keyof FileResult) => results.reduce((n, r) => n + Number(r[key]), 0);
+    const [passed, failed, skipped] = [sum('passed'), sum('failed'), sum('skipped')];
+    const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, 5);
+    console.log(
+      `\n${results.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s, ${concurrency} at a time.`,
+    );
+    console.log(`Slowest: ${slowest.map((r) => `${r.file} ${(r.ms / 1000).toFixed(1)} s`).join(', ')}`);
+    const failedFiles = results.filter((r) => r.failed > 0);
+    if (failedFiles.length) console.log(`Failed: ${failedFiles.map((r) => r.file).join(', ')}`);
+    console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+    return failed === 0 && passed > 0 ? 0 : 1;
   } finally {
     await admin.end();
     await embedded?.stop();
   }
+}
+
+type FileResult = { file: string; passed: number; failed: number; skipped: number; ms: number };
+
+async function findTestFiles(dir: string, match: RegExp): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const files = entries
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name))
+    .filter((f) => match.test(f));
+  // Browser and mail-server files take longest: started first, they do not trail the run.
+  const weight = (f: string) => (f.includes('.browser.') ? 0 : /inbound|outbound|kontroll/.test(f) ? 1 : 2);
+  return files.sort((a, b) => weight(a) - weight(b) || a.localeCompare(b));
+}
+
+async function runFiles(files: string[], env: NodeJS.ProcessEnv): Promise<FileResult[]> {
+  const queue = [...files];
+  const results: FileResult[] = [];
+  const worker = async () => {
+    for (let file = queue.shift(); file; file = queue.shift()) results.push(await runFile(file, env));
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  return results;
+}
+
+// One file in its own Node process: a crash or a stray handle in one file cannot take the others
+// with it. Its output is printed whole when it ends, so parallel files do not interleave.
+function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult> {
+  const t0 = Date.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let lingering: NodeJS.Timeout | undefined;
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    // uvu has printed its summary: a file that keeps a handle open (a pool, a timer) is done
+    // all the same, and is not left to hang the run.
+    if (!lingering && /Duration:/.test(output)) lingering = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const timer = setTimeout(() => {
+    output += `\n${file}: stopped after ${fileTimeoutMs / 60_000} minutes\n`;
+    child.kill('SIGKILL');
+  }, fileTimeoutMs);
+  return new Promise((resolve) => {
+    child.on('close', (exitCode) => {
+      clearTimeout(timer);
+      clearTimeout(lingering);
+      const code = exitCode ?? (lingering ? 0 : 1);
+      const plain = stripVTControlCharacters(output);
+      const count = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(plain)?.[1] ?? 0);
+      const [total, passed, skipped] = [count('Total'), count('Passed'), count('Skipped')];
+      // A file that exits non-zero without a failed test (a hook threw, the process crashed)
+      // still counts as one failure.
+      const failed = Math.max(total - passed, code === 0 ? 0 : 1);
+      process.stdout.write(`\n=== ${file} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n${output.trimEnd()}\n`);
+      resolve({ file, passed, failed, skipped, ms: Date.now() - t0 });
+    });
+  });
 }
 
 async function cleanUp(admin: pg.Client, template: string): Promise<void> {

@@ -12,9 +12,10 @@ import {
 } from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme } from '../test-support/seeds.ts';
+import { needs } from '../test-support/system-packages.ts';
 
 const ctx = {} as { db: Db; drop: () => Promise<void>; server: TestServer; browser: TestBrowser };
-const test = suite('Document approval in a real browser, as new users would do it');
+const test = needs('chromium', suite('Document approval in a real browser, as new users would do it'));
 
 test.before(async () => {
   const t = await createTestDatabase();

@@ -12,9 +12,13 @@ import {
 } from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme } from '../test-support/seeds.ts';
+import { needs } from '../test-support/system-packages.ts';
 
 const ctx = {} as { db: Db; drop: () => Promise<void>; server: TestServer; browser: TestBrowser };
-const test = suite('A case from "New case" to its reply, internal note and history, in a real browser');
+const test = needs(
+  'chromium',
+  suite('A case from "New case" to its reply, internal note and history, in a real browser'),
+);
 
 test.before(async () => {
   const t = await createTestDatabase();

@@ -13,6 +13,7 @@ import {
 } from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme } from '../test-support/seeds.ts';
+import { needs } from '../test-support/system-packages.ts';
 import { addStaffReply } from '../threads/threads.ts';
 import { createCase } from './cases.ts';
 
@@ -27,7 +28,7 @@ const ctx = {} as {
   annas: string;
   unassigned: string;
 };
-const test = suite('The case overview in a real browser');
+const test = needs('chromium', suite('The case overview in a real browser'));
 
 test.before(async () => {
   const t = await createTestDatabase();

@@ -14,6 +14,7 @@ import {
   type TestServer,
 } from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
+import { needs } from '../test-support/system-packages.ts';
 
 const ctx = {} as {
   db: Db;
@@ -22,7 +23,7 @@ const ctx = {} as {
   browsers: TestBrowser[];
   kase: Case;
 };
-const test = suite('Mentioning a colleague in the discussion, in a real browser');
+const test = needs('chromium', suite('Mentioning a colleague in the discussion, in a real browser'));
 
 test.before(async () => {
   const t = await createTestDatabase();

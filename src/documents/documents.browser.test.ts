@@ -12,9 +12,10 @@ import {
   type TestServer,
 } from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
+import { needs } from '../test-support/system-packages.ts';
 
 const ctx = {} as { db: Db; drop: () => Promise<void>; server: TestServer; browser: TestBrowser };
-const test = suite('Documents and pasted images in a real browser');
+const test = needs('chromium', suite('Documents and pasted images in a real browser'));
 
 test.before(async () => {
   const t = await createTestDatabase();

@@ -12,6 +12,7 @@ import {
 } from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme } from '../test-support/seeds.ts';
+import { needs } from '../test-support/system-packages.ts';
 
 const ctx = {} as {
   db: Db;
@@ -21,7 +22,7 @@ const ctx = {} as {
   remind: string;
   close: string;
 };
-const test = suite('Kontroll from the overview in a real browser');
+const test = needs('chromium', suite('Kontroll from the overview in a real browser'));
 const day = 24 * 60 * 60 * 1000;
 
 test.before(async () => {

@@ -17,6 +17,7 @@ import {
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
 import { startTestSmtpServer } from '../test-support/smtp.ts';
+import { needs } from '../test-support/system-packages.ts';
 
 const ctx = {} as {
   db: Db;
@@ -28,7 +29,7 @@ const ctx = {} as {
   browser: TestBrowser;
   kase: Case;
 };
-const test = suite('Manage → Send to customer in a real browser, delivered over real SMTP');
+const test = needs('chromium', suite('Manage → Send to customer in a real browser, delivered over real SMTP'));
 
 test.before(async () => {
   const t = await createTestDatabase();

@@ -3,10 +3,11 @@ import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
 import { launchBrowser, startTestServer, type TestBrowser, type TestServer } from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
+import { needs } from '../test-support/system-packages.ts';
 import { ensureAdminUser } from '../users/users.ts';
 
 const ctx = {} as { db: Db; drop: () => Promise<void>; server: TestServer; browser: TestBrowser };
-const test = suite('The application shell in a real browser');
+const test = needs('chromium', suite('The application shell in a real browser'));
 
 test.before(async () => {
   const t = await createTestDatabase();

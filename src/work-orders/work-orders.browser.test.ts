@@ -13,10 +13,11 @@ import {
 } from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
+import { needs } from '../test-support/system-packages.ts';
 import { createProject } from './projects.ts';
 
 const ctx = {} as { db: Db; drop: () => Promise<void>; server: TestServer; browser: TestBrowser; kase: Case };
-const test = suite('Manage → Create work order on a case, in a real browser');
+const test = needs('chromium', suite('Manage → Create work order on a case, in a real browser'));
 
 test.before(async () => {
   const t = await createTestDatabase();

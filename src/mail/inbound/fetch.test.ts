@@ -6,6 +6,7 @@ import { readFileContent } from '../../files/files.ts';
 import { testConfig } from '../../test-support/app.ts';
 import { createTestDatabase } from '../../test-support/database.ts';
 import { startTestImapServer, type TestImapServer, testMessage } from '../../test-support/imap.ts';
+import { needs } from '../../test-support/system-packages.ts';
 import { parseForm } from '../../web/form.ts';
 import { type ReadOptions, readAllMailboxes, readMailbox } from './fetch.ts';
 import { createMailbox, type Mailbox, mailboxSchema } from './mailboxes.ts';
@@ -17,7 +18,7 @@ const ctx = {} as {
   imap: TestImapServer;
   config: Config;
 };
-const test = suite('Read mail over real IMAP (Dovecot)');
+const test = needs('dovecot', suite('Read mail over real IMAP (Dovecot)'));
 
 test.before(async () => {
   const t = await createTestDatabase();

@@ -5,10 +5,11 @@ import type { Db } from '../../db/database.ts';
 import { buildTestApp, seedUser, TestClient } from '../../test-support/app.ts';
 import { createTestDatabase } from '../../test-support/database.ts';
 import { startTestImapServer, type TestImapServer, testMessage } from '../../test-support/imap.ts';
+import { needs } from '../../test-support/system-packages.ts';
 import { decryptPassword } from '../outbound/settings.ts';
 
 const ctx = {} as { db: Db; app: FastifyInstance; drop: () => Promise<void>; imap: TestImapServer; admin: TestClient };
-const test = suite('Administration → Mailboxes, and Read mail from the overview');
+const test = needs('dovecot', suite('Administration → Mailboxes, and Read mail from the overview'));
 
 test.before(async () => {
   const t = await createTestDatabase();
