@@ -8,6 +8,8 @@ export const lockSpaces = {
   job: 7001,
   // an IMAP mailbox by id (src/mail/inbound/fetch.ts): one reader per mailbox at a time
   mailbox: 7002,
+  // a login+address pair (src/users/login.ts): its attempts are counted and recorded one at a time
+  loginThrottle: 7003,
 } as const;
 export type LockSpace = keyof typeof lockSpaces;
 

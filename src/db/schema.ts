@@ -33,7 +33,8 @@ export interface LoginAttemptsTable {
   id: Generated<string>;
   login: string;
   ip: string;
-  succeeded: boolean;
+  // null while the password is being checked
+  succeeded: boolean | null;
   created_at: Timestamp;
 }
 

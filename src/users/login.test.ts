@@ -105,6 +105,22 @@ test('ten wrong passwords in a row are refused before the password is even check
   assert.match(right.body, 'För många misslyckade försök');
 });
 
+test('a hundred wrong passwords at once for one login from one address: five are checked, the rest wait out the window', async () => {
+  await seedUser(ctx.db, 'RACE', 'agent');
+  const client = new TestClient(ctx.app);
+  await client.get('/login');
+  const codes = await Promise.all(
+    Array.from({ length: 100 }, (_, i) =>
+      client.post('/login', { login: 'race', password: `wrong${i}` }).then((r) => r.statusCode),
+    ),
+  );
+  const checked = codes.filter((c) => c === 401).length;
+  assert.ok(checked <= maxFailuresPerLogin, `${checked} passwords were checked`);
+  assert.is(codes.filter((c) => c === 429).length, 100 - checked);
+  const right = await client.post('/login', { login: 'race', password: testPassword });
+  assert.is(right.statusCode, 429, 'the right password is refused until the window has moved on');
+});
+
 test('a deactivated user cannot log in and loses open sessions', async () => {
   const client = new TestClient(ctx.app);
   await client.login('gone');

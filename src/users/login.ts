@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { lockSpaces } from '../db/advisory-locks.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 import { dummyHash, verifyPassword } from './password.ts';
@@ -15,31 +16,52 @@ export type LoginResult =
   | { ok: false; reason: 'invalid' }
   | { ok: false; reason: 'throttled'; retryAfterMinutes: number };
 
+type Admission = { admitted: true; attemptId: string } | { admitted: false };
+
+// Counts the recent failures and, when the limit leaves room, records this attempt as pending:
+// one step under a lock on the login+address pair, held in PostgreSQL so that every instance
+// queues behind it. Without the lock, parallel guesses would all count the same few failures
+// before any of them was recorded. The lock is held for the count and the insert only, never
+// for the password check.
+async function admitAttempt(db: Db, login: string, ip: string): Promise<Admission> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(${lockSpaces.loginThrottle}::int, hashtext(${`${login}\n${ip}`}))`.execute(
+      trx,
+    );
+    // a pending attempt (succeeded is null) counts as a failure until its check has finished
+    const counts = await trx
+      .selectFrom('login_attempts')
+      .select([
+        sql<number>`(count(*) filter (where login = ${login}))::int`.as('byLogin'),
+        sql<number>`count(*)::int`.as('byAddress'),
+      ])
+      .where('ip', '=', ip)
+      .where('succeeded', 'is not', true)
+      .where('created_at', '>', sql<Date>`now() - make_interval(mins => ${loginWindowMinutes})`)
+      .executeTakeFirstOrThrow();
+    if (counts.byLogin >= maxFailuresPerLogin || counts.byAddress >= maxFailuresPerAddress) return { admitted: false };
+    const attempt = await trx
+      .insertInto('login_attempts')
+      .values({ login, ip, succeeded: null })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { admitted: true, attemptId: attempt.id };
+  });
+}
+
 export async function attemptLogin(
   db: Db,
   input: { login: string; password: string; ip: string },
 ): Promise<LoginResult> {
   const login = normalizeLogin(input.login).slice(0, 64);
-  const since = new Date(Date.now() - loginWindowMinutes * 60_000);
-  const counts = await db
-    .selectFrom('login_attempts')
-    .select([
-      sql<number>`count(*) filter (where login = ${login})`.as('byLogin'),
-      sql<number>`count(*)`.as('byAddress'),
-    ])
-    .where('ip', '=', input.ip)
-    .where('succeeded', '=', false)
-    .where('created_at', '>', since)
-    .executeTakeFirstOrThrow();
-  if (counts.byLogin >= maxFailuresPerLogin || counts.byAddress >= maxFailuresPerAddress) {
-    return { ok: false, reason: 'throttled', retryAfterMinutes: loginWindowMinutes };
-  }
+  const admission = await admitAttempt(db, login, input.ip);
+  if (!admission.admitted) return { ok: false, reason: 'throttled', retryAfterMinutes: loginWindowMinutes };
 
   const user = await findUserByLogin(db, login);
   const hash = user?.password_hash ?? (await dummyHash);
   const passwordOk = await verifyPassword(input.password, hash);
   const ok = Boolean(user?.active && user.password_hash && passwordOk);
-  await db.insertInto('login_attempts').values({ login, ip: input.ip, succeeded: ok }).execute();
+  await db.updateTable('login_attempts').set({ succeeded: ok }).where('id', '=', admission.attemptId).execute();
   if (ok && user) {
     // A success clears this login's failures from this address.
     await db
