@@ -16,7 +16,7 @@ import { registerApprovalRoutes } from './approvals/routes.ts';
 import { registerInternalNoteRoutes } from './cases/internal-routes.ts';
 import { registerOverviewRoutes } from './cases/overview-routes.ts';
 import { registerCaseRoutes } from './cases/routes.ts';
-import type { Config } from './config.ts';
+import { type Config, fastifyTrustProxy } from './config.ts';
 import { registerCustomerPageRoutes } from './customers/page-routes.ts';
 import type { Db } from './db/database.ts';
 import { loadSecret } from './db/secrets.ts';
@@ -70,7 +70,7 @@ export async function buildApp(
       opts.logger === false
         ? false
         : { level: config.logLevel, redact: ['req.headers.cookie', 'req.headers.authorization'] },
-    trustProxy: config.trustProxy,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     bodyLimit: 1024 * 1024,
   });
   app.decorate('deps', { config, db, mailSender });

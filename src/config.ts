@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -11,6 +12,41 @@ const isTimeZone = (value: string) => {
     return false;
   }
 };
+
+// Which proxies may tell us the client's address (X-Forwarded-For): none, the nearest `hops`
+// (each appends the address it saw), or those at these addresses/CIDRs. Never every hop: then any
+// client could name its own address and step around the login throttle.
+export type TrustProxy = false | { hops: number } | { addresses: string[] };
+
+// proxy-addr's names for the private ranges
+const namedRanges = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isProxyAddress(entry: string): boolean {
+  if (namedRanges.has(entry) || isIP(entry)) return true;
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (!family || rest.length || !bits || !/^\d{1,3}$/.test(bits)) return false;
+  // a /0 is every address, which is trusting every hop again
+  return Number(bits) >= 1 && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+const trustProxySetting = z
+  .string()
+  .default('false')
+  .transform((value, ctx): TrustProxy => {
+    if (value === 'false' || value === '0') return false;
+    if (/^\d{1,2}$/.test(value)) return { hops: Number(value) };
+    const entries = value.split(',').map((entry) => entry.trim());
+    if (value !== 'true' && entries.every(isProxyAddress)) return { addresses: entries };
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        value === 'true'
+          ? 'true would trust every hop, so any client could name its own address in X-Forwarded-For; give the number of proxies in front of Casedesk (1 for one reverse proxy) or their addresses/CIDRs (10.0.0.5,10.1.0.0/16), or false'
+          : 'must be false, the number of proxies in front of Casedesk (1 for one reverse proxy), or a comma-separated list of their addresses/CIDRs (10.0.0.5,10.1.0.0/16; not /0)',
+    });
+    return z.NEVER;
+  });
 
 const schema = z.object({
   // `npm start` serves as in production; `npm run dev` sets development (templates re-read).
@@ -45,10 +81,7 @@ const schema = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
-  TRUST_PROXY: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true'),
+  TRUST_PROXY: trustProxySetting,
   MAX_UPLOAD_MB: z.coerce.number().int().min(1).max(2048).default(25),
 });
 
@@ -65,7 +98,7 @@ export type Config = {
   timeZone: string;
   defaultLanguage: 'sv' | 'en';
   publicUrl: string;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   // Largest file one upload may carry (documents; pasted images have their own lower cap).
   maxUploadBytes: number;
   demo: boolean;
@@ -78,6 +111,15 @@ export type Config = {
 };
 
 export class ConfigError extends Error {}
+
+// Fastify's trustProxy option for the setting. Fastify reads a bare number as "trust no hop" (it
+// cannot check the peer), so a hop count becomes a function that trusts that many hops inwards
+// from the socket.
+export function fastifyTrustProxy(setting: TrustProxy): false | string[] | ((address: string, hop: number) => boolean) {
+  if (!setting) return false;
+  if ('hops' in setting) return (_address, hop) => hop < setting.hops;
+  return setting.addresses;
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings (as written by a blank line in an env file) mean "unset".

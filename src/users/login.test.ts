@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
 import { buildTestApp, seedUser, TestClient, testPassword } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
-import { maxFailuresPerLogin } from './login.ts';
+import { addressSlowdownMs, maxFailuresPerLogin } from './login.ts';
 import { setUserActive } from './users.ts';
 
 const ctx = {} as { db: Db; app: FastifyInstance; drop: () => Promise<void> };
@@ -119,6 +119,86 @@ test('a hundred wrong passwords at once for one login from one address: five are
   assert.is(codes.filter((c) => c === 429).length, 100 - checked);
   const right = await client.post('/login', { login: 'race', password: testPassword });
   assert.is(right.statusCode, 429, 'the right password is refused until the window has moved on');
+});
+
+// A login form posted from one client address, and through a proxy when forwardedFor is given.
+async function postLoginFrom(
+  client: TestClient,
+  address: string,
+  form: { login: string; password: string },
+  forwardedFor?: string,
+) {
+  return client.request({
+    method: 'POST',
+    url: '/login',
+    remoteAddress: address,
+    headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {},
+    form: { _csrf: client.csrf, ...form },
+  });
+}
+
+test("thirty failures from one address for other logins slow it down, but a colleague's right password still logs in", async () => {
+  const office = '198.51.100.20';
+  const client = new TestClient(ctx.app);
+  await client.get('/login');
+  const codes = await Promise.all(
+    Array.from({ length: 6 * maxFailuresPerLogin }, (_, i) =>
+      postLoginFrom(client, office, { login: `guess${i % 6}`, password: `wrong${i}` }).then((r) => r.statusCode),
+    ),
+  );
+  assert.equal(codes, Array(codes.length).fill(401));
+  assert.ok(addressSlowdownMs(codes.length) > 0, 'the next attempt from that address waits');
+  assert.ok(addressSlowdownMs(10_000) <= 5_000, 'but never long');
+  const colleague = await postLoginFrom(client, office, { login: 'kalle', password: testPassword });
+  assert.is(colleague.statusCode, 303);
+});
+
+test('a made-up X-Forwarded-For does not reset the count without TRUST_PROXY', async () => {
+  await seedUser(ctx.db, 'SPOOFED', 'agent');
+  const client = new TestClient(ctx.app);
+  await client.get('/login');
+  const codes: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const res = await postLoginFrom(
+      client,
+      '198.51.100.30',
+      { login: 'spoofed', password: `wrong${i}` },
+      `10.9.8.${i}`,
+    );
+    codes.push(res.statusCode);
+  }
+  assert.equal(codes, [...Array(maxFailuresPerLogin).fill(401), ...Array(10 - maxFailuresPerLogin).fill(429)]);
+  const right = await postLoginFrom(client, '198.51.100.30', { login: 'spoofed', password: testPassword }, '10.9.9.9');
+  assert.is(right.statusCode, 429);
+});
+
+test('behind TRUST_PROXY=1 the address the proxy saw is counted, not what the client wrote before it', async () => {
+  await seedUser(ctx.db, 'PROXIED', 'agent');
+  const app = await buildTestApp(ctx.db, { TRUST_PROXY: '1' });
+  try {
+    const proxy = '10.0.0.2';
+    const client = new TestClient(app);
+    await client.get('/login');
+    const codes: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const spoofed = `10.9.8.${i}, 203.0.113.9`;
+      codes.push((await postLoginFrom(client, proxy, { login: 'proxied', password: `wrong${i}` }, spoofed)).statusCode);
+    }
+    assert.equal(codes, [...Array(maxFailuresPerLogin).fill(401), ...Array(10 - maxFailuresPerLogin).fill(429)]);
+    const right = await postLoginFrom(
+      client,
+      proxy,
+      { login: 'proxied', password: testPassword },
+      '1.2.3.4, 203.0.113.9',
+    );
+    assert.is(right.statusCode, 429, 'the guesser stays throttled');
+    const owner = new TestClient(app);
+    await owner.get('/login');
+    const fromHome = await postLoginFrom(owner, proxy, { login: 'proxied', password: testPassword }, '203.0.113.77');
+    assert.is(fromHome.statusCode, 303, 'the user, from another address behind the same proxy, logs in');
+  } finally {
+    await app.close();
+  }
 });
 
 test('a deactivated user cannot log in and loses open sessions', async () => {

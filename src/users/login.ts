@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { lockSpaces } from '../db/advisory-locks.ts';
 import type { Db } from '../db/database.ts';
@@ -5,18 +6,28 @@ import type { User } from '../db/schema.ts';
 import { dummyHash, verifyPassword } from './password.ts';
 import { findUserByLogin, normalizeLogin } from './queries.ts';
 
-// Failures counted over a sliding window; past the limit, attempts are refused until the
-// window has moved on. Counted per login+address, and per address over all logins.
+// Failures counted over a sliding window. Past the limit for one login+address, attempts are
+// refused until the window has moved on.
 export const loginWindowMinutes = 15;
 export const maxFailuresPerLogin = 5;
-export const maxFailuresPerAddress = 30;
+// Past this many failures from one address over all logins, each attempt from it waits before
+// its answer, longer as failures grow, up to a bound. Many users may share one address (behind
+// a proxy, in an office), so this only slows guessing: it never refuses a right password.
+export const slowdownAfterFailuresPerAddress = 30;
+const slowdownStepMs = 250;
+const maxSlowdownMs = 5_000;
+
+export function addressSlowdownMs(failuresFromAddress: number): number {
+  if (failuresFromAddress < slowdownAfterFailuresPerAddress) return 0;
+  return Math.min(maxSlowdownMs, (failuresFromAddress - slowdownAfterFailuresPerAddress + 1) * slowdownStepMs);
+}
 
 export type LoginResult =
   | { ok: true; user: User }
   | { ok: false; reason: 'invalid' }
   | { ok: false; reason: 'throttled'; retryAfterMinutes: number };
 
-type Admission = { admitted: true; attemptId: string } | { admitted: false };
+type Admission = { admitted: true; attemptId: string; failuresFromAddress: number } | { admitted: false };
 
 // Counts the recent failures and, when the limit leaves room, records this attempt as pending:
 // one step under a lock on the login+address pair, held in PostgreSQL so that every instance
@@ -39,13 +50,13 @@ async function admitAttempt(db: Db, login: string, ip: string): Promise<Admissio
       .where('succeeded', 'is not', true)
       .where('created_at', '>', sql<Date>`now() - make_interval(mins => ${loginWindowMinutes})`)
       .executeTakeFirstOrThrow();
-    if (counts.byLogin >= maxFailuresPerLogin || counts.byAddress >= maxFailuresPerAddress) return { admitted: false };
+    if (counts.byLogin >= maxFailuresPerLogin) return { admitted: false };
     const attempt = await trx
       .insertInto('login_attempts')
       .values({ login, ip, succeeded: null })
       .returning('id')
       .executeTakeFirstOrThrow();
-    return { admitted: true, attemptId: attempt.id };
+    return { admitted: true, attemptId: attempt.id, failuresFromAddress: counts.byAddress };
   });
 }
 
@@ -56,6 +67,8 @@ export async function attemptLogin(
   const login = normalizeLogin(input.login).slice(0, 64);
   const admission = await admitAttempt(db, login, input.ip);
   if (!admission.admitted) return { ok: false, reason: 'throttled', retryAfterMinutes: loginWindowMinutes };
+  const slowdown = addressSlowdownMs(admission.failuresFromAddress);
+  if (slowdown) await sleep(slowdown);
 
   const user = await findUserByLogin(db, login);
   const hash = user?.password_hash ?? (await dummyHash);
