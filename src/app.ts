@@ -33,6 +33,7 @@ import { registerSendRoutes } from './threads/send-routes.ts';
 import { registerAccountRoutes } from './users/account-routes.ts';
 import { registerLoginRoutes } from './users/login-routes.ts';
 import { findUserById } from './users/queries.ts';
+import { isSessionCurrent } from './users/sessions.ts';
 import { setLanguage, viewContext } from './web/context.ts';
 import { registerErrorHandlers } from './web/errors.ts';
 import { readMultipartCsrfField } from './web/multipart.ts';
@@ -145,7 +146,7 @@ export async function buildApp(
     const userId = request.session?.userId;
     if (userId) {
       const user = await findUserById(db, userId);
-      if (user?.active) {
+      if (user?.active && isSessionCurrent(user, request.session)) {
         request.user = user;
         const now = Date.now();
         if (now - (request.session.renewedAt ?? 0) > sessionRenewEveryMs) {

@@ -16,6 +16,7 @@ export interface UsersTable {
   language: Language | null;
   active: Generated<boolean>;
   password_hash: string | null;
+  session_generation: Generated<number>;
   email_on_mention: Generated<boolean>;
   email_on_assigned: Generated<boolean>;
   created_at: Timestamp;

@@ -79,7 +79,14 @@ export async function registerUserAdminRoutes(app: FastifyInstance): Promise<voi
   app.post<{ Params: Params; Body: Body }>('/:id/password', async (request, reply) => {
     const user = await loadUser(request);
     try {
-      await setUserPassword(db, user.id, request.body.password ?? '');
+      const own = user.id === request.user?.id;
+      const { sessionGeneration } = await setUserPassword(
+        db,
+        user.id,
+        request.body.password ?? '',
+        own ? request.session.sessionId : undefined,
+      );
+      if (own) request.session.sessionGeneration = sessionGeneration;
       return redirectAfterPost(request, reply, `/admin/users/${user.id}`, request.t('users.password_set'));
     } catch (error) {
       if (!(error instanceof FormError)) throw error;

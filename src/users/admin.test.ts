@@ -118,6 +118,83 @@ test('an admin sets a password and deactivates a user', async () => {
   assert.match((await ctx.admin.get('/admin/users?inactive=1')).body, '>KALLE<');
 });
 
+async function loggedIn(login: string, password?: string): Promise<TestClient> {
+  const client = new TestClient(ctx.app);
+  assert.is((await client.login(login, password)).statusCode, 303);
+  assert.is((await client.get('/cases')).statusCode, 200);
+  return client;
+}
+
+async function isSentToLogin(client: TestClient): Promise<boolean> {
+  const res = await client.get('/cases');
+  return res.statusCode === 303 && res.headers.location === '/login?next=%2Fcases';
+}
+
+const sessionRowsOf = (userId: number) =>
+  ctx.db.selectFrom('sessions').selectAll().where('user_id', '=', userId).execute();
+
+test('a password reset by an admin ends every session of that user', async () => {
+  const user = await seedUser(ctx.db, 'RESET', 'agent');
+  const desk = await loggedIn('reset');
+  const phone = await loggedIn('reset');
+  await ctx.admin.get(`/admin/users/${user.id}`);
+  const res = await ctx.admin.post(`/admin/users/${user.id}/password`, { password: 'reset-by-the-admin' });
+  assert.is(res.statusCode, 303);
+  assert.ok(await isSentToLogin(desk), 'the desk is sent to the login page');
+  assert.ok(await isSentToLogin(phone), 'and so is the phone');
+  assert.is((await sessionRowsOf(user.id)).length, 0);
+  assert.is((await ctx.admin.get('/cases')).statusCode, 200, "the admin's own session goes on");
+  await loggedIn('reset', 'reset-by-the-admin');
+});
+
+test('an admin who changes their own password stays logged in here and is logged out everywhere else', async () => {
+  const me = await seedUser(ctx.db, 'SELF', 'admin');
+  const here = await loggedIn('self');
+  const elsewhere = await loggedIn('self');
+  await here.get(`/admin/users/${me.id}`);
+  const res = await here.post(`/admin/users/${me.id}/password`, { password: 'my-own-new-password' });
+  assert.is(res.statusCode, 303);
+  assert.ok(await isSentToLogin(elsewhere), 'the other client is sent to the login page');
+  const page = await here.get(`/admin/users/${me.id}`);
+  assert.is(page.statusCode, 200, 'this client goes on');
+  assert.match(page.body, 'Lösenordet är ändrat.');
+  assert.is((await here.get('/cases')).statusCode, 200);
+  assert.is((await sessionRowsOf(me.id)).length, 1);
+});
+
+test('a session that a request in flight writes back after a password reset stays ended', async () => {
+  const user = await seedUser(ctx.db, 'LATE', 'agent');
+  const client = await loggedIn('late');
+  // a request that read the session before the reset saves it after the rows were deleted
+  const [row] = await sessionRowsOf(user.id);
+  assert.ok(row);
+  await ctx.admin.get(`/admin/users/${user.id}`);
+  await ctx.admin.post(`/admin/users/${user.id}/password`, { password: 'reset-by-the-admin' });
+  await ctx.db
+    .insertInto('sessions')
+    .values({ ...row, data: JSON.stringify(row.data) })
+    .onConflict((oc) => oc.column('sid').doNothing())
+    .execute();
+  assert.ok(await isSentToLogin(client));
+});
+
+test('a session written back while its user was deactivated does not come back with reactivation', async () => {
+  const user = await seedUser(ctx.db, 'AWAY', 'agent');
+  const client = await loggedIn('away');
+  const [row] = await sessionRowsOf(user.id);
+  assert.ok(row);
+  await ctx.admin.get(`/admin/users/${user.id}`);
+  await ctx.admin.post(`/admin/users/${user.id}/activation`, { active: '0' });
+  await ctx.db
+    .insertInto('sessions')
+    .values({ ...row, data: JSON.stringify(row.data) })
+    .onConflict((oc) => oc.column('sid').doNothing())
+    .execute();
+  await ctx.admin.post(`/admin/users/${user.id}/activation`, { active: '1' });
+  assert.ok(await isSentToLogin(client));
+  await loggedIn('away');
+});
+
 test('ADMIN is created once, with the configured password, and left alone later', async () => {
   const first = await ensureAdminUser(ctx.db, 'configured-password');
   assert.equal(first, {});

@@ -1,6 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { attemptLogin } from './login.ts';
 
+declare module 'fastify' {
+  interface Session {
+    // the user's session generation at login (src/users/sessions.ts)
+    sessionGeneration?: number;
+  }
+}
+
 // Only same-site paths may follow a login, so the form cannot bounce a user to another site.
 function safeNext(next: unknown): string {
   // Browsers drop tabs and newlines from URLs, so "/\t/evil.example" would become "//evil.example".
@@ -39,6 +46,7 @@ export async function registerLoginRoutes(app: FastifyInstance): Promise<void> {
       // A new session id on login, so a session fixed before login is worthless.
       await request.session.regenerate();
       request.session.userId = result.user.id;
+      request.session.sessionGeneration = result.user.session_generation;
       return reply.redirect(next, 303);
     },
   );

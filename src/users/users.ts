@@ -7,6 +7,7 @@ import type { User } from '../db/schema.ts';
 import { checkbox, type FieldErrors, FormError, optionalText, requiredText } from '../web/form.ts';
 import { generatePassword, hashPassword } from './password.ts';
 import { findUserByLogin, normalizeLogin } from './queries.ts';
+import { endSessionsOfUser } from './sessions.ts';
 
 export const passwordSchema = z.string().min(10, 'errors.password_short').max(200, 'errors.too_long');
 
@@ -81,14 +82,22 @@ export async function updateUser(db: Db, id: number, input: UserInput): Promise<
   }
 }
 
-export async function setUserPassword(db: Db, id: number, password: string): Promise<void> {
+// A new password ends the user's other sessions: whoever knew the old one is logged out. When
+// users change their own, the session they do it in (keepSession) stays; it must then carry the
+// returned session generation.
+export async function setUserPassword(
+  db: Db,
+  id: number,
+  password: string,
+  keepSession?: string,
+): Promise<{ sessionGeneration: number }> {
   const parsed = passwordSchema.safeParse(password);
   if (!parsed.success) throw new FormError({ password: parsed.error.issues[0]?.message ?? 'errors.invalid' });
-  await db
-    .updateTable('users')
-    .set({ password_hash: await hashPassword(password), updated_at: new Date() })
-    .where('id', '=', id)
-    .execute();
+  const hash = await hashPassword(password);
+  return db.transaction().execute(async (trx) => {
+    await trx.updateTable('users').set({ password_hash: hash, updated_at: new Date() }).where('id', '=', id).execute();
+    return { sessionGeneration: await endSessionsOfUser(trx, id, keepSession) };
+  });
 }
 
 export async function setUserLanguage(db: Db, id: number, language: 'sv' | 'en'): Promise<void> {
@@ -121,7 +130,8 @@ export async function saveAccountSettings(db: Db, id: number, input: AccountSett
 export async function setUserActive(db: Db, id: number, active: boolean, config?: Config): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await trx.updateTable('users').set({ active, updated_at: new Date() }).where('id', '=', id).execute();
-    if (!active) await trx.deleteFrom('sessions').where('user_id', '=', id).execute();
+    // and a session written back meanwhile does not return with a reactivation
+    if (!active) await endSessionsOfUser(trx, id);
     // approvals waiting for them go to a colleague of the step, or to the admins
     if (!active) await reassignApprovalsOfDeactivatedUser(trx, id, config);
   });
