@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { EmbeddedPostgresError } from './db/embedded.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
 import { seedDemoData } from './demo/demo-data.ts';
+import { errorMessage } from './error-message.ts';
 import { type Schedule, startSchedule } from './jobs/schedule.ts';
 import { createMailSender, type MailSender } from './mail/outbound/sender.ts';
 import { ensureAdminUser } from './users/users.ts';
@@ -66,6 +68,10 @@ async function main(): Promise<void> {
 
 main().catch((error) => {
   if (error instanceof ConfigError) console.error(error.message);
-  else console.error('[casedesk] failed to start:', error);
+  else {
+    console.error(`[casedesk] failed to start: ${errorMessage(error)}`);
+    // A fault of ours rather than of the machine: where it happened helps whoever fixes it.
+    if (error instanceof Error && !(error instanceof EmbeddedPostgresError) && error.stack) console.error(error.stack);
+  }
   process.exit(1);
 });

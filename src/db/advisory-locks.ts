@@ -10,6 +10,9 @@ export const lockSpaces = {
   mailbox: 7002,
   // a login+address pair (src/users/login.ts): its attempts are counted and recorded one at a time
   loginThrottle: 7003,
+  // the embedded PostgreSQL itself (src/db/embedded.ts), second number 0: every process using it
+  // holds this shared, so the one that can take it exclusively is the last and stops the server
+  embeddedServer: 7004,
 } as const;
 export type LockSpace = keyof typeof lockSpaces;
 
