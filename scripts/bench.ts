@@ -27,6 +27,7 @@ import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db/database.ts';
 import { demoPassword } from '../src/demo/demo-data.ts';
 import { agents } from '../src/demo/swedish-words.ts';
+import { errorMessage } from '../src/error-message.ts';
 import { todayIn } from '../src/web/i18n/i18n.ts';
 
 const howToSeed = `Seed a database of its own first, then point the bench at it:
@@ -299,7 +300,7 @@ function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error) => {
-    console.error('[bench] failed:', error);
+    console.error(`[bench] failed: ${errorMessage(error)}`);
     process.exit(1);
   },
 );

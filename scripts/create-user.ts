@@ -1,10 +1,11 @@
 // npm run create-user -- --login KALLE --name "Kalle Anka" --role agent --password "long secret"
 // Optional: --email, --initials, --language sv|en. Without --password one is generated and printed
-// once. Uses DATABASE_URL, else the embedded PostgreSQL in DATA_DIR (stop `npm start` first).
+// once. Uses DATABASE_URL, else the embedded PostgreSQL in DATA_DIR (the app's, while it runs).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/open.ts';
+import { errorMessage } from '../src/error-message.ts';
 import { generatePassword } from '../src/users/password.ts';
 import { createUser, userSchema } from '../src/users/users.ts';
 import { FormError } from '../src/web/form.ts';
@@ -36,7 +37,7 @@ function readArgs() {
   try {
     ({ values } = parseOptions());
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(errorMessage(error));
   }
   if (values.help) throw new UsageError('');
   const t = translator('en');
@@ -84,6 +85,6 @@ main().catch((error) => {
     const t = translator('en');
     for (const [field, key] of Object.entries(error.fields)) console.error(`  --${field}: ${t(key)}`);
   } else if (error instanceof ConfigError) console.error(error.message);
-  else console.error('[create-user] failed:', error instanceof Error ? error.message : error);
+  else console.error(`[create-user] failed: ${errorMessage(error)}`);
   process.exit(1);
 });

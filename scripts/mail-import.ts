@@ -1,10 +1,12 @@
 // npm run mail:import -- [--json] FILE.eml …: runs the very pipeline Read mail runs (store the raw
 // message, then process it) on files, for migration and testing, and says per file what happened.
-// Uses DATABASE_URL, else the embedded PostgreSQL in DATA_DIR, migrated to the latest first.
+// Uses DATABASE_URL, else the embedded PostgreSQL in DATA_DIR (the app's, while it runs), migrated
+// to the latest first.
 import { readFile } from 'node:fs/promises';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/open.ts';
+import { errorMessage } from '../src/error-message.ts';
 import { type IngestResult, processInboundMessage } from '../src/mail/inbound/process.ts';
 import { storeInboundRaw } from '../src/mail/inbound/store.ts';
 
@@ -53,7 +55,7 @@ async function main(): Promise<number> {
         result = await processInboundMessage(database.db, config, stored.id);
       } catch (error) {
         // a file that cannot be read is never stored: there is nothing to retry
-        result = { outcome: 'failed', error: error instanceof Error ? error.message : String(error) };
+        result = { outcome: 'failed', error: errorMessage(error) };
       }
       if (result.outcome === 'failed') failed += 1;
       if (json) {
@@ -78,7 +80,7 @@ main().then(
   (code) => process.exit(code),
   (error) => {
     if (error instanceof ConfigError) console.error(error.message);
-    else console.error('[mail:import] failed:', error instanceof Error ? error.message : error);
+    else console.error(`[mail:import] failed: ${errorMessage(error)}`);
     process.exit(1);
   },
 );

@@ -1,9 +1,9 @@
 // npm run migrate: bring the database to the latest migration and name what was applied.
-// Uses DATABASE_URL, else the embedded PostgreSQL in DATA_DIR (stop `npm start` first, as both
-// cannot own the same data directory at once).
+// Uses DATABASE_URL, else the embedded PostgreSQL in DATA_DIR (the app's, while it runs).
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/open.ts';
+import { errorMessage } from '../src/error-message.ts';
 
 async function main(): Promise<void> {
   const say = (msg: string) => console.log(`[migrate] ${msg}`);
@@ -19,6 +19,6 @@ async function main(): Promise<void> {
 
 main().catch((error) => {
   if (error instanceof ConfigError) console.error(error.message);
-  else console.error('[migrate] failed:', error instanceof Error ? error.message : error);
+  else console.error(`[migrate] failed: ${errorMessage(error)}`);
   process.exit(1);
 });

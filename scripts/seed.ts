@@ -1,13 +1,14 @@
 // npm run seed -- --demo: the small Swedish demo organisation (skipped if customers exist).
 // npm run seed -- --cases 1000000: a large synthetic organisation for measuring (refused if the
 // database already has cases; use a database of its own, e.g. `createdb casedesk_bench`).
-// Uses DATABASE_URL, else the embedded PostgreSQL in DATA_DIR (stop `npm start` first).
+// Uses DATABASE_URL, else the embedded PostgreSQL in DATA_DIR (the app's, while it runs).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/open.ts';
 import { demoPassword, seedDemoData } from '../src/demo/demo-data.ts';
 import { SeedRefusedError, seedSyntheticData } from '../src/demo/synthetic-data.ts';
+import { errorMessage } from '../src/error-message.ts';
 
 const usage = 'usage: npm run seed -- --demo | --cases <count> [--batch <cases per statement>]';
 
@@ -94,7 +95,7 @@ main().then(
   (code) => process.exit(code),
   (error) => {
     if (error instanceof ConfigError) console.error(error.message);
-    else console.error('[seed] failed:', error);
+    else console.error(`[seed] failed: ${errorMessage(error)}`);
     process.exit(1);
   },
 );
