@@ -13,6 +13,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   realpathSync,
   rmSync,
@@ -63,9 +64,9 @@ export async function startEmbeddedPostgres(
   const user = await findDatabaseUser(log);
   prepareDataDir(dataDir, programs, user);
   const password = readOrCreatePassword(dataDir, log);
+  if (!isEmptyOrAbsent(databaseDir)) checkOwnership(databaseDir, user);
   if (!existsSync(path.join(databaseDir, 'PG_VERSION')))
     await initialise(programs, dataDir, databaseDir, user, password, log);
-  else checkOwnership(databaseDir, user);
 
   for (let attempt = 1; ; attempt++) {
     let server = findRunningServer(databaseDir, log);
@@ -158,7 +159,7 @@ async function findPrograms(): Promise<Programs> {
 
 async function findDatabaseUser(log: (msg: string) => void): Promise<DatabaseUser> {
   const uid = process.getuid?.() ?? -1;
-  if (uid !== 0) return { name: os.userInfo().username, uid, gid: process.getgid?.() ?? -1, switchTo: false };
+  if (uid !== 0) return { name: userName(), uid, gid: process.getgid?.() ?? -1, switchTo: false };
   const lookUp = async () => {
     const id = promisify(execFile);
     const [u, g] = await Promise.all([id('id', ['-u', 'postgres']), id('id', ['-g', 'postgres'])]);
@@ -183,6 +184,15 @@ async function findDatabaseUser(log: (msg: string) => void): Promise<DatabaseUse
   }
 }
 
+// A container may run us under a uid that has no name.
+function userName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? '?'}`;
+  }
+}
+
 // DATA_DIR must exist and be reachable by the user that runs postgres, and so must the
 // PostgreSQL programs; said here with the directory in the way, rather than as initdb's
 // "Permission denied" or a server that never answers.
@@ -191,7 +201,7 @@ function prepareDataDir(dataDir: string, programs: Programs, user: DatabaseUser)
     mkdirSync(dataDir, { recursive: true });
     accessSync(dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
   } catch (error) {
-    const me = os.userInfo().username;
+    const me = userName();
     const blocking = firstBlocking(dataDir, (dir) => canEnter(dir, user), canWrite) ?? dataDir;
     throw new EmbeddedPostgresError(
       `Casedesk cannot create or use DATA_DIR ${dataDir} (${errorMessage(error)}): ${describeDir(blocking)} ` +
@@ -276,6 +286,16 @@ function describeDir(dir: string): string {
     return `${dir} (mode ${(s.mode & 0o7777).toString(8).padStart(4, '0')}, owner uid ${s.uid}, group gid ${s.gid})`;
   } catch {
     return dir;
+  }
+}
+
+// Unreadable counts as not empty: it then belongs to someone else, which checkOwnership says.
+function isEmptyOrAbsent(dir: string): boolean {
+  if (!existsSync(dir)) return true;
+  try {
+    return readdirSync(dir).length === 0;
+  } catch {
+    return false;
   }
 }
 
@@ -481,13 +501,14 @@ async function startServer(
       dataDir,
     );
   } catch (error) {
-    const said = readLogSince(logFile, logStart);
-    const hint = /address already in use|could not bind/i.test(said)
+    const written = readLogSince(logFile, logStart);
+    const said = reasonsIn(written);
+    const hint = /address already in use/i.test(written)
       ? ` Port ${port} on 127.0.0.1 is taken by another program: set EMBEDDED_PG_PORT to a free port.`
       : '';
     throw new EmbeddedPostgresError(
-      `PostgreSQL did not start for ${databaseDir} on 127.0.0.1:${port}: ${said || errorMessage(error)}${hint} ` +
-        `(its log is ${logFile})`,
+      `PostgreSQL did not start for ${databaseDir} on 127.0.0.1:${port}: ${said || errorMessage(error)}.${hint} ` +
+        `Its log is ${logFile}.`,
     );
   }
   const server = findRunningServer(databaseDir, () => {});
@@ -496,18 +517,22 @@ async function startServer(
   return server;
 }
 
-// The lines that say why the server stopped or refused, from the part of the log this start wrote.
 function readLogSince(logFile: string, from: number): string {
   try {
-    const text = readFileSync(logFile).subarray(from).toString('utf8');
-    const lines = text.split('\n').filter((l) => /(FATAL|PANIC|ERROR|HINT|DETAIL):/.test(l));
-    return lines
-      .slice(-6)
-      .map((l) => l.replace(/^.*?(FATAL|PANIC|ERROR|HINT|DETAIL):\s*/, '$1: '))
-      .join(' ');
+    return readFileSync(logFile).subarray(from).toString('utf8');
   } catch {
     return '';
   }
+}
+
+// The lines of a server log that say why it stopped or refused to start.
+function reasonsIn(log: string): string {
+  return log
+    .split('\n')
+    .filter((l) => /(FATAL|PANIC|ERROR|HINT|DETAIL):/.test(l))
+    .slice(-6)
+    .map((l) => l.replace(/^.*?(FATAL|PANIC|ERROR|HINT|DETAIL):\s*/, '$1: '))
+    .join(' ');
 }
 
 // A superuser connection to the server's postgres database, once it answers. A data dir from
@@ -522,6 +547,7 @@ async function connectAsSuperuser(
   log: (msg: string) => void,
 ): Promise<pg.Client | null> {
   const deadline = Date.now() + startTimeoutSeconds * 1000;
+  let replaced = false;
   for (;;) {
     try {
       const client = await connect(server.port, password);
@@ -530,7 +556,8 @@ async function connectAsSuperuser(
     } catch (error) {
       if (error instanceof EmbeddedPostgresError) throw error;
       const code = error instanceof Error && 'code' in error ? error.code : undefined;
-      if (code === '28P01') {
+      if (code === '28P01' && !replaced) {
+        replaced = true;
         await replaceLegacyPassword(server, dataDir, databaseDir, password);
         log(
           `the embedded PostgreSQL's fixed password is replaced by a generated one, kept in ${path.join(dataDir, passwordFileName)}`,
