@@ -293,7 +293,7 @@ test('a canned reply body is stored sanitised, and an empty body is refused', as
     .select('body_html')
     .where('id', '=', id)
     .executeTakeFirstOrThrow();
-  assert.is(row.body_html, '<div>Hej <a rel="noopener noreferrer" target="_blank">här</a><img src="x" /></div>');
+  assert.is(row.body_html, '<div>Hej <a rel="noopener noreferrer" target="_blank">här</a></div>');
 
   await ctx.admin.get('/admin/canned-replies/new');
   const empty = await ctx.admin.post('/admin/canned-replies', { title: 'Tom', body_html: '<div><br></div>' });

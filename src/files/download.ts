@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { Db } from '../db/database.ts';
-import { streamFile } from './files.ts';
-import { isInlineImageType } from './image-type.ts';
+import { readFileHead, streamFile } from './files.ts';
+import { sniffBytes, sniffImageType } from './image-type.ts';
 
 // RFC 8187 ext-value: UTF-8, percent-encoded, with the few characters encodeURIComponent keeps
 // but the header grammar does not allow.
@@ -13,6 +13,29 @@ export function contentDisposition(kind: 'attachment' | 'inline', fileName: stri
   return `${kind}; filename*=UTF-8''${encoded}`;
 }
 
+export type ServedType = { contentType: string; disposition: 'inline' | 'attachment' };
+
+const octetStream: ServedType = { contentType: 'application/octet-stream', disposition: 'attachment' };
+
+// What a stored file is served as. A file is ours to serve under its own type only when that type
+// cannot run in our origin: a PNG, JPEG, GIF or WebP image (shown inline) or a PDF, each proven by
+// its first bytes, and plain text. Anything else (HTML, SVG, XML, JavaScript, a mail) is bytes to
+// save: as text/javascript a file would run as a script of ours from <script src>, whatever
+// Content-Disposition says.
+export function servedType(storedType: string, head: Buffer): ServedType {
+  if (storedType.startsWith('image/')) {
+    const image = sniffImageType(head);
+    return image ? { contentType: image, disposition: 'inline' } : octetStream;
+  }
+  if (storedType === 'application/pdf') {
+    return head.subarray(0, 5).toString('latin1') === '%PDF-'
+      ? { contentType: 'application/pdf', disposition: 'attachment' }
+      : octetStream;
+  }
+  if (storedType === 'text/plain') return { contentType: 'text/plain; charset=utf-8', disposition: 'attachment' };
+  return octetStream;
+}
+
 export type Download = {
   fileId: string | number;
   contentType: string;
@@ -21,18 +44,18 @@ export type Download = {
   cacheControl: string;
 };
 
-// Sends a stored file, streamed chunk by chunk. Only the image types a browser cannot run as a
-// page are shown inline; everything else is a download. The headers also stop the browser from
-// guessing another type (nosniff) and, should it render the response anyway, keep it in a
-// sandbox without script, styles or requests.
-export function sendStoredFile(reply: FastifyReply, db: Db, file: Download): FastifyReply {
-  const kind = isInlineImageType(file.contentType) ? 'inline' : 'attachment';
+// Sends a stored file, streamed chunk by chunk, as servedType decides. The headers also stop the
+// browser from guessing another type (nosniff), keep a response that is rendered anyway in a
+// sandbox without script, styles or requests, and keep other sites from embedding it.
+export async function sendStoredFile(reply: FastifyReply, db: Db, file: Download): Promise<FastifyReply> {
+  const served = servedType(file.contentType, await readFileHead(db, file.fileId, sniffBytes));
   return reply
-    .header('Content-Type', file.contentType)
+    .header('Content-Type', served.contentType)
     .header('Content-Length', String(file.sizeBytes))
-    .header('Content-Disposition', contentDisposition(kind, file.fileName))
+    .header('Content-Disposition', contentDisposition(served.disposition, file.fileName))
     .header('X-Content-Type-Options', 'nosniff')
     .header('Content-Security-Policy', "sandbox; default-src 'none'")
+    .header('Cross-Origin-Resource-Policy', 'same-origin')
     .header('Cache-Control', file.cacheControl)
     .send(streamFile(db, file.fileId));
 }

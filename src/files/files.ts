@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 
 // Rows of file_chunks hold this much; a download reads one row at a time, so this is also
@@ -107,6 +108,17 @@ export function streamFile(db: Db, fileId: string | number): Readable {
         );
     },
   });
+}
+
+// The first bytes of a file (fewer when it is shorter), to tell what it really is.
+export async function readFileHead(db: Db, fileId: string | number, bytes: number): Promise<Buffer> {
+  const row = await db
+    .selectFrom('file_chunks')
+    .select(sql<Buffer>`substring(data from 1 for ${bytes})`.as('head'))
+    .where('file_id', '=', String(fileId))
+    .where('seq', '=', 0)
+    .executeTakeFirst();
+  return row?.head ?? Buffer.alloc(0);
 }
 
 // The whole content at once, for files that go into an e-mail (limited by the upload limits).

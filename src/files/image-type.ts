@@ -3,10 +3,6 @@
 export const inlineImageTypes = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
 export type InlineImageType = (typeof inlineImageTypes)[number];
 
-export function isInlineImageType(contentType: string): contentType is InlineImageType {
-  return (inlineImageTypes as readonly string[]).includes(contentType);
-}
-
 // How many leading bytes sniffImageType needs to decide.
 export const sniffBytes = 12;
 

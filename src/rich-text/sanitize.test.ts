@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isBlankRichText, sanitizeRichText } from './sanitize.ts';
+import { isBlankRichText, sanitizeInboundMailHtml, sanitizeMailHtml, sanitizeRichText } from './sanitize.ts';
 
 const test = suite('Rich text sanitising');
 
@@ -34,7 +34,7 @@ test('script and style elements go, with their content', () => {
 });
 
 test('event handler attributes are removed', () => {
-  assert.is(sanitizeRichText('<img src="/x.png" onerror="alert(1)">'), '<img src="/x.png" />');
+  assert.is(sanitizeRichText('<img src="/uploads/images/x" onerror="alert(1)">'), '<img src="/uploads/images/x" />');
   assert.is(sanitizeRichText('<div onclick="alert(1)" onmouseover=alert(1)>x</div>'), '<div>x</div>');
   assert.not.match(sanitizeRichText('<b/onmouseover=alert(1)>x</b>'), /onmouseover/i);
 });
@@ -68,18 +68,61 @@ test('a pasted image as Trix stores it keeps its link and caption (the e-mail dr
   );
 });
 
-test('images only from relative URLs; data:, remote and protocol-relative images are dropped', () => {
+test('images only as our inline images; data:, remote and protocol-relative images are dropped', () => {
   assert.is(
     sanitizeRichText(
-      '<figure><img src="/attachments/1.png" alt="a" width="10" height="20"><figcaption>c</figcaption></figure>',
+      '<figure><img src="/uploads/images/Ab12_-x" alt="a" width="10" height="20"><figcaption>c</figcaption></figure>',
     ),
-    '<figure><img src="/attachments/1.png" alt="a" width="10" height="20" /><figcaption>c</figcaption></figure>',
+    '<figure><img src="/uploads/images/Ab12_-x" alt="a" width="10" height="20" /><figcaption>c</figcaption></figure>',
   );
   assert.is(sanitizeRichText('<img src="data:image/png;base64,iVBORw0KGgo=">'), '');
   assert.is(sanitizeRichText('<img src="data:image/svg+xml,<svg onload=alert(1)>">'), '');
   assert.is(sanitizeRichText('<img src="https://tracker.example/p.gif">'), '');
   assert.is(sanitizeRichText('<img src="//tracker.example/p.gif">'), '');
   assert.is(sanitizeRichText('<img src="javascript:alert(1)">'), '');
+});
+
+// An <img> makes every reader's browser send a GET with their session to whatever path it names.
+const ownRoutes = [
+  '/cases/1/thread/2/mail',
+  '/cases/1/thread/2/mail?to=x%40evil.example',
+  '../cases/1/thread/2/mail',
+  'cases/1',
+  './uploads/images/Ab12',
+  '/attachments/1.png',
+  '//evil.example/p.gif',
+  '/\\evil.example/p.gif',
+  '\\\\evil.example/p.gif',
+  '/images/../cases/1',
+  '/uploads/images/../../cases/1/thread/2/mail',
+  '/uploads/images/Ab12/../../../cases/1',
+  '/uploads/images/Ab12?x=1',
+  '/uploads/images/Ab12#x',
+  '/uploads/images/%2e%2e%2fcases',
+  '/uploads/images/',
+  '/UPLOADS/IMAGES/Ab12',
+  ' /cases/1',
+  '&#47;cases/1',
+  '&#x2F;uploads&#x2F;images&#x2F;..&#x2F;cases',
+  '/uploads/images/Ab12&#10;',
+  'cid:part1@example',
+  '/notifications/1/read',
+  '/logout',
+];
+
+test('an <img> naming any other path of the app is dropped from editor HTML and from inbound mail', () => {
+  for (const src of ownRoutes) {
+    const html = `<div>x<img src="${src}" alt="a"></div>`;
+    assert.is(sanitizeRichText(html), '<div>x</div>', `editor: ${src}`);
+    assert.is(sanitizeInboundMailHtml(html), '<div>x</div>', `inbound mail: ${src}`);
+    if (!src.startsWith('cid:')) assert.is(sanitizeMailHtml(html), '<div>x</div>', `our composed mail: ${src}`);
+  }
+  // What stays: our inline images, a remote image in inbound mail (turned into a link later),
+  // the mail's own parts (cid:) in a composed mail shown back.
+  assert.is(sanitizeRichText('<img src="/uploads/images/Ab12">'), '<img src="/uploads/images/Ab12" />');
+  assert.is(sanitizeInboundMailHtml('<img src="/uploads/images/Ab12">'), '<img src="/uploads/images/Ab12" />');
+  assert.is(sanitizeInboundMailHtml('<img src="https://acme.se/logo.png">'), '<img src="https://acme.se/logo.png" />');
+  assert.is(sanitizeMailHtml('<img src="cid:part1@example">'), '<img src="cid:part1@example" />');
 });
 
 test('iframes, svg, objects, forms and meta refreshes are removed', () => {

@@ -1,5 +1,14 @@
 import sanitizeHtml from 'sanitize-html';
 
+// An image pasted into rich text: /uploads/images/<token> (documents/image-routes.ts), nothing
+// else of ours. Any other path of the app in an <img> would be a request every reader's browser
+// makes with their session, whatever the path: "/cases/1/…", "../cases", "/uploads/images/../x".
+const inlineImagePath = /^\/uploads\/images\/[A-Za-z0-9_-]+$/;
+
+function isInlineImagePath(src: string | undefined): boolean {
+  return inlineImagePath.test(src ?? '');
+}
+
 // What Trix produces, and nothing else. Stored and rendered HTML always passes through here.
 const options: sanitizeHtml.IOptions = {
   allowedTags: [
@@ -27,7 +36,7 @@ const options: sanitizeHtml.IOptions = {
   // rel and target are allowed only because the transform below sets them on every link.
   allowedAttributes: { a: ['href', 'rel', 'target'], img: ['src', 'alt', 'width', 'height'] },
   allowedSchemes: ['http', 'https', 'mailto'],
-  // Images only from our own server (relative URLs): no data: URLs, no tracking pixels from elsewhere.
+  // Images only our own inline images: no data: URLs, no tracking pixels from elsewhere.
   allowedSchemesByTag: { img: [] },
   allowedSchemesAppliedToAttributes: ['href', 'src'],
   allowProtocolRelative: false,
@@ -36,7 +45,7 @@ const options: sanitizeHtml.IOptions = {
     a: (tagName, attribs) => ({ tagName, attribs: { ...attribs, rel: 'noopener noreferrer', target: '_blank' } }),
   },
   // An image whose source was refused is nothing but an empty box.
-  exclusiveFilter: (frame) => frame.tag === 'img' && !frame.attribs.src,
+  exclusiveFilter: (frame) => frame.tag === 'img' && !isInlineImagePath(frame.attribs.src),
 };
 
 export function sanitizeRichText(html: string): string {
@@ -123,7 +132,7 @@ const inboundMailOptions: sanitizeHtml.IOptions = {
   exclusiveFilter: (frame) =>
     // hidden "preheader" texts of newsletters: no mail program shows them either
     /display\s*:\s*none/i.test(frame.attribs.style ?? '') ||
-    (frame.tag === 'img' && !/^(\/uploads\/images\/[A-Za-z0-9_-]+$|https?:\/\/)/i.test(frame.attribs.src ?? '')),
+    (frame.tag === 'img' && !isInlineImagePath(frame.attribs.src) && !/^https?:\/\//i.test(frame.attribs.src ?? '')),
 };
 
 export function sanitizeInboundMailHtml(html: string): string {

@@ -3,17 +3,16 @@ import { loadCase } from '../cases/page.ts';
 import type { CaseView } from '../cases/queries.ts';
 import { listCaseDocuments } from '../documents/queries.ts';
 import { humanFileSize } from '../files/files.ts';
-import { previewMail } from '../mail/outbound/preview.ts';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
 import { parseForm } from '../web/form.ts';
 import { redirectAfterPost, render } from '../web/render.ts';
 import {
-  composeReplyDraft,
+  composeReplyPreview,
   findReplyToSend,
   NotSendableError,
-  releaseReplyDraft,
   sendAddressingSchema,
+  sendReplyToCustomer,
 } from './send.ts';
 
 type Params = { number: string; entryId: string };
@@ -41,7 +40,6 @@ function renderSendPage(
       errors: {},
       documents: [],
       preview: null,
-      draftId: null,
       state: 'preview',
       humanFileSize,
       ...rest,
@@ -49,66 +47,75 @@ function renderSendPage(
   );
 }
 
-// Manage → Send to customer: a reply that was only saved (or whose mail did not go) is composed
-// as a draft e-mail, shown exactly as it will leave, and released to the outbox by Send.
+// What the page's forms carry: To, Cc and the ticked documents. The GET form has them in the
+// query, the Send form as hidden fields beside the preview's digest.
+function addressingOf(source: Query, entry: { documentIds: (string | number)[] }, contactEmail: string) {
+  // First the case's contact and the documents already attached; once the form is used, what it says.
+  const typed =
+    'to' in source
+      ? { to: source.to, cc: source.cc, documents: source.documents }
+      : { to: contactEmail, cc: '', documents: entry.documentIds.map(String) };
+  const values = {
+    to: typeof typed.to === 'string' ? typed.to : '',
+    cc: typeof typed.cc === 'string' ? typed.cc : '',
+    documents: [typed.documents ?? []].flat().map(String),
+  };
+  return { values, form: parseForm(sendAddressingSchema, typed) };
+}
+
+// Manage → Send to customer: a reply that was only saved (or whose mail did not go) is shown as
+// the e-mail it will be, and Send composes that e-mail again and queues it. The preview is
+// computed without writing anything; Send goes only if the mail is still the one shown.
 export async function registerSendRoutes(app: FastifyInstance): Promise<void> {
   const { db, config } = app.deps;
 
-  app.get<{ Params: Params; Querystring: Query }>('/cases/:number/thread/:entryId/mail', async (request, reply) => {
+  async function loadReply(request: FastifyRequest<{ Params: Params }>) {
     const kase = await loadCase(request);
     const { entryId } = request.params;
     const entry = numericId.test(entryId) ? await findReplyToSend(db, kase.id, entryId) : null;
     if (entry?.side !== 'staff') throw notFound();
-    if (!entry.sendable) return renderSendPage(request, reply, kase, entryId, { state: 'not_sendable', status: 404 });
+    return { kase, entryId, entry };
+  }
 
-    // First the case's contact and the documents already attached; once the form is used, what it says.
-    const query = request.query ?? {};
-    const typed =
-      'to' in query
-        ? { to: query.to, cc: query.cc, documents: query.documents }
-        : {
-            to: kase.contact_record_email ?? kase.contact_email ?? '',
-            cc: '',
-            documents: entry.documentIds.map(String),
-          };
-    const values = {
-      to: typeof typed.to === 'string' ? typed.to : '',
-      cc: typeof typed.cc === 'string' ? typed.cc : '',
-      documents: [typed.documents ?? []].flat().map(String),
-    };
+  app.get<{ Params: Params; Querystring: Query }>('/cases/:number/thread/:entryId/mail', async (request, reply) => {
+    const { kase, entryId, entry } = await loadReply(request);
+    if (!entry.sendable) return renderSendPage(request, reply, kase, entryId, { state: 'not_sendable', status: 404 });
+    const contact = kase.contact_record_email ?? kase.contact_email ?? '';
+    const { values, form } = addressingOf(request.query ?? {}, entry, contact);
     const page = { entry, values, documents: await listCaseDocuments(db, kase.id) };
-    const form = parseForm(sendAddressingSchema, typed);
     if (!form.ok) return renderSendPage(request, reply, kase, entryId, { ...page, errors: form.errors, status: 422 });
     try {
-      const draft = await composeReplyDraft(db, config, {
+      const preview = await composeReplyPreview(db, config, {
         caseId: kase.id,
         entryId,
         addressing: { to: form.data.to, cc: form.data.cc, documentIds: form.data.documents },
-        actorId: currentUser(request).id,
       });
-      const preview = await previewMail(draft.raw);
       reply.header('Cache-Control', 'no-store');
-      return renderSendPage(request, reply, kase, entryId, { ...page, draftId: draft.id, preview });
+      return renderSendPage(request, reply, kase, entryId, { ...page, preview });
     } catch (error) {
       if (!(error instanceof NotSendableError)) throw error;
       return renderSendPage(request, reply, kase, entryId, { state: 'not_sendable', status: 404 });
     }
   });
 
-  app.post<{ Params: Params; Body: Record<string, string | undefined> }>(
-    '/cases/:number/thread/:entryId/mail',
-    async (request, reply) => {
-      const kase = await loadCase(request);
-      const { entryId } = request.params;
-      if (!numericId.test(entryId)) throw notFound();
-      const draft = request.body?.draft ?? '';
-      const outcome = numericId.test(draft)
-        ? await releaseReplyDraft(db, { caseId: kase.id, entryId, outboxId: draft, actorId: currentUser(request).id })
+  app.post<{ Params: Params; Body: Query }>('/cases/:number/thread/:entryId/mail', async (request, reply) => {
+    const { kase, entryId, entry } = await loadReply(request);
+    const body = request.body ?? {};
+    const { form } = addressingOf({ to: '', ...body }, entry, '');
+    const digest = typeof body.digest === 'string' && /^[0-9a-f]{64}$/.test(body.digest) ? body.digest : null;
+    const outcome =
+      form.ok && digest
+        ? await sendReplyToCustomer(db, config, {
+            caseId: kase.id,
+            entryId,
+            addressing: { to: form.data.to, cc: form.data.cc, documentIds: form.data.documents },
+            digest,
+            actorId: currentUser(request).id,
+          })
         : 'stale';
-      // Sent already (a second click), or a newer preview replaced this one: nothing goes twice.
-      if (outcome === 'stale') return renderSendPage(request, reply, kase, entryId, { state: 'stale', status: 409 });
-      app.deps.mailSender?.kick();
-      return redirectAfterPost(request, reply, `/cases/${kase.number}`, request.t('send.queued'));
-    },
-  );
+    // Sent already (a second click), or the mail changed since the preview: nothing goes unseen or twice.
+    if (outcome === 'stale') return renderSendPage(request, reply, kase, entryId, { state: 'stale', status: 409 });
+    app.deps.mailSender?.kick();
+    return redirectAfterPost(request, reply, `/cases/${kase.number}`, request.t('send.queued'));
+  });
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Config } from '../config.ts';
@@ -8,6 +9,7 @@ import type { Db } from '../db/database.ts';
 import type { Case, Delivery, ThreadSide, User } from '../db/schema.ts';
 import { addCaseDocument } from '../documents/documents.ts';
 import { storeInlineImage } from '../documents/inline-images.ts';
+import { previewMail } from '../mail/outbound/preview.ts';
 import { createMailSender } from '../mail/outbound/sender.ts';
 import { buildTestApp, seedUser, TestClient, testConfig } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
@@ -95,7 +97,49 @@ const saveReply = (body_html: string) =>
   addStaffReply(ctx.db, ctx.kase.id, { body_html, delivery: 'saved' }, ctx.kalle, { config: ctx.config });
 
 const mailUrl = (entryId: string, query = '') => `/cases/${ctx.kase.number}/thread/${entryId}/mail${query}`;
-const draftIdIn = (html: string) => /name="draft" value="(\d+)"/.exec(html)?.[1];
+// The Send form of a preview page as a browser would post it: its hidden fields and the token.
+const sendFormIn = (html: string): URLSearchParams => {
+  const form = /<form method="post"[^>]*class="actions send-form">([\s\S]*?)<\/form>/.exec(html)?.[1] ?? '';
+  const fromHtml = (v: string) =>
+    v
+      .replaceAll('&quot;', '"')
+      .replaceAll('&#39;', "'")
+      .replaceAll('&lt;', '<')
+      .replaceAll('&gt;', '>')
+      .replaceAll('&amp;', '&');
+  return new URLSearchParams(
+    [...form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [
+      m[1] as string,
+      fromHtml(m[2] as string),
+    ]),
+  );
+};
+const send = (entryId: string, form: URLSearchParams) =>
+  ctx.client.request({
+    method: 'POST',
+    url: mailUrl(entryId),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: form.toString(),
+  });
+const changed = (form: URLSearchParams, name: string, value: string) => {
+  const copy = new URLSearchParams(form);
+  copy.set(name, value);
+  return copy;
+};
+// Every table's content, digested: what a request that writes nothing leaves as it was.
+const databaseState = async () => {
+  const tables = await sql<{ name: string }>`
+    select table_name as name from information_schema.tables
+    where table_schema = 'public' and table_type = 'BASE TABLE' order by table_name`.execute(ctx.db);
+  const state: Record<string, string> = {};
+  for (const { name } of tables.rows) {
+    const { rows } = await sql<{ digest: string }>`
+      select count(*) || ':' || md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as digest
+      from ${sql.table(name)} t`.execute(ctx.db);
+    state[name] = rows[0]?.digest ?? '';
+  }
+  return state;
+};
 const outboxOf = (entryId: string) =>
   ctx.db.selectFrom('outbox').selectAll().where('thread_entry_id', '=', entryId).orderBy('id').execute();
 
@@ -120,23 +164,15 @@ test('a saved reply with a pasted image is previewed as it will leave, sent once
   assert.not.match(page.body, 'cid:', 'no image is left pointing at a part the browser cannot load');
   assert.match(page.body, /<pre>[^<]*Hej Per! Prova fack två/, 'the plain-text alternative is shown');
   assert.match(page.body, '>Skicka</button>');
-  const firstDraft = draftIdIn(page.body);
-  assert.ok(firstDraft);
-
-  // Looking again replaces the draft: a reply has one draft at most.
-  const again = await ctx.client.get(mailUrl(entry.id));
-  const draftId = draftIdIn(again.body);
-  assert.ok(draftId && draftId !== firstDraft);
-  const drafts = await outboxOf(entry.id);
-  assert.equal(
-    drafts.map((d) => [String(d.id), d.status]),
-    [[draftId, 'draft']],
-  );
+  const form = sendFormIn(page.body);
+  assert.equal([form.get('to'), form.get('cc'), form.getAll('documents')], ['per@acme.se', '', []]);
+  assert.match(form.get('digest') ?? '', /^[0-9a-f]{64}$/);
+  assert.is((await outboxOf(entry.id)).length, 0, 'a preview stores nothing');
   const casePage = await ctx.client.get(`/cases/${ctx.kase.number}`);
   assert.match(casePage.body, 'Sparat, inte skickat', 'a preview sends nothing');
 
   const kicks = ctx.kicks;
-  const sent = await ctx.client.post(mailUrl(entry.id), { draft: draftId });
+  const sent = await send(entry.id, form);
   assert.is(sent.statusCode, 303);
   assert.is(sent.headers.location, `/cases/${ctx.kase.number}`);
   assert.is(ctx.kicks, kicks + 1, 'the sender is nudged');
@@ -159,7 +195,7 @@ test('a saved reply with a pasted image is previewed as it will leave, sent once
   assert.match(after.body, 'Lagt i utkorgen — skickas nu.');
 
   // A second click on the same Send is refused; only one mail leaves.
-  const twice = await ctx.client.post(mailUrl(entry.id), { draft: draftId });
+  const twice = await send(entry.id, form);
   assert.is(twice.statusCode, 409);
   assert.match(twice.body, 'Förhandsvisningen är inaktuell');
   await deliver();
@@ -178,24 +214,26 @@ test('a saved reply with a pasted image is previewed as it will leave, sent once
       .digest('hex'),
     createHash('sha256').update(pixel).digest('hex'),
   );
-  assert.ok(mail.raw.equals(queued?.raw as Buffer), 'the very bytes that were previewed');
+  assert.ok(mail.raw.equals(queued?.raw as Buffer), 'the very bytes that were queued');
+  assert.is((await previewMail(mail.raw)).digest, form.get('digest'), 'the mail that was previewed');
 
   // Sent: no Send to customer any more.
   const gone = await ctx.client.get(mailUrl(entry.id));
   assert.is(gone.statusCode, 404);
   assert.match(gone.body, 'Svaret har redan skickats');
-  assert.not.match(gone.body, 'name="draft"');
+  assert.not.match(gone.body, 'name="digest"');
 });
 
-test('the preview follows a changed To and Cc', async () => {
+test('the preview follows a changed To and Cc, and Send sends to those', async () => {
   const entry = await saveReply('<div>Till chefen</div>');
   const page = await ctx.client.get(mailUrl(entry.id, '?to=chef%40acme.se&cc=per%40acme.se%2C+ekonomi%40acme.se'));
   assert.is(page.statusCode, 200);
   assert.match(page.body, /<dt>Till<\/dt><dd>chef@acme\.se<\/dd>/);
   assert.match(page.body, /<dt>Kopia<\/dt><dd>per@acme\.se, ekonomi@acme\.se<\/dd>/);
   assert.match(page.body, 'value="chef@acme.se"', 'the form keeps what was typed');
-  const [draft] = await outboxOf(entry.id);
-  assert.equal(draft?.envelope_to, ['chef@acme.se', 'per@acme.se', 'ekonomi@acme.se']);
+  assert.is((await send(entry.id, sendFormIn(page.body))).statusCode, 303);
+  const [queued] = await outboxOf(entry.id);
+  assert.equal(queued?.envelope_to, ['chef@acme.se', 'per@acme.se', 'ekonomi@acme.se']);
 });
 
 test('without a recipient the page says so beside To and offers no Send', async () => {
@@ -203,35 +241,41 @@ test('without a recipient the page says so beside To and offers no Send', async 
   const page = await ctx.client.get(mailUrl(entry.id, '?to=&cc='));
   assert.is(page.statusCode, 422);
   assert.match(page.body, /id="send-to-error">Skriv e-postadressen som svaret ska till\./);
-  assert.not.match(page.body, 'name="draft"');
+  assert.not.match(page.body, 'name="digest"');
   assert.is((await outboxOf(entry.id)).length, 0);
   const wrong = await ctx.client.get(mailUrl(entry.id, '?to=inte-en-adress'));
   assert.is(wrong.statusCode, 422);
   assert.match(wrong.body, 'id="send-to-error"');
 });
 
-test('a draft replaced by a newer preview cannot be sent', async () => {
+test('Send refuses a mail other than the one previewed, and sends the one a second tab shows', async () => {
   const entry = await saveReply('<div>Två flikar</div>');
-  const older = draftIdIn((await ctx.client.get(mailUrl(entry.id))).body);
-  const newer = draftIdIn((await ctx.client.get(mailUrl(entry.id))).body);
-  const refused = await ctx.client.post(mailUrl(entry.id), { draft: older ?? '' });
-  assert.is(refused.statusCode, 409);
-  assert.match(refused.body, `href="${mailUrl(entry.id)}"`, 'with a way to look again');
-  const [draft] = await outboxOf(entry.id);
-  assert.equal([String(draft?.id), draft?.status], [newer, 'draft']);
-  // A draft of another reply is not this reply's draft either.
-  const other = await saveReply('<div>Annat svar</div>');
-  assert.is((await ctx.client.post(mailUrl(other.id), { draft: newer ?? '' })).statusCode, 409);
-  assert.is((await ctx.client.post(mailUrl(entry.id), { draft: 'x' })).statusCode, 409);
-});
-
-test('Send without the CSRF token is refused', async () => {
-  const entry = await saveReply('<div>Utan token</div>');
-  const draftId = draftIdIn((await ctx.client.get(mailUrl(entry.id))).body);
-  const refused = await ctx.client.post(mailUrl(entry.id), { _csrf: '', draft: draftId ?? '' });
-  assert.is(refused.statusCode, 403);
-  const [draft] = await outboxOf(entry.id);
-  assert.is(draft?.status, 'draft');
+  const first = sendFormIn((await ctx.client.get(mailUrl(entry.id))).body);
+  // Another address than the preview's, or a forged digest: not what anyone looked at.
+  for (const form of [changed(first, 'to', 'annan@acme.se'), changed(first, 'digest', '0'.repeat(64))]) {
+    const refused = await send(entry.id, form);
+    assert.is(refused.statusCode, 409);
+    assert.match(refused.body, 'Förhandsvisningen är inaktuell');
+    assert.match(refused.body, `href="${mailUrl(entry.id)}"`, 'with a way to look again');
+  }
+  // The case's title, and so the subject, changed after the preview.
+  await ctx.db.updateTable('cases').set({ title: 'Skrivaren fastnar igen' }).where('id', '=', ctx.kase.id).execute();
+  assert.is((await send(entry.id, first)).statusCode, 409);
+  assert.is((await outboxOf(entry.id)).length, 0, 'nothing was queued');
+  const second = sendFormIn((await ctx.client.get(mailUrl(entry.id, '?to=chef%40acme.se'))).body);
+  await ctx.db.updateTable('cases').set({ title: ctx.kase.title }).where('id', '=', ctx.kase.id).execute();
+  assert.is((await send(entry.id, second)).statusCode, 409, 'the title changed back: not this preview either');
+  // The tab that looked last at the current state sends what it shows, once.
+  const third = sendFormIn((await ctx.client.get(mailUrl(entry.id, '?to=chef%40acme.se'))).body);
+  assert.is((await send(entry.id, third)).statusCode, 303);
+  assert.is((await send(entry.id, first)).statusCode, 409);
+  const rows = await outboxOf(entry.id);
+  assert.equal(
+    rows.map((r) => [r.status, r.envelope_to]),
+    [['queued', ['chef@acme.se']]],
+  );
+  // A reply of another case, or of none, has no Send here.
+  assert.is((await send('999999', third)).statusCode, 404);
 });
 
 test('a reply whose mail failed can be sent again, as a new message with the same documents', async () => {
@@ -271,7 +315,7 @@ test('a reply whose mail failed can be sent again, as a new message with the sam
   assert.match(casePage.body, 'Kunde inte levereras', 'a preview does not hide that it failed');
 
   const before = ctx.smtp.received.length;
-  const sent = await ctx.client.post(mailUrl(entry.id), { draft: draftIdIn(page.body) ?? '' });
+  const sent = await send(entry.id, sendFormIn(page.body));
   assert.is(sent.statusCode, 303);
   await deliver();
   const received = await ctx.smtp.waitFor(before + 1);
@@ -284,6 +328,53 @@ test('a reply whose mail failed can be sent again, as a new message with the sam
     rows.map((r) => r.status),
     ['failed', 'sent'],
   );
+});
+
+test('looking at the Send page, as an <img> in a post makes every reader do, writes nothing', async () => {
+  const folder = await ctx.db
+    .selectFrom('document_folders')
+    .select('id')
+    .where('system_key', 'is', null)
+    .executeTakeFirstOrThrow();
+  const doc = await addCaseDocument(ctx.db, {
+    caseId: ctx.kase.id,
+    folderId: folder.id,
+    fileName: 'prislista.pdf',
+    contentType: 'application/pdf',
+    stream: Buffer.from('%PDF-1.4 prislista'),
+    user: ctx.kalle,
+    maxBytes: 1_000_000,
+  });
+  // A reply whose mail failed: it has a Message-ID, an outbox row and an attached document,
+  // all of which a Send would replace.
+  ctx.smtp.setAnswer(() => 550);
+  const entry = await addStaffReply(
+    ctx.db,
+    ctx.kase.id,
+    { body_html: '<div>Prislistan</div>', delivery: 'to_send', to: ['fel@acme.se'], document_ids: [String(doc.id)] },
+    ctx.kalle,
+    { config: ctx.config },
+  );
+  await deliver();
+  ctx.smtp.setAnswer(() => 250);
+  const saved = await saveReply('<div>Bara sparat</div>');
+  // A colleague whose browser loads the page as an image.
+  await seedUser(ctx.db, 'ANNA', 'agent', { language: 'sv' });
+  const anna = new TestClient(ctx.app);
+  await anna.login('ANNA');
+
+  const before = await databaseState();
+  for (const url of [
+    mailUrl(entry.id),
+    mailUrl(entry.id, '?to=per%40acme.se&cc='),
+    mailUrl(entry.id, `?to=per%40acme.se&documents=${doc.id}&documents=${doc.id}`),
+    mailUrl(entry.id, '?to='),
+    mailUrl(saved.id),
+  ]) {
+    const page = await anna.get(url, { headers: { accept: 'image/avif,image/webp,*/*' } });
+    assert.ok([200, 422].includes(page.statusCode), `${url}: ${page.statusCode}`);
+  }
+  assert.equal(await databaseState(), before);
 });
 
 test('only staff replies of this case have a Send page', async () => {
@@ -309,7 +400,7 @@ test('the Manage menu lists the replies waiting to be sent, newest first, or say
     waiting,
     [...waiting].sort((a, b) => b - a),
   );
-  assert.match(page.body, '· Annat svar</span>', 'with the start of each text');
+  assert.match(page.body, '· Bara sparat</span>', 'with the start of each text');
 
   const { customer } = await ctx.db
     .selectFrom('customers')

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Delivery, OutboxStatus, ThreadSide } from '../db/schema.ts';
-import { giveUpAfterMs } from '../mail/outbound/outbox.ts';
-import { queueReplyMail, type ReplyAddressing } from '../mail/outbound/reply-mail.ts';
+import { type MailPreview, previewMail } from '../mail/outbound/preview.ts';
+import { composeReplyMail, type ReplyAddressing, storeReplyMail } from '../mail/outbound/reply-mail.ts';
 import { excerptOf } from '../rich-text/excerpt.ts';
 import { addressList, documentIds } from './threads.ts';
 
@@ -62,61 +62,49 @@ export async function findReplyToSend(db: Db, caseId: number, entryId: string) {
   return { ...entry, documentIds: attached.map((a) => a.document_id) };
 }
 
-// Composes the reply's e-mail as a draft, the one draft of this reply: an earlier preview's
-// draft goes. Returns the stored raw message, which is what Send releases unchanged.
-export async function composeReplyDraft(
+// The reply's e-mail as Send would compose it now, for the preview page. Reads only, so looking
+// at the page (or an image in a post pointing at it) changes nothing.
+export async function composeReplyPreview(
   db: Db,
   config: Config,
-  input: { caseId: number; entryId: string; addressing: ReplyAddressing; actorId: number },
-): Promise<{ id: string; raw: Buffer }> {
+  input: { caseId: number; entryId: string; addressing: ReplyAddressing },
+): Promise<MailPreview> {
+  const entry = await findReplyForSending(db, input.caseId, input.entryId);
+  if (!entry?.sendable) throw new NotSendableError();
+  const mail = await composeReplyMail(db, config, { ...input, freshMessageId: true });
+  return previewMail(mail.raw);
+}
+
+// Send: the reply's e-mail is composed again and queued, if it is still the mail that was
+// previewed (the same digest). 'stale' when the reply is no longer sendable (sent already, a
+// second click) or the mail would differ from the preview (the text, the documents, the case
+// title or the sender changed meanwhile).
+export async function sendReplyToCustomer(
+  db: Db,
+  config: Config,
+  input: { caseId: number; entryId: string; addressing: ReplyAddressing; digest: string; actorId: number },
+): Promise<'queued' | 'stale'> {
   return db.transaction().execute(async (trx) => {
-    // The reply's row lock makes a preview and a Send of the same reply take turns.
+    // The reply's row lock makes two Sends of the same reply take turns; the second finds it queued.
     const entry = await findReplyForSending(trx, input.caseId, input.entryId, { lock: true });
-    if (!entry?.sendable) throw new NotSendableError();
-    await trx.deleteFrom('outbox').where('thread_entry_id', '=', entry.id).where('status', '=', 'draft').execute();
-    // A message that failed or was cancelled keeps its Message-ID in the outbox; this is a new one.
-    if (entry.message_id) {
-      const taken = await trx
-        .selectFrom('outbox')
-        .select('id')
-        .where('message_id', '=', entry.message_id)
-        .executeTakeFirst();
-      if (taken) await trx.updateTable('thread_entries').set({ message_id: null }).where('id', '=', entry.id).execute();
-    }
-    // The attachments are those of the message about to go, not of an earlier try.
-    await trx.deleteFrom('thread_entry_attachments').where('thread_entry_id', '=', entry.id).execute();
-    const id = await queueReplyMail(trx, config, {
+    if (!entry?.sendable) return 'stale';
+    // A message that failed or was cancelled keeps its Message-ID in the outbox, so every try is a new one.
+    const mail = await composeReplyMail(trx, config, {
       caseId: input.caseId,
       entryId: entry.id,
       addressing: input.addressing,
-      actorId: input.actorId,
-      status: 'draft',
+      freshMessageId: entry.message_id !== null,
     });
-    const { raw } = await trx.selectFrom('outbox').select('raw').where('id', '=', id).executeTakeFirstOrThrow();
-    return { id, raw };
-  });
-}
-
-// Send: the previewed draft goes to the outbox as it is. 'stale' when it is no longer this
-// reply's draft (sent already, or replaced by a newer preview) or the reply is no longer sendable.
-export async function releaseReplyDraft(
-  db: Db,
-  input: { caseId: number; entryId: string; outboxId: string; actorId: number },
-): Promise<'queued' | 'stale'> {
-  return db.transaction().execute(async (trx) => {
-    const entry = await findReplyForSending(trx, input.caseId, input.entryId, { lock: true });
-    if (!entry?.sendable) return 'stale';
-    const now = new Date();
-    const released = await trx
-      .updateTable('outbox')
-      .set({ status: 'queued', next_attempt_at: now, give_up_at: new Date(now.getTime() + giveUpAfterMs) })
-      .where('id', '=', input.outboxId)
-      .where('thread_entry_id', '=', entry.id)
-      .where('case_id', '=', input.caseId)
-      .where('status', '=', 'draft')
-      .returning('envelope_to')
-      .executeTakeFirst();
-    if (!released) return 'stale';
+    if ((await previewMail(mail.raw)).digest !== input.digest) return 'stale';
+    // Drafts of earlier versions, which previewed by storing one, are nothing to send.
+    await trx.deleteFrom('outbox').where('thread_entry_id', '=', entry.id).where('status', '=', 'draft').execute();
+    // The attachments are those of the message about to go, not of an earlier try.
+    await trx.deleteFrom('thread_entry_attachments').where('thread_entry_id', '=', entry.id).execute();
+    await storeReplyMail(
+      trx,
+      { caseId: input.caseId, entryId: entry.id, actorId: input.actorId, status: 'queued' },
+      mail,
+    );
     await trx.updateTable('thread_entries').set({ delivery: 'to_send' }).where('id', '=', entry.id).execute();
     await trx
       .insertInto('case_events')
@@ -124,10 +112,10 @@ export async function releaseReplyDraft(
         case_id: input.caseId,
         user_id: input.actorId,
         kind: 'email_queued',
-        new_value: released.envelope_to.join(', '),
+        new_value: mail.envelopeTo.join(', '),
       })
       .execute();
-    await trx.updateTable('cases').set({ last_activity_at: now }).where('id', '=', input.caseId).execute();
+    await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', input.caseId).execute();
     return 'queued';
   });
 }

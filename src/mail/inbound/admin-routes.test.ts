@@ -51,7 +51,9 @@ test('lists failed and stale pending mail, downloads it and retries it', async (
 
   const download = await admin.get(`/admin/inbound/${failed.id}/raw`);
   assert.is(download.statusCode, 200);
-  assert.is(download.headers['content-type'], 'message/rfc822');
+  // A mail is bytes to save (the .eml name tells the mail program), never a page of ours.
+  assert.is(download.headers['content-type'], 'application/octet-stream');
+  assert.match(String(download.headers['content-disposition']), /^attachment; filename\*=UTF-8''inbound-\d+\.eml$/);
   assert.is(download.body, raw.toString());
 
   const noToken = await admin.post(`/admin/inbound/${failed.id}/retry`, { _csrf: '' });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type AddressObject, simpleParser } from 'mailparser';
 import { sanitizeMailHtml } from '../../rich-text/sanitize.ts';
 
@@ -12,6 +13,9 @@ export type MailPreview = {
   html: string;
   text: string;
   attachments: { fileName: string; contentType: string; size: number }[];
+  // sha256 of everything above but the Message-ID, and of every part's bytes: two previews with
+  // the same digest show the same mail, whenever each was composed
+  digest: string;
 };
 
 // Only types a browser shows without running anything become data: URLs.
@@ -44,18 +48,25 @@ export async function previewMail(raw: Buffer): Promise<MailPreview> {
     shown.add(unescapeAttribute(cid));
     return `src="${url}"`;
   });
-  return {
+  const attached = parsed.attachments.filter((a) => !(a.cid && shown.has(a.cid)));
+  const shownMail = {
     from: addresses(parsed.from)[0] ?? '',
     to: addresses(parsed.to),
     cc: addresses(parsed.cc),
     replyTo: addresses(parsed.replyTo),
     subject: parsed.subject ?? '',
-    messageId: parsed.messageId ?? null,
     html,
     text: parsed.text ?? '',
     // Images shown in the text are part of it; everything else arrives as an attachment.
-    attachments: parsed.attachments
-      .filter((a) => !(a.cid && shown.has(a.cid)))
-      .map((a) => ({ fileName: a.filename ?? 'attachment', contentType: a.contentType, size: a.size })),
+    attachments: attached.map((a) => ({
+      fileName: a.filename ?? 'attachment',
+      contentType: a.contentType,
+      size: a.size,
+    })),
   };
+  const contents = attached.map((a) => createHash('sha256').update(a.content).digest('hex'));
+  const digest = createHash('sha256')
+    .update(JSON.stringify([shownMail, contents]))
+    .digest('hex');
+  return { ...shownMail, messageId: parsed.messageId ?? null, digest };
 }

@@ -22,25 +22,35 @@ export function threadingAfter(earlier: { message_id: string | null; side: strin
   return { references, inReplyTo };
 }
 
-// The e-mail for a staff reply in a case's thread, composed once and put in the outbox:
-// queued to go now, or as a draft for "Send to customer" to preview and release.
-// Runs inside the caller's transaction, so a reply and its outbox entry exist together or not at all.
-export async function queueReplyMail(
+export type ComposedReply = {
+  raw: Buffer;
+  messageId: string;
+  // true when the entry had no Message-ID yet and this one is new
+  newMessageId: boolean;
+  subject: string;
+  envelopeFrom: string;
+  envelopeTo: string[];
+  // the documents that went in as attachments (refused ones are left out)
+  documentIds: string[];
+};
+
+// The e-mail for a staff reply in a case's thread, composed from what the database holds now.
+// Reads only: the Send-to-customer preview shows it without changing anything.
+export async function composeReplyMail(
   db: Db,
   config: Config,
   input: {
     caseId: number;
     entryId: string;
     addressing: ReplyAddressing;
-    // null when the system writes the reply (Kontroll's reminders and closings)
-    actorId: number | null;
-    status: 'queued' | 'draft';
     // instead of the case's title; the case tag is added either way
     subject?: string;
     // system replies: tells autoresponders not to answer
     autoSubmitted?: boolean;
+    // a new Message-ID even when the entry has one (its earlier message failed or was cancelled)
+    freshMessageId?: boolean;
   },
-): Promise<string> {
+): Promise<ComposedReply> {
   const [kase, entry, settings, secret] = await Promise.all([
     db.selectFrom('cases').select(['id', 'number', 'title']).where('id', '=', input.caseId).executeTakeFirstOrThrow(),
     db
@@ -51,10 +61,8 @@ export async function queueReplyMail(
     loadMailSettings(db, config),
     loadSecret(db, 'message-id'),
   ]);
-  const messageId = entry.message_id ?? createMessageId(settings.messageIdDomain, secret);
-  if (!entry.message_id) {
-    await db.updateTable('thread_entries').set({ message_id: messageId }).where('id', '=', entry.id).execute();
-  }
+  const kept = input.freshMessageId ? null : entry.message_id;
+  const messageId = kept ?? createMessageId(settings.messageIdDomain, secret);
 
   const earlier = await db
     .selectFrom('thread_entries')
@@ -92,6 +100,7 @@ export async function queueReplyMail(
         // a document locked in an approval chain leaves the house only once approved
         .where('documents.approval_state', 'in', openApprovalStates)
         .where('documents.id', 'in', input.addressing.documentIds)
+        .orderBy('documents.id')
         .execute()
     : [];
   const attachments: MailAttachment[] = await Promise.all(
@@ -101,13 +110,6 @@ export async function queueReplyMail(
       content: await readFileContent(db, d.file_id),
     })),
   );
-  if (documents.length) {
-    await db
-      .insertInto('thread_entry_attachments')
-      .values(documents.map((d) => ({ thread_entry_id: entry.id, document_id: d.id })))
-      .onConflict((oc) => oc.doNothing())
-      .execute();
-  }
 
   const subject = subjectWithTag(settings.subjectTag, kase.number, input.subject ?? kase.title);
   const raw = await composeMail({
@@ -124,15 +126,64 @@ export async function queueReplyMail(
     caseNumber: kase.number,
     autoSubmitted: input.autoSubmitted ?? false,
   });
+  return {
+    raw,
+    messageId,
+    newMessageId: messageId !== entry.message_id,
+    subject,
+    envelopeFrom: settings.fromAddress,
+    envelopeTo: [...input.addressing.to, ...input.addressing.cc],
+    documentIds: documents.map((d) => String(d.id)),
+  };
+}
+
+// The reply's e-mail, composed once and put in the outbox to go now. The entry keeps the
+// Message-ID and the documents that went with it.
+// Runs inside the caller's transaction, so a reply and its outbox entry exist together or not at all.
+export async function queueReplyMail(
+  db: Db,
+  config: Config,
+  input: Parameters<typeof composeReplyMail>[2] & {
+    // null when the system writes the reply (Kontroll's reminders and closings)
+    actorId: number | null;
+    status: 'queued';
+  },
+): Promise<string> {
+  const { actorId, status, ...compose } = input;
+  const mail = await composeReplyMail(db, config, compose);
+  return storeReplyMail(db, { caseId: input.caseId, entryId: input.entryId, actorId, status }, mail);
+}
+
+// Writes a composed reply: its Message-ID on the entry, its documents as the entry's
+// attachments, and the message queued in the outbox.
+export async function storeReplyMail(
+  db: Db,
+  input: { caseId: number; entryId: string; actorId: number | null; status: 'queued' },
+  mail: ComposedReply,
+): Promise<string> {
+  if (mail.newMessageId) {
+    await db
+      .updateTable('thread_entries')
+      .set({ message_id: mail.messageId })
+      .where('id', '=', input.entryId)
+      .execute();
+  }
+  if (mail.documentIds.length) {
+    await db
+      .insertInto('thread_entry_attachments')
+      .values(mail.documentIds.map((id) => ({ thread_entry_id: input.entryId, document_id: id })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
   return enqueueMessage(db, {
     kind: 'reply',
-    case_id: kase.id,
-    thread_entry_id: entry.id,
-    message_id: messageId,
-    envelope_from: settings.fromAddress,
-    envelope_to: [...input.addressing.to, ...input.addressing.cc],
-    subject,
-    raw,
+    case_id: input.caseId,
+    thread_entry_id: input.entryId,
+    message_id: mail.messageId,
+    envelope_from: mail.envelopeFrom,
+    envelope_to: mail.envelopeTo,
+    subject: mail.subject,
+    raw: mail.raw,
     status: input.status,
     created_by: input.actorId,
   });

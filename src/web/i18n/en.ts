@@ -538,7 +538,7 @@ export const en = {
   'send.submit': 'Send',
   'send.queued': 'Sent to the outbox — sending now.',
   'send.stale':
-    'The preview is out of date: this e-mail was already sent, or a newer preview replaced it. Look again before sending.',
+    'The preview is out of date: this e-mail was already sent, or it has changed since (its text, documents, subject or sender). Look again before sending.',
   'send.look_again': 'Look again',
   'send.back_to_case': 'Back to the case',
   'send.not_sendable': 'This reply has already been sent or is waiting in the outbox, so it cannot be sent from here.',

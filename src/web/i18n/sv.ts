@@ -540,7 +540,7 @@ export const sv: Record<MessageKey, string> = {
   'send.submit': 'Skicka',
   'send.queued': 'Lagt i utkorgen — skickas nu.',
   'send.stale':
-    'Förhandsvisningen är inaktuell: meddelandet har redan skickats, eller en nyare förhandsvisning har ersatt den. Titta igen innan du skickar.',
+    'Förhandsvisningen är inaktuell: meddelandet har redan skickats, eller det har ändrats sedan dess (texten, dokumenten, ämnet eller avsändaren). Titta igen innan du skickar.',
   'send.look_again': 'Titta igen',
   'send.back_to_case': 'Tillbaka till ärendet',
   'send.not_sendable': 'Svaret har redan skickats eller väntar i utkorgen, så det kan inte skickas härifrån.',
