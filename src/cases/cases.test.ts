@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { createContact, createCustomer } from '../customers/customers.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
-import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
+import { buildTestApp, formKeyIn, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { createCase, type NewCaseInput } from './cases.ts';
 
@@ -171,6 +171,41 @@ test('50 cases created at once get 50 distinct, consecutive numbers', async () =
     .where('id', '=', before.id)
     .executeTakeFirstOrThrow();
   assert.is(after.next_number, before.next_number + 50);
+});
+
+test('the same "New case" form sent twice, in a row or at once, makes one case and one notification', async () => {
+  const client = new TestClient(ctx.app);
+  await client.login('kalle');
+  const casesTitled = async (title: string) =>
+    (await ctx.db.selectFrom('cases').select('number').where('title', '=', title).execute()).map((c) => c.number);
+
+  const form = caseForm({ title: 'Två klick', form_key: formKeyIn((await client.get('/cases/new')).body) });
+  const first = await client.post('/cases', form);
+  const second = await client.post('/cases', form);
+  const [number] = await casesTitled('Två klick');
+  assert.equal(await casesTitled('Två klick'), [number]);
+  assert.equal(
+    [first, second].map((a) => [a.statusCode, a.headers.location]),
+    [
+      [303, `/cases/${number}`],
+      [303, `/cases/${number}`],
+    ],
+  );
+
+  const atOnce = caseForm({ title: 'Samtidigt', form_key: formKeyIn((await client.get('/cases/new')).body) });
+  const answers = await Promise.all([client.post('/cases', atOnce), client.post('/cases', atOnce)]);
+  const numbers = await casesTitled('Samtidigt');
+  assert.is(numbers.length, 1);
+  assert.equal(
+    answers.map((a) => a.headers.location),
+    [`/cases/${numbers[0]}`, `/cases/${numbers[0]}`],
+  );
+  const bells = await ctx.db
+    .selectFrom('notifications')
+    .select('summary')
+    .where('summary', 'like', '%Samtidigt')
+    .execute();
+  assert.is(bells.length, 1, 'ANNA is told once');
 });
 
 test('a header edit is recorded in the history, and a stale edit is refused', async () => {

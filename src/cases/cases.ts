@@ -2,6 +2,7 @@ import { sql, type Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
+import { oncePerFormKey } from '../db/form-keys.ts';
 import { type Case, caseColumns, type Database, type User } from '../db/schema.ts';
 import { notifyUser } from '../notifications/notifications.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
@@ -106,48 +107,62 @@ export async function allocateCaseNumber(trx: Db): Promise<string> {
 // With the config, notifications also go out by e-mail (see notifyUser).
 export type NotifyingOptions = { config?: Config };
 
-export async function createCase(db: Db, input: NewCaseInput, actor: User, opts: NotifyingOptions = {}): Promise<Case> {
+// With the form's one-time key, a second submit of the same "New case" form gets the first case.
+export async function createCase(
+  db: Db,
+  input: NewCaseInput,
+  actor: User,
+  opts: NotifyingOptions & { formKey?: string | null } = {},
+): Promise<Case> {
   return db.transaction().execute(async (trx) => {
-    const errors = await checkReferences(trx, input, { newCase: true });
-    if (isBlankRichText(input.body_html)) errors.body_html = 'errors.required';
-    if (Object.keys(errors).length) throw new FormError(errors);
-
-    const number = await allocateCaseNumber(trx);
-    const { body_html, ...header } = input;
-    const created = await trx
-      .insertInto('cases')
-      .values({ ...header, number, created_by: actor.id })
-      .returning(caseColumns)
-      .executeTakeFirstOrThrow();
-    const author = input.contact_name ?? (await contactName(trx, input.contact_id)) ?? actor.name;
-    await trx
-      .insertInto('thread_entries')
-      .values({
-        case_id: created.id,
-        side: 'customer',
-        user_id: actor.id,
-        author_name: author,
-        author_email: input.contact_email,
-        body_html,
-      })
-      .execute();
-    await trx.insertInto('case_events').values({ case_id: created.id, user_id: actor.id, kind: 'created' }).execute();
-    if (created.responsible_id && created.responsible_id !== actor.id) {
-      await notifyUser(
-        trx,
-        {
-          userId: created.responsible_id,
-          actorId: actor.id,
-          kind: 'assigned',
-          caseId: created.id,
-          summary: `${number} ${created.title}`,
-          link: `/cases/${number}`,
-        },
-        { config: opts.config },
-      );
-    }
-    return created;
+    const submit = { key: opts.formKey, userId: actor.id, form: 'case', content: input };
+    const { id } = await oncePerFormKey(trx, submit, async () => ({
+      id: (await insertCase(trx, input, actor, opts)).id,
+    }));
+    return trx.selectFrom('cases').select(caseColumns).where('id', '=', id).executeTakeFirstOrThrow();
   });
+}
+
+async function insertCase(trx: Transaction<Database>, input: NewCaseInput, actor: User, opts: NotifyingOptions) {
+  const errors = await checkReferences(trx, input, { newCase: true });
+  if (isBlankRichText(input.body_html)) errors.body_html = 'errors.required';
+  if (Object.keys(errors).length) throw new FormError(errors);
+
+  const number = await allocateCaseNumber(trx);
+  const { body_html, ...header } = input;
+  const created = await trx
+    .insertInto('cases')
+    .values({ ...header, number, created_by: actor.id })
+    .returning(caseColumns)
+    .executeTakeFirstOrThrow();
+  const author = input.contact_name ?? (await contactName(trx, input.contact_id)) ?? actor.name;
+  await trx
+    .insertInto('thread_entries')
+    .values({
+      case_id: created.id,
+      side: 'customer',
+      user_id: actor.id,
+      author_name: author,
+      author_email: input.contact_email,
+      body_html,
+    })
+    .execute();
+  await trx.insertInto('case_events').values({ case_id: created.id, user_id: actor.id, kind: 'created' }).execute();
+  if (created.responsible_id && created.responsible_id !== actor.id) {
+    await notifyUser(
+      trx,
+      {
+        userId: created.responsible_id,
+        actorId: actor.id,
+        kind: 'assigned',
+        caseId: created.id,
+        summary: `${number} ${created.title}`,
+        link: `/cases/${number}`,
+      },
+      { config: opts.config },
+    );
+  }
+  return created;
 }
 
 async function contactName(trx: Transaction<Database>, contactId: number | null): Promise<string | null> {

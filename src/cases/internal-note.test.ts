@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
 import type { Case } from '../db/schema.ts';
-import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
+import { buildTestApp, formKeyIn, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
 
@@ -62,6 +62,49 @@ test('a stale internal note is refused and both texts are shown', async () => {
     internal_note_version: '2',
   });
   assert.is(retry.statusCode, 303);
+});
+
+test('the same note form sent twice, in a row or at once, saves once and is never refused as stale', async () => {
+  const client = new TestClient(ctx.app);
+  await client.login('kalle');
+  const url = `/cases/${ctx.kase.number}/internal`;
+  const saves = async () =>
+    (
+      await ctx.db
+        .selectFrom('case_events')
+        .select('id')
+        .where('case_id', '=', ctx.kase.id)
+        .where('kind', '=', 'internal_note_saved')
+        .execute()
+    ).length;
+  const formFrom = async (text: string) => {
+    const page = await client.get(url);
+    const version = /name="internal_note_version" value="(\d+)"/.exec(page.body)?.[1] ?? '';
+    return { form_key: formKeyIn(page.body), internal_note_version: version, internal_note: text };
+  };
+  const before = await saves();
+
+  const form = await formFrom('Ringde kunden, inget svar.');
+  const answers = [await client.post(url, form), await client.post(url, form)];
+  assert.equal(
+    answers.map((a) => [a.statusCode, a.headers.location]),
+    [
+      [303, url],
+      [303, url],
+    ],
+  );
+  assert.is(await saves(), before + 1);
+
+  const atOnce = await formFrom('Ringde igen.');
+  const racing = await Promise.all([client.post(url, atOnce), client.post(url, atOnce)]);
+  assert.equal(
+    racing.map((a) => a.statusCode),
+    [303, 303],
+  );
+  assert.is(await saves(), before + 2);
+  const page = await client.get(url);
+  assert.match(page.body, 'Ringde igen.');
+  assert.not.match(page.body, 'Någon annan sparade anteckningen');
 });
 
 test('the thread offers canned replies and serves their sanitised text', async () => {

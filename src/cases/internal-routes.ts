@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { currentUser } from '../web/context.ts';
 import { parseForm } from '../web/form.ts';
+import { formKeyOf } from '../web/form-key.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { internalNoteSchema, StaleNoteError, saveInternalNote } from './internal-note.ts';
 import { loadCase, renderCasePage } from './page.ts';
@@ -13,6 +14,7 @@ export async function registerInternalNoteRoutes(app: FastifyInstance): Promise<
     async (request, reply) => {
       const kase = await loadCase(request);
       const typed = request.body?.internal_note ?? '';
+      const formKey = formKeyOf(request.body);
       const form = parseForm(internalNoteSchema, request.body);
       if (!form.ok) {
         return renderCasePage(request, reply, kase, 'internal', {
@@ -27,6 +29,7 @@ export async function registerInternalNoteRoutes(app: FastifyInstance): Promise<
           form.data.internal_note_version,
           form.data.internal_note,
           currentUser(request),
+          { formKey },
         );
         return redirectAfterPost(request, reply, `/cases/${kase.number}/internal`, request.t('common.saved'));
       } catch (error) {

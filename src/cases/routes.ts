@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { currentUser } from '../web/context.ts';
 import { FormError, parseForm } from '../web/form.ts';
+import { formKeyOf } from '../web/form-key.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { caseHeaderSchema, createCase, newCaseSchema, StaleEditError, updateCaseHeader } from './cases.ts';
 import { findTab, loadCase, renderCasePage } from './page.ts';
@@ -55,11 +56,12 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post<{ Body: Body }>('/cases', async (request, reply) => {
+    const formKey = formKeyOf(request.body);
     const body = await withCustomerId(request, request.body ?? {});
     const form = parseForm(newCaseSchema, body);
     if (!form.ok) return showNewForm(reply, body, form.errors, 422);
     try {
-      const created = await createCase(db, form.data, currentUser(request), { config: app.deps.config });
+      const created = await createCase(db, form.data, currentUser(request), { config: app.deps.config, formKey });
       // a new responsible may have been e-mailed
       app.deps.mailSender?.kick();
       return redirectAfterPost(

@@ -486,7 +486,19 @@ export interface ApprovalDecisionsTable {
   created_at: Timestamp;
 }
 
+// One-time keys of the create forms (src/db/form-keys.ts).
+export interface FormSubmissionsTable {
+  key: string;
+  user_id: number;
+  form: string;
+  fingerprint: string | null;
+  // JSON text going in, parsed by pg coming out
+  result: ColumnType<unknown, string | null | undefined, string>;
+  created_at: Timestamp;
+}
+
 export interface Database {
+  form_submissions: FormSubmissionsTable;
   projects: ProjectsTable;
   work_orders: WorkOrdersTable;
   approval_structures: ApprovalStructuresTable;

@@ -5,7 +5,7 @@ import { createCase } from '../cases/cases.ts';
 import { createCustomer } from '../customers/customers.ts';
 import type { Db } from '../db/database.ts';
 import type { Case, User } from '../db/schema.ts';
-import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
+import { buildTestApp, formKeyIn, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { addDiscussionPost } from './discussions.ts';
 
@@ -168,6 +168,31 @@ test('who is notified: active users named, once each, never the writer, never an
   assert.is((await notificationsOf(ctx.kalle)).length, before.kalle, 'not the writer himself');
   assert.is((await notificationsOf(ctx.olle)).length, before.olle, 'not an inactive user');
   assert.is((await notificationsOf(ctx.boss)).length, before.boss, 'not an e-mail address or a link');
+});
+
+test('the same post form sent twice, in a row or at once, publishes one post and rings the bell once', async () => {
+  const kalle = await loggedIn('kalle');
+  const countPosts = async (text: string) =>
+    (await ctx.db.selectFrom('discussion_posts').select('id').where('body_html', 'like', `%${text}%`).execute()).length;
+  const bellsBefore = (await notificationsOf(ctx.anna)).length;
+
+  const key = formKeyIn((await kalle.get(url())).body);
+  const form = { form_key: key, body_html: '<div>Dubbelklick @ANNA</div>' };
+  const first = await kalle.post(url(), form);
+  const second = await kalle.post(url(), form);
+  assert.is(first.statusCode, 303);
+  assert.is(second.headers.location, first.headers.location, 'the same post is shown');
+  assert.is(await countPosts('Dubbelklick'), 1);
+
+  const atOnce = { form_key: formKeyIn((await kalle.get(url())).body), body_html: '<div>Samtidigt @ANNA</div>' };
+  const answers = await Promise.all([kalle.post(url(), atOnce), kalle.post(url(), atOnce)]);
+  assert.equal(
+    answers.map((a) => a.statusCode),
+    [303, 303],
+  );
+  assert.is(answers[0]?.headers.location, answers[1]?.headers.location);
+  assert.is(await countPosts('Samtidigt'), 1);
+  assert.is((await notificationsOf(ctx.anna)).length, bellsBefore + 2, 'one mention each');
 });
 
 test('a blank post is refused with the message and nothing is stored', async () => {

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
+import { oncePerFormKey } from '../db/form-keys.ts';
 import type { User } from '../db/schema.ts';
 import { notifyUser } from '../notifications/notifications.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
@@ -27,59 +28,63 @@ export function discussionPostLink(caseNumber: string, postId: string): string {
   return `/cases/${caseNumber}/discussion#post-${postId}`;
 }
 
-// With the config, the mentioned colleagues are also told by e-mail (see notifyUser).
+// With the config, the mentioned colleagues are also told by e-mail (see notifyUser). With the
+// form's one-time key, a second submit of the same form gets the first post back.
 export async function addDiscussionPost(
   db: Db,
   caseId: number,
   bodyHtml: string,
   user: User,
-  opts: { config?: Config } = {},
-) {
+  opts: { config?: Config; formKey?: string | null } = {},
+): Promise<{ post: { id: string }; mentionedUserIds: number[] }> {
   const body = sanitizeRichText(bodyHtml);
   if (isBlankRichText(body)) throw new FormError({ body_html: 'errors.required' });
   const logins = findMentions(textOfRichText(body));
-  return db.transaction().execute(async (trx) => {
-    const kase = await trx
-      .selectFrom('cases')
-      .select(['id', 'number', 'title'])
-      .where('id', '=', caseId)
-      .executeTakeFirstOrThrow();
-    const post = await trx
-      .insertInto('discussion_posts')
-      .values({ case_id: caseId, user_id: user.id, body_html: body })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    await trx
-      .insertInto('case_events')
-      .values({ case_id: caseId, user_id: user.id, kind: 'discussion_post' })
-      .execute();
-    await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', caseId).execute();
-    const mentioned = logins.length
-      ? await trx
-          .selectFrom('users')
-          .select('id')
-          .where('login', 'in', logins)
-          .where('active', '=', true)
-          .where('id', '!=', user.id)
-          .orderBy('id')
-          .execute()
-      : [];
-    for (const { id } of mentioned) {
-      await notifyUser(
-        trx,
-        {
-          userId: id,
-          actorId: user.id,
-          kind: 'mentioned',
-          caseId,
-          summary: `${kase.number} ${kase.title}`,
-          link: discussionPostLink(kase.number, post.id),
-        },
-        { config: opts.config },
-      );
-    }
-    return { post, mentionedUserIds: mentioned.map((m) => m.id) };
-  });
+  const submit = { key: opts.formKey, userId: user.id, form: `discussion:${caseId}`, content: body };
+  return db.transaction().execute((trx) =>
+    oncePerFormKey(trx, submit, async () => {
+      const kase = await trx
+        .selectFrom('cases')
+        .select(['id', 'number', 'title'])
+        .where('id', '=', caseId)
+        .executeTakeFirstOrThrow();
+      const post = await trx
+        .insertInto('discussion_posts')
+        .values({ case_id: caseId, user_id: user.id, body_html: body })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await trx
+        .insertInto('case_events')
+        .values({ case_id: caseId, user_id: user.id, kind: 'discussion_post' })
+        .execute();
+      await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', caseId).execute();
+      const mentioned = logins.length
+        ? await trx
+            .selectFrom('users')
+            .select('id')
+            .where('login', 'in', logins)
+            .where('active', '=', true)
+            .where('id', '!=', user.id)
+            .orderBy('id')
+            .execute()
+        : [];
+      for (const { id } of mentioned) {
+        await notifyUser(
+          trx,
+          {
+            userId: id,
+            actorId: user.id,
+            kind: 'mentioned',
+            caseId,
+            summary: `${kase.number} ${kase.title}`,
+            link: discussionPostLink(kase.number, post.id),
+          },
+          { config: opts.config },
+        );
+      }
+      return { post: { id: post.id }, mentionedUserIds: mentioned.map((m) => m.id) };
+    }),
+  );
 }
 
 // Soft delete: the row stays for the history, the feed no longer shows it. With caseId, a post

@@ -3,6 +3,7 @@ import { loadCase, renderCasePage } from '../cases/page.ts';
 import { currentUser } from '../web/context.ts';
 import { forbidden, notFound } from '../web/errors.ts';
 import { FormError } from '../web/form.ts';
+import { formKeyOf } from '../web/form-key.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import {
   addDiscussionPost,
@@ -21,13 +22,14 @@ export async function registerDiscussionRoutes(app: FastifyInstance): Promise<vo
   app.post<{ Params: { number: string }; Body: Body }>('/cases/:number/discussion', async (request, reply) => {
     const kase = await loadCase(request);
     const body = request.body ?? {};
+    const formKey = formKeyOf(body);
     try {
       const { post, mentionedUserIds } = await addDiscussionPost(
         db,
         kase.id,
         String(body.body_html ?? ''),
         currentUser(request),
-        { config: app.deps.config },
+        { config: app.deps.config, formKey },
       );
       if (mentionedUserIds.length) app.deps.mailSender?.kick();
       return redirectAfterPost(request, reply, discussionPostLink(kase.number, post.id));

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 import { sanitizeRichText } from '../rich-text/sanitize.ts';
-import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
+import { buildTestApp, formKeyIn, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { type FormPart, postMultipart } from '../test-support/multipart.ts';
 import { cleanFileName } from './documents.ts';
@@ -167,6 +167,103 @@ test('an htmx upload with the token in the header gets the tab fragment back wit
   assert.match(res.body, 'Tillagda filer: 1.');
   assert.match(res.body, 'logg.txt');
   assert.is(res.headers.vary, 'HX-Request');
+});
+
+test('the same upload form sent twice, in a row or at once, keeps its files once', async () => {
+  const kalle = await loggedIn('kalle');
+  const named = async (fileName: string) =>
+    (await ctx.db.selectFrom('documents').select('id').where('file_name', '=', fileName).execute()).length;
+  const keyOf = async (url: string) => formKeyIn((await kalle.get(url)).body);
+  const parts = (formKey: string, fileName: string): FormPart[] => [
+    { name: 'form_key', value: formKey },
+    { name: 'folder_id', value: String(ctx.folders.general) },
+    { name: 'files', fileName, contentType: 'text/plain', data: `${fileName}\n` },
+  ];
+
+  const plain = parts(await keyOf('/cases/D-2/documents'), 'två-klick.txt');
+  const inARow = [
+    await postMultipart(kalle, '/cases/D-2/documents', plain),
+    await postMultipart(kalle, '/cases/D-2/documents', plain),
+  ];
+  assert.equal(
+    inARow.map((a) => [a.statusCode, a.headers.location]),
+    [
+      [303, '/cases/D-2/documents'],
+      [303, '/cases/D-2/documents'],
+    ],
+  );
+  assert.is(await named('två-klick.txt'), 1);
+
+  const dropped = parts(await keyOf('/cases/D-2/documents'), 'samtidigt.txt');
+  const opts = { csrf: 'header', htmx: true } as const;
+  const racing = await Promise.all([
+    postMultipart(kalle, '/cases/D-2/documents', dropped, opts),
+    postMultipart(kalle, '/cases/D-2/documents', dropped, opts),
+  ]);
+  assert.equal(
+    racing.map((a) => a.statusCode),
+    [200, 200],
+  );
+  for (const answer of racing) assert.match(answer.body, 'Tillagda filer: 1.');
+  assert.is(await named('samtidigt.txt'), 1);
+
+  // The panel's generic form, which names its owner in fields.
+  const d2 = await ctx.db.selectFrom('cases').select('id').where('number', '=', 'D-2').executeTakeFirstOrThrow();
+  const generic = [
+    { name: 'owner_kind', value: 'case' },
+    { name: 'owner_id', value: String(d2.id) },
+    ...parts(await keyOf('/cases/D-2/documents'), 'via-panelen.txt'),
+  ];
+  const viaPanel = await Promise.all([
+    postMultipart(kalle, '/documents', generic),
+    postMultipart(kalle, '/documents', generic),
+  ]);
+  assert.equal(
+    viaPanel.map((a) => a.statusCode),
+    [303, 303],
+  );
+  assert.is(await named('via-panelen.txt'), 1);
+
+  // A new version of a document, from its page.
+  const id = await documentId('via-panelen.txt');
+  const versionForm: FormPart[] = [
+    { name: 'form_key', value: await keyOf(`/documents/${id}`) },
+    { name: 'file', fileName: 'via-panelen-2.txt', contentType: 'text/plain', data: 'andra versionen\n' },
+  ];
+  const versions = await Promise.all([
+    postMultipart(kalle, `/documents/${id}/versions`, versionForm),
+    postMultipart(kalle, `/documents/${id}/versions`, versionForm),
+  ]);
+  assert.equal(
+    versions.map((a) => [a.statusCode, a.headers.location]),
+    [
+      [303, `/documents/${id}`],
+      [303, `/documents/${id}`],
+    ],
+  );
+  const stored = await ctx.db
+    .selectFrom('document_versions')
+    .select('version')
+    .where('document_id', '=', String(id))
+    .orderBy('version')
+    .execute();
+  assert.equal(
+    stored.map((v) => v.version),
+    [1, 2],
+  );
+});
+
+test('a form key after the files is refused, and nothing is kept', async () => {
+  const kalle = await loggedIn('kalle');
+  const formKey = formKeyIn((await kalle.get('/cases/D-2/documents')).body);
+  const res = await postMultipart(kalle, '/cases/D-2/documents', [
+    { name: 'folder_id', value: String(ctx.folders.general) },
+    { name: 'files', fileName: 'för-tidig.txt', contentType: 'text/plain', data: 'x' },
+    { name: 'form_key', value: formKey },
+  ]);
+  assert.is(res.statusCode, 422);
+  const kept = await ctx.db.selectFrom('documents').select('id').where('file_name', '=', 'för-tidig.txt').execute();
+  assert.equal(kept, []);
 });
 
 test('a download streams the exact bytes as an attachment that the browser may not sniff', async () => {

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { startApprovalIfRequired } from '../approvals/chains.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
+import { claimFormKey, formKeyPattern, oncePerFormKey, recordFormResult } from '../db/form-keys.ts';
 import type { Language, User } from '../db/schema.ts';
 import { storeFile } from '../files/files.ts';
 import { FormError } from '../web/form.ts';
@@ -103,7 +104,8 @@ export async function addCaseDocument(db: Db, input: NewCaseDocument): Promise<A
 // too large, a broken upload) none. Fields must come before the files they apply to, as they do
 // in the form's document order. The generic form (POST /documents) names its owner in
 // owner_kind and owner_id fields before the files; a route that knows the owner from its URL
-// passes it in and those fields are ignored.
+// passes it in and those fields are ignored. The form's one-time key (form_key, before the files)
+// makes a second submit of the same form get the first one's documents instead of copies.
 export async function addUploadedDocuments(
   db: Db,
   input: {
@@ -129,9 +131,19 @@ export async function addUploadedDocuments(
     };
     let folderId: number | undefined = folders[0]?.id;
     const added: AddedDocument[] = [];
+    let formKey: string | null = null;
+    let claimed = false;
+    type Uploaded = { owner: DocumentOwner; added: AddedDocument[] };
     for await (const part of input.parts) {
       if (part.kind === 'field') {
         if (part.name === 'owner_kind' || part.name === 'owner_id') ownerFields[part.name] = part.value;
+        if (part.name === 'form_key') {
+          // after a file it would come too late to spare that file a second copy
+          if (claimed || formKey !== null || !formKeyPattern.test(part.value)) {
+            throw new FormError({ form_key: 'errors.invalid' });
+          }
+          formKey = part.value;
+        }
         if (part.name !== 'folder_id') continue;
         folderId = folders.find((folder) => String(folder.id) === part.value)?.id;
         if (folderId === undefined) throw new FormError({ folder_id: 'errors.invalid' });
@@ -141,6 +153,14 @@ export async function addUploadedDocuments(
       if (part.fileName === '') continue;
       const fileOwner = await resolveOwner();
       if (folderId === undefined) throw new FormError({ folder_id: 'errors.invalid' });
+      if (!claimed) {
+        claimed = true;
+        const form = `upload:${fileOwner.kind}:${fileOwner.id}`;
+        const repeat = formKey
+          ? await claimFormKey<Uploaded>(trx, { key: formKey, userId: input.user.id, form })
+          : null;
+        if (repeat) return repeat.result;
+      }
       added.push(
         await addDocument(trx, {
           owner: fileOwner,
@@ -157,18 +177,31 @@ export async function addUploadedDocuments(
     }
     const resolved = await resolveOwner();
     if (!added.length) throw new FormError({ files: 'documents.no_files' });
-    return { owner: resolved, added };
+    const uploaded: Uploaded = { owner: resolved, added };
+    if (formKey) await recordFormResult(trx, formKey, uploaded);
+    return uploaded;
   });
 }
 
 // A new version of a document's content (a sent-back document's correction, or an update of an
 // open one). Locked against a concurrent decision, deletion or second upload; the access rule is
 // checked again on the locked row. The new version starts the folder's chain from step 1.
+// With the form's one-time key, a second submit of the same form gets the first new version.
 export async function addDocumentVersion(
   db: Db,
-  input: Omit<NewDocument, 'owner' | 'folderId'> & { documentId: string },
+  input: NewDocumentVersion,
 ): Promise<{ version: number; file_name: string; approvalStarted: boolean }> {
   if (!db.isTransaction) return db.transaction().execute((trx) => addDocumentVersion(trx, input));
+  const submit = { key: input.formKey, userId: input.user.id, form: `document-version:${input.documentId}` };
+  return oncePerFormKey(db, submit, () => storeDocumentVersion(db, input));
+}
+
+export type NewDocumentVersion = Omit<NewDocument, 'owner' | 'folderId'> & {
+  documentId: string;
+  formKey?: string | null;
+};
+
+async function storeDocumentVersion(db: Db, input: NewDocumentVersion) {
   const document = await db
     .selectFrom('documents')
     .select(['id', 'case_id', 'folder_id', 'version', 'approval_state', 'created_by', 'deleted_at'])

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { loadCase, renderCasePage } from '../cases/page.ts';
 import type { CaseView } from '../cases/queries.ts';
 import type { Db } from '../db/database.ts';
+import { formKeyPattern } from '../db/form-keys.ts';
 import { sendStoredFile } from '../files/download.ts';
 import { FileTooLargeError } from '../files/files.ts';
 import { currentUser } from '../web/context.ts';
@@ -112,6 +113,8 @@ export async function registerDocumentRoutes(app: FastifyInstance): Promise<void
         config,
         language: request.lang,
       });
+      // a repeat of the form (its one-time key) is answered before its files are read
+      discardRestOfBody(request);
       mailSender?.kick();
       return showDocumentsTab(request, reply, kase, addedNotice(request, added));
     } catch (error) {
@@ -152,6 +155,7 @@ export async function registerDocumentRoutes(app: FastifyInstance): Promise<void
         config,
         language: request.lang,
       });
+      discardRestOfBody(request);
       mailSender?.kick();
       return showOwnerPanel(request, reply, owner, addedNotice(request, added));
     } catch (error) {
@@ -204,9 +208,15 @@ export async function registerDocumentRoutes(app: FastifyInstance): Promise<void
     const user = currentUser(request);
     try {
       let stored: Awaited<ReturnType<typeof addDocumentVersion>> | undefined;
+      let formKey: string | null = null;
       for await (const part of uploadParts(request, config.maxUploadBytes)) {
+        if (part.kind === 'field' && part.name === 'form_key') {
+          if (!formKeyPattern.test(part.value)) throw new FormError({ form_key: 'errors.invalid' });
+          formKey = part.value;
+        }
         if (part.kind !== 'file' || part.name !== 'file' || part.fileName === '' || stored) continue;
         stored = await addDocumentVersion(db, {
+          formKey,
           documentId,
           fileName: part.fileName,
           contentType: part.contentType,

@@ -1,4 +1,5 @@
 import cron, { type ScheduledTask } from 'node-cron';
+import { forgetOldFormKeys } from '../db/form-keys.ts';
 import { isScheduledKontrollDue, kontrollJobName, runScheduledKontroll } from '../kontroll/kontroll.ts';
 import { readMailEveryMinutes, readMailOnSchedule } from '../mail/inbound/read-mail.ts';
 import { type Job, type JobContext, runJob } from './run-job.ts';
@@ -20,6 +21,8 @@ export const jobs: Job[] = [
     isDue: (c, now) => isScheduledKontrollDue(c.db, c.config, now),
     run: (c) => runScheduledKontroll(c.db, c.config),
   },
+  // Nightly: the create forms' one-time keys, once nobody can still be pressing the button.
+  { name: 'forget-form-keys', cron: '17 3 * * *', run: (c) => forgetOldFormKeys(c.db) },
 ];
 
 export type Schedule = { stop: () => Promise<void> };

@@ -37,6 +37,13 @@ export async function seedUser(db: Db, login: string, role: Role = 'agent', extr
   );
 }
 
+// The one-time key of the (first) create form in a page, as a browser would send it back.
+export function formKeyIn(html: string): string {
+  const key = /name="form_key" value="([^"]+)"/.exec(html)?.[1];
+  if (!key) throw new Error('no form_key in the page');
+  return key;
+}
+
 // A browser stand-in for app.inject(): keeps cookies and knows the current CSRF token.
 export class TestClient {
   private cookies = new Map<string, string>();

@@ -3,6 +3,7 @@ import { loadCase, renderCasePage } from '../cases/page.ts';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
 import { FormError, parseForm } from '../web/form.ts';
+import { formKeyOf } from '../web/form-key.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { findCannedReplyHtml } from './canned-replies.ts';
 import { addStaffReply, replySchema } from './threads.ts';
@@ -20,12 +21,16 @@ export async function registerThreadRoutes(app: FastifyInstance): Promise<void> 
     '/cases/:number/thread',
     async (request, reply) => {
       const kase = await loadCase(request);
+      const formKey = formKeyOf(request.body);
       const form = parseForm(replySchema, request.body);
       try {
         if (!form.ok) throw new FormError(form.errors);
-        await addStaffReply(db, kase.id, form.data, currentUser(request), { config: app.deps.config });
-        if (form.data.delivery === 'to_send') app.deps.mailSender?.kick();
-        const notice = form.data.delivery === 'to_send' ? 'thread.reply_queued' : 'thread.reply_saved';
+        const added = await addStaffReply(db, kase.id, form.data, currentUser(request), {
+          config: app.deps.config,
+          formKey,
+        });
+        if (added.delivery === 'to_send') app.deps.mailSender?.kick();
+        const notice = added.delivery === 'to_send' ? 'thread.reply_queued' : 'thread.reply_saved';
         return redirectAfterPost(request, reply, `/cases/${kase.number}`, request.t(notice));
       } catch (error) {
         if (!(error instanceof FormError)) throw error;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
+import { oncePerFormKey } from '../db/form-keys.ts';
 import type { ThreadEntry, User } from '../db/schema.ts';
 import { queueReplyMail } from '../mail/outbound/reply-mail.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
@@ -33,49 +34,54 @@ export type ReplyInput = z.output<typeof replySchema>;
 export type NewReply = Pick<ReplyInput, 'body_html' | 'delivery'> &
   Partial<Pick<ReplyInput, 'to' | 'cc' | 'document_ids' | 'set_waiting'>>;
 
+export type AddedReply = { id: string; delivery: ThreadEntry['delivery'] };
+
 // A staff reply in the thread. "Send now" puts its e-mail in the outbox in the same transaction
 // (delivery happens later, outside the request); "save only" waits for Send to customer.
+// With the form's one-time key, a second submit of the same form gets the first reply back.
 export async function addStaffReply(
   db: Db,
   caseId: number,
   input: NewReply,
   actor: User,
-  opts: { config?: Config } = {},
-): Promise<ThreadEntry> {
+  opts: { config?: Config; formKey?: string | null } = {},
+): Promise<AddedReply> {
   if (isBlankRichText(input.body_html)) throw new FormError({ body_html: 'errors.required' });
   if (input.delivery === 'to_send' && !input.to?.length) throw new FormError({ to: 'errors.recipient_required' });
-  return db.transaction().execute(async (trx) => {
-    const entry = await trx
-      .insertInto('thread_entries')
-      .values({
-        case_id: caseId,
-        side: 'staff',
-        user_id: actor.id,
-        author_name: actor.name,
-        author_email: actor.email,
-        body_html: input.body_html,
-        delivery: input.delivery,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    await trx
-      .insertInto('case_events')
-      .values({ case_id: caseId, user_id: actor.id, kind: 'reply_added', new_value: input.delivery })
-      .execute();
-    await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', caseId).execute();
-    if (input.delivery === 'to_send') {
-      if (!opts.config) throw new Error('addStaffReply: sending needs the config');
-      await queueReplyMail(trx, opts.config, {
-        caseId,
-        entryId: entry.id,
-        addressing: { to: input.to ?? [], cc: input.cc ?? [], documentIds: input.document_ids ?? [] },
-        actorId: actor.id,
-        status: 'queued',
-      });
-      if (input.set_waiting) await setCaseWaiting(trx, caseId, actor);
-    }
-    return entry;
-  });
+  return db.transaction().execute((trx) =>
+    oncePerFormKey(trx, { key: opts.formKey, userId: actor.id, form: `reply:${caseId}`, content: input }, async () => {
+      const entry = await trx
+        .insertInto('thread_entries')
+        .values({
+          case_id: caseId,
+          side: 'staff',
+          user_id: actor.id,
+          author_name: actor.name,
+          author_email: actor.email,
+          body_html: input.body_html,
+          delivery: input.delivery,
+        })
+        .returning(['id', 'delivery'])
+        .executeTakeFirstOrThrow();
+      await trx
+        .insertInto('case_events')
+        .values({ case_id: caseId, user_id: actor.id, kind: 'reply_added', new_value: input.delivery })
+        .execute();
+      await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', caseId).execute();
+      if (input.delivery === 'to_send') {
+        if (!opts.config) throw new Error('addStaffReply: sending needs the config');
+        await queueReplyMail(trx, opts.config, {
+          caseId,
+          entryId: entry.id,
+          addressing: { to: input.to ?? [], cc: input.cc ?? [], documentIds: input.document_ids ?? [] },
+          actorId: actor.id,
+          status: 'queued',
+        });
+        if (input.set_waiting) await setCaseWaiting(trx, caseId, actor);
+      }
+      return { id: entry.id, delivery: entry.delivery };
+    }),
+  );
 }
 
 // The case waits for the customer from now on (the first active status of that kind), recorded

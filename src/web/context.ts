@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
+import { newFormKey } from '../db/form-keys.ts';
 import type { Language, User } from '../db/schema.ts';
 import { type Formatters, formatters, languageFromHeader, type Translate, translator } from './i18n/i18n.ts';
 import { seededName } from './i18n/seeded-names.ts';
@@ -50,6 +51,8 @@ export type ViewContext = {
   fmt: Formatters;
   path: string;
   csrf: () => string;
+  // a create form's one-time key (src/db/form-keys.ts), new with each rendering
+  formKey: () => string;
   flash: () => string | null;
   unreadCount: number;
   // a status, type, priority or category name as this reader sees it (seeded-names.ts)
@@ -71,6 +74,7 @@ export function viewContext(
     path: request.url,
     dataName: (name) => (name ? seededName(name, request.lang) : ''),
     csrf: () => reply.generateCsrf(),
+    formKey: newFormKey,
     // Read once by the layout, so a message shows on the page after a redirect and then goes.
     flash: () => {
       const message = request.session?.flash ?? null;

@@ -14,6 +14,7 @@ function messageFor(error: FastifyError, status: number): { title: string; text:
   if (csrfCodes.has(error.code)) return { title: 'errors.forbidden_title', text: 'errors.csrf' };
   if (status === 403) return { title: 'errors.forbidden_title', text: 'errors.forbidden' };
   if (status === 404) return { title: 'errors.not_found_title', text: 'errors.not_found' };
+  if (error.code === 'CD_FORM_KEY_REUSED') return { title: 'errors.server_title', text: 'errors.form_key_reused' };
   if (status === 429) return { title: 'errors.server_title', text: 'errors.too_many' };
   if (status < 500) return { title: 'errors.server_title', text: 'errors.invalid' };
   return { title: 'errors.server_title', text: 'errors.server' };

@@ -6,6 +6,7 @@ import { loadDocumentsPanel } from '../documents/panel.ts';
 import { currentUser } from '../web/context.ts';
 import { forbidden, notFound } from '../web/errors.ts';
 import { type FieldErrors, FormError, parseForm } from '../web/form.ts';
+import { formKeyOf } from '../web/form-key.ts';
 import { isHtmx, redirectAfterPost, render } from '../web/render.ts';
 import { statusChoices, workOrderStatuses } from './lifecycle.ts';
 import {
@@ -277,10 +278,11 @@ export async function registerWorkOrderRoutes(app: FastifyInstance): Promise<voi
 
   app.post<{ Body: Body }>('/work-orders', async (request, reply) => {
     const body = request.body ?? {};
+    const formKey = formKeyOf(body);
     const form = parseForm(workOrderSchema, body);
     if (!form.ok) return showWorkOrderForm(request, reply, null, { values: body, errors: form.errors, status: 422 });
     try {
-      const created = await createWorkOrder(db, form.data, currentUser(request));
+      const created = await createWorkOrder(db, form.data, currentUser(request), { formKey });
       return redirectAfterPost(
         request,
         reply,
@@ -379,6 +381,7 @@ export async function registerWorkOrderRoutes(app: FastifyInstance): Promise<voi
   app.post<{ Params: NumberParams; Body: Body }>('/cases/:number/work-order', async (request, reply) => {
     const kase = await loadCase(request);
     const body = request.body ?? {};
+    const formKey = formKeyOf(body);
     const projectQuery = typeof body.project_q === 'string' ? body.project_q.slice(0, 100) : '';
     const form = parseForm(workOrderFromCaseSchema, body);
     if (!form.ok) {
@@ -388,7 +391,9 @@ export async function registerWorkOrderRoutes(app: FastifyInstance): Promise<voi
       return showCaseDialog(request, reply, kase, { values: body, errors: form.errors, status: 422, projectQuery });
     }
     try {
-      const { workOrder, created } = await createWorkOrderFromCase(db, kase.id, form.data, currentUser(request));
+      const { workOrder, created } = await createWorkOrderFromCase(db, kase.id, form.data, currentUser(request), {
+        formKey,
+      });
       if (!created) return showExisting(request, reply, workOrder.number);
       return redirectAfterPost(
         request,

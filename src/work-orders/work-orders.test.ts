@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
 import type { Case, User } from '../db/schema.ts';
 import { addDocument } from '../documents/documents.ts';
-import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
+import { buildTestApp, formKeyIn, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
 import { createProject } from './projects.ts';
@@ -435,6 +435,65 @@ test('ids past the integer range, and repeated fields, are refused as invalid (4
   const twoQueries = await repeated(`/cases/${kase.number}/work-order`, 'name=X&project_id=&project_q=a&project_q=b');
   assert.is(twoQueries.statusCode, 422);
   assert.equal([await count('projects'), await count('work_orders')], [projects, workOrders], 'nothing made');
+});
+
+test('the same work-order form sent twice, in a row or at once, makes one work order and gets one answer', async () => {
+  const kalle = await loggedIn('kalle');
+  const project = await ctx.db
+    .selectFrom('projects')
+    .select('id')
+    .where('number', '=', 'P0001')
+    .executeTakeFirstOrThrow();
+  const named = async (name: string) =>
+    (await ctx.db.selectFrom('work_orders').select('number').where('name', '=', name).execute()).map((w) => w.number);
+  const registerForm = async (name: string) => ({
+    form_key: formKeyIn((await kalle.get('/work-orders/new')).body),
+    name,
+    project_id: String(project.id),
+    responsible_id: '',
+    status: 'planned',
+    description_html: '',
+  });
+
+  const form = await registerForm('Byt valsar');
+  const inARow = [await kalle.post('/work-orders', form), await kalle.post('/work-orders', form)];
+  const [number] = await named('Byt valsar');
+  assert.equal(await named('Byt valsar'), [number]);
+  assert.equal(
+    inARow.map((a) => a.headers.location),
+    [`/work-orders/${number}`, `/work-orders/${number}`],
+  );
+  const atOnce = await registerForm('Byt valsar igen');
+  const racing = await Promise.all([kalle.post('/work-orders', atOnce), kalle.post('/work-orders', atOnce)]);
+  const numbers = await named('Byt valsar igen');
+  assert.is(numbers.length, 1);
+  assert.equal(
+    racing.map((a) => a.headers.location),
+    [`/work-orders/${numbers[0]}`, `/work-orders/${numbers[0]}`],
+  );
+
+  // "Create work order" on a case: the repeat gets the first answer, not "the case already has one".
+  for (const together of [false, true]) {
+    const kase = await seedPrinterJamCase(ctx.db, ctx.kalle, ctx.acmeId);
+    const url = `/cases/${kase.number}/work-order`;
+    const caseForm = {
+      form_key: formKeyIn((await kalle.get(url)).body),
+      project_id: String(project.id),
+      responsible_id: '',
+      name: `Från ${kase.number}`,
+    };
+    const answers = together
+      ? await Promise.all([kalle.post(url, caseForm), kalle.post(url, caseForm)])
+      : [await kalle.post(url, caseForm), await kalle.post(url, caseForm)];
+    assert.equal(
+      answers.map((a) => [a.statusCode, a.headers.location]),
+      [
+        [303, `/cases/${kase.number}`],
+        [303, `/cases/${kase.number}`],
+      ],
+    );
+    assert.is((await named(`Från ${kase.number}`)).length, 1);
+  }
 });
 
 test.run();

@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
+import { oncePerFormKey } from '../db/form-keys.ts';
 import type { Database, User, WorkOrderStatus } from '../db/schema.ts';
 import { sanitizeRichText } from '../rich-text/sanitize.ts';
 import { isNoneOrActiveUser } from '../users/queries.ts';
@@ -62,17 +63,25 @@ async function checkReferences(
   return errors;
 }
 
-export async function createWorkOrder(db: Db, input: WorkOrderInput, actor: User): Promise<WorkOrderRef> {
-  return db.transaction().execute(async (trx) => {
-    const errors = await checkReferences(trx, input);
-    if (Object.keys(errors).length) throw new FormError(errors);
-    const number = await allocateNumber(trx, 'work_orders');
-    return trx
-      .insertInto('work_orders')
-      .values({ ...input, number, created_by: actor.id })
-      .returning(['id', 'number'])
-      .executeTakeFirstOrThrow();
-  });
+// With the form's one-time key, a second submit of the same form gets the first work order.
+export async function createWorkOrder(
+  db: Db,
+  input: WorkOrderInput,
+  actor: User,
+  opts: { formKey?: string | null } = {},
+): Promise<WorkOrderRef> {
+  return db.transaction().execute((trx) =>
+    oncePerFormKey(trx, { key: opts.formKey, userId: actor.id, form: 'work-order', content: input }, async () => {
+      const errors = await checkReferences(trx, input);
+      if (Object.keys(errors).length) throw new FormError(errors);
+      const number = await allocateNumber(trx, 'work_orders');
+      return trx
+        .insertInto('work_orders')
+        .values({ ...input, number, created_by: actor.id })
+        .returning(['id', 'number'])
+        .executeTakeFirstOrThrow();
+    }),
+  );
 }
 
 // Saves if nobody saved since `version`, and only along the lifecycle (lifecycle.ts).
@@ -123,75 +132,80 @@ export async function findOpenWorkOrderOfCase(db: Kysely<Database>, caseId: numb
 
 // H2: the work order, the case's link to it and its "To work order" status, in one transaction,
 // with the history row the case's History tab shows. A case with an open work order gets that
-// one back (created: false) instead of a second.
+// one back (created: false) instead of a second; a second submit of the same form (its one-time
+// key) gets the first answer.
 export async function createWorkOrderFromCase(
   db: Db,
   caseId: number,
   input: WorkOrderFromCaseInput,
   actor: User,
+  opts: { formKey?: string | null } = {},
 ): Promise<{ workOrder: WorkOrderRef; created: boolean }> {
+  const submit = { key: opts.formKey, userId: actor.id, form: `work-order:${caseId}`, content: input };
   try {
-    return await db.transaction().execute(async (trx) => {
-      // Locking the case makes a second click (or a colleague) wait here, then find the first one.
-      const kase = await trx
-        .selectFrom('cases')
-        .select(['id', 'status_id', 'version'])
-        .where('id', '=', caseId)
-        .forUpdate()
-        .executeTakeFirstOrThrow();
-      const existing = await findOpenWorkOrderOfCase(trx, caseId);
-      if (existing) return { workOrder: existing, created: false };
+    return await db.transaction().execute((trx) =>
+      oncePerFormKey(trx, submit, async () => {
+        // Locking the case makes a second click (or a colleague) wait here, then find the first one.
+        const kase = await trx
+          .selectFrom('cases')
+          .select(['id', 'status_id', 'version'])
+          .where('id', '=', caseId)
+          .forUpdate()
+          .executeTakeFirstOrThrow();
+        const existing = await findOpenWorkOrderOfCase(trx, caseId);
+        if (existing) return { workOrder: existing, created: false };
 
-      const errors = await checkReferences(trx, input);
-      const status = await trx
-        .selectFrom('case_statuses')
-        .select('id')
-        .where('kind', '=', 'work_order')
-        .where('active', '=', true)
-        .orderBy('position')
-        .orderBy('id')
-        .executeTakeFirst();
-      if (!status) errors._form = 'errors.no_work_order_status';
-      if (Object.keys(errors).length || !status) throw new FormError(errors);
+        const errors = await checkReferences(trx, input);
+        const status = await trx
+          .selectFrom('case_statuses')
+          .select('id')
+          .where('kind', '=', 'work_order')
+          .where('active', '=', true)
+          .orderBy('position')
+          .orderBy('id')
+          .executeTakeFirst();
+        if (!status) errors._form = 'errors.no_work_order_status';
+        if (Object.keys(errors).length || !status) throw new FormError(errors);
 
-      const number = await allocateNumber(trx, 'work_orders');
-      const workOrder = await trx
-        .insertInto('work_orders')
-        .values({ ...input, number, case_id: caseId, created_by: actor.id })
-        .returning(['id', 'number'])
-        .executeTakeFirstOrThrow();
-      const now = new Date();
-      await trx
-        .updateTable('cases')
-        .set({
-          work_order_id: workOrder.id,
-          status_id: status.id,
-          version: kase.version + 1,
-          updated_at: now,
-          last_activity_at: now,
-        })
-        .where('id', '=', caseId)
-        .execute();
-      await trx
-        .insertInto('case_events')
-        .values([
-          ...(kase.status_id !== status.id
-            ? [
-                {
-                  case_id: caseId,
-                  user_id: actor.id,
-                  kind: 'field_changed',
-                  field: 'status_id',
-                  old_value: String(kase.status_id),
-                  new_value: String(status.id),
-                },
-              ]
-            : []),
-          { case_id: caseId, user_id: actor.id, kind: 'work_order_created', new_value: workOrder.number },
-        ])
-        .execute();
-      return { workOrder, created: true };
-    });
+        const number = await allocateNumber(trx, 'work_orders');
+        const workOrder = await trx
+          .insertInto('work_orders')
+          .values({ ...input, number, case_id: caseId, created_by: actor.id })
+          .returning(['id', 'number'])
+          .executeTakeFirstOrThrow();
+        const now = new Date();
+        await trx
+          .updateTable('cases')
+          .set({
+            work_order_id: workOrder.id,
+            status_id: status.id,
+            version: kase.version + 1,
+            updated_at: now,
+            last_activity_at: now,
+          })
+          .where('id', '=', caseId)
+          .execute();
+        await trx
+          .insertInto('case_events')
+          .values([
+            ...(kase.status_id !== status.id
+              ? [
+                  {
+                    case_id: caseId,
+                    user_id: actor.id,
+                    kind: 'field_changed',
+                    field: 'status_id',
+                    old_value: String(kase.status_id),
+                    new_value: String(status.id),
+                  },
+                ]
+              : []),
+            { case_id: caseId, user_id: actor.id, kind: 'work_order_created', new_value: workOrder.number },
+          ])
+          .execute();
+        return { workOrder, created: true };
+      }),
+    );
   } catch (error) {
     // The index work_orders_one_open_per_case caught a race the lock did not (e.g. a work order
     // taken up again meanwhile): show the open one.

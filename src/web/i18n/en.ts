@@ -55,6 +55,8 @@ export const en = {
   'errors.forbidden_title': 'Not allowed',
   'errors.forbidden': 'You do not have the rights to do that.',
   'errors.csrf': 'The form had expired. Reload the page and try again.',
+  'errors.form_key_reused':
+    'This form was already sent with other content. Go back, reload the page and send again if it is still needed.',
   'errors.not_found_title': 'Not found',
   'errors.not_found': 'The page you asked for does not exist.',
   'errors.server_title': 'Something went wrong',

@@ -56,6 +56,8 @@ export const sv: Record<MessageKey, string> = {
   'errors.forbidden_title': 'Inte tillåtet',
   'errors.forbidden': 'Du har inte behörighet att göra det.',
   'errors.csrf': 'Formuläret hade gått ut. Ladda om sidan och försök igen.',
+  'errors.form_key_reused':
+    'Formuläret har redan skickats med annat innehåll. Gå tillbaka, ladda om sidan och skicka igen om det behövs.',
   'errors.not_found_title': 'Hittades inte',
   'errors.not_found': 'Sidan du bad om finns inte.',
   'errors.server_title': 'Något gick fel',
