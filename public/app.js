@@ -80,15 +80,11 @@
     if (unlinkButton) unlinkButton.value = 'Ta bort länk';
   });
 
-  // Trix copies its content into the form's hidden input a moment after each key; a save by
-  // shortcut right after typing must not lose the last keystroke.
-  const syncEditors = (form) => {
-    for (const editor of form.querySelectorAll('trix-editor')) {
-      if (editor.inputElement) editor.inputElement.value = editor.value;
-    }
-  };
-
-  // F2 or Ctrl+S saves the form that has focus (or the page's main form).
+  // F2 or Ctrl+S saves the form that has focus (or the page's main form), with its one-time
+  // form_key like the button does. Trix writes a keystroke into the form's hidden input when it
+  // renders, on the next animation frame (its element's value is that input), so the save waits
+  // for that frame: F2 right after typing keeps the last keystroke, and F2 twice sends the same
+  // text twice, which the server takes as one.
   document.addEventListener('keydown', (event) => {
     const isSave = event.key === 'F2' || ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 's');
     if (!isSave) return;
@@ -96,8 +92,7 @@
     const form = active?.closest?.('form[data-save-shortcut]') || document.querySelector('form[data-save-shortcut]');
     if (!form) return;
     event.preventDefault();
-    syncEditors(form);
-    form.requestSubmit();
+    requestAnimationFrame(() => form.requestSubmit());
   });
 
   // Filters that apply as soon as they change (inline handlers are barred by the CSP).
