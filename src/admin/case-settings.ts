@@ -17,6 +17,12 @@ export const caseSettingsSchema = z.object({
     .int('errors.number')
     .min(1, 'errors.positive')
     .max(200, 'errors.too_long'),
+  // "Send now" holds the mail this long for Undo; 0: no hold
+  undo_send_seconds: z.coerce
+    .number('errors.number')
+    .int('errors.number')
+    .min(0, 'errors.number')
+    .max(120, 'errors.too_long'),
 });
 export type CaseSettingsInput = z.output<typeof caseSettingsSchema>;
 

@@ -3,7 +3,8 @@ import { parseForm } from '../web/form.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { caseSettingsSchema, loadCaseSettings, saveCaseSettings } from './case-settings.ts';
 
-// Basic settings → Case management: how mail to closed cases and Read mail behave.
+// Basic settings → Case management: how mail to closed cases and Read mail behave, and how long
+// Send now waits for Undo.
 export async function registerSettingsRoutes(app: FastifyInstance): Promise<void> {
   const { db } = app.deps;
 
@@ -13,6 +14,7 @@ export async function registerSettingsRoutes(app: FastifyInstance): Promise<void
       reopen_closed_within_days: String(row.reopen_closed_within_days),
       read_mail_every_minutes: String(row.read_mail_every_minutes),
       max_inbound_mb: String(row.max_inbound_mb),
+      undo_send_seconds: String(row.undo_send_seconds),
     };
     return reply.view('admin/settings', { values, errors: {} });
   });

@@ -24,22 +24,30 @@ test('an admin changes the reopen window and read-mail interval; bad values are 
   await admin.login('boss');
   const page = await admin.get('/admin/settings');
   assert.match(page.body, 'value="14"');
+  assert.match(page.body, 'Håll kvar svar för Ångra (sekunder)');
+  assert.match(page.body, /name="undo_send_seconds" type="number" value="10"/, 'Undo send holds 10 s unless changed');
   const bad = await admin.post('/admin/settings', {
     reopen_closed_within_days: 'tio',
     read_mail_every_minutes: '0',
     max_inbound_mb: '25',
+    undo_send_seconds: '-1',
   });
   assert.is(bad.statusCode, 422);
   assert.match(bad.body, 'value="tio"');
+  assert.match(bad.body, 'value="-1"');
   assert.match(bad.body, 'Måste vara ett heltal.');
   const ok = await admin.post('/admin/settings', {
     reopen_closed_within_days: '30',
     read_mail_every_minutes: '5',
     max_inbound_mb: '10',
+    undo_send_seconds: '0',
   });
   assert.is(ok.statusCode, 303);
   const row = await ctx.db.selectFrom('case_settings').selectAll().executeTakeFirstOrThrow();
-  assert.equal([row.reopen_closed_within_days, row.read_mail_every_minutes, row.max_inbound_mb], [30, 5, 10]);
+  assert.equal(
+    [row.reopen_closed_within_days, row.read_mail_every_minutes, row.max_inbound_mb, row.undo_send_seconds],
+    [30, 5, 10, 0],
+  );
 });
 
 test('an agent may not change them', async () => {

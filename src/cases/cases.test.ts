@@ -293,7 +293,7 @@ test('a reply is stored on the staff side with the delivery the user chose', asy
   });
   assert.is(queued.statusCode, 303, queued.body.slice(0, 300));
   const sent = await client.get(`/cases/${kase.number}`);
-  assert.match(sent.body, 'Svaret har sparats. Det skickas till kunden.');
+  assert.match(sent.body, 'Svaret har sparats. Det skickas till kunden om 10 s; till dess kan du ångra.');
 });
 
 test('an unknown case number is a 404', async () => {

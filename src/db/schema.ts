@@ -286,10 +286,25 @@ export interface OutboxTable {
   next_attempt_at: Timestamp;
   give_up_at: Timestamp;
   locked_until: Date | null;
+  // "Send now" held for Undo: not claimed before this time
+  held_until: Date | null;
   last_error: string | null;
   sent_at: Date | null;
   created_by: number | null;
   created_at: Timestamp;
+}
+
+// A reply taken back by Undo, back in its writer's reply box.
+export interface ReplyDraftsTable {
+  case_id: number;
+  user_id: number;
+  body_html: string;
+  to_addresses: string;
+  cc_addresses: string;
+  document_ids: string[];
+  set_waiting: boolean;
+  recalled_entry_id: string | null;
+  updated_at: Timestamp;
 }
 
 export interface ThreadEntryAttachmentsTable {
@@ -345,6 +360,7 @@ export interface CaseSettingsTable {
   reopen_closed_within_days: Generated<number>;
   read_mail_every_minutes: Generated<number>;
   max_inbound_mb: Generated<number>;
+  undo_send_seconds: Generated<number>;
   kontroll_remind_enabled: Generated<boolean>;
   kontroll_remind_days: Generated<number>;
   kontroll_remind_subject_sv: Generated<string>;
@@ -499,6 +515,7 @@ export interface FormSubmissionsTable {
 
 export interface Database {
   form_submissions: FormSubmissionsTable;
+  reply_drafts: ReplyDraftsTable;
   projects: ProjectsTable;
   work_orders: WorkOrdersTable;
   approval_structures: ApprovalStructuresTable;

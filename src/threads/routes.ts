@@ -1,12 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { loadCase, renderCasePage } from '../cases/page.ts';
 import { currentUser } from '../web/context.ts';
-import { notFound } from '../web/errors.ts';
+import { forbidden, notFound } from '../web/errors.ts';
 import { FormError, parseForm } from '../web/form.ts';
 import { formKeyOf } from '../web/form-key.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { findCannedReplyHtml } from './canned-replies.ts';
+import { discardReplyDraft } from './drafts.ts';
+import { recallHeldReply } from './send.ts';
 import { addStaffReply, replySchema } from './threads.ts';
+
+type EntryParams = { number: string; entryId: string };
 
 export async function registerThreadRoutes(app: FastifyInstance): Promise<void> {
   const { db } = app.deps;
@@ -25,13 +29,21 @@ export async function registerThreadRoutes(app: FastifyInstance): Promise<void> 
       const form = parseForm(replySchema, request.body);
       try {
         if (!form.ok) throw new FormError(form.errors);
+        // A person pressed Send now (button, F2, Ctrl+S): the mail waits for Undo first.
         const added = await addStaffReply(db, kase.id, form.data, currentUser(request), {
           config: app.deps.config,
           formKey,
+          holdForUndo: true,
         });
+        // a held message: the sender learns when its hold ends and wakes up then
         if (added.delivery === 'to_send') app.deps.mailSender?.kick();
-        const notice = added.delivery === 'to_send' ? 'thread.reply_queued' : 'thread.reply_saved';
-        return redirectAfterPost(request, reply, `/cases/${kase.number}`, request.t(notice));
+        const notice =
+          added.delivery !== 'to_send'
+            ? request.t('thread.reply_saved')
+            : added.heldSeconds > 0
+              ? request.t('thread.reply_held', { seconds: added.heldSeconds })
+              : request.t('thread.reply_queued');
+        return redirectAfterPost(request, reply, `/cases/${kase.number}`, notice);
       } catch (error) {
         if (!(error instanceof FormError)) throw error;
         return renderCasePage(request, reply, kase, 'thread', {
@@ -41,4 +53,28 @@ export async function registerThreadRoutes(app: FastifyInstance): Promise<void> 
       }
     },
   );
+
+  // Undo of "Send now", while its mail is held: the reply goes back to the writer's reply box.
+  app.post<{ Params: EntryParams }>('/cases/:number/thread/:entryId/recall', async (request, reply) => {
+    const kase = await loadCase(request);
+    const { entryId } = request.params;
+    if (!/^\d{1,18}$/.test(entryId)) throw notFound();
+    const outcome = await recallHeldReply(db, { caseId: kase.id, entryId, actor: currentUser(request) });
+    if (outcome === 'not_found') throw notFound();
+    if (outcome === 'not_writer') throw forbidden();
+    if (outcome === 'too_late') {
+      return renderCasePage(request, reply, kase, 'thread', {
+        tabData: { threadAlert: request.t('thread.undo_too_late') },
+        status: 409,
+      });
+    }
+    return redirectAfterPost(request, reply, `/cases/${kase.number}`, request.t('thread.undo_done'));
+  });
+
+  // A reply taken back by Undo that its writer no longer wants.
+  app.post<{ Params: { number: string } }>('/cases/:number/reply-draft/deletion', async (request, reply) => {
+    const kase = await loadCase(request);
+    await discardReplyDraft(db, kase.id, currentUser(request).id);
+    return redirectAfterPost(request, reply, `/cases/${kase.number}`, request.t('thread.draft_discarded'));
+  });
 }

@@ -1,11 +1,14 @@
+import { sql } from 'kysely';
+import { type AddressObject, simpleParser } from 'mailparser';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
-import type { Delivery, OutboxStatus, ThreadSide } from '../db/schema.ts';
+import type { Delivery, OutboxStatus, ThreadSide, User } from '../db/schema.ts';
 import { type MailPreview, previewMail } from '../mail/outbound/preview.ts';
 import { composeReplyMail, type ReplyAddressing, storeReplyMail } from '../mail/outbound/reply-mail.ts';
 import { excerptOf } from '../rich-text/excerpt.ts';
-import { addressList, documentIds } from './threads.ts';
+import { saveRecalledReply } from './drafts.ts';
+import { addressList, documentIds, undoCaseWaiting } from './threads.ts';
 
 // The state of a reply's e-mail: its latest outbox row that is not a draft (a draft is only a
 // preview waiting for Send), or null when none ever left.
@@ -117,6 +120,84 @@ export async function sendReplyToCustomer(
       .execute();
     await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', input.caseId).execute();
     return 'queued';
+  });
+}
+
+export type RecallOutcome = 'recalled' | 'too_late' | 'not_found' | 'not_writer';
+
+// The addresses a composed message goes to, read from its header (the body can be megabytes of
+// attachments and is not needed).
+async function addressesOf(raw: Buffer): Promise<{ to: string[]; cc: string[] }> {
+  const end = raw.indexOf('\r\n\r\n');
+  const header = await simpleParser(end < 0 ? raw : raw.subarray(0, end + 4));
+  const list = (field: AddressObject | AddressObject[] | undefined) =>
+    [field ?? []]
+      .flat()
+      .flatMap((group) => group.value)
+      .map((a) => a.address ?? '')
+      .filter(Boolean);
+  return { to: list(header.to), cc: list(header.cc) };
+}
+
+// Undo of "Send now". While the reply's e-mail is held, it comes out of the outbox, the reply
+// leaves the thread and goes back to its writer's reply box as a draft (text, addresses, attached
+// documents, the Waiting choice, and the case's status before it). Once the hold has ended, by the
+// database's clock, it is too late and nothing changes: a sender may have the message already.
+export async function recallHeldReply(
+  db: Db,
+  input: { caseId: number; entryId: string; actor: User },
+): Promise<RecallOutcome> {
+  return db.transaction().execute(async (trx) => {
+    // The reply's row lock makes two Undos take turns; the second finds it gone.
+    const entry = await trx
+      .selectFrom('thread_entries')
+      .select(['id', 'side', 'user_id', 'body_html'])
+      .where('id', '=', input.entryId)
+      .where('case_id', '=', input.caseId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!entry) {
+      const draft = await trx
+        .selectFrom('reply_drafts')
+        .select('recalled_entry_id')
+        .where('case_id', '=', input.caseId)
+        .where('user_id', '=', input.actor.id)
+        .executeTakeFirst();
+      const again = draft?.recalled_entry_id != null && String(draft.recalled_entry_id) === input.entryId;
+      return again ? 'recalled' : 'not_found';
+    }
+    if (entry.side !== 'staff') return 'not_found';
+    if (entry.user_id !== input.actor.id) return 'not_writer';
+    // A sender that claimed it made it 'sending' first (and this waited for its row lock).
+    const held = await sql<{ raw: Buffer }>`
+      delete from outbox
+      where thread_entry_id = ${entry.id} and status = 'queued' and held_until > clock_timestamp()
+      returning raw`.execute(trx);
+    const message = held.rows[0];
+    if (!message) return 'too_late';
+    const { to, cc } = await addressesOf(message.raw);
+    const attached = await trx
+      .selectFrom('thread_entry_attachments')
+      .select('document_id')
+      .where('thread_entry_id', '=', entry.id)
+      .execute();
+    const setWaiting = await undoCaseWaiting(trx, input.caseId, entry.id, input.actor);
+    await trx.deleteFrom('thread_entries').where('id', '=', entry.id).execute();
+    await trx
+      .insertInto('case_events')
+      .values({ case_id: input.caseId, user_id: input.actor.id, kind: 'email_recalled', new_value: to.join(', ') })
+      .execute();
+    await saveRecalledReply(trx, {
+      caseId: input.caseId,
+      userId: input.actor.id,
+      recalledEntryId: entry.id,
+      body_html: entry.body_html,
+      to: to.join(', '),
+      cc: cc.join(', '),
+      document_ids: attached.map((a) => String(a.document_id)),
+      set_waiting: setWaiting,
+    });
+    return 'recalled';
   });
 }
 

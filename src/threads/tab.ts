@@ -1,13 +1,14 @@
 import type { CaseTab } from '../cases/page.ts';
 import { openApprovalStates } from '../documents/access.ts';
 import { listActiveCannedReplies } from './canned-replies.ts';
+import { findReplyDraft } from './drafts.ts';
 import { listThreadEntries } from './threads.ts';
 
 export const threadTab: CaseTab = {
   name: 'thread',
   labelKey: 'cases.tab.thread',
-  load: async ({ db, kase }) => {
-    const [thread, cannedReplies, documents] = await Promise.all([
+  load: async ({ db, kase, user }) => {
+    const [thread, cannedReplies, documents, draft] = await Promise.all([
       listThreadEntries(db, kase.id),
       listActiveCannedReplies(db),
       db
@@ -20,9 +21,13 @@ export const threadTab: CaseTab = {
         .orderBy('id', 'desc')
         .limit(100)
         .execute(),
+      findReplyDraft(db, kase.id, user.id),
     ]);
-    // The reply goes to the case's contact unless the user picks another address.
-    const to = kase.contact_record_email ?? kase.contact_email ?? '';
-    return { thread, cannedReplies, documents, replyValues: { delivery: 'to_send', to }, replyErrors: {} };
+    // A reply taken back by Undo fills the box as it was; else the reply goes to the case's
+    // contact unless the user picks another address.
+    const replyValues = draft
+      ? { ...draft, delivery: 'to_send', set_waiting: draft.set_waiting ? 'on' : '' }
+      : { delivery: 'to_send', to: kase.contact_record_email ?? kase.contact_email ?? '' };
+    return { thread, cannedReplies, documents, replyValues, replyDraft: Boolean(draft), replyErrors: {} };
   },
 };

@@ -32,6 +32,8 @@ test.before(async () => {
   const { customer, contact } = await seedAcme(ctx.db);
   ctx.kase = await seedPrinterJamCase(ctx.db, kalle, customer.id, contact.id);
   ctx.other = await seedPrinterJamCase(ctx.db, kalle, customer.id, contact.id);
+  // Send now goes at once here; the hold for Undo is undo-send.test.ts's subject.
+  await ctx.db.updateTable('case_settings').set({ undo_send_seconds: 0 }).execute();
   ctx.app = await buildTestApp(ctx.db, { SMTP_URL: ctx.smtp.url });
   ctx.kalle = new TestClient(ctx.app);
   await ctx.kalle.login('KALLE');

@@ -1,11 +1,14 @@
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
 import type { ThreadEntry, User } from '../db/schema.ts';
+import { holdForUndo } from '../mail/outbound/outbox.ts';
 import { queueReplyMail } from '../mail/outbound/reply-mail.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
 import { checkbox, FormError } from '../web/form.ts';
+import { discardReplyDraft } from './drafts.ts';
 
 // "a@x.se, b@y.se" or one per line → a list of addresses, each checked.
 export const addressList = z
@@ -34,17 +37,20 @@ export type ReplyInput = z.output<typeof replySchema>;
 export type NewReply = Pick<ReplyInput, 'body_html' | 'delivery'> &
   Partial<Pick<ReplyInput, 'to' | 'cc' | 'document_ids' | 'set_waiting'>>;
 
-export type AddedReply = { id: string; delivery: ThreadEntry['delivery'] };
+// heldSeconds: how long its e-mail waits for Undo (0: not held, or not sent)
+export type AddedReply = { id: string; delivery: ThreadEntry['delivery']; heldSeconds: number };
 
 // A staff reply in the thread. "Send now" puts its e-mail in the outbox in the same transaction
 // (delivery happens later, outside the request); "save only" waits for Send to customer.
+// With holdForUndo (a person pressed Send now), the mail waits the basic setting's seconds so
+// Undo can take it back. The writer's draft of the case (a reply taken back earlier) is used up.
 // With the form's one-time key, a second submit of the same form gets the first reply back.
 export async function addStaffReply(
   db: Db,
   caseId: number,
   input: NewReply,
   actor: User,
-  opts: { config?: Config; formKey?: string | null } = {},
+  opts: { config?: Config; formKey?: string | null; holdForUndo?: boolean } = {},
 ): Promise<AddedReply> {
   if (isBlankRichText(input.body_html)) throw new FormError({ body_html: 'errors.required' });
   if (input.delivery === 'to_send' && !input.to?.length) throw new FormError({ to: 'errors.recipient_required' });
@@ -68,20 +74,31 @@ export async function addStaffReply(
         .values({ case_id: caseId, user_id: actor.id, kind: 'reply_added', new_value: input.delivery })
         .execute();
       await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', caseId).execute();
+      await discardReplyDraft(trx, caseId, actor.id);
+      let heldSeconds = 0;
       if (input.delivery === 'to_send') {
         if (!opts.config) throw new Error('addStaffReply: sending needs the config');
-        await queueReplyMail(trx, opts.config, {
+        const outboxId = await queueReplyMail(trx, opts.config, {
           caseId,
           entryId: entry.id,
           addressing: { to: input.to ?? [], cc: input.cc ?? [], documentIds: input.document_ids ?? [] },
           actorId: actor.id,
           status: 'queued',
         });
+        if (opts.holdForUndo) {
+          heldSeconds = await undoSendSeconds(trx);
+          if (heldSeconds > 0) await holdForUndo(trx, outboxId, heldSeconds);
+        }
         if (input.set_waiting) await setCaseWaiting(trx, caseId, actor);
       }
-      return { id: entry.id, delivery: entry.delivery };
+      return { id: entry.id, delivery: entry.delivery, heldSeconds };
     }),
   );
+}
+
+async function undoSendSeconds(trx: Db): Promise<number> {
+  const row = await trx.selectFrom('case_settings').select('undo_send_seconds').where('id', '=', 1).executeTakeFirst();
+  return row?.undo_send_seconds ?? 0;
 }
 
 // The case waits for the customer from now on (the first active status of that kind), recorded
@@ -121,6 +138,49 @@ async function setCaseWaiting(trx: Db, caseId: number, actor: User): Promise<voi
     .execute();
 }
 
+// Undo of a held reply that set the case to Waiting: the status it had comes back, unless the
+// status changed again since. setCaseWaiting ran in the reply's transaction, and now() is the same
+// all through a transaction, so its event carries the reply's very created_at. Returns whether
+// the reply had changed the status to Waiting.
+export async function undoCaseWaiting(trx: Db, caseId: number, entryId: string, actor: User): Promise<boolean> {
+  const statusEvents = trx
+    .selectFrom('case_events')
+    .select(['id', 'old_value', 'new_value'])
+    .where('case_id', '=', caseId)
+    .where('kind', '=', 'field_changed')
+    .where('field', '=', 'status_id');
+  const change = await statusEvents
+    .where('user_id', '=', actor.id)
+    .where('created_at', '=', (eb) => eb.selectFrom('thread_entries').select('created_at').where('id', '=', entryId))
+    .executeTakeFirst();
+  if (!change?.old_value) return false;
+  const current = await trx
+    .selectFrom('cases')
+    .select(['status_id', 'version'])
+    .where('id', '=', caseId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  const latest = await statusEvents.orderBy('id', 'desc').limit(1).executeTakeFirst();
+  if (latest?.id !== change.id || String(current.status_id) !== change.new_value) return true;
+  await trx
+    .updateTable('cases')
+    .set({ status_id: Number(change.old_value), version: current.version + 1, updated_at: new Date() })
+    .where('id', '=', caseId)
+    .execute();
+  await trx
+    .insertInto('case_events')
+    .values({
+      case_id: caseId,
+      user_id: actor.id,
+      kind: 'field_changed',
+      field: 'status_id',
+      old_value: change.new_value,
+      new_value: change.old_value,
+    })
+    .execute();
+  return true;
+}
+
 // The thread, newest first, each staff reply with the state of its e-mail (the latest outbox row
 // that is not a draft).
 export async function listThreadEntries(db: Db, caseId: number) {
@@ -132,7 +192,15 @@ export async function listThreadEntries(db: Db, caseId: number) {
         (eb) =>
           eb
             .selectFrom('outbox')
-            .select(['outbox.thread_entry_id', 'outbox.status', 'outbox.last_error', 'outbox.envelope_to'])
+            .select([
+              'outbox.thread_entry_id',
+              'outbox.status',
+              'outbox.last_error',
+              'outbox.envelope_to',
+              // seconds left to Undo "Send now", by the database's clock; null when not held
+              sql<number | null>`case when outbox.status = 'queued' and outbox.held_until > now()
+                then ceil(extract(epoch from outbox.held_until - now()))::int end`.as('hold_seconds_left'),
+            ])
             .distinctOn('outbox.thread_entry_id')
             .where('outbox.case_id', '=', caseId)
             .where('outbox.thread_entry_id', 'is not', null)
@@ -152,6 +220,7 @@ export async function listThreadEntries(db: Db, caseId: number) {
         'mail.status as mail_status',
         'mail.last_error as mail_error',
         'mail.envelope_to as mail_to',
+        'mail.hold_seconds_left',
       ])
       .where('thread_entries.case_id', '=', caseId)
       .orderBy('thread_entries.id', 'desc')

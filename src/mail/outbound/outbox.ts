@@ -36,14 +36,16 @@ export type ClaimedMessage = {
 };
 
 // Takes up to `limit` due messages for this sender. SKIP LOCKED lets several instances claim
-// side by side without ever taking the same message; the claim expires if the sender dies.
+// side by side without ever taking the same message; the claim expires if the sender dies. A
+// reply held for Undo is not due before its hold ends, by the database's clock, whichever
+// instance asks, and whatever a retry did to next_attempt_at.
 export async function claimDueMessages(db: Db, limit: number): Promise<ClaimedMessage[]> {
   const result = await sql<ClaimedMessage>`
     update outbox set status = 'sending', attempts = attempts + 1,
       locked_until = now() + make_interval(secs => ${claimMs / 1000})
     where id in (
       select id from outbox
-      where status = 'queued' and next_attempt_at <= now()
+      where status = 'queued' and next_attempt_at <= now() and (held_until is null or held_until <= now())
       order by next_attempt_at, id
       limit ${limit}
       for update skip locked)
@@ -51,6 +53,22 @@ export async function claimDueMessages(db: Db, limit: number): Promise<ClaimedMe
     db,
   );
   return result.rows;
+}
+
+// "Send now" with Undo: the queued message waits `seconds` from this moment before any sender
+// may claim it. The clock is the database's, the same one the claim reads.
+export async function holdForUndo(db: Db, id: string, seconds: number): Promise<void> {
+  await sql`update outbox set held_until = clock_timestamp() + make_interval(secs => ${seconds})
+    where id = ${id}`.execute(db);
+}
+
+// Milliseconds until the earliest hold for Undo ends (by the database's clock), or null when no
+// queued message is held: the sender wakes up then instead of at its next poll.
+export async function msUntilNextHoldEnds(db: Db): Promise<number | null> {
+  const result = await sql<{ ms: number | null }>`
+    select ceil(extract(epoch from min(held_until) - now()) * 1000)::int as ms
+    from outbox where status = 'queued' and held_until > now()`.execute(db);
+  return result.rows[0]?.ms ?? null;
 }
 
 // Claims of a sender that crashed mid-send go back to the queue (the message may go twice in

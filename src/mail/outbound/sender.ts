@@ -8,6 +8,7 @@ import {
   markFailedAttempt,
   markSent,
   markWaitingForServer,
+  msUntilNextHoldEnds,
   releaseExpiredClaims,
 } from './outbox.ts';
 import { loadMailSettings, type SmtpServer } from './settings.ts';
@@ -132,6 +133,7 @@ export function createMailSender(opts: {
   const transports = new Map<string, Transporter>();
   const batchSize = opts.batchSize ?? 50;
   let timer: NodeJS.Timeout | undefined;
+  let wake: NodeJS.Timeout | undefined;
   let running: Promise<number> | null = null;
   let again = false;
   let stopped = true;
@@ -170,6 +172,16 @@ export function createMailSender(opts: {
     return total;
   }
 
+  // A reply held for Undo goes the moment its hold ends, not at the next poll.
+  async function wakeWhenHoldEnds(): Promise<void> {
+    const ms = await msUntilNextHoldEnds(db);
+    if (ms === null || stopped) return;
+    clearTimeout(wake);
+    // a few ms over: Node may fire a timer a millisecond early, and then the claim finds nothing
+    wake = setTimeout(run, ms + 5);
+    wake.unref();
+  }
+
   // One run at a time per instance; a kick during a run asks for one more run after it.
   function run(): void {
     if (running) {
@@ -177,6 +189,10 @@ export function createMailSender(opts: {
       return;
     }
     running = runOnce()
+      .then(async (total) => {
+        await wakeWhenHoldEnds();
+        return total;
+      })
       .catch((error) => {
         log(`outbox sender: ${error instanceof Error ? error.message : error}`);
         return 0;
@@ -204,6 +220,7 @@ export function createMailSender(opts: {
     stop: async () => {
       stopped = true;
       if (timer) clearInterval(timer);
+      clearTimeout(wake);
       await running;
       for (const transport of transports.values()) transport.close();
       transports.clear();
