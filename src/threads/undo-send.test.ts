@@ -274,7 +274,9 @@ test('Undo is a POST with the CSRF token, by the reply’s writer, on its own ca
   assert.is((await ctx.client.post(url, { _csrf: '' })).statusCode, 403, 'no CSRF token');
   const anna = new TestClient(ctx.app);
   await anna.login('ANNA');
-  await anna.get(`/cases/${kase.number}`);
+  const annasPage = await anna.get(`/cases/${kase.number}`);
+  assert.match(annasPage.body, /Skickas om \d+ s/, 'a colleague sees the countdown');
+  assert.not.match(annasPage.body, '>Ångra</button>', 'but no Undo');
   assert.is((await anna.post(url)).statusCode, 403, 'a colleague may not');
   assert.is((await undo(other, entryId)).statusCode, 404, "another case's URL");
   const customerEntry = await ctx.db
@@ -299,6 +301,22 @@ test('Undo is a POST with the CSRF token, by the reply’s writer, on its own ca
     .executeTakeFirstOrThrow();
   assert.is(held.status, 'queued');
   assert.is((await undo(kase, entryId)).statusCode, 303);
+});
+
+test('a reply taken back can be discarded; the box is empty again', async () => {
+  await holdFor(60);
+  const kase = await newCase();
+  assert.is((await sendNow(kase, 'Ångrar och slänger.')).statusCode, 303);
+  assert.is((await undo(kase, await heldEntryId(kase))).statusCode, 303);
+  const page = await ctx.client.get(`/cases/${kase.number}`);
+  assert.match(page.body, `action="/cases/${kase.number}/reply-draft/deletion"`);
+  const discarded = await ctx.client.post(`/cases/${kase.number}/reply-draft/deletion`);
+  assert.is(discarded.statusCode, 303);
+  const after = await ctx.client.get(`/cases/${kase.number}`);
+  assert.match(after.body, 'Svaret du tog tillbaka har slängts.');
+  assert.is(hiddenValue(after.body, 'reply-body'), '');
+  assert.match(after.body, /id="reply-to"[^>]*value="per@acme.se"/, "back to the case's contact");
+  assert.equal(await ctx.db.selectFrom('reply_drafts').select('case_id').where('case_id', '=', kase.id).execute(), []);
 });
 
 test('with the setting at 0, Send now goes at once and offers no Undo', async () => {
