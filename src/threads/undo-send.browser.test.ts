@@ -10,6 +10,7 @@ import { launchBrowser, logInThroughForm, type TestBrowser } from '../test-suppo
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
 import { startTestSmtpServer } from '../test-support/smtp.ts';
+import { needs } from '../test-support/system-packages.ts';
 
 const ctx = {} as {
   db: Db;
@@ -21,7 +22,10 @@ const ctx = {} as {
   browser: TestBrowser;
   newCase: () => Promise<Case>;
 };
-const test = suite('Send now in a real browser: held for Undo, and sent once however often F2 is pressed');
+const test = needs(
+  'chromium',
+  suite('Send now in a real browser: held for Undo, and sent once however often F2 is pressed'),
+);
 
 test.before(async () => {
   const t = await createTestDatabase();
