@@ -5,6 +5,7 @@ import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
 import type { User } from '../db/schema.ts';
 import { checkbox, type FieldErrors, FormError, optionalText, requiredText } from '../web/form.ts';
+import { attemptLogin, type LoginResult } from './login.ts';
 import { generatePassword, hashPassword } from './password.ts';
 import { findUserByLogin, normalizeLogin } from './queries.ts';
 import { endSessionsOfUser } from './sessions.ts';
@@ -98,6 +99,41 @@ export async function setUserPassword(
     await trx.updateTable('users').set({ password_hash: hash, updated_at: new Date() }).where('id', '=', id).execute();
     return { sessionGeneration: await endSessionsOfUser(trx, id, keepSession) };
   });
+}
+
+// What users type to change their own password on My settings. The new one follows the same
+// rules as an admin's.
+export const passwordChangeSchema = z
+  .object({
+    current_password: z.string('errors.required').min(1, 'errors.required'),
+    new_password: passwordSchema,
+    repeat_password: z.string('errors.required'),
+  })
+  .refine((form) => form.new_password === form.repeat_password, {
+    path: ['repeat_password'],
+    message: 'errors.password_mismatch',
+  });
+export type PasswordChange = z.output<typeof passwordChangeSchema>;
+
+export type PasswordChangeResult =
+  | { ok: true; sessionGeneration: number }
+  | { ok: false; reason: 'wrong_password' }
+  | Extract<LoginResult, { reason: 'throttled' }>;
+
+// Users changing their own password prove the current one first, through the login throttle, so
+// that someone at an unattended, logged-in computer cannot guess it any faster than at the login
+// page. Their other sessions end; the one they do it in (keepSession) stays and must then carry
+// the returned session generation.
+export async function changeOwnPassword(
+  db: Db,
+  user: Pick<User, 'id' | 'login'>,
+  input: PasswordChange,
+  context: { ip: string; keepSession: string },
+): Promise<PasswordChangeResult> {
+  const check = await attemptLogin(db, { login: user.login, password: input.current_password, ip: context.ip });
+  if (!check.ok && check.reason === 'throttled') return check;
+  if (!check.ok || check.user.id !== user.id) return { ok: false, reason: 'wrong_password' };
+  return { ok: true, ...(await setUserPassword(db, user.id, input.new_password, context.keepSession)) };
 }
 
 export async function setUserLanguage(db: Db, id: number, language: 'sv' | 'en'): Promise<void> {

@@ -70,4 +70,36 @@ test('an admin logs in, switches to English, visits Administration and logs out'
   assert.equal(problems, [], 'no script errors or CSP refusals on the way');
 });
 
+test('a user changes their own password from the user menu and logs in with it', async () => {
+  const { page, problems } = ctx.browser;
+  const base = ctx.server.url;
+
+  // The language chosen in the test before stays with the user.
+  await page.goto(`${base}/login`);
+  await page.getByLabel('User ID').fill('admin');
+  await page.getByLabel('Password').fill('admin-password-1');
+  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await page.waitForURL((url) => url.pathname !== '/login');
+
+  await page.getByLabel('User menu').click();
+  await page.getByRole('link', { name: 'Change password', exact: true }).click();
+  await page.waitForURL(`${base}/account#password`);
+  await page.getByLabel(/^Current password/).fill('admin-password-1');
+  await page.getByLabel(/^New password/).fill('admin-password-2');
+  await page.getByLabel(/^Repeat new password/).fill('admin-password-2');
+  await page.getByRole('button', { name: 'Change password', exact: true }).click();
+  await page.getByText('Password changed.').waitFor();
+
+  await page.getByLabel('User menu').click();
+  await page.getByRole('button', { name: 'Log out', exact: true }).click();
+  await page.waitForURL(`${base}/login`);
+  await page.getByLabel('User ID').fill('admin');
+  await page.getByLabel('Password').fill('admin-password-2');
+  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await page.waitForURL((url) => url.pathname !== '/login');
+  await page.getByRole('navigation', { name: 'Main navigation' }).waitFor();
+
+  assert.equal(problems, [], 'no script errors or CSP refusals on the way');
+});
+
 test.run();
