@@ -105,6 +105,32 @@ test('the schedule lists Read mail, every minute, paced by case_settings.read_ma
   assert.is(ctx.logs.length, before);
 });
 
+test('the hourly purge deletes login attempts older than a day, and keeps the recent ones the throttle counts', async () => {
+  const purge = jobs.find((j) => j.name === 'purge-login-attempts');
+  assert.ok(purge);
+  assert.is(purge.cron, '17 * * * *');
+  const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3_600_000);
+  await ctx.db
+    .insertInto('login_attempts')
+    .values([
+      { login: 'OLD', ip: '10.0.0.1', succeeded: false, created_at: hoursAgo(25) },
+      { login: 'OLD', ip: '10.0.0.1', succeeded: true, created_at: hoursAgo(24 * 30) },
+      // a check that never finished (the process died) goes too
+      { login: 'OLD', ip: '10.0.0.2', succeeded: null, created_at: hoursAgo(48) },
+      { login: 'RECENT', ip: '10.0.0.1', succeeded: false, created_at: hoursAgo(23) },
+      { login: 'RECENT', ip: '10.0.0.1', succeeded: false, created_at: new Date() },
+    ])
+    .execute();
+  const outcome = await runJob(ctx.job, purge);
+  assert.equal(outcome.status === 'ok' && outcome.summary, '3 login attempts older than 24 hours deleted');
+  const left = await ctx.db.selectFrom('login_attempts').select('login').orderBy('created_at').execute();
+  assert.equal(
+    left.map((row) => row.login),
+    ['RECENT', 'RECENT'],
+  );
+  assert.equal(await runJob(ctx.job, purge).then((o) => o.status === 'ok' && o.summary), undefined, 'then nothing');
+});
+
 test('startSchedule runs its entries on time and stop() waits for a run under way', async () => {
   let runs = 0;
   let finished = 0;

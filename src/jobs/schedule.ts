@@ -2,6 +2,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import { forgetOldFormKeys } from '../db/form-keys.ts';
 import { isScheduledKontrollDue, kontrollJobName, runScheduledKontroll } from '../kontroll/kontroll.ts';
 import { readMailEveryMinutes, readMailOnSchedule } from '../mail/inbound/read-mail.ts';
+import { keepLoginAttemptsHours, purgeOldLoginAttempts } from '../users/login.ts';
 import { type Job, type JobContext, runJob } from './run-job.ts';
 
 // THE list of background jobs. Each entry is one line into a domain call; run-job.ts adds the
@@ -23,6 +24,15 @@ export const jobs: Job[] = [
   },
   // Nightly: the create forms' one-time keys, once nobody can still be pressing the button.
   { name: 'forget-form-keys', cron: '17 3 * * *', run: (c) => forgetOldFormKeys(c.db) },
+  // Every hour: login attempts older than keepLoginAttemptsHours, long past the throttle's window.
+  {
+    name: 'purge-login-attempts',
+    cron: '17 * * * *',
+    run: async (c) => {
+      const purged = await purgeOldLoginAttempts(c.db);
+      return purged ? `${purged} login attempts older than ${keepLoginAttemptsHours} hours deleted` : undefined;
+    },
+  },
 ];
 
 export type Schedule = { stop: () => Promise<void> };

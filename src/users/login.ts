@@ -17,6 +17,10 @@ export const slowdownAfterFailuresPerAddress = 30;
 const slowdownStepMs = 250;
 const maxSlowdownMs = 5_000;
 
+// Attempts are kept this long, far past the window, so an attack can still be looked into the
+// next morning; a scheduled job deletes older ones (purgeOldLoginAttempts).
+export const keepLoginAttemptsHours = 24;
+
 export function addressSlowdownMs(failuresFromAddress: number): number {
   if (failuresFromAddress < slowdownAfterFailuresPerAddress) return 0;
   return Math.min(maxSlowdownMs, (failuresFromAddress - slowdownAfterFailuresPerAddress + 1) * slowdownStepMs);
@@ -86,4 +90,14 @@ export async function attemptLogin(
     return { ok: true, user };
   }
   return { ok: false, reason: 'invalid' };
+}
+
+// No index serves this: the table holds about a day of attempts, which an hourly scan reads at
+// less cost than an index would add to every attempt's insert.
+export async function purgeOldLoginAttempts(db: Db): Promise<number> {
+  const result = await db
+    .deleteFrom('login_attempts')
+    .where('created_at', '<', sql<Date>`now() - make_interval(hours => ${keepLoginAttemptsHours})`)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
