@@ -131,6 +131,28 @@ test('the hourly purge deletes login attempts older than a day, and keeps the re
   assert.equal(await runJob(ctx.job, purge).then((o) => o.status === 'ok' && o.summary), undefined, 'then nothing');
 });
 
+test('the hourly purge deletes expired sessions and keeps the live ones', async () => {
+  const purge = jobs.find((j) => j.name === 'purge-expired-sessions');
+  assert.ok(purge);
+  const session = (sid: string, expiresInMs: number) => ({
+    sid,
+    data: JSON.stringify({ cookie: {} }),
+    user_id: null,
+    expires_at: new Date(Date.now() + expiresInMs),
+  });
+  await ctx.db
+    .insertInto('sessions')
+    .values([session('expired-long-ago', -86_400_000), session('expired-now', -1_000), session('live', 3_600_000)])
+    .execute();
+  const outcome = await runJob(ctx.job, purge);
+  assert.equal(outcome.status === 'ok' && outcome.summary, '2 expired sessions deleted');
+  const left = await ctx.db.selectFrom('sessions').select('sid').execute();
+  assert.equal(
+    left.map((row) => row.sid),
+    ['live'],
+  );
+});
+
 test('startSchedule runs its entries on time and stop() waits for a run under way', async () => {
   let runs = 0;
   let finished = 0;

@@ -3,6 +3,7 @@ import { forgetOldFormKeys } from '../db/form-keys.ts';
 import { isScheduledKontrollDue, kontrollJobName, runScheduledKontroll } from '../kontroll/kontroll.ts';
 import { readMailEveryMinutes, readMailOnSchedule } from '../mail/inbound/read-mail.ts';
 import { keepLoginAttemptsHours, purgeOldLoginAttempts } from '../users/login.ts';
+import { purgeExpiredSessions } from '../users/sessions.ts';
 import { type Job, type JobContext, runJob } from './run-job.ts';
 
 // THE list of background jobs. Each entry is one line into a domain call; run-job.ts adds the
@@ -31,6 +32,15 @@ export const jobs: Job[] = [
     run: async (c) => {
       const purged = await purgeOldLoginAttempts(c.db);
       return purged ? `${purged} login attempts older than ${keepLoginAttemptsHours} hours deleted` : undefined;
+    },
+  },
+  // Every hour: sessions past their expiry, which no request can use any more.
+  {
+    name: 'purge-expired-sessions',
+    cron: '47 * * * *',
+    run: async (c) => {
+      const purged = await purgeExpiredSessions(c.db);
+      return purged ? `${purged} expired sessions deleted` : undefined;
     },
   },
 ];

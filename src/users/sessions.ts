@@ -28,3 +28,9 @@ export async function endSessionsOfUser(db: Db, userId: number, keep?: string): 
   await sessions.execute();
   return session_generation;
 }
+
+// Expired sessions are never read again (the store skips them); the schedule deletes them.
+export async function purgeExpiredSessions(db: Db): Promise<number> {
+  const result = await db.deleteFrom('sessions').where('expires_at', '<', new Date()).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -40,8 +40,3 @@ export class PgSessionStore {
       .then(() => callback(), callback);
   }
 }
-
-export async function purgeExpiredSessions(db: Db): Promise<number> {
-  const result = await db.deleteFrom('sessions').where('expires_at', '<', new Date()).executeTakeFirst();
-  return Number(result.numDeletedRows);
-}
