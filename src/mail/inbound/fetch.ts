@@ -2,6 +2,7 @@ import { type FetchMessageObject, ImapFlow } from 'imapflow';
 import type { Config } from '../../config.ts';
 import { withAdvisoryLock } from '../../db/advisory-locks.ts';
 import type { Db } from '../../db/database.ts';
+import { withoutNul } from '../../db/text.ts';
 import {
   findMailbox,
   type ImapAccount,
@@ -11,7 +12,7 @@ import {
   recordReadOutcome,
 } from './mailboxes.ts';
 import { type IngestResult, processInboundMessage } from './process.ts';
-import { storeInboundRaw } from './store.ts';
+import { type InboundSource, recordUnstoredInbound, storeInboundRaw } from './store.ts';
 
 // Read mail, the IMAP side: for each message not yet handled, by UID — download, store the raw
 // message (storeInboundRaw), process it (processInboundMessage), and only then tell the server
@@ -40,6 +41,8 @@ export type ReadOptions = {
   limit?: number;
   timeoutMs?: number;
   process?: (db: Db, config: Config, inboundId: string) => Promise<IngestResult>;
+  // storeInboundRaw, unless a test stands in one that fails.
+  store?: typeof storeInboundRaw;
   // Called for each message after it was stored and processed and before the server is told.
   afterProcess?: (uid: number) => Promise<void> | void;
 };
@@ -204,7 +207,7 @@ async function markTooLarge(db: Db, inboundId: string, size: number, maxBytes: n
 async function settleFailed(db: Db, inboundId: string, error: string | undefined): Promise<void> {
   await db
     .updateTable('inbound_messages')
-    .set({ status: 'failed', error: error ?? 'processing failed', processed_at: new Date() })
+    .set({ status: 'failed', error: withoutNul(error ?? 'processing failed'), processed_at: new Date() })
     .where('id', '=', inboundId)
     .where('status', '=', 'pending')
     .execute();
@@ -231,6 +234,27 @@ type Run = {
   messageErrors: string[];
 };
 
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+// Stores a downloaded message. One the database refuses (something in it no rule foresaw) is
+// recorded as failed with its UID and bytes instead, and the run goes on with the next; were the
+// error to stop the run, every later run would stop at the same message.
+async function storeMessage(
+  run: Run,
+  raw: Buffer,
+  from: InboundSource & { source: 'imap' },
+): Promise<{ id: string; duplicate: boolean; failed: boolean }> {
+  const store = run.opts.store ?? storeInboundRaw;
+  try {
+    return { ...(await store(run.db, raw, from)), failed: false };
+  } catch (error) {
+    const text = `could not be stored: ${errorText(error)}`;
+    const id = await recordUnstoredInbound(run.db, raw, from, text);
+    run.messageErrors.push(`UID ${from.uid}: ${text}`);
+    return { id, duplicate: false, failed: true };
+  }
+}
+
 async function processStored(run: Run, inboundId: string): Promise<boolean> {
   const process = run.opts.process ?? processInboundMessage;
   try {
@@ -241,7 +265,7 @@ async function processStored(run: Run, inboundId: string): Promise<boolean> {
   } catch (error) {
     // Left pending: the next run processes it again before the server hears anything.
     run.report.failed += 1;
-    run.messageErrors.push(`inbound message ${inboundId}: ${error instanceof Error ? error.message : error}`);
+    run.messageErrors.push(`inbound message ${inboundId}: ${errorText(error)}`);
     return false;
   }
 }
@@ -273,8 +297,8 @@ async function readMessage(run: Run, meta: FetchMessageObject): Promise<void> {
     ensureUsable(client);
     const head = await client.fetchOne(String(uid), { headers: true }, { uid: true });
     if (!head) return; // expunged meanwhile
-    const { id, duplicate } = await storeInboundRaw(db, head.headers ?? Buffer.alloc(0), from);
-    if (!duplicate) await markTooLarge(db, id, meta.size ?? 0, run.maxBytes);
+    const { id, duplicate, failed } = await storeMessage(run, head.headers ?? Buffer.alloc(0), from);
+    if (!duplicate && !failed) await markTooLarge(db, id, meta.size ?? 0, run.maxBytes);
     report.failed += 1;
   } else {
     ensureUsable(client);
@@ -282,8 +306,9 @@ async function readMessage(run: Run, meta: FetchMessageObject): Promise<void> {
     const message = await client.fetchOne(String(uid), { source: true }, { uid: true });
     if (!message) return; // expunged meanwhile
     if (!message.source) throw new Error(`the server sent no content for UID ${uid}`);
-    const { id, duplicate } = await storeInboundRaw(db, message.source, from);
-    if (duplicate) report.duplicates += 1;
+    const { id, duplicate, failed } = await storeMessage(run, message.source, from);
+    if (failed) report.failed += 1;
+    else if (duplicate) report.duplicates += 1;
     else handled = await processStored(run, id);
   }
   if (!handled) return;

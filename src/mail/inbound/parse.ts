@@ -1,6 +1,7 @@
 import { type AddressObject, type HeaderValue, simpleParser } from 'mailparser';
 import addressparser from 'nodemailer/lib/addressparser';
-import { repairLossyText } from './charset-repair.ts';
+import { withoutNul } from '../../db/text.ts';
+import { repairLossyText, utf8SequenceLength } from './charset-repair.ts';
 
 export type MailAddress = { address: string; name: string };
 
@@ -86,10 +87,19 @@ function addressList(field: AddressObject | AddressObject[] | undefined): MailAd
   return [field ?? []].flat().flatMap((group) => flatten(group.value));
 }
 
+// A Message-ID as a key we can store and look up. Control characters (a NUL, which PostgreSQL
+// refuses, or the byte Dovecot sends in its place) and U+FFFD (an undecodable byte) are dropped.
+// One longer than any real one is no use as a key and would not fit its index (a btree entry
+// holds at most 2704 bytes): it counts as missing.
+export function cleanMessageId(id: string): string | null {
+  const clean = id.trim().replace(/[\p{Cc}\ufffd]/gu, '');
+  return clean.length <= 500 && /^<[^<>\s]+>$/.test(clean) ? clean : null;
+}
+
 // "<a@b> <c@d>" or ["<a@b>", …] → ["<a@b>", "<c@d>"]; mailparser gives either.
 function messageIds(value: string | string[] | undefined): string[] {
   const text = [value ?? []].flat().join(' ');
-  return [...text.matchAll(/<[^<>\s]+>/g)].map((m) => m[0]);
+  return [...text.matchAll(/<[^<>\s]+>/g)].flatMap((m) => cleanMessageId(m[0]) ?? []);
 }
 
 // The raw header block, unfolded, as bytes: mailparser turns 8-bit header bytes that are not
@@ -132,17 +142,36 @@ function decodeWith(bytes: Buffer, charset: string): string | null {
   }
 }
 
+// IMAP cannot carry a NUL, so Dovecot sends each NUL of a stored message as the byte 0x80, which
+// no UTF-8 sequence starts with. Text that is UTF-8 but for such bytes is read without them, when
+// it is UTF-8 by its other bytes or by the charset the message declares; else null.
+function utf8WithoutNulStandIns(bytes: Buffer, utf8Declared: boolean): string | null {
+  const kept: number[] = [];
+  for (let i = 0; i < bytes.length; ) {
+    const byte = bytes[i] as number;
+    const length = byte < 0x80 ? 1 : utf8SequenceLength(bytes, i);
+    if (length) kept.push(...bytes.subarray(i, i + length));
+    else if (byte !== 0x80) return null;
+    i += length || 1;
+  }
+  const utf8 = kept.some((b) => b >= 0x80) || utf8Declared;
+  return utf8 ? decodeWith(Buffer.from(kept), 'utf-8') : null;
+}
+
 // A header written raw in 8-bit (no encoded words), which mailparser can only guess at: decoded
-// as UTF-8, else in a charset the message declares, else as windows-1252, which reads every byte.
-// null when the header is not like that and mailparser's reading stands.
+// as UTF-8 (also around Dovecot's stand-ins for NULs), else in a charset the message declares,
+// else as windows-1252, which reads every byte. null when the header is not like that and
+// mailparser's reading stands.
 function rawEightBitHeader(raw: Buffer, name: string): string | null {
   const bytes = rawHeaderValue(raw, name);
   if (!bytes || bytes.includes('=?') || !bytes.some((b) => b >= 0x80)) return null;
-  for (const charset of ['utf-8', ...declaredCharsets(raw), 'windows-1252']) {
-    const text = decodeWith(bytes, charset);
-    if (text !== null) return text.replace(/\s+/g, ' ').trim();
-  }
-  return null;
+  const charsets = declaredCharsets(raw);
+  const text =
+    decodeWith(bytes, 'utf-8') ??
+    utf8WithoutNulStandIns(bytes, charsets.includes('utf-8')) ??
+    charsets.map((charset) => decodeWith(bytes, charset)).find((decoded) => decoded !== null) ??
+    decodeWith(bytes, 'windows-1252');
+  return text == null ? null : text.replace(/\s+/g, ' ').trim();
 }
 
 // An encoded word labelled ISO-2022-JP that holds 8-bit bytes, which mailparser then misreads.
@@ -295,7 +324,7 @@ export async function parseInbound(raw: Buffer, opts: { maxBytes?: number } = {}
     text: mail.text ?? '',
     html: typeof mail.html === 'string' && mail.html.trim() ? mail.html : null,
   });
-  return {
+  return withoutNuls({
     messageId: messageIds(mail.messageId)[0] ?? null,
     inReplyTo: messageIds(mail.inReplyTo).at(-1) ?? null,
     references: messageIds(mail.references),
@@ -327,5 +356,31 @@ export async function parseInbound(raw: Buffer, opts: { maxBytes?: number } = {}
       reportType: lower(reportType),
     },
     isReport: contentTypeValue?.toLowerCase() === 'multipart/report',
+  });
+}
+
+// Every text the pipeline may store or look up, without NULs (db/text.ts): a NUL from a raw
+// header or an encoded word, =00 or base64 once failed each try to store the mail. Message-IDs
+// are cleaned by messageIds; the raw message and the attachments' contents stay bytes.
+function withoutNuls(mail: ParsedInbound): ParsedInbound {
+  const optional = (text: string | null) => (text === null ? null : withoutNul(text));
+  const address = (a: MailAddress): MailAddress => ({ address: withoutNul(a.address), name: withoutNul(a.name) });
+  const headers = Object.fromEntries(Object.entries(mail.headers).map(([key, value]) => [key, optional(value)]));
+  return {
+    ...mail,
+    subject: withoutNul(mail.subject),
+    from: mail.from && address(mail.from),
+    to: mail.to.map(address),
+    cc: mail.cc.map(address),
+    replyTo: mail.replyTo && address(mail.replyTo),
+    html: optional(mail.html),
+    text: withoutNul(mail.text),
+    attachments: mail.attachments.map((a) => ({
+      ...a,
+      fileName: optional(a.fileName),
+      contentType: withoutNul(a.contentType),
+      contentId: optional(a.contentId),
+    })),
+    headers: headers as FilterHeaders,
   };
 }

@@ -291,6 +291,7 @@ export const en = {
   'inbound.status.processed': 'Processed',
   'inbound.status.ignored': 'Ignored',
   'inbound.attempts': 'Attempts: {count}',
+  'inbound.uid': 'UID {uid}',
   'inbound.download': 'Download .eml',
   'inbound.retry': 'Try again',
   'inbound.retry_failed': 'The message failed again: {error}',

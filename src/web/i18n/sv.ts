@@ -294,6 +294,7 @@ export const sv: Record<MessageKey, string> = {
   'inbound.status.processed': 'Behandlat',
   'inbound.status.ignored': 'Ignorerat',
   'inbound.attempts': 'Försök: {count}',
+  'inbound.uid': 'UID {uid}',
   'inbound.download': 'Ladda ned .eml',
   'inbound.retry': 'Försök igen',
   'inbound.retry_failed': 'Meddelandet misslyckades igen: {error}',
