@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Config } from '../../config.ts';
@@ -350,6 +351,49 @@ test('a bounce with NULs in its report and returned headers is noted in the case
   assert.is(result.caseNumber, ctx.kase.number);
   const row = await shown(stored.id);
   assert.match(row.body_html ?? '', 'per@acme.se: 550 5.1.1 User unknown');
+});
+
+test('a mail of a megabyte of distinct words (a pasted log) becomes a case, found by its first words', async () => {
+  // 80,000 different words: more than a tsvector (1 MB) can hold.
+  const words = Array.from({ length: 80_000 }, () => randomBytes(6).toString('hex'));
+  const raw = eml({ subject: 'Loggen fr\u00e5n skrivaren', body: `Skrivarloggen bifogas.\n${words.join(' ')}\n` });
+  const stored = await storeInboundRaw(ctx.db, raw, { source: 'import' });
+  const result = await processInboundMessage(ctx.db, ctx.config, stored.id);
+  assert.is(result.outcome, 'created', result.error);
+  const row = await shown(stored.id);
+  assert.match(row.body_html ?? '', 'Skrivarloggen bifogas.');
+  const found = await ctx.db
+    .selectFrom('cases')
+    .select('number')
+    .where(sql<boolean>`search_vector @@ to_tsquery('swedish', 'skrivarloggen')`)
+    .execute();
+  assert.equal(
+    found.map((c) => c.number),
+    [result.caseNumber],
+  );
+
+  // More such mail in the same case: its words no longer fit, yet each is saved, and the case can
+  // still be renamed and is found by its new title.
+  const kase = await ctx.db
+    .selectFrom('cases')
+    .select('id')
+    .where('number', '=', result.caseNumber as string)
+    .executeTakeFirstOrThrow();
+  await sql`
+    insert into thread_entries (case_id, side, author_name, body_html)
+    select ${kase.id}, 'customer', 'Per Persson',
+      (select string_agg(md5(n::text || '-' || i::text), ' ') from generate_series(1, 3200) i)
+    from generate_series(1, 12) n`.execute(ctx.db);
+  await ctx.db.updateTable('cases').set({ title: 'Skrivarloggar i mängd' }).where('id', '=', kase.id).execute();
+  const renamed = await ctx.db
+    .selectFrom('cases')
+    .select('id')
+    .where(sql<boolean>`search_vector @@ to_tsquery('swedish', 'mängd')`)
+    .execute();
+  assert.equal(
+    renamed.map((c) => c.id),
+    [kase.id],
+  );
 });
 
 test.run();
