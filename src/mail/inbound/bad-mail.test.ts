@@ -271,6 +271,60 @@ test('a message that cannot be stored is recorded as failed with its UID, shown 
   assert.is((await shown(String(failed.id))).title, 'Kan inte lagras');
 });
 
+test('a message the server cannot hand out holds up its mailbox for three runs, then is recorded as failed with its UID', async () => {
+  const mailbox = await freshMailbox();
+  for (const subject of ['F\u00f6re den trasiga', 'Den trasiga', 'Efter den trasiga']) {
+    await ctx.imap.appendMessage(eml({ subject, body: 'Hej!\n' }), { folder: mailbox.folder });
+  }
+  const [, broken] = await ctx.imap.listMessages(mailbox.folder);
+  assert.ok(broken);
+  // Its file on the server cannot be read: Dovecot drops the connection at each FETCH of it.
+  await ctx.imap.breakMessage(broken.uid, mailbox.folder);
+
+  const runs = [];
+  for (let run = 1; run <= 4; run += 1) runs.push(await readMailbox(ctx.db, ctx.config, mailbox.id));
+  assert.ok(
+    runs.slice(0, 3).every((r) => r.error),
+    'the first three runs stop at it (the connection is gone)',
+  );
+  assert.is(runs[3]?.error, undefined, JSON.stringify(runs[3]));
+  const rows = await inboundRows(mailbox);
+  assert.equal(
+    rows.map((r) => [Number(r.uid), r.status, r.outcome]),
+    [
+      [broken.uid - 1, 'processed', 'created'],
+      [broken.uid, 'failed', 'unreadable'],
+      [broken.uid + 1, 'processed', 'created'],
+    ],
+  );
+  assert.match(rows[1]?.error ?? '', 'could not be downloaded in 3 tries');
+  assert.ok((await ctx.imap.listMessages(mailbox.folder)).every((m) => seen(m.flags)));
+  const fifth = await readMailbox(ctx.db, ctx.config, mailbox.id);
+  assert.is(fifth.error, undefined, 'not asked for again');
+
+  // Failed mail lists it with its UID; there is nothing to try again, and it says where it is.
+  const admin = new TestClient(ctx.app);
+  await admin.login('ADMIN');
+  await ctx.db
+    .updateTable('inbound_messages')
+    .set({ received_at: new Date(Date.now() - 3600_000) })
+    .execute();
+  const page = await admin.get('/admin/inbound');
+  assert.match(page.body, `UID ${broken.uid}`);
+  assert.match(page.body, 'could not be downloaded in 3 tries');
+  assert.not.match(page.body, `/admin/inbound/${rows[1]?.id}/retry`);
+  assert.match(page.body, 'E-postservern lämnade aldrig ut meddelandet');
+  const retry = await admin.post(`/admin/inbound/${rows[1]?.id}/retry`);
+  assert.is(retry.statusCode, 303);
+  assert.match((await admin.get('/admin/inbound')).body, 'Inte försökt igen: e-postservern lämnade aldrig ut');
+  const after = await ctx.db
+    .selectFrom('inbound_messages')
+    .select(['status', 'outcome'])
+    .where('id', '=', String(rows[1]?.id))
+    .executeTakeFirstOrThrow();
+  assert.equal(after, { status: 'failed', outcome: 'unreadable' }, 'no empty case made of it');
+});
+
 test('raw NULs passed on by a server or an import: stored text without them, the raw bytes kept as they came', async () => {
   const raw = eml({
     subject: 'R\u00e5\0 NUL',

@@ -69,11 +69,18 @@ export async function storeInboundRaw(
   });
 }
 
-// A message that storeInboundRaw could not store (the database refused something in it) is kept
-// all the same: its raw bytes, its UID and the error, as failed, so Failed mail shows it and a
-// retry can process it, and the reader marks it and goes on. Throws only when the database
-// refuses even this, and then the reader stops with the message unmarked.
-export async function recordUnstoredInbound(db: Db, raw: Buffer, from: InboundSource, error: string): Promise<string> {
+// A message Read mail could not take in is kept all the same, as failed, with its UID, the error
+// and what there is of it, so Failed mail shows it and the reader marks it and goes on:
+// - outcome 'failed': storeInboundRaw could not store it (the database refused something in
+//   it); its raw bytes are kept, and a retry processes them;
+// - outcome 'unreadable': the server never handed it out; nothing of it is kept, so a retry has
+//   nothing to process, and the message stays on the server.
+// Throws only when the database refuses even this; the reader then stops with it unmarked.
+export async function recordFailedInbound(
+  db: Db,
+  failed: { raw: Buffer; from: InboundSource; error: string; outcome: 'failed' | 'unreadable' },
+): Promise<string> {
+  const { raw, from } = failed;
   return db.transaction().execute(async (trx) => {
     const file = await storeFile(trx, {
       content: raw,
@@ -92,8 +99,8 @@ export async function recordUnstoredInbound(db: Db, raw: Buffer, from: InboundSo
         file_id: file.id,
         size_bytes: raw.length,
         status: 'failed',
-        outcome: 'failed',
-        error: withoutNul(error).slice(0, 4000),
+        outcome: failed.outcome,
+        error: withoutNul(failed.error).slice(0, 4000),
         processed_at: new Date(),
       })
       .returning('id')
