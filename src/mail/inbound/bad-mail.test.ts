@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { suite } from 'uvu';
@@ -448,6 +451,80 @@ test('a mail of a megabyte of distinct words (a pasted log) becomes a case, foun
     renamed.map((c) => c.id),
     [kase.id],
   );
+});
+
+// Broken shapes met in the wild, one message each (broken-mail/README.md says what is wrong with
+// each): the case title and a phrase of the text an agent then sees.
+const brokenDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'broken-mail');
+const brokenExpected: Record<string, { title: string; text: string; document?: RegExp }> = {
+  '01-truncated-multipart.eml': {
+    title: 'Faktura 2026-1142 saknas',
+    text: 'Vi har inte fått fakturan, se bifogat.',
+    document: /^Faktura 2026-1142\.pdf$/,
+  },
+  '02-unused-boundary.eml': {
+    title: 'Nytt meddelande från webbformuläret',
+    text: 'Skrivaren på plan 3 skriver bara ut tomma sidor.',
+  },
+  '03-multipart-without-boundary.eml': { title: 'Skanner fungerar inte', text: 'felkod E-302 varje morgon' },
+  '04-broken-base64.eml': { title: 'Felkod vid uppstart', text: 'Datorn visar felkod 0x0000007B vid uppstart.' },
+  '05-broken-quoted-printable.eml': { title: 'Kopiatorn på plan 4', text: 'Tonern är bytt, felet kvarstår.' },
+  '06-header-garbage.eml': { title: 'Fråga om licenser för nästa år', text: 'hur många licenser har vi kvar?' },
+  '07-unknown-charsets.eml': {
+    title: 'Skrivaren på plan 5',
+    text: 'drar in två ark åt gången',
+    document: /^logg\.txt$/,
+  },
+  '08-no-body-separator.eml': { title: 'Bara rubrik', text: '' },
+  '09-huge-subject-and-file-name.eml': {
+    // a case title keeps 200 characters
+    title: 'Skrivaren fastnar igen '.repeat(9).slice(0, 200),
+    text: 'Se bifogad rapport.',
+    // a name of 600 characters after a Windows path: cut to 255, its extension kept
+    document: /^rapport_[a-z_]{243}\.pdf$/,
+  },
+  '10-deep-nesting.eml': { title: 'Inloggning', text: 'Se nedan, hela kedjan.' },
+  '11-encoded-multipart-utf16.eml': { title: 'Moms saknas', text: 'Fakturan är fel, momsen saknas.' },
+  '12-sender-chaos.eml': { title: 'Till alla: servern startas om', text: 'Servern startas om i kväll klockan 22.' },
+  '13-detached-boundary.eml': {
+    title: 'Licensnyckel',
+    text: 'Licensnyckeln till ritprogrammet fungerar inte längre.',
+  },
+};
+
+test('broken MIME from the wild: each message becomes a case with its text, is marked, and the next is read', async () => {
+  const mailbox = await freshMailbox();
+  const files = readdirSync(brokenDir)
+    .filter((name) => name.endsWith('.eml'))
+    .sort();
+  assert.equal(files, Object.keys(brokenExpected).sort(), 'each sample says what it should become');
+  for (const name of files) {
+    await ctx.imap.appendMessage(readFileSync(path.join(brokenDir, name)), { folder: mailbox.folder });
+  }
+  await ctx.imap.appendMessage(eml({ subject: 'Efter de trasiga', body: 'Hej!\n' }), { folder: mailbox.folder });
+
+  const report = await readMailbox(ctx.db, ctx.config, mailbox.id);
+  assert.is(report.error, undefined, JSON.stringify(report));
+  const rows = await inboundRows(mailbox);
+  assert.is(rows.length, files.length + 1);
+  const seenAs = await Promise.all(rows.map((r) => shown(String(r.id))));
+  files.forEach((name, i) => {
+    const expected = brokenExpected[name] as (typeof brokenExpected)[string];
+    const got = seenAs[i];
+    assert.is(got?.outcome, 'created', `${name}: ${got?.error}`);
+    assert.is(got?.title, expected.title, name);
+    const text = (got?.body_html ?? '').replace(/<br>/g, ' ').replace(/<[^>]*>/g, '');
+    assert.ok(expected.text ? text.includes(expected.text) : text.trim() === '', `${name}: ${text.slice(0, 200)}`);
+    if (expected.document) {
+      const { document } = expected;
+      assert.ok(
+        got?.documents.some((d) => document.test(d)),
+        `${name}: ${JSON.stringify(got?.documents)}`,
+      );
+    }
+  });
+  assert.is(seenAs.at(-1)?.title, 'Efter de trasiga');
+  assert.ok((await ctx.imap.listMessages(mailbox.folder)).every((m) => seen(m.flags)));
 });
 
 test.run();

@@ -1,4 +1,4 @@
-import { type AddressObject, type HeaderValue, simpleParser } from 'mailparser';
+import { type AddressObject, type HeaderValue, type ParsedMail, simpleParser } from 'mailparser';
 import addressparser from 'nodemailer/lib/addressparser';
 import { withoutNul } from '../../db/text.ts';
 import { repairLossyText, utf8SequenceLength } from './charset-repair.ts';
@@ -174,6 +174,73 @@ function rawEightBitHeader(raw: Buffer, name: string): string | null {
   return text == null ? null : text.replace(/\s+/g, ' ').trim();
 }
 
+// A subject of encoded words in a charset no decoder knows ("unknown-8bit", which gateways write
+// for 8-bit text of no known charset) or mislabelled UTF-8: mailparser reads the bytes as UTF-8
+// and loses each other one to U+FFFD. Read again by decodeEncodedWords, such bytes as
+// windows-1252; null when mailparser lost nothing or the reading again loses as much.
+function rereadEncodedSubject(raw: Buffer, parsed: string): string | null {
+  if (!parsed.includes('\ufffd')) return null;
+  const header = rawHeaderValue(raw, 'subject')?.toString('latin1');
+  if (!header?.includes('=?')) return null;
+  const text = decodeEncodedWords(header).replace(/\s+/g, ' ').trim();
+  return text.includes('\ufffd') ? null : text;
+}
+
+// How mailparser is asked to read a message.
+const parserOptions = {
+  // we rewrite cid: links to stored images ourselves, and make our own HTML of plain text
+  keepCidLinks: true,
+  skipTextToHtml: true,
+  skipTextLinks: true,
+  skipImageLinks: true,
+  // delivery reports stay a part of their own (the bounce filter reads them), not body text
+  keepDeliveryStatus: true,
+} as const;
+
+function decodeTransferEncoding(body: Buffer, encoding: string | null): Buffer {
+  const text = body.toString('latin1');
+  if (encoding === 'base64') return Buffer.from(text.replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
+  if (encoding !== 'quoted-printable') return body;
+  const bytes = text
+    .replace(/=\r?\n/g, '')
+    .replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  return Buffer.from(bytes, 'latin1');
+}
+
+// A multipart in which mailparser found no part at all, as it names no boundary or one that
+// never comes; the customer's words would be missing from the case. Either the parts are there
+// after all, behind a boundary parameter that lost its folding space and with it its header
+// (read again with the boundary that the first part's line names), or the body is plain text
+// sent as multipart (a web form; Apple Mail), which is then the text: decoded by the message's
+// Content-Transfer-Encoding, read in its charset, as UTF-8, or else as windows-1252.
+async function readPartlessMultipart(raw: Buffer, mail: ParsedMail): Promise<ParsedMail | string | null> {
+  const contentType = mail.headers.get('content-type');
+  if (!contentType || typeof contentType !== 'object' || !('value' in contentType)) return null;
+  const type = String(contentType.value).toLowerCase();
+  const hasHtml = typeof mail.html === 'string' && mail.html.trim() !== '';
+  if (!type.startsWith('multipart/') || (mail.text ?? '').trim() || hasHtml || mail.attachments.length) return null;
+  const end = /\r?\n\r?\n/.exec(raw.subarray(0, 64 * 1024).toString('latin1'));
+  if (!end) return null;
+  const body = raw.subarray(end.index + end[0].length);
+  const params = 'params' in contentType ? (contentType.params as Record<string, string>) : {};
+  if (params.boundary && body.includes(`--${params.boundary}`)) return null;
+  const partLine = /^--([^\s"]{1,70})[ \t]*\r?\ncontent-[\w-]+:/im.exec(body.toString('latin1'));
+  if (partLine) {
+    const header = raw
+      .subarray(0, end.index)
+      .toString('latin1')
+      .replace(/^content-type:.*(?:\r?\n[ \t].*)*(?:\r?\n|$)/gim, '');
+    const contentTypeLine = `Content-Type: ${type}; boundary="${partLine[1]}"`;
+    const again = Buffer.concat([Buffer.from(`${header.trimEnd()}\r\n${contentTypeLine}\r\n\r\n`, 'latin1'), body]);
+    return simpleParser(again, parserOptions);
+  }
+  const encoding = headerText(mail.headers.get('content-transfer-encoding'))?.toLowerCase() ?? null;
+  const bytes = decodeTransferEncoding(body, encoding);
+  const charsets = [...(params.charset ? [decoderLabel(params.charset)] : []), 'utf-8', 'windows-1252'];
+  const text = charsets.map((charset) => decodeWith(bytes, charset)).find((decoded) => decoded != null);
+  return text?.trim() ? text : null;
+}
+
 // An encoded word labelled ISO-2022-JP that holds 8-bit bytes, which mailparser then misreads.
 function hasMislabelledJapanese(header: string): boolean {
   return [...header.matchAll(/=\?iso-2022-jp\?b\?([^?]*)\?=/gi)].some((m) =>
@@ -300,15 +367,9 @@ function attachmentName(a: MailparserAttachment, raw: Buffer): string | null {
 export async function parseInbound(raw: Buffer, opts: { maxBytes?: number } = {}): Promise<ParsedInbound> {
   if (opts.maxBytes !== undefined && raw.length > opts.maxBytes)
     throw new MessageTooLargeError(raw.length, opts.maxBytes);
-  const mail = await simpleParser(raw, {
-    // we rewrite cid: links to stored images ourselves, and make our own HTML of plain text
-    keepCidLinks: true,
-    skipTextToHtml: true,
-    skipTextLinks: true,
-    skipImageLinks: true,
-    // delivery reports stay a part of their own (the bounce filter reads them), not body text
-    keepDeliveryStatus: true,
-  });
+  const parsed = await simpleParser(raw, parserOptions);
+  const partless = await readPartlessMultipart(raw, parsed);
+  const mail = typeof partless === 'object' && partless !== null ? partless : parsed;
   const headers = mail.headers;
   const contentType = headers.get('content-type');
   const contentTypeValue =
@@ -321,14 +382,15 @@ export async function parseInbound(raw: Buffer, opts: { maxBytes?: number } = {}
   const from = parsedFrom ? repairFromName(raw, parsedFrom) : null;
   // body parts that are not the UTF-8 they were taken for (a stray Latin-1 byte, undeclared GBK)
   const body = repairLossyText(raw, {
-    text: mail.text ?? '',
+    text: (typeof partless === 'string' ? partless : mail.text) ?? '',
     html: typeof mail.html === 'string' && mail.html.trim() ? mail.html : null,
   });
   return withoutNuls({
     messageId: messageIds(mail.messageId)[0] ?? null,
     inReplyTo: messageIds(mail.inReplyTo).at(-1) ?? null,
     references: messageIds(mail.references),
-    subject: rawEightBitHeader(raw, 'subject') ?? (mail.subject ?? '').trim(),
+    subject:
+      rawEightBitHeader(raw, 'subject') ?? rereadEncodedSubject(raw, mail.subject ?? '') ?? (mail.subject ?? '').trim(),
     from,
     to: addressList(mail.to),
     cc: addressList(mail.cc),
