@@ -150,6 +150,8 @@ export function createMailSender(opts: {
   let stopped = true;
   // set by stop(): a run under way finishes the message on its way and claims no more
   let stopRequested = false;
+  // E-mail OUT copies, filed one after another while the next messages go (runOnce waits for them)
+  let copies: Promise<void> = Promise.resolve();
 
   // A server may take long to answer the end of DATA (content scanning): meanwhile the claim is
   // renewed, so no other sender takes the message over and sends it a second time.
@@ -198,8 +200,11 @@ export function createMailSender(opts: {
       release();
     }
     await recordSent(message.id);
-    await fileSentCopy(db, message).catch((error) =>
-      log(`outbox ${message.id}: sent, but the E-mail OUT copy failed: ${error}`),
+    // Not part of delivery: the next message need not wait for it.
+    copies = copies.then(() =>
+      fileSentCopy(db, message).catch((error) =>
+        log(`outbox ${message.id}: sent, but the E-mail OUT copy failed: ${error}`),
+      ),
     );
   }
 
@@ -216,6 +221,7 @@ export function createMailSender(opts: {
       // Without a server, a batch is told why it waits; the rest keep their turn for a later run.
       if (!smtp && total >= settingsEvery) break;
     }
+    await copies;
     return total;
   }
 
