@@ -14,6 +14,7 @@ import { buildTestApp, seedUser, TestClient, testConfig } from '../../test-suppo
 import { createTestDatabase } from '../../test-support/database.ts';
 import { startTestImapServer, type TestImapServer } from '../../test-support/imap.ts';
 import { seedAcme, seedPrinterJamCase } from '../../test-support/seeds.ts';
+import { needs } from '../../test-support/system-packages.ts';
 import { parseForm } from '../../web/form.ts';
 import { readMailbox } from './fetch.ts';
 import { createMailbox, type Mailbox, mailboxSchema } from './mailboxes.ts';
@@ -33,24 +34,36 @@ const ctx = {} as {
   kalle: User;
   kase: Case;
 };
-const test = suite('One bad message never stops a mailbox (real Dovecot)');
+// Two suites, each on a database of its own: mail read from a real Dovecot, and mail handed to
+// the pipeline as an import is (or as a server that passes NULs on would), which needs no Dovecot.
+const test = needs('dovecot', suite('One bad message never stops a mailbox (real Dovecot)'));
+const pipeline = suite('Bad mail through the pipeline (an import, or a server that passes NULs on)');
 
-test.before(async () => {
+async function setUp(): Promise<void> {
   const t = await createTestDatabase();
   Object.assign(ctx, { db: t.db, drop: t.drop });
-  ctx.imap = await startTestImapServer();
   ctx.config = testConfig();
   ctx.app = await buildTestApp(ctx.db);
   await seedUser(ctx.db, 'ADMIN', 'admin');
   ctx.kalle = await seedUser(ctx.db, 'KALLE');
   const { customer, contact } = await seedAcme(ctx.db);
   ctx.kase = await seedPrinterJamCase(ctx.db, ctx.kalle, customer.id, contact.id);
+}
+async function tearDown(): Promise<void> {
+  await ctx.app.close();
+  await ctx.drop();
+}
+
+test.before(async () => {
+  await setUp();
+  ctx.imap = await startTestImapServer();
 });
 test.after(async () => {
-  await ctx.app.close();
   await ctx.imap.close();
-  await ctx.drop();
+  await tearDown();
 });
+pipeline.before(setUp);
+pipeline.after(tearDown);
 
 let folders = 0;
 async function freshMailbox(): Promise<Mailbox> {
@@ -328,47 +341,50 @@ test('a message the server cannot hand out holds up its mailbox for three runs, 
   assert.equal(after, { status: 'failed', outcome: 'unreadable' }, 'no empty case made of it');
 });
 
-test('raw NULs passed on by a server or an import: stored text without them, the raw bytes kept as they came', async () => {
-  const raw = eml({
-    subject: 'R\u00e5\0 NUL',
-    messageId: '<raw\0nul@acme.se>',
-    headers: [
-      'Content-Type: multipart/mixed; boundary="b"',
-      'X-Mailer: Trasig\0 klient',
-      'Reply-To: Per\0 Persson <per@acme.se>',
-    ],
-    body: [
-      '--b',
-      'Content-Type: text/plain; charset=utf-8',
-      '',
-      'Text\0 med NUL.',
-      '--b',
-      'Content-Type: application/octet-stream',
-      'Content-Disposition: attachment; filename="bil\0aga.bin"',
-      '',
-      'data\0data',
-      '--b--',
-      '',
-    ].join('\n'),
-  });
-  const stored = await storeInboundRaw(ctx.db, raw, { source: 'import' });
-  const result = await processInboundMessage(ctx.db, ctx.config, stored.id);
-  assert.is(result.outcome, 'created', result.error);
-  const row = await shown(stored.id);
-  assert.is(row.title, 'R\u00e5 NUL');
-  assert.is(row.message_id, '<rawnul@acme.se>');
-  assert.is(row.entry_message_id, '<rawnul@acme.se>');
-  assert.match(row.body_html ?? '', 'Text med NUL.');
-  assert.ok(row.documents.includes('bilaga.bin'), JSON.stringify(row.documents));
-  const file = await ctx.db
-    .selectFrom('inbound_messages')
-    .select('file_id')
-    .where('id', '=', stored.id)
-    .executeTakeFirstOrThrow();
-  assert.ok((await readFileContent(ctx.db, file.file_id)).equals(raw), 'the raw message is kept byte for byte');
-});
+pipeline(
+  'raw NULs passed on by a server or an import: stored text without them, the raw bytes kept as they came',
+  async () => {
+    const raw = eml({
+      subject: 'R\u00e5\0 NUL',
+      messageId: '<raw\0nul@acme.se>',
+      headers: [
+        'Content-Type: multipart/mixed; boundary="b"',
+        'X-Mailer: Trasig\0 klient',
+        'Reply-To: Per\0 Persson <per@acme.se>',
+      ],
+      body: [
+        '--b',
+        'Content-Type: text/plain; charset=utf-8',
+        '',
+        'Text\0 med NUL.',
+        '--b',
+        'Content-Type: application/octet-stream',
+        'Content-Disposition: attachment; filename="bil\0aga.bin"',
+        '',
+        'data\0data',
+        '--b--',
+        '',
+      ].join('\n'),
+    });
+    const stored = await storeInboundRaw(ctx.db, raw, { source: 'import' });
+    const result = await processInboundMessage(ctx.db, ctx.config, stored.id);
+    assert.is(result.outcome, 'created', result.error);
+    const row = await shown(stored.id);
+    assert.is(row.title, 'R\u00e5 NUL');
+    assert.is(row.message_id, '<rawnul@acme.se>');
+    assert.is(row.entry_message_id, '<rawnul@acme.se>');
+    assert.match(row.body_html ?? '', 'Text med NUL.');
+    assert.ok(row.documents.includes('bilaga.bin'), JSON.stringify(row.documents));
+    const file = await ctx.db
+      .selectFrom('inbound_messages')
+      .select('file_id')
+      .where('id', '=', stored.id)
+      .executeTakeFirstOrThrow();
+    assert.ok((await readFileContent(ctx.db, file.file_id)).equals(raw), 'the raw message is kept byte for byte');
+  },
+);
 
-test('a bounce with NULs in its report and returned headers is noted in the case it belongs to', async () => {
+pipeline('a bounce with NULs in its report and returned headers is noted in the case it belongs to', async () => {
   const raw = Buffer.from(
     [
       'From: Mail Delivery System <MAILER-DAEMON@mx.acme.se>',
@@ -410,7 +426,7 @@ test('a bounce with NULs in its report and returned headers is noted in the case
   assert.match(row.body_html ?? '', 'per@acme.se: 550 5.1.1 User unknown');
 });
 
-test('a mail of a megabyte of distinct words (a pasted log) becomes a case, found by its first words', async () => {
+pipeline('a mail of a megabyte of distinct words (a pasted log) becomes a case, found by its first words', async () => {
   // 80,000 different words: more than a tsvector (1 MB) can hold.
   const words = Array.from({ length: 80_000 }, () => randomBytes(6).toString('hex'));
   const raw = eml({ subject: 'Loggen fr\u00e5n skrivaren', body: `Skrivarloggen bifogas.\n${words.join(' ')}\n` });
@@ -528,3 +544,4 @@ test('broken MIME from the wild: each message becomes a case with its text, is m
 });
 
 test.run();
+pipeline.run();
