@@ -102,8 +102,8 @@ export async function runOutboxBench({ log }: { log: (msg: string) => void }): P
     const sender = createMailSender({ db, config, log });
     const d0 = performance.now();
     let delivered = 0;
-    // What start() does, without its timer: claim a batch (50), send it over the pooled
-    // connections, until nothing is due.
+    // What start() does, without its timer: one message after another, each claimed, sent and
+    // recorded, until nothing is due.
     for (;;) {
       const n = await sender.runOnce();
       if (!n) break;

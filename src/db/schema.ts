@@ -355,6 +355,15 @@ export interface InboundMessagesTable {
   processed_at: Date | null;
 }
 
+export interface InboundFetchFailuresTable {
+  mailbox_id: number;
+  uid_validity: number;
+  uid: number;
+  attempts: Generated<number>;
+  error: string;
+  last_failed_at: Timestamp;
+}
+
 export interface CaseSettingsTable {
   id: Generated<number>;
   reopen_closed_within_days: Generated<number>;
@@ -528,6 +537,7 @@ export interface Database {
   jobs: JobsTable;
   mailboxes: MailboxesTable;
   inbound_messages: InboundMessagesTable;
+  inbound_fetch_failures: InboundFetchFailuresTable;
   case_settings: CaseSettingsTable;
   mail_settings: MailSettingsTable;
   outbox: OutboxTable;

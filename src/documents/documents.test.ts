@@ -496,6 +496,7 @@ test('file names keep the user’s name without folders or control characters', 
   assert.is(cleanFileName('..'), 'file');
   assert.is(cleanFileName('   '), 'file');
   assert.is(cleanFileName('Årsredovisning – 2026.xlsx'), 'Årsredovisning – 2026.xlsx');
+  assert.is(cleanFileName(`${'rapport_'.repeat(75)}.pdf`), `${'rapport_'.repeat(75).slice(0, 251)}.pdf`);
 });
 
 test.run();

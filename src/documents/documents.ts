@@ -17,17 +17,18 @@ export class DocumentOwnerNotFoundError extends Error {}
 export class DocumentForbiddenError extends Error {}
 
 // The user's own name for the file, minus any folder path a browser or mail client sent along,
-// control characters and the direction marks that disguise "gpj.exe" as "exe.jpg".
+// control characters and the direction marks that disguise "gpj.exe" as "exe.jpg". One longer than
+// 255 characters is cut before its extension, which still says what the file is.
 export function cleanFileName(name: string): string {
   const base = name.split(/[/\\]/).pop() ?? '';
-  const clean = Array.from(
+  const chars = Array.from(
     base
       .normalize('NFC')
       .replace(/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, '')
       .trim(),
-  )
-    .slice(0, 255)
-    .join('');
+  );
+  const extension = chars.length > 255 ? Array.from(/\.[^.\s]{1,16}$/u.exec(chars.join(''))?.[0] ?? '') : [];
+  const clean = [...chars.slice(0, 255 - extension.length), ...extension].join('');
   return clean === '' || clean === '.' || clean === '..' ? 'file' : clean;
 }
 

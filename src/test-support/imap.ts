@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,9 @@ export type TestImapServer = {
   // UID → flags of every message in the folder.
   listFlags: (folder?: string) => Promise<Map<number, string[]>>;
   listFolders: () => Promise<string[]>;
+  // Makes a stored message's file unreadable, as a broken file on a real server: Dovecot then
+  // fails to send its content (and drops the connection).
+  breakMessage: (uid: number, folder?: string) => Promise<void>;
   // Stops Dovecot, keeping its mail; start() brings it back on the same port with the same mail.
   stop: () => Promise<void>;
   start: () => Promise<void>;
@@ -262,6 +265,23 @@ export async function startTestImapServer(opts: { user?: string; password?: stri
     });
   }
 
+  // Maildir++: INBOX is the Maildir itself, another folder its ".Name" directory; dovecot-uidlist
+  // names each UID's file ("<uid> [fields] :<base name>"), kept in cur/ or new/ with flags after.
+  async function breakMessage(uid: number, folder = 'INBOX'): Promise<void> {
+    const maildir = path.join(home, 'Maildir', folder.toUpperCase() === 'INBOX' ? '' : `.${folder}`);
+    const uidlist = await readFile(path.join(maildir, 'dovecot-uidlist'), 'utf8');
+    const base = uidlist
+      .split('\n')
+      .map((line) => /^(\d+)\s.*:(\S+)$/.exec(line))
+      .find((m) => Number(m?.[1]) === uid)?.[2];
+    if (!base) throw new Error(`no file for UID ${uid} in ${folder}`);
+    for (const sub of ['cur', 'new']) {
+      const name = (await readdir(path.join(maildir, sub))).find((f) => f.startsWith(base));
+      if (name) return chmod(path.join(maildir, sub, name), 0);
+    }
+    throw new Error(`the file of UID ${uid} in ${folder} is gone`);
+  }
+
   return {
     host: '127.0.0.1',
     get port() {
@@ -281,6 +301,7 @@ export async function startTestImapServer(opts: { user?: string; password?: stri
     listMessages,
     listFlags: async (folder = 'INBOX') => new Map((await listMessages(folder)).map((m) => [m.uid, m.flags])),
     listFolders: () => withClient(async (client) => (await client.list()).map((f) => f.path).sort()),
+    breakMessage,
     stop,
     start,
     close: async () => {

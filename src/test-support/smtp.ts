@@ -5,11 +5,15 @@ import { SMTPServer } from 'smtp-server';
 export type ReceivedMail = { raw: Buffer; parsed: ParsedMail; envelopeTo: string[]; envelopeFrom: string };
 
 // A real SMTP server on 127.0.0.1 for tests. `answer` decides the reply to each message's data:
-// 250 to accept, or a 4xx/5xx code to refuse it (the message is then not kept).
-export async function startTestSmtpServer(opts: { answer?: (attempt: number) => number } = {}) {
+// 250 to accept, or a 4xx/5xx code to refuse it (the message is then not kept). `holdMs` keeps
+// the client waiting that long for the answer to a message's data, as a slow server does.
+export async function startTestSmtpServer(
+  opts: { answer?: (attempt: number) => number; holdMs?: (attempt: number) => number } = {},
+) {
   const received: ReceivedMail[] = [];
   let attempt = 0;
   let answer = opts.answer ?? (() => 250);
+  let holdMs = opts.holdMs ?? (() => 0);
   const waiters: (() => void)[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -20,6 +24,8 @@ export async function startTestSmtpServer(opts: { answer?: (attempt: number) => 
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', async () => {
         attempt += 1;
+        const hold = holdMs(attempt);
+        if (hold > 0) await new Promise((resolve) => setTimeout(resolve, hold));
         const code = answer(attempt);
         if (code >= 400) {
           const error = Object.assign(new Error(code >= 500 ? 'Mailbox unavailable' : 'Try again later'), {
@@ -39,6 +45,9 @@ export async function startTestSmtpServer(opts: { answer?: (attempt: number) => 
       });
     },
   });
+  // A client that goes away mid-conversation (a killed sender) resets its connection; without a
+  // listener the 'error' event would end the test process.
+  server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
   return {
@@ -48,6 +57,9 @@ export async function startTestSmtpServer(opts: { answer?: (attempt: number) => 
     attempts: () => attempt,
     setAnswer: (fn: (attempt: number) => number) => {
       answer = fn;
+    },
+    setHold: (fn: (attempt: number) => number) => {
+      holdMs = fn;
     },
     // Resolves once `count` messages have arrived (or rejects after the timeout).
     waitFor: async (count: number, timeoutMs = 10_000) => {

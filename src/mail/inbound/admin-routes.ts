@@ -48,10 +48,12 @@ export async function registerInboundAdminRoutes(app: FastifyInstance): Promise<
   app.post<{ Params: Params }>('/:id/retry', async (request, reply) => {
     const message = await findInboundRaw(db, request.params.id);
     if (!message) throw notFound();
-    // Only its header was downloaded: processing that would make a case without the message.
-    if (message.outcome === 'too_large') {
+    // Only its header was downloaded, or nothing of it: processing that would make a case
+    // without the message.
+    if (message.outcome === 'too_large' || message.outcome === 'unreadable') {
       const where = stillOnServer(request.t, message);
-      return redirectAfterPost(request, reply, '/admin/inbound', request.t('inbound.too_large_refused', { where }));
+      const refusal = message.outcome === 'too_large' ? 'inbound.too_large_refused' : 'inbound.unreadable_refused';
+      return redirectAfterPost(request, reply, '/admin/inbound', request.t(refusal, { where }));
     }
     const result = await processInboundMessage(db, config, String(message.id));
     const flash =

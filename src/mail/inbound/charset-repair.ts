@@ -20,7 +20,7 @@ function strictDecode(bytes: Uint8Array, charset: string): string | null {
 }
 
 // The length of the valid UTF-8 sequence of two to four bytes at i, or 0.
-function utf8SequenceLength(bytes: Uint8Array, i: number): number {
+export function utf8SequenceLength(bytes: Uint8Array, i: number): number {
   const lead = bytes[i] as number;
   const cont = (k: number) => i + k < bytes.length && ((bytes[i + k] as number) & 0xc0) === 0x80;
   const second = bytes[i + 1] ?? 0;

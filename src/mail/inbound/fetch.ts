@@ -1,7 +1,9 @@
 import { type FetchMessageObject, ImapFlow } from 'imapflow';
+import { sql } from 'kysely';
 import type { Config } from '../../config.ts';
 import { withAdvisoryLock } from '../../db/advisory-locks.ts';
 import type { Db } from '../../db/database.ts';
+import { withoutNul } from '../../db/text.ts';
 import {
   findMailbox,
   type ImapAccount,
@@ -11,7 +13,7 @@ import {
   recordReadOutcome,
 } from './mailboxes.ts';
 import { type IngestResult, processInboundMessage } from './process.ts';
-import { storeInboundRaw } from './store.ts';
+import { type InboundSource, recordFailedInbound, storeInboundRaw } from './store.ts';
 
 // Read mail, the IMAP side: for each message not yet handled, by UID — download, store the raw
 // message (storeInboundRaw), process it (processInboundMessage), and only then tell the server
@@ -40,11 +42,15 @@ export type ReadOptions = {
   limit?: number;
   timeoutMs?: number;
   process?: (db: Db, config: Config, inboundId: string) => Promise<IngestResult>;
+  // storeInboundRaw, unless a test stands in one that fails.
+  store?: typeof storeInboundRaw;
   // Called for each message after it was stored and processed and before the server is told.
   afterProcess?: (uid: number) => Promise<void> | void;
 };
 
 const defaultLimit = 500;
+// A message the server failed to hand out on this many runs is recorded as failed.
+const maxFetchAttempts = 3;
 // UIDs per FETCH of sizes; each message's source is then fetched on its own.
 const batchSize = 50;
 
@@ -204,7 +210,7 @@ async function markTooLarge(db: Db, inboundId: string, size: number, maxBytes: n
 async function settleFailed(db: Db, inboundId: string, error: string | undefined): Promise<void> {
   await db
     .updateTable('inbound_messages')
-    .set({ status: 'failed', error: error ?? 'processing failed', processed_at: new Date() })
+    .set({ status: 'failed', error: withoutNul(error ?? 'processing failed'), processed_at: new Date() })
     .where('id', '=', inboundId)
     .where('status', '=', 'pending')
     .execute();
@@ -231,6 +237,98 @@ type Run = {
   messageErrors: string[];
 };
 
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+type ImapSource = Extract<InboundSource, { source: 'imap' }>;
+
+async function findFetchFailure(db: Db, from: ImapSource) {
+  return db
+    .selectFrom('inbound_fetch_failures')
+    .select(['attempts', 'error'])
+    .where('mailbox_id', '=', from.mailboxId)
+    .where('uid_validity', '=', from.uidValidity)
+    .where('uid', '=', from.uid)
+    .executeTakeFirst();
+}
+
+async function countFetchFailure(db: Db, from: ImapSource, error: string): Promise<void> {
+  const text = withoutNul(error).slice(0, 1000);
+  await db
+    .insertInto('inbound_fetch_failures')
+    .values({ mailbox_id: from.mailboxId, uid_validity: from.uidValidity, uid: from.uid, error: text })
+    .onConflict((oc) =>
+      oc
+        .columns(['mailbox_id', 'uid_validity', 'uid'])
+        .doUpdateSet({ attempts: sql`inbound_fetch_failures.attempts + 1`, error: text, last_failed_at: new Date() }),
+    )
+    .execute();
+}
+
+async function clearFetchFailure(db: Db, from: ImapSource): Promise<void> {
+  await db
+    .deleteFrom('inbound_fetch_failures')
+    .where('mailbox_id', '=', from.mailboxId)
+    .where('uid_validity', '=', from.uidValidity)
+    .where('uid', '=', from.uid)
+    .execute();
+}
+
+// Downloads a message: all of it (BODY.PEEK[], which does not set \Seen; only markHandled does,
+// after the store), or only its header when it is over the size limit. A failure on this UID is
+// counted. A server that refuses just this message lets the run go on ('skipped'); a dropped
+// connection (Dovecot's answer to a broken file) stops it, as ever. A message that failed on
+// maxFetchAttempts runs is recorded as failed and not asked for again ('unreadable'): were it
+// asked for on every run, every run would stop at it.
+async function downloadMessage(
+  run: Run,
+  from: ImapSource,
+  headerOnly: boolean,
+): Promise<Buffer | 'gone' | 'skipped' | 'unreadable'> {
+  const { db, client } = run;
+  const failures = await findFetchFailure(db, from);
+  if (failures && failures.attempts >= maxFetchAttempts) {
+    const error = `could not be downloaded in ${failures.attempts} tries: ${failures.error}`;
+    await recordFailedInbound(db, { raw: Buffer.alloc(0), from, error, outcome: 'unreadable' });
+    await clearFetchFailure(db, from);
+    run.messageErrors.push(`UID ${from.uid}: ${error}`);
+    return 'unreadable';
+  }
+  ensureUsable(client);
+  try {
+    const query = headerOnly ? { headers: true } : { source: true };
+    const message = await client.fetchOne(String(from.uid), query, { uid: true });
+    if (!message) return 'gone'; // expunged meanwhile
+    const content = headerOnly ? (message.headers ?? Buffer.alloc(0)) : message.source;
+    if (!content) throw new Error(`the server sent no content for UID ${from.uid}`);
+    if (failures) await clearFetchFailure(db, from);
+    return content;
+  } catch (error) {
+    await countFetchFailure(db, from, imapErrorText(error));
+    if (!client.usable) throw error;
+    run.messageErrors.push(`UID ${from.uid}: ${imapErrorText(error)}`);
+    return 'skipped';
+  }
+}
+
+// Stores a downloaded message. One the database refuses (something in it no rule foresaw) is
+// recorded as failed with its UID and bytes instead, and the run goes on with the next; were the
+// error to stop the run, every later run would stop at the same message.
+async function storeMessage(
+  run: Run,
+  raw: Buffer,
+  from: ImapSource,
+): Promise<{ id: string; duplicate: boolean; failed: boolean }> {
+  const store = run.opts.store ?? storeInboundRaw;
+  try {
+    return { ...(await store(run.db, raw, from)), failed: false };
+  } catch (error) {
+    const text = `could not be stored: ${errorText(error)}`;
+    const id = await recordFailedInbound(run.db, { raw, from, error: text, outcome: 'failed' });
+    run.messageErrors.push(`UID ${from.uid}: ${text}`);
+    return { id, duplicate: false, failed: true };
+  }
+}
+
 async function processStored(run: Run, inboundId: string): Promise<boolean> {
   const process = run.opts.process ?? processInboundMessage;
   try {
@@ -241,7 +339,7 @@ async function processStored(run: Run, inboundId: string): Promise<boolean> {
   } catch (error) {
     // Left pending: the next run processes it again before the server hears anything.
     run.report.failed += 1;
-    run.messageErrors.push(`inbound message ${inboundId}: ${error instanceof Error ? error.message : error}`);
+    run.messageErrors.push(`inbound message ${inboundId}: ${errorText(error)}`);
     return false;
   }
 }
@@ -260,31 +358,34 @@ async function markHandled(run: Run, uid: number): Promise<void> {
 }
 
 async function readMessage(run: Run, meta: FetchMessageObject): Promise<void> {
-  const { db, client, mailbox, uidValidity, report } = run;
+  const { db, mailbox, uidValidity, report } = run;
   const uid = meta.uid;
-  const from = { source: 'imap' as const, mailboxId: mailbox.id, uidValidity, uid };
+  const from: ImapSource = { source: 'imap', mailboxId: mailbox.id, uidValidity, uid };
   let handled = true;
   const stored = await findStored(db, mailbox.id, uidValidity, uid);
+  const tooLarge = (meta.size ?? 0) > run.maxBytes;
   if (stored) {
     // Stored by an earlier run that stopped before the server heard of it: mark it, nothing more.
     if (stored.status === 'pending') handled = await processStored(run, String(stored.id));
     else report.duplicates += 1;
-  } else if ((meta.size ?? 0) > run.maxBytes) {
-    ensureUsable(client);
-    const head = await client.fetchOne(String(uid), { headers: true }, { uid: true });
-    if (!head) return; // expunged meanwhile
-    const { id, duplicate } = await storeInboundRaw(db, head.headers ?? Buffer.alloc(0), from);
-    if (!duplicate) await markTooLarge(db, id, meta.size ?? 0, run.maxBytes);
-    report.failed += 1;
   } else {
-    ensureUsable(client);
-    // BODY.PEEK[]: downloading does not set \Seen; only markHandled does, after the store.
-    const message = await client.fetchOne(String(uid), { source: true }, { uid: true });
-    if (!message) return; // expunged meanwhile
-    if (!message.source) throw new Error(`the server sent no content for UID ${uid}`);
-    const { id, duplicate } = await storeInboundRaw(db, message.source, from);
-    if (duplicate) report.duplicates += 1;
-    else handled = await processStored(run, id);
+    const downloaded = await downloadMessage(run, from, tooLarge);
+    if (downloaded === 'gone') return;
+    if (downloaded === 'skipped') {
+      report.failed += 1;
+      return;
+    }
+    if (downloaded === 'unreadable') report.failed += 1;
+    else if (tooLarge) {
+      const { id, duplicate, failed } = await storeMessage(run, downloaded, from);
+      if (!duplicate && !failed) await markTooLarge(db, id, meta.size ?? 0, run.maxBytes);
+      report.failed += 1;
+    } else {
+      const { id, duplicate, failed } = await storeMessage(run, downloaded, from);
+      if (failed) report.failed += 1;
+      else if (duplicate) report.duplicates += 1;
+      else handled = await processStored(run, id);
+    }
   }
   if (!handled) return;
   await run.opts.afterProcess?.(uid);

@@ -1,6 +1,7 @@
-import { type AddressObject, type HeaderValue, simpleParser } from 'mailparser';
+import { type AddressObject, type HeaderValue, type ParsedMail, simpleParser } from 'mailparser';
 import addressparser from 'nodemailer/lib/addressparser';
-import { repairLossyText } from './charset-repair.ts';
+import { withoutNul } from '../../db/text.ts';
+import { repairLossyText, utf8SequenceLength } from './charset-repair.ts';
 
 export type MailAddress = { address: string; name: string };
 
@@ -86,10 +87,19 @@ function addressList(field: AddressObject | AddressObject[] | undefined): MailAd
   return [field ?? []].flat().flatMap((group) => flatten(group.value));
 }
 
+// A Message-ID as a key we can store and look up. Control characters (a NUL, which PostgreSQL
+// refuses, or the byte Dovecot sends in its place) and U+FFFD (an undecodable byte) are dropped.
+// One longer than any real one is no use as a key and would not fit its index (a btree entry
+// holds at most 2704 bytes): it counts as missing.
+export function cleanMessageId(id: string): string | null {
+  const clean = id.trim().replace(/[\p{Cc}\ufffd]/gu, '');
+  return clean.length <= 500 && /^<[^<>\s]+>$/.test(clean) ? clean : null;
+}
+
 // "<a@b> <c@d>" or ["<a@b>", …] → ["<a@b>", "<c@d>"]; mailparser gives either.
 function messageIds(value: string | string[] | undefined): string[] {
   const text = [value ?? []].flat().join(' ');
-  return [...text.matchAll(/<[^<>\s]+>/g)].map((m) => m[0]);
+  return [...text.matchAll(/<[^<>\s]+>/g)].flatMap((m) => cleanMessageId(m[0]) ?? []);
 }
 
 // The raw header block, unfolded, as bytes: mailparser turns 8-bit header bytes that are not
@@ -132,17 +142,103 @@ function decodeWith(bytes: Buffer, charset: string): string | null {
   }
 }
 
+// IMAP cannot carry a NUL, so Dovecot sends each NUL of a stored message as the byte 0x80, which
+// no UTF-8 sequence starts with. Text that is UTF-8 but for such bytes is read without them, when
+// it is UTF-8 by its other bytes or by the charset the message declares; else null.
+function utf8WithoutNulStandIns(bytes: Buffer, utf8Declared: boolean): string | null {
+  const kept: number[] = [];
+  for (let i = 0; i < bytes.length; ) {
+    const byte = bytes[i] as number;
+    const length = byte < 0x80 ? 1 : utf8SequenceLength(bytes, i);
+    if (length) kept.push(...bytes.subarray(i, i + length));
+    else if (byte !== 0x80) return null;
+    i += length || 1;
+  }
+  const utf8 = kept.some((b) => b >= 0x80) || utf8Declared;
+  return utf8 ? decodeWith(Buffer.from(kept), 'utf-8') : null;
+}
+
 // A header written raw in 8-bit (no encoded words), which mailparser can only guess at: decoded
-// as UTF-8, else in a charset the message declares, else as windows-1252, which reads every byte.
-// null when the header is not like that and mailparser's reading stands.
+// as UTF-8 (also around Dovecot's stand-ins for NULs), else in a charset the message declares,
+// else as windows-1252, which reads every byte. null when the header is not like that and
+// mailparser's reading stands.
 function rawEightBitHeader(raw: Buffer, name: string): string | null {
   const bytes = rawHeaderValue(raw, name);
   if (!bytes || bytes.includes('=?') || !bytes.some((b) => b >= 0x80)) return null;
-  for (const charset of ['utf-8', ...declaredCharsets(raw), 'windows-1252']) {
-    const text = decodeWith(bytes, charset);
-    if (text !== null) return text.replace(/\s+/g, ' ').trim();
+  const charsets = declaredCharsets(raw);
+  const text =
+    decodeWith(bytes, 'utf-8') ??
+    utf8WithoutNulStandIns(bytes, charsets.includes('utf-8')) ??
+    charsets.map((charset) => decodeWith(bytes, charset)).find((decoded) => decoded !== null) ??
+    decodeWith(bytes, 'windows-1252');
+  return text == null ? null : text.replace(/\s+/g, ' ').trim();
+}
+
+// A subject of encoded words in a charset no decoder knows ("unknown-8bit", which gateways write
+// for 8-bit text of no known charset) or mislabelled UTF-8: mailparser reads the bytes as UTF-8
+// and loses each other one to U+FFFD. Read again by decodeEncodedWords, such bytes as
+// windows-1252; null when mailparser lost nothing or the reading again loses as much.
+function rereadEncodedSubject(raw: Buffer, parsed: string): string | null {
+  if (!parsed.includes('\ufffd')) return null;
+  const header = rawHeaderValue(raw, 'subject')?.toString('latin1');
+  if (!header?.includes('=?')) return null;
+  const text = decodeEncodedWords(header).replace(/\s+/g, ' ').trim();
+  return text.includes('\ufffd') ? null : text;
+}
+
+// How mailparser is asked to read a message.
+const parserOptions = {
+  // we rewrite cid: links to stored images ourselves, and make our own HTML of plain text
+  keepCidLinks: true,
+  skipTextToHtml: true,
+  skipTextLinks: true,
+  skipImageLinks: true,
+  // delivery reports stay a part of their own (the bounce filter reads them), not body text
+  keepDeliveryStatus: true,
+} as const;
+
+function decodeTransferEncoding(body: Buffer, encoding: string | null): Buffer {
+  const text = body.toString('latin1');
+  if (encoding === 'base64') return Buffer.from(text.replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
+  if (encoding !== 'quoted-printable') return body;
+  const bytes = text
+    .replace(/=\r?\n/g, '')
+    .replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  return Buffer.from(bytes, 'latin1');
+}
+
+// A multipart in which mailparser found no part at all, as it names no boundary or one that
+// never comes; the customer's words would be missing from the case. Either the parts are there
+// after all, behind a boundary parameter that lost its folding space and with it its header
+// (read again with the boundary that the first part's line names), or the body is plain text
+// sent as multipart (a web form; Apple Mail), which is then the text: decoded by the message's
+// Content-Transfer-Encoding, read in its charset, as UTF-8, or else as windows-1252.
+async function readPartlessMultipart(raw: Buffer, mail: ParsedMail): Promise<ParsedMail | string | null> {
+  const contentType = mail.headers.get('content-type');
+  if (!contentType || typeof contentType !== 'object' || !('value' in contentType)) return null;
+  const type = String(contentType.value).toLowerCase();
+  const hasHtml = typeof mail.html === 'string' && mail.html.trim() !== '';
+  if (!type.startsWith('multipart/') || (mail.text ?? '').trim() || hasHtml || mail.attachments.length) return null;
+  const end = /\r?\n\r?\n/.exec(raw.subarray(0, 64 * 1024).toString('latin1'));
+  if (!end) return null;
+  const body = raw.subarray(end.index + end[0].length);
+  const params = 'params' in contentType ? (contentType.params as Record<string, string>) : {};
+  if (params.boundary && body.includes(`--${params.boundary}`)) return null;
+  const partLine = /^--([^\s"]{1,70})[ \t]*\r?\ncontent-[\w-]+:/im.exec(body.toString('latin1'));
+  if (partLine) {
+    const header = raw
+      .subarray(0, end.index)
+      .toString('latin1')
+      .replace(/^content-type:.*(?:\r?\n[ \t].*)*(?:\r?\n|$)/gim, '');
+    const contentTypeLine = `Content-Type: ${type}; boundary="${partLine[1]}"`;
+    const again = Buffer.concat([Buffer.from(`${header.trimEnd()}\r\n${contentTypeLine}\r\n\r\n`, 'latin1'), body]);
+    return simpleParser(again, parserOptions);
   }
-  return null;
+  const encoding = headerText(mail.headers.get('content-transfer-encoding'))?.toLowerCase() ?? null;
+  const bytes = decodeTransferEncoding(body, encoding);
+  const charsets = [...(params.charset ? [decoderLabel(params.charset)] : []), 'utf-8', 'windows-1252'];
+  const text = charsets.map((charset) => decodeWith(bytes, charset)).find((decoded) => decoded != null);
+  return text?.trim() ? text : null;
 }
 
 // An encoded word labelled ISO-2022-JP that holds 8-bit bytes, which mailparser then misreads.
@@ -271,15 +367,9 @@ function attachmentName(a: MailparserAttachment, raw: Buffer): string | null {
 export async function parseInbound(raw: Buffer, opts: { maxBytes?: number } = {}): Promise<ParsedInbound> {
   if (opts.maxBytes !== undefined && raw.length > opts.maxBytes)
     throw new MessageTooLargeError(raw.length, opts.maxBytes);
-  const mail = await simpleParser(raw, {
-    // we rewrite cid: links to stored images ourselves, and make our own HTML of plain text
-    keepCidLinks: true,
-    skipTextToHtml: true,
-    skipTextLinks: true,
-    skipImageLinks: true,
-    // delivery reports stay a part of their own (the bounce filter reads them), not body text
-    keepDeliveryStatus: true,
-  });
+  const parsed = await simpleParser(raw, parserOptions);
+  const partless = await readPartlessMultipart(raw, parsed);
+  const mail = typeof partless === 'object' && partless !== null ? partless : parsed;
   const headers = mail.headers;
   const contentType = headers.get('content-type');
   const contentTypeValue =
@@ -292,14 +382,15 @@ export async function parseInbound(raw: Buffer, opts: { maxBytes?: number } = {}
   const from = parsedFrom ? repairFromName(raw, parsedFrom) : null;
   // body parts that are not the UTF-8 they were taken for (a stray Latin-1 byte, undeclared GBK)
   const body = repairLossyText(raw, {
-    text: mail.text ?? '',
+    text: (typeof partless === 'string' ? partless : mail.text) ?? '',
     html: typeof mail.html === 'string' && mail.html.trim() ? mail.html : null,
   });
-  return {
+  return withoutNuls({
     messageId: messageIds(mail.messageId)[0] ?? null,
     inReplyTo: messageIds(mail.inReplyTo).at(-1) ?? null,
     references: messageIds(mail.references),
-    subject: rawEightBitHeader(raw, 'subject') ?? (mail.subject ?? '').trim(),
+    subject:
+      rawEightBitHeader(raw, 'subject') ?? rereadEncodedSubject(raw, mail.subject ?? '') ?? (mail.subject ?? '').trim(),
     from,
     to: addressList(mail.to),
     cc: addressList(mail.cc),
@@ -327,5 +418,31 @@ export async function parseInbound(raw: Buffer, opts: { maxBytes?: number } = {}
       reportType: lower(reportType),
     },
     isReport: contentTypeValue?.toLowerCase() === 'multipart/report',
+  });
+}
+
+// Every text the pipeline may store or look up, without NULs (db/text.ts): a NUL from a raw
+// header or an encoded word, =00 or base64 once failed each try to store the mail. Message-IDs
+// are cleaned by messageIds; the raw message and the attachments' contents stay bytes.
+function withoutNuls(mail: ParsedInbound): ParsedInbound {
+  const optional = (text: string | null) => (text === null ? null : withoutNul(text));
+  const address = (a: MailAddress): MailAddress => ({ address: withoutNul(a.address), name: withoutNul(a.name) });
+  const headers = Object.fromEntries(Object.entries(mail.headers).map(([key, value]) => [key, optional(value)]));
+  return {
+    ...mail,
+    subject: withoutNul(mail.subject),
+    from: mail.from && address(mail.from),
+    to: mail.to.map(address),
+    cc: mail.cc.map(address),
+    replyTo: mail.replyTo && address(mail.replyTo),
+    html: optional(mail.html),
+    text: withoutNul(mail.text),
+    attachments: mail.attachments.map((a) => ({
+      ...a,
+      fileName: optional(a.fileName),
+      contentType: withoutNul(a.contentType),
+      contentId: optional(a.contentId),
+    })),
+    headers: headers as FilterHeaders,
   };
 }

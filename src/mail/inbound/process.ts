@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { uniqueViolation } from '../../db/errors.ts';
+import { withoutNul } from '../../db/text.ts';
 import { readFileContent } from '../../files/files.ts';
 import { ingestInbound } from './ingest.ts';
 import { parseInbound } from './parse.ts';
@@ -41,7 +42,8 @@ export async function processInboundMessage(db: Db, config: Config, inboundId: s
 }
 
 async function fail(db: Db, inboundId: string, error: unknown): Promise<IngestResult> {
-  const message = error instanceof Error ? error.message : String(error);
+  // an error may quote the mail, NUL and all, and must not fail its own recording
+  const message = withoutNul(error instanceof Error ? error.message : String(error));
   await markFailed(db, inboundId, message).catch(() => {});
   return { inboundId, outcome: 'failed', error: message };
 }

@@ -18,6 +18,7 @@ export async function listFailedInbound(db: Db, limit = 200) {
       'inbound_messages.attempts',
       'inbound_messages.received_at',
       'inbound_messages.outcome',
+      'inbound_messages.uid',
       'mailboxes.name as mailbox_name',
       'mailboxes.after_read',
       'mailboxes.move_to_folder',

@@ -1,5 +1,7 @@
 import type { Db } from '../../db/database.ts';
+import { withoutNul } from '../../db/text.ts';
 import { storeFile } from '../../files/files.ts';
+import { cleanMessageId } from './parse.ts';
 
 export type InboundSource =
   | { source: 'imap'; mailboxId: number; uidValidity: number; uid: number }
@@ -11,7 +13,7 @@ export function peekMessageId(raw: Buffer): string | null {
   const end = head.search(/\r?\n\r?\n/);
   const headers = (end >= 0 ? head.slice(0, end) : head).replace(/\r?\n[ \t]+/g, ' ');
   const match = /^message-id:\s*(<[^>\r\n]+>)/im.exec(headers);
-  return match?.[1]?.trim() ?? null;
+  return match?.[1] ? cleanMessageId(match[1]) : null;
 }
 
 // Keeps the raw message in PostgreSQL before anything else happens to it. A second store of
@@ -64,5 +66,45 @@ export async function storeInboundRaw(
       return { id: String(other.id), duplicate: true };
     }
     return { id: String(row.id), duplicate: false };
+  });
+}
+
+// A message Read mail could not take in is kept all the same, as failed, with its UID, the error
+// and what there is of it, so Failed mail shows it and the reader marks it and goes on:
+// - outcome 'failed': storeInboundRaw could not store it (the database refused something in
+//   it); its raw bytes are kept, and a retry processes them;
+// - outcome 'unreadable': the server never handed it out; nothing of it is kept, so a retry has
+//   nothing to process, and the message stays on the server.
+// Throws only when the database refuses even this; the reader then stops with it unmarked.
+export async function recordFailedInbound(
+  db: Db,
+  failed: { raw: Buffer; from: InboundSource; error: string; outcome: 'failed' | 'unreadable' },
+): Promise<string> {
+  const { raw, from } = failed;
+  return db.transaction().execute(async (trx) => {
+    const file = await storeFile(trx, {
+      content: raw,
+      contentType: 'message/rfc822',
+      createdBy: null,
+      maxBytes: Number.MAX_SAFE_INTEGER,
+    });
+    const row = await trx
+      .insertInto('inbound_messages')
+      .values({
+        source: from.source,
+        mailbox_id: from.source === 'imap' ? from.mailboxId : null,
+        uid_validity: from.source === 'imap' ? from.uidValidity : null,
+        uid: from.source === 'imap' ? from.uid : null,
+        message_id: null,
+        file_id: file.id,
+        size_bytes: raw.length,
+        status: 'failed',
+        outcome: failed.outcome,
+        error: withoutNul(failed.error).slice(0, 4000),
+        processed_at: new Date(),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return String(row.id);
   });
 }

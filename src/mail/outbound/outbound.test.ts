@@ -259,6 +259,51 @@ test('two senders at once deliver each message exactly once', async () => {
   assert.is(left.length, 0);
 });
 
+test('a slow server: the claim is renewed while it holds DATA, so a second sender never sends the message too', async () => {
+  // A claim of 2 s, renewed every 0.67 s; the server answers this message's DATA after 5 s.
+  const claimMs = 2000;
+  const before = ctx.smtp.received.length;
+  const slowAttempt = ctx.smtp.attempts() + 1;
+  ctx.smtp.setHold((n) => (n === slowAttempt ? 2.5 * claimMs : 0));
+  try {
+    await addStaffReply(
+      ctx.db,
+      ctx.kase.id,
+      { body_html: '<div>Långsamt svar</div>', delivery: 'to_send', to: ['per@acme.se'] },
+      ctx.kalle,
+      { config: ctx.config },
+    );
+    const row = await ctx.db.selectFrom('outbox').selectAll().orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const slow = createMailSender({ db: ctx.db, config: ctx.config, log: () => {}, claimMs });
+    const slowRun = slow.runOnce();
+    const status = async () =>
+      (await ctx.db.selectFrom('outbox').select('status').where('id', '=', row.id).executeTakeFirstOrThrow()).status;
+    while ((await status()) === 'queued') await new Promise((resolve) => setTimeout(resolve, 20));
+    // Once the first has claimed it, a second instance looks for work all the while, as its
+    // interval would have it do.
+    const other = createMailSender({ db: ctx.db, config: ctx.config, log: () => {}, claimMs });
+    let otherSent = 0;
+    let settled = false;
+    void slowRun.finally(() => {
+      settled = true;
+    });
+    while (!settled) {
+      otherSent += await other.runOnce();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.is(await slowRun, 1, 'the first sender sent it');
+    await Promise.all([slow.stop(), other.stop()]);
+    assert.is(otherSent, 0, 'the second sender found nothing to send');
+    const arrived = ctx.smtp.received.slice(before).filter((m) => m.parsed.messageId === row.message_id);
+    assert.is(arrived.length, 1, 'the customer got the mail once');
+    const sent = await ctx.db.selectFrom('outbox').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
+    assert.is(sent.status, 'sent');
+    assert.is(sent.attempts, 1);
+  } finally {
+    ctx.smtp.setHold(() => 0);
+  }
+});
+
 test('the case tag is never doubled', () => {
   assert.is(subjectWithTag('[#{number}]', '2026-00042', 'Skrivaren'), '[#2026-00042] Skrivaren');
   assert.is(subjectWithTag('[#{number}]', '2026-00042', '[#2026-00042] Skrivaren'), '[#2026-00042] Skrivaren');

@@ -16,7 +16,9 @@ export async function enqueueMessage(db: Db, message: NewOutboxMessage): Promise
 // Waits before each new try after a temporary failure; after 24 hours the message fails for good.
 export const retryDelaysMs = [60_000, 5 * 60_000, 30 * 60_000, 2 * 3600_000];
 export const giveUpAfterMs = 24 * 3600_000;
-const claimMs = 5 * 60_000;
+// How long a claim holds unless renewed. The sender renews it while its SMTP transaction goes on
+// (sender.ts), so it runs out only when the sender is gone; then the message waits this long.
+export const defaultClaimMs = 60_000;
 
 export function nextRetryDelay(attempts: number): number {
   return retryDelaysMs[Math.min(attempts - 1, retryDelaysMs.length - 1)] ?? 2 * 3600_000;
@@ -39,7 +41,7 @@ export type ClaimedMessage = {
 // side by side without ever taking the same message; the claim expires if the sender dies. A
 // reply held for Undo is not due before its hold ends, by the database's clock, whichever
 // instance asks, and whatever a retry did to next_attempt_at.
-export async function claimDueMessages(db: Db, limit: number): Promise<ClaimedMessage[]> {
+export async function claimDueMessages(db: Db, limit: number, claimMs = defaultClaimMs): Promise<ClaimedMessage[]> {
   const result = await sql<ClaimedMessage>`
     update outbox set status = 'sending', attempts = attempts + 1,
       locked_until = now() + make_interval(secs => ${claimMs / 1000})
@@ -72,15 +74,35 @@ export async function msUntilNextHoldEnds(db: Db): Promise<number | null> {
 }
 
 // Claims of a sender that crashed mid-send go back to the queue (the message may go twice in
-// that rare case, with the same Message-ID, which mail programs show once).
+// that rare case, with the same Message-ID, which mail programs show once). Compared with the
+// database's clock, which set the claim: another instance's clock running ahead must not take
+// a live claim over.
 export async function releaseExpiredClaims(db: Db): Promise<number> {
   const result = await db
     .updateTable('outbox')
     .set({ status: 'queued', locked_until: null })
     .where('status', '=', 'sending')
-    .where('locked_until', '<', new Date())
+    .where('locked_until', '<', sql<Date>`now()`)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+// A claim is this sender's while the message is 'sending' with the attempt count it claimed
+// (each claim counts one more). Writes after the SMTP answer check it, so a sender whose claim
+// ran out never puts back a message that another sender has sent meanwhile.
+type Claim = Pick<ClaimedMessage, 'id' | 'attempts'>;
+
+// Extends the claim while the SMTP transaction is still going; false when the claim is no longer
+// this sender's (it ran out and another took the message, or a bounce or cancel came between).
+export async function renewClaim(db: Db, claim: Claim, claimMs = defaultClaimMs): Promise<boolean> {
+  const result = await db
+    .updateTable('outbox')
+    .set({ locked_until: sql<Date>`now() + make_interval(secs => ${claimMs / 1000})` })
+    .where('id', '=', claim.id)
+    .where('status', '=', 'sending')
+    .where('attempts', '=', claim.attempts)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
 export async function markSent(db: Db, id: string): Promise<void> {
@@ -107,12 +129,14 @@ export async function markFailedAttempt(
       next_attempt_at: new Date(Date.now() + (giveUp ? 0 : nextRetryDelay(message.attempts))),
     })
     .where('id', '=', message.id)
+    .where('status', '=', 'sending')
+    .where('attempts', '=', message.attempts)
     .execute();
   return giveUp ? 'failed' : 'queued';
 }
 
 // No SMTP server yet: the message stays queued, says why, and is looked at again later.
-export async function markWaitingForServer(db: Db, id: string, note: string): Promise<void> {
+export async function markWaitingForServer(db: Db, claim: Claim, note: string): Promise<void> {
   await db
     .updateTable('outbox')
     .set({
@@ -122,7 +146,9 @@ export async function markWaitingForServer(db: Db, id: string, note: string): Pr
       locked_until: null,
       next_attempt_at: new Date(Date.now() + 60_000),
     })
-    .where('id', '=', id)
+    .where('id', '=', claim.id)
+    .where('status', '=', 'sending')
+    .where('attempts', '=', claim.attempts)
     .execute();
 }
 

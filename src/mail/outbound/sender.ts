@@ -5,11 +5,13 @@ import { storeFile } from '../../files/files.ts';
 import {
   type ClaimedMessage,
   claimDueMessages,
+  defaultClaimMs,
   markFailedAttempt,
   markSent,
   markWaitingForServer,
   msUntilNextHoldEnds,
   releaseExpiredClaims,
+  renewClaim,
 } from './outbox.ts';
 import { loadMailSettings, type SmtpServer } from './settings.ts';
 
@@ -44,10 +46,12 @@ function transportFor(cache: Map<string, Transporter>, smtp: SmtpServer): Transp
       old.close();
       cache.delete(oldKey);
     }
+    // One connection, kept open from message to message: the sender has one message on its way
+    // at a time (see createMailSender).
     transport = nodemailer.createTransport({
       ...transportOptions(smtp),
       pool: true,
-      maxConnections: 4,
+      maxConnections: 1,
       maxMessages: 500,
       connectionTimeout: 15_000,
       greetingTimeout: 15_000,
@@ -121,25 +125,66 @@ export type MailSender = {
   stop: () => Promise<void>;
 };
 
+// Mail settings are looked at again after this many messages, so a change applies within a run.
+const settingsEvery = 50;
+
 // The outbox sender: claims due messages and hands them to SMTP, outside any web request.
+// One message at a time, each claimed just before it goes and recorded as sent in its own commit
+// the moment the server accepts it: a crash (kill -9) leaves at most the one message on its way
+// unrecorded, the only one that can go twice, and no claimed message waits behind others.
 export function createMailSender(opts: {
   db: Db;
   config: Config;
   log: (msg: string) => void;
   intervalMs?: number;
-  batchSize?: number;
+  // how long a claim holds unless renewed (outbox.ts); renewed every third of it while sending
+  claimMs?: number;
 }): MailSender {
   const { db, config, log } = opts;
   const transports = new Map<string, Transporter>();
-  const batchSize = opts.batchSize ?? 50;
+  const claimMs = opts.claimMs ?? defaultClaimMs;
   let timer: NodeJS.Timeout | undefined;
   let wake: NodeJS.Timeout | undefined;
   let running: Promise<number> | null = null;
   let again = false;
   let stopped = true;
+  // set by stop(): a run under way finishes the message on its way and claims no more
+  let stopRequested = false;
+  // E-mail OUT copies, filed one after another while the next messages go (runOnce waits for them)
+  let copies: Promise<void> = Promise.resolve();
+
+  // A server may take long to answer the end of DATA (content scanning): meanwhile the claim is
+  // renewed, so no other sender takes the message over and sends it a second time.
+  function keepClaim(message: ClaimedMessage): () => void {
+    const renew = () =>
+      renewClaim(db, message, claimMs).then(
+        (ours) => {
+          if (!ours) log(`outbox ${message.id}: the claim ran out while sending; it may go twice`);
+        },
+        (error) => log(`outbox ${message.id}: claim not renewed: ${error instanceof Error ? error.message : error}`),
+      );
+    const renewal = setInterval(renew, claimMs / 3);
+    renewal.unref();
+    return () => clearInterval(renewal);
+  }
+
+  // Its own commit the moment the server accepted the message, before anything else happens:
+  // from then on a crash cannot send it again. A failed write would send it again once the
+  // claim runs out, so it is worth a few tries.
+  async function recordSent(id: string): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await markSent(db, id);
+      } catch (error) {
+        if (attempt >= 3) throw error;
+        await new Promise((resolve) => setTimeout(resolve, attempt * 500));
+      }
+    }
+  }
 
   async function deliver(message: ClaimedMessage, smtp: SmtpServer | null): Promise<void> {
-    if (!smtp) return markWaitingForServer(db, message.id, noServerNote);
+    if (!smtp) return markWaitingForServer(db, message, noServerNote);
+    const release = keepClaim(message);
     try {
       await transportFor(transports, smtp).sendMail({
         envelope: { from: message.envelope_from, to: message.envelope_to },
@@ -151,24 +196,32 @@ export function createMailSender(opts: {
       const outcome = await markFailedAttempt(db, message, text, isPermanentFailure(e));
       log(`outbox ${message.id} to ${message.envelope_to.join(', ')}: ${outcome} (${text})`);
       return;
+    } finally {
+      release();
     }
-    await markSent(db, message.id);
-    await fileSentCopy(db, message).catch((error) =>
-      log(`outbox ${message.id}: sent, but the E-mail OUT copy failed: ${error}`),
+    await recordSent(message.id);
+    // Not part of delivery: the next message need not wait for it.
+    copies = copies.then(() =>
+      fileSentCopy(db, message).catch((error) =>
+        log(`outbox ${message.id}: sent, but the E-mail OUT copy failed: ${error}`),
+      ),
     );
   }
 
   async function runOnce(): Promise<number> {
     let total = 0;
+    let smtp: SmtpServer | null = null;
     await releaseExpiredClaims(db);
-    for (;;) {
-      const batch = await claimDueMessages(db, batchSize);
-      if (!batch.length) break;
-      const { smtp } = await loadMailSettings(db, config);
-      await Promise.all(batch.map((message) => deliver(message, smtp)));
-      total += batch.length;
-      if (!smtp || stopped) break;
+    while (!stopRequested) {
+      if (total % settingsEvery === 0) ({ smtp } = await loadMailSettings(db, config));
+      const [message] = await claimDueMessages(db, 1, claimMs);
+      if (!message) break;
+      await deliver(message, smtp);
+      total += 1;
+      // Without a server, a batch is told why it waits; the rest keep their turn for a later run.
+      if (!smtp && total >= settingsEvery) break;
     }
+    await copies;
     return total;
   }
 
@@ -213,12 +266,14 @@ export function createMailSender(opts: {
     },
     start: () => {
       stopped = false;
+      stopRequested = false;
       timer = setInterval(run, opts.intervalMs ?? 5_000);
       timer.unref();
       run();
     },
     stop: async () => {
       stopped = true;
+      stopRequested = true;
       if (timer) clearInterval(timer);
       clearTimeout(wake);
       await running;

@@ -299,6 +299,7 @@ export const en = {
   'inbound.status.processed': 'Processed',
   'inbound.status.ignored': 'Ignored',
   'inbound.attempts': 'Attempts: {count}',
+  'inbound.uid': 'UID {uid}',
   'inbound.download': 'Download .eml',
   'inbound.retry': 'Try again',
   'inbound.retry_failed': 'The message failed again: {error}',
@@ -307,6 +308,9 @@ export const en = {
   'inbound.too_large_hint':
     'Only the header was downloaded, so it cannot be tried again. {where} Raise the limit under',
   'inbound.too_large_settings': 'Basic settings',
+  'inbound.unreadable_refused':
+    'Not tried again: the mail server never handed this message out, so there is nothing here to process. {where}',
+  'inbound.unreadable_hint': 'The mail server never handed this message out, so it cannot be tried again here. {where}',
   'inbound.still_on_server_seen': 'The message is still on the mail server, where it was marked as read.',
   'inbound.still_on_server_moved':
     'The message is still on the mail server, where it was marked as read and moved to the folder “{folder}”.',

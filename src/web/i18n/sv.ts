@@ -302,6 +302,7 @@ export const sv: Record<MessageKey, string> = {
   'inbound.status.processed': 'Behandlat',
   'inbound.status.ignored': 'Ignorerat',
   'inbound.attempts': 'Försök: {count}',
+  'inbound.uid': 'UID {uid}',
   'inbound.download': 'Ladda ned .eml',
   'inbound.retry': 'Försök igen',
   'inbound.retry_failed': 'Meddelandet misslyckades igen: {error}',
@@ -309,6 +310,9 @@ export const sv: Record<MessageKey, string> = {
     'Inte försökt igen: bara meddelandets huvud hämtades, eftersom det är större än gränsen, så en behandling skulle ge ett tomt ärende. {where} För att ta in det, höj gränsen under Grundparametrar och importera sedan meddelandet sparat som .eml från brevlådan (npm run mail:import).',
   'inbound.too_large_hint': 'Bara huvudet hämtades, så det kan inte försökas igen. {where} Höj gränsen under',
   'inbound.too_large_settings': 'Grundparametrar',
+  'inbound.unreadable_refused':
+    'Inte försökt igen: e-postservern lämnade aldrig ut meddelandet, så här finns inget att behandla. {where}',
+  'inbound.unreadable_hint': 'E-postservern lämnade aldrig ut meddelandet, så det kan inte försökas igen här. {where}',
   'inbound.still_on_server_seen': 'Meddelandet finns kvar på e-postservern, där det markerades som läst.',
   'inbound.still_on_server_moved':
     'Meddelandet finns kvar på e-postservern, där det markerades som läst och flyttades till mappen ”{folder}”.',

@@ -1,6 +1,7 @@
 import type { Db } from '../../../db/database.ts';
+import { withoutNul } from '../../../db/text.ts';
 import { isOurMessageId } from '../../outbound/message-id.ts';
-import type { ParsedInbound } from '../parse.ts';
+import { cleanMessageId, type ParsedInbound } from '../parse.ts';
 import type { BounceReport, CaseMatch, InboundFilter } from './types.ts';
 
 // Who sends delivery reports. Sisimai's and Zammad's sets agree on these local parts.
@@ -26,8 +27,9 @@ export function isBounce(mail: ParsedInbound): boolean {
   return (fromDaemon || nullReturnPath) && bounceSubjects.test(mail.subject);
 }
 
+// Text read from a part's bytes is looked up and stored, so it loses its NULs (db/text.ts).
 function headerBlock(content: Buffer): string {
-  const text = content.subarray(0, 64 * 1024).toString('utf8');
+  const text = withoutNul(content.subarray(0, 64 * 1024).toString('utf8'));
   const end = text.search(/\r?\n\r?\n/);
   return (end >= 0 ? text.slice(0, end) : text).replace(/\r?\n[ \t]+/g, ' ');
 }
@@ -42,7 +44,8 @@ export function returnedMessageIds(mail: ParsedInbound): string[] {
     for (const m of headerBlock(part.content).matchAll(messageIdLine)) found.push(m[1] as string);
   }
   if (!found.length) for (const m of mail.text.matchAll(messageIdLine)) found.push(m[1] as string);
-  return [...new Set(found)].filter((id) => id !== mail.messageId);
+  const ids = found.flatMap((id) => cleanMessageId(id) ?? []);
+  return [...new Set(ids)].filter((id) => id !== mail.messageId);
 }
 
 // The case number our outgoing mail carried in X-Casedesk-Case, if the report returned it.
@@ -62,7 +65,7 @@ function returnedCaseNumber(mail: ParsedInbound): string | null {
 function reportText(mail: ParsedInbound): string {
   const status = mail.attachments
     .filter((a) => a.contentType === 'message/delivery-status')
-    .map((a) => a.content.toString('utf8'));
+    .map((a) => withoutNul(a.content.toString('utf8')));
   return [...status, mail.text].join('\n');
 }
 
