@@ -11,7 +11,7 @@ import fastifySession from '@fastify/session';
 import fastifyStatic from '@fastify/static';
 import fastifyView from '@fastify/view';
 import { Eta } from 'eta';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import { registerAdminRoutes } from './admin/routes.ts';
 import { registerApprovalRoutes } from './approvals/routes.ts';
 import { registerInternalNoteRoutes } from './cases/internal-routes.ts';
@@ -37,7 +37,9 @@ import { findUserById } from './users/queries.ts';
 import { isSessionCurrent } from './users/sessions.ts';
 import { setLanguage, viewContext } from './web/context.ts';
 import { registerErrorHandlers } from './web/errors.ts';
+import { registerHeaderGuard } from './web/header-guard.ts';
 import { readMultipartCsrfField } from './web/multipart.ts';
+import { safeRedirectTarget } from './web/redirect.ts';
 import { isHtmx } from './web/render.ts';
 import { PgSessionStore } from './web/session-store.ts';
 import { registerWorkOrderRoutes } from './work-orders/routes.ts';
@@ -65,7 +67,8 @@ declare module 'fastify' {
 
 export async function buildApp(
   { config, db, mailSender }: AppDeps,
-  opts: { logger?: boolean } = {},
+  // onRoute hears of every route as it is added (the tests that go over all routes use it).
+  opts: { logger?: boolean; onRoute?: (route: RouteOptions) => void } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
     logger:
@@ -76,6 +79,7 @@ export async function buildApp(
     bodyLimit: 1024 * 1024,
   });
   app.decorate('deps', { config, db, mailSender });
+  if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
 
   // External plugins, in the order requests meet them.
   await app.register(fastifyHelmet, {
@@ -106,7 +110,7 @@ export async function buildApp(
   await app.register(fastifySession, {
     secret: config.sessionSecret ?? (await loadSecret(db, 'session')),
     cookieName: 'casedesk_session',
-    store: new PgSessionStore(db, sessionTtlMs),
+    store: new PgSessionStore(db, sessionTtlMs, (error) => app.log.error({ err: error }, 'session callback failed')),
     saveUninitialized: false,
     rolling: false,
     cookie: {
@@ -160,18 +164,19 @@ export async function buildApp(
     setLanguage(request, config);
     const isPublic = request.routeOptions.config.public || publicAssets.test(request.url);
     if (!request.user && !isPublic) {
-      const next = request.method === 'GET' ? `?next=${encodeURIComponent(request.url)}` : '';
-      if (isHtmx(request)) return reply.header('HX-Redirect', `/login${next}`).code(401).send();
-      if (request.method === 'GET') return reply.redirect(`/login${next}`, 303);
+      // Back here after the login, when "here" is an address a redirect may take.
+      const here = request.method === 'GET' ? safeRedirectTarget(request.url, '') : '';
+      const login = safeRedirectTarget(here ? `/login?next=${encodeURIComponent(here)}` : '/login', '/login');
+      if (isHtmx(request)) return reply.header('HX-Redirect', login).code(401).send();
+      if (request.method === 'GET') return reply.redirect(login, 303);
       return reply.code(401).type('text/plain; charset=utf-8').send(request.t('errors.forbidden'));
     }
   });
+  // A multipart body is not parsed yet: its token comes from the header or its first field.
+  app.addHook('preValidation', async (request) => {
+    if (unsafeMethods.has(request.method) && request.isMultipart()) await readMultipartCsrfField(request);
+  });
   app.addHook('preValidation', (request, reply, done) => {
-    // A multipart body is not parsed yet: its token comes from the header or its first field.
-    if (unsafeMethods.has(request.method) && request.isMultipart()) {
-      readMultipartCsrfField(request).then(() => app.csrfProtection(request, reply, done), done);
-      return;
-    }
     if (unsafeMethods.has(request.method)) return app.csrfProtection(request, reply, done);
     done();
   });
@@ -183,6 +188,7 @@ export async function buildApp(
   });
 
   registerErrorHandlers(app, config);
+  registerHeaderGuard(app);
 
   app.get('/favicon.ico', { config: { public: true } }, async (_request, reply) =>
     reply.redirect('/static/favicon.svg', 301),

@@ -125,9 +125,9 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
   app.post<{ Body: Body }>('/cases/views', async (request, reply) => {
     const name = (request.body?.name ?? '').trim().slice(0, 80);
     const query = (request.body?.query ?? '').replace(/^\?/, '').slice(0, 1000);
-    if (!name) return redirectAfterPost(request, reply, `/cases?${query}`, request.t('overview.view_name_required'));
-    // Store the canonical form, so a saved view is exactly what the filter means.
+    // Store (and go back to) the canonical form, so a saved view is exactly what the filter means.
     const canonical = filterToQuery(parseOverviewFilter(Object.fromEntries(new URLSearchParams(query))));
+    if (!name) return redirectAfterPost(request, reply, `/cases${canonical}`, request.t('overview.view_name_required'));
     await saveView(db, currentUser(request).id, name, canonical);
     return redirectAfterPost(request, reply, `/cases${canonical}`, request.t('overview.view_saved', { name }));
   });

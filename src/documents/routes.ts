@@ -9,6 +9,7 @@ import { currentUser } from '../web/context.ts';
 import { forbidden, notFound } from '../web/errors.ts';
 import { FormError } from '../web/form.ts';
 import { discardRestOfBody, type UploadPart, uploadParts } from '../web/multipart.ts';
+import { safeRedirectTarget } from '../web/redirect.ts';
 import { isHtmx, redirectAfterPost, render } from '../web/render.ts';
 import { type AccessDocument, canOpen } from './access.ts';
 import {
@@ -65,7 +66,7 @@ async function showOwnerPanel(request: FastifyRequest, reply: FastifyReply, owne
     const kase = await db.selectFrom('cases').select('number').where('id', '=', owner.id).executeTakeFirstOrThrow();
     const url = `/cases/${kase.number}/documents`;
     if (!isHtmx(request)) return redirectAfterPost(request, reply, url, notice);
-    return reply.header('HX-Redirect', url).code(204).send();
+    return reply.header('HX-Redirect', safeRedirectTarget(url)).code(204).send();
   }
   if (!isHtmx(request)) {
     const place = await findOwnerPlace(db, owner);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
+import { safeRedirectTarget } from '../web/redirect.ts';
 import { listNotifications, markNotificationRead } from './notifications.ts';
 
 export async function registerNotificationRoutes(app: FastifyInstance): Promise<void> {
@@ -17,6 +18,6 @@ export async function registerNotificationRoutes(app: FastifyInstance): Promise<
       ? await markNotificationRead(db, currentUser(request).id, request.params.id)
       : null;
     if (!link) throw notFound();
-    return reply.redirect(link, 303);
+    return reply.redirect(safeRedirectTarget(link, '/notifications'), 303);
   });
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse, RouteOptions } from 'fastify';
 import { buildApp } from '../app.ts';
 import { type Config, loadConfig } from '../config.ts';
 import type { Db } from '../db/database.ts';
@@ -15,9 +15,10 @@ export function testConfig(env: Record<string, string> = {}): Config {
 export async function buildTestApp(
   db: Db,
   env: Record<string, string> = {},
-  extra: { mailSender?: Pick<MailSender, 'kick'> } = {},
+  extra: { mailSender?: Pick<MailSender, 'kick'>; onRoute?: (route: RouteOptions) => void } = {},
 ): Promise<FastifyInstance> {
-  const app = await buildApp({ config: testConfig(env), db, ...extra }, { logger: false });
+  const { onRoute, ...deps } = extra;
+  const app = await buildApp({ config: testConfig(env), db, ...deps }, { logger: false, onRoute });
   await app.ready();
   return app;
 }

@@ -3,6 +3,7 @@ import type { User } from '../db/schema.ts';
 import { currentUser } from '../web/context.ts';
 import { type FieldErrors, parseForm } from '../web/form.ts';
 import { languages, translator } from '../web/i18n/i18n.ts';
+import { safeRedirectTarget } from '../web/redirect.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import {
   accountSettingsSchema,
@@ -86,8 +87,7 @@ export async function registerAccountRoutes(app: FastifyInstance): Promise<void>
       if (!language) return reply.code(400).send(request.t('errors.invalid'));
       if (request.user) await setUserLanguage(db, request.user.id, language);
       request.session.language = language;
-      const back = request.body?.back;
-      return redirectAfterPost(request, reply, typeof back === 'string' && /^\/(?!\/)/.test(back) ? back : '/');
+      return redirectAfterPost(request, reply, safeRedirectTarget(request.body?.back, '/'));
     },
   );
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { safeRedirectTarget } from '../web/redirect.ts';
 import { attemptLogin } from './login.ts';
 
 declare module 'fastify' {
@@ -9,16 +10,7 @@ declare module 'fastify' {
 }
 
 // Only same-site paths may follow a login, so the form cannot bounce a user to another site.
-function safeNext(next: unknown): string {
-  // Browsers drop tabs and newlines from URLs, so "/\t/evil.example" would become "//evil.example".
-  return typeof next === 'string' &&
-    next.startsWith('/') &&
-    !next.startsWith('//') &&
-    !next.startsWith('/\\') &&
-    !/\p{Cc}/u.test(next)
-    ? next
-    : '/';
-}
+const safeNext = (next: unknown) => safeRedirectTarget(next, '/');
 
 export async function registerLoginRoutes(app: FastifyInstance): Promise<void> {
   const { db } = app.deps;

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { safeRedirectTarget } from './redirect.ts';
 
 export function isHtmx(request: FastifyRequest): boolean {
   return request.headers['hx-request'] === 'true' && request.headers['hx-history-restore-request'] !== 'true';
@@ -25,6 +26,7 @@ export function redirectAfterPost(
   flash?: string,
 ): FastifyReply {
   if (flash) request.session.flash = flash;
-  if (isHtmx(request)) return reply.header('HX-Redirect', url).code(204).send();
-  return reply.redirect(url, 303);
+  const target = safeRedirectTarget(url);
+  if (isHtmx(request)) return reply.header('HX-Redirect', target).code(204).send();
+  return reply.redirect(target, 303);
 }

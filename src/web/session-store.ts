@@ -9,34 +9,60 @@ export class PgSessionStore {
   constructor(
     private readonly db: Db,
     private readonly ttlMs: number,
+    // Told of a throw that no callback could take (see settle).
+    private readonly onLostError: (error: unknown) => void = (error) => console.error(error),
   ) {}
 
   set(sid: string, session: Session, callback: Callback): void {
     const expires = session.cookie?.expires ? new Date(session.cookie.expires) : new Date(Date.now() + this.ttlMs);
     const data = JSON.stringify(session);
-    this.db
+    const saved = this.db
       .insertInto('sessions')
       .values({ sid, data, user_id: session.userId ?? null, expires_at: expires })
       .onConflict((oc) => oc.column('sid').doUpdateSet({ data, user_id: session.userId ?? null, expires_at: expires }))
-      .execute()
-      .then(() => callback(), callback);
+      .execute();
+    this.settle(saved, callback);
   }
 
   get(sid: string, callback: GetCallback): void {
-    this.db
+    const found = this.db
       .selectFrom('sessions')
       .select('data')
       .where('sid', '=', sid)
       .where('expires_at', '>', new Date())
       .executeTakeFirst()
-      .then((row) => callback(null, row ? (row.data as Session) : null), callback);
+      .then((row) => (row ? (row.data as Session) : null));
+    this.settle(found, callback);
   }
 
   destroy(sid: string, callback: Callback): void {
-    this.db
-      .deleteFrom('sessions')
-      .where('sid', '=', sid)
-      .execute()
-      .then(() => callback(), callback);
+    this.settle(this.db.deleteFrom('sessions').where('sid', '=', sid).execute(), callback);
+  }
+
+  // The plugin's callbacks carry the request on (after set(), the reply is written), so a throw in
+  // one (Node refusing a header) must not escape into the query's promise chain, where it would
+  // become an unhandled rejection and end the process. As Fastify does with its own async hooks,
+  // the callback hears of such a throw as the store's error, and the request ends in a 500.
+  private settle<T>(work: Promise<T>, callback: (err: unknown, value?: T) => void): void {
+    work.then(
+      (value) => this.callBack(callback, null, value),
+      (error: unknown) => this.callBack(callback, error ?? new Error('session store failed')),
+    );
+  }
+
+  private callBack<T>(callback: (err: unknown, value?: T) => void, error: unknown, value?: T): void {
+    try {
+      callback(error, value);
+    } catch (thrown) {
+      if (error) {
+        this.onLostError(thrown);
+        return;
+      }
+      try {
+        callback(thrown);
+      } catch (again) {
+        this.onLostError(again);
+      }
+    }
   }
 }

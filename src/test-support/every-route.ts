@@ -1,0 +1,379 @@
+// Going over every route of the app: the routes as Fastify registered them (so a route added
+// later is covered without a list to keep), a database with one of each thing a route's path can
+// name, real values for the path parameters, and the fields each route's forms send.
+import { Readable } from 'node:stream';
+import type { FastifyInstance, RouteOptions } from 'fastify';
+import { saveStructure } from '../approvals/structures.ts';
+import { saveView } from '../cases/overview.ts';
+import type { Db } from '../db/database.ts';
+import type { User } from '../db/schema.ts';
+import { seedDemoData } from '../demo/demo-data.ts';
+import { addDocument } from '../documents/documents.ts';
+import { storeInlineImage } from '../documents/inline-images.ts';
+import { runKontroll } from '../kontroll/kontroll.ts';
+import { createMailbox } from '../mail/inbound/mailboxes.ts';
+import { storeInboundRaw } from '../mail/inbound/store.ts';
+import { queueTestMail } from '../mail/outbound/system-mail.ts';
+import { notifyUser } from '../notifications/notifications.ts';
+import { buildTestApp, seedUser, TestClient, testConfig } from './app.ts';
+
+// public: open without a login (the route's config.public)
+export type AppRoute = { method: string; url: string; public: boolean };
+
+// The app with every route it registered (HEAD routes aside: Fastify adds one per GET).
+export async function buildAppWithRoutes(db: Db): Promise<{ app: FastifyInstance; routes: AppRoute[] }> {
+  const routes: AppRoute[] = [];
+  const onRoute = (route: RouteOptions) => {
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') routes.push({ method, url: route.url, public: Boolean(route.config?.public) });
+    }
+  };
+  const app = await buildTestApp(db, {}, { onRoute });
+  return { app, routes };
+}
+
+// A tiny PNG, for the inline image.
+const png = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+// The demo organisation, an administrator (FUZZ) and one of each thing the demo leaves out:
+// an approval chain waiting for FUZZ, a mailbox, a failed inbound message, an outbox message,
+// a saved view, a notification, a Kontroll run and an inline image.
+export async function seedOneOfEach(db: Db): Promise<{ admin: User; login: string }> {
+  const admin = await seedUser(db, 'FUZZ', 'admin');
+  await seedDemoData(db);
+  const kalle = await db.selectFrom('users').selectAll().where('login', '=', 'KALLE').executeTakeFirstOrThrow();
+  const customer = await db.selectFrom('customers').select('id').orderBy('id').executeTakeFirstOrThrow();
+
+  const folder = await db
+    .selectFrom('document_folders')
+    .select('id')
+    .where('system_key', 'is', null)
+    .where('name', '=', 'Avtal')
+    .executeTakeFirstOrThrow();
+  const structureId = await saveStructure(db, null, {
+    name: 'Avtalsattest',
+    active: true,
+    steps: [[admin.id]],
+    folderIds: [folder.id],
+  });
+  await addDocument(db, {
+    owner: { kind: 'customer', id: customer.id },
+    folderId: folder.id,
+    fileName: 'avtal.pdf',
+    contentType: 'application/pdf',
+    stream: Buffer.from('%PDF-1.4 avtal'),
+    user: kalle,
+    maxBytes: 1_000_000,
+  });
+  if (!structureId) throw new Error('no approval structure');
+
+  await createMailbox(db, {
+    name: 'Support',
+    imap_host: '127.0.0.1',
+    imap_port: 1143,
+    imap_security: 'none',
+    imap_user: 'support',
+    imap_password: 'secret',
+    folder: 'INBOX',
+    after_read: 'seen',
+    move_to_folder: null,
+    default_case_type_id: null,
+    default_status_id: null,
+    default_responsible_id: null,
+    default_priority_id: null,
+  });
+  const inbound = await storeInboundRaw(
+    db,
+    Buffer.from('From: Per <per@acme.se>\r\nSubject: Trasig\r\nMessage-ID: <trasig@acme.se>\r\n\r\nHej'),
+    { source: 'import' },
+  );
+  await db
+    .updateTable('inbound_messages')
+    .set({ status: 'failed', error: 'broken', attempts: 1 })
+    .where('id', '=', inbound.id)
+    .execute();
+  await queueTestMail(db, testConfig(), { to: 'fuzz@example.com', actor: admin, language: 'en' });
+  await saveView(db, admin.id, 'Mine', '?kind=all');
+  const someCase = await db.selectFrom('cases').select(['id', 'number']).orderBy('id').executeTakeFirstOrThrow();
+  await notifyUser(
+    db,
+    {
+      userId: admin.id,
+      actorId: kalle.id,
+      kind: 'assigned',
+      caseId: someCase.id,
+      summary: someCase.number,
+      link: `/cases/${someCase.number}`,
+    },
+    { config: undefined },
+  );
+  await runKontroll(db, testConfig(), { actor: admin });
+  await storeInlineImage(db, { content: Readable.from([png]), user: admin, maxBytes: 1_000_000 });
+  return { admin, login: 'FUZZ' };
+}
+
+// Real values for path parameters, by route: the first case with a staff reply, a discussion post
+// and a document; the rows seedOneOfEach made; else the row with the lowest id.
+export async function realParams(db: Db): Promise<(route: AppRoute) => Record<string, string>> {
+  const kase = await db
+    .selectFrom('cases')
+    .select(['id', 'number'])
+    .where((eb) =>
+      eb.exists(eb.selectFrom('thread_entries').whereRef('case_id', '=', 'cases.id').where('side', '=', 'staff')),
+    )
+    .where((eb) => eb.exists(eb.selectFrom('discussion_posts').whereRef('case_id', '=', 'cases.id')))
+    .orderBy('id')
+    .executeTakeFirst();
+  const anyCase =
+    kase ?? (await db.selectFrom('cases').select(['id', 'number']).orderBy('id').executeTakeFirstOrThrow());
+  const first = async <T extends keyof Tables>(table: T, column = 'id') =>
+    String(
+      (
+        (await db
+          .selectFrom(table as never)
+          .select(column as never)
+          .orderBy(column as never)
+          .executeTakeFirst()) as Record<string, unknown> | undefined
+      )?.[column] ?? '1',
+    );
+  const value = async (query: Promise<Record<string, unknown> | undefined>, column: string) =>
+    String((await query)?.[column] ?? '1');
+  const caseDocument = await value(
+    db.selectFrom('documents').select('id').where('case_id', '=', anyCase.id).executeTakeFirst(),
+    'id',
+  );
+  const anyCaseDocument = await db
+    .selectFrom('documents')
+    .select(['id', 'case_id'])
+    .where('case_id', 'is not', null)
+    .orderBy('id')
+    .executeTakeFirst();
+  const documentCase = anyCaseDocument
+    ? await db
+        .selectFrom('cases')
+        .select('number')
+        .where('id', '=', anyCaseDocument.case_id as number)
+        .executeTakeFirst()
+    : undefined;
+  const kalle = await value(db.selectFrom('users').select('id').where('login', '=', 'KALLE').executeTakeFirst(), 'id');
+  const values = {
+    number: anyCase.number,
+    entryId: await value(
+      db
+        .selectFrom('thread_entries')
+        .select('id')
+        .where('case_id', '=', anyCase.id)
+        .where('side', '=', 'staff')
+        .executeTakeFirst(),
+      'id',
+    ),
+    postId: await value(
+      db.selectFrom('discussion_posts').select('id').where('case_id', '=', anyCase.id).executeTakeFirst(),
+      'id',
+    ),
+    caseDocument,
+    documentCase: documentCase?.number ?? anyCase.number,
+    anyCaseDocument: String(anyCaseDocument?.id ?? caseDocument),
+    document: await first('documents'),
+    chain: await first('approval_chains'),
+    project: await first('projects', 'number'),
+    workOrder: await first('work_orders', 'number'),
+    customer: await first('customers'),
+    contact: await first('contacts'),
+    folder: await value(
+      db.selectFrom('document_folders').select('id').where('system_key', 'is', null).orderBy('id').executeTakeFirst(),
+      'id',
+    ),
+    mailbox: await first('mailboxes'),
+    inbound: await first('inbound_messages'),
+    outbox: await first('outbox'),
+    structure: await first('approval_structures'),
+    notification: await value(
+      db
+        .selectFrom('notifications')
+        .innerJoin('users', 'users.id', 'notifications.user_id')
+        .select('notifications.id')
+        .where('users.login', '=', 'FUZZ')
+        .executeTakeFirst(),
+      'id',
+    ),
+    view: await first('saved_views'),
+    run: await first('kontroll_runs'),
+    canned: await first('canned_replies'),
+    image: await first('inline_images', 'token'),
+    kalle,
+  };
+  const registerIds: Record<string, string> = {
+    'case-types': await first('case_types'),
+    statuses: await first('case_statuses'),
+    priorities: await first('priorities'),
+    'number-series': await first('number_series'),
+    'canned-replies': values.canned,
+  };
+
+  return (route) => {
+    const u = route.url;
+    const params: Record<string, string> = {};
+    for (const name of [...u.matchAll(/:(\w+)/g)].map((m) => m[1] as string)) {
+      params[name] = pick(u, name);
+    }
+    return params;
+  };
+
+  function pick(url: string, name: string): string {
+    if (name === 'number') {
+      if (url.startsWith('/projects/')) return values.project;
+      if (url.startsWith('/work-orders/')) return values.workOrder;
+      if (url.startsWith('/cases/:number/documents/:id')) return values.documentCase;
+      return values.number;
+    }
+    if (name === 'tab') return 'thread';
+    if (name === 'entryId') return values.entryId;
+    if (name === 'postId') return values.postId;
+    if (name === 'chainId') return values.chain;
+    if (name === 'contactId') return values.contact;
+    if (name === 'token') return values.image;
+    if (name === 'slug') return 'number-series';
+    if (name === 'version') return '1';
+    const byPrefix: [string, string][] = [
+      ['/cases/:number/documents/', values.anyCaseDocument],
+      ['/cases/views/', values.view],
+      ['/documents/', values.document],
+      ['/admin/users/', values.kalle],
+      ['/admin/customers/', values.customer],
+      ['/customers/', values.customer],
+      ['/admin/document-categories/', values.folder],
+      ['/admin/mailboxes/', values.mailbox],
+      ['/admin/inbound/', values.inbound],
+      ['/admin/outbox/', values.outbox],
+      ['/admin/approval-structures/', values.structure],
+      ['/notifications/', values.notification],
+      ['/kontroll/runs/', values.run],
+      ['/canned-replies/', values.canned],
+      ['/admin/:slug/', registerIds['number-series'] as string],
+    ];
+    return byPrefix.find(([prefix]) => url.startsWith(prefix))?.[1] ?? '1';
+  }
+}
+
+type Tables = import('../db/schema.ts').Database;
+
+export function fillPath(url: string, params: Record<string, string>): string {
+  return url.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(params[name] ?? '1')).replace(/\*$/, 'app.css');
+}
+
+// The fields a page's forms and htmx controls send, by the path they send them to, with the
+// value each would send first (what a user who changes nothing submits).
+export type FormFields = Map<string, Map<string, string>>;
+
+const attribute = (tag: string, name: string) =>
+  new RegExp(`\\s${name}="([^"]*)"`, 'i')
+    .exec(tag)?.[1]
+    ?.replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'");
+
+export function collectFormFields(html: string, into: FormFields): void {
+  const add = (action: string | undefined, name: string | undefined, value: string | undefined) => {
+    if (!action || !name || name === '_csrf') return;
+    const path = action.split('?')[0] as string;
+    const fields = into.get(path) ?? new Map<string, string>();
+    if (!fields.has(name)) fields.set(name, value ?? '');
+    into.set(path, fields);
+  };
+  const formsById = new Map<string, string>();
+  for (const form of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
+    const open = form[1] ?? '';
+    const action = attribute(open, 'action') ?? attribute(open, 'hx-post') ?? attribute(open, 'hx-get');
+    const id = attribute(open, 'id');
+    if (id && action) formsById.set(id, action);
+    for (const control of (form[2] ?? '').matchAll(/<(input|select|textarea|button)\b([^>]*)>/gi)) {
+      const tag = control[2] ?? '';
+      if (control[1]?.toLowerCase() === 'button' && !attribute(tag, 'name')) continue;
+      add(action, attribute(tag, 'name'), controlValue(control[1] ?? '', tag, form[2] ?? '', control.index ?? 0));
+    }
+  }
+  // Controls outside their form (form="id") and htmx controls with their own URL and hx-vals.
+  for (const control of html.matchAll(/<(input|select|textarea|button|a)\b([^>]*)>/gi)) {
+    const tag = control[2] ?? '';
+    const owner = attribute(tag, 'form');
+    if (owner && formsById.has(owner)) add(formsById.get(owner), attribute(tag, 'name'), attribute(tag, 'value'));
+    const url = attribute(tag, 'hx-post') ?? attribute(tag, 'hx-get');
+    if (!url) continue;
+    add(url, attribute(tag, 'name'), attribute(tag, 'value') ?? '');
+    const vals = attribute(tag, 'hx-vals');
+    if (vals) {
+      try {
+        for (const [k, v] of Object.entries(JSON.parse(vals) as Record<string, unknown>)) add(url, k, String(v));
+      } catch {}
+    }
+  }
+}
+
+function controlValue(kind: string, tag: string, body: string, at: number): string {
+  if (kind.toLowerCase() === 'select') {
+    const options = body.slice(at, body.indexOf('</select>', at));
+    const chosen = /<option\b[^>]*\sselected[^>]*>/i.exec(options)?.[0] ?? /<option\b[^>]*>/i.exec(options)?.[0] ?? '';
+    return attribute(chosen, 'value') ?? '';
+  }
+  if (kind.toLowerCase() === 'textarea') {
+    const end = body.indexOf('</textarea>', at);
+    return body
+      .slice(body.indexOf('>', at) + 1, end)
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
+  }
+  const type = attribute(tag, 'type');
+  if (type === 'checkbox') return attribute(tag, 'value') ?? 'on';
+  return attribute(tag, 'value') ?? '';
+}
+
+// The fields sent to a route: what the pages' forms send to a path matching its pattern.
+export function fieldsFor(route: AppRoute, forms: FormFields): Map<string, string> {
+  const pattern = new RegExp(`^${route.url.replace(/:\w+/g, '[^/]+')}$`);
+  const fields = new Map<string, string>();
+  for (const [path, found] of forms) {
+    if (!pattern.test(path)) continue;
+    for (const [name, value] of found) if (!fields.has(name)) fields.set(name, value);
+  }
+  return fields;
+}
+
+// Logs in as the seeded administrator and visits every GET route once (with real parameters, as
+// a page and as an htmx fragment) to learn the fields of every form.
+export async function logInAndCollectForms(
+  app: FastifyInstance,
+  routes: AppRoute[],
+  params: (route: AppRoute) => Record<string, string>,
+  login: string,
+): Promise<{ client: TestClient; forms: FormFields }> {
+  const client = new TestClient(app);
+  await client.login(login);
+  const forms: FormFields = new Map();
+  for (const route of routes.filter((r) => r.method === 'GET')) {
+    const url = fillPath(route.url, params(route));
+    for (const htmx of [false, true]) {
+      const res = await client.get(url, { htmx });
+      if (res.statusCode === 200 && String(res.headers['content-type']).includes('html')) {
+        collectFormFields(res.body, forms);
+      }
+    }
+  }
+  return { client, forms };
+}
+
+// A urlencoded body from name/value pairs in order (a name may come more than once); a Buffer
+// value goes in as raw bytes, as a broken client would send it.
+export function urlencoded(pairs: [string, string | Buffer][]): Buffer {
+  const parts = pairs.map(([name, value]) =>
+    Buffer.concat([
+      Buffer.from(`${encodeURIComponent(name)}=`),
+      typeof value === 'string' ? Buffer.from(encodeURIComponent(value)) : value,
+    ]),
+  );
+  return Buffer.concat(parts.flatMap((part, i) => (i ? [Buffer.from('&'), part] : [part])));
+}
