@@ -1,6 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { HttpError, notFound } from '../web/errors.ts';
-import { type FieldErrors, FormError, parseForm } from '../web/form.ts';
+import { notFound } from '../web/errors.ts';
+import {
+  type FieldErrors,
+  FormError,
+  inactiveQuerySchema,
+  parseActivation,
+  parseForm,
+  parseId,
+  parseQuery,
+  typedValues,
+} from '../web/form.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import {
   createRegisterRow,
@@ -29,7 +38,7 @@ function registerOf(request: FastifyRequest<{ Params: SlugParams }>): Register {
 async function loadRow(request: FastifyRequest<{ Params: RowParams }>): Promise<[Register, RegisterRow]> {
   const register = registerOf(request);
   // Ids are serial integers; anything else (or beyond integer range) cannot name a row.
-  const id = /^[1-9]\d{0,8}$/.test(request.params.id) ? Number(request.params.id) : null;
+  const id = parseId(request.params.id);
   const row = id === null ? undefined : await findRegisterRow(request.server.deps.db, register, id);
   if (!row) throw notFound();
   return [register, row];
@@ -60,9 +69,9 @@ function showForm(
 export async function registerRegisterRoutes(app: FastifyInstance): Promise<void> {
   const { db } = app.deps;
 
-  app.get<{ Params: SlugParams; Querystring: { inactive?: string } }>('/:slug', async (request, reply) => {
+  app.get<{ Params: SlugParams }>('/:slug', async (request, reply) => {
     const register = registerOf(request);
-    const includeInactive = request.query.inactive === '1';
+    const includeInactive = parseQuery(inactiveQuerySchema, request.query).inactive === '1';
     const rows = await listRegisterRows(db, register, { includeInactive });
     return reply.view('admin/registers/index', {
       register,
@@ -76,10 +85,10 @@ export async function registerRegisterRoutes(app: FastifyInstance): Promise<void
     return showForm(reply, register, { values: { ...register.defaults }, errors: {} });
   });
 
-  app.post<{ Params: SlugParams; Body: FormValues }>('/:slug', async (request, reply) => {
+  app.post<{ Params: SlugParams }>('/:slug', async (request, reply) => {
     const register = registerOf(request);
-    const body = request.body ?? {};
-    const form = parseForm(register.schema, body);
+    const body = typedValues(request.body);
+    const form = parseForm(register.schema, request.body);
     if (!form.ok)
       return showForm(reply, register, { values: typedFormValues(register, body), errors: form.errors }, 422);
     try {
@@ -96,10 +105,10 @@ export async function registerRegisterRoutes(app: FastifyInstance): Promise<void
     return showForm(reply, register, { row, values: rowFormValues(register, row), errors: {} });
   });
 
-  app.post<{ Params: RowParams; Body: FormValues }>('/:slug/:id', async (request, reply) => {
+  app.post<{ Params: RowParams }>('/:slug/:id', async (request, reply) => {
     const [register, row] = await loadRow(request);
-    const body = request.body ?? {};
-    const form = parseForm(register.schema, body);
+    const body = typedValues(request.body);
+    const form = parseForm(register.schema, request.body);
     if (!form.ok)
       return showForm(reply, register, { row, values: typedFormValues(register, body), errors: form.errors }, 422);
     try {
@@ -113,11 +122,9 @@ export async function registerRegisterRoutes(app: FastifyInstance): Promise<void
   });
 
   // Activation is a sub-resource: POST active=1 to activate, active=0 to deactivate.
-  app.post<{ Params: RowParams; Body: FormValues }>('/:slug/:id/activation', async (request, reply) => {
+  app.post<{ Params: RowParams }>('/:slug/:id/activation', async (request, reply) => {
     const [register, row] = await loadRow(request);
-    const active = request.body?.active;
-    if (active !== '1' && active !== '0') throw new HttpError(400, 'active must be 1 or 0');
-    await setRegisterRowActive(db, register, row.id, active === '1');
+    await setRegisterRowActive(db, register, row.id, parseActivation(request.body));
     return redirectAfterPost(request, reply, `/admin/${register.slug}/${row.id}`, request.t('common.saved'));
   });
 }

@@ -351,7 +351,7 @@ test('an unknown register or row is 404', async () => {
 test('activation accepts only 1 or 0', async () => {
   await ctx.admin.get('/admin/priorities/1');
   const res = await ctx.admin.post('/admin/priorities/1/activation', { active: 'maybe' });
-  assert.is(res.statusCode, 400);
+  assert.is(res.statusCode, 422);
   const row = await ctx.db.selectFrom('priorities').select('active').where('id', '=', 1).executeTakeFirstOrThrow();
   assert.is(row.active, true);
 });

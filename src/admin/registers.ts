@@ -4,7 +4,7 @@ import { formatCaseNumber } from '../cases/number-series.ts';
 import { uniqueViolation } from '../db/errors.ts';
 import type { Database, NumberSeriesPurpose, StatusKind } from '../db/schema.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
-import { FormError, requiredText } from '../web/form.ts';
+import { FormError, multiLine, requiredText, singleLine } from '../web/form.ts';
 import type { MessageKey } from '../web/i18n/en.ts';
 import type { Translate } from '../web/i18n/i18n.ts';
 
@@ -86,8 +86,7 @@ const position = z
 
 const statusKinds = ['open', 'waiting', 'work_order', 'closed'] as const satisfies readonly StatusKind[];
 
-const richText = z
-  .string('errors.required')
+const richText = multiLine()
   .max(100_000, 'errors.too_long')
   .transform(sanitizeRichText)
   .refine((html) => !isBlankRichText(html), 'errors.required');
@@ -187,9 +186,7 @@ const numberSeries = {
   ],
   schema: z.object({
     name: requiredText(100),
-    prefix: z
-      .string()
-      .trim()
+    prefix: singleLine()
       .max(20, 'errors.too_long')
       .optional()
       .transform((v) => v ?? ''),

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { parseForm } from '../web/form.ts';
+import { parseForm, typedValues } from '../web/form.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { caseSettingsSchema, loadCaseSettings, saveCaseSettings } from './case-settings.ts';
 
@@ -19,9 +19,10 @@ export async function registerSettingsRoutes(app: FastifyInstance): Promise<void
     return reply.view('admin/settings', { values, errors: {} });
   });
 
-  app.post<{ Body: Record<string, string | undefined> }>('/settings', async (request, reply) => {
+  app.post('/settings', async (request, reply) => {
     const form = parseForm(caseSettingsSchema, request.body);
-    if (!form.ok) return reply.code(422).view('admin/settings', { values: request.body, errors: form.errors });
+    if (!form.ok)
+      return reply.code(422).view('admin/settings', { values: typedValues(request.body), errors: form.errors });
     await saveCaseSettings(db, form.data);
     return redirectAfterPost(request, reply, '/admin/settings', request.t('common.saved'));
   });

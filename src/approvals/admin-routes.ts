@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../web/errors.ts';
-import { type FieldErrors, FormError } from '../web/form.ts';
+import { type FieldErrors, FormError, parseForm, parseId } from '../web/form.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import {
   applyStepOperation,
@@ -10,10 +10,10 @@ import {
   parseStepOperation,
   type StructureValues,
   saveStructure,
+  structureFormSchema,
   structureValuesFromForm,
 } from './structures.ts';
 
-type Body = Record<string, string | string[] | undefined>;
 type IdParams = { id: string };
 
 const base = '/admin/approval-structures';
@@ -37,15 +37,17 @@ export async function registerApprovalStructureRoutes(app: FastifyInstance): Pro
   };
 
   const idOf = (request: FastifyRequest<{ Params: IdParams }>) => {
-    if (!/^[1-9]\d{0,8}$/.test(request.params.id)) throw notFound();
-    return Number(request.params.id);
+    const id = parseId(request.params.id);
+    if (!id) throw notFound();
+    return id;
   };
 
   // A step button (add, remove, move) shows the changed form unsaved; Save saves it.
-  const submit = async (request: FastifyRequest<{ Body: Body }>, reply: FastifyReply, id: number | null) => {
-    const body = request.body ?? {};
-    const values = structureValuesFromForm(body);
-    const operation = parseStepOperation(body.op);
+  const submit = async (request: FastifyRequest, reply: FastifyReply, id: number | null) => {
+    const form = parseForm(structureFormSchema, request.body);
+    if (!form.ok) throw new FormError(form.errors);
+    const values = structureValuesFromForm(form.data);
+    const operation = parseStepOperation(form.data.op);
     if (operation) return showForm(reply, { id, values: applyStepOperation(values, operation), errors: {} });
     try {
       await saveStructure(db, id, values);
@@ -65,7 +67,7 @@ export async function registerApprovalStructureRoutes(app: FastifyInstance): Pro
     showForm(reply, { id: null, values: { name: '', active: true, steps: [[]], folderIds: [] }, errors: {} }),
   );
 
-  app.post<{ Body: Body }>('/', async (request, reply) => submit(request, reply, null));
+  app.post('/', async (request, reply) => submit(request, reply, null));
 
   app.get<{ Params: IdParams }>('/:id', async (request, reply) => {
     const id = idOf(request);
@@ -74,7 +76,7 @@ export async function registerApprovalStructureRoutes(app: FastifyInstance): Pro
     return showForm(reply, { id, values, errors: {} });
   });
 
-  app.post<{ Params: IdParams; Body: Body }>('/:id', async (request, reply) => {
+  app.post<{ Params: IdParams }>('/:id', async (request, reply) => {
     const id = idOf(request);
     if (!(await findStructureValues(db, id))) throw notFound();
     return submit(request, reply, id);

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { currentUser } from '../web/context.ts';
 import { HttpError, notFound } from '../web/errors.ts';
-import { parseForm } from '../web/form.ts';
+import { optionalMultiLine, parseBigId, parseForm } from '../web/form.ts';
 import { redirectAfterPost, render } from '../web/render.ts';
 import { type ChainOutcome, decide, withdraw } from './chains.ts';
 import { findChainSummary, findDecisionFor, findDocumentPlace, listMyApprovals } from './queries.ts';
@@ -12,7 +12,7 @@ type ChainParams = { chainId: string };
 
 const decisionSchema = z.object({
   decision: z.enum(['approve', 'send_back'], 'errors.invalid'),
-  comment: z.string().max(4000, 'errors.too_long').default(''),
+  comment: optionalMultiLine(4000),
   // the step the approver saw; a chain that has moved on refuses the decision
   step: z.coerce.number('errors.invalid').int('errors.invalid').min(0, 'errors.invalid'),
 });
@@ -67,7 +67,8 @@ export async function registerApprovalRoutes(app: FastifyInstance): Promise<void
     '/approvals/:chainId/decision',
     async (request, reply) => {
       const form = parseForm(decisionSchema, request.body);
-      const chain = await findChainSummary(db, request.params.chainId);
+      const chainId = parseBigId(request.params.chainId);
+      const chain = chainId ? await findChainSummary(db, chainId) : undefined;
       if (!chain) throw notFound();
       // the form only sends a known decision and the step it showed; anything else is not ours
       if (!form.ok) throw new HttpError(400, 'Invalid decision');
@@ -86,7 +87,8 @@ export async function registerApprovalRoutes(app: FastifyInstance): Promise<void
   );
 
   app.post<{ Params: ChainParams }>('/approvals/:chainId/withdraw', async (request, reply) => {
-    const chain = await findChainSummary(db, request.params.chainId);
+    const chainId = parseBigId(request.params.chainId);
+    const chain = chainId ? await findChainSummary(db, chainId) : undefined;
     if (!chain) throw notFound();
     const outcome = await withdraw(db, chain.id, currentUser(request), { config, language: request.lang });
     if (!outcome.ok) return showRefusal(request, reply, chain.id, outcome);

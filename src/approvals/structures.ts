@@ -1,9 +1,10 @@
 // Approval structures in administration (A1): a named, ordered chain of approvers linked to
 // document categories. Saving one touches no running chain: chains copy the steps at submission.
 import { sql } from 'kysely';
+import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
-import { type FieldErrors, FormError } from '../web/form.ts';
+import { checkbox, type FieldErrors, FormError, manyOf, parseId, singleLine } from '../web/form.ts';
 
 // The form as typed: kept whole when it is shown again with errors.
 export type StructureValues = {
@@ -14,34 +15,39 @@ export type StructureValues = {
   folderIds: number[];
 };
 
-type Body = Record<string, string | string[] | undefined>;
-
-const ids = (value: string | string[] | undefined): number[] =>
-  [value ?? []]
-    .flat()
-    .filter((v) => /^[1-9]\d{0,8}$/.test(v))
-    .map(Number)
-    .filter((v, i, all) => all.indexOf(v) === i);
-
-const text = (value: string | string[] | undefined) => (Array.isArray(value) ? (value[0] ?? '') : (value ?? ''));
+// Ids picked in a multi-select, each once; anything that is not an id is dropped.
+const ids = manyOf(z.string()).transform((values) => [
+  ...new Set(values.map((v) => parseId(v)).filter((v): v is number => v !== null)),
+]);
 
 // The form's fields: name, active, step_count with step_0 … step_{n-1} (multi-selects of user
-// ids), folder_ids (a multi-select). step_count is needed as an empty multi-select sends nothing.
-export function structureValuesFromForm(body: Body): StructureValues {
-  const count = Math.min(Math.max(Number.parseInt(text(body.step_count), 10) || 0, 0), 50);
+// ids), folder_ids (a multi-select), and op, the step button pressed. step_count is needed as an
+// empty multi-select sends nothing.
+export const structureFormSchema = z
+  .object({
+    name: singleLine().default(''),
+    active: checkbox,
+    step_count: z.string().default('0'),
+    folder_ids: ids,
+    op: z.string().default(''),
+  })
+  .catchall(ids);
+export type StructureForm = z.output<typeof structureFormSchema>;
+
+export function structureValuesFromForm(form: StructureForm): StructureValues {
+  const count = Math.min(Math.max(Number.parseInt(form.step_count, 10) || 0, 0), 50);
   return {
-    name: text(body.name).trim(),
-    active: ['on', 'true', '1'].includes(text(body.active)),
-    steps: Array.from({ length: count }, (_, i) => ids(body[`step_${i}`])),
-    folderIds: ids(body.folder_ids),
+    name: form.name,
+    active: form.active,
+    steps: Array.from({ length: count }, (_, i) => (form[`step_${i}`] as number[] | undefined) ?? []),
+    folderIds: form.folder_ids,
   };
 }
 
 // The form's step buttons, which change the form without saving it (they work without JavaScript).
 export type StepOperation = { op: 'add' } | { op: 'remove' | 'up' | 'down'; index: number };
 
-export function parseStepOperation(value: string | string[] | undefined): StepOperation | null {
-  const v = text(value);
+export function parseStepOperation(v: string): StepOperation | null {
   if (v === 'add') return { op: 'add' };
   const m = /^(remove|up|down):(\d{1,2})$/.exec(v);
   return m ? { op: m[1] as 'remove' | 'up' | 'down', index: Number(m[2]) } : null;

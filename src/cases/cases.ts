@@ -7,7 +7,7 @@ import { type Case, caseColumns, type Database, type User } from '../db/schema.t
 import { notifyUser } from '../notifications/notifications.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
 import { isNoneOrActiveUser } from '../users/queries.ts';
-import { type FieldErrors, FormError, optionalText, requiredText } from '../web/form.ts';
+import { type FieldErrors, FormError, optionalMultiLine, optionalText, requiredText } from '../web/form.ts';
 import { formatCaseNumber } from './number-series.ts';
 
 const id = (message = 'errors.required') =>
@@ -48,7 +48,7 @@ export type CaseHeaderUpdate = Omit<CaseHeader, 'customer_id'> & { customer_id: 
 
 export const newCaseSchema = caseHeaderSchema.extend({
   responsible_id: id(),
-  body_html: z.string().default('').transform(sanitizeRichText),
+  body_html: optionalMultiLine(1_000_000).transform(sanitizeRichText),
 });
 export type NewCaseInput = z.output<typeof newCaseSchema>;
 

@@ -2,10 +2,11 @@ import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
 import type { User } from '../db/schema.ts';
+import { optionalMultiLine, versionField } from '../web/form.ts';
 
 export const internalNoteSchema = z.object({
-  internal_note: z.string().default('').pipe(z.string().max(100_000, 'errors.too_long')),
-  internal_note_version: z.coerce.number().int(),
+  internal_note: optionalMultiLine(100_000),
+  internal_note_version: versionField,
 });
 
 export class StaleNoteError extends Error {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { currentUser } from '../web/context.ts';
-import { parseForm } from '../web/form.ts';
+import { parseForm, typedValues } from '../web/form.ts';
 import { formKeyOf } from '../web/form-key.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { internalNoteSchema, StaleNoteError, saveInternalNote } from './internal-note.ts';
@@ -13,7 +13,7 @@ export async function registerInternalNoteRoutes(app: FastifyInstance): Promise<
     '/cases/:number/internal',
     async (request, reply) => {
       const kase = await loadCase(request);
-      const typed = request.body?.internal_note ?? '';
+      const typed = typedValues(request.body).internal_note ?? '';
       const formKey = formKeyOf(request.body);
       const form = parseForm(internalNoteSchema, request.body);
       if (!form.ok) {

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
-import { FormError } from '../web/form.ts';
+import { FormError, parseForm, parseId, parseQuery, queryText, singleLine, versionField } from '../web/form.ts';
 import { todayIn } from '../web/i18n/i18n.ts';
 import { isHtmx, redirectAfterPost, render } from '../web/render.ts';
 import { quickEditCase, quickEditFields, StaleEditError } from './cases.ts';
@@ -15,6 +16,7 @@ import {
   listOverview,
   listSavedViews,
   type OverviewRow,
+  overviewQuerySchema,
   parseOverviewFilter,
   saveView,
   tileQuery,
@@ -23,6 +25,22 @@ import { loadCase } from './page.ts';
 import { loadCaseFormOptions } from './queries.ts';
 
 type Body = Record<string, string | undefined>;
+
+const pickerQuerySchema = z.object({ selected: queryText });
+const quickEditSchema = z.object({
+  field: z.enum(quickEditFields),
+  version: versionField,
+  value: z.string().default(''),
+});
+const savedViewSchema = z.object({
+  name: singleLine()
+    .default('')
+    .transform((name) => name.slice(0, 80)),
+  query: z
+    .string()
+    .default('')
+    .transform((query) => query.replace(/^\?/, '').slice(0, 1000)),
+});
 
 export async function registerOverviewRoutes(app: FastifyInstance): Promise<void> {
   const { db, config } = app.deps;
@@ -52,9 +70,9 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     });
   };
 
-  app.get<{ Querystring: Record<string, string> }>('/cases', async (request, reply) => {
+  app.get('/cases', async (request, reply) => {
     const user = currentUser(request);
-    const filter = parseOverviewFilter(request.query);
+    const filter = parseOverviewFilter(parseQuery(overviewQuerySchema, request.query));
     const [list, tiles, options, savedViews] = await Promise.all([
       listOverview(db, filter, user, day()),
       countTiles(db, user, day()),
@@ -87,24 +105,26 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     );
   });
 
-  app.get<{ Querystring: { selected?: string } }>('/cases/pickers/responsible', async (request, reply) => {
+  app.get('/cases/pickers/responsible', async (request, reply) => {
+    const { selected } = parseQuery(pickerQuerySchema, request.query);
     const users = await db
       .selectFrom('users')
       .select(['id', 'name', 'login'])
       .where('active', '=', true)
       .orderBy('name')
       .execute();
-    return reply.view('cases/pickers/_responsible', { users, selected: request.query.selected ?? '' });
+    return reply.view('cases/pickers/_responsible', { users, selected: selected ?? '' });
   });
 
   app.post<{ Params: { number: string }; Body: Body }>('/cases/:number/quick-edit', async (request, reply) => {
     const kase = await loadCase(request);
     const user = currentUser(request);
-    const field = quickEditFields.find((f) => f === request.body?.field);
-    if (!field) throw notFound();
-    const version = Number(request.body?.version);
+    const form = parseForm(quickEditSchema, request.body);
+    if (!form.ok && form.errors.field) throw notFound();
     try {
-      await quickEditCase(db, kase.id, version, field, request.body?.value ?? '', user, { config: app.deps.config });
+      if (!form.ok) throw new FormError(form.errors);
+      const { field, version, value } = form.data;
+      await quickEditCase(db, kase.id, version, field, value, user, { config: app.deps.config });
       if (field === 'responsible_id') app.deps.mailSender?.kick();
       const row = await findOverviewRow(db, kase.id);
       if (!row) throw notFound();
@@ -122,9 +142,10 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     }
   });
 
-  app.post<{ Body: Body }>('/cases/views', async (request, reply) => {
-    const name = (request.body?.name ?? '').trim().slice(0, 80);
-    const query = (request.body?.query ?? '').replace(/^\?/, '').slice(0, 1000);
+  app.post('/cases/views', async (request, reply) => {
+    const form = parseForm(savedViewSchema, request.body);
+    if (!form.ok) throw new FormError(form.errors);
+    const { name, query } = form.data;
     // Store (and go back to) the canonical form, so a saved view is exactly what the filter means.
     const canonical = filterToQuery(parseOverviewFilter(Object.fromEntries(new URLSearchParams(query))));
     if (!name) return redirectAfterPost(request, reply, `/cases${canonical}`, request.t('overview.view_name_required'));
@@ -133,8 +154,8 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
   });
 
   app.post<{ Params: { id: string } }>('/cases/views/:id/deletion', async (request, reply) => {
-    const id = Number(request.params.id);
-    if (Number.isInteger(id) && id > 0) await deleteSavedView(db, currentUser(request).id, id);
+    const id = parseId(request.params.id);
+    if (id) await deleteSavedView(db, currentUser(request).id, id);
     return redirectAfterPost(request, reply, '/cases', request.t('common.saved'));
   });
 }

@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
+import { z } from 'zod';
 import { countMyApprovals } from '../approvals/queries.ts';
 import type { Db } from '../db/database.ts';
 import type { StatusKind, User } from '../db/schema.ts';
+import { queryText } from '../web/form.ts';
 
 // The case overview's filter. It lives entirely in the URL, so a view can be bookmarked,
 // shared and restored with the back button; defaults are left out of the URL.
@@ -48,6 +50,16 @@ const positiveInt = (value: unknown): number | null => {
 };
 const oneOf = <T extends string>(list: readonly T[], value: unknown): T | undefined =>
   list.find((item) => item === value);
+
+// The overview's query string: each filter field once, as text (parseQuery); unknown fields go.
+export const overviewQuerySchema = z.object(
+  Object.fromEntries(
+    ['resp', 'kind', 'status', 'type', 'prio', 'customer', 'due', 'created', 'q', 'sort', 'dir', 'page'].map((key) => [
+      key,
+      queryText,
+    ]),
+  ),
+);
 
 // Lenient on purpose: a hand-edited or outdated URL falls back to defaults rather than failing.
 export function parseOverviewFilter(query: Record<string, unknown>): OverviewFilter {

@@ -1,6 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { currentUser } from '../web/context.ts';
-import { FormError, parseForm } from '../web/form.ts';
+import {
+  FormError,
+  parseForm,
+  parseQuery,
+  queryText,
+  type RawForm,
+  rawForm,
+  toSingleLine,
+  typedValues,
+  versionField,
+} from '../web/form.ts';
 import { formKeyOf } from '../web/form-key.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { caseHeaderSchema, createCase, newCaseSchema, StaleEditError, updateCaseHeader } from './cases.ts';
@@ -10,9 +21,14 @@ import { findCustomerByNumber, listCustomerContacts, loadCaseFormOptions, sugges
 type Body = Record<string, string | undefined>;
 type NumberParams = { number: string };
 
-// The form names the customer by number (typed or picked); the domain wants its id.
-async function withCustomerId(request: FastifyRequest, body: Body): Promise<Body> {
-  const typed = body.customer?.trim();
+const pickerQuerySchema = z.object({ customer: queryText, contact_id: queryText });
+const headerEditSchema = caseHeaderSchema.extend({ version: versionField });
+
+// The form names the customer by number (typed or picked); the domain wants its id. A repeated
+// field goes on as it came, for the schema to refuse.
+async function withCustomerId(request: FastifyRequest, body: RawForm): Promise<RawForm> {
+  if (typeof body.customer !== 'string') return { ...body, customer_id: body.customer ?? '' };
+  const typed = toSingleLine(body.customer);
   if (!typed) return { ...body, customer_id: '' };
   const customer = await findCustomerByNumber(request.server.deps.db, typed);
   return { ...body, customer_id: customer ? String(customer.id) : '' };
@@ -22,7 +38,7 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
   const { db } = app.deps;
 
   const showNewForm = async (reply: FastifyReply, values: Body, errors: Record<string, string>, status = 200) => {
-    const customer = values.customer ? await findCustomerByNumber(db, values.customer) : undefined;
+    const customer = values.customer ? await findCustomerByNumber(db, toSingleLine(values.customer)) : undefined;
     const options = await loadCaseFormOptions(db, customer?.id ?? null);
     return reply.code(status).view('cases/new', { values, errors, options });
   };
@@ -55,11 +71,11 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
     return showNewForm(reply, defaults, {});
   });
 
-  app.post<{ Body: Body }>('/cases', async (request, reply) => {
+  app.post('/cases', async (request, reply) => {
     const formKey = formKeyOf(request.body);
-    const body = await withCustomerId(request, request.body ?? {});
+    const body = await withCustomerId(request, rawForm(request.body));
     const form = parseForm(newCaseSchema, body);
-    if (!form.ok) return showNewForm(reply, body, form.errors, 422);
+    if (!form.ok) return showNewForm(reply, typedValues(body), form.errors, 422);
     try {
       const created = await createCase(db, form.data, currentUser(request), { config: app.deps.config, formKey });
       // a new responsible may have been e-mailed
@@ -71,24 +87,23 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
         request.t('cases.created', { number: created.number }),
       );
     } catch (error) {
-      if (error instanceof FormError) return showNewForm(reply, body, error.fields, 422);
+      if (error instanceof FormError) return showNewForm(reply, typedValues(body), error.fields, 422);
       throw error;
     }
   });
 
   // Picker helpers for the case forms: customers as datalist options, a customer's contacts.
-  app.get<{ Querystring: { customer?: string } }>('/cases/pickers/customers', async (request, reply) => {
-    const customers = await suggestCustomers(db, request.query.customer ?? '');
+  app.get('/cases/pickers/customers', async (request, reply) => {
+    const query = parseQuery(pickerQuerySchema, request.query);
+    const customers = await suggestCustomers(db, query.customer ?? '');
     return reply.view('cases/pickers/_customers', { customers });
   });
-  app.get<{ Querystring: { customer?: string; contact_id?: string } }>(
-    '/cases/pickers/contacts',
-    async (request, reply) => {
-      const customer = await findCustomerByNumber(db, request.query.customer ?? '');
-      const contacts = customer ? await listCustomerContacts(db, customer.id) : [];
-      return reply.view('cases/pickers/_contacts', { contacts, selected: request.query.contact_id ?? '' });
-    },
-  );
+  app.get('/cases/pickers/contacts', async (request, reply) => {
+    const query = parseQuery(pickerQuerySchema, request.query);
+    const customer = await findCustomerByNumber(db, query.customer ?? '');
+    const contacts = customer ? await listCustomerContacts(db, customer.id) : [];
+    return reply.view('cases/pickers/_contacts', { contacts, selected: query.contact_id ?? '' });
+  });
 
   app.get<{ Params: NumberParams }>('/cases/:number', async (request, reply) =>
     renderCasePage(request, reply, await loadCase(request), 'thread'),
@@ -100,15 +115,17 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
     return renderCasePage(request, reply, await loadCase(request), tab.name);
   });
 
-  app.post<{ Params: NumberParams; Body: Body }>('/cases/:number/header', async (request, reply) => {
+  app.post<{ Params: NumberParams }>('/cases/:number/header', async (request, reply) => {
     const found = await loadCase(request);
-    const body = await withCustomerId(request, request.body ?? {});
-    const form = parseForm(caseHeaderSchema, body);
+    const raw = await withCustomerId(request, rawForm(request.body));
+    const body = typedValues(raw);
+    const form = parseForm(headerEditSchema, raw);
     if (!form.ok) {
       return renderCasePage(request, reply, found, 'thread', { values: body, errors: form.errors, status: 422 });
     }
     try {
-      await updateCaseHeader(db, found.id, Number(body.version), form.data, currentUser(request), {
+      const { version, ...header } = form.data;
+      await updateCaseHeader(db, found.id, version, header, currentUser(request), {
         config: app.deps.config,
       });
       app.deps.mailSender?.kick();

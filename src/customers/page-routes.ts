@@ -2,16 +2,17 @@ import type { FastifyInstance } from 'fastify';
 import { loadDocumentsPanel } from '../documents/panel.ts';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
+import { parseId } from '../web/form.ts';
 import { render } from '../web/render.ts';
 import { findCustomerById, listContacts, listCustomers, listRecentCustomerCases } from './queries.ts';
-import { customerListQuery, type ListQuery } from './routes.ts';
+import { customerListQuery } from './routes.ts';
 
 // The customers as agents see them: search and read, with the customer's cases and documents.
 // Editing stays in /admin/customers, for administrators.
 export async function registerCustomerPageRoutes(app: FastifyInstance): Promise<void> {
   const { db } = app.deps;
 
-  app.get<{ Querystring: ListQuery }>('/customers', async (request, reply) => {
+  app.get('/customers', async (request, reply) => {
     const list = customerListQuery(request.query);
     const result = await listCustomers(db, list);
     return render(
@@ -23,7 +24,7 @@ export async function registerCustomerPageRoutes(app: FastifyInstance): Promise<
   });
 
   app.get<{ Params: { id: string } }>('/customers/:id', async (request, reply) => {
-    const id = /^[1-9]\d{0,8}$/.test(request.params.id) ? Number(request.params.id) : 0;
+    const id = parseId(request.params.id);
     const customer = id ? await findCustomerById(db, id) : undefined;
     if (!customer) throw notFound();
     const [contacts, cases, documentsPanel] = await Promise.all([

@@ -1,7 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { Contact, Customer } from '../db/schema.ts';
 import { notFound } from '../web/errors.ts';
-import { type FieldErrors, FormError, parseForm } from '../web/form.ts';
+import {
+  type FieldErrors,
+  FormError,
+  parseActivation,
+  parseForm,
+  parseId,
+  parseQuery,
+  queryText,
+  typedValues,
+} from '../web/form.ts';
 import { redirectAfterPost, render } from '../web/render.ts';
 import {
   contactSchema,
@@ -18,21 +28,22 @@ import { findContact, findCustomerById, listContacts, listCustomers } from './qu
 type Body = Record<string, string | undefined>;
 type Params = { id: string };
 type ContactParams = { id: string; contactId: string };
-export type ListQuery = { q?: string; inactive?: string; page?: string };
+const listQuerySchema = z.object({ q: queryText, inactive: queryText, page: queryText });
 
 // The customer list's search, "inactive too" and page, from the query string (administration and
 // the agents' list alike).
-export function customerListQuery(query: ListQuery): { q: string; includeInactive: boolean; page: number } {
+export function customerListQuery(query: unknown): { q: string; includeInactive: boolean; page: number } {
+  const { q, inactive, page } = parseQuery(listQuerySchema, query);
   return {
-    q: (typeof query.q === 'string' ? query.q : '').trim().slice(0, 100),
-    includeInactive: query.inactive === '1',
-    page: Math.min(Number(query.page) || 1, 100_000),
+    q: (q ?? '').slice(0, 100),
+    includeInactive: inactive === '1',
+    page: Math.min(parseId(page) ?? 1, 100_000),
   };
 }
 
 // Ids in the URL are serial integers; anything else (or out of range) is simply not found.
 function idFrom(text: string): number {
-  const id = /^\d{1,9}$/.test(text) ? Number(text) : 0;
+  const id = parseId(text);
   if (!id) throw notFound();
   return id;
 }
@@ -98,7 +109,7 @@ async function loadContact(
 export async function registerCustomerAdminRoutes(app: FastifyInstance): Promise<void> {
   const { db } = app.deps;
 
-  app.get<{ Querystring: ListQuery }>('/', async (request, reply) => {
+  app.get('/', async (request, reply) => {
     const list = customerListQuery(request.query);
     const result = await listCustomers(db, list);
     return render(
@@ -111,15 +122,15 @@ export async function registerCustomerAdminRoutes(app: FastifyInstance): Promise
 
   app.get('/new', async (request, reply) => showCustomerForm(request, reply, { values: {}, errors: {} }));
 
-  app.post<{ Body: Body }>('/', async (request, reply) => {
+  app.post('/', async (request, reply) => {
+    const values = typedValues(request.body);
     const form = parseForm(customerSchema, request.body);
-    if (!form.ok) return showCustomerForm(request, reply, { values: request.body, errors: form.errors }, 422);
+    if (!form.ok) return showCustomerForm(request, reply, { values, errors: form.errors }, 422);
     try {
       const customer = await createCustomer(db, form.data);
       return redirectAfterPost(request, reply, `/admin/customers/${customer.id}`, request.t('common.saved'));
     } catch (error) {
-      if (error instanceof FormError)
-        return showCustomerForm(request, reply, { values: request.body, errors: error.fields }, 422);
+      if (error instanceof FormError) return showCustomerForm(request, reply, { values, errors: error.fields }, 422);
       throw error;
     }
   });
@@ -129,28 +140,29 @@ export async function registerCustomerAdminRoutes(app: FastifyInstance): Promise
     return showCustomerForm(request, reply, { customer, values: customerValues(customer), errors: {} });
   });
 
-  app.post<{ Params: Params; Body: Body }>('/:id', async (request, reply) => {
+  app.post<{ Params: Params }>('/:id', async (request, reply) => {
     const customer = await loadCustomer(request);
+    const values = typedValues(request.body);
     const form = parseForm(customerSchema, request.body);
-    if (!form.ok) return showCustomerForm(request, reply, { customer, values: request.body, errors: form.errors }, 422);
+    if (!form.ok) return showCustomerForm(request, reply, { customer, values, errors: form.errors }, 422);
     try {
       await updateCustomer(db, customer.id, form.data);
       return redirectAfterPost(request, reply, `/admin/customers/${customer.id}`, request.t('common.saved'));
     } catch (error) {
       if (error instanceof FormError)
-        return showCustomerForm(request, reply, { customer, values: request.body, errors: error.fields }, 422);
+        return showCustomerForm(request, reply, { customer, values, errors: error.fields }, 422);
       throw error;
     }
   });
 
   // Activation is a sub-resource: POST active=1 to activate, active=0 to deactivate.
-  app.post<{ Params: Params; Body: Body }>('/:id/activation', async (request, reply) => {
+  app.post<{ Params: Params }>('/:id/activation', async (request, reply) => {
     const customer = await loadCustomer(request);
-    await setCustomerActive(db, customer.id, request.body.active === '1');
+    await setCustomerActive(db, customer.id, parseActivation(request.body));
     return redirectAfterPost(request, reply, `/admin/customers/${customer.id}`, request.t('common.saved'));
   });
 
-  app.post<{ Params: Params; Body: Body }>('/:id/contacts', async (request, reply) => {
+  app.post<{ Params: Params }>('/:id/contacts', async (request, reply) => {
     const customer = await loadCustomer(request);
     const form = parseForm(contactSchema, request.body);
     if (!form.ok)
@@ -161,7 +173,7 @@ export async function registerCustomerAdminRoutes(app: FastifyInstance): Promise
           customer,
           values: customerValues(customer),
           errors: {},
-          contactValues: request.body,
+          contactValues: typedValues(request.body),
           contactErrors: form.errors,
         },
         422,
@@ -175,17 +187,18 @@ export async function registerCustomerAdminRoutes(app: FastifyInstance): Promise
     return showContactForm(reply, { customer, contact, values: contactValues(contact), errors: {} });
   });
 
-  app.post<{ Params: ContactParams; Body: Body }>('/:id/contacts/:contactId', async (request, reply) => {
+  app.post<{ Params: ContactParams }>('/:id/contacts/:contactId', async (request, reply) => {
     const { customer, contact } = await loadContact(request);
     const form = parseForm(contactSchema, request.body);
-    if (!form.ok) return showContactForm(reply, { customer, contact, values: request.body, errors: form.errors }, 422);
+    if (!form.ok)
+      return showContactForm(reply, { customer, contact, values: typedValues(request.body), errors: form.errors }, 422);
     await updateContact(db, contact.id, form.data);
     return redirectAfterPost(request, reply, `/admin/customers/${customer.id}`, request.t('common.saved'));
   });
 
-  app.post<{ Params: ContactParams; Body: Body }>('/:id/contacts/:contactId/activation', async (request, reply) => {
+  app.post<{ Params: ContactParams }>('/:id/contacts/:contactId/activation', async (request, reply) => {
     const { customer, contact } = await loadContact(request);
-    await setContactActive(db, contact.id, request.body.active === '1');
+    await setContactActive(db, contact.id, parseActivation(request.body));
     return redirectAfterPost(request, reply, `/admin/customers/${customer.id}`, request.t('common.saved'));
   });
 }

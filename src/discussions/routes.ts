@@ -1,8 +1,17 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { loadCase, renderCasePage } from '../cases/page.ts';
 import { currentUser } from '../web/context.ts';
 import { forbidden, notFound } from '../web/errors.ts';
-import { FormError } from '../web/form.ts';
+import {
+  FormError,
+  optionalMultiLine,
+  parseBigId,
+  parseForm,
+  parseQuery,
+  queryText,
+  typedValues,
+} from '../web/form.ts';
 import { formKeyOf } from '../web/form-key.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import {
@@ -16,18 +25,23 @@ import {
 
 type Body = Record<string, string | undefined>;
 
+const discussionPostSchema = z.object({ body_html: optionalMultiLine(1_000_000) });
+const mentionQuerySchema = z.object({ q: queryText });
+
 export async function registerDiscussionRoutes(app: FastifyInstance): Promise<void> {
   const { db } = app.deps;
 
   app.post<{ Params: { number: string }; Body: Body }>('/cases/:number/discussion', async (request, reply) => {
     const kase = await loadCase(request);
-    const body = request.body ?? {};
-    const formKey = formKeyOf(body);
+    const body = typedValues(request.body);
+    const formKey = formKeyOf(request.body);
     try {
+      const form = parseForm(discussionPostSchema, request.body);
+      if (!form.ok) throw new FormError(form.errors);
       const { post, mentionedUserIds } = await addDiscussionPost(
         db,
         kase.id,
-        String(body.body_html ?? ''),
+        form.data.body_html,
         currentUser(request),
         { config: app.deps.config, formKey },
       );
@@ -46,9 +60,10 @@ export async function registerDiscussionRoutes(app: FastifyInstance): Promise<vo
     '/cases/:number/discussion/:postId/deletion',
     async (request, reply) => {
       const kase = await loadCase(request);
-      if (!/^\d{1,18}$/.test(request.params.postId)) throw notFound();
+      const postId = parseBigId(request.params.postId);
+      if (!postId) throw notFound();
       try {
-        await deleteDiscussionPost(db, request.params.postId, currentUser(request), { caseId: kase.id });
+        await deleteDiscussionPost(db, postId, currentUser(request), { caseId: kase.id });
       } catch (error) {
         if (error instanceof NotPostWriterError) throw forbidden();
         if (error instanceof DiscussionPostNotFoundError) throw notFound();
@@ -59,8 +74,9 @@ export async function registerDiscussionRoutes(app: FastifyInstance): Promise<vo
   );
 
   // The @mention autocomplete asks here as the user types.
-  app.get<{ Querystring: { q?: string } }>('/users/mentionable', async (request, reply) => {
-    const users = await listMentionableUsers(db, String(request.query.q ?? ''), { exclude: currentUser(request).id });
+  app.get('/users/mentionable', async (request, reply) => {
+    const { q } = parseQuery(mentionQuerySchema, request.query);
+    const users = await listMentionableUsers(db, q ?? '', { exclude: currentUser(request).id });
     return reply
       .header('Cache-Control', 'no-store')
       .send(users.map((u) => ({ login: u.login, name: u.name, initials: u.initials })));

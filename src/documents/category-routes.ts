@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../web/errors.ts';
-import { type FieldErrors, FormError, parseForm } from '../web/form.ts';
+import { type FieldErrors, FormError, parseForm, parseId, typedValues } from '../web/form.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { categorySchema, createCategory, updateCategory } from './categories.ts';
 import { type DocumentFolder, findFolder, listCategories, listStructureOptions } from './queries.ts';
@@ -20,7 +20,7 @@ function folderValues(folder: DocumentFolder): Body {
 }
 
 async function loadFolder(request: FastifyRequest<{ Params: Params }>): Promise<DocumentFolder> {
-  const id = /^[1-9]\d{0,8}$/.test(request.params.id) ? Number(request.params.id) : 0;
+  const id = parseId(request.params.id);
   const folder = id ? await findFolder(request.server.deps.db, id) : undefined;
   if (!folder) throw notFound();
   return folder;
@@ -54,9 +54,9 @@ export async function registerDocumentCategoryRoutes(app: FastifyInstance): Prom
     showForm(request, reply, { values: { position: '0', active: 'on' }, errors: {} }),
   );
 
-  app.post<{ Body: Body }>('/', async (request, reply) => {
-    const body = request.body ?? {};
-    const form = parseForm(categorySchema, body);
+  app.post('/', async (request, reply) => {
+    const body = typedValues(request.body);
+    const form = parseForm(categorySchema, request.body);
     if (!form.ok) return showForm(request, reply, { values: body, errors: form.errors }, 422);
     try {
       await createCategory(db, form.data);
@@ -72,10 +72,10 @@ export async function registerDocumentCategoryRoutes(app: FastifyInstance): Prom
     return showForm(request, reply, { folder, values: folderValues(folder), errors: {} });
   });
 
-  app.post<{ Params: Params; Body: Body }>('/:id', async (request, reply) => {
+  app.post<{ Params: Params }>('/:id', async (request, reply) => {
     const folder = await loadFolder(request);
-    const body = request.body ?? {};
-    const form = parseForm(categorySchema, body);
+    const body = typedValues(request.body);
+    const form = parseForm(categorySchema, request.body);
     if (!form.ok) return showForm(request, reply, { folder, values: body, errors: form.errors }, 422);
     try {
       if (!(await updateCategory(db, folder.id, form.data))) throw notFound();

@@ -137,7 +137,11 @@ export async function addUploadedDocuments(
     type Uploaded = { owner: DocumentOwner; added: AddedDocument[] };
     for await (const part of input.parts) {
       if (part.kind === 'field') {
-        if (part.name === 'owner_kind' || part.name === 'owner_id') ownerFields[part.name] = part.value;
+        if (part.name === 'owner_kind' || part.name === 'owner_id') {
+          // the one rule of every form (web/form.ts): a single-valued field sent twice is refused
+          if (part.name in ownerFields) throw new FormError({ [part.name]: 'errors.repeated' });
+          ownerFields[part.name] = part.value;
+        }
         if (part.name === 'form_key') {
           // after a file it would come too late to spare that file a second copy
           if (claimed || formKey !== null || !formKeyPattern.test(part.value)) {

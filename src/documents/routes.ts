@@ -7,7 +7,7 @@ import { sendStoredFile } from '../files/download.ts';
 import { FileTooLargeError } from '../files/files.ts';
 import { currentUser } from '../web/context.ts';
 import { forbidden, notFound } from '../web/errors.ts';
-import { FormError } from '../web/form.ts';
+import { FormError, parseBigId, parseId } from '../web/form.ts';
 import { discardRestOfBody, type UploadPart, uploadParts } from '../web/multipart.ts';
 import { safeRedirectTarget } from '../web/redirect.ts';
 import { isHtmx, redirectAfterPost, render } from '../web/render.ts';
@@ -78,8 +78,9 @@ async function showOwnerPanel(request: FastifyRequest, reply: FastifyReply, owne
 }
 
 function documentIdFrom(text: string): string {
-  if (!/^[1-9]\d{0,17}$/.test(text)) throw notFound();
-  return text;
+  const id = parseBigId(text);
+  if (!id) throw notFound();
+  return id;
 }
 
 export async function registerDocumentRoutes(app: FastifyInstance): Promise<void> {
@@ -132,14 +133,14 @@ export async function registerDocumentRoutes(app: FastifyInstance): Promise<void
 
   app.get<{ Params: CaseDocumentParams }>('/cases/:number/documents/:id', async (request, reply) => {
     const kase = await loadCase(request);
-    const document = await findCaseDocument(db, kase.id, request.params.id);
+    const document = await findCaseDocument(db, kase.id, documentIdFrom(request.params.id));
     if (!document) throw notFound();
     return sendDocumentFile(request, reply, db, document, { ...document, file_id: String(document.file_id) });
   });
 
   app.post<{ Params: CaseDocumentParams }>('/cases/:number/documents/:id/deletion', async (request, reply) => {
     const kase = await loadCase(request);
-    const document = await findCaseDocument(db, kase.id, request.params.id);
+    const document = await findCaseDocument(db, kase.id, documentIdFrom(request.params.id));
     if (!document) throw notFound();
     await deleteOrRefuse(String(document.id), request);
     return showDocumentsTab(request, reply, kase, request.t('documents.deleted', { name: document.file_name }));
@@ -195,7 +196,7 @@ export async function registerDocumentRoutes(app: FastifyInstance): Promise<void
     '/documents/:id/versions/:version',
     async (request, reply) => {
       const document = await findDocument(db, documentIdFrom(request.params.id));
-      const version = /^[1-9]\d{0,8}$/.test(request.params.version) ? Number(request.params.version) : 0;
+      const version = parseId(request.params.version);
       if (!document || !version) throw notFound();
       const file = await findDocumentVersion(db, document, version);
       if (!file) throw notFound();

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
+import { parseBigId } from '../web/form.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { findKontrollRun, previewKontroll, runKontroll } from './kontroll.ts';
 import { loadKontrollSettings } from './settings.ts';
@@ -26,7 +27,8 @@ export async function registerKontrollRoutes(app: FastifyInstance): Promise<void
   });
 
   app.get<{ Params: { id: string } }>('/kontroll/runs/:id', async (request, reply) => {
-    const summary = /^\d{1,18}$/.test(request.params.id) ? await findKontrollRun(db, request.params.id, listed) : null;
+    const id = parseBigId(request.params.id);
+    const summary = id ? await findKontrollRun(db, id, listed) : null;
     if (!summary) throw notFound();
     return reply.view('kontroll/run', { summary, listed });
   });

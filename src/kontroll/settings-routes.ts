@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { parseForm } from '../web/form.ts';
+import { parseForm, typedList, typedValues } from '../web/form.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { kontrollPlaceholders } from './rules.ts';
 import { kontrollFormValues, kontrollSettingsSchema, loadKontrollSettings, saveKontrollSettings } from './settings.ts';
@@ -29,8 +29,7 @@ export async function registerKontrollSettingsRoutes(app: FastifyInstance): Prom
     const form = parseForm(kontrollSettingsSchema, request.body);
     const errors = form.ok ? await saveKontrollSettings(db, form.data) : form.errors;
     if (Object.keys(errors).length) {
-      const body = request.body ?? {};
-      const values = { ...body, case_type_ids: [body.case_type_ids ?? []].flat() };
+      const values = { ...typedValues(request.body), case_type_ids: typedList(request.body, 'case_type_ids') };
       return reply.code(422).view('admin/kontroll-settings', { values, errors, ...(await options()) });
     }
     return redirectAfterPost(request, reply, '/admin/settings/kontroll', request.t('common.saved'));

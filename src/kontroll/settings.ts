@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
-import { checkbox } from '../web/form.ts';
+import { checkbox, manyOf, multiLine, requiredText, singleLine } from '../web/form.ts';
 import { type KontrollRules, unknownPlaceholders } from './rules.ts';
 
 // Kontroll's settings (K1): the automatic e-mails part of Basic settings → Case management.
@@ -36,30 +36,26 @@ const days = z.coerce
   .int('errors.number')
   .min(1, 'errors.positive')
   .max(365, 'errors.too_long');
-const text = (max: number) => z.string('errors.required').trim().min(1, 'errors.required').max(max, 'errors.too_long');
-const ids = z
-  .union([z.string(), z.array(z.string())])
-  .optional()
-  .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
-  .pipe(z.array(z.string().regex(/^\d{1,9}$/, 'errors.invalid')))
-  .transform((v) => v.map(Number));
+const subject = (max: number) => requiredText(max);
+const text = (max: number) => multiLine().trim().min(1, 'errors.required').max(max, 'errors.too_long');
+const ids = manyOf(z.string().regex(/^\d{1,9}$/, 'errors.invalid')).transform((v) => v.map(Number));
 
 export const kontrollSettingsSchema = z.object({
   remind_enabled: checkbox,
   remind_days: days,
-  remind_subject_sv: text(200),
+  remind_subject_sv: subject(200),
   remind_text_sv: text(5000),
-  remind_subject_en: text(200),
+  remind_subject_en: subject(200),
   remind_text_en: text(5000),
   close_enabled: checkbox,
   close_days: days,
-  close_subject_sv: text(200),
+  close_subject_sv: subject(200),
   close_text_sv: text(5000),
-  close_subject_en: text(200),
+  close_subject_en: subject(200),
   close_text_en: text(5000),
   close_status_id: z.coerce.number('errors.required').int('errors.required').positive('errors.required'),
   case_type_ids: ids,
-  run_at: z.string().trim(),
+  run_at: singleLine(),
 });
 export type KontrollSettingsInput = z.output<typeof kontrollSettingsSchema>;
 

@@ -2,7 +2,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
-import { type FieldErrors, parseForm } from '../web/form.ts';
+import {
+  type FieldErrors,
+  parseBigId,
+  parseForm,
+  parseQuery,
+  queryText,
+  rawForm,
+  singleLine,
+  typedValues,
+} from '../web/form.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { cancelMessage, retryMessage } from './outbound/outbox.ts';
 import {
@@ -19,7 +28,9 @@ import { queueTestMail } from './outbound/system-mail.ts';
 type Body = Record<string, string | undefined>;
 type IdParams = { id: string };
 
-const testMailSchema = z.object({ test_to: z.string('errors.required').trim().pipe(z.email('errors.email')) });
+const outboxQuerySchema = z.object({ status: queryText, page: queryText });
+const backSchema = z.object({ back: z.string().optional() });
+const testMailSchema = z.object({ test_to: singleLine().pipe(z.email('errors.email')) });
 
 function formValues(stored: StoredMailSettings): Body {
   return {
@@ -71,14 +82,14 @@ export async function registerMailAdminRoutes(app: FastifyInstance): Promise<voi
 
   app.get('/mail', async (request, reply) => showSettings(request, reply, {}));
 
-  app.post<{ Body: Body }>('/mail', async (request, reply) => {
-    const body = request.body ?? {};
-    let input = body;
+  app.post('/mail', async (request, reply) => {
+    const body = typedValues(request.body);
+    let input: unknown = request.body;
     if (config.smtpUrl) {
       // The environment decides the server: the stored server fields stay as they are.
       const stored = formValues(await findStoredMailSettings(db));
       input = {
-        ...body,
+        ...rawForm(request.body),
         smtp_host: stored.smtp_host,
         smtp_port: stored.smtp_port,
         smtp_security: stored.smtp_security,
@@ -97,9 +108,9 @@ export async function registerMailAdminRoutes(app: FastifyInstance): Promise<voi
 
   // Queues a test message like any other mail, and meanwhile asks the server directly, so the
   // administrator sees at once whether the settings work, in the server's own words.
-  app.post<{ Body: Body }>('/mail/test', async (request, reply) => {
-    const testValues = { test_to: request.body?.test_to ?? '' };
-    const form = parseForm(testMailSchema, testValues);
+  app.post('/mail/test', async (request, reply) => {
+    const testValues = { test_to: typedValues(request.body).test_to ?? '' };
+    const form = parseForm(testMailSchema, request.body);
     if (!form.ok) return showSettings(request, reply, { testValues, testErrors: form.errors }, 422);
     await queueTestMail(db, config, { to: form.data.test_to, actor: currentUser(request), language: request.lang });
     app.deps.mailSender?.kick();
@@ -111,31 +122,34 @@ export async function registerMailAdminRoutes(app: FastifyInstance): Promise<voi
     });
   });
 
-  app.get<{ Querystring: { status?: string; page?: string } }>('/outbox', async (request, reply) => {
-    const status = isOutboxStatus(request.query.status) ? request.query.status : null;
-    const page = /^[1-9]\d{0,5}$/.test(request.query.page ?? '') ? Number(request.query.page) : 1;
+  app.get('/outbox', async (request, reply) => {
+    const query = parseQuery(outboxQuerySchema, request.query);
+    const status = isOutboxStatus(query.status) ? query.status : null;
+    const page = /^[1-9]\d{0,5}$/.test(query.page ?? '') ? Number(query.page) : 1;
     const { rows, hasMore } = await listOutbox(db, { status, page });
     return reply.view('admin/mail/outbox', { rows, hasMore, status, page, statuses: outboxStatuses });
   });
 
   // Back to the list as it was (filter and page), never anywhere else.
-  const backTo = (body: Body | undefined) => {
-    const back = body?.back ?? '';
+  const backTo = (body: unknown) => {
+    const form = parseForm(backSchema, body);
+    const back = form.ok ? (form.data.back ?? '') : '';
     return /^\/admin\/outbox(\?[\w=&%-]*)?$/.test(back) ? back : '/admin/outbox';
   };
   const outboxId = (request: FastifyRequest<{ Params: IdParams }>) => {
-    if (!/^[1-9]\d{0,17}$/.test(request.params.id)) throw notFound();
-    return request.params.id;
+    const id = parseBigId(request.params.id);
+    if (!id) throw notFound();
+    return id;
   };
 
-  app.post<{ Params: IdParams; Body: Body }>('/outbox/:id/retry', async (request, reply) => {
+  app.post<{ Params: IdParams }>('/outbox/:id/retry', async (request, reply) => {
     const queued = await retryMessage(db, outboxId(request));
     if (queued) app.deps.mailSender?.kick();
     const message = request.t(queued ? 'mailadmin.retried' : 'mailadmin.unchanged');
     return redirectAfterPost(request, reply, backTo(request.body), message);
   });
 
-  app.post<{ Params: IdParams; Body: Body }>('/outbox/:id/cancellation', async (request, reply) => {
+  app.post<{ Params: IdParams }>('/outbox/:id/cancellation', async (request, reply) => {
     const cancelled = await cancelMessage(db, outboxId(request));
     const message = request.t(cancelled ? 'mailadmin.cancelled' : 'mailadmin.unchanged');
     return redirectAfterPost(request, reply, backTo(request.body), message);

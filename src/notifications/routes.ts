@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
+import { parseBigId } from '../web/form.ts';
 import { safeRedirectTarget } from '../web/redirect.ts';
 import { listNotifications, markNotificationRead } from './notifications.ts';
 
@@ -14,9 +15,8 @@ export async function registerNotificationRoutes(app: FastifyInstance): Promise<
 
   // Following a notification marks it read, then opens what it points at.
   app.post<{ Params: { id: string } }>('/notifications/:id/read', async (request, reply) => {
-    const link = /^\d+$/.test(request.params.id)
-      ? await markNotificationRead(db, currentUser(request).id, request.params.id)
-      : null;
+    const id = parseBigId(request.params.id);
+    const link = id ? await markNotificationRead(db, currentUser(request).id, id) : null;
     if (!link) throw notFound();
     return reply.redirect(safeRedirectTarget(link, '/notifications'), 303);
   });

@@ -3,8 +3,10 @@
 // name, real values for the path parameters, and the fields each route's forms send.
 import { Readable } from 'node:stream';
 import type { FastifyInstance, RouteOptions } from 'fastify';
+import { registers } from '../admin/registers.ts';
 import { saveStructure } from '../approvals/structures.ts';
 import { saveView } from '../cases/overview.ts';
+import { caseTabs } from '../cases/page.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 import { seedDemoData } from '../demo/demo-data.ts';
@@ -72,8 +74,9 @@ export async function seedOneOfEach(db: Db): Promise<{ admin: User; login: strin
 
   await createMailbox(db, {
     name: 'Support',
+    // nothing listens on port 1: reading it fails at once
     imap_host: '127.0.0.1',
-    imap_port: 1143,
+    imap_port: 1,
     imap_security: 'none',
     imap_user: 'support',
     imap_password: 'secret',
@@ -116,8 +119,9 @@ export async function seedOneOfEach(db: Db): Promise<{ admin: User; login: strin
 }
 
 // Real values for path parameters, by route: the first case with a staff reply, a discussion post
-// and a document; the rows seedOneOfEach made; else the row with the lowest id.
-export async function realParams(db: Db): Promise<(route: AppRoute) => Record<string, string>> {
+// and a document; the rows seedOneOfEach made; else the row with the lowest id. A route whose
+// parameter picks what the page is (a register's :slug, a case's :tab) gets one set per value.
+export async function realParams(db: Db): Promise<(route: AppRoute) => Record<string, string>[]> {
   const kase = await db
     .selectFrom('cases')
     .select(['id', 'number'])
@@ -177,7 +181,11 @@ export async function realParams(db: Db): Promise<(route: AppRoute) => Record<st
     caseDocument,
     documentCase: documentCase?.number ?? anyCase.number,
     anyCaseDocument: String(anyCaseDocument?.id ?? caseDocument),
-    document: await first('documents'),
+    // not the case document above: deleting that one must leave this one for its own routes
+    document: await value(
+      db.selectFrom('documents').select('id').where('case_id', 'is not', null).orderBy('id', 'desc').executeTakeFirst(),
+      'id',
+    ),
     chain: await first('approval_chains'),
     project: await first('projects', 'number'),
     workOrder: await first('work_orders', 'number'),
@@ -214,14 +222,23 @@ export async function realParams(db: Db): Promise<(route: AppRoute) => Record<st
     'canned-replies': values.canned,
   };
 
-  return (route) => {
-    const u = route.url;
-    const params: Record<string, string> = {};
-    for (const name of [...u.matchAll(/:(\w+)/g)].map((m) => m[1] as string)) {
-      params[name] = pick(u, name);
-    }
-    return params;
+  const choices: Record<string, string[]> = {
+    slug: registers.map((register) => register.slug),
+    tab: caseTabs.map((tab) => tab.name),
   };
+  return (route) => {
+    let sets: Record<string, string>[] = [{}];
+    for (const name of [...route.url.matchAll(/:(\w+)/g)].map((m) => m[1] as string)) {
+      const values = choices[name] ?? [pick(route.url, name)];
+      sets = sets.flatMap((set) => values.map((value) => ({ ...set, [name]: value, ...slugRow(name, value) })));
+    }
+    return sets;
+  };
+
+  // The row a register's :id names depends on the register.
+  function slugRow(name: string, slug: string): Record<string, string> {
+    return name === 'slug' ? { id: registerIds[slug] ?? '1' } : {};
+  }
 
   function pick(url: string, name: string): string {
     if (name === 'number') {
@@ -230,13 +247,11 @@ export async function realParams(db: Db): Promise<(route: AppRoute) => Record<st
       if (url.startsWith('/cases/:number/documents/:id')) return values.documentCase;
       return values.number;
     }
-    if (name === 'tab') return 'thread';
     if (name === 'entryId') return values.entryId;
     if (name === 'postId') return values.postId;
     if (name === 'chainId') return values.chain;
     if (name === 'contactId') return values.contact;
     if (name === 'token') return values.image;
-    if (name === 'slug') return 'number-series';
     if (name === 'version') return '1';
     const byPrefix: [string, string][] = [
       ['/cases/:number/documents/', values.anyCaseDocument],
@@ -253,7 +268,6 @@ export async function realParams(db: Db): Promise<(route: AppRoute) => Record<st
       ['/notifications/', values.notification],
       ['/kontroll/runs/', values.run],
       ['/canned-replies/', values.canned],
-      ['/admin/:slug/', registerIds['number-series'] as string],
     ];
     return byPrefix.find(([prefix]) => url.startsWith(prefix))?.[1] ?? '1';
   }
@@ -266,8 +280,10 @@ export function fillPath(url: string, params: Record<string, string>): string {
 }
 
 // The fields a page's forms and htmx controls send, by the path they send them to, with the
-// value each would send first (what a user who changes nothing submits).
+// value each would send first (what a user who changes nothing submits). MULTIPART lists the
+// paths whose forms are sent as multipart/form-data.
 export type FormFields = Map<string, Map<string, string>>;
+export const multipartPaths = '#multipart';
 
 const attribute = (tag: string, name: string) =>
   new RegExp(`\\s${name}="([^"]*)"`, 'i')
@@ -290,6 +306,10 @@ export function collectFormFields(html: string, into: FormFields): void {
     const action = attribute(open, 'action') ?? attribute(open, 'hx-post') ?? attribute(open, 'hx-get');
     const id = attribute(open, 'id');
     if (id && action) formsById.set(id, action);
+    if (action && attribute(open, 'enctype') === 'multipart/form-data') {
+      const paths = into.get(multipartPaths) ?? new Map<string, string>();
+      into.set(multipartPaths, paths.set(action.split('?')[0] as string, ''));
+    }
     for (const control of (form[2] ?? '').matchAll(/<(input|select|textarea|button)\b([^>]*)>/gi)) {
       const tag = control[2] ?? '';
       if (control[1]?.toLowerCase() === 'button' && !attribute(tag, 'name')) continue;
@@ -332,15 +352,26 @@ function controlValue(kind: string, tag: string, body: string, at: number): stri
   return attribute(tag, 'value') ?? '';
 }
 
-// The fields sent to a route: what the pages' forms send to a path matching its pattern.
-export function fieldsFor(route: AppRoute, forms: FormFields): Map<string, string> {
-  const pattern = new RegExp(`^${route.url.replace(/:\w+/g, '[^/]+')}$`);
+// The fields sent to a route: what the pages' forms send to its path, or failing that to any
+// path matching its pattern.
+export function fieldsFor(route: AppRoute, path: string, forms: FormFields): Map<string, string> {
+  const exact = forms.get(path);
+  if (exact) return exact;
+  const pattern = routePattern(route);
   const fields = new Map<string, string>();
-  for (const [path, found] of forms) {
-    if (!pattern.test(path)) continue;
+  for (const [formPath, found] of forms) {
+    if (formPath === multipartPaths || !pattern.test(formPath)) continue;
     for (const [name, value] of found) if (!fields.has(name)) fields.set(name, value);
   }
   return fields;
+}
+
+const routePattern = (route: AppRoute) => new RegExp(`^${route.url.replace(/:\w+/g, '[^/]+')}$`);
+
+// Whether a page's form posts to the route as multipart/form-data.
+export function takesMultipart(route: AppRoute, forms: FormFields): boolean {
+  const pattern = routePattern(route);
+  return [...(forms.get(multipartPaths)?.keys() ?? [])].some((path) => pattern.test(path));
 }
 
 // Logs in as the seeded administrator and visits every GET route once (with real parameters, as
@@ -348,18 +379,19 @@ export function fieldsFor(route: AppRoute, forms: FormFields): Map<string, strin
 export async function logInAndCollectForms(
   app: FastifyInstance,
   routes: AppRoute[],
-  params: (route: AppRoute) => Record<string, string>,
+  params: (route: AppRoute) => Record<string, string>[],
   login: string,
 ): Promise<{ client: TestClient; forms: FormFields }> {
   const client = new TestClient(app);
   await client.login(login);
   const forms: FormFields = new Map();
   for (const route of routes.filter((r) => r.method === 'GET')) {
-    const url = fillPath(route.url, params(route));
-    for (const htmx of [false, true]) {
-      const res = await client.get(url, { htmx });
-      if (res.statusCode === 200 && String(res.headers['content-type']).includes('html')) {
-        collectFormFields(res.body, forms);
+    for (const set of params(route)) {
+      for (const htmx of [false, true]) {
+        const res = await client.get(fillPath(route.url, set), { htmx });
+        if (res.statusCode === 200 && String(res.headers['content-type']).includes('html')) {
+          collectFormFields(res.body, forms);
+        }
       }
     }
   }

@@ -3,7 +3,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import type { TestClient } from './app.ts';
 
 export type FormPart =
-  | { name: string; value: string }
+  | { name: string; value: string | Buffer }
   | { name: string; fileName: string; contentType?: string; data: Buffer | string };
 
 // A multipart/form-data body built by hand, parts in the given order, as a browser sends a form.

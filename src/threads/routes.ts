@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadCase, renderCasePage } from '../cases/page.ts';
 import { currentUser } from '../web/context.ts';
 import { forbidden, notFound } from '../web/errors.ts';
-import { FormError, parseForm } from '../web/form.ts';
+import { FormError, parseBigId, parseForm, parseId, typedList, typedValues } from '../web/form.ts';
 import { formKeyOf } from '../web/form-key.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { findCannedReplyHtml } from './canned-replies.ts';
@@ -16,7 +16,8 @@ export async function registerThreadRoutes(app: FastifyInstance): Promise<void> 
   const { db } = app.deps;
 
   app.get<{ Params: { id: string } }>('/canned-replies/:id', async (request, reply) => {
-    const html = /^\d+$/.test(request.params.id) ? await findCannedReplyHtml(db, Number(request.params.id)) : null;
+    const id = parseId(request.params.id);
+    const html = id ? await findCannedReplyHtml(db, id) : null;
     if (html === null) throw notFound();
     return reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(html);
   });
@@ -47,7 +48,10 @@ export async function registerThreadRoutes(app: FastifyInstance): Promise<void> 
       } catch (error) {
         if (!(error instanceof FormError)) throw error;
         return renderCasePage(request, reply, kase, 'thread', {
-          tabData: { replyValues: request.body, replyErrors: error.fields },
+          tabData: {
+            replyValues: { ...typedValues(request.body), document_ids: typedList(request.body, 'document_ids') },
+            replyErrors: error.fields,
+          },
           status: 422,
         });
       }
@@ -57,8 +61,8 @@ export async function registerThreadRoutes(app: FastifyInstance): Promise<void> 
   // Undo of "Send now", while its mail is held: the reply goes back to the writer's reply box.
   app.post<{ Params: EntryParams }>('/cases/:number/thread/:entryId/recall', async (request, reply) => {
     const kase = await loadCase(request);
-    const { entryId } = request.params;
-    if (!/^\d{1,18}$/.test(entryId)) throw notFound();
+    const entryId = parseBigId(request.params.entryId);
+    if (!entryId) throw notFound();
     const outcome = await recallHeldReply(db, { caseId: kase.id, entryId, actor: currentUser(request) });
     if (outcome === 'not_found') throw notFound();
     if (outcome === 'not_writer') throw forbidden();

@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { loadCase } from '../cases/page.ts';
 import type { CaseView } from '../cases/queries.ts';
 import { listCaseDocuments } from '../documents/queries.ts';
 import { humanFileSize } from '../files/files.ts';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
-import { parseForm } from '../web/form.ts';
+import { FormError, parseForm } from '../web/form.ts';
 import { redirectAfterPost, render } from '../web/render.ts';
 import {
   composeReplyPreview,
@@ -19,6 +20,8 @@ type Params = { number: string; entryId: string };
 type Query = Record<string, string | string[] | undefined>;
 
 const numericId = /^\d{1,18}$/;
+// The preview's digest: the mail Send may queue is the one the user saw.
+const digestSchema = z.object({ digest: z.string().default('') });
 
 function renderSendPage(
   request: FastifyRequest,
@@ -102,7 +105,9 @@ export async function registerSendRoutes(app: FastifyInstance): Promise<void> {
     const { kase, entryId, entry } = await loadReply(request);
     const body = request.body ?? {};
     const { form } = addressingOf({ to: '', ...body }, entry, '');
-    const digest = typeof body.digest === 'string' && /^[0-9a-f]{64}$/.test(body.digest) ? body.digest : null;
+    const sent = parseForm(digestSchema, body);
+    if (!sent.ok) throw new FormError(sent.errors);
+    const digest = /^[0-9a-f]{64}$/.test(sent.data.digest) ? sent.data.digest : null;
     const outcome =
       form.ok && digest
         ? await sendReplyToCustomer(db, config, {

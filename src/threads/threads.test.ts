@@ -138,7 +138,7 @@ test('a used key is refused with 409 for other text, another case or another use
   assert.is((await staffReplies(ctx.other)).length, 1);
 });
 
-test('a form without a key still works, once per request; a malformed key is refused with 400', async () => {
+test('a form without a key still works, once per request; a malformed key is refused with 422', async () => {
   const url = `/cases/${ctx.kase.number}/thread`;
   const count = (await staffReplies(ctx.kase)).length;
   const form = { body_html: '<div>Utan nyckel.</div>', delivery: 'saved' };
@@ -147,7 +147,7 @@ test('a form without a key still works, once per request; a malformed key is ref
   assert.is((await staffReplies(ctx.kase)).length, count + 2);
 
   for (const bad of ['kort', 'x'.repeat(65), 'nyckel med mellanslag!!']) {
-    assert.is((await ctx.kalle.post(url, { ...form, form_key: bad })).statusCode, 400, bad);
+    assert.is((await ctx.kalle.post(url, { ...form, form_key: bad })).statusCode, 422, bad);
   }
   const twice = await ctx.kalle.request({
     method: 'POST',
@@ -155,7 +155,7 @@ test('a form without a key still works, once per request; a malformed key is ref
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     payload: `_csrf=${encodeURIComponent(ctx.kalle.csrf)}&body_html=x&form_key=${'a'.repeat(22)}&form_key=${'b'.repeat(22)}`,
   });
-  assert.is(twice.statusCode, 400, 'a repeated key field');
+  assert.is(twice.statusCode, 422, 'a repeated key field');
   assert.is((await staffReplies(ctx.kase)).length, count + 2);
 });
 

@@ -7,7 +7,7 @@ import type { ThreadEntry, User } from '../db/schema.ts';
 import { holdForUndo } from '../mail/outbound/outbox.ts';
 import { queueReplyMail } from '../mail/outbound/reply-mail.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
-import { checkbox, FormError } from '../web/form.ts';
+import { checkbox, FormError, manyOf, optionalMultiLine } from '../web/form.ts';
 import { discardReplyDraft } from './drafts.ts';
 
 // "a@x.se, b@y.se" or one per line → a list of addresses, each checked.
@@ -17,14 +17,10 @@ export const addressList = z
   .transform((v) => (v ?? '').split(/[\s,;]+/).filter(Boolean))
   .pipe(z.array(z.email('errors.email')).max(20, 'errors.too_long'));
 
-export const documentIds = z
-  .union([z.string(), z.array(z.string())])
-  .optional()
-  .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
-  .pipe(z.array(z.string().regex(/^\d{1,18}$/, 'errors.invalid')));
+export const documentIds = manyOf(z.string().regex(/^\d{1,18}$/, 'errors.invalid'));
 
 export const replySchema = z.object({
-  body_html: z.string().default('').transform(sanitizeRichText),
+  body_html: optionalMultiLine(1_000_000).transform(sanitizeRichText),
   // "send to customer now" is the default; "save only" keeps it for Manage → Send to customer.
   delivery: z.enum(['to_send', 'saved']).default('to_send'),
   to: addressList,

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
 import type { User } from '../db/schema.ts';
 import { currentUser } from '../web/context.ts';
-import { type FieldErrors, parseForm } from '../web/form.ts';
+import { type FieldErrors, parseForm, typedValues } from '../web/form.ts';
 import { languages, translator } from '../web/i18n/i18n.ts';
 import { safeRedirectTarget } from '../web/redirect.ts';
 import { redirectAfterPost } from '../web/render.ts';
@@ -14,6 +15,11 @@ import {
 } from './users.ts';
 
 type Body = Record<string, string | undefined>;
+
+const languageSchema = z.object({
+  language: z.enum(languages as ['sv', 'en'], 'errors.invalid'),
+  back: z.string().optional(),
+});
 
 type PasswordForm = { errors: FieldErrors; notice?: string };
 
@@ -48,7 +54,7 @@ export async function registerAccountRoutes(app: FastifyInstance): Promise<void>
   app.post<{ Body: Body }>('/account', async (request, reply) => {
     const user = currentUser(request);
     const form = parseForm(accountSettingsSchema, request.body);
-    if (!form.ok) return showSettings(reply, user, request.body ?? {}, form.errors, 422);
+    if (!form.ok) return showSettings(reply, user, typedValues(request.body), form.errors, 422);
     await saveAccountSettings(db, user.id, form.data);
     // The session's choice (made on the login page) must not outlive the user's own.
     request.session.language = form.data.language ?? undefined;
@@ -83,11 +89,12 @@ export async function registerAccountRoutes(app: FastifyInstance): Promise<void>
     '/account/language',
     { config: { public: true } },
     async (request, reply) => {
-      const language = languages.find((l) => l === request.body?.language);
-      if (!language) return reply.code(400).send(request.t('errors.invalid'));
+      const form = parseForm(languageSchema, request.body);
+      if (!form.ok) return reply.code(400).send(request.t(Object.values(form.errors)[0] ?? 'errors.invalid'));
+      const { language } = form.data;
       if (request.user) await setUserLanguage(db, request.user.id, language);
       request.session.language = language;
-      return redirectAfterPost(request, reply, safeRedirectTarget(request.body?.back, '/'));
+      return redirectAfterPost(request, reply, safeRedirectTarget(form.data.back, '/'));
     },
   );
 }

@@ -1,10 +1,23 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { User } from '../db/schema.ts';
 import { notFound } from '../web/errors.ts';
-import { FormError, parseForm } from '../web/form.ts';
+import {
+  FormError,
+  inactiveQuerySchema,
+  parseActivation,
+  parseForm,
+  parseId,
+  parseQuery,
+  typedValues,
+} from '../web/form.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { findUserById, listUsers } from './queries.ts';
 import { createUser, setUserActive, setUserPassword, updateUser, userSchema } from './users.ts';
+
+// The new-user form also sets the first password (checked by createUser), the password form only that.
+const passwordFormSchema = z.object({ password: z.string().default('') });
+const newUserSchema = userSchema.extend(passwordFormSchema.shape);
 
 type Body = Record<string, string | undefined>;
 type Params = { id: string };
@@ -30,7 +43,8 @@ function showForm(
 }
 
 async function loadUser(request: FastifyRequest<{ Params: Params }>) {
-  const user = await findUserById(request.server.deps.db, Number(request.params.id) || 0);
+  const id = parseId(request.params.id);
+  const user = id ? await findUserById(request.server.deps.db, id) : undefined;
   if (!user) throw notFound();
   return user;
 }
@@ -38,21 +52,23 @@ async function loadUser(request: FastifyRequest<{ Params: Params }>) {
 export async function registerUserAdminRoutes(app: FastifyInstance): Promise<void> {
   const { db, config } = app.deps;
 
-  app.get<{ Querystring: { inactive?: string } }>('/', async (request, reply) => {
-    const includeInactive = request.query.inactive === '1';
+  app.get('/', async (request, reply) => {
+    const includeInactive = parseQuery(inactiveQuerySchema, request.query).inactive === '1';
     return reply.view('users/index', { users: await listUsers(db, { includeInactive }), includeInactive });
   });
 
   app.get('/new', async (_request, reply) => showForm(reply, { values: { role: 'agent' }, errors: {} }));
 
-  app.post<{ Body: Body }>('/', async (request, reply) => {
-    const form = parseForm(userSchema, request.body);
-    if (!form.ok) return showForm(reply, { values: request.body, errors: form.errors }, 422);
+  app.post('/', async (request, reply) => {
+    const values = typedValues(request.body);
+    const form = parseForm(newUserSchema, request.body);
+    if (!form.ok) return showForm(reply, { values, errors: form.errors }, 422);
     try {
-      const user = await createUser(db, form.data, request.body.password ?? '');
+      const { password, ...input } = form.data;
+      const user = await createUser(db, input, password);
       return redirectAfterPost(request, reply, `/admin/users/${user.id}`, request.t('common.saved'));
     } catch (error) {
-      if (error instanceof FormError) return showForm(reply, { values: request.body, errors: error.fields }, 422);
+      if (error instanceof FormError) return showForm(reply, { values, errors: error.fields }, 422);
       throw error;
     }
   });
@@ -62,28 +78,30 @@ export async function registerUserAdminRoutes(app: FastifyInstance): Promise<voi
     return showForm(reply, { id: user.id, values: formValues(user), errors: {} });
   });
 
-  app.post<{ Params: Params; Body: Body }>('/:id', async (request, reply) => {
+  app.post<{ Params: Params }>('/:id', async (request, reply) => {
     const user = await loadUser(request);
+    const values = typedValues(request.body);
     const form = parseForm(userSchema, request.body);
-    if (!form.ok) return showForm(reply, { id: user.id, values: request.body, errors: form.errors }, 422);
+    if (!form.ok) return showForm(reply, { id: user.id, values, errors: form.errors }, 422);
     try {
       await updateUser(db, user.id, form.data);
       return redirectAfterPost(request, reply, `/admin/users/${user.id}`, request.t('common.saved'));
     } catch (error) {
-      if (error instanceof FormError)
-        return showForm(reply, { id: user.id, values: request.body, errors: error.fields }, 422);
+      if (error instanceof FormError) return showForm(reply, { id: user.id, values, errors: error.fields }, 422);
       throw error;
     }
   });
 
-  app.post<{ Params: Params; Body: Body }>('/:id/password', async (request, reply) => {
+  app.post<{ Params: Params }>('/:id/password', async (request, reply) => {
     const user = await loadUser(request);
     try {
+      const form = parseForm(passwordFormSchema, request.body);
+      if (!form.ok) throw new FormError(form.errors);
       const own = user.id === request.user?.id;
       const { sessionGeneration } = await setUserPassword(
         db,
         user.id,
-        request.body.password ?? '',
+        form.data.password,
         own ? request.session.sessionId : undefined,
       );
       if (own) request.session.sessionGeneration = sessionGeneration;
@@ -95,9 +113,9 @@ export async function registerUserAdminRoutes(app: FastifyInstance): Promise<voi
   });
 
   // Activation is a sub-resource: POST active=1 to activate, active=0 to deactivate.
-  app.post<{ Params: Params; Body: Body }>('/:id/activation', async (request, reply) => {
+  app.post<{ Params: Params }>('/:id/activation', async (request, reply) => {
     const user = await loadUser(request);
-    const active = request.body.active === '1';
+    const active = parseActivation(request.body);
     if (!active && user.id === request.user?.id) {
       request.session.flash = request.t('users.cannot_deactivate_self');
       return redirectAfterPost(request, reply, `/admin/users/${user.id}`);

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { parseForm, parseQuery } from '../web/form.ts';
 import { safeRedirectTarget } from '../web/redirect.ts';
 import { attemptLogin } from './login.ts';
 
@@ -12,21 +14,35 @@ declare module 'fastify' {
 // Only same-site paths may follow a login, so the form cannot bounce a user to another site.
 const safeNext = (next: unknown) => safeRedirectTarget(next, '/');
 
+// A redirect target is taken as sent or not at all, never tidied into something else.
+const loginQuerySchema = z.object({ next: z.string().optional() });
+// A user ID or password sent twice is refused, not guessed at.
+const loginSchema = z.object({
+  login: z.string().max(200, 'errors.too_long').default(''),
+  password: z.string().max(1000, 'errors.too_long').default(''),
+  next: z.string().optional(),
+});
+
 export async function registerLoginRoutes(app: FastifyInstance): Promise<void> {
   const { db } = app.deps;
 
-  app.get<{ Querystring: { next?: string } }>('/login', { config: { public: true } }, async (request, reply) => {
-    if (request.user) return reply.redirect(safeNext(request.query.next), 303);
-    return reply.view('users/login', { next: safeNext(request.query.next), login: '', error: null });
+  app.get('/login', { config: { public: true } }, async (request, reply) => {
+    const next = safeNext(parseQuery(loginQuerySchema, request.query).next);
+    if (request.user) return reply.redirect(next, 303);
+    return reply.view('users/login', { next, login: '', error: null });
   });
 
   app.post<{ Body: { login?: string; password?: string; next?: string } }>(
     '/login',
     { config: { public: true } },
     async (request, reply) => {
-      const login = String(request.body?.login ?? '');
-      const password = String(request.body?.password ?? '');
-      const next = safeNext(request.body?.next);
+      const form = parseForm(loginSchema, request.body);
+      if (!form.ok) {
+        const error = request.t(Object.values(form.errors)[0] ?? 'errors.invalid');
+        return reply.code(422).view('users/login', { next: '/', login: '', error });
+      }
+      const { login, password } = form.data;
+      const next = safeNext(form.data.next);
       const result = await attemptLogin(db, { login, password, ip: request.ip });
       if (!result.ok) {
         const error =

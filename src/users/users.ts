@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
 import type { User } from '../db/schema.ts';
-import { checkbox, type FieldErrors, FormError, optionalText, requiredText } from '../web/form.ts';
+import { checkbox, type FieldErrors, FormError, optionalText, requiredText, singleLine } from '../web/form.ts';
 import { attemptLogin, type LoginResult } from './login.ts';
 import { generatePassword, hashPassword } from './password.ts';
 import { findUserByLogin, normalizeLogin } from './queries.ts';
@@ -23,10 +23,8 @@ export const userSchema = z.object({
         .regex(/^[A-Z0-9_.-]{1,32}$/, 'errors.login_format'),
     ),
   name: requiredText(100),
-  initials: z
-    .string()
+  initials: singleLine()
     .default('')
-    .transform((s) => s.trim())
     .pipe(z.string().max(3, 'errors.initials_format'))
     .transform((s) => s.toUpperCase()),
   email: optionalText(200).pipe(z.email('errors.email').nullable()),

@@ -130,8 +130,7 @@ test('hostile targets sent to every route: no answer is a 5xx or leaves the site
   const redirecting = new Set<string>();
   let sent = 0;
 
-  const send = async (who: TestClient, route: AppRoute, pairs: [string, string][], what: string) => {
-    const url = fillPath(route.url, params(route));
+  const send = async (who: TestClient, route: AppRoute, url: string, pairs: [string, string][], what: string) => {
     const res =
       route.method === 'GET'
         ? await who.get(`${url}?${urlencoded(pairs).toString()}`)
@@ -151,9 +150,10 @@ test('hostile targets sent to every route: no answer is a 5xx or leaves the site
     if (who === client && target && !target.startsWith('/login')) redirecting.add(`${route.method} ${route.url}`);
   };
 
-  for (const route of ctx.routes) {
+  for (const [route, set] of ctx.routes.flatMap((r) => params(r).map((s) => [r, s] as const))) {
     if (route.url.startsWith('/static/') || route.url.startsWith('/vendor/')) continue;
-    const baseline = fieldsFor(route, forms);
+    const url = fillPath(route.url, set);
+    const baseline = fieldsFor(route, url, forms);
     const names = [...new Set([...baseline.keys(), 'back', 'next', 'query'])];
     // logging out would end the session the other routes need
     const who = route.url === '/logout' ? visitor : client;
@@ -162,15 +162,23 @@ test('hostile targets sent to every route: no answer is a 5xx or leaves the site
       await send(
         who,
         route,
+        url,
         names.map((n) => [n, target]),
         `all fields ${label}`,
       );
       const pairs = [...baseline].filter(([n]) => !['back', 'next', 'query'].includes(n));
-      await send(who, route, [...pairs, ['back', target], ['next', target], ['query', target]], `targets ${label}`);
+      await send(
+        who,
+        route,
+        url,
+        [...pairs, ['back', target], ['next', target], ['query', target]],
+        `targets ${label}`,
+      );
       if (route.public && who === client)
         await send(
           visitor,
           route,
+          url,
           names.map((n) => [n, target]),
           `visitor ${label}`,
         );

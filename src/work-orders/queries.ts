@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
+import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import type { WorkOrderStatus } from '../db/schema.ts';
 import { excerptOf } from '../rich-text/excerpt.ts';
+import { queryText } from '../web/form.ts';
 import { isWorkOrderStatus } from './lifecycle.ts';
 
 export const perPage = 50;
@@ -18,6 +20,16 @@ const pageOf = (v: unknown) => Math.min(positiveInt(v) ?? 1, 100_000);
 
 // The project list's filter, all in the URL. Lenient: an odd value falls back to the default.
 export type ProjectFilter = { q: string; customer: string; active: 'active' | 'inactive' | 'all'; page: number };
+
+// The lists' query strings: each field once, as text (parseQuery); unknown fields go.
+export const projectQuerySchema = z.object({ q: queryText, customer: queryText, active: queryText, page: queryText });
+export const workOrderQuerySchema = z.object({
+  q: queryText,
+  status: queryText,
+  resp: queryText,
+  project: queryText,
+  page: queryText,
+});
 
 export function parseProjectFilter(query: Record<string, unknown>): ProjectFilter {
   const active = query.active === 'inactive' || query.active === 'all' ? query.active : 'active';

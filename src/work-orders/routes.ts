@@ -1,11 +1,24 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { loadCase } from '../cases/page.ts';
 import type { CaseView } from '../cases/queries.ts';
 import type { WorkOrderStatus } from '../db/schema.ts';
 import { loadDocumentsPanel } from '../documents/panel.ts';
 import { currentUser } from '../web/context.ts';
 import { forbidden, notFound } from '../web/errors.ts';
-import { type FieldErrors, FormError, parseForm } from '../web/form.ts';
+import {
+  type FieldErrors,
+  FormError,
+  parseForm,
+  parseQuery,
+  queryText,
+  type RawForm,
+  rawForm,
+  singleLine,
+  toSingleLine,
+  typedValues,
+  versionField,
+} from '../web/form.ts';
 import { formKeyOf } from '../web/form-key.ts';
 import { isHtmx, redirectAfterPost, render } from '../web/render.ts';
 import { statusChoices, workOrderStatuses } from './lifecycle.ts';
@@ -33,8 +46,10 @@ import {
   parseProjectFilter,
   parseWorkOrderFilter,
   projectFilterQuery,
+  projectQuerySchema,
   type WorkOrderView,
   workOrderFilterQuery,
+  workOrderQuerySchema,
 } from './queries.ts';
 import {
   createWorkOrder,
@@ -48,17 +63,29 @@ import {
 
 type Body = Record<string, string | undefined>;
 type NumberParams = { number: string };
+
+const newWorkOrderQuerySchema = z.object({ project: queryText });
+const projectPickerQuerySchema = z.object({ project_q: queryText, project_id: queryText });
+const projectEditSchema = projectSchema.extend({ version: versionField });
+const workOrderEditSchema = workOrderSchema.extend({ version: versionField });
+// The dialog's project search travels with its form.
+const fromCaseSchema = workOrderFromCaseSchema.extend({ project_q: singleLine().default('') });
 type FormState = { values: Body; errors: FieldErrors; stale?: boolean; status?: number; deleteError?: string };
 
 const text = (v: unknown) => (v === null || v === undefined ? '' : String(v));
 
-// The form names the customer by number (typed or picked); the domain wants its id.
-async function withCustomerId(request: FastifyRequest, body: Body): Promise<{ body: Body; unknownCustomer: boolean }> {
-  // a repeated field arrives as an array: not a customer number
-  const typed = typeof body.customer === 'string' ? body.customer.trim() : '';
-  if (!typed) return { body: { ...body, customer_id: '' }, unknownCustomer: Array.isArray(body.customer) };
+// The form names the customer by number (typed or picked); the domain wants its id. A repeated
+// field goes on as it came, for the schema to refuse.
+async function withCustomerId(
+  request: FastifyRequest,
+  raw: RawForm,
+): Promise<{ raw: RawForm; unknownCustomer: boolean }> {
+  if (typeof raw.customer !== 'string')
+    return { raw: { ...raw, customer_id: raw.customer ?? '' }, unknownCustomer: false };
+  const typed = toSingleLine(raw.customer);
+  if (!typed) return { raw: { ...raw, customer_id: '' }, unknownCustomer: false };
   const id = await findCustomerIdByNumber(request.server.deps.db, typed);
-  return { body: { ...body, customer_id: id ? String(id) : '' }, unknownCustomer: !id };
+  return { raw: { ...raw, customer_id: id ? String(id) : '' }, unknownCustomer: !id };
 }
 
 function projectValues(p: ProjectView): Body {
@@ -119,8 +146,8 @@ export async function registerWorkOrderRoutes(app: FastifyInstance): Promise<voi
     });
   };
 
-  app.get<{ Querystring: Record<string, string> }>('/projects', async (request, reply) => {
-    const filter = parseProjectFilter(request.query);
+  app.get('/projects', async (request, reply) => {
+    const filter = parseProjectFilter(parseQuery(projectQuerySchema, request.query));
     const result = await listProjects(db, filter);
     return render(
       request,
@@ -137,9 +164,10 @@ export async function registerWorkOrderRoutes(app: FastifyInstance): Promise<voi
     }),
   );
 
-  app.post<{ Body: Body }>('/projects', async (request, reply) => {
-    const { body, unknownCustomer } = await withCustomerId(request, request.body ?? {});
-    const form = parseForm(projectSchema, body);
+  app.post('/projects', async (request, reply) => {
+    const { raw, unknownCustomer } = await withCustomerId(request, rawForm(request.body));
+    const body = typedValues(raw);
+    const form = parseForm(projectSchema, raw);
     const errors = form.ok ? {} : form.errors;
     if (unknownCustomer) errors.customer_id = 'errors.customer_required';
     if (!form.ok || unknownCustomer)
@@ -164,16 +192,18 @@ export async function registerWorkOrderRoutes(app: FastifyInstance): Promise<voi
     return showProjectForm(request, reply, project, { values: projectValues(project), errors: {} });
   });
 
-  app.post<{ Params: NumberParams; Body: Body }>('/projects/:number', async (request, reply) => {
+  app.post<{ Params: NumberParams }>('/projects/:number', async (request, reply) => {
     const project = await loadProject(request);
-    const { body, unknownCustomer } = await withCustomerId(request, request.body ?? {});
-    const form = parseForm(projectSchema, body);
+    const { raw, unknownCustomer } = await withCustomerId(request, rawForm(request.body));
+    const body = typedValues(raw);
+    const form = parseForm(projectEditSchema, raw);
     const errors = form.ok ? {} : form.errors;
     if (unknownCustomer) errors.customer_id = 'errors.customer_required';
     if (!form.ok || unknownCustomer)
       return showProjectForm(request, reply, project, { values: body, errors, status: 422 });
     try {
-      const saved = await updateProject(db, project.id, Number(body.version), form.data);
+      const { version, ...input } = form.data;
+      const saved = await updateProject(db, project.id, version, input);
       return redirectAfterPost(
         request,
         reply,
@@ -252,8 +282,8 @@ export async function registerWorkOrderRoutes(app: FastifyInstance): Promise<voi
     });
   };
 
-  app.get<{ Querystring: Record<string, string> }>('/work-orders', async (request, reply) => {
-    const filter = parseWorkOrderFilter(request.query);
+  app.get('/work-orders', async (request, reply) => {
+    const filter = parseWorkOrderFilter(parseQuery(workOrderQuerySchema, request.query));
     const [result, users] = await Promise.all([listWorkOrders(db, filter), listActiveUsers(db)]);
     return render(
       request,
@@ -264,8 +294,9 @@ export async function registerWorkOrderRoutes(app: FastifyInstance): Promise<voi
   });
 
   // ?project=P0001 comes from a project's page: the new work order starts on that project.
-  app.get<{ Querystring: { project?: string } }>('/work-orders/new', async (request, reply) => {
-    const project = request.query.project ? await findProjectByNumber(db, String(request.query.project)) : undefined;
+  app.get('/work-orders/new', async (request, reply) => {
+    const query = parseQuery(newWorkOrderQuerySchema, request.query);
+    const project = query.project ? await findProjectByNumber(db, query.project) : undefined;
     return showWorkOrderForm(request, reply, null, {
       values: {
         status: 'planned',
@@ -276,10 +307,10 @@ export async function registerWorkOrderRoutes(app: FastifyInstance): Promise<voi
     });
   });
 
-  app.post<{ Body: Body }>('/work-orders', async (request, reply) => {
-    const body = request.body ?? {};
-    const formKey = formKeyOf(body);
-    const form = parseForm(workOrderSchema, body);
+  app.post('/work-orders', async (request, reply) => {
+    const body = typedValues(request.body);
+    const formKey = formKeyOf(request.body);
+    const form = parseForm(workOrderSchema, request.body);
     if (!form.ok) return showWorkOrderForm(request, reply, null, { values: body, errors: form.errors, status: 422 });
     try {
       const created = await createWorkOrder(db, form.data, currentUser(request), { formKey });
@@ -301,14 +332,15 @@ export async function registerWorkOrderRoutes(app: FastifyInstance): Promise<voi
     return showWorkOrderForm(request, reply, workOrder, { values: workOrderValues(workOrder), errors: {} });
   });
 
-  app.post<{ Params: NumberParams; Body: Body }>('/work-orders/:number', async (request, reply) => {
+  app.post<{ Params: NumberParams }>('/work-orders/:number', async (request, reply) => {
     const workOrder = await loadWorkOrder(request);
-    const body = request.body ?? {};
-    const form = parseForm(workOrderSchema, body);
+    const body = typedValues(request.body);
+    const form = parseForm(workOrderEditSchema, request.body);
     if (!form.ok)
       return showWorkOrderForm(request, reply, workOrder, { values: body, errors: form.errors, status: 422 });
     try {
-      await updateWorkOrder(db, workOrder.id, Number(body.version), form.data);
+      const { version, ...input } = form.data;
+      await updateWorkOrder(db, workOrder.id, version, input);
       return redirectAfterPost(request, reply, `/work-orders/${workOrder.number}`, request.t('common.saved'));
     } catch (error) {
       if (error instanceof StaleWorkOrderError) {
@@ -365,25 +397,19 @@ export async function registerWorkOrderRoutes(app: FastifyInstance): Promise<voi
   });
 
   // The project picker's search: the options of the select, the case customer's projects first.
-  app.get<{ Params: NumberParams; Querystring: { project_q?: string; project_id?: string } }>(
-    '/cases/:number/work-order/projects',
-    async (request, reply) => {
-      const kase = await loadCase(request);
-      const q = typeof request.query.project_q === 'string' ? request.query.project_q.slice(0, 100) : '';
-      const choices = await listProjectChoices(db, kase.customer_id, q);
-      return reply.view('work-orders/_project-options', {
-        choices,
-        selected: typeof request.query.project_id === 'string' ? request.query.project_id : '',
-      });
-    },
-  );
-
-  app.post<{ Params: NumberParams; Body: Body }>('/cases/:number/work-order', async (request, reply) => {
+  app.get<{ Params: NumberParams }>('/cases/:number/work-order/projects', async (request, reply) => {
     const kase = await loadCase(request);
-    const body = request.body ?? {};
-    const formKey = formKeyOf(body);
-    const projectQuery = typeof body.project_q === 'string' ? body.project_q.slice(0, 100) : '';
-    const form = parseForm(workOrderFromCaseSchema, body);
+    const query = parseQuery(projectPickerQuerySchema, request.query);
+    const choices = await listProjectChoices(db, kase.customer_id, (query.project_q ?? '').slice(0, 100));
+    return reply.view('work-orders/_project-options', { choices, selected: query.project_id ?? '' });
+  });
+
+  app.post<{ Params: NumberParams }>('/cases/:number/work-order', async (request, reply) => {
+    const kase = await loadCase(request);
+    const body = typedValues(request.body);
+    const formKey = formKeyOf(request.body);
+    const form = parseForm(fromCaseSchema, request.body);
+    const projectQuery = (form.ok ? form.data.project_q : toSingleLine(body.project_q ?? '')).slice(0, 100);
     if (!form.ok) {
       // Someone who clicked twice gets the one already made, not a complaint about the form.
       const existing = await findOpenWorkOrderOfCase(db, kase.id);
@@ -391,7 +417,8 @@ export async function registerWorkOrderRoutes(app: FastifyInstance): Promise<voi
       return showCaseDialog(request, reply, kase, { values: body, errors: form.errors, status: 422, projectQuery });
     }
     try {
-      const { workOrder, created } = await createWorkOrderFromCase(db, kase.id, form.data, currentUser(request), {
+      const { project_q: _, ...input } = form.data;
+      const { workOrder, created } = await createWorkOrderFromCase(db, kase.id, input, currentUser(request), {
         formKey,
       });
       if (!created) return showExisting(request, reply, workOrder.number);

@@ -6,7 +6,7 @@ import { oncePerFormKey } from '../db/form-keys.ts';
 import type { Database, User, WorkOrderStatus } from '../db/schema.ts';
 import { sanitizeRichText } from '../rich-text/sanitize.ts';
 import { isNoneOrActiveUser } from '../users/queries.ts';
-import { type FieldErrors, FormError, requiredText } from '../web/form.ts';
+import { type FieldErrors, FormError, optionalMultiLine, requiredText } from '../web/form.ts';
 import { canChangeStatus, workOrderStatuses } from './lifecycle.ts';
 import { allocateNumber } from './numbers.ts';
 import { maxId, optionalId } from './projects.ts';
@@ -27,7 +27,7 @@ export const workOrderSchema = z.object({
   project_id: projectId,
   responsible_id: optionalId,
   status: z.enum(workOrderStatuses, 'errors.invalid').default('planned'),
-  description_html: z.string().default('').transform(sanitizeRichText),
+  description_html: optionalMultiLine(1_000_000).transform(sanitizeRichText),
 });
 export type WorkOrderInput = z.output<typeof workOrderSchema>;
 

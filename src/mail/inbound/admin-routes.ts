@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { sendStoredFile } from '../../files/download.ts';
 import { humanFileSize } from '../../files/files.ts';
 import { notFound } from '../../web/errors.ts';
+import { parseBigId } from '../../web/form.ts';
 import type { Translate } from '../../web/i18n/i18n.ts';
 import { redirectAfterPost } from '../../web/render.ts';
 import { processInboundMessage } from './process.ts';
@@ -34,7 +35,8 @@ export async function registerInboundAdminRoutes(app: FastifyInstance): Promise<
   );
 
   app.get<{ Params: Params }>('/:id/raw', async (request, reply) => {
-    const message = await findInboundRaw(db, request.params.id);
+    const id = parseBigId(request.params.id);
+    const message = id ? await findInboundRaw(db, id) : undefined;
     if (!message) throw notFound();
     return sendStoredFile(reply, db, {
       fileId: message.file_id,
@@ -46,7 +48,8 @@ export async function registerInboundAdminRoutes(app: FastifyInstance): Promise<
   });
 
   app.post<{ Params: Params }>('/:id/retry', async (request, reply) => {
-    const message = await findInboundRaw(db, request.params.id);
+    const id = parseBigId(request.params.id);
+    const message = id ? await findInboundRaw(db, id) : undefined;
     if (!message) throw notFound();
     // Only its header was downloaded, or nothing of it: processing that would make a case
     // without the message.

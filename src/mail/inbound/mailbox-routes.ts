@@ -1,6 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { HttpError, notFound } from '../../web/errors.ts';
-import { type FieldErrors, FormError, parseForm } from '../../web/form.ts';
+import { notFound } from '../../web/errors.ts';
+import {
+  type FieldErrors,
+  FormError,
+  inactiveQuerySchema,
+  parseActivation,
+  parseForm,
+  parseId,
+  parseQuery,
+  typedValues,
+} from '../../web/form.ts';
 import { redirectAfterPost } from '../../web/render.ts';
 import { checkImapConnection, type ImapCheck } from './fetch.ts';
 import {
@@ -18,7 +27,6 @@ import {
   updateMailbox,
 } from './mailboxes.ts';
 
-type Body = Record<string, string | undefined>;
 type Params = { id: string };
 type TestResult = { host: string; folder: string; check: ImapCheck };
 
@@ -28,7 +36,7 @@ export async function registerMailboxRoutes(app: FastifyInstance): Promise<void>
   const { db } = app.deps;
 
   async function loadMailbox(request: FastifyRequest<{ Params: Params }>): Promise<Mailbox> {
-    const id = /^[1-9]\d{0,8}$/.test(request.params.id) ? Number(request.params.id) : null;
+    const id = parseId(request.params.id);
     const mailbox = id === null ? undefined : await findMailbox(db, id);
     if (!mailbox) throw notFound();
     return mailbox;
@@ -57,9 +65,9 @@ export async function registerMailboxRoutes(app: FastifyInstance): Promise<void>
   }
 
   // Saves, or on a field error shows the form again with what was typed.
-  async function save(request: FastifyRequest<{ Body: Body }>, reply: FastifyReply, mailbox?: Mailbox) {
-    const body = request.body ?? {};
-    const form = parseForm(mailboxSchema, body);
+  async function save(request: FastifyRequest, reply: FastifyReply, mailbox?: Mailbox) {
+    const body = typedValues(request.body);
+    const form = parseForm(mailboxSchema, request.body);
     if (!form.ok) return showForm(reply, { mailbox, values: body, errors: form.errors }, 422);
     try {
       const saved = mailbox ? await updateMailbox(db, mailbox, form.data) : await createMailbox(db, form.data);
@@ -73,9 +81,9 @@ export async function registerMailboxRoutes(app: FastifyInstance): Promise<void>
 
   // "Test connection" tries the values in the form, saved or not; an empty password field means
   // the stored password. Nothing is saved.
-  async function testConnection(request: FastifyRequest<{ Body: Body }>, reply: FastifyReply, mailbox?: Mailbox) {
-    const body = request.body ?? {};
-    const form = parseForm(mailboxSchema, body);
+  async function testConnection(request: FastifyRequest, reply: FastifyReply, mailbox?: Mailbox) {
+    const body = typedValues(request.body);
+    const form = parseForm(mailboxSchema, request.body);
     if (!form.ok) return showForm(reply, { mailbox, values: body, errors: form.errors }, 422);
     const account = await imapAccountFromInput(db, form.data, mailbox);
     if (!account.password) {
@@ -86,8 +94,8 @@ export async function registerMailboxRoutes(app: FastifyInstance): Promise<void>
     return showForm(reply, { mailbox, values: body, errors: {}, testResult });
   }
 
-  app.get<{ Querystring: { inactive?: string } }>('/', async (request, reply) => {
-    const includeInactive = request.query.inactive === '1';
+  app.get('/', async (request, reply) => {
+    const includeInactive = parseQuery(inactiveQuerySchema, request.query).inactive === '1';
     return reply.view('admin/mailboxes/index', {
       mailboxes: await listMailboxes(db, { includeInactive }),
       includeInactive,
@@ -95,26 +103,22 @@ export async function registerMailboxRoutes(app: FastifyInstance): Promise<void>
   });
 
   app.get('/new', async (_request, reply) => showForm(reply, { values: { ...newMailboxValues }, errors: {} }));
-  app.post<{ Body: Body }>('/', async (request, reply) => save(request, reply));
-  app.post<{ Body: Body }>('/connection-test', async (request, reply) => testConnection(request, reply));
+  app.post('/', async (request, reply) => save(request, reply));
+  app.post('/connection-test', async (request, reply) => testConnection(request, reply));
 
   app.get<{ Params: Params }>('/:id', async (request, reply) => {
     const mailbox = await loadMailbox(request);
     return showForm(reply, { mailbox, values: mailboxFormValues(mailbox), errors: {} });
   });
-  app.post<{ Params: Params; Body: Body }>('/:id', async (request, reply) =>
-    save(request, reply, await loadMailbox(request)),
-  );
-  app.post<{ Params: Params; Body: Body }>('/:id/connection-test', async (request, reply) =>
+  app.post<{ Params: Params }>('/:id', async (request, reply) => save(request, reply, await loadMailbox(request)));
+  app.post<{ Params: Params }>('/:id/connection-test', async (request, reply) =>
     testConnection(request, reply, await loadMailbox(request)),
   );
 
   // Activation is a sub-resource: POST active=1 to activate, active=0 to deactivate.
-  app.post<{ Params: Params; Body: Body }>('/:id/activation', async (request, reply) => {
+  app.post<{ Params: Params }>('/:id/activation', async (request, reply) => {
     const mailbox = await loadMailbox(request);
-    const active = request.body?.active;
-    if (active !== '1' && active !== '0') throw new HttpError(400, 'active must be 1 or 0');
-    await setMailboxActive(db, mailbox.id, active === '1');
+    await setMailboxActive(db, mailbox.id, parseActivation(request.body));
     return redirectAfterPost(request, reply, `/admin/mailboxes/${mailbox.id}`, request.t('common.saved'));
   });
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Db } from '../../db/database.ts';
 import { uniqueViolation } from '../../db/errors.ts';
 import type { MailboxesTable, MailSecurity } from '../../db/schema.ts';
-import { FormError, optionalText, requiredText } from '../../web/form.ts';
+import { FormError, optionalText, requiredText, singleLine } from '../../web/form.ts';
 import { decryptPassword, encryptPassword } from '../outbound/settings.ts';
 
 export type Mailbox = Selectable<MailboxesTable>;
@@ -35,7 +35,7 @@ const optionalId = z
 const hostName = requiredText(253).regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.:-]+)$/, 'errors.invalid');
 
 // IMAP folder names as the server lists them ("INBOX", "INBOX.Processed", "Arkiv/2026").
-const folderName = (max: number) => z.string().trim().max(max, 'errors.too_long');
+const folderName = (max: number) => singleLine().max(max, 'errors.too_long');
 
 export const mailboxSchema = z
   .object({

@@ -4,7 +4,7 @@ import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { SmtpSecurity } from '../../db/schema.ts';
 import { loadSecret } from '../../db/secrets.ts';
-import { optionalText, requiredText } from '../../web/form.ts';
+import { optionalText, requiredText, singleLine } from '../../web/form.ts';
 
 export type SmtpServer = {
   host: string;
@@ -105,7 +105,7 @@ export const mailSettingsSchema = z.object({
   smtp_password: z.string().max(500, 'errors.too_long').optional().default(''),
   clear_password: z.string().optional(),
   from_name: requiredText(100),
-  from_address: z.string().trim().pipe(z.email('errors.email')),
+  from_address: singleLine().pipe(z.email('errors.email')),
   reply_to_address: optionalText(200).pipe(z.email('errors.email').nullable()),
   subject_tag: requiredText(40).refine((v) => v.includes('{number}'), 'errors.subject_tag'),
 });

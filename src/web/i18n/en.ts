@@ -41,6 +41,7 @@ export const en = {
 
   'errors.required': 'Required.',
   'errors.invalid': 'Invalid value.',
+  'errors.repeated': 'This field came more than once; send the form from its page again.',
   'errors.too_long': 'Too long.',
   'errors.email': 'Not a valid e-mail address.',
   'errors.number': 'Must be a whole number.',

@@ -42,6 +42,7 @@ export const sv: Record<MessageKey, string> = {
 
   'errors.required': 'Måste fyllas i.',
   'errors.invalid': 'Ogiltigt värde.',
+  'errors.repeated': 'Fältet kom mer än en gång; skicka formuläret från dess sida igen.',
   'errors.too_long': 'För långt.',
   'errors.email': 'Inte en giltig e-postadress.',
   'errors.number': 'Måste vara ett heltal.',
