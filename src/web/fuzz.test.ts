@@ -56,6 +56,14 @@ const fieldVariants = (name: string): [string, Pairs][] => [
       [name, 'b'],
     ],
   ],
+  [
+    'as a list and an object',
+    [
+      [`${name}[]`, 'a'],
+      [`${name}[]`, 'b'],
+      [`${name}[b]`, 'c'],
+    ],
+  ],
   ['100 KB', [[name, long]]],
   ['NUL', [[name, 'a\u0000b\u0000']]],
   ['invalid UTF-8', [[name, rawBytes]]],
