@@ -81,8 +81,16 @@ async function findTestFiles(dir: string, match: RegExp): Promise<string[]> {
     .filter((e) => e.isFile())
     .map((e) => path.join(e.parentPath, e.name))
     .filter((f) => match.test(f));
-  // Browser and mail-server files take longest: started first, they do not trail the run.
-  const weight = (f: string) => (f.includes('.browser.') ? 0 : /inbound|outbound|kontroll/.test(f) ? 1 : 2);
+  // The longest files (the fuzz and crash tests, real servers, browsers) start first, so they do
+  // not trail the run on their own.
+  const weight = (f: string) =>
+    /fuzz|redirect|embedded|crash|corpus|bad-mail/.test(f)
+      ? 0
+      : f.includes('.browser.')
+        ? 1
+        : /inbound|outbound|kontroll/.test(f)
+          ? 2
+          : 3;
   return files.sort((a, b) => weight(a) - weight(b) || a.localeCompare(b));
 }
 
