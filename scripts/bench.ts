@@ -28,7 +28,7 @@ import { createDb } from '../src/db/database.ts';
 import { demoPassword } from '../src/demo/demo-data.ts';
 import { agents } from '../src/demo/swedish-words.ts';
 import { errorMessage } from '../src/error-message.ts';
-import { todayIn } from '../src/web/i18n/i18n.ts';
+import { todayIn } from '../src/i18n/i18n.ts';
 
 const howToSeed = `Seed a database of its own first, then point the bench at it:
   createdb casedesk_bench

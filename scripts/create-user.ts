@@ -6,10 +6,10 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/open.ts';
 import { errorMessage } from '../src/error-message.ts';
+import { FormError } from '../src/forms/form.ts';
+import { translator } from '../src/i18n/i18n.ts';
 import { generatePassword } from '../src/users/password.ts';
 import { createUser, userSchema } from '../src/users/users.ts';
-import { FormError } from '../src/web/form.ts';
-import { translator } from '../src/web/i18n/i18n.ts';
 
 const usage =
   'usage: npm run create-user -- --login LOGIN --name "Full Name" --role admin|agent [--password PASSWORD]\n' +

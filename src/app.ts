@@ -104,7 +104,7 @@ export async function buildApp(
     hsts: config.publicUrl.startsWith('https:'),
   });
   // Forms arrive urlencoded (or multipart, below). No page sends JSON or plain text, so those are
-  // refused (415) rather than parsed into values that no form schema (web/form.ts) expects.
+  // refused (415) rather than parsed into values that no form schema (forms/form.ts) expects.
   app.removeContentTypeParser(['application/json', 'text/plain']);
   await app.register(fastifyFormbody, { parser: (body) => qs.parse(body) });
   // Multipart bodies stay unparsed until a handler streams them (see web/multipart.ts).

@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { notFound } from '../web/errors.ts';
 import {
   type FieldErrors,
   FormError,
@@ -9,7 +8,8 @@ import {
   parseId,
   parseQuery,
   typedValues,
-} from '../web/form.ts';
+} from '../forms/form.ts';
+import { notFound } from '../web/errors.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import {
   createRegisterRow,

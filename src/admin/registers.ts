@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { formatCaseNumber } from '../cases/number-series.ts';
 import { uniqueViolation } from '../db/errors.ts';
 import type { Database, NumberSeriesPurpose, StatusKind } from '../db/schema.ts';
+import { FormError, multiLine, requiredText, singleLine } from '../forms/form.ts';
+import type { MessageKey } from '../i18n/en.ts';
+import type { Translate } from '../i18n/i18n.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
-import { FormError, multiLine, requiredText, singleLine } from '../web/form.ts';
-import type { MessageKey } from '../web/i18n/en.ts';
-import type { Translate } from '../web/i18n/i18n.ts';
 
 // The small administration registers share one engine: each is described once below, and the
 // generic functions build their SQL from the description's column names (checked against the

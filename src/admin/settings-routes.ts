@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { parseForm, typedValues } from '../web/form.ts';
+import { parseForm, typedValues } from '../forms/form.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { caseSettingsSchema, loadCaseSettings, saveCaseSettings } from './case-settings.ts';
 

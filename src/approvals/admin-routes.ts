@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type FieldErrors, FormError, parseForm, parseId } from '../forms/form.ts';
 import { notFound } from '../web/errors.ts';
-import { type FieldErrors, FormError, parseForm, parseId } from '../web/form.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import {
   applyStepOperation,

@@ -7,9 +7,9 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Language, User } from '../db/schema.ts';
 import { approvalChainColumns, type LatestChain } from '../documents/queries.ts';
+import { translator } from '../i18n/i18n.ts';
 import { absoluteUrl, queueSystemMail } from '../mail/outbound/system-mail.ts';
 import { notifyUser } from '../notifications/notifications.ts';
-import { translator } from '../web/i18n/i18n.ts';
 import { findDocumentCustomerId, findFolderStructure, loadPeople } from './queries.ts';
 import { type ChainAction, type ChainEffect, type ChainState, type Refusal, startChain, transition } from './rules.ts';
 

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { optionalMultiLine, parseBigId, parseForm } from '../forms/form.ts';
 import { currentUser } from '../web/context.ts';
 import { HttpError, notFound } from '../web/errors.ts';
-import { optionalMultiLine, parseBigId, parseForm } from '../web/form.ts';
 import { redirectAfterPost, render } from '../web/render.ts';
 import { type ChainOutcome, decide, withdraw } from './chains.ts';
 import { findChainSummary, findDecisionFor, findDocumentPlace, listMyApprovals } from './queries.ts';

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
-import { checkbox, type FieldErrors, FormError, manyOf, parseId, singleLine } from '../web/form.ts';
+import { checkbox, type FieldErrors, FormError, manyOf, parseId, singleLine } from '../forms/form.ts';
 
 // The form as typed: kept whole when it is shown again with errors.
 export type StructureValues = {

@@ -4,10 +4,10 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
 import { type Case, caseColumns, type Database, type User } from '../db/schema.ts';
+import { type FieldErrors, FormError, optionalMultiLine, optionalText, requiredText } from '../forms/form.ts';
 import { notifyUser } from '../notifications/notifications.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
 import { isNoneOrActiveUser } from '../users/queries.ts';
-import { type FieldErrors, FormError, optionalMultiLine, optionalText, requiredText } from '../web/form.ts';
 import { formatCaseNumber } from './number-series.ts';
 
 const id = (message = 'errors.required') =>

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
 import type { User } from '../db/schema.ts';
-import { optionalMultiLine, versionField } from '../web/form.ts';
+import { optionalMultiLine, versionField } from '../forms/form.ts';
 
 export const internalNoteSchema = z.object({
   internal_note: optionalMultiLine(100_000),

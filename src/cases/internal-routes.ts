@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import { loadCase, renderCasePage } from '../case-page/page.ts';
+import { parseForm, typedValues } from '../forms/form.ts';
 import { currentUser } from '../web/context.ts';
-import { parseForm, typedValues } from '../web/form.ts';
 import { formKeyOf } from '../web/form-key.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { internalNoteSchema, StaleNoteError, saveInternalNote } from './internal-note.ts';
-import { loadCase, renderCasePage } from './page.ts';
 
 export async function registerInternalNoteRoutes(app: FastifyInstance): Promise<void> {
   const { db } = app.deps;

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { loadCase } from '../case-page/page.ts';
+import { FormError, parseForm, parseId, parseQuery, queryText, singleLine, versionField } from '../forms/form.ts';
+import { todayIn } from '../i18n/i18n.ts';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
-import { FormError, parseForm, parseId, parseQuery, queryText, singleLine, versionField } from '../web/form.ts';
-import { todayIn } from '../web/i18n/i18n.ts';
 import { isHtmx, redirectAfterPost, render } from '../web/render.ts';
 import { quickEditCase, quickEditFields, StaleEditError } from './cases.ts';
 import {
@@ -21,7 +22,6 @@ import {
   saveView,
   tileQuery,
 } from './overview.ts';
-import { loadCase } from './page.ts';
 import { loadCaseFormOptions } from './queries.ts';
 
 type Body = Record<string, string | undefined>;

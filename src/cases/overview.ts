@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { countMyApprovals } from '../approvals/queries.ts';
 import type { Db } from '../db/database.ts';
 import type { StatusKind, User } from '../db/schema.ts';
-import { queryText } from '../web/form.ts';
+import { queryText } from '../forms/form.ts';
 
 // The case overview's filter. It lives entirely in the URL, so a view can be bookmarked,
 // shared and restored with the back button; defaults are left out of the URL.

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { currentUser } from '../web/context.ts';
+import { findTab, loadCase, renderCasePage } from '../case-page/page.ts';
 import {
   FormError,
   parseForm,
@@ -11,11 +11,11 @@ import {
   toSingleLine,
   typedValues,
   versionField,
-} from '../web/form.ts';
+} from '../forms/form.ts';
+import { currentUser } from '../web/context.ts';
 import { formKeyOf } from '../web/form-key.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { caseHeaderSchema, createCase, newCaseSchema, StaleEditError, updateCaseHeader } from './cases.ts';
-import { findTab, loadCase, renderCasePage } from './page.ts';
 import { findCustomerByNumber, listCustomerContacts, loadCaseFormOptions, suggestCustomers } from './queries.ts';
 
 type Body = Record<string, string | undefined>;

@@ -1,4 +1,4 @@
-import type { CaseTab } from './page.ts';
+import type { CaseTab } from '../case-page/tab.ts';
 import { listCaseEvents } from './queries.ts';
 
 export const historyTab: CaseTab = {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
 import type { Contact, Customer } from '../db/schema.ts';
-import { FormError, optionalText, requiredText } from '../web/form.ts';
+import { FormError, optionalText, requiredText } from '../forms/form.ts';
 
 // One DNS name with at least two labels, the last starting with a letter (example.com, xn--e1a.se).
 const domainPattern = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])$/;

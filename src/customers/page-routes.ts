@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { loadDocumentsPanel } from '../documents/panel.ts';
+import { parseId } from '../forms/form.ts';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
-import { parseId } from '../web/form.ts';
 import { render } from '../web/render.ts';
 import { findCustomerById, listContacts, listCustomers, listRecentCustomerCases } from './queries.ts';
 import { customerListQuery } from './routes.ts';

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Contact, Customer } from '../db/schema.ts';
-import { notFound } from '../web/errors.ts';
 import {
   type FieldErrors,
   FormError,
@@ -11,7 +10,8 @@ import {
   parseQuery,
   queryText,
   typedValues,
-} from '../web/form.ts';
+} from '../forms/form.ts';
+import { notFound } from '../web/errors.ts';
 import { redirectAfterPost, render } from '../web/render.ts';
 import {
   contactSchema,

@@ -3,9 +3,9 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
 import type { User } from '../db/schema.ts';
+import { FormError } from '../forms/form.ts';
 import { notifyUser } from '../notifications/notifications.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
-import { FormError } from '../web/form.ts';
 import { findMentions, textOfRichText } from './mentions.ts';
 
 // The staff's internal conversation on a case. The customer never sees it; an @LOGIN in a post

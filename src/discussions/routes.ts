@@ -1,8 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { loadCase, renderCasePage } from '../cases/page.ts';
-import { currentUser } from '../web/context.ts';
-import { forbidden, notFound } from '../web/errors.ts';
+import { loadCase, renderCasePage } from '../case-page/page.ts';
 import {
   FormError,
   optionalMultiLine,
@@ -11,7 +9,9 @@ import {
   parseQuery,
   queryText,
   typedValues,
-} from '../web/form.ts';
+} from '../forms/form.ts';
+import { currentUser } from '../web/context.ts';
+import { forbidden, notFound } from '../web/errors.ts';
 import { formKeyOf } from '../web/form-key.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import {

@@ -1,4 +1,4 @@
-import type { CaseTab } from '../cases/page.ts';
+import type { CaseTab } from '../case-page/tab.ts';
 import { listDiscussionPosts } from './discussions.ts';
 import { findMentions, highlightMentions, textOfRichText } from './mentions.ts';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
-import { checkbox, FormError, requiredText } from '../web/form.ts';
+import { checkbox, FormError, requiredText } from '../forms/form.ts';
 import { findFolder } from './queries.ts';
 
 // Document categories (document_folders) as administration keeps them. The mail folders

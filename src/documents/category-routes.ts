@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type FieldErrors, FormError, parseForm, parseId, typedValues } from '../forms/form.ts';
 import { notFound } from '../web/errors.ts';
-import { type FieldErrors, FormError, parseForm, parseId, typedValues } from '../web/form.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { categorySchema, createCategory, updateCategory } from './categories.ts';
 import { type DocumentFolder, findFolder, listCategories, listStructureOptions } from './queries.ts';

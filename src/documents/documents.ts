@@ -5,8 +5,8 @@ import type { Db } from '../db/database.ts';
 import { claimFormKey, formKeyPattern, oncePerFormKey, recordFormResult } from '../db/form-keys.ts';
 import type { Language, User } from '../db/schema.ts';
 import { storeFile } from '../files/files.ts';
-import { FormError } from '../web/form.ts';
-import type { UploadPart } from '../web/multipart.ts';
+import type { UploadPart } from '../files/upload-part.ts';
+import { FormError } from '../forms/form.ts';
 import { canDelete, canReplace } from './access.ts';
 import { type DocumentOwner, findOwnerPlace, ownerColumn, parseOwner } from './owners.ts';
 import { findLatestChain, listFolders, uploadFolders } from './queries.ts';
@@ -138,7 +138,7 @@ export async function addUploadedDocuments(
     for await (const part of input.parts) {
       if (part.kind === 'field') {
         if (part.name === 'owner_kind' || part.name === 'owner_id') {
-          // the one rule of every form (web/form.ts): a single-valued field sent twice is refused
+          // the one rule of every form (forms/form.ts): a single-valued field sent twice is refused
           if (part.name in ownerFields) throw new FormError({ [part.name]: 'errors.repeated' });
           ownerFields[part.name] = part.value;
         }

@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.ts';
-import type { MessageKey } from '../web/i18n/en.ts';
+import type { MessageKey } from '../i18n/en.ts';
 
 // Where a document lies: a case, a customer, a project or a work order (documents_one_owner
 // allows at most one). All staff may see and add documents in every one of them.

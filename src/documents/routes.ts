@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { loadCase, renderCasePage } from '../cases/page.ts';
+import { loadCase, renderCasePage } from '../case-page/page.ts';
 import type { CaseView } from '../cases/queries.ts';
 import type { Db } from '../db/database.ts';
 import { formKeyPattern } from '../db/form-keys.ts';
 import { sendStoredFile } from '../files/download.ts';
 import { FileTooLargeError } from '../files/files.ts';
+import { FormError, parseBigId, parseId } from '../forms/form.ts';
 import { currentUser } from '../web/context.ts';
 import { forbidden, notFound } from '../web/errors.ts';
-import { FormError, parseBigId, parseId } from '../web/form.ts';
 import { discardRestOfBody, type UploadPart, uploadParts } from '../web/multipart.ts';
 import { safeRedirectTarget } from '../web/redirect.ts';
 import { isHtmx, redirectAfterPost, render } from '../web/render.ts';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { parseBigId } from '../forms/form.ts';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
-import { parseBigId } from '../web/form.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { findKontrollRun, previewKontroll, runKontroll } from './kontroll.ts';
 import { loadKontrollSettings } from './settings.ts';

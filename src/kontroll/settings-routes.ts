@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { parseForm, typedList, typedValues } from '../web/form.ts';
+import { parseForm, typedList, typedValues } from '../forms/form.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { kontrollPlaceholders } from './rules.ts';
 import { kontrollFormValues, kontrollSettingsSchema, loadKontrollSettings, saveKontrollSettings } from './settings.ts';

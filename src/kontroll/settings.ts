@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
-import { checkbox, manyOf, multiLine, requiredText, singleLine } from '../web/form.ts';
+import { checkbox, manyOf, multiLine, requiredText, singleLine } from '../forms/form.ts';
 import { type KontrollRules, unknownPlaceholders } from './rules.ts';
 
 // Kontroll's settings (K1): the automatic e-mails part of Basic settings → Case management.

@@ -1,7 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { currentUser } from '../web/context.ts';
-import { notFound } from '../web/errors.ts';
 import {
   type FieldErrors,
   parseBigId,
@@ -11,7 +9,9 @@ import {
   rawForm,
   singleLine,
   typedValues,
-} from '../web/form.ts';
+} from '../forms/form.ts';
+import { currentUser } from '../web/context.ts';
+import { notFound } from '../web/errors.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { cancelMessage, retryMessage } from './outbound/outbox.ts';
 import {

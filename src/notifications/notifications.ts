@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/schema.ts';
+import { type Translate, translator } from '../i18n/i18n.ts';
 import { absoluteUrl, queueSystemMail } from '../mail/outbound/system-mail.ts';
-import { type Translate, translator } from '../web/i18n/i18n.ts';
 
 export type NewNotification = {
   userId: number;

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { parseBigId } from '../forms/form.ts';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
-import { parseBigId } from '../web/form.ts';
 import { safeRedirectTarget } from '../web/redirect.ts';
 import { listNotifications, markNotificationRead } from './notifications.ts';
 

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { loadCase, renderCasePage } from '../cases/page.ts';
+import { loadCase, renderCasePage } from '../case-page/page.ts';
+import { FormError, parseBigId, parseForm, parseId, typedList, typedValues } from '../forms/form.ts';
 import { currentUser } from '../web/context.ts';
 import { forbidden, notFound } from '../web/errors.ts';
-import { FormError, parseBigId, parseForm, parseId, typedList, typedValues } from '../web/form.ts';
 import { formKeyOf } from '../web/form-key.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { findCannedReplyHtml } from './canned-replies.ts';

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { loadCase } from '../cases/page.ts';
+import { loadCase } from '../case-page/page.ts';
 import type { CaseView } from '../cases/queries.ts';
 import { listCaseDocuments } from '../documents/queries.ts';
 import { humanFileSize } from '../files/files.ts';
+import { FormError, parseForm } from '../forms/form.ts';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
-import { FormError, parseForm } from '../web/form.ts';
 import { redirectAfterPost, render } from '../web/render.ts';
 import {
   composeReplyPreview,

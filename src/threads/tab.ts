@@ -1,4 +1,4 @@
-import type { CaseTab } from '../cases/page.ts';
+import type { CaseTab } from '../case-page/tab.ts';
 import { openApprovalStates } from '../documents/access.ts';
 import { listActiveCannedReplies } from './canned-replies.ts';
 import { findReplyDraft } from './drafts.ts';

@@ -4,10 +4,10 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
 import type { ThreadEntry, User } from '../db/schema.ts';
+import { checkbox, FormError, manyOf, optionalMultiLine } from '../forms/form.ts';
 import { holdForUndo } from '../mail/outbound/outbox.ts';
 import { queueReplyMail } from '../mail/outbound/reply-mail.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
-import { checkbox, FormError, manyOf, optionalMultiLine } from '../web/form.ts';
 import { discardReplyDraft } from './drafts.ts';
 
 // "a@x.se, b@y.se" or one per line → a list of addresses, each checked.

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { User } from '../db/schema.ts';
+import { type FieldErrors, parseForm, typedValues } from '../forms/form.ts';
+import { languages, translator } from '../i18n/i18n.ts';
 import { currentUser } from '../web/context.ts';
-import { type FieldErrors, parseForm, typedValues } from '../web/form.ts';
-import { languages, translator } from '../web/i18n/i18n.ts';
 import { safeRedirectTarget } from '../web/redirect.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import {

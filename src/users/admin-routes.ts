@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { User } from '../db/schema.ts';
-import { notFound } from '../web/errors.ts';
 import {
   FormError,
   inactiveQuerySchema,
@@ -10,7 +9,8 @@ import {
   parseId,
   parseQuery,
   typedValues,
-} from '../web/form.ts';
+} from '../forms/form.ts';
+import { notFound } from '../web/errors.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { findUserById, listUsers } from './queries.ts';
 import { createUser, setUserActive, setUserPassword, updateUser, userSchema } from './users.ts';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { parseForm, parseQuery } from '../web/form.ts';
+import { parseForm, parseQuery } from '../forms/form.ts';
 import { safeRedirectTarget } from '../web/redirect.ts';
 import { attemptLogin } from './login.ts';
 

@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
 import type { User } from '../db/schema.ts';
-import { checkbox, type FieldErrors, FormError, optionalText, requiredText, singleLine } from '../web/form.ts';
+import { checkbox, type FieldErrors, FormError, optionalText, requiredText, singleLine } from '../forms/form.ts';
 import { attemptLogin, type LoginResult } from './login.ts';
 import { generatePassword, hashPassword } from './password.ts';
 import { findUserByLogin, normalizeLogin } from './queries.ts';

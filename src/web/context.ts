@@ -2,8 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import { newFormKey } from '../db/form-keys.ts';
 import type { Language, User } from '../db/schema.ts';
-import { type Formatters, formatters, languageFromHeader, type Translate, translator } from './i18n/i18n.ts';
-import { seededName } from './i18n/seeded-names.ts';
+import { type Formatters, formatters, languageFromHeader, type Translate, translator } from '../i18n/i18n.ts';
+import { seededName } from '../i18n/seeded-names.ts';
 
 declare module 'fastify' {
   interface Session {

@@ -16,7 +16,7 @@ function messageFor(error: FastifyError, status: number): { title: string; text:
   if (status === 404) return { title: 'errors.not_found_title', text: 'errors.not_found' };
   if (error.code === 'CD_FORM_KEY_REUSED') return { title: 'errors.server_title', text: 'errors.form_key_reused' };
   if (status === 429) return { title: 'errors.server_title', text: 'errors.too_many' };
-  // a refused form or query says why (web/form.ts)
+  // a refused form or query says why (forms/form.ts)
   const key = (error as { messageKey?: unknown }).messageKey;
   if (status < 500 && typeof key === 'string') return { title: 'errors.server_title', text: key };
   if (status < 500) return { title: 'errors.server_title', text: 'errors.invalid' };

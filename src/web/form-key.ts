@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { formKeyPattern } from '../db/form-keys.ts';
-import { FormError, parseForm } from './form.ts';
+import { FormError, parseForm } from '../forms/form.ts';
 
 // The one-time key a create form carries (src/db/form-keys.ts): none, or a well-formed one. A
 // repeated field or a malformed key is refused (422, like every form field) rather than taken as

@@ -3,10 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
+import { sv } from '../i18n/sv.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { startTestServer, type TestServer } from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
-import { sv } from './i18n/sv.ts';
 
 const ctx = {} as { db: Db; app: FastifyInstance; server: TestServer; drop: () => Promise<void> };
 const test = suite('Health check, error pages, security headers and static files');

@@ -1,13 +1,9 @@
-import type { Readable } from 'node:stream';
 import type { Multipart } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { FileTooLargeError } from '../files/files.ts';
+import type { UploadPart } from '../files/upload-part.ts';
 
-// A multipart form as routes and domain code see it: fields and files in the order the browser
-// sent them (the order of the form's inputs), each file still streaming.
-export type UploadPart =
-  | { kind: 'field'; name: string; value: string }
-  | { kind: 'file'; name: string; fileName: string; contentType: string; stream: Readable };
+export type { UploadPart } from '../files/upload-part.ts';
 
 // The parts iterator of a request whose first part the CSRF check already read.
 const begun = new WeakMap<FastifyRequest, AsyncIterableIterator<Multipart>>();

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { registers } from '../admin/registers.ts';
 import { saveStructure } from '../approvals/structures.ts';
-import { caseTabs } from '../cases/page.ts';
+import { caseTabs } from '../case-page/page.ts';
 import type { Db } from '../db/database.ts';
 import { loadSecret } from '../db/secrets.ts';
 import { seedDemoData } from '../demo/demo-data.ts';

@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import { formatCaseNumber } from '../cases/number-series.ts';
 import type { Database, NumberSeriesPurpose } from '../db/schema.ts';
-import { FormError } from '../web/form.ts';
+import { FormError } from '../forms/form.ts';
 
 // The next number of the first active series for `purpose`, as cases take theirs: the UPDATE
 // locks the series row until the creating transaction ends, so concurrent creators queue and a

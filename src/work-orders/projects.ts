@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
 import type { Database, User } from '../db/schema.ts';
+import { checkbox, type FieldErrors, FormError, optionalText, requiredText } from '../forms/form.ts';
 import { isNoneOrActiveUser } from '../users/queries.ts';
-import { checkbox, type FieldErrors, FormError, optionalText, requiredText } from '../web/form.ts';
 import { allocateNumber } from './numbers.ts';
 
 // The ids are PostgreSQL integers: a larger number is no row, not a database error.

@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import type { WorkOrderStatus } from '../db/schema.ts';
+import { queryText } from '../forms/form.ts';
 import { excerptOf } from '../rich-text/excerpt.ts';
-import { queryText } from '../web/form.ts';
 import { isWorkOrderStatus } from './lifecycle.ts';
 
 export const perPage = 50;

@@ -1,11 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { loadCase } from '../cases/page.ts';
+import { loadCase } from '../case-page/page.ts';
 import type { CaseView } from '../cases/queries.ts';
 import type { WorkOrderStatus } from '../db/schema.ts';
 import { loadDocumentsPanel } from '../documents/panel.ts';
-import { currentUser } from '../web/context.ts';
-import { forbidden, notFound } from '../web/errors.ts';
 import {
   type FieldErrors,
   FormError,
@@ -18,7 +16,9 @@ import {
   toSingleLine,
   typedValues,
   versionField,
-} from '../web/form.ts';
+} from '../forms/form.ts';
+import { currentUser } from '../web/context.ts';
+import { forbidden, notFound } from '../web/errors.ts';
 import { formKeyOf } from '../web/form-key.ts';
 import { isHtmx, redirectAfterPost, render } from '../web/render.ts';
 import { statusChoices, workOrderStatuses } from './lifecycle.ts';

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { sendStoredFile } from '../../files/download.ts';
 import { humanFileSize } from '../../files/files.ts';
+import { parseBigId } from '../../forms/form.ts';
+import type { Translate } from '../../i18n/i18n.ts';
 import { notFound } from '../../web/errors.ts';
-import { parseBigId } from '../../web/form.ts';
-import type { Translate } from '../../web/i18n/i18n.ts';
 import { redirectAfterPost } from '../../web/render.ts';
 import { processInboundMessage } from './process.ts';
 import { findInboundRaw, listFailedInbound } from './queries.ts';

@@ -13,8 +13,8 @@ import { isBlankRichText } from '../../rich-text/sanitize.ts';
 import { mailBodyHtml, textToHtml } from './body.ts';
 import { runInboundFilters } from './filters/index.ts';
 import type { SenderMatch, Verdict } from './filters/types.ts';
+import type { IngestOutcome, IngestResult } from './outcome.ts';
 import type { InboundAttachment, ParsedInbound } from './parse.ts';
-import type { IngestOutcome, IngestResult } from './process.ts';
 import { caseTitleFromSubject, decideReplyEffect } from './reply-rules.ts';
 
 type Trx = Transaction<Database>;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Db } from '../../db/database.ts';
 import { uniqueViolation } from '../../db/errors.ts';
 import type { MailboxesTable, MailSecurity } from '../../db/schema.ts';
-import { FormError, optionalText, requiredText, singleLine } from '../../web/form.ts';
+import { FormError, optionalText, requiredText, singleLine } from '../../forms/form.ts';
 import { decryptPassword, encryptPassword } from '../outbound/settings.ts';
 
 export type Mailbox = Selectable<MailboxesTable>;

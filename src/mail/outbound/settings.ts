@@ -4,7 +4,7 @@ import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { SmtpSecurity } from '../../db/schema.ts';
 import { loadSecret } from '../../db/secrets.ts';
-import { optionalText, requiredText, singleLine } from '../../web/form.ts';
+import { optionalText, requiredText, singleLine } from '../../forms/form.ts';
 
 export type SmtpServer = {
   host: string;

@@ -2,7 +2,7 @@ import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { Language, OutboxTable } from '../../db/schema.ts';
 import { loadSecret } from '../../db/secrets.ts';
-import { translator } from '../../web/i18n/i18n.ts';
+import { translator } from '../../i18n/i18n.ts';
 import { composeMail, subjectWithTag } from './compose.ts';
 import { createMessageId } from './message-id.ts';
 import { enqueueMessage } from './outbox.ts';

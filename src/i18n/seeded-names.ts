@@ -1,4 +1,4 @@
-import type { Language } from '../../db/schema.ts';
+import type { Language } from '../db/schema.ts';
 
 // The registers' first rows (statuses, case types, priorities, document categories) are created
 // in Swedish by the migrations. An English reader sees a row that still carries its seeded

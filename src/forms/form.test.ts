@@ -5,12 +5,12 @@ import { z } from 'zod';
 import { createCustomer } from '../customers/customers.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
+import { sv } from '../i18n/sv.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { urlencoded } from '../test-support/every-route.ts';
 import { seedPrinterJamCase } from '../test-support/seeds.ts';
 import { optionalMultiLine, parseBigId, parseForm, parseId, requiredText, toMultiLine, toSingleLine } from './form.ts';
-import { sv } from './i18n/sv.ts';
 
 const rules = suite('The form layer: one rule for repeated fields, one-line and multi-line text, ids');
 

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { loadCaseApproval } from '../approvals/queries.ts';
-import type { Db } from '../db/database.ts';
-import type { User } from '../db/schema.ts';
+import { type CaseView, findCaseByNumber, loadCaseFormOptions } from '../cases/queries.ts';
+import { historyTab, internalTab } from '../cases/tabs.ts';
 import { discussionTab } from '../discussions/tab.ts';
 import { documentsTab } from '../documents/tab.ts';
 import { listUnsentReplies } from '../threads/send.ts';
@@ -9,15 +9,9 @@ import { threadTab } from '../threads/tab.ts';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
 import { isHtmx, render } from '../web/render.ts';
-import { type CaseView, findCaseByNumber, loadCaseFormOptions } from './queries.ts';
-import { historyTab, internalTab } from './tabs.ts';
+import type { CaseTab } from './tab.ts';
 
 type Body = Record<string, string | undefined>;
-
-export type TabContext = { db: Db; kase: CaseView; user: User };
-// A tab of the case page: its URL segment, its label, and the data its fragment
-// template views/cases/show/_<name>.eta needs. Each domain keeps its own tab.
-export type CaseTab = { name: string; labelKey: string; load: (ctx: TabContext) => Promise<Record<string, unknown>> };
 
 export const caseTabs: CaseTab[] = [threadTab, discussionTab, internalTab, documentsTab, historyTab];
 

@@ -1,4 +1,4 @@
-import type { Language } from '../../db/schema.ts';
+import type { Language } from '../db/schema.ts';
 import { en, type MessageKey } from './en.ts';
 import { sv } from './sv.ts';
 

@@ -7,7 +7,7 @@ import { en } from './en.ts';
 import { catalogues, languages } from './i18n.ts';
 import { sv } from './sv.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const test = suite('Message catalogues');
 
 function filesUnder(dir: string, suffix: string): string[] {

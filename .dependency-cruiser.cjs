@@ -1,0 +1,58 @@
+// The layering rules `npm run lint` enforces (README, Architecture → Layers).
+// Web-layer files: src/web/ itself, the app and server, route files, the case page shell, tests and
+// their support. Everything else under src/ is domain code.
+const webLayer = [
+  '^src/web/',
+  '^src/app\\.ts$',
+  '^src/server\\.ts$',
+  '(^|/)routes\\.ts$',
+  '-routes\\.ts$',
+  '^src/case-page/',
+  '\\.test\\.ts$',
+  '^src/test-support/',
+];
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'Import cycles make load order matter and hide which part depends on which.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'domain-not-to-web',
+      comment: 'Domain code is called by routes, jobs, scripts and tests alike; HTTP plumbing stays in src/web/.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: webLayer },
+      to: { path: '^src/web/' },
+    },
+    {
+      name: 'scripts-and-migrations-not-to-web',
+      severity: 'error',
+      from: { path: '^(scripts|migrations)/' },
+      to: { path: '^src/web/' },
+    },
+    {
+      name: 'pure-rules-import-only-types',
+      comment: 'The lifecycle tables and rule modules are pure: no database, no I/O, only types.',
+      severity: 'error',
+      from: { path: '^src/(cases/lifecycle|approvals/rules|kontroll/rules|work-orders/lifecycle|documents/access)\\.ts$' },
+      to: { dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'no-unresolvable',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    // Type-only imports count: a cycle through types is still a cycle between modules.
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+  },
+};
