@@ -25,8 +25,8 @@ import { logIn } from '../src/bench/session.ts';
 import { type SqlTiming, timeOverviewSql, timeTilesSql, waitForIdleDatabase } from '../src/bench/sql.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db/database.ts';
-import { demoPassword } from '../src/demo/demo-data.ts';
 import { agents } from '../src/demo/swedish-words.ts';
+import { syntheticAgentPassword } from '../src/demo/synthetic-data.ts';
 import { errorMessage } from '../src/error-message.ts';
 import { todayIn } from '../src/i18n/i18n.ts';
 
@@ -106,7 +106,7 @@ async function overviewBench(): Promise<number> {
 
     say('starting the app');
     app = await startApp(databaseUrl);
-    const session = await logIn(app.baseUrl, user.login, demoPassword);
+    const session = await logIn(app.baseUrl, user.login, syntheticAgentPassword);
     const memory = watchMemory(app.pid);
     const day = { today: todayIn(config.timeZone), timeZone: config.timeZone };
     const sqlTimings: {

@@ -6,8 +6,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/open.ts';
-import { demoPassword, seedDemoData } from '../src/demo/demo-data.ts';
-import { SeedRefusedError, seedSyntheticData } from '../src/demo/synthetic-data.ts';
+import { seedDemoData } from '../src/demo/demo-data.ts';
+import { SeedRefusedError, seedSyntheticData, syntheticAgentPassword } from '../src/demo/synthetic-data.ts';
 import { errorMessage } from '../src/error-message.ts';
 
 const usage = 'usage: npm run seed -- --demo | --cases <count> [--batch <cases per statement>]';
@@ -55,7 +55,7 @@ async function main(): Promise<number> {
         `${summary.customers} customers with ${summary.contacts} contacts, ${summary.users} agents ` +
         `in ${(summary.ms / 1000).toFixed(1)} s`,
     );
-    say(`log in as KALLE (or any agent) with password "${demoPassword}"`);
+    say(`log in as KALLE (or any agent) with password "${syntheticAgentPassword}"`);
     return 0;
   } catch (error) {
     if (!(error instanceof SeedRefusedError)) throw error;

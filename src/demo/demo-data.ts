@@ -6,11 +6,10 @@ import type { User } from '../db/schema.ts';
 import { addDiscussionPost } from '../discussions/discussions.ts';
 import { addCaseDocument } from '../documents/documents.ts';
 import { addStaffReply } from '../threads/threads.ts';
+import { generatePassword } from '../users/password.ts';
 import { createUser } from '../users/users.ts';
 import { createProject } from '../work-orders/projects.ts';
 import { createWorkOrderFromCase } from '../work-orders/work-orders.ts';
-
-export const demoPassword = 'casedesk-demo';
 
 const staff = [
   { login: 'KALLE', name: 'Kalle Svensson', email: 'kalle@casedesk.example' },
@@ -67,7 +66,13 @@ const replies = [
 
 // A small Swedish organisation to try Casedesk with: users, customers with contacts, canned
 // replies and about fifty cases with threads, discussions, documents and notes. Returns false if data already exists.
-export async function seedDemoData(db: Db, log: (msg: string) => void = () => {}): Promise<boolean> {
+// The demo users' password is generated for each seeding and said once in the log, like ADMIN's:
+// a fixed one would open every demo install to anyone who read this file.
+export async function seedDemoData(
+  db: Db,
+  log: (msg: string) => void = () => {},
+  password: string = generatePassword(),
+): Promise<boolean> {
   const existing = await db.selectFrom('customers').select('id').limit(1).executeTakeFirst();
   if (existing) return false;
   const started = Date.now();
@@ -75,7 +80,7 @@ export async function seedDemoData(db: Db, log: (msg: string) => void = () => {}
   const users: User[] = [];
   for (const s of staff) {
     const found = await db.selectFrom('users').selectAll().where('login', '=', s.login).executeTakeFirst();
-    users.push(found ?? (await createUser(db, { ...s, initials: '', role: 'agent', language: null }, demoPassword)));
+    users.push(found ?? (await createUser(db, { ...s, initials: '', role: 'agent', language: null }, password)));
   }
 
   await db
@@ -200,7 +205,7 @@ export async function seedDemoData(db: Db, log: (msg: string) => void = () => {}
     }
   }
   await seedDemoWorkOrders(db, customers, users);
-  log(`demo data seeded in ${Date.now() - started} ms (users KALLE, ANNA, ERIK, SARA; password "${demoPassword}")`);
+  log(`demo data seeded in ${Date.now() - started} ms (users KALLE, ANNA, ERIK, SARA; password "${password}")`);
   return true;
 }
 

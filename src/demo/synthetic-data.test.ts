@@ -4,8 +4,7 @@ import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { verifyPassword } from '../users/password.ts';
-import { demoPassword } from './demo-data.ts';
-import { SeedRefusedError, seedSyntheticData } from './synthetic-data.ts';
+import { SeedRefusedError, seedSyntheticData, syntheticAgentPassword } from './synthetic-data.ts';
 
 const ctx = {} as { db: Db; drop: () => Promise<void>; nextNumberBefore: number };
 const test = suite('Synthetic organisation');
@@ -39,7 +38,7 @@ test('has 30 agents sharing the demo password, and customers with one to three c
   assert.is(agents.length, 30);
   assert.ok(agents.some((a) => a.login === 'KALLE'));
   assert.is(new Set(agents.map((a) => a.password_hash)).size, 1, 'hashed once');
-  assert.ok(await verifyPassword(demoPassword, agents[0]?.password_hash ?? ''));
+  assert.ok(await verifyPassword(syntheticAgentPassword, agents[0]?.password_hash ?? ''));
   const customers = await one(
     ctx.db,
     sql<{ n: number; min: number; max: number; numbers: number; domains: number }>`

@@ -3,8 +3,11 @@ import type { Db } from '../db/database.ts';
 import type { Database, StatusKind } from '../db/schema.ts';
 import { hashPassword } from '../users/password.ts';
 import { initialsOf } from '../users/users.ts';
-import { demoPassword } from './demo-data.ts';
 import * as words from './swedish-words.ts';
+
+// The benches log in as the synthetic agents; a synthetic organisation is load data for a
+// throwaway bench database, never a place for real cases.
+export const syntheticAgentPassword = 'synthetic-load-data';
 
 // A large, realistic Swedish organisation for measuring the overview: 30 agents, 20,000
 // customers, and as many cases as asked for over the last three years, ~3% of them unfinished,
@@ -46,7 +49,7 @@ export async function seedSyntheticData(db: Db, options: SyntheticOptions): Prom
   const now = options.now ?? new Date();
   if (!Number.isSafeInteger(total) || total < 1) throw new RangeError(`cases must be a positive integer: ${total}`);
   // Hashed once: scrypt is slow on purpose, and every agent shares the demo password.
-  const passwordHash = await hashPassword(demoPassword);
+  const passwordHash = await hashPassword(syntheticAgentPassword);
 
   const counts = await db.transaction().execute(async (trx) => {
     // Another seeding (or a user creating a case) must not slip in between the check and the load.
