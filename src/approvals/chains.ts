@@ -2,14 +2,16 @@
 // category with a structure, record decisions, withdraw, and hand orphaned steps to the admins.
 // Every change reads the chain under a row lock, asks rules.ts, and carries out its effects.
 
-import { allocateCaseNumber } from '../cases/cases.ts';
+import { applyCaseEvent } from '../cases/case-events.ts';
+import { changeCaseFields, createCaseRecord } from '../cases/cases.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
-import type { Language, User } from '../db/schema.ts';
+import type { Case, Language, User } from '../db/schema.ts';
 import { approvalChainColumns, type LatestChain } from '../documents/queries.ts';
 import { translator } from '../i18n/i18n.ts';
 import { absoluteUrl, queueSystemMail } from '../mail/outbound/system-mail.ts';
 import { notifyUser } from '../notifications/notifications.ts';
+import { addThreadEntry } from '../threads/entries.ts';
 import { findDocumentCustomerId, findFolderStructure, loadPeople } from './queries.ts';
 import { type ChainAction, type ChainEffect, type ChainState, type Refusal, startChain, transition } from './rules.ts';
 
@@ -279,19 +281,6 @@ async function loadCase(trx: Db, caseId: number | null): Promise<CaseRow | null>
   return row ?? null;
 }
 
-async function firstStatusOfKind(trx: Db, kind: 'open' | 'closed'): Promise<number> {
-  const row = await trx
-    .selectFrom('case_statuses')
-    .select('id')
-    .where('kind', '=', kind)
-    .where('active', '=', true)
-    .orderBy('position')
-    .orderBy('id')
-    .executeTakeFirst();
-  if (!row) throw new Error(`No active case status of kind ${kind}; add one under Administration.`);
-  return row.id;
-}
-
 const caseTitle = (t: ReturnType<typeof translator>, fileName: string) =>
   t('approvals.case_title', { name: fileName }).slice(0, 200);
 
@@ -309,29 +298,18 @@ async function openDocumentCase(
     .where('system_key', '=', 'document_approval')
     .executeTakeFirst();
   if (!type) throw new Error('The case type for document approval (system_key document_approval) is missing');
-  const [statusId, customerId, number] = [
-    await firstStatusOfKind(trx, 'open'),
-    await findDocumentCustomerId(trx, doc),
-    await allocateCaseNumber(trx),
-  ];
-  const created = await trx
-    .insertInto('cases')
-    .values({
-      number,
+  const created = await createCaseRecord(
+    trx,
+    {
       title: caseTitle(t, doc.file_name),
-      customer_id: customerId,
+      customer_id: await findDocumentCustomerId(trx, doc),
       responsible_id: responsibleId,
-      status_id: statusId,
       case_type_id: type.id,
       created_by: submittedBy.id,
-    })
-    .returning(caseRowColumns)
-    .executeTakeFirstOrThrow();
-  await trx
-    .insertInto('case_events')
-    .values({ case_id: created.id, user_id: submittedBy.id, kind: 'created' })
-    .execute();
-  return created;
+    },
+    submittedBy,
+  );
+  return pickCaseRow(created);
 }
 
 // A new version after a send back (or after publication) goes through the same case again.
@@ -342,48 +320,31 @@ async function reopenDocumentCase(
   submittedBy: User,
   t: ReturnType<typeof translator>,
 ): Promise<CaseRow> {
-  return updateDocumentCase(
-    trx,
-    kase,
-    { status_id: await firstStatusOfKind(trx, 'open'), title: caseTitle(t, doc.file_name) },
-    submittedBy.id,
-  );
+  await applyCaseEvent(trx, kase.id, { type: 'approval_opened' }, submittedBy);
+  return updateDocumentCase(trx, kase, { title: caseTitle(t, doc.file_name) }, submittedBy);
 }
 
-// Changes the document case's header like an agent's edit would: version bump (an open form is
-// refused as stale), one history event per changed field.
+// The document case's header, changed like an agent's edit would (src/cases does the writing);
+// the in-memory row follows, since later effects of the same action read it.
 async function updateDocumentCase(
   trx: Db,
   kase: CaseRow,
-  change: { status_id?: number; responsible_id?: number; title?: string },
-  actorId: number | null,
+  change: { responsible_id?: number; title?: string },
+  actor: User | null,
 ): Promise<CaseRow> {
-  const changed = (Object.keys(change) as (keyof typeof change)[]).filter(
-    (field) => change[field] !== undefined && change[field] !== kase[field],
-  );
-  if (!changed.length) return kase;
-  const updated = await trx
-    .updateTable('cases')
-    .set({ ...change, version: kase.version + 1, updated_at: new Date(), last_activity_at: new Date() })
-    .where('id', '=', kase.id)
-    .returning(caseRowColumns)
-    .executeTakeFirstOrThrow();
-  await trx
-    .insertInto('case_events')
-    .values(
-      changed.map((field) => ({
-        case_id: kase.id,
-        user_id: actorId,
-        kind: 'field_changed',
-        field,
-        old_value: kase[field] === null ? null : String(kase[field]),
-        new_value: String(change[field]),
-      })),
-    )
-    .execute();
-  Object.assign(kase, updated);
-  return updated;
+  const updated = await changeCaseFields(trx, kase.id, change, actor);
+  Object.assign(kase, pickCaseRow(updated));
+  return kase;
 }
+
+const pickCaseRow = (c: Case): CaseRow => ({
+  id: c.id,
+  number: c.number,
+  title: c.title,
+  responsible_id: c.responsible_id,
+  status_id: c.status_id,
+  version: c.version,
+});
 
 const escapeHtml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -399,16 +360,13 @@ async function writeSystemEntry(trx: Db, kase: CaseRow, actor: User | null, para
         : `<p><a href="${escapeHtml(p.href)}">${escapeHtml(p.text)}</a></p>`,
     )
     .join('\n');
-  await trx
-    .insertInto('thread_entries')
-    .values({
-      case_id: kase.id,
-      side: 'system',
-      user_id: actor?.id ?? null,
-      author_name: actor?.name ?? 'Casedesk',
-      body_html: body,
-    })
-    .execute();
+  await addThreadEntry(trx, {
+    case_id: kase.id,
+    side: 'system',
+    user_id: actor?.id ?? null,
+    author_name: actor?.name ?? 'Casedesk',
+    body_html: body,
+  });
   await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', kase.id).execute();
 }
 
@@ -476,16 +434,13 @@ async function carryOut(trx: Db, ctx: Context, effects: ChainEffect[]): Promise<
         await trx.updateTable('documents').set({ deleted_at: new Date() }).where('id', '=', ctx.doc.id).execute();
         break;
       case 'assign_case':
-        if (ctx.kase) await updateDocumentCase(trx, ctx.kase, { responsible_id: effect.userId }, ctx.actor?.id ?? null);
+        if (ctx.kase) await updateDocumentCase(trx, ctx.kase, { responsible_id: effect.userId }, ctx.actor);
         break;
       case 'close_case':
-        if (ctx.kase)
-          await updateDocumentCase(
-            trx,
-            ctx.kase,
-            { status_id: await firstStatusOfKind(trx, 'closed') },
-            ctx.actor?.id ?? null,
-          );
+        if (ctx.kase) {
+          const closed = await applyCaseEvent(trx, ctx.kase.id, { type: 'approval_closed' }, ctx.actor);
+          Object.assign(ctx.kase, { status_id: closed.statusId });
+        }
         break;
       case 'notify_approvers':
       case 'notify_admins': {

@@ -1,13 +1,15 @@
-import { sql, type Transaction } from 'kysely';
+import { type Insertable, sql, type Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
-import { type Case, caseColumns, type Database, type User } from '../db/schema.ts';
+import { type Case, type CasesTable, caseColumns, type Database, type User } from '../db/schema.ts';
 import { type FieldErrors, FormError, optionalMultiLine, optionalText, requiredText } from '../forms/form.ts';
 import { notifyUser } from '../notifications/notifications.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
+import { addThreadEntry } from '../threads/entries.ts';
 import { isNoneOrActiveUser } from '../users/queries.ts';
+import { applyCaseEvent, type CaseActor, startingState } from './case-events.ts';
 import { formatCaseNumber } from './number-series.ts';
 
 const id = (message = 'errors.required') =>
@@ -104,6 +106,41 @@ export async function allocateCaseNumber(trx: Db): Promise<string> {
   return formatCaseNumber(row.prefix, row.number, row.digits);
 }
 
+export type NewCaseRecord = Omit<
+  Insertable<CasesTable>,
+  'id' | 'number' | 'status_id' | 'status_kind' | 'waiting_since' | 'closed_at' | 'version' | 'search_vector'
+> & { status_id?: number | null };
+
+// The one place cases are inserted (the New case form, mail, the document case): a number from
+// the series, the status the lifecycle starts it in (the given one, else the first open) with its
+// clocks, and the 'created' history row.
+export async function createCaseRecord(
+  trx: Db,
+  values: NewCaseRecord,
+  actor: CaseActor,
+  opts: { via?: 'email' } = {},
+): Promise<Case> {
+  const now = new Date();
+  const start = await startingState(trx, values.status_id ?? null, opts.via, now);
+  const number = await allocateCaseNumber(trx);
+  const created = await trx
+    .insertInto('cases')
+    .values({
+      ...values,
+      number,
+      status_id: start.statusId,
+      waiting_since: start.waitingSince,
+      closed_at: start.closedAt,
+    })
+    .returning(caseColumns)
+    .executeTakeFirstOrThrow();
+  await trx
+    .insertInto('case_events')
+    .values({ case_id: created.id, user_id: actor?.id ?? null, kind: 'created', new_value: start.note })
+    .execute();
+  return created;
+}
+
 // With the config, notifications also go out by e-mail (see notifyUser).
 export type NotifyingOptions = { config?: Config };
 
@@ -128,26 +165,17 @@ async function insertCase(trx: Transaction<Database>, input: NewCaseInput, actor
   if (isBlankRichText(input.body_html)) errors.body_html = 'errors.required';
   if (Object.keys(errors).length) throw new FormError(errors);
 
-  const number = await allocateCaseNumber(trx);
   const { body_html, ...header } = input;
-  const created = await trx
-    .insertInto('cases')
-    .values({ ...header, number, created_by: actor.id })
-    .returning(caseColumns)
-    .executeTakeFirstOrThrow();
+  const created = await createCaseRecord(trx, { ...header, created_by: actor.id }, actor);
   const author = input.contact_name ?? (await contactName(trx, input.contact_id)) ?? actor.name;
-  await trx
-    .insertInto('thread_entries')
-    .values({
-      case_id: created.id,
-      side: 'customer',
-      user_id: actor.id,
-      author_name: author,
-      author_email: input.contact_email,
-      body_html,
-    })
-    .execute();
-  await trx.insertInto('case_events').values({ case_id: created.id, user_id: actor.id, kind: 'created' }).execute();
+  await addThreadEntry(trx, {
+    case_id: created.id,
+    side: 'customer',
+    user_id: actor.id,
+    author_name: author,
+    author_email: input.contact_email,
+    body_html,
+  });
   if (created.responsible_id && created.responsible_id !== actor.id) {
     await notifyUser(
       trx,
@@ -156,8 +184,8 @@ async function insertCase(trx: Transaction<Database>, input: NewCaseInput, actor
         actorId: actor.id,
         kind: 'assigned',
         caseId: created.id,
-        summary: `${number} ${created.title}`,
-        link: `/cases/${number}`,
+        summary: `${created.number} ${created.title}`,
+        link: `/cases/${created.number}`,
       },
       { config: opts.config },
     );
@@ -218,25 +246,31 @@ export async function updateCaseHeader(
 
     const changed = headerFields.filter((field) => asText(current[field]) !== asText(input[field]));
     if (!changed.length) return current;
+    // The status goes through the lifecycle (its clocks, its history row); the rest is the header's.
+    if (changed.includes('status_id'))
+      await applyCaseEvent(trx, caseId, { type: 'status_set', status: input.status_id }, actor);
+    const { status_id: _status, ...fields } = input;
     const updated = await trx
       .updateTable('cases')
-      .set({ ...input, version: current.version + 1, updated_at: new Date(), last_activity_at: new Date() })
+      .set({ ...fields, version: current.version + 1, updated_at: new Date(), last_activity_at: new Date() })
       .where('id', '=', caseId)
       .returning(caseColumns)
       .executeTakeFirstOrThrow();
-    await trx
-      .insertInto('case_events')
-      .values(
-        changed.map((field) => ({
-          case_id: caseId,
-          user_id: actor.id,
-          kind: 'field_changed',
-          field,
-          old_value: asText(current[field]),
-          new_value: asText(input[field]),
-        })),
-      )
-      .execute();
+    const others = changed.filter((field) => field !== 'status_id');
+    if (others.length)
+      await trx
+        .insertInto('case_events')
+        .values(
+          others.map((field) => ({
+            case_id: caseId,
+            user_id: actor.id,
+            kind: 'field_changed' as const,
+            field,
+            old_value: asText(current[field]),
+            new_value: asText(input[field]),
+          })),
+        )
+        .execute();
     if (changed.includes('responsible_id') && updated.responsible_id && updated.responsible_id !== actor.id) {
       await notifyUser(
         trx,
@@ -288,4 +322,56 @@ export async function quickEditCase(
     [field]: parsed.data,
   };
   return updateCaseHeader(db, caseId, version, header, actor, { ...opts, allowNoCustomer: true });
+}
+
+// Header fields another domain sets on a case it follows (the document case's approver and
+// title): the same version bump and history rows as an agent's edit. The status is not among
+// them; that goes through applyCaseEvent.
+export async function changeCaseFields(
+  db: Db,
+  caseId: number,
+  change: { responsible_id?: number | null; title?: string },
+  actor: CaseActor,
+): Promise<Case> {
+  const current = await db
+    .selectFrom('cases')
+    .select(caseColumns)
+    .where('id', '=', caseId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  const changed = (Object.keys(change) as (keyof typeof change)[]).filter(
+    (field) => change[field] !== undefined && asText(change[field]) !== asText(current[field]),
+  );
+  if (!changed.length) return current;
+  const now = new Date();
+  const updated = await db
+    .updateTable('cases')
+    .set({ ...change, version: current.version + 1, updated_at: now, last_activity_at: now })
+    .where('id', '=', caseId)
+    .returning(caseColumns)
+    .executeTakeFirstOrThrow();
+  await db
+    .insertInto('case_events')
+    .values(
+      changed.map((field) => ({
+        case_id: caseId,
+        user_id: actor?.id ?? null,
+        kind: 'field_changed' as const,
+        field,
+        old_value: asText(current[field]),
+        new_value: asText(change[field]),
+      })),
+    )
+    .execute();
+  return updated;
+}
+
+// The case's link to the work order made from it (H2); its "To work order" status is the
+// lifecycle's ('work_order_created').
+export async function linkCaseToWorkOrder(db: Db, caseId: number, workOrderId: number): Promise<void> {
+  await db
+    .updateTable('cases')
+    .set({ work_order_id: workOrderId, last_activity_at: new Date() })
+    .where('id', '=', caseId)
+    .execute();
 }

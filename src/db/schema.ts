@@ -6,6 +6,34 @@ export type Role = 'admin' | 'agent';
 export type Language = 'sv' | 'en';
 export type StatusKind = 'open' | 'waiting' | 'work_order' | 'closed';
 
+// What a case_events row records; the database checks the same list (case_events_kind). The
+// lifecycle's own kinds are written by applyCaseEvent, the notes by recordCaseEvent (src/cases).
+export type CaseEventKind =
+  | 'created'
+  | 'field_changed'
+  | 'reopened'
+  | 'kontroll_reminder'
+  | 'kontroll_closed'
+  | 'merged'
+  | CaseNoteKind;
+export type CaseNoteKind =
+  | 'reply_added'
+  | 'email_queued'
+  | 'email_sent'
+  | 'email_recalled'
+  | 'mail_received'
+  | 'auto_reply_received'
+  | 'mail_bounced'
+  | 'follow_up_created'
+  | 'follows_case'
+  | 'document_added'
+  | 'document_version_added'
+  | 'document_deleted'
+  | 'discussion_post'
+  | 'discussion_post_deleted'
+  | 'internal_note_saved'
+  | 'work_order_created';
+
 export interface UsersTable {
   id: Generated<number>;
   login: string;
@@ -131,15 +159,18 @@ export interface CasesTable {
   internal_note: Generated<string>;
   version: Generated<number>;
   internal_note_version: Generated<number>;
-  // Set by a trigger from status_id; never written by the app.
+  // Set by a trigger from status_id (the kind of the status, for the overview's partial
+  // indexes); never written by the app.
   status_kind: Generated<StatusKind>;
   // Set by a trigger from priority_id; never written by the app.
   priority_rank: Generated<number | null>;
   search_vector: Generated<string>;
   unknown_sender: Generated<boolean>;
   previous_case_id: number | null;
-  // Start of the current waiting period (Kontroll's clock); kept by triggers, null unless waiting.
+  // Start of the current waiting period (Kontroll's clock), null unless waiting; and when the case
+  // was closed, null unless closed. Written by applyCaseEvent (src/cases/case-events.ts) only.
   waiting_since: Generated<Date | null>;
+  closed_at: Generated<Date | null>;
   // the work order made from this case (H2, O5)
   work_order_id: Generated<number | null>;
   created_by: number | null;
@@ -152,7 +183,7 @@ export interface CaseEventsTable {
   id: Generated<string>;
   case_id: number;
   user_id: number | null;
-  kind: string;
+  kind: CaseEventKind;
   field: string | null;
   old_value: string | null;
   new_value: string | null;
@@ -596,6 +627,7 @@ export const caseColumns = [
   'unknown_sender',
   'previous_case_id',
   'waiting_since',
+  'closed_at',
   'work_order_id',
   'created_by',
   'created_at',

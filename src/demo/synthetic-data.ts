@@ -532,10 +532,11 @@ async function insertCaseBatch(
     )
     insert into cases (id, number, title, customer_id, contact_id, contact_name, contact_email, responsible_id,
       status_id, case_type_id, priority_id, due_date, source, created_by, created_at, updated_at, last_activity_at,
-      status_kind, priority_rank, search_vector)
+      status_kind, closed_at, priority_rank, search_vector)
     select c.id, c.number, c.title, c.customer_id, c.contact_id, c.contact_name, c.contact_email, c.responsible_id,
       c.status_id, c.case_type_id, c.priority_id, c.due_date, c.source, c.created_by, c.created_at, c.last_activity_at,
-      c.last_activity_at, s.kind, pr.rank,
+      -- closed when its status event says (above); the lifecycle's clock, set here as replica mode skips triggers
+      c.last_activity_at, s.kind, case when s.kind = 'closed' then c.last_activity_at end, pr.rank,
       -- the same document as case_search_document(id), built for the whole batch at once
       setweight(to_tsvector('swedish', c.number || ' ' || c.title), 'A')
         || setweight(to_tsvector('swedish', coalesce(c.customer_name, '') || ' ' || coalesce(c.contact_name, '')), 'B')

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { recordCaseEvent } from '../cases/case-events.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
@@ -53,10 +54,7 @@ export async function addDiscussionPost(
         .values({ case_id: caseId, user_id: user.id, body_html: body })
         .returning('id')
         .executeTakeFirstOrThrow();
-      await trx
-        .insertInto('case_events')
-        .values({ case_id: caseId, user_id: user.id, kind: 'discussion_post' })
-        .execute();
+      await recordCaseEvent(trx, caseId, 'discussion_post', user);
       await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', caseId).execute();
       const mentioned = logins.length
         ? await trx
@@ -103,10 +101,7 @@ export async function deleteDiscussionPost(db: Db, postId: string, user: User, o
     if (!post) throw new DiscussionPostNotFoundError();
     if (post.user_id !== user.id) throw new NotPostWriterError();
     await trx.updateTable('discussion_posts').set({ deleted_at: sql<Date>`now()` }).where('id', '=', post.id).execute();
-    await trx
-      .insertInto('case_events')
-      .values({ case_id: post.case_id, user_id: user.id, kind: 'discussion_post_deleted' })
-      .execute();
+    await recordCaseEvent(trx, post.case_id, 'discussion_post_deleted', user);
   });
 }
 

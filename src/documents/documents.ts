@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { startApprovalIfRequired } from '../approvals/chains.ts';
+import { recordCaseEvent } from '../cases/case-events.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { claimFormKey, formKeyPattern, oncePerFormKey, recordFormResult } from '../db/form-keys.ts';
@@ -79,10 +80,7 @@ export async function addDocument(db: Db, input: NewDocument): Promise<AddedDocu
     .execute();
   if (input.owner.kind === 'case') {
     const caseId = input.owner.id;
-    await db
-      .insertInto('case_events')
-      .values({ case_id: caseId, user_id: input.user.id, kind: 'document_added', new_value: fileName })
-      .execute();
+    await recordCaseEvent(db, caseId, 'document_added', input.user, { new_value: fileName });
     await db.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', caseId).execute();
   }
   const { started } = await startApprovalIfRequired(db, {
@@ -246,15 +244,9 @@ async function storeDocumentVersion(db: Db, input: NewDocumentVersion) {
     })
     .execute();
   if (document.case_id !== null) {
-    await db
-      .insertInto('case_events')
-      .values({
-        case_id: document.case_id,
-        user_id: input.user.id,
-        kind: 'document_version_added',
-        new_value: `${fileName} (${version})`,
-      })
-      .execute();
+    await recordCaseEvent(db, document.case_id, 'document_version_added', input.user, {
+      new_value: `${fileName} (${version})`,
+    });
     await db.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', document.case_id).execute();
   }
   const { started } = await startApprovalIfRequired(db, {
@@ -288,15 +280,7 @@ export async function deleteDocument(db: Db, documentId: string, user: User) {
     }
     await trx.updateTable('documents').set({ deleted_at: new Date() }).where('id', '=', documentId).execute();
     if (document.case_id !== null) {
-      await trx
-        .insertInto('case_events')
-        .values({
-          case_id: document.case_id,
-          user_id: user.id,
-          kind: 'document_deleted',
-          old_value: document.file_name,
-        })
-        .execute();
+      await recordCaseEvent(trx, document.case_id, 'document_deleted', user, { old_value: document.file_name });
     }
     return document;
   });

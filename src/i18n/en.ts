@@ -333,6 +333,7 @@ export const en = {
   'history.kind.reopened': 'Reopened by e-mail',
   'history.kind.follow_up_created': 'Follow-up case created',
   'history.kind.follows_case': 'Follows up case',
+  'history.kind.merged': 'Merged into another case',
   'notifications.kind.customer_replied': 'The customer answered',
   'kontroll.title': 'Kontroll',
   'kontroll.reply_set_waiting': 'After sending, set status to: Waiting for customer',

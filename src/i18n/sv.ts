@@ -335,6 +335,7 @@ export const sv: Record<MessageKey, string> = {
   'history.kind.reopened': 'Öppnat igen via e-post',
   'history.kind.follow_up_created': 'Uppföljande ärende skapat',
   'history.kind.follows_case': 'Följer upp ärende',
+  'history.kind.merged': 'Sammanslaget med ett annat ärende',
   'notifications.kind.customer_replied': 'Kunden svarade',
   'kontroll.title': 'Kontroll',
   'kontroll.reply_set_waiting': 'Efter sändning, sätt status till: Väntar på kund',

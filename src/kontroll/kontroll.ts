@@ -1,5 +1,6 @@
 import { setTimeout } from 'node:timers/promises';
 import { sql } from 'kysely';
+import { applyCaseEvents } from '../cases/case-events.ts';
 import type { Config } from '../config.ts';
 import { withAdvisoryLock } from '../db/advisory-locks.ts';
 import type { Db } from '../db/database.ts';
@@ -9,6 +10,7 @@ import { composeMail, subjectWithTag } from '../mail/outbound/compose.ts';
 import { createMessageId } from '../mail/outbound/message-id.ts';
 import { threadingAfter } from '../mail/outbound/reply-mail.ts';
 import { loadMailSettings, type MailSettings } from '../mail/outbound/settings.ts';
+import { addThreadEntries } from '../threads/entries.ts';
 import { daysWaited, decideKontroll, fillPlaceholders, kontrollThreshold, plainTextToHtml } from './rules.ts';
 import { type KontrollSettings, loadKontrollSettings } from './settings.ts';
 
@@ -131,7 +133,6 @@ export type KontrollRunContext = {
   runId: string | null;
   mail: MailSettings;
   messageIdSecret: string;
-  statusNames: Map<number, string>;
 };
 
 export async function loadKontrollRunContext(
@@ -140,13 +141,12 @@ export async function loadKontrollRunContext(
   now: Date,
   runId: string | null,
 ): Promise<KontrollRunContext> {
-  const [settings, mail, messageIdSecret, statuses] = await Promise.all([
+  const [settings, mail, messageIdSecret] = await Promise.all([
     loadKontrollSettings(db),
     loadMailSettings(db, config),
     loadSecret(db, 'message-id'),
-    db.selectFrom('case_statuses').select(['id', 'name']).execute(),
   ]);
-  return { settings, now, runId, mail, messageIdSecret, statusNames: new Map(statuses.map((s) => [s.id, s.name])) };
+  return { settings, now, runId, mail, messageIdSecret };
 }
 
 // The run itself, for callers that already hold the job's lock (runJob in the schedule).
@@ -391,21 +391,18 @@ export async function applyKontrollBatch(
       };
     });
 
-    const entries = await trx
-      .insertInto('thread_entries')
-      .values(
-        mails.map((m) => ({
-          case_id: m.kase.id,
-          side: 'system' as const,
-          user_id: null,
-          author_name: ctx.mail.fromName,
-          body_html: m.bodyHtml,
-          delivery: m.to ? ('to_send' as const) : ('none' as const),
-          message_id: m.messageId,
-        })),
-      )
-      .returning(['id', 'case_id'])
-      .execute();
+    const entries = await addThreadEntries(
+      trx,
+      mails.map((m) => ({
+        case_id: m.kase.id,
+        side: 'system' as const,
+        user_id: null,
+        author_name: ctx.mail.fromName,
+        body_html: m.bodyHtml,
+        delivery: m.to ? ('to_send' as const) : ('none' as const),
+        message_id: m.messageId,
+      })),
+    );
     const entryOf = new Map(entries.map((e) => [e.case_id, e.id]));
 
     const outgoing = mails.filter((m) => m.to && m.messageId);
@@ -457,52 +454,20 @@ export async function applyKontrollBatch(
 
     const reminded = mails.filter((m) => m.action === 'remind');
     const closed = mails.filter((m) => m.action === 'close');
-    const closeName = closeStatusId ? (ctx.statusNames.get(closeStatusId) ?? String(closeStatusId)) : '';
-    await trx
-      .insertInto('case_events')
-      .values(
-        mails.map((m) =>
+    // The lifecycle writes the status, the clocks (closed_at, waiting_since), the version (an
+    // agent's form opened before this is refused as stale rather than reopening the case) and the
+    // history, set-wise for the batch.
+    await applyCaseEvents(
+      trx,
+      mails.map((m) => ({
+        caseId: m.kase.id,
+        event:
           m.action === 'remind'
-            ? { case_id: m.kase.id, user_id: null, kind: 'kontroll_reminder', new_value: m.to }
-            : {
-                case_id: m.kase.id,
-                user_id: null,
-                kind: 'kontroll_closed',
-                old_value: ctx.statusNames.get(m.kase.status_id) ?? String(m.kase.status_id),
-                new_value: closeName,
-              },
-        ),
-      )
-      .execute();
-    const stamp = new Date();
-    if (reminded.length) {
-      await trx
-        .updateTable('cases')
-        .set({ last_activity_at: stamp })
-        .where(
-          'id',
-          'in',
-          reminded.map((m) => m.kase.id),
-        )
-        .execute();
-    }
-    if (closed.length) {
-      await trx
-        .updateTable('cases')
-        .set((eb) => ({
-          status_id: closeStatusId as number,
-          // an agent's form opened before this is refused as stale rather than reopening the case
-          version: eb('version', '+', 1),
-          updated_at: stamp,
-          last_activity_at: stamp,
-        }))
-        .where(
-          'id',
-          'in',
-          closed.map((m) => m.kase.id),
-        )
-        .execute();
-    }
+            ? { type: 'kontroll_reminded' as const, to: m.to }
+            : { type: 'kontroll_closed' as const, status: closeStatusId as number },
+      })),
+      null,
+    );
     return { reminded: reminded.length, closed: closed.length, skipped: caseIds.length - mails.length };
   });
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { type AddressObject, simpleParser } from 'mailparser';
 import { z } from 'zod';
+import { applyCaseEvent, recordCaseEvent } from '../cases/case-events.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Delivery, OutboxStatus, ThreadSide, User } from '../db/schema.ts';
@@ -109,15 +110,9 @@ export async function sendReplyToCustomer(
       mail,
     );
     await trx.updateTable('thread_entries').set({ delivery: 'to_send' }).where('id', '=', entry.id).execute();
-    await trx
-      .insertInto('case_events')
-      .values({
-        case_id: input.caseId,
-        user_id: input.actorId,
-        kind: 'email_queued',
-        new_value: mail.envelopeTo.join(', '),
-      })
-      .execute();
+    const actor = { id: input.actorId };
+    await recordCaseEvent(trx, input.caseId, 'email_queued', actor, { new_value: mail.envelopeTo.join(', ') });
+    await applyCaseEvent(trx, input.caseId, { type: 'reply_sent', setWaiting: false }, actor);
     await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', input.caseId).execute();
     return 'queued';
   });
@@ -183,10 +178,7 @@ export async function recallHeldReply(
       .execute();
     const setWaiting = await undoCaseWaiting(trx, input.caseId, entry.id, input.actor);
     await trx.deleteFrom('thread_entries').where('id', '=', entry.id).execute();
-    await trx
-      .insertInto('case_events')
-      .values({ case_id: input.caseId, user_id: input.actor.id, kind: 'email_recalled', new_value: to.join(', ') })
-      .execute();
+    await recordCaseEvent(trx, input.caseId, 'email_recalled', input.actor, { new_value: to.join(', ') });
     await saveRecalledReply(trx, {
       caseId: input.caseId,
       userId: input.actor.id,

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { applyCaseEvent, recordCaseEvent } from '../cases/case-events.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
@@ -9,6 +10,7 @@ import { holdForUndo } from '../mail/outbound/outbox.ts';
 import { queueReplyMail } from '../mail/outbound/reply-mail.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
 import { discardReplyDraft } from './drafts.ts';
+import { addThreadEntry } from './entries.ts';
 
 // "a@x.se, b@y.se" or one per line → a list of addresses, each checked.
 export const addressList = z
@@ -52,23 +54,16 @@ export async function addStaffReply(
   if (input.delivery === 'to_send' && !input.to?.length) throw new FormError({ to: 'errors.recipient_required' });
   return db.transaction().execute((trx) =>
     oncePerFormKey(trx, { key: opts.formKey, userId: actor.id, form: `reply:${caseId}`, content: input }, async () => {
-      const entry = await trx
-        .insertInto('thread_entries')
-        .values({
-          case_id: caseId,
-          side: 'staff',
-          user_id: actor.id,
-          author_name: actor.name,
-          author_email: actor.email,
-          body_html: input.body_html,
-          delivery: input.delivery,
-        })
-        .returning(['id', 'delivery'])
-        .executeTakeFirstOrThrow();
-      await trx
-        .insertInto('case_events')
-        .values({ case_id: caseId, user_id: actor.id, kind: 'reply_added', new_value: input.delivery })
-        .execute();
+      const entry = await addThreadEntry(trx, {
+        case_id: caseId,
+        side: 'staff',
+        user_id: actor.id,
+        author_name: actor.name,
+        author_email: actor.email,
+        body_html: input.body_html,
+        delivery: input.delivery,
+      });
+      await recordCaseEvent(trx, caseId, 'reply_added', actor, { new_value: input.delivery });
       await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', caseId).execute();
       await discardReplyDraft(trx, caseId, actor.id);
       let heldSeconds = 0;
@@ -85,9 +80,10 @@ export async function addStaffReply(
           heldSeconds = await undoSendSeconds(trx);
           if (heldSeconds > 0) await holdForUndo(trx, outboxId, heldSeconds);
         }
-        if (input.set_waiting) await setCaseWaiting(trx, caseId, actor);
+        // Waits for the customer from now on (with "set Waiting", or already waiting: the clock restarts).
+        await applyCaseEvent(trx, caseId, { type: 'reply_sent', setWaiting: Boolean(input.set_waiting) }, actor);
       }
-      return { id: entry.id, delivery: entry.delivery, heldSeconds };
+      return { id: entry.id, delivery: input.delivery, heldSeconds };
     }),
   );
 }
@@ -97,83 +93,32 @@ async function undoSendSeconds(trx: Db): Promise<number> {
   return row?.undo_send_seconds ?? 0;
 }
 
-// The case waits for the customer from now on (the first active status of that kind), recorded
-// like a header edit so history shows it and an open form elsewhere becomes stale.
-async function setCaseWaiting(trx: Db, caseId: number, actor: User): Promise<void> {
-  const current = await trx
-    .selectFrom('cases')
-    .select(['status_id', 'status_kind', 'version'])
-    .where('id', '=', caseId)
-    .forUpdate()
-    .executeTakeFirstOrThrow();
-  if (current.status_kind === 'waiting') return;
-  const waiting = await trx
-    .selectFrom('case_statuses')
-    .select('id')
-    .where('kind', '=', 'waiting')
-    .where('active', '=', true)
-    .orderBy('position')
-    .orderBy('id')
-    .executeTakeFirst();
-  if (!waiting) return;
-  await trx
-    .updateTable('cases')
-    .set({ status_id: waiting.id, version: current.version + 1, updated_at: new Date() })
-    .where('id', '=', caseId)
-    .execute();
-  await trx
-    .insertInto('case_events')
-    .values({
-      case_id: caseId,
-      user_id: actor.id,
-      kind: 'field_changed',
-      field: 'status_id',
-      old_value: String(current.status_id),
-      new_value: String(waiting.id),
-    })
-    .execute();
-}
-
 // Undo of a held reply that set the case to Waiting: the status it had comes back, unless the
-// status changed again since. setCaseWaiting ran in the reply's transaction, and now() is the same
-// all through a transaction, so its event carries the reply's very created_at. Returns whether
+// status changed again since. The reply's 'reply_sent' ran in its transaction, and now() is the
+// same all through a transaction, so its status event carries the reply's very created_at. Returns whether
 // the reply had changed the status to Waiting.
 export async function undoCaseWaiting(trx: Db, caseId: number, entryId: string, actor: User): Promise<boolean> {
   const statusEvents = trx
     .selectFrom('case_events')
     .select(['id', 'old_value', 'new_value'])
     .where('case_id', '=', caseId)
-    .where('kind', '=', 'field_changed')
     .where('field', '=', 'status_id');
   const change = await statusEvents
+    .where('kind', '=', 'field_changed')
     .where('user_id', '=', actor.id)
     .where('created_at', '=', (eb) => eb.selectFrom('thread_entries').select('created_at').where('id', '=', entryId))
     .executeTakeFirst();
   if (!change?.old_value) return false;
+  // Locked before the latest status event is read, so nobody changes the status in between.
   const current = await trx
     .selectFrom('cases')
-    .select(['status_id', 'version'])
+    .select(['status_id'])
     .where('id', '=', caseId)
     .forUpdate()
     .executeTakeFirstOrThrow();
   const latest = await statusEvents.orderBy('id', 'desc').limit(1).executeTakeFirst();
   if (latest?.id !== change.id || String(current.status_id) !== change.new_value) return true;
-  await trx
-    .updateTable('cases')
-    .set({ status_id: Number(change.old_value), version: current.version + 1, updated_at: new Date() })
-    .where('id', '=', caseId)
-    .execute();
-  await trx
-    .insertInto('case_events')
-    .values({
-      case_id: caseId,
-      user_id: actor.id,
-      kind: 'field_changed',
-      field: 'status_id',
-      old_value: change.new_value,
-      new_value: change.old_value,
-    })
-    .execute();
+  await applyCaseEvent(trx, caseId, { type: 'send_undone', status: Number(change.old_value) }, actor);
   return true;
 }
 

@@ -1,5 +1,8 @@
 import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
+import { applyCaseEvent, recordCaseEvent } from '../cases/case-events.ts';
+import { linkCaseToWorkOrder } from '../cases/cases.ts';
+import { findStatusOfKind } from '../cases/statuses.ts';
 import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
@@ -146,26 +149,13 @@ export async function createWorkOrderFromCase(
     return await db.transaction().execute((trx) =>
       oncePerFormKey(trx, submit, async () => {
         // Locking the case makes a second click (or a colleague) wait here, then find the first one.
-        const kase = await trx
-          .selectFrom('cases')
-          .select(['id', 'status_id', 'version'])
-          .where('id', '=', caseId)
-          .forUpdate()
-          .executeTakeFirstOrThrow();
+        await trx.selectFrom('cases').select('id').where('id', '=', caseId).forUpdate().executeTakeFirstOrThrow();
         const existing = await findOpenWorkOrderOfCase(trx, caseId);
         if (existing) return { workOrder: existing, created: false };
 
         const errors = await checkReferences(trx, input);
-        const status = await trx
-          .selectFrom('case_statuses')
-          .select('id')
-          .where('kind', '=', 'work_order')
-          .where('active', '=', true)
-          .orderBy('position')
-          .orderBy('id')
-          .executeTakeFirst();
-        if (!status) errors._form = 'errors.no_work_order_status';
-        if (Object.keys(errors).length || !status) throw new FormError(errors);
+        if ((await findStatusOfKind(trx, 'work_order')) === null) errors._form = 'errors.no_work_order_status';
+        if (Object.keys(errors).length) throw new FormError(errors);
 
         const number = await allocateNumber(trx, 'work_orders');
         const workOrder = await trx
@@ -173,36 +163,9 @@ export async function createWorkOrderFromCase(
           .values({ ...input, number, case_id: caseId, created_by: actor.id })
           .returning(['id', 'number'])
           .executeTakeFirstOrThrow();
-        const now = new Date();
-        await trx
-          .updateTable('cases')
-          .set({
-            work_order_id: workOrder.id,
-            status_id: status.id,
-            version: kase.version + 1,
-            updated_at: now,
-            last_activity_at: now,
-          })
-          .where('id', '=', caseId)
-          .execute();
-        await trx
-          .insertInto('case_events')
-          .values([
-            ...(kase.status_id !== status.id
-              ? [
-                  {
-                    case_id: caseId,
-                    user_id: actor.id,
-                    kind: 'field_changed',
-                    field: 'status_id',
-                    old_value: String(kase.status_id),
-                    new_value: String(status.id),
-                  },
-                ]
-              : []),
-            { case_id: caseId, user_id: actor.id, kind: 'work_order_created', new_value: workOrder.number },
-          ])
-          .execute();
+        await linkCaseToWorkOrder(trx, caseId, workOrder.id);
+        await applyCaseEvent(trx, caseId, { type: 'work_order_created' }, actor);
+        await recordCaseEvent(trx, caseId, 'work_order_created', actor, { new_value: workOrder.number });
         return { workOrder, created: true };
       }),
     );

@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
-import { allocateCaseNumber } from '../../cases/cases.ts';
+import { applyCaseEvent, recordCaseEvent } from '../../cases/case-events.ts';
+import { createCaseRecord } from '../../cases/cases.ts';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
-import { type Case, caseColumns, type Database } from '../../db/schema.ts';
+import { type Case, type CaseNoteKind, caseColumns, type Database } from '../../db/schema.ts';
 import { loadSecret } from '../../db/secrets.ts';
 import { cleanFileName } from '../../documents/documents.ts';
 import { normalizeContentType, storeFile } from '../../files/files.ts';
 import { sniffBytes, sniffImageType } from '../../files/image-type.ts';
 import { notifyUser } from '../../notifications/notifications.ts';
 import { isBlankRichText } from '../../rich-text/sanitize.ts';
+import { addThreadEntry } from '../../threads/entries.ts';
 import { mailBodyHtml, textToHtml } from './body.ts';
 import { runInboundFilters } from './filters/index.ts';
 import type { SenderMatch, Verdict } from './filters/types.ts';
@@ -153,20 +155,16 @@ async function ingestBounce(ctx: IngestContext): Promise<IngestResult> {
   if (!verdict.match) return finish(trx, inbound, 'bounce', {});
   const kase = verdict.match;
   const body = mailBodyHtml({ html: null, text: mail.text });
-  const entry = await trx
-    .insertInto('thread_entries')
-    .values({
-      case_id: kase.caseId,
-      side: 'system',
-      user_id: null,
-      author_name: mail.from?.name || mail.from?.address || 'Mail Delivery System',
-      author_email: mail.from?.address ?? null,
-      body_html: `<p><strong>${escapeHtml(bounce?.reason ?? mail.subject)}</strong></p>${body.html}`,
-      message_id: mail.messageId,
-      inbound_message_id: inbound.id,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const entry = await addThreadEntry(trx, {
+    case_id: kase.caseId,
+    side: 'system',
+    user_id: null,
+    author_name: mail.from?.name || mail.from?.address || 'Mail Delivery System',
+    author_email: mail.from?.address ?? null,
+    body_html: `<p><strong>${escapeHtml(bounce?.reason ?? mail.subject)}</strong></p>${body.html}`,
+    message_id: mail.messageId,
+    inbound_message_id: inbound.id,
+  });
   await addEvent(trx, kase.caseId, 'mail_bounced', { new_value: (bounce?.reason ?? '').slice(0, 500) });
   await storeMailDocuments(ctx, kase.caseId, { attachments: false });
   return finish(trx, inbound, 'bounce', { caseId: kase.caseId, caseNumber: kase.number, entryId: String(entry.id) });
@@ -206,7 +204,7 @@ async function ingestCustomerMail(ctx: IngestContext): Promise<IngestResult> {
     .then((r) => r?.reopen_closed_within_days ?? 14);
   const effect = decideReplyEffect({
     statusKind: kase.status_kind,
-    closedAt: kase.status_kind === 'closed' ? await closedAt(trx, kase) : null,
+    closedAt: kase.closed_at,
     now: new Date(),
     reopenWithinDays,
   });
@@ -222,18 +220,7 @@ async function ingestCustomerMail(ctx: IngestContext): Promise<IngestResult> {
   if (effect === 'append') {
     return finish(trx, ctx.inbound, 'appended', { caseId: kase.id, caseNumber: kase.number, entryId });
   }
-  const openStatus = await firstOpenStatus(trx);
-  await trx
-    .updateTable('cases')
-    .set({ status_id: openStatus, version: kase.version + 1, updated_at: new Date(), last_activity_at: new Date() })
-    .where('id', '=', kase.id)
-    .execute();
-  await addEvent(trx, kase.id, 'field_changed', {
-    field: 'status_id',
-    old_value: String(kase.status_id),
-    new_value: String(openStatus),
-  });
-  if (effect === 'reopen') await addEvent(trx, kase.id, 'reopened', {});
+  await applyCaseEvent(trx, kase.id, effect === 'reopen' ? { type: 'reopened' } : { type: 'customer_replied' }, null);
   if (kase.responsible_id) {
     // notifyUser decides whether this kind also goes out by e-mail (so far: the bell only).
     await notifyUser(
@@ -261,13 +248,10 @@ async function ingestCustomerMail(ctx: IngestContext): Promise<IngestResult> {
 async function addEvent(
   trx: Trx,
   caseId: number,
-  kind: string,
-  values: { field?: string; old_value?: string | null; new_value?: string | null },
+  kind: CaseNoteKind,
+  values: { old_value?: string | null; new_value?: string | null },
 ): Promise<void> {
-  await trx
-    .insertInto('case_events')
-    .values({ case_id: caseId, user_id: null, kind, field: values.field ?? null, ...values })
-    .execute();
+  await recordCaseEvent(trx, caseId, kind, null, values);
 }
 
 // A sender placed at a customer by domain becomes a contact there. Looked up again here, inside
@@ -289,31 +273,6 @@ async function ensureContact(trx: Trx, sender: SenderMatch | null): Promise<Send
       .returning('id')
       .executeTakeFirstOrThrow());
   return { ...sender, contactId: contact.id, newContact: null };
-}
-
-async function firstOpenStatus(trx: Trx): Promise<number> {
-  const row = await trx
-    .selectFrom('case_statuses')
-    .select('id')
-    .where('kind', '=', 'open')
-    .where('active', '=', true)
-    .orderBy('position')
-    .orderBy('id')
-    .executeTakeFirst();
-  if (!row) throw new Error('No active status of kind "open"; add one under Administration.');
-  return row.id;
-}
-
-// When the case was last closed: its latest status change, else its last activity.
-async function closedAt(trx: Trx, kase: Case): Promise<Date> {
-  const event = await trx
-    .selectFrom('case_events')
-    .select('created_at')
-    .where('case_id', '=', kase.id)
-    .where('field', '=', 'status_id')
-    .orderBy('id', 'desc')
-    .executeTakeFirst();
-  return event?.created_at ?? kase.last_activity_at;
 }
 
 // A new case from a mail: the mailbox's defaults, else the first open status and the first type;
@@ -343,7 +302,7 @@ async function createCaseFromMail(
         .executeTakeFirst()
     )?.id;
   if (!type) throw new Error('No active case type; add one under Administration.');
-  const status = mailbox?.default_status_id ?? (await firstOpenStatus(trx));
+
   // An unknown sender answering an old case is most likely its customer still.
   const placed = sender?.customerId
     ? { customer_id: sender.customerId, contact_id: sender.contactId }
@@ -351,27 +310,26 @@ async function createCaseFromMail(
       ? { customer_id: previous.customer_id, contact_id: previous.contact_id }
       : { customer_id: null, contact_id: null };
 
-  const number = await allocateCaseNumber(trx);
-  const created = await trx
-    .insertInto('cases')
-    .values({
-      number,
+  // without a mailbox default the lifecycle starts it in the first open status
+  const created = await createCaseRecord(
+    trx,
+    {
       title: caseTitleFromSubject(mail.subject, ctx.subjectTag),
       ...placed,
       contact_name: sender?.name ?? null,
       contact_email: sender?.email ?? null,
       responsible_id: mailbox?.default_responsible_id ?? null,
-      status_id: status,
+      status_id: mailbox?.default_status_id ?? null,
       case_type_id: type,
       priority_id: mailbox?.default_priority_id ?? null,
       source: 'email',
       unknown_sender: placed.customer_id === null,
       previous_case_id: previous?.id ?? null,
       created_by: null,
-    })
-    .returning(['id', 'number', 'title', 'responsible_id'])
-    .executeTakeFirstOrThrow();
-  await addEvent(trx, created.id, 'created', { new_value: 'email' });
+    },
+    null,
+    { via: 'email' },
+  );
   if (previous) await addEvent(trx, created.id, 'follows_case', { old_value: previous.number });
   const entryId = await addCustomerEntry(ctx, created.id, sender);
   if (created.responsible_id) {
@@ -401,21 +359,17 @@ async function addCustomerEntry(ctx: IngestContext, caseId: number, sender?: Sen
   const html = mail.html ? rewriteCidLinks(mail.html, images.urls) : null;
   let body = mailBodyHtml({ html, text: mail.text });
   if (isBlankRichText(body.html) && mail.text.trim()) body = mailBodyHtml({ html: null, text: mail.text });
-  const entry = await trx
-    .insertInto('thread_entries')
-    .values({
-      case_id: caseId,
-      side: 'customer',
-      user_id: null,
-      author_name: (sender?.name || mail.from?.name || mail.from?.address || '?').slice(0, 200),
-      author_email: mail.from?.address ?? null,
-      body_html: isBlankRichText(body.html) ? textToHtml('') : body.html,
-      message_id: mail.messageId,
-      inbound_message_id: inbound.id,
-      created_at: new Date(),
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const entry = await addThreadEntry(trx, {
+    case_id: caseId,
+    side: 'customer',
+    user_id: null,
+    author_name: (sender?.name || mail.from?.name || mail.from?.address || '?').slice(0, 200),
+    author_email: mail.from?.address ?? null,
+    body_html: isBlankRichText(body.html) ? textToHtml('') : body.html,
+    message_id: mail.messageId,
+    inbound_message_id: inbound.id,
+    created_at: new Date(),
+  });
   await storeMailDocuments(ctx, caseId, { attachments: true, skip: images.used });
   await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', caseId).execute();
   return String(entry.id);

@@ -1,11 +1,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { quickEditCase } from '../../cases/cases.ts';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { Case, Customer, User } from '../../db/schema.ts';
 import { loadSecret } from '../../db/secrets.ts';
 import { findInlineImage } from '../../documents/inline-images.ts';
 import { readFileContent } from '../../files/files.ts';
+import { applyKontroll, loadKontrollRunContext } from '../../kontroll/kontroll.ts';
 import { seedUser, testConfig } from '../../test-support/app.ts';
 import { createTestDatabase } from '../../test-support/database.ts';
 import { seedAcme } from '../../test-support/seeds.ts';
@@ -109,7 +111,8 @@ async function sentReply(kase: Case): Promise<string> {
 
 async function closeCase(kase: Case, daysAgo: number): Promise<void> {
   const closed = await statusId('closed');
-  await ctx.db.updateTable('cases').set({ status_id: closed }).where('id', '=', kase.id).execute();
+  const at = new Date(Date.now() - daysAgo * 24 * 60 * 60 * 1000);
+  await ctx.db.updateTable('cases').set({ status_id: closed, closed_at: at }).where('id', '=', kase.id).execute();
   await ctx.db
     .insertInto('case_events')
     .values({
@@ -119,7 +122,7 @@ async function closeCase(kase: Case, daysAgo: number): Promise<void> {
       field: 'status_id',
       old_value: String(kase.status_id),
       new_value: String(closed),
-      created_at: new Date(Date.now() - daysAgo * 24 * 60 * 60 * 1000),
+      created_at: at,
     })
     .execute();
 }
@@ -289,6 +292,32 @@ test('a reply to a case closed a few days ago reopens it', async () => {
     .where('kind', '=', 'reopened')
     .execute();
   assert.is(reopened.length, 1);
+});
+
+// Issue 14, bug 1: Kontroll's close event carried no field, so the reopen window was measured
+// from the status change before it (here: set to Waiting 20 days ago) and the reply became a new case.
+test('a reply minutes after Kontroll closed the case reopens it, however long it waited before', async () => {
+  const kase = await caseFromPer('Tyst kund');
+  await quickEditCase(ctx.db, kase.id, kase.version, 'status_id', String(await statusId('waiting')), ctx.kalle);
+  const twentyDaysAgo = new Date(Date.now() - 20 * 24 * 60 * 60 * 1000);
+  await ctx.db.updateTable('case_events').set({ created_at: twentyDaysAgo }).where('case_id', '=', kase.id).execute();
+  await ctx.db
+    .updateTable('cases')
+    .set({ waiting_since: twentyDaysAgo, last_activity_at: twentyDaysAgo })
+    .where('id', '=', kase.id)
+    .execute();
+  await ctx.db.updateTable('case_settings').set({ kontroll_close_enabled: true, kontroll_close_days: 14 }).execute();
+  const run = await loadKontrollRunContext(ctx.db, ctx.config, new Date(), null);
+  assert.is(await applyKontroll(ctx.db, kase.id, run), 'close');
+  assert.is((await caseByNumber(kase.number)).status_kind, 'closed');
+
+  const result = await receive(
+    eml({ From: 'per@acme.se', Subject: `Re: [#${kase.number}] Tyst kund` }, 'Förlåt, jag var bortrest.'),
+  );
+  assert.is(result.outcome, 'reopened');
+  assert.is(result.caseNumber, kase.number);
+  const after = await caseByNumber(kase.number);
+  assert.equal([after.status_kind, after.closed_at], ['open', null]);
 });
 
 test('a reply to a case closed long ago opens a new case linked to the old one', async () => {

@@ -1,4 +1,5 @@
 import nodemailer, { type Transporter } from 'nodemailer';
+import { recordCaseEvent } from '../../cases/case-events.ts';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { storeFile } from '../../files/files.ts';
@@ -111,10 +112,7 @@ async function fileSentCopy(db: Db, message: ClaimedMessage): Promise<void> {
       .insertInto('documents')
       .values({ case_id: caseId, folder_id: folder.id, file_id: file.id, file_name: name, created_by: null })
       .execute();
-    await trx
-      .insertInto('case_events')
-      .values({ case_id: caseId, user_id: null, kind: 'email_sent', new_value: message.envelope_to.join(', ') })
-      .execute();
+    await recordCaseEvent(trx, caseId, 'email_sent', null, { new_value: message.envelope_to.join(', ') });
   });
 }
 

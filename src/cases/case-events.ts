@@ -1,0 +1,302 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { CaseEventKind, CaseNoteKind, StatusKind } from '../db/schema.ts';
+import {
+  type CaseEvent,
+  type CaseState,
+  decideCaseEvent,
+  type NamedStatus,
+  type StatusTarget,
+  type Transition,
+} from './lifecycle.ts';
+import { findStatusOfKind, MissingStatusError } from './statuses.ts';
+
+// Every kind a case_events row may have, as listed in the database's check (migration
+// 20261202_1517_case_lifecycle); a test holds the three in step.
+export const caseEventKinds = [
+  'created',
+  'field_changed',
+  'reopened',
+  'kontroll_reminder',
+  'kontroll_closed',
+  'merged',
+  'reply_added',
+  'email_queued',
+  'email_sent',
+  'email_recalled',
+  'mail_received',
+  'auto_reply_received',
+  'mail_bounced',
+  'follow_up_created',
+  'follows_case',
+  'document_added',
+  'document_version_added',
+  'document_deleted',
+  'discussion_post',
+  'discussion_post_deleted',
+  'internal_note_saved',
+  'work_order_created',
+] as const satisfies readonly CaseEventKind[];
+
+export type CaseActor = { id: number } | null;
+
+// A history note: a reply, a mail, a document, a discussion post. State changes go through
+// applyCaseEvent instead.
+export async function recordCaseEvent(
+  db: Db,
+  caseId: number,
+  kind: CaseNoteKind,
+  actor: CaseActor,
+  values: { old_value?: string | null; new_value?: string | null } = {},
+): Promise<void> {
+  await db
+    .insertInto('case_events')
+    .values({
+      case_id: caseId,
+      user_id: actor?.id ?? null,
+      kind,
+      field: null,
+      old_value: values.old_value ?? null,
+      new_value: values.new_value ?? null,
+    })
+    .execute();
+}
+
+export type AppliedCaseEvent = {
+  caseId: number;
+  statusChanged: boolean;
+  previousStatusId: number;
+  statusId: number;
+  statusKind: StatusKind;
+};
+
+type LockedCase = CaseState & { id: number };
+
+// Resolves the statuses a batch of transitions needs: named ones to their kind, kinds to the
+// first active status of that kind, each looked up once.
+class StatusResolver {
+  private readonly kinds = new Map<StatusKind, number | null>();
+  private readonly named = new Map<number, StatusKind>();
+  constructor(private readonly db: Db) {}
+
+  async name(ids: number[]): Promise<void> {
+    const missing = [...new Set(ids)].filter((id) => !this.named.has(id));
+    if (!missing.length) return;
+    const rows = await this.db.selectFrom('case_statuses').select(['id', 'kind']).where('id', 'in', missing).execute();
+    for (const row of rows) this.named.set(row.id, row.kind);
+  }
+
+  status(id: number): NamedStatus {
+    const kind = this.named.get(id);
+    if (!kind) throw new Error(`No case status ${id}`);
+    return { id, kind };
+  }
+
+  async firstOf(kind: StatusKind): Promise<number | null> {
+    if (!this.kinds.has(kind)) this.kinds.set(kind, await findStatusOfKind(this.db, kind));
+    return this.kinds.get(kind) ?? null;
+  }
+}
+
+function namedIdOf(event: CaseEvent<number>): number | null {
+  return 'status' in event && event.status !== undefined ? event.status : null;
+}
+
+function withNamedStatus(event: CaseEvent<number>, resolver: StatusResolver): CaseEvent {
+  const id = namedIdOf(event);
+  return id === null ? (event as CaseEvent) : ({ ...event, status: resolver.status(id) } as CaseEvent);
+}
+
+// The transition with its status resolved to a row. A first-of-kind the database lacks is an
+// error, unless the table marked it optional (then the event acts as if it asked for no change).
+async function resolveTransition(
+  state: CaseState,
+  event: CaseEvent,
+  now: Date,
+  resolver: StatusResolver,
+): Promise<{ transition: Transition; statusId: number; statusKind: StatusKind }> {
+  let transition = decideCaseEvent(state, event, now);
+  let target: StatusTarget | null = transition.status;
+  if (target && target.id === null) {
+    const id = await resolver.firstOf(target.kind);
+    if (id === null) {
+      if (!target.optional || event.type !== 'reply_sent') throw new MissingStatusError(target.kind);
+      transition = decideCaseEvent(state, { type: 'reply_sent', setWaiting: false }, now);
+      target = null;
+    } else {
+      target = { id, kind: target.kind };
+    }
+  }
+  return {
+    transition,
+    statusId: target?.id ?? state.statusId,
+    statusKind: target?.kind ?? state.statusKind,
+  };
+}
+
+const sameTime = (a: Date | null, b: Date | null) => (a?.getTime() ?? null) === (b?.getTime() ?? null);
+
+// The one writer of a case's state: locks the row, asks the lifecycle table, resolves the status
+// and writes the case and one history row. Inside the caller's transaction when given one.
+export async function applyCaseEvent(
+  db: Db,
+  caseId: number,
+  event: CaseEvent<number>,
+  actor: CaseActor,
+  opts: { now?: Date } = {},
+): Promise<AppliedCaseEvent> {
+  const [applied] = await applyCaseEvents(db, [{ caseId, event }], actor, opts);
+  return applied as AppliedCaseEvent;
+}
+
+// The set-wise form (Kontroll's batches): one lock, one update and one insert for all the cases.
+// Events for the same case apply in the order given.
+export async function applyCaseEvents(
+  db: Db,
+  items: { caseId: number; event: CaseEvent<number> }[],
+  actor: CaseActor,
+  opts: { now?: Date } = {},
+): Promise<AppliedCaseEvent[]> {
+  if (!items.length) return [];
+  if (!db.isTransaction) return db.transaction().execute((trx) => applyCaseEvents(trx, items, actor, opts));
+  const now = opts.now ?? new Date();
+  const ids = [...new Set(items.map((i) => i.caseId))];
+  // Locked in id order, so two writers of overlapping sets (two Kontroll batches, a batch and an
+  // agent) queue instead of deadlocking; read after the lock, so the table sees the latest state.
+  const rows = await db
+    .selectFrom('cases')
+    .select(['id', 'status_id', 'status_kind', 'waiting_since', 'closed_at'])
+    .where('id', 'in', ids)
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  const states = new Map<number, LockedCase>(
+    rows.map((r) => [
+      r.id,
+      {
+        id: r.id,
+        statusId: r.status_id,
+        statusKind: r.status_kind,
+        waitingSince: r.waiting_since,
+        closedAt: r.closed_at,
+      },
+    ]),
+  );
+  const resolver = new StatusResolver(db);
+  await resolver.name(items.map((i) => namedIdOf(i.event)).filter((id) => id !== null));
+
+  const originals = new Map([...states].map(([id, s]) => [id, { ...s }]));
+  const versionBumps = new Map<number, number>();
+  const touched = new Set<number>();
+  const eventRows: {
+    case_id: number;
+    user_id: number | null;
+    kind: CaseEventKind;
+    field: string | null;
+    old_value: string | null;
+    new_value: string | null;
+  }[] = [];
+  const applied: AppliedCaseEvent[] = [];
+  for (const { caseId, event } of items) {
+    const state = states.get(caseId);
+    if (!state) throw new Error(`No case ${caseId}`);
+    const { transition, statusId, statusKind } = await resolveTransition(
+      state,
+      withNamedStatus(event, resolver),
+      now,
+      resolver,
+    );
+    const statusChanged = statusId !== state.statusId;
+    applied.push({ caseId, statusChanged, previousStatusId: state.statusId, statusId, statusKind });
+    if (statusChanged) versionBumps.set(caseId, (versionBumps.get(caseId) ?? 0) + 1);
+    if (transition.record) {
+      touched.add(caseId);
+      eventRows.push({
+        case_id: caseId,
+        user_id: actor?.id ?? null,
+        kind: transition.record,
+        field: statusChanged ? 'status_id' : null,
+        old_value: statusChanged ? String(state.statusId) : null,
+        new_value: statusChanged ? String(statusId) : noteOf(event),
+      });
+    }
+    states.set(caseId, {
+      id: caseId,
+      statusId,
+      statusKind,
+      waitingSince: transition.waitingSince,
+      closedAt: transition.closedAt,
+    });
+  }
+
+  const changed = [...states.values()].filter((s) => {
+    const before = originals.get(s.id) as LockedCase;
+    return (
+      versionBumps.has(s.id) ||
+      touched.has(s.id) ||
+      !sameTime(before.waitingSince, s.waitingSince) ||
+      !sameTime(before.closedAt, s.closedAt)
+    );
+  });
+  if (changed.length) {
+    // status_kind follows status_id by the trigger cases_status_kind (migration 0005), which
+    // also keeps it right when an administrator changes a status's kind.
+    await sql`
+      update cases c set
+        status_id = v.status_id,
+        waiting_since = v.waiting_since,
+        closed_at = v.closed_at,
+        version = c.version + v.bump,
+        updated_at = case when v.bump > 0 then ${now}::timestamptz else c.updated_at end,
+        last_activity_at = case when v.touched then ${now}::timestamptz else c.last_activity_at end
+      from unnest(
+        ${changed.map((s) => s.id)}::integer[],
+        ${changed.map((s) => s.statusId)}::integer[],
+        ${changed.map((s) => s.waitingSince)}::timestamptz[],
+        ${changed.map((s) => s.closedAt)}::timestamptz[],
+        ${changed.map((s) => versionBumps.get(s.id) ?? 0)}::integer[],
+        ${changed.map((s) => touched.has(s.id))}::boolean[]
+      ) as v(id, status_id, waiting_since, closed_at, bump, touched)
+      where c.id = v.id`.execute(db);
+  }
+  if (eventRows.length) await db.insertInto('case_events').values(eventRows).execute();
+  return applied;
+}
+
+function noteOf(event: CaseEvent<number>): string | null {
+  switch (event.type) {
+    case 'created':
+      return event.via ?? null;
+    case 'kontroll_reminded':
+      return event.to;
+    case 'merged':
+      return event.into;
+    default:
+      return null;
+  }
+}
+
+// A new case's starting state, for the one place that inserts cases (createCaseRecord).
+export async function startingState(
+  db: Db,
+  statusId: number | null,
+  via: 'email' | undefined,
+  now: Date,
+): Promise<{ statusId: number; waitingSince: Date | null; closedAt: Date | null; note: string | null }> {
+  const resolver = new StatusResolver(db);
+  if (statusId !== null) await resolver.name([statusId]);
+  const event: CaseEvent<number> = { type: 'created', ...(statusId !== null ? { status: statusId } : {}), via };
+  const blank: CaseState = { statusId: 0, statusKind: 'open', waitingSince: null, closedAt: null };
+  const { transition, statusId: resolved } = await resolveTransition(
+    blank,
+    withNamedStatus(event, resolver),
+    now,
+    resolver,
+  );
+  return {
+    statusId: resolved,
+    waitingSince: transition.waitingSince,
+    closedAt: transition.closedAt,
+    note: via ?? null,
+  };
+}
