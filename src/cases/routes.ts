@@ -17,6 +17,7 @@ import { formKeyOf } from '../web/form-key.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { caseHeaderSchema, createCase, newCaseSchema, StaleEditError, updateCaseHeader } from './cases.ts';
 import { findCustomerByNumber, listCustomerContacts, loadCaseFormOptions, suggestCustomers } from './queries.ts';
+import { findStatusOfKind } from './statuses.ts';
 
 type Body = Record<string, string | undefined>;
 type NumberParams = { number: string };
@@ -48,13 +49,7 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
   app.get('/cases/new', async (request, reply) => {
     // A new case starts as the user's own, open, of the first type: most cases need no change.
     const [open, type] = await Promise.all([
-      db
-        .selectFrom('case_statuses')
-        .select('id')
-        .where('active', '=', true)
-        .where('kind', '=', 'open')
-        .orderBy('position')
-        .executeTakeFirst(),
+      findStatusOfKind(db, 'open'),
       db
         .selectFrom('case_types')
         .select('id')
@@ -65,7 +60,7 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
     ]);
     const defaults = {
       responsible_id: String(currentUser(request).id),
-      status_id: open ? String(open.id) : '',
+      status_id: open !== null ? String(open) : '',
       case_type_id: type ? String(type.id) : '',
     };
     return showNewForm(reply, defaults, {});
