@@ -302,7 +302,6 @@ async function createCaseFromMail(
         .executeTakeFirst()
     )?.id;
   if (!type) throw new Error('No active case type; add one under Administration.');
-
   // An unknown sender answering an old case is most likely its customer still.
   const placed = sender?.customerId
     ? { customer_id: sender.customerId, contact_id: sender.contactId }
