@@ -4,8 +4,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
+import { processInboundMessage } from '../mail/inbound/process.ts';
+import { storeInboundRaw } from '../mail/inbound/store.ts';
 import { sanitizeRichText } from '../rich-text/sanitize.ts';
-import { buildTestApp, formKeyIn, seedUser, TestClient } from '../test-support/app.ts';
+import { buildTestApp, formKeyIn, seedUser, TestClient, testConfig } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { type FormPart, postMultipart } from '../test-support/multipart.ts';
 import { cleanFileName } from './documents.ts';
@@ -486,6 +488,55 @@ test('a Trix image attachment keeps its /uploads/images picture through the sani
   assert.match(clean, '<figure>');
   assert.match(clean, 'href="/uploads/images/abc_DEF-123"');
   assert.not.match(clean, 'data-trix');
+});
+
+test('a mail attachment keeps its first version listed and downloadable after a new version', async () => {
+  const raw = Buffer.from(
+    [
+      'Message-ID: <bilaga-version@kund.example>',
+      'Date: Tue, 24 Nov 2026 09:15:00 +0100',
+      'From: Per Persson <per@kund.example>',
+      'To: support@casedesk.test',
+      'Subject: Offert',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="mix"',
+      '',
+      '--mix',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'Offerten bifogad.',
+      '--mix',
+      'Content-Type: text/plain; name="offert.txt"',
+      'Content-Disposition: attachment; filename="offert.txt"',
+      '',
+      'Hylla: 100 kr',
+      '--mix--',
+      '',
+    ].join('\r\n'),
+  );
+  const stored = await storeInboundRaw(ctx.db, raw, { source: 'import' });
+  const result = await processInboundMessage(ctx.db, testConfig(), stored.id);
+  assert.is(result.outcome, 'created');
+  const doc = await ctx.db
+    .selectFrom('documents')
+    .innerJoin('cases', 'cases.id', 'documents.case_id')
+    .select('documents.id')
+    .where('cases.number', '=', result.caseNumber as string)
+    .where('documents.file_name', '=', 'offert.txt')
+    .executeTakeFirstOrThrow();
+
+  const kalle = await loggedIn('kalle');
+  const res = await postMultipart(kalle, `/documents/${doc.id}/versions`, [
+    { name: 'file', fileName: 'offert-2.txt', contentType: 'text/plain', data: 'Hylla: 120 kr\n' },
+  ]);
+  assert.is(res.statusCode, 303);
+  const page = await kalle.get(`/documents/${doc.id}`);
+  assert.match(page.body, `href="/documents/${doc.id}/versions/1"`, 'version 1 is still listed');
+  assert.match(page.body, `href="/documents/${doc.id}/versions/2"`);
+  const first = await kalle.get(`/documents/${doc.id}/versions/1`);
+  assert.is(first.statusCode, 200);
+  assert.is(first.body, 'Hylla: 100 kr');
+  assert.is((await kalle.get(`/documents/${doc.id}/versions/2`)).body, 'Hylla: 120 kr\n');
 });
 
 test('file names keep the user’s name without folders or control characters', () => {

@@ -1,15 +1,16 @@
-import { randomBytes } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import { allocateCaseNumber } from '../../cases/cases.ts';
 import type { Config } from '../../config.ts';
+import { ensureContact } from '../../customers/customers.ts';
 import type { Db } from '../../db/database.ts';
 import { type Case, caseColumns, type Database } from '../../db/schema.ts';
 import { loadSecret } from '../../db/secrets.ts';
-import { cleanFileName } from '../../documents/documents.ts';
-import { normalizeContentType, storeFile } from '../../files/files.ts';
-import { sniffBytes, sniffImageType } from '../../files/image-type.ts';
+import { addMailDocument, type NewMailDocument } from '../../documents/documents.ts';
+import { mailImageType, storeMailImage } from '../../documents/inline-images.ts';
+import { normalizeContentType } from '../../files/files.ts';
 import { notifyUser } from '../../notifications/notifications.ts';
 import { isBlankRichText } from '../../rich-text/sanitize.ts';
+import { markBounced } from '../outbound/outbox.ts';
 import { mailBodyHtml, textToHtml } from './body.ts';
 import { runInboundFilters } from './filters/index.ts';
 import type { SenderMatch, Verdict } from './filters/types.ts';
@@ -143,12 +144,7 @@ async function ingestBounce(ctx: IngestContext): Promise<IngestResult> {
   const { trx, verdict, mail, inbound } = ctx;
   const bounce = verdict.bounce;
   if (bounce?.originalMessageId && !bounce.delayed) {
-    await trx
-      .updateTable('outbox')
-      .set({ status: 'failed', last_error: `Bounced: ${bounce.reason}`.slice(0, 1000), locked_until: null })
-      .where('message_id', '=', bounce.originalMessageId)
-      .where('status', 'in', ['queued', 'sending', 'sent'])
-      .execute();
+    await markBounced(trx, bounce.originalMessageId, bounce.reason);
   }
   if (!verdict.match) return finish(trx, inbound, 'bounce', {});
   const kase = verdict.match;
@@ -185,7 +181,7 @@ async function ingestAutoReply(ctx: IngestContext): Promise<IngestResult> {
 
 async function ingestCustomerMail(ctx: IngestContext): Promise<IngestResult> {
   const { trx, verdict } = ctx;
-  const sender = await ensureContact(trx, verdict.sender);
+  const sender = await ensureSenderContact(trx, verdict.sender);
   if (!verdict.match) {
     const created = await createCaseFromMail(ctx, sender, null);
     return finish(trx, ctx.inbound, 'created', created);
@@ -270,24 +266,10 @@ async function addEvent(
     .execute();
 }
 
-// A sender placed at a customer by domain becomes a contact there. Looked up again here, inside
-// the transaction, in case another message from the same person just created it.
-async function ensureContact(trx: Trx, sender: SenderMatch | null): Promise<SenderMatch | null> {
+// A sender placed at a customer by domain becomes a contact there.
+async function ensureSenderContact(trx: Trx, sender: SenderMatch | null): Promise<SenderMatch | null> {
   if (!sender?.newContact) return sender;
-  const { customerId, name, email } = sender.newContact;
-  const existing = await trx
-    .selectFrom('contacts')
-    .select('id')
-    .where('customer_id', '=', customerId)
-    .where(sql<string>`lower(email)`, '=', email.toLowerCase())
-    .executeTakeFirst();
-  const contact =
-    existing ??
-    (await trx
-      .insertInto('contacts')
-      .values({ customer_id: customerId, name, email, phone: null })
-      .returning('id')
-      .executeTakeFirstOrThrow());
+  const contact = await ensureContact(trx, sender.newContact);
   return { ...sender, contactId: contact.id, newContact: null };
 }
 
@@ -453,22 +435,11 @@ async function storeInlineImages(
     if (!attachment.contentId) continue;
     const cid = normalizeCid(attachment.contentId);
     if (!referenced.has(cid)) continue;
-    const contentType = sniffImageType(attachment.content.subarray(0, sniffBytes));
-    if (!contentType) continue;
     if (!urls.has(cid)) {
-      const file = await storeFile(ctx.trx, {
-        content: attachment.content,
-        contentType,
-        createdBy: null,
-        maxBytes: Number.MAX_SAFE_INTEGER,
-      });
-      const token = randomBytes(32).toString('base64url');
-      await ctx.trx
-        .insertInto('inline_images')
-        .values({ token, file_id: file.id, case_id: caseId, created_by: null })
-        .execute();
-      urls.set(cid, `/uploads/images/${token}`);
-    }
+      const url = await storeMailImage(ctx.trx, { content: attachment.content, caseId });
+      if (!url) continue;
+      urls.set(cid, url);
+    } else if (!mailImageType(attachment.content)) continue;
     used.add(attachment);
   }
   return { urls, used };
@@ -498,7 +469,7 @@ function emlName(ctx: IngestContext): string {
     .format(when)
     .replace(':', '.');
   const title = caseTitleFromSubject(ctx.mail.subject, ctx.subjectTag).replace(/[/\\]/g, '-').slice(0, 100);
-  return cleanFileName(`${stamp} ${title}.eml`);
+  return `${stamp} ${title}.eml`;
 }
 
 // DOC2/DOC3: the raw message (its stored file, not a copy) and the attachments, each a document
@@ -509,33 +480,16 @@ async function storeMailDocuments(
   caseId: number,
   opts: { attachments: boolean; skip?: Set<InboundAttachment> },
 ): Promise<void> {
-  const { trx } = ctx;
-  const folder = await trx
-    .selectFrom('document_folders')
-    .select('id')
-    .where('system_key', '=', 'email_in')
-    .executeTakeFirstOrThrow();
-  const add = async (fileId: string, fileName: string) => {
-    await trx
-      .insertInto('documents')
-      .values({ case_id: caseId, folder_id: folder.id, file_id: fileId, file_name: fileName, created_by: null })
-      .execute();
-    await addEvent(trx, caseId, 'document_added', { new_value: fileName });
-  };
-  await add(ctx.inbound.file_id, emlName(ctx));
+  const add = (fileName: string, file: NewMailDocument['file']) =>
+    addMailDocument(ctx.trx, { caseId, folder: 'email_in', fileName, file, noteInHistory: true });
+  await add(emlName(ctx), { id: ctx.inbound.file_id });
   if (!opts.attachments) return;
   let n = 0;
   for (const attachment of ctx.mail.attachments) {
     if (opts.skip?.has(attachment)) continue;
     n += 1;
     const contentType = normalizeContentType(attachment.contentType);
-    const file = await storeFile(trx, {
-      content: attachment.content,
-      contentType,
-      createdBy: null,
-      maxBytes: Number.MAX_SAFE_INTEGER,
-    });
     const fallback = `attachment-${n}.${extensions[contentType] ?? 'bin'}`;
-    await add(file.id, cleanFileName(attachment.fileName?.trim() || fallback));
+    await add(attachment.fileName?.trim() || fallback, { content: attachment.content, contentType });
   }
 }
