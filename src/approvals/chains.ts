@@ -10,6 +10,7 @@ import { approvalChainColumns, type LatestChain } from '../documents/queries.ts'
 import { translator } from '../i18n/i18n.ts';
 import { absoluteUrl, queueSystemMail } from '../mail/outbound/system-mail.ts';
 import { notifyUser } from '../notifications/notifications.ts';
+import { escapeHtml } from '../rich-text/escape.ts';
 import { findDocumentCustomerId, findFolderStructure, loadPeople } from './queries.ts';
 import { type ChainAction, type ChainEffect, type ChainState, type Refusal, startChain, transition } from './rules.ts';
 
@@ -384,9 +385,6 @@ async function updateDocumentCase(
   Object.assign(kase, updated);
   return updated;
 }
-
-const escapeHtml = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 type Paragraph = string | { text: string; href: string };
 

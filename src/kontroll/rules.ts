@@ -1,4 +1,5 @@
 import type { StatusKind } from '../db/schema.ts';
+import { escapeHtml } from '../rich-text/escape.ts';
 
 // What Kontroll does to one case. Pure: the table behind every run, preview and re-check.
 //   not waiting, or a type left out      → none
@@ -60,9 +61,6 @@ export function fillPlaceholders(text: string, values: Record<KontrollPlaceholde
     name in values ? values[name as KontrollPlaceholder] : whole,
   );
 }
-
-const escapeHtml = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 // The administrator's plain text as the thread entry's HTML: blank lines part paragraphs.
 export function plainTextToHtml(text: string): string {

@@ -1,3 +1,4 @@
+import { escapeHtml } from '../../rich-text/escape.ts';
 import { remoteImagesToLinks, sanitizeInboundMailHtml } from '../../rich-text/sanitize.ts';
 
 // How the quoted history below a reply begins, in the mail programs and languages we meet.
@@ -13,9 +14,6 @@ const headerFollows =
 export function startsQuote(text: string): boolean {
   return separatorLine.test(text) || attribution.test(text) || headerFollows.test(text);
 }
-
-const escapeHtml = (text: string) =>
-  text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 
 const quotedDetails = (inner: string) => `<details class="quoted"><summary>···</summary>${inner}</details>`;
 

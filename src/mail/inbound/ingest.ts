@@ -9,6 +9,7 @@ import { addMailDocument, type NewMailDocument } from '../../documents/documents
 import { mailImageType, storeMailImage } from '../../documents/inline-images.ts';
 import { normalizeContentType } from '../../files/files.ts';
 import { notifyUser } from '../../notifications/notifications.ts';
+import { escapeHtml } from '../../rich-text/escape.ts';
 import { isBlankRichText } from '../../rich-text/sanitize.ts';
 import { markBounced } from '../outbound/outbox.ts';
 import { mailBodyHtml, textToHtml } from './body.ts';
@@ -372,9 +373,6 @@ async function createCaseFromMail(
   }
   return { caseId: created.id, caseNumber: created.number, entryId };
 }
-
-const escapeHtml = (text: string) =>
-  text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 
 // The mail as a customer entry in the thread, with its .eml, attachments and inline images.
 async function addCustomerEntry(ctx: IngestContext, caseId: number, sender?: SenderMatch | null): Promise<string> {
