@@ -12,7 +12,7 @@ import { notifyUser } from '../../notifications/notifications.ts';
 import { escapeHtml } from '../../rich-text/escape.ts';
 import { isBlankRichText } from '../../rich-text/sanitize.ts';
 import { markBounced } from '../outbound/outbox.ts';
-import { mailBodyHtml, textToHtml } from './body.ts';
+import { mailBodyHtml, normalizeCid, referencedCids, rewriteCidLinks, textToHtml } from './body.ts';
 import { runInboundFilters } from './filters/index.ts';
 import type { SenderMatch, Verdict } from './filters/types.ts';
 import type { IngestOutcome, IngestResult } from './outcome.ts';
@@ -401,24 +401,6 @@ async function addCustomerEntry(ctx: IngestContext, caseId: number, sender?: Sen
   return String(entry.id);
 }
 
-// cid: names an inline part by its Content-ID; mail programs sometimes URL-encode it.
-function normalizeCid(cid: string): string {
-  let value = cid.trim().replace(/^<|>$/g, '');
-  try {
-    value = decodeURIComponent(value);
-  } catch {
-    // not URL-encoded after all
-  }
-  return value.toLowerCase();
-}
-
-function rewriteCidLinks(html: string, urls: Map<string, string>): string {
-  return html.replace(/(\bsrc\s*=\s*)(["']?)cid:([^"'\s>]+)\2/gi, (whole, before: string, _q, cid: string) => {
-    const url = urls.get(normalizeCid(cid));
-    return url ? `${before}"${url}"` : whole;
-  });
-}
-
 // Images the HTML shows by cid: become inline images (shown in place, never a document). Only
 // types a browser shows without running anything, proven by their first bytes.
 async function storeInlineImages(
@@ -427,8 +409,7 @@ async function storeInlineImages(
 ): Promise<{ urls: Map<string, string>; used: Set<InboundAttachment> }> {
   const urls = new Map<string, string>();
   const used = new Set<InboundAttachment>();
-  const html = ctx.mail.html ?? '';
-  const referenced = new Set([...html.matchAll(/cid:([^"'\s>]+)/gi)].map((m) => normalizeCid(m[1] as string)));
+  const referenced = ctx.mail.html ? referencedCids(ctx.mail.html) : new Set<string>();
   for (const attachment of ctx.mail.attachments) {
     if (!attachment.contentId) continue;
     const cid = normalizeCid(attachment.contentId);
