@@ -7,6 +7,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Language, User } from '../db/schema.ts';
 import { approvalChainColumns, type LatestChain } from '../documents/queries.ts';
+import { parseBigId } from '../forms/form.ts';
 import { translator } from '../i18n/i18n.ts';
 import { absoluteUrl, queueSystemMail } from '../mail/outbound/system-mail.ts';
 import { notifyUser } from '../notifications/notifications.ts';
@@ -177,7 +178,7 @@ async function applyAction(
   action: ChainAction,
   { config, language: actorLanguage }: ActionOptions,
 ): Promise<ChainOutcome> {
-  if (!/^\d{1,18}$/.test(chainId)) return { ok: false, reason: 'not_found' };
+  if (parseBigId(String(chainId)) === null) return { ok: false, reason: 'not_found' };
   return db.transaction().execute(async (trx) => {
     const chain = await trx
       .selectFrom('approval_chains')
