@@ -1,5 +1,4 @@
 import type { StatusKind } from '../db/schema.ts';
-import { escapeHtml } from '../rich-text/escape.ts';
 
 // What Kontroll does to one case. Pure: the table behind every run, preview and re-check.
 //   not waiting, or a type left out      → none
@@ -60,15 +59,4 @@ export function fillPlaceholders(text: string, values: Record<KontrollPlaceholde
   return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
     name in values ? values[name as KontrollPlaceholder] : whole,
   );
-}
-
-// The administrator's plain text as the thread entry's HTML: blank lines part paragraphs.
-export function plainTextToHtml(text: string): string {
-  return text
-    .replace(/\r\n?/g, '\n')
-    .split(/\n{2,}/)
-    .map((p) => p.trim())
-    .filter(Boolean)
-    .map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>')}</p>`)
-    .join('\n');
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
-import { checkbox, idField, idListField, manyOf, multiLine, requiredText, singleLine } from '../forms/form.ts';
+import { checkbox, idField, idListField, multiLine, requiredText, singleLine } from '../forms/form.ts';
 import { type KontrollRules, unknownPlaceholders } from './rules.ts';
 
 // Kontroll's settings (K1): the automatic e-mails part of Basic settings → Case management.

@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
 import type { ThreadEntry, User } from '../db/schema.ts';
-import { bigIdListField, checkbox, FormError, manyOf, optionalMultiLine } from '../forms/form.ts';
+import { bigIdListField, checkbox, FormError, optionalMultiLine } from '../forms/form.ts';
 import { holdForUndo } from '../mail/outbound/outbox.ts';
 import { queueReplyMail } from '../mail/outbound/reply-mail.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
