@@ -8,9 +8,11 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Case, Language, User } from '../db/schema.ts';
 import { approvalChainColumns, type LatestChain } from '../documents/queries.ts';
+import { parseBigId } from '../forms/form.ts';
 import { translator } from '../i18n/i18n.ts';
 import { absoluteUrl, queueSystemMail } from '../mail/outbound/system-mail.ts';
 import { notifyUser } from '../notifications/notifications.ts';
+import { escapeHtml } from '../rich-text/escape.ts';
 import { addThreadEntry } from '../threads/entries.ts';
 import { findDocumentCustomerId, findFolderStructure, loadPeople } from './queries.ts';
 import { type ChainAction, type ChainEffect, type ChainState, type Refusal, startChain, transition } from './rules.ts';
@@ -178,7 +180,7 @@ async function applyAction(
   action: ChainAction,
   { config, language: actorLanguage }: ActionOptions,
 ): Promise<ChainOutcome> {
-  if (!/^\d{1,18}$/.test(chainId)) return { ok: false, reason: 'not_found' };
+  if (parseBigId(String(chainId)) === null) return { ok: false, reason: 'not_found' };
   return db.transaction().execute(async (trx) => {
     const chain = await trx
       .selectFrom('approval_chains')
@@ -345,9 +347,6 @@ const pickCaseRow = (c: Case): CaseRow => ({
   status_id: c.status_id,
   version: c.version,
 });
-
-const escapeHtml = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 type Paragraph = string | { text: string; href: string };
 

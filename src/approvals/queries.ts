@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { ApprovalChainStep } from '../db/schema.ts';
 import { findOwnerPlace, ownerOf } from '../documents/owners.ts';
+import { parseBigId } from '../forms/form.ts';
 import type { People } from './rules.ts';
 
 // The active structure of a document category, with its steps in order; null when the
@@ -237,7 +238,7 @@ export async function listDocumentDecisions(db: Db, documentId: string) {
 
 // A chain with what the decision's answer page needs: its document and its case.
 export async function findChainSummary(db: Db, chainId: string) {
-  if (!/^\d{1,18}$/.test(chainId)) return undefined;
+  if (parseBigId(String(chainId)) === null) return undefined;
   return db
     .selectFrom('approval_chains')
     .innerJoin('documents', 'documents.id', 'approval_chains.document_id')

@@ -1,4 +1,5 @@
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { escapeHtml } from '../rich-text/escape.ts';
 import type { BenchCustomer } from './minimal-seed.ts';
 
 // A synthetic mailbox for the mail bench: messages like a support address gets them. New
@@ -43,8 +44,6 @@ function random(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
-
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export async function syntheticMailbox(opts: {
   count: number;

@@ -4,7 +4,15 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
 import { type Case, type CasesTable, caseColumns, type Database, type User } from '../db/schema.ts';
-import { type FieldErrors, FormError, optionalMultiLine, optionalText, requiredText } from '../forms/form.ts';
+import {
+  type FieldErrors,
+  FormError,
+  idField,
+  optionalIdField,
+  optionalMultiLine,
+  optionalText,
+  requiredText,
+} from '../forms/form.ts';
 import { notifyUser } from '../notifications/notifications.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
 import { addThreadEntry } from '../threads/entries.ts';
@@ -12,16 +20,6 @@ import { isNoneOrActiveUser } from '../users/queries.ts';
 import { applyCaseEvent, type CaseActor, startingState } from './case-events.ts';
 import { formatCaseNumber } from './number-series.ts';
 
-const id = (message = 'errors.required') =>
-  z
-    .union([z.string(), z.number()], message)
-    .transform((v) => (v === '' ? Number.NaN : Number(v)))
-    .pipe(z.number(message).int(message).positive(message));
-const optionalId = z
-  .union([z.string(), z.number()])
-  .optional()
-  .transform((v) => (v === '' || v === undefined ? null : Number(v)))
-  .pipe(z.number('errors.invalid').int('errors.invalid').positive('errors.invalid').nullable());
 const dueDate = z
   .string()
   .trim()
@@ -33,13 +31,13 @@ const dueDate = z
 export const caseHeaderSchema = z.object({
   title: requiredText(200),
   // Empty means unassigned; a new case needs someone (newCaseSchema).
-  responsible_id: optionalId,
-  customer_id: id('errors.customer_required'),
-  status_id: id(),
-  case_type_id: id(),
-  priority_id: optionalId,
+  responsible_id: optionalIdField,
+  customer_id: idField('errors.customer_required'),
+  status_id: idField(),
+  case_type_id: idField(),
+  priority_id: optionalIdField,
   due_date: dueDate,
-  contact_id: optionalId,
+  contact_id: optionalIdField,
   contact_name: optionalText(200),
   contact_email: optionalText(200).pipe(z.email('errors.email').nullable()),
   contact_phone: optionalText(50),
@@ -49,7 +47,7 @@ export type CaseHeader = z.output<typeof caseHeaderSchema>;
 export type CaseHeaderUpdate = Omit<CaseHeader, 'customer_id'> & { customer_id: number | null };
 
 export const newCaseSchema = caseHeaderSchema.extend({
-  responsible_id: id(),
+  responsible_id: idField(),
   body_html: optionalMultiLine(1_000_000).transform(sanitizeRichText),
 });
 export type NewCaseInput = z.output<typeof newCaseSchema>;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { countMyApprovals } from '../approvals/queries.ts';
 import type { Db } from '../db/database.ts';
 import type { StatusKind, User } from '../db/schema.ts';
-import { queryText } from '../forms/form.ts';
+import { parseId, queryText } from '../forms/form.ts';
 
 // The case overview's filter. It lives entirely in the URL, so a view can be bookmarked,
 // shared and restored with the back button; defaults are left out of the URL.
@@ -44,10 +44,7 @@ export const defaultFilter: OverviewFilter = {
   page: 1,
 };
 
-const positiveInt = (value: unknown): number | null => {
-  const n = typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : Number.NaN;
-  return n > 0 ? n : null;
-};
+const positiveInt = parseId;
 const oneOf = <T extends string>(list: readonly T[], value: unknown): T | undefined =>
   list.find((item) => item === value);
 

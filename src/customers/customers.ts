@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
@@ -80,6 +81,28 @@ export async function createContact(db: Db, customerId: number, input: ContactIn
     .values({ ...input, customer_id: customerId })
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+// A person writing from a customer's domain becomes a contact there, once: looked up by address
+// (any case) first, in the caller's transaction, in case another mail from them just added it.
+export async function ensureContact(
+  db: Db,
+  input: { customerId: number; name: string; email: string },
+): Promise<{ id: number }> {
+  const existing = await db
+    .selectFrom('contacts')
+    .select('id')
+    .where('customer_id', '=', input.customerId)
+    .where(sql<string>`lower(email)`, '=', input.email.toLowerCase())
+    .executeTakeFirst();
+  return (
+    existing ??
+    db
+      .insertInto('contacts')
+      .values({ customer_id: input.customerId, name: input.name, email: input.email, phone: null })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+  );
 }
 
 export async function updateContact(db: Db, id: number, input: ContactInput): Promise<Contact> {

@@ -1,3 +1,5 @@
+import { escapeHtml } from '../rich-text/escape.ts';
+
 // @USERID mentions in discussion posts. Pure text work, no database: which logins a text names,
 // what a post's HTML shows as text, and the same HTML with its mentions marked.
 
@@ -46,8 +48,6 @@ export function textOfRichText(html: string): string {
     .map((part) => (part.startsWith('<') ? (blockTag.test(part) ? '\n' : '') : decodeEntities(part)))
     .join('');
 }
-
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 // Sanitised HTML with each mention of a known login wrapped in <mark class="mention">. Each piece
 // of text is read with the visible character on either side of it, so what is marked is what

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
-import { checkbox, FormError, requiredText } from '../forms/form.ts';
+import { checkbox, FormError, optionalIdField, requiredText } from '../forms/form.ts';
 import { findFolder } from './queries.ts';
 
 // Document categories (document_folders) as administration keeps them. The mail folders
@@ -21,13 +21,7 @@ export const categorySchema = z.object({
     .transform(Number)
     .pipe(z.number().min(-maxInteger, 'errors.invalid').max(maxInteger, 'errors.invalid')),
   active: checkbox,
-  approval_structure_id: z
-    .string()
-    .trim()
-    .optional()
-    .transform((v) => v || '')
-    .pipe(z.string().regex(/^(|[1-9]\d{0,8})$/, 'errors.invalid'))
-    .transform((v) => (v ? Number(v) : null)),
+  approval_structure_id: optionalIdField,
 });
 export type CategoryInput = z.output<typeof categorySchema>;
 

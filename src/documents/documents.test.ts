@@ -1,11 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { up as backfillVersions } from '../../migrations/20261202_1547_mail_document_versions.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
+import { processInboundMessage } from '../mail/inbound/process.ts';
+import { storeInboundRaw } from '../mail/inbound/store.ts';
 import { sanitizeRichText } from '../rich-text/sanitize.ts';
-import { buildTestApp, formKeyIn, seedUser, TestClient } from '../test-support/app.ts';
+import { buildTestApp, formKeyIn, seedUser, TestClient, testConfig } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { type FormPart, postMultipart } from '../test-support/multipart.ts';
 import { cleanFileName } from './documents.ts';
@@ -486,6 +490,121 @@ test('a Trix image attachment keeps its /uploads/images picture through the sani
   assert.match(clean, '<figure>');
   assert.match(clean, 'href="/uploads/images/abc_DEF-123"');
   assert.not.match(clean, 'data-trix');
+});
+
+// A customer's mail with text attachments, read in as the mail reader does; its case number.
+async function receiveMail(messageId: string, attachments: Record<string, string>): Promise<string> {
+  const parts = Object.entries(attachments).flatMap(([name, text]) => [
+    '--mix',
+    `Content-Type: text/plain; name="${name}"`,
+    `Content-Disposition: attachment; filename="${name}"`,
+    '',
+    text,
+  ]);
+  const raw = Buffer.from(
+    [
+      `Message-ID: <${messageId}@kund.example>`,
+      'Date: Tue, 24 Nov 2026 09:15:00 +0100',
+      'From: Per Persson <per@kund.example>',
+      'To: support@casedesk.test',
+      'Subject: Offert',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="mix"',
+      '',
+      '--mix',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'Offerten bifogad.',
+      ...parts,
+      '--mix--',
+      '',
+    ].join('\r\n'),
+  );
+  const stored = await storeInboundRaw(ctx.db, raw, { source: 'import' });
+  const result = await processInboundMessage(ctx.db, testConfig(), stored.id);
+  assert.is(result.outcome, 'created');
+  return result.caseNumber as string;
+}
+
+async function mailDocumentId(caseNumber: string, fileName: string): Promise<string> {
+  const doc = await ctx.db
+    .selectFrom('documents')
+    .innerJoin('cases', 'cases.id', 'documents.case_id')
+    .select('documents.id')
+    .where('cases.number', '=', caseNumber)
+    .where('documents.file_name', '=', fileName)
+    .executeTakeFirstOrThrow();
+  return String(doc.id);
+}
+
+async function uploadVersion(client: TestClient, documentId: string, fileName: string, data: string) {
+  const res = await postMultipart(client, `/documents/${documentId}/versions`, [
+    { name: 'file', fileName, contentType: 'text/plain', data },
+  ]);
+  assert.is(res.statusCode, 303);
+}
+
+test('a mail attachment keeps its first version listed and downloadable after a new version', async () => {
+  const id = await mailDocumentId(await receiveMail('bilaga-version', { 'offert.txt': 'Hylla: 100 kr' }), 'offert.txt');
+  const kalle = await loggedIn('kalle');
+  await uploadVersion(kalle, id, 'offert-2.txt', 'Hylla: 120 kr\n');
+  const page = await kalle.get(`/documents/${id}`);
+  assert.match(page.body, `href="/documents/${id}/versions/1"`, 'version 1 is still listed');
+  assert.match(page.body, `href="/documents/${id}/versions/2"`);
+  const first = await kalle.get(`/documents/${id}/versions/1`);
+  assert.is(first.statusCode, 200);
+  assert.is(first.body, 'Hylla: 100 kr');
+  assert.is((await kalle.get(`/documents/${id}/versions/2`)).body, 'Hylla: 120 kr\n');
+});
+
+test('mail documents filed before the fix get their version 1 back from the migration', async () => {
+  const number = await receiveMail('bilaga-backfill', { 'a.txt': 'A ett', 'b.txt': 'B ett', 'c.txt': 'C ett' });
+  const [eml, a, b, c] = await ctx.db
+    .selectFrom('documents')
+    .innerJoin('cases', 'cases.id', 'documents.case_id')
+    .select('documents.id')
+    .where('cases.number', '=', number)
+    .orderBy('documents.id')
+    .execute();
+  const ids = [eml, a, b, c].map((d) => String(d?.id));
+  // As the old ingest left them: no version rows; then new versions of b and c from the page.
+  await ctx.db.deleteFrom('document_versions').where('document_id', 'in', ids).execute();
+  const kalle = await loggedIn('kalle');
+  await uploadVersion(kalle, ids[2] as string, 'b-2.txt', 'B två');
+  await uploadVersion(kalle, ids[3] as string, 'c-2.txt', 'C två');
+  await uploadVersion(kalle, ids[3] as string, 'c-3.txt', 'C tre');
+  assert.is((await kalle.get(`/documents/${ids[2]}/versions/1`)).statusCode, 404, 'the old data shows the bug');
+
+  await backfillVersions(ctx.db as unknown as Kysely<unknown>);
+  const versions = await ctx.db
+    .selectFrom('document_versions')
+    .select(['document_id', 'version', 'file_name'])
+    .where('document_id', 'in', ids)
+    .orderBy('document_id')
+    .orderBy('version')
+    .execute();
+  assert.equal(
+    versions.map((v) => [ids.indexOf(String(v.document_id)), v.version, v.file_name]),
+    [
+      [0, 1, '2026-11-24 09.15 Offert.eml'],
+      [1, 1, 'a.txt'],
+      [2, 1, 'b.txt'],
+      [2, 2, 'b-2.txt'],
+      [3, 1, 'c.txt'],
+      [3, 2, 'c-2.txt'],
+      [3, 3, 'c-3.txt'],
+    ],
+  );
+  assert.is((await kalle.get(`/documents/${ids[1]}/versions/1`)).body, 'A ett');
+  assert.is((await kalle.get(`/documents/${ids[2]}/versions/1`)).body, 'B ett');
+  assert.is((await kalle.get(`/documents/${ids[3]}/versions/1`)).body, 'C ett');
+  await backfillVersions(ctx.db as unknown as Kysely<unknown>);
+  const again = await ctx.db
+    .selectFrom('document_versions')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('document_id', 'in', ids)
+    .executeTakeFirstOrThrow();
+  assert.is(Number(again.n), 7, 'a second run adds nothing');
 });
 
 test('file names keep the user’s name without folders or control characters', () => {

@@ -62,22 +62,14 @@ export async function addDocument(db: Db, input: NewDocument): Promise<AddedDocu
     createdBy: input.user.id,
     maxBytes: input.maxBytes,
   });
-  const fileName = cleanFileName(input.fileName);
-  const document = await db
-    .insertInto('documents')
-    .values({
-      [ownerColumn(input.owner.kind)]: input.owner.id,
-      folder_id: input.folderId,
-      file_id: file.id,
-      file_name: fileName,
-      created_by: input.user.id,
-    })
-    .returning(['id', 'file_name'])
-    .executeTakeFirstOrThrow();
-  await db
-    .insertInto('document_versions')
-    .values({ document_id: document.id, version: 1, file_id: file.id, file_name: fileName, created_by: input.user.id })
-    .execute();
+  const document = await insertDocument(db, {
+    owner: input.owner,
+    folderId: input.folderId,
+    fileId: file.id,
+    fileName: input.fileName,
+    createdBy: input.user.id,
+  });
+  const fileName = document.file_name;
   if (input.owner.kind === 'case') {
     const caseId = input.owner.id;
     await recordCaseEvent(db, caseId, 'document_added', input.user, { new_value: fileName });
@@ -92,6 +84,86 @@ export async function addDocument(db: Db, input: NewDocument): Promise<AddedDocu
     language: input.language,
   });
   return { id: String(document.id), file_name: document.file_name, approvalStarted: started };
+}
+
+// The document row and its version 1 row, always together: the versions list and
+// /documents/:id/versions/:n read only document_versions.
+async function insertDocument(
+  db: Db,
+  input: { owner: DocumentOwner; folderId: number; fileId: string; fileName: string; createdBy: number | null },
+): Promise<{ id: string; file_name: string }> {
+  const fileName = cleanFileName(input.fileName);
+  const document = await db
+    .insertInto('documents')
+    .values({
+      [ownerColumn(input.owner.kind)]: input.owner.id,
+      folder_id: input.folderId,
+      file_id: input.fileId,
+      file_name: fileName,
+      created_by: input.createdBy,
+    })
+    .returning(['id', 'file_name'])
+    .executeTakeFirstOrThrow();
+  await db
+    .insertInto('document_versions')
+    .values({
+      document_id: document.id,
+      version: 1,
+      file_id: input.fileId,
+      file_name: fileName,
+      created_by: input.createdBy,
+    })
+    .execute();
+  return { id: String(document.id), file_name: document.file_name };
+}
+
+export type MailFolder = 'email_in' | 'email_out';
+
+export type NewMailDocument = {
+  caseId: number;
+  folder: MailFolder;
+  fileName: string;
+  // the content, or a file already stored (a received message's raw .eml)
+  file: { content: Buffer; contentType: string } | { id: string };
+  // a 'document_added' line in the case's history (received mail); a sent copy has its own
+  noteInHistory: boolean;
+};
+
+// A case's correspondence, filed by the system: a received mail's .eml and attachments in
+// E-mail IN, a sent reply's copy in E-mail OUT. No uploader, and no approval chain: what a
+// customer sent is kept as it came, never locked on arrival.
+export async function addMailDocument(db: Db, input: NewMailDocument): Promise<{ id: string; file_name: string }> {
+  if (!db.isTransaction) return db.transaction().execute((trx) => addMailDocument(trx, input));
+  const folder = await db
+    .selectFrom('document_folders')
+    .select('id')
+    .where('system_key', '=', input.folder)
+    .executeTakeFirstOrThrow();
+  const fileId =
+    'id' in input.file
+      ? input.file.id
+      : (
+          await storeFile(db, {
+            content: input.file.content,
+            contentType: input.file.contentType,
+            createdBy: null,
+            maxBytes: Number.MAX_SAFE_INTEGER,
+          })
+        ).id;
+  const document = await insertDocument(db, {
+    owner: { kind: 'case', id: input.caseId },
+    folderId: folder.id,
+    fileId,
+    fileName: input.fileName,
+    createdBy: null,
+  });
+  if (input.noteInHistory) {
+    await db
+      .insertInto('case_events')
+      .values({ case_id: input.caseId, user_id: null, kind: 'document_added', new_value: document.file_name })
+      .execute();
+  }
+  return document;
 }
 
 export async function addCaseDocument(db: Db, input: NewCaseDocument): Promise<AddedDocument> {

@@ -4,7 +4,7 @@ import { FileTooLargeError } from '../files/files.ts';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
 import { discardRestOfBody, uploadParts } from '../web/multipart.ts';
-import { findInlineImage, NotAnImageError, storeInlineImage } from './inline-images.ts';
+import { findInlineImage, inlineImageUrl, NotAnImageError, storeInlineImage } from './inline-images.ts';
 
 const imageCapBytes = 10 * 1024 * 1024;
 
@@ -23,7 +23,7 @@ export async function registerInlineImageRoutes(app: FastifyInstance): Promise<v
         for await (const part of uploadParts(request, maxBytes)) {
           if (part.kind !== 'file' || part.name !== 'file') continue;
           const image = await storeInlineImage(db, { content: part.stream, user: currentUser(request), maxBytes });
-          return reply.code(201).send({ url: `/uploads/images/${image.token}` });
+          return reply.code(201).send({ url: inlineImageUrl(image.token) });
         }
         return reply.code(400).send({ error: request.t('errors.invalid') });
       } catch (error) {

@@ -52,13 +52,45 @@ export async function storeInlineImage(
   }
   return db.transaction().execute(async (trx) => {
     const file = await storeFile(trx, { content, contentType, createdBy: input.user.id, maxBytes: input.maxBytes });
-    const token = randomBytes(32).toString('base64url');
-    await trx
-      .insertInto('inline_images')
-      .values({ token, file_id: file.id, case_id: input.caseId ?? null, created_by: input.user.id })
-      .execute();
+    const token = await insertInlineImage(trx, {
+      fileId: file.id,
+      caseId: input.caseId ?? null,
+      createdBy: input.user.id,
+    });
     return { token, contentType };
   });
+}
+
+// An image a received mail shows in its HTML (by cid:), kept for the case's thread. Null when its
+// bytes are not an image a browser shows without running anything; the caller leaves it an
+// attachment then.
+export async function storeMailImage(db: Db, input: { content: Buffer; caseId: number }): Promise<string | null> {
+  const contentType = mailImageType(input.content);
+  if (!contentType) return null;
+  if (!db.isTransaction) return db.transaction().execute((trx) => storeMailImage(trx, input));
+  const file = await storeFile(db, {
+    content: input.content,
+    contentType,
+    createdBy: null,
+    maxBytes: Number.MAX_SAFE_INTEGER,
+  });
+  return inlineImageUrl(await insertInlineImage(db, { fileId: file.id, caseId: input.caseId, createdBy: null }));
+}
+
+export const mailImageType = (content: Buffer) => sniffImageType(content.subarray(0, sniffBytes));
+
+export const inlineImageUrl = (token: string) => `/uploads/images/${token}`;
+
+async function insertInlineImage(
+  db: Db,
+  input: { fileId: string; caseId: number | null; createdBy: number | null },
+): Promise<string> {
+  const token = randomBytes(32).toString('base64url');
+  await db
+    .insertInto('inline_images')
+    .values({ token, file_id: input.fileId, case_id: input.caseId, created_by: input.createdBy })
+    .execute();
+  return token;
 }
 
 export async function findInlineImage(db: Db, token: string) {

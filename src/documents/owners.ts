@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.ts';
+import { parseId } from '../forms/form.ts';
 import type { MessageKey } from '../i18n/en.ts';
 
 // Where a document lies: a case, a customer, a project or a work order (documents_one_owner
@@ -44,8 +45,8 @@ export function ownerOf(row: {
 // The owner named by a form's owner_kind and owner_id fields; null for anything else.
 export function parseOwner(kind: unknown, id: unknown): DocumentOwner | null {
   if (typeof kind !== 'string' || !(documentOwnerKinds as readonly string[]).includes(kind)) return null;
-  if (typeof id !== 'string' || !/^[1-9]\d{0,8}$/.test(id)) return null;
-  return { kind: kind as DocumentOwnerKind, id: Number(id) };
+  const ownerId = parseId(id);
+  return ownerId === null ? null : { kind: kind as DocumentOwnerKind, id: ownerId };
 }
 
 // What the user sees of where a document lies: "K-2026-0001 Skrivaren fastnar", linked.

@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.ts';
 import type { ApprovalChainState, ApprovalChainStep } from '../db/schema.ts';
+import { parseBigId } from '../forms/form.ts';
 import { type AccessChain, openApprovalStates } from './access.ts';
 import { type DocumentOwner, ownerColumn } from './owners.ts';
 
@@ -64,7 +65,7 @@ export type CaseDocument = OwnerDocument;
 
 // One live document of a case, with what a download and the access rules need.
 export async function findCaseDocument(db: Db, caseId: number, documentId: string) {
-  if (!/^\d{1,18}$/.test(documentId)) return undefined;
+  if (parseBigId(String(documentId)) === null) return undefined;
   return db
     .selectFrom('documents')
     .innerJoin('files', 'files.id', 'documents.file_id')
@@ -86,7 +87,7 @@ export async function findCaseDocument(db: Db, caseId: number, documentId: strin
 
 // One live document wherever it lies, for its page and the generic download.
 export async function findDocument(db: Db, documentId: string) {
-  if (!/^\d{1,18}$/.test(documentId)) return undefined;
+  if (parseBigId(String(documentId)) === null) return undefined;
   return db
     .selectFrom('documents')
     .innerJoin('files', 'files.id', 'documents.file_id')

@@ -10,7 +10,19 @@ import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { urlencoded } from '../test-support/every-route.ts';
 import { seedPrinterJamCase } from '../test-support/seeds.ts';
-import { optionalMultiLine, parseBigId, parseForm, parseId, requiredText, toMultiLine, toSingleLine } from './form.ts';
+import {
+  bigIdListField,
+  idField,
+  idListField,
+  optionalIdField,
+  optionalMultiLine,
+  parseBigId,
+  parseForm,
+  parseId,
+  requiredText,
+  toMultiLine,
+  toSingleLine,
+} from './form.ts';
 
 const rules = suite('The form layer: one rule for repeated fields, one-line and multi-line text, ids');
 
@@ -47,6 +59,35 @@ rules('ids: serial within int4, bigserial within int8, anything else names no ro
   for (const text of ['9223372036854775808', '99999999999999999999', '0', '%00']) {
     assert.is(parseBigId(text), null, text);
   }
+});
+
+rules('an id picked in a form is read as a path id is: the same ids pass, the rest is the field’s error', () => {
+  const schema = z.object({
+    a: idField('errors.customer_required'),
+    b: optionalIdField,
+    c: idListField,
+    d: bigIdListField,
+  });
+  assert.equal(parseForm(schema, { a: ' 7 ', b: '', c: ['1', '2'], d: '9223372036854775807' }), {
+    ok: true,
+    data: { a: 7, b: null, c: [1, 2], d: ['9223372036854775807'] },
+  });
+  assert.equal(parseForm(schema, { a: 7, b: 3 }), { ok: true, data: { a: 7, b: 3, c: [], d: [] } });
+  for (const bad of ['0', '-1', '1.5', '1e3', '0x10', 'abc']) {
+    assert.equal(
+      parseForm(schema, { a: bad, b: bad, c: bad, d: bad }),
+      {
+        ok: false,
+        errors: { a: 'errors.customer_required', b: 'errors.invalid', c: 'errors.invalid', d: 'errors.invalid' },
+      },
+      bad,
+    );
+  }
+  assert.equal(parseForm(schema, { a: '' }), { ok: false, errors: { a: 'errors.customer_required' } });
+  assert.equal(parseForm(schema, { a: '2147483648', b: '2147483648', c: '2147483648' }), {
+    ok: false,
+    errors: { a: 'errors.customer_required', b: 'errors.invalid', c: 'errors.invalid' },
+  });
 });
 
 rules.run();

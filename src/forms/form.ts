@@ -147,3 +147,31 @@ export function parseBigId(text: unknown): string | null {
   if (typeof text !== 'string' || !/^[1-9]\d{0,18}$/.test(text)) return null;
   return BigInt(text) <= maxInt8 ? text : null;
 }
+
+// A row picked in a form (a <select>'s value, a hidden field): read as parseId reads a path id,
+// so a form and a URL accept the same ids. message: what the form says when none is picked.
+export const idField = (message = 'errors.required') =>
+  z.union([z.string(), z.number()], message).transform((value, ctx) => {
+    const text = String(value).trim();
+    const id = parseId(text);
+    if (id === null) ctx.addIssue({ code: 'custom', message });
+    return id ?? z.NEVER;
+  });
+
+// The same where none is a choice: empty or absent is null.
+export const optionalIdField = z
+  .union([z.string(), z.number()], 'errors.invalid')
+  .optional()
+  .transform((value, ctx) => {
+    const text = String(value ?? '').trim();
+    if (text === '') return null;
+    const id = parseId(text);
+    if (id === null) ctx.addIssue({ code: 'custom', message: 'errors.invalid' });
+    return id ?? z.NEVER;
+  });
+
+// Several rows picked (checkboxes, a multi-select of one name); bigId for bigserial ids.
+export const idListField = manyOf(z.string().refine((v) => parseId(v) !== null, 'errors.invalid')).transform((v) =>
+  v.map(Number),
+);
+export const bigIdListField = manyOf(z.string().refine((v) => parseBigId(v) !== null, 'errors.invalid'));

@@ -10,8 +10,9 @@ import { composeMail, subjectWithTag } from '../mail/outbound/compose.ts';
 import { createMessageId } from '../mail/outbound/message-id.ts';
 import { threadingAfter } from '../mail/outbound/reply-mail.ts';
 import { loadMailSettings, type MailSettings } from '../mail/outbound/settings.ts';
+import { plainTextToHtml } from '../rich-text/escape.ts';
 import { addThreadEntries } from '../threads/entries.ts';
-import { daysWaited, decideKontroll, fillPlaceholders, kontrollThreshold, plainTextToHtml } from './rules.ts';
+import { daysWaited, decideKontroll, fillPlaceholders, kontrollThreshold } from './rules.ts';
 import { type KontrollSettings, loadKontrollSettings } from './settings.ts';
 
 // The job name in src/jobs/schedule.ts, and with it the advisory lock every run holds: a run on

@@ -1,12 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { StatusKind } from '../db/schema.ts';
+import { plainTextToHtml } from '../rich-text/escape.ts';
 import {
   decideKontroll,
   fillPlaceholders,
   type KontrollRules,
   kontrollThreshold,
-  plainTextToHtml,
   unknownPlaceholders,
 } from './rules.ts';
 

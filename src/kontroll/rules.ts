@@ -60,17 +60,3 @@ export function fillPlaceholders(text: string, values: Record<KontrollPlaceholde
     name in values ? values[name as KontrollPlaceholder] : whole,
   );
 }
-
-const escapeHtml = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
-// The administrator's plain text as the thread entry's HTML: blank lines part paragraphs.
-export function plainTextToHtml(text: string): string {
-  return text
-    .replace(/\r\n?/g, '\n')
-    .split(/\n{2,}/)
-    .map((p) => p.trim())
-    .filter(Boolean)
-    .map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>')}</p>`)
-    .join('\n');
-}

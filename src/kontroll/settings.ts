@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
-import { checkbox, manyOf, multiLine, requiredText, singleLine } from '../forms/form.ts';
+import { checkbox, idField, idListField, multiLine, requiredText, singleLine } from '../forms/form.ts';
 import { type KontrollRules, unknownPlaceholders } from './rules.ts';
 
 // Kontroll's settings (K1): the automatic e-mails part of Basic settings → Case management.
@@ -38,7 +38,6 @@ const days = z.coerce
   .max(365, 'errors.too_long');
 const subject = (max: number) => requiredText(max);
 const text = (max: number) => multiLine().trim().min(1, 'errors.required').max(max, 'errors.too_long');
-const ids = manyOf(z.string().regex(/^\d{1,9}$/, 'errors.invalid')).transform((v) => v.map(Number));
 
 export const kontrollSettingsSchema = z.object({
   remind_enabled: checkbox,
@@ -53,8 +52,8 @@ export const kontrollSettingsSchema = z.object({
   close_text_sv: text(5000),
   close_subject_en: subject(200),
   close_text_en: text(5000),
-  close_status_id: z.coerce.number('errors.required').int('errors.required').positive('errors.required'),
-  case_type_ids: ids,
+  close_status_id: idField(),
+  case_type_ids: idListField,
   run_at: singleLine(),
 });
 export type KontrollSettingsInput = z.output<typeof kontrollSettingsSchema>;

@@ -4,7 +4,7 @@ import { loadCase } from '../case-page/page.ts';
 import type { CaseView } from '../cases/queries.ts';
 import { listCaseDocuments } from '../documents/queries.ts';
 import { humanFileSize } from '../files/files.ts';
-import { FormError, parseForm } from '../forms/form.ts';
+import { FormError, parseBigId, parseForm } from '../forms/form.ts';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
 import { redirectAfterPost, render } from '../web/render.ts';
@@ -19,7 +19,6 @@ import {
 type Params = { number: string; entryId: string };
 type Query = Record<string, string | string[] | undefined>;
 
-const numericId = /^\d{1,18}$/;
 // The preview's digest: the mail Send may queue is the one the user saw.
 const digestSchema = z.object({ digest: z.string().default('') });
 
@@ -75,7 +74,7 @@ export async function registerSendRoutes(app: FastifyInstance): Promise<void> {
   async function loadReply(request: FastifyRequest<{ Params: Params }>) {
     const kase = await loadCase(request);
     const { entryId } = request.params;
-    const entry = numericId.test(entryId) ? await findReplyToSend(db, kase.id, entryId) : null;
+    const entry = parseBigId(entryId) !== null ? await findReplyToSend(db, kase.id, entryId) : null;
     if (entry?.side !== 'staff') throw notFound();
     return { kase, entryId, entry };
   }

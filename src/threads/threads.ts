@@ -5,7 +5,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
 import type { ThreadEntry, User } from '../db/schema.ts';
-import { checkbox, FormError, manyOf, optionalMultiLine } from '../forms/form.ts';
+import { bigIdListField, checkbox, FormError, optionalMultiLine } from '../forms/form.ts';
 import { holdForUndo } from '../mail/outbound/outbox.ts';
 import { queueReplyMail } from '../mail/outbound/reply-mail.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
@@ -19,7 +19,7 @@ export const addressList = z
   .transform((v) => (v ?? '').split(/[\s,;]+/).filter(Boolean))
   .pipe(z.array(z.email('errors.email')).max(20, 'errors.too_long'));
 
-export const documentIds = manyOf(z.string().regex(/^\d{1,18}$/, 'errors.invalid'));
+export const documentIds = bigIdListField;
 
 export const replySchema = z.object({
   body_html: optionalMultiLine(1_000_000).transform(sanitizeRichText),

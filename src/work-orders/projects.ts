@@ -3,20 +3,9 @@ import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
 import type { Database, User } from '../db/schema.ts';
-import { checkbox, type FieldErrors, FormError, optionalText, requiredText } from '../forms/form.ts';
+import { checkbox, type FieldErrors, FormError, optionalIdField, optionalText, requiredText } from '../forms/form.ts';
 import { isNoneOrActiveUser } from '../users/queries.ts';
 import { allocateNumber } from './numbers.ts';
-
-// The ids are PostgreSQL integers: a larger number is no row, not a database error.
-export const maxId = 2_147_483_647;
-
-export const optionalId = z
-  .union([z.string(), z.number()])
-  .optional()
-  .transform((v) => (v === '' || v === undefined ? null : Number(v)))
-  .pipe(
-    z.number('errors.invalid').int('errors.invalid').positive('errors.invalid').max(maxId, 'errors.invalid').nullable(),
-  );
 
 // A project number is part of its URL; "new" is the new-project page, and "." or ".." would
 // make its link point at /projects or /.
@@ -32,8 +21,8 @@ export const projectSchema = z.object({
   // Blank takes the next number of the projects series.
   number: projectNumber,
   name: requiredText(200),
-  customer_id: optionalId,
-  responsible_id: optionalId,
+  customer_id: optionalIdField,
+  responsible_id: optionalIdField,
   active: checkbox,
 });
 export type ProjectInput = z.output<typeof projectSchema>;

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import type { WorkOrderStatus } from '../db/schema.ts';
-import { queryText } from '../forms/form.ts';
+import { parseId, queryText } from '../forms/form.ts';
 import { excerptOf } from '../rich-text/excerpt.ts';
 import { isWorkOrderStatus } from './lifecycle.ts';
 
@@ -12,8 +12,7 @@ const openStatuses: WorkOrderStatus[] = ['planned', 'in_progress'];
 // A search term as a literal inside LIKE: its own %, _ and \ match only themselves.
 const likeLiteral = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 const text = (v: unknown, max = 100) => (typeof v === 'string' ? v.trim().slice(0, max) : '');
-const positiveInt = (v: unknown): number | null =>
-  typeof v === 'string' && /^\d{1,9}$/.test(v) && Number(v) > 0 ? Number(v) : null;
+const positiveInt = parseId;
 const pageOf = (v: unknown) => Math.min(positiveInt(v) ?? 1, 100_000);
 
 // ── Projects ─────────────────────────────────────────────────────────────────────────────────

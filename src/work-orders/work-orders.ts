@@ -7,28 +7,25 @@ import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
 import type { Database, User, WorkOrderStatus } from '../db/schema.ts';
-import { type FieldErrors, FormError, optionalMultiLine, requiredText } from '../forms/form.ts';
+import {
+  type FieldErrors,
+  FormError,
+  idField,
+  optionalIdField,
+  optionalMultiLine,
+  requiredText,
+} from '../forms/form.ts';
 import { sanitizeRichText } from '../rich-text/sanitize.ts';
 import { isNoneOrActiveUser } from '../users/queries.ts';
 import { canChangeStatus, workOrderStatuses } from './lifecycle.ts';
 import { allocateNumber } from './numbers.ts';
-import { maxId, optionalId } from './projects.ts';
 
-const projectId = z
-  .union([z.string(), z.number()], 'errors.project_required')
-  .transform((v) => (v === '' ? Number.NaN : Number(v)))
-  .pipe(
-    z
-      .number('errors.project_required')
-      .int('errors.project_required')
-      .positive('errors.project_required')
-      .max(maxId, 'errors.project_required'),
-  );
+const projectId = idField('errors.project_required');
 
 export const workOrderSchema = z.object({
   name: requiredText(200),
   project_id: projectId,
-  responsible_id: optionalId,
+  responsible_id: optionalIdField,
   status: z.enum(workOrderStatuses, 'errors.invalid').default('planned'),
   description_html: optionalMultiLine(1_000_000).transform(sanitizeRichText),
 });
@@ -37,7 +34,7 @@ export type WorkOrderInput = z.output<typeof workOrderSchema>;
 // What "Create work order" on a case asks for (H2); the rest comes from the case.
 export const workOrderFromCaseSchema = z.object({
   project_id: projectId,
-  responsible_id: optionalId,
+  responsible_id: optionalIdField,
   name: requiredText(200),
 });
 export type WorkOrderFromCaseInput = z.output<typeof workOrderFromCaseSchema>;

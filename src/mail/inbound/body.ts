@@ -1,3 +1,5 @@
+import { Parser } from 'htmlparser2';
+import { escapeHtml } from '../../rich-text/escape.ts';
 import { remoteImagesToLinks, sanitizeInboundMailHtml } from '../../rich-text/sanitize.ts';
 
 // How the quoted history below a reply begins, in the mail programs and languages we meet.
@@ -13,9 +15,6 @@ const headerFollows =
 export function startsQuote(text: string): boolean {
   return separatorLine.test(text) || attribution.test(text) || headerFollows.test(text);
 }
-
-const escapeHtml = (text: string) =>
-  text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 
 const quotedDetails = (inner: string) => `<details class="quoted"><summary>···</summary>${inner}</details>`;
 
@@ -56,7 +55,9 @@ export function textToHtml(text: string): string {
   return `<div>${linesToHtml(fresh)}</div>${quotedDetails(`<div>${linesToHtml(lines.slice(start))}</div>`)}`;
 }
 
-type Token = { kind: 'open' | 'close' | 'void'; tag: string; raw: string } | { kind: 'text'; raw: string };
+type Token =
+  | { kind: 'open' | 'close' | 'void'; tag: string; raw: string }
+  | { kind: 'text'; raw: string; text: string };
 
 const voidTags = new Set(['br', 'img', 'hr', 'col', 'wbr']);
 const blockTags = new Set([
@@ -102,28 +103,38 @@ const unsplittable = new Set([
   'dd',
 ]);
 
-// Sanitised HTML is well-formed (every tag closed, attribute values escaped, no comments),
-// which is what makes this small tokenizer enough.
+// Sanitised HTML as its tags and the text between them, each token with its exact source, so
+// joining the tokens gives the HTML back. A tag htmlparser2 only implies (the <p> it opens for a
+// stray </p>) has no source of its own: its raw is empty.
 function tokenize(html: string): Token[] {
   const tokens: Token[] = [];
-  for (const m of html.matchAll(/<(\/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*>|[^<]+|</g)) {
-    const raw = m[0];
-    if (!m[2]) tokens.push({ kind: 'text', raw });
-    else {
-      const tag = m[2].toLowerCase();
-      tokens.push({ kind: m[1] ? 'close' : voidTags.has(tag) ? 'void' : 'open', tag, raw });
-    }
-  }
+  // where the source not yet in a token starts, and the decoded text read since
+  let at = 0;
+  let text = '';
+  const take = (start: number, end: number): string => {
+    if (start > at) tokens.push({ kind: 'text', raw: html.slice(at, start), text });
+    text = '';
+    const raw = start >= at ? html.slice(start, end + 1) : '';
+    at = Math.max(at, end + 1);
+    return raw;
+  };
+  const parser: Parser = new Parser({
+    onopentag(tag) {
+      const raw = take(parser.startIndex, parser.endIndex);
+      tokens.push({ kind: voidTags.has(tag) ? 'void' : 'open', tag, raw });
+    },
+    onclosetag(tag, isImplied) {
+      if (isImplied) return;
+      tokens.push({ kind: 'close', tag, raw: take(parser.startIndex, parser.endIndex) });
+    },
+    ontext(data) {
+      text += data;
+    },
+  });
+  parser.end(html);
+  if (at < html.length) tokens.push({ kind: 'text', raw: html.slice(at), text });
   return tokens;
 }
-
-const decodeText = (raw: string) =>
-  raw
-    .replaceAll('&lt;', '<')
-    .replaceAll('&gt;', '>')
-    .replaceAll('&quot;', '"')
-    .replaceAll('&nbsp;', ' ')
-    .replaceAll('&amp;', '&');
 
 // Markers the mail programs put on their quotes themselves.
 function marksQuote(token: Token): boolean {
@@ -144,7 +155,7 @@ export function foldQuotedHtml(html: string): string {
   let text = '';
   for (const token of tokens) {
     offsets.push(text.length);
-    if (token.kind === 'text') text += decodeText(token.raw);
+    if (token.kind === 'text') text += token.text;
     else if (blockTags.has(token.tag)) text += '\n';
   }
   const stack: Token[] = [];
@@ -174,7 +185,7 @@ export function foldQuotedHtml(html: string): string {
       if (at >= 0) stack.splice(at);
     }
     if (token.kind === 'text') {
-      if (decodeText(token.raw).trim() !== '') atBlockStart = false;
+      if (token.text.trim() !== '') atBlockStart = false;
     } else if (blockTags.has(token.tag)) atBlockStart = true;
   }
   return html;
@@ -188,4 +199,50 @@ export function mailBodyHtml(input: { html: string | null; text: string }): Mail
   if (!input.html) return { html: textToHtml(input.text), remoteImages: 0 };
   const { html, remoteImages } = remoteImagesToLinks(sanitizeInboundMailHtml(input.html));
   return { html: foldQuotedHtml(html), remoteImages };
+}
+
+// cid: names an inline part by its Content-ID; mail programs sometimes URL-encode it.
+export function normalizeCid(cid: string): string {
+  let value = cid.trim().replace(/^<|>$/g, '');
+  try {
+    value = decodeURIComponent(value);
+  } catch {
+    // not URL-encoded after all
+  }
+  return value.toLowerCase();
+}
+
+const cidValue = /^\s*cid:/i;
+
+// The parts an HTML mail shows by cid: (an img's src, a table's background), as normalizeCid gives them.
+export function referencedCids(html: string): Set<string> {
+  const cids = new Set<string>();
+  const parser = new Parser({
+    onattribute(_name, value) {
+      if (cidValue.test(value)) cids.add(normalizeCid(value.replace(cidValue, '')));
+    },
+  });
+  parser.end(html);
+  return cids;
+}
+
+// Each src="cid:…" whose part was stored becomes that part's address; the rest of the HTML is
+// left exactly as it came, for the sanitiser to read.
+export function rewriteCidLinks(html: string, urls: ReadonlyMap<string, string>): string {
+  const edits: { start: number; end: number; url: string }[] = [];
+  const parser: Parser = new Parser({
+    onattribute(name, value) {
+      if (name !== 'src' || !cidValue.test(value)) return;
+      const url = urls.get(normalizeCid(value.replace(cidValue, '')));
+      if (url) edits.push({ start: parser.startIndex, end: parser.endIndex, url });
+    },
+  });
+  parser.end(html);
+  let out = '';
+  let at = 0;
+  for (const edit of edits) {
+    out += `${html.slice(at, edit.start)}src="${edit.url}"`;
+    at = edit.end;
+  }
+  return out + html.slice(at);
 }

@@ -20,6 +20,8 @@ test('a stray Latin-1 byte in UTF-8 is read as windows-1252, the UTF-8 around it
   ]);
   assert.is(decodeInvalidUtf8(bytes), 'Это — matt liîed ryan, café');
   assert.is(decodeInvalidUtf8(Buffer.of(0x93, 0x61, 0x94)), '“a”');
+  // the bytes windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) stay C1 controls
+  assert.is(decodeInvalidUtf8(Buffer.of(0x80, 0x8a, 0x9d, 0x9f)), '€Š\u009dŸ');
 });
 
 test('an undeclared GBK text is read as GBK; Latin text with 8-bit pairs is not', () => {

@@ -1,15 +1,18 @@
+import iconv from 'iconv-lite';
+
 // Text parts that mailparser read as UTF-8 although their bytes are not UTF-8: a part that
 // declares no charset (or US-ASCII, or UTF-8, or one no decoder knows) and then holds a stray
 // Latin-1 byte, or a whole undeclared GBK body. mailparser turns each such byte into U+FFFD;
 // here the part is read again from its bytes and the text put in place of the lossy reading.
 
-// windows-1252 by table: Node 20's TextDecoder reads 'windows-1252' as ISO-8859-1, which has
-// C1 controls where windows-1252 has “ ” € – and the rest in 0x80–0x9F.
-const windows1252High =
-  '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
-  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
-const windows1252Char = (byte: number) =>
-  byte >= 0x80 && byte <= 0x9f ? (windows1252High[byte - 0x80] as string) : String.fromCharCode(byte);
+// Node 20's TextDecoder reads 'windows-1252' as ISO-8859-1, which has C1 controls where
+// windows-1252 has “ ” € – and the rest in 0x80–0x9F; iconv-lite has the real table. The five
+// bytes windows-1252 leaves undefined stay the C1 controls of the same number, as the WHATWG
+// Encoding Standard reads them, rather than iconv-lite's U+FFFD: they are no worse than before.
+function windows1252Char(byte: number): string {
+  const char = iconv.decode(Buffer.of(byte), 'windows-1252');
+  return char === '\ufffd' ? String.fromCharCode(byte) : char;
+}
 
 function strictDecode(bytes: Uint8Array, charset: string): string | null {
   try {

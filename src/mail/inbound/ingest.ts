@@ -1,18 +1,20 @@
-import { randomBytes } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import { applyCaseEvent, recordCaseEvent } from '../../cases/case-events.ts';
 import { createCaseRecord } from '../../cases/cases.ts';
 import type { Config } from '../../config.ts';
+import { ensureContact } from '../../customers/customers.ts';
 import type { Db } from '../../db/database.ts';
 import { type Case, type CaseNoteKind, caseColumns, type Database } from '../../db/schema.ts';
 import { loadSecret } from '../../db/secrets.ts';
-import { cleanFileName } from '../../documents/documents.ts';
-import { normalizeContentType, storeFile } from '../../files/files.ts';
-import { sniffBytes, sniffImageType } from '../../files/image-type.ts';
+import { addMailDocument, type NewMailDocument } from '../../documents/documents.ts';
+import { mailImageType, storeMailImage } from '../../documents/inline-images.ts';
+import { normalizeContentType } from '../../files/files.ts';
 import { notifyUser } from '../../notifications/notifications.ts';
+import { escapeHtml } from '../../rich-text/escape.ts';
 import { isBlankRichText } from '../../rich-text/sanitize.ts';
 import { addThreadEntry } from '../../threads/entries.ts';
-import { mailBodyHtml, textToHtml } from './body.ts';
+import { markBounced } from '../outbound/outbox.ts';
+import { mailBodyHtml, normalizeCid, referencedCids, rewriteCidLinks, textToHtml } from './body.ts';
 import { runInboundFilters } from './filters/index.ts';
 import type { SenderMatch, Verdict } from './filters/types.ts';
 import type { IngestOutcome, IngestResult } from './outcome.ts';
@@ -145,12 +147,7 @@ async function ingestBounce(ctx: IngestContext): Promise<IngestResult> {
   const { trx, verdict, mail, inbound } = ctx;
   const bounce = verdict.bounce;
   if (bounce?.originalMessageId && !bounce.delayed) {
-    await trx
-      .updateTable('outbox')
-      .set({ status: 'failed', last_error: `Bounced: ${bounce.reason}`.slice(0, 1000), locked_until: null })
-      .where('message_id', '=', bounce.originalMessageId)
-      .where('status', 'in', ['queued', 'sending', 'sent'])
-      .execute();
+    await markBounced(trx, bounce.originalMessageId, bounce.reason);
   }
   if (!verdict.match) return finish(trx, inbound, 'bounce', {});
   const kase = verdict.match;
@@ -183,7 +180,7 @@ async function ingestAutoReply(ctx: IngestContext): Promise<IngestResult> {
 
 async function ingestCustomerMail(ctx: IngestContext): Promise<IngestResult> {
   const { trx, verdict } = ctx;
-  const sender = await ensureContact(trx, verdict.sender);
+  const sender = await ensureSenderContact(trx, verdict.sender);
   if (!verdict.match) {
     const created = await createCaseFromMail(ctx, sender, null);
     return finish(trx, ctx.inbound, 'created', created);
@@ -254,24 +251,10 @@ async function addEvent(
   await recordCaseEvent(trx, caseId, kind, null, values);
 }
 
-// A sender placed at a customer by domain becomes a contact there. Looked up again here, inside
-// the transaction, in case another message from the same person just created it.
-async function ensureContact(trx: Trx, sender: SenderMatch | null): Promise<SenderMatch | null> {
+// A sender placed at a customer by domain becomes a contact there.
+async function ensureSenderContact(trx: Trx, sender: SenderMatch | null): Promise<SenderMatch | null> {
   if (!sender?.newContact) return sender;
-  const { customerId, name, email } = sender.newContact;
-  const existing = await trx
-    .selectFrom('contacts')
-    .select('id')
-    .where('customer_id', '=', customerId)
-    .where(sql<string>`lower(email)`, '=', email.toLowerCase())
-    .executeTakeFirst();
-  const contact =
-    existing ??
-    (await trx
-      .insertInto('contacts')
-      .values({ customer_id: customerId, name, email, phone: null })
-      .returning('id')
-      .executeTakeFirstOrThrow());
+  const contact = await ensureContact(trx, sender.newContact);
   return { ...sender, contactId: contact.id, newContact: null };
 }
 
@@ -348,9 +331,6 @@ async function createCaseFromMail(
   return { caseId: created.id, caseNumber: created.number, entryId };
 }
 
-const escapeHtml = (text: string) =>
-  text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
-
 // The mail as a customer entry in the thread, with its .eml, attachments and inline images.
 async function addCustomerEntry(ctx: IngestContext, caseId: number, sender?: SenderMatch | null): Promise<string> {
   const { trx, mail, inbound } = ctx;
@@ -374,24 +354,6 @@ async function addCustomerEntry(ctx: IngestContext, caseId: number, sender?: Sen
   return String(entry.id);
 }
 
-// cid: names an inline part by its Content-ID; mail programs sometimes URL-encode it.
-function normalizeCid(cid: string): string {
-  let value = cid.trim().replace(/^<|>$/g, '');
-  try {
-    value = decodeURIComponent(value);
-  } catch {
-    // not URL-encoded after all
-  }
-  return value.toLowerCase();
-}
-
-function rewriteCidLinks(html: string, urls: Map<string, string>): string {
-  return html.replace(/(\bsrc\s*=\s*)(["']?)cid:([^"'\s>]+)\2/gi, (whole, before: string, _q, cid: string) => {
-    const url = urls.get(normalizeCid(cid));
-    return url ? `${before}"${url}"` : whole;
-  });
-}
-
 // Images the HTML shows by cid: become inline images (shown in place, never a document). Only
 // types a browser shows without running anything, proven by their first bytes.
 async function storeInlineImages(
@@ -400,28 +362,16 @@ async function storeInlineImages(
 ): Promise<{ urls: Map<string, string>; used: Set<InboundAttachment> }> {
   const urls = new Map<string, string>();
   const used = new Set<InboundAttachment>();
-  const html = ctx.mail.html ?? '';
-  const referenced = new Set([...html.matchAll(/cid:([^"'\s>]+)/gi)].map((m) => normalizeCid(m[1] as string)));
+  const referenced = ctx.mail.html ? referencedCids(ctx.mail.html) : new Set<string>();
   for (const attachment of ctx.mail.attachments) {
     if (!attachment.contentId) continue;
     const cid = normalizeCid(attachment.contentId);
     if (!referenced.has(cid)) continue;
-    const contentType = sniffImageType(attachment.content.subarray(0, sniffBytes));
-    if (!contentType) continue;
     if (!urls.has(cid)) {
-      const file = await storeFile(ctx.trx, {
-        content: attachment.content,
-        contentType,
-        createdBy: null,
-        maxBytes: Number.MAX_SAFE_INTEGER,
-      });
-      const token = randomBytes(32).toString('base64url');
-      await ctx.trx
-        .insertInto('inline_images')
-        .values({ token, file_id: file.id, case_id: caseId, created_by: null })
-        .execute();
-      urls.set(cid, `/uploads/images/${token}`);
-    }
+      const url = await storeMailImage(ctx.trx, { content: attachment.content, caseId });
+      if (!url) continue;
+      urls.set(cid, url);
+    } else if (!mailImageType(attachment.content)) continue;
     used.add(attachment);
   }
   return { urls, used };
@@ -451,7 +401,7 @@ function emlName(ctx: IngestContext): string {
     .format(when)
     .replace(':', '.');
   const title = caseTitleFromSubject(ctx.mail.subject, ctx.subjectTag).replace(/[/\\]/g, '-').slice(0, 100);
-  return cleanFileName(`${stamp} ${title}.eml`);
+  return `${stamp} ${title}.eml`;
 }
 
 // DOC2/DOC3: the raw message (its stored file, not a copy) and the attachments, each a document
@@ -462,33 +412,16 @@ async function storeMailDocuments(
   caseId: number,
   opts: { attachments: boolean; skip?: Set<InboundAttachment> },
 ): Promise<void> {
-  const { trx } = ctx;
-  const folder = await trx
-    .selectFrom('document_folders')
-    .select('id')
-    .where('system_key', '=', 'email_in')
-    .executeTakeFirstOrThrow();
-  const add = async (fileId: string, fileName: string) => {
-    await trx
-      .insertInto('documents')
-      .values({ case_id: caseId, folder_id: folder.id, file_id: fileId, file_name: fileName, created_by: null })
-      .execute();
-    await addEvent(trx, caseId, 'document_added', { new_value: fileName });
-  };
-  await add(ctx.inbound.file_id, emlName(ctx));
+  const add = (fileName: string, file: NewMailDocument['file']) =>
+    addMailDocument(ctx.trx, { caseId, folder: 'email_in', fileName, file, noteInHistory: true });
+  await add(emlName(ctx), { id: ctx.inbound.file_id });
   if (!opts.attachments) return;
   let n = 0;
   for (const attachment of ctx.mail.attachments) {
     if (opts.skip?.has(attachment)) continue;
     n += 1;
     const contentType = normalizeContentType(attachment.contentType);
-    const file = await storeFile(trx, {
-      content: attachment.content,
-      contentType,
-      createdBy: null,
-      maxBytes: Number.MAX_SAFE_INTEGER,
-    });
     const fallback = `attachment-${n}.${extensions[contentType] ?? 'bin'}`;
-    await add(file.id, cleanFileName(attachment.fileName?.trim() || fallback));
+    await add(attachment.fileName?.trim() || fallback, { content: attachment.content, contentType });
   }
 }

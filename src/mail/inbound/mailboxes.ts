@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Db } from '../../db/database.ts';
 import { uniqueViolation } from '../../db/errors.ts';
 import type { MailboxesTable, MailSecurity } from '../../db/schema.ts';
-import { FormError, optionalText, requiredText, singleLine } from '../../forms/form.ts';
+import { FormError, optionalIdField, optionalText, requiredText, singleLine } from '../../forms/form.ts';
 import { decryptPassword, encryptPassword } from '../outbound/settings.ts';
 
 export type Mailbox = Selectable<MailboxesTable>;
@@ -22,14 +22,6 @@ export type ImapAccount = {
 
 // What a form shows: the strings typed, or a stored mailbox written out as strings.
 export type MailboxFormValues = Record<string, string | undefined>;
-
-// A register row picked from a list: empty means none.
-const optionalId = z
-  .string()
-  .trim()
-  .optional()
-  .refine((v) => !v || /^[1-9]\d{0,8}$/.test(v), 'errors.invalid')
-  .transform((v) => (v ? Number(v) : null));
 
 // Host names and IP addresses (IPv6 in brackets or bare); no scheme, path or spaces.
 const hostName = requiredText(253).regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.:-]+)$/, 'errors.invalid');
@@ -55,10 +47,10 @@ export const mailboxSchema = z
     folder: folderName(200).min(1, 'errors.required'),
     after_read: z.enum(afterReadActions, 'errors.invalid'),
     move_to_folder: optionalText(200),
-    default_case_type_id: optionalId,
-    default_status_id: optionalId,
-    default_responsible_id: optionalId,
-    default_priority_id: optionalId,
+    default_case_type_id: optionalIdField,
+    default_status_id: optionalIdField,
+    default_responsible_id: optionalIdField,
+    default_priority_id: optionalIdField,
   })
   .superRefine((v, ctx) => {
     if (v.after_read !== 'move') return;

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
+import { parseBigId } from '../../forms/form.ts';
 
 // Administration → Failed mail: what failed, and what was stored but never processed (a reader
 // that died between storing and processing) once it is older than a normal read takes.
@@ -40,7 +41,7 @@ export async function listFailedInbound(db: Db, limit = 200) {
 // outcome 'too_large': only the header was downloaded (fetch.ts); the mailbox says where the
 // message itself was left on the server.
 export async function findInboundRaw(db: Db, id: string) {
-  if (!/^\d{1,18}$/.test(id)) return undefined;
+  if (parseBigId(String(id)) === null) return undefined;
   return db
     .selectFrom('inbound_messages')
     .innerJoin('files', 'files.id', 'inbound_messages.file_id')

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { StatusKind } from '../../db/schema.ts';
-import { foldQuotedHtml, quoteStartLine, textToHtml } from './body.ts';
+import { foldQuotedHtml, quoteStartLine, referencedCids, rewriteCidLinks, textToHtml } from './body.ts';
 import { isAutomaticReply } from './filters/auto-reply.ts';
 import { isBounce } from './filters/bounce.ts';
 import { caseNumbersInSubject, trustedReferences } from './filters/case-match.ts';
@@ -144,6 +144,22 @@ test('quoted history in HTML is folded from its marker, keeping the HTML well-fo
   );
   const onlyQuote = '<blockquote type="cite">Bara citat</blockquote>';
   assert.is(foldQuotedHtml(onlyQuote), onlyQuote, 'nothing new above: nothing to fold');
+  const entities =
+    '<p>Hej &amp; tack &lt;3</p><p>On Mon,&nbsp;1 Dec 2026, Kalle &lt;k@x.se&gt; wrote:</p><p>Gammalt</p>';
+  assert.match(
+    foldQuotedHtml(entities),
+    /^<p>Hej &amp; tack &lt;3<\/p><p><\/p><details class="quoted"><summary>···<\/summary><p>On Mon/,
+    'text read decoded',
+  );
+});
+
+test('cid: images are read from attributes, and only their src is rewritten, the rest kept as it came', () => {
+  const html = `<p>cid:text</p><img SRC = 'cid:Logo%40x' alt=logo><td background="cid:bg"><img src=cid:gone>`;
+  assert.equal([...referencedCids(html)], ['logo@x', 'bg', 'gone']);
+  assert.is(
+    rewriteCidLinks(html, new Map([['logo@x', '/uploads/images/t1']])),
+    `<p>cid:text</p><img src="/uploads/images/t1" alt=logo><td background="cid:bg"><img src=cid:gone>`,
+  );
 });
 
 test.run();

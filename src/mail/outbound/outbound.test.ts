@@ -130,12 +130,14 @@ test('a reply with a pasted image and a document reaches the customer as one thr
   const copy = await ctx.db
     .selectFrom('documents')
     .innerJoin('document_folders', 'document_folders.id', 'documents.folder_id')
-    .select(['documents.file_name'])
+    .leftJoin('document_versions', 'document_versions.document_id', 'documents.id')
+    .select(['documents.file_name', 'document_versions.version'])
     .where('documents.case_id', '=', ctx.kase.id)
     .where('document_folders.system_key', '=', 'email_out')
     .execute();
   assert.is(copy.length, 1, 'a copy lands in E-mail OUT');
   assert.match(copy[0]?.file_name ?? '', /\.eml$/);
+  assert.is(copy[0]?.version, 1, 'as its version 1, so a new version keeps it');
   const thread = await listThreadEntries(ctx.db, ctx.kase.id);
   assert.is(thread[0]?.mail_status, 'sent');
 });

@@ -171,3 +171,14 @@ export async function cancelMessage(db: Db, id: string): Promise<boolean> {
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
+
+// A delivery report said the message never arrived: it failed for good, whatever state the
+// sender left it in (a report can come back before the sender recorded it as sent).
+export async function markBounced(db: Db, messageId: string, reason: string): Promise<void> {
+  await db
+    .updateTable('outbox')
+    .set({ status: 'failed', last_error: `Bounced: ${reason}`.slice(0, 1000), locked_until: null })
+    .where('message_id', '=', messageId)
+    .where('status', 'in', ['queued', 'sending', 'sent'])
+    .execute();
+}

@@ -2,7 +2,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import { recordCaseEvent } from '../../cases/case-events.ts';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
-import { storeFile } from '../../files/files.ts';
+import { addMailDocument } from '../../documents/documents.ts';
 import {
   type ClaimedMessage,
   claimDueMessages,
@@ -94,24 +94,16 @@ export async function checkSmtpConnection(smtp: SmtpServer, timeoutMs = 10_000):
 // correspondence; notifications to colleagues and test mail stay out of it.
 async function fileSentCopy(db: Db, message: ClaimedMessage): Promise<void> {
   if (!message.case_id || message.kind !== 'reply') return;
+  const caseId = message.case_id;
   await db.transaction().execute(async (trx) => {
-    const folder = await trx
-      .selectFrom('document_folders')
-      .select('id')
-      .where('system_key', '=', 'email_out')
-      .executeTakeFirstOrThrow();
-    const file = await storeFile(trx, {
-      content: message.raw,
-      contentType: 'message/rfc822',
-      createdBy: null,
-      maxBytes: Number.MAX_SAFE_INTEGER,
-    });
-    const caseId = message.case_id as number;
     const name = `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${message.id}.eml`;
-    await trx
-      .insertInto('documents')
-      .values({ case_id: caseId, folder_id: folder.id, file_id: file.id, file_name: name, created_by: null })
-      .execute();
+    await addMailDocument(trx, {
+      caseId,
+      folder: 'email_out',
+      fileName: name,
+      file: { content: message.raw, contentType: 'message/rfc822' },
+      noteInHistory: false,
+    });
     await recordCaseEvent(trx, caseId, 'email_sent', null, { new_value: message.envelope_to.join(', ') });
   });
 }

@@ -3,6 +3,7 @@ import type { Db } from '../../db/database.ts';
 import type { Language, OutboxTable } from '../../db/schema.ts';
 import { loadSecret } from '../../db/secrets.ts';
 import { translator } from '../../i18n/i18n.ts';
+import { escapeHtml } from '../../rich-text/escape.ts';
 import { composeMail, subjectWithTag } from './compose.ts';
 import { createMessageId } from './message-id.ts';
 import { enqueueMessage } from './outbox.ts';
@@ -10,9 +11,6 @@ import { loadMailSettings } from './settings.ts';
 
 // A paragraph of a mail the system writes itself, optionally ending in a full link.
 export type SystemMailParagraph = { text: string; href?: string; small?: boolean };
-
-const escapeHtml = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export function systemMailHtml(paragraphs: SystemMailParagraph[]): string {
   return paragraphs
