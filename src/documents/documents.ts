@@ -158,10 +158,7 @@ export async function addMailDocument(db: Db, input: NewMailDocument): Promise<{
     createdBy: null,
   });
   if (input.noteInHistory) {
-    await db
-      .insertInto('case_events')
-      .values({ case_id: input.caseId, user_id: null, kind: 'document_added', new_value: document.file_name })
-      .execute();
+    await recordCaseEvent(db, input.caseId, 'document_added', null, { new_value: document.file_name });
   }
   return document;
 }
