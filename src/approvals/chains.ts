@@ -3,7 +3,7 @@
 // Every change reads the chain under a row lock, asks rules.ts, and carries out its effects.
 
 import { applyCaseEvent } from '../cases/case-events.ts';
-import { changeCaseFields, createCaseRecord } from '../cases/cases.ts';
+import { changeCaseFields, createCaseRecord, markCaseActive } from '../cases/cases.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Case, Language, User } from '../db/schema.ts';
@@ -366,7 +366,7 @@ async function writeSystemEntry(trx: Db, kase: CaseRow, actor: User | null, para
     author_name: actor?.name ?? 'Casedesk',
     body_html: body,
   });
-  await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', kase.id).execute();
+  await markCaseActive(trx, kase.id);
 }
 
 async function namesOf(trx: Db, userIds: number[]): Promise<string> {

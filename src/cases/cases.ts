@@ -366,6 +366,12 @@ export async function changeCaseFields(
 
 // The case's link to the work order made from it (H2); its "To work order" status is the
 // lifecycle's ('work_order_created').
+// Something happened on the case (an entry, a post, a document): the overview's "latest activity"
+// moves. The cases table has one writer, so other domains call this instead of updating it.
+export async function markCaseActive(db: Db, caseId: number): Promise<void> {
+  await db.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', caseId).execute();
+}
+
 export async function linkCaseToWorkOrder(db: Db, caseId: number, workOrderId: number): Promise<void> {
   await db
     .updateTable('cases')

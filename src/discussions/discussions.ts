@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { recordCaseEvent } from '../cases/case-events.ts';
+import { markCaseActive } from '../cases/cases.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
@@ -55,7 +56,7 @@ export async function addDiscussionPost(
         .returning('id')
         .executeTakeFirstOrThrow();
       await recordCaseEvent(trx, caseId, 'discussion_post', user);
-      await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', caseId).execute();
+      await markCaseActive(trx, caseId);
       const mentioned = logins.length
         ? await trx
             .selectFrom('users')

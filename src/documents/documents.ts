@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { startApprovalIfRequired } from '../approvals/chains.ts';
 import { recordCaseEvent } from '../cases/case-events.ts';
+import { markCaseActive } from '../cases/cases.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { claimFormKey, formKeyPattern, oncePerFormKey, recordFormResult } from '../db/form-keys.ts';
@@ -73,7 +74,7 @@ export async function addDocument(db: Db, input: NewDocument): Promise<AddedDocu
   if (input.owner.kind === 'case') {
     const caseId = input.owner.id;
     await recordCaseEvent(db, caseId, 'document_added', input.user, { new_value: fileName });
-    await db.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', caseId).execute();
+    await markCaseActive(db, caseId);
   }
   const { started } = await startApprovalIfRequired(db, {
     documentId: String(document.id),
@@ -316,7 +317,7 @@ async function storeDocumentVersion(db: Db, input: NewDocumentVersion) {
     await recordCaseEvent(db, document.case_id, 'document_version_added', input.user, {
       new_value: `${fileName} (${version})`,
     });
-    await db.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', document.case_id).execute();
+    await markCaseActive(db, document.case_id);
   }
   const { started } = await startApprovalIfRequired(db, {
     documentId: input.documentId,

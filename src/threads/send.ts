@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { type AddressObject, simpleParser } from 'mailparser';
 import { z } from 'zod';
 import { applyCaseEvent, recordCaseEvent } from '../cases/case-events.ts';
+import { markCaseActive } from '../cases/cases.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Delivery, OutboxStatus, ThreadSide, User } from '../db/schema.ts';
@@ -113,7 +114,7 @@ export async function sendReplyToCustomer(
     const actor = { id: input.actorId };
     await recordCaseEvent(trx, input.caseId, 'email_queued', actor, { new_value: mail.envelopeTo.join(', ') });
     await applyCaseEvent(trx, input.caseId, { type: 'reply_sent', setWaiting: false }, actor);
-    await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', input.caseId).execute();
+    await markCaseActive(trx, input.caseId);
     return 'queued';
   });
 }

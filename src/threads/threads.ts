@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { applyCaseEvent, recordCaseEvent } from '../cases/case-events.ts';
+import { markCaseActive } from '../cases/cases.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
@@ -64,7 +65,7 @@ export async function addStaffReply(
         delivery: input.delivery,
       });
       await recordCaseEvent(trx, caseId, 'reply_added', actor, { new_value: input.delivery });
-      await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', caseId).execute();
+      await markCaseActive(trx, caseId);
       await discardReplyDraft(trx, caseId, actor.id);
       let heldSeconds = 0;
       if (input.delivery === 'to_send') {

@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import { applyCaseEvent, recordCaseEvent } from '../../cases/case-events.ts';
-import { createCaseRecord } from '../../cases/cases.ts';
+import { createCaseRecord, markCaseActive } from '../../cases/cases.ts';
 import type { Config } from '../../config.ts';
 import { ensureContact } from '../../customers/customers.ts';
 import type { Db } from '../../db/database.ts';
@@ -350,7 +350,7 @@ async function addCustomerEntry(ctx: IngestContext, caseId: number, sender?: Sen
     created_at: new Date(),
   });
   await storeMailDocuments(ctx, caseId, { attachments: true, skip: images.used });
-  await trx.updateTable('cases').set({ last_activity_at: new Date() }).where('id', '=', caseId).execute();
+  await markCaseActive(trx, caseId);
   return String(entry.id);
 }
 

@@ -16,6 +16,24 @@ export function peekMessageId(raw: Buffer): string | null {
   return match?.[1] ? cleanMessageId(match[1]) : null;
 }
 
+// The raw bytes kept as a file, and where they came from: what every inbound row carries.
+async function rawMessageValues(db: Db, raw: Buffer, from: InboundSource) {
+  const file = await storeFile(db, {
+    content: raw,
+    contentType: 'message/rfc822',
+    createdBy: null,
+    maxBytes: Number.MAX_SAFE_INTEGER,
+  });
+  return {
+    source: from.source,
+    mailbox_id: from.source === 'imap' ? from.mailboxId : null,
+    uid_validity: from.source === 'imap' ? from.uidValidity : null,
+    uid: from.source === 'imap' ? from.uid : null,
+    file_id: file.id,
+    size_bytes: raw.length,
+  };
+}
+
 // Keeps the raw message in PostgreSQL before anything else happens to it. A second store of
 // the same IMAP message (same mailbox, UIDVALIDITY and UID) returns the first row instead.
 export async function storeInboundRaw(
@@ -34,23 +52,9 @@ export async function storeInboundRaw(
         .executeTakeFirst();
       if (existing) return { id: String(existing.id), duplicate: true };
     }
-    const file = await storeFile(trx, {
-      content: raw,
-      contentType: 'message/rfc822',
-      createdBy: null,
-      maxBytes: Number.MAX_SAFE_INTEGER,
-    });
     const row = await trx
       .insertInto('inbound_messages')
-      .values({
-        source: from.source,
-        mailbox_id: from.source === 'imap' ? from.mailboxId : null,
-        uid_validity: from.source === 'imap' ? from.uidValidity : null,
-        uid: from.source === 'imap' ? from.uid : null,
-        message_id: peekMessageId(raw),
-        file_id: file.id,
-        size_bytes: raw.length,
-      })
+      .values({ ...(await rawMessageValues(trx, raw, from)), message_id: peekMessageId(raw) })
       .onConflict((oc) => oc.columns(['mailbox_id', 'uid_validity', 'uid']).doNothing())
       .returning('id')
       .executeTakeFirst();
@@ -82,22 +86,11 @@ export async function recordFailedInbound(
 ): Promise<string> {
   const { raw, from } = failed;
   return db.transaction().execute(async (trx) => {
-    const file = await storeFile(trx, {
-      content: raw,
-      contentType: 'message/rfc822',
-      createdBy: null,
-      maxBytes: Number.MAX_SAFE_INTEGER,
-    });
     const row = await trx
       .insertInto('inbound_messages')
       .values({
-        source: from.source,
-        mailbox_id: from.source === 'imap' ? from.mailboxId : null,
-        uid_validity: from.source === 'imap' ? from.uidValidity : null,
-        uid: from.source === 'imap' ? from.uid : null,
+        ...(await rawMessageValues(trx, raw, from)),
         message_id: null,
-        file_id: file.id,
-        size_bytes: raw.length,
         status: 'failed',
         outcome: failed.outcome,
         error: withoutNul(failed.error).slice(0, 4000),
