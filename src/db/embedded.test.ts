@@ -8,7 +8,7 @@ import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { logIn } from '../bench/session.ts';
-import { startEmbeddedPostgres } from './embedded.ts';
+import { isAlive, startEmbeddedPostgres } from './embedded.ts';
 
 // These start real PostgreSQL servers, each in a data dir of its own under one temporary root,
 // and the app and scripts as the separate processes they are in real life.
@@ -256,20 +256,6 @@ async function refusal(url: string, password: string): Promise<string | null> {
     return null;
   } catch (error) {
     return error instanceof Error && 'code' in error ? String(error.code) : 'other';
-  }
-}
-
-// A zombie (where nothing reaps orphans) is not a running server.
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return error instanceof Error && 'code' in error && error.code === 'EPERM';
-  }
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
-  } catch {
-    return true;
   }
 }
 

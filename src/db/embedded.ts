@@ -452,7 +452,7 @@ function findRunningServer(databaseDir: string, log: (msg: string) => void): Run
 
 // A zombie counts as gone: where nothing reaps orphans (some containers' init), a stopped
 // postmaster stays one.
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {
