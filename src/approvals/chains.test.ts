@@ -4,12 +4,13 @@ import type { Config } from '../config.ts';
 import { createCustomer } from '../customers/customers.ts';
 import { createDb, type Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
+import { listDocumentDecisions } from '../documents/queries.ts';
 import { storeFile } from '../files/files.ts';
 import { seedUser, testConfig } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { setUserActive } from '../users/users.ts';
 import { decide, startApprovalIfRequired, withdraw } from './chains.ts';
-import { countMyApprovals, findChainOfCase, listDocumentDecisions, listMyApprovals } from './queries.ts';
+import { countMyApprovals, findChainOfCase, listMyApprovals } from './queries.ts';
 
 const ctx = {} as {
   db: Db;

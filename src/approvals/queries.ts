@@ -215,27 +215,6 @@ export async function countMyApprovals(db: Db, userId: number): Promise<number> 
   return row.n;
 }
 
-// Every decision on a document, across its versions, oldest first (A5).
-export async function listDocumentDecisions(db: Db, documentId: string) {
-  return db
-    .selectFrom('approval_decisions')
-    .leftJoin('users', 'users.id', 'approval_decisions.user_id')
-    .select([
-      'approval_decisions.id',
-      'approval_decisions.chain_id',
-      'approval_decisions.document_version',
-      'approval_decisions.step',
-      'approval_decisions.decision',
-      'approval_decisions.comment',
-      'approval_decisions.created_at',
-      'users.login as user_login',
-      'users.name as user_name',
-    ])
-    .where('approval_decisions.document_id', '=', documentId)
-    .orderBy('approval_decisions.id')
-    .execute();
-}
-
 // A chain with what the decision's answer page needs: its document and its case.
 export async function findChainSummary(db: Db, chainId: string) {
   if (parseBigId(String(chainId)) === null) return undefined;

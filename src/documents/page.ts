@@ -1,11 +1,17 @@
-import { listDocumentDecisions } from '../approvals/queries.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 import { humanFileSize } from '../files/files.ts';
 import { canOpen, canReplace, canWithdraw, isCurrentApprover, uploaderOf } from './access.ts';
 import { findOwnerPlace, ownerOf } from './owners.ts';
 import { approvalStatus, loadApprovalContext } from './panel.ts';
-import { type FoundDocument, findDocument, type LatestChain, listDocumentVersions, listUsersByIds } from './queries.ts';
+import {
+  type FoundDocument,
+  findDocument,
+  type LatestChain,
+  listDocumentDecisions,
+  listDocumentVersions,
+  listUsersByIds,
+} from './queries.ts';
 
 type DocumentDecision = Awaited<ReturnType<typeof listDocumentDecisions>>[number];
 

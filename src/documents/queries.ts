@@ -161,6 +161,28 @@ export async function findLatestChain(db: Db, documentId: string): Promise<Lates
   return (await listLatestChains(db, [documentId])).get(String(documentId)) ?? null;
 }
 
+// Every decision on a document, across its versions, oldest first (A5): the document page shows
+// them, the approvals domain writes them.
+export async function listDocumentDecisions(db: Db, documentId: string) {
+  return db
+    .selectFrom('approval_decisions')
+    .leftJoin('users', 'users.id', 'approval_decisions.user_id')
+    .select([
+      'approval_decisions.id',
+      'approval_decisions.chain_id',
+      'approval_decisions.document_version',
+      'approval_decisions.step',
+      'approval_decisions.decision',
+      'approval_decisions.comment',
+      'approval_decisions.created_at',
+      'users.login as user_login',
+      'users.name as user_name',
+    ])
+    .where('approval_decisions.document_id', '=', documentId)
+    .orderBy('approval_decisions.id')
+    .execute();
+}
+
 export async function listUsersByIds(db: Db, ids: number[]) {
   if (!ids.length) return [];
   return db.selectFrom('users').select(['id', 'login', 'name']).where('id', 'in', ids).orderBy('login').execute();
