@@ -7,6 +7,7 @@ import { changeCaseFields, createCaseRecord, markCaseActive } from '../cases/cas
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Case, Language, User } from '../db/schema.ts';
+import { removeWithdrawnDocument, setApprovalState } from '../documents/documents.ts';
 import { approvalChainColumns, type LatestChain } from '../documents/queries.ts';
 import { parseBigId } from '../forms/form.ts';
 import { translator } from '../i18n/i18n.ts';
@@ -422,7 +423,7 @@ async function carryOut(trx: Db, ctx: Context, effects: ChainEffect[]): Promise<
         break;
       }
       case 'set_document_state':
-        await trx.updateTable('documents').set({ approval_state: effect.state }).where('id', '=', ctx.doc.id).execute();
+        await setApprovalState(trx, ctx.doc.id, effect.state);
         if (effect.state === 'approved' && ctx.kase)
           await writeSystemEntry(trx, ctx.kase, ctx.actor, [
             t('approvals.thread.published', { name: ctx.doc.file_name }),
@@ -430,7 +431,7 @@ async function carryOut(trx: Db, ctx: Context, effects: ChainEffect[]): Promise<
           ]);
         break;
       case 'remove_document':
-        await trx.updateTable('documents').set({ deleted_at: new Date() }).where('id', '=', ctx.doc.id).execute();
+        await removeWithdrawnDocument(trx, ctx.doc.id);
         break;
       case 'assign_case':
         if (ctx.kase) await updateDocumentCase(trx, ctx.kase, { responsible_id: effect.userId }, ctx.actor);

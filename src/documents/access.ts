@@ -92,7 +92,7 @@ export function canDelete(user: AccessUser, doc: AccessDocument, _chain: AccessC
   return refuse('not_uploader');
 }
 
-// Take a sent-back document out of circulation (the approvals domain does the writing).
+// Take a sent-back document out of circulation (the approvals domain decides; documents.ts writes).
 export function canWithdraw(user: AccessUser, doc: AccessDocument, chain: AccessChain): Access {
   if (isGone(doc)) return refuse('gone');
   if (doc.approval_state !== 'sent_back') return refuse('not_sent_back');

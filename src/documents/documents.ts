@@ -5,7 +5,7 @@ import { markCaseActive } from '../cases/cases.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { claimFormKey, formKeyPattern, oncePerFormKey, recordFormResult } from '../db/form-keys.ts';
-import type { Language, User } from '../db/schema.ts';
+import type { DocumentApprovalState, Language, User } from '../db/schema.ts';
 import { storeFile } from '../files/files.ts';
 import type { UploadPart } from '../files/upload-part.ts';
 import { FormError } from '../forms/form.ts';
@@ -354,4 +354,17 @@ export async function deleteDocument(db: Db, documentId: string, user: User) {
     }
     return document;
   });
+}
+
+// What an approval chain decided about its document: locked ('pending'), sent back, approved
+// (published) or withdrawn. The approvals domain decides (approvals/rules.ts); the document's
+// row is written here, by its owner. Called inside the chain's transaction.
+export async function setApprovalState(trx: Db, documentId: string, state: DocumentApprovalState): Promise<void> {
+  await trx.updateTable('documents').set({ approval_state: state }).where('id', '=', documentId).execute();
+}
+
+// A withdrawn document is gone from every list like a deleted one; the row and its versions stay
+// for the approval history. Called inside the chain's transaction, which holds the chain's lock.
+export async function removeWithdrawnDocument(trx: Db, documentId: string): Promise<void> {
+  await trx.updateTable('documents').set({ deleted_at: new Date() }).where('id', '=', documentId).execute();
 }
