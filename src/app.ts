@@ -13,6 +13,7 @@ import fastifyView from '@fastify/view';
 import { Eta } from 'eta';
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import { registerAdminRoutes } from './admin/routes.ts';
+import { startApprovalIfRequired } from './approvals/chains.ts';
 import { registerApprovalRoutes } from './approvals/routes.ts';
 import { registerInternalNoteRoutes } from './cases/internal-routes.ts';
 import { registerOverviewRoutes } from './cases/overview-routes.ts';
@@ -206,7 +207,7 @@ export async function buildApp(
   await app.register(registerCaseRoutes);
   await app.register(registerThreadRoutes);
   await app.register(registerSendRoutes);
-  await app.register(registerDocumentRoutes);
+  await app.register(registerDocumentRoutes, { startApproval: startApprovalIfRequired });
   await app.register(registerCustomerPageRoutes);
   await app.register(registerInlineImageRoutes);
   await app.register(registerDiscussionRoutes);

@@ -7,7 +7,7 @@ import { changeCaseFields, createCaseRecord, markCaseActive } from '../cases/cas
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Case, Language, User } from '../db/schema.ts';
-import { removeWithdrawnDocument, setApprovalState } from '../documents/documents.ts';
+import { removeWithdrawnDocument, type StoredVersion, setApprovalState } from '../documents/documents.ts';
 import { approvalChainColumns, type LatestChain } from '../documents/queries.ts';
 import { parseBigId } from '../forms/form.ts';
 import { translator } from '../i18n/i18n.ts';
@@ -17,20 +17,6 @@ import { escapeHtml } from '../rich-text/escape.ts';
 import { addThreadEntry } from '../threads/entries.ts';
 import { findDocumentCustomerId, findFolderStructure, loadPeople } from './queries.ts';
 import { type ChainAction, type ChainEffect, type ChainState, type Refusal, startChain, transition } from './rules.ts';
-
-export type StartApprovalInput = {
-  documentId: string;
-  // the document's category; a chain starts only when it has an active approval structure
-  folderId: number;
-  // the version just stored (1 for a new document, higher for a new version)
-  version: number;
-  submittedBy: User;
-  // With the config the approvers are also told by e-mail; the caller kicks the mail sender
-  // after committing. Without it only their bell rings.
-  config?: Config;
-  // the language of whoever acted: the document case's title and thread texts are written in it
-  language?: Language;
-};
 
 export type ActionOptions = { config?: Config; language?: Language };
 
@@ -58,11 +44,13 @@ type CaseRow = {
 
 const caseRowColumns = ['id', 'number', 'title', 'responsible_id', 'status_id', 'version'] as const;
 
-// Called inside the transaction that stored a document or a new version of it. When the
-// document's folder has an approval structure, locks the document (approval_state 'pending'),
-// snapshots the structure's steps into a new approval_chains row and opens (or reopens) the
-// document case for the first approver, with notifications. Returns whether a chain started.
-export async function startApprovalIfRequired(trx: Db, input: StartApprovalInput): Promise<{ started: boolean }> {
+// Called inside the transaction that stored a document or a new version of it: the documents
+// domain's StartApproval, handed to it by app.ts (and by scripts and tests that store documents).
+// When the document's folder has an approval structure, locks the document (approval_state
+// 'pending'), snapshots the structure's steps into a new approval_chains row and opens (or
+// reopens) the document case for the first approver, with notifications. Returns whether a chain
+// started.
+export async function startApprovalIfRequired(trx: Db, input: StoredVersion): Promise<{ started: boolean }> {
   const structure = await findFolderStructure(trx, input.folderId);
   if (!structure) return { started: false };
 
@@ -460,7 +448,7 @@ async function carryOut(trx: Db, ctx: Context, effects: ChainEffect[]): Promise<
           await notifySubmitter(trx, ctx, ctx.chain.submitted_by, effect.outcome, effect.comment);
         break;
       case 'start_chain':
-        // the caller stores the new version, which calls startApprovalIfRequired itself
+        // the documents domain stores the new version and calls startApprovalIfRequired itself
         break;
     }
   }

@@ -1,3 +1,4 @@
+import { startApprovalIfRequired } from '../approvals/chains.ts';
 import { createCase } from '../cases/cases.ts';
 import { saveInternalNote } from '../cases/internal-note.ts';
 import { createContact, createCustomer } from '../customers/customers.ts';
@@ -192,6 +193,7 @@ export async function seedDemoData(
         stream: Buffer.from(`Anteckningar för ärende ${created.number}: ${text}\n`, 'utf8'),
         user: responsible,
         maxBytes: 1024 * 1024,
+        startApproval: startApprovalIfRequired,
       });
     }
     if (i % 6 === 0) {

@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { startApprovalIfRequired } from '../approvals/chains.ts';
 import { recordCaseEvent } from '../cases/case-events.ts';
 import { markCaseActive } from '../cases/cases.ts';
 import type { Config } from '../config.ts';
@@ -34,6 +33,28 @@ export function cleanFileName(name: string): string {
   return clean === '' || clean === '.' || clean === '..' ? 'file' : clean;
 }
 
+// A version just stored, as the approval chain of its folder needs it.
+export type StoredVersion = {
+  documentId: string;
+  // the document's category; only a category with an approval structure starts a chain
+  folderId: number;
+  // 1 for a new document, higher for a new version
+  version: number;
+  submittedBy: User;
+  // With the config the approvers are also told by e-mail; the caller kicks the mail sender
+  // after committing. Without it only their bell rings.
+  config?: Config;
+  // the language of whoever acted: the approval's case and thread texts are written in it
+  language?: Language;
+};
+
+// Starts the approval chain of the version's folder, if it has one, which locks the document.
+// The approvals domain provides it (startApprovalIfRequired), handed in by app.ts or the caller:
+// approvals is built on documents, so documents may not import it. Required wherever a version is
+// stored, and run in that transaction, so no document is ever visible unlocked in a folder that
+// requires approval.
+export type StartApproval = (trx: Db, stored: StoredVersion) => Promise<{ started: boolean }>;
+
 export type NewDocument = {
   owner: DocumentOwner;
   folderId: number;
@@ -46,6 +67,7 @@ export type NewDocument = {
   config?: Config;
   // the uploader's language, for the approval chain's texts
   language?: Language;
+  startApproval: StartApproval;
 };
 
 export type NewCaseDocument = Omit<NewDocument, 'owner'> & { caseId: number };
@@ -76,7 +98,7 @@ export async function addDocument(db: Db, input: NewDocument): Promise<AddedDocu
     await recordCaseEvent(db, caseId, 'document_added', input.user, { new_value: fileName });
     await markCaseActive(db, caseId);
   }
-  const { started } = await startApprovalIfRequired(db, {
+  const { started } = await input.startApproval(db, {
     documentId: String(document.id),
     folderId: input.folderId,
     version: 1,
@@ -184,6 +206,7 @@ export async function addUploadedDocuments(
     parts: AsyncIterable<UploadPart>;
     config?: Config;
     language?: Language;
+    startApproval: StartApproval;
   },
 ): Promise<{ owner: DocumentOwner; added: AddedDocument[] }> {
   return db.transaction().execute(async (trx) => {
@@ -245,6 +268,7 @@ export async function addUploadedDocuments(
           maxBytes: input.maxBytes,
           config: input.config,
           language: input.language,
+          startApproval: input.startApproval,
         }),
       );
     }
@@ -319,7 +343,7 @@ async function storeDocumentVersion(db: Db, input: NewDocumentVersion) {
     });
     await markCaseActive(db, document.case_id);
   }
-  const { started } = await startApprovalIfRequired(db, {
+  const { started } = await input.startApproval(db, {
     documentId: input.documentId,
     folderId: document.folder_id,
     version,

@@ -7,7 +7,6 @@ import type { User } from '../db/schema.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { postMultipart } from '../test-support/multipart.ts';
-import { addDocument } from './documents.ts';
 
 const ctx = {} as {
   db: Db;
@@ -155,7 +154,7 @@ test('a locked document cannot be deleted or replaced, not even by the uploader 
   assert.equal([after.version, after.deleted_at, after.file_id], [1, null, doc.file_id]);
 });
 
-test('a case document in Avtal answers 403 on the case download URL too, admins included', async () => {
+test('a case document uploaded in Avtal on the case is locked too: 403 on the case download URL, admins included', async () => {
   const status = await ctx.db.selectFrom('case_statuses').select('id').orderBy('position').executeTakeFirstOrThrow();
   const type = await ctx.db.selectFrom('case_types').select('id').orderBy('position').executeTakeFirstOrThrow();
   const kase = await ctx.db
@@ -163,16 +162,14 @@ test('a case document in Avtal answers 403 on the case download URL too, admins 
     .values({ number: 'L-1', title: 'Nytt avtal', status_id: status.id, case_type_id: type.id })
     .returning('id')
     .executeTakeFirstOrThrow();
-  const added = await addDocument(ctx.db, {
-    owner: { kind: 'case', id: kase.id },
-    folderId: ctx.avtal,
-    fileName: 'tillagg.pdf',
-    contentType: 'application/pdf',
-    stream: Buffer.from('%PDF tillägg'),
-    user: ctx.erik,
-    maxBytes: 1000,
-  });
-  assert.is(added.approvalStarted, true);
+  await as('erik').get('/cases/L-1/documents');
+  const upload = await postMultipart(as('erik'), '/cases/L-1/documents', [
+    { name: 'folder_id', value: String(ctx.avtal) },
+    { name: 'files', fileName: 'tillagg.pdf', contentType: 'application/pdf', data: '%PDF tillägg' },
+  ]);
+  assert.is(upload.statusCode, 303);
+  const added = await documentNamed('tillagg.pdf');
+  assert.is(added.approval_state, 'pending');
   const urls = [`/cases/L-1/documents/${added.id}`, `/documents/${added.id}/download`];
   assert.equal(await downloadStatuses(urls), {
     erik: [403, 403],
@@ -286,15 +283,15 @@ test('the uploader’s new version starts again at KALLE; two approvals publish 
 });
 
 test('a sent-back document the uploader withdraws is gone from the panel and its URLs', async () => {
-  const added = await addDocument(ctx.db, {
-    owner: { kind: 'customer', id: ctx.customerId },
-    folderId: ctx.avtal,
-    fileName: 'utkast.pdf',
-    contentType: 'application/pdf',
-    stream: Buffer.from('%PDF utkast'),
-    user: ctx.erik,
-    maxBytes: 1000,
-  });
+  await as('erik').get(`/customers/${ctx.customerId}`);
+  const upload = await postMultipart(as('erik'), '/documents', [
+    { name: 'owner_kind', value: 'customer' },
+    { name: 'owner_id', value: String(ctx.customerId) },
+    { name: 'folder_id', value: String(ctx.avtal) },
+    { name: 'files', fileName: 'utkast.pdf', contentType: 'application/pdf', data: '%PDF utkast' },
+  ]);
+  assert.is(upload.statusCode, 303);
+  const added = await documentNamed('utkast.pdf');
   const chain = await latestChain(added.id);
   assert.is((await decideAs('kalle', chain.id, 'send_back', 0, 'Behövs inte.')).statusCode, 303);
   await as('erik').get(`/documents/${added.id}`);

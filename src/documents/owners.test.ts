@@ -7,7 +7,6 @@ import type { User } from '../db/schema.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { postMultipart } from '../test-support/multipart.ts';
-import { addDocument } from './documents.ts';
 import { findOwnerPlace, ownerOf, parseOwner } from './owners.ts';
 
 const ctx = {} as {
@@ -246,15 +245,13 @@ test('a new version bumps the version, keeps the old one downloadable and lists 
 
 test('a new version of a case document is noted in the case history', async () => {
   const kalle = await loggedIn('kalle');
-  const added = await addDocument(ctx.db, {
-    owner: { kind: 'case', id: ctx.caseId },
-    folderId: ctx.general,
-    fileName: 'foljesedel.txt',
-    contentType: 'text/plain',
-    stream: Buffer.from('v1'),
-    user: ctx.kalle,
-    maxBytes: 1000,
-  });
+  await kalle.get('/cases/K-7/documents');
+  const upload = await postMultipart(kalle, '/cases/K-7/documents', [
+    { name: 'folder_id', value: String(ctx.general) },
+    { name: 'files', fileName: 'foljesedel.txt', contentType: 'text/plain', data: 'v1' },
+  ]);
+  assert.is(upload.statusCode, 303);
+  const added = await documentNamed('foljesedel.txt');
   await kalle.get(`/documents/${added.id}`);
   const res = await postMultipart(kalle, `/documents/${added.id}/versions`, [
     { name: 'file', fileName: 'foljesedel.txt', data: 'v2' },

@@ -4,6 +4,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { registers } from '../admin/registers.ts';
+import { startApprovalIfRequired } from '../approvals/chains.ts';
 import { saveStructure } from '../approvals/structures.ts';
 import { caseTabs } from '../case-page/page.ts';
 import { saveView } from '../cases/overview.ts';
@@ -69,6 +70,7 @@ export async function seedOneOfEach(db: Db): Promise<{ admin: User; login: strin
     stream: Buffer.from('%PDF-1.4 avtal'),
     user: kalle,
     maxBytes: 1_000_000,
+    startApproval: startApprovalIfRequired,
   });
   if (!structureId) throw new Error('no approval structure');
 

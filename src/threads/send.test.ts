@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { startApprovalIfRequired } from '../approvals/chains.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Case, Delivery, ThreadSide, User } from '../db/schema.ts';
@@ -292,6 +293,7 @@ test('a reply whose mail failed can be sent again, as a new message with the sam
     stream: Buffer.from('%PDF-1.4 offert'),
     user: ctx.kalle,
     maxBytes: 1_000_000,
+    startApproval: startApprovalIfRequired,
   });
   ctx.smtp.setAnswer(() => 550);
   const entry = await addStaffReply(
@@ -344,6 +346,7 @@ test('looking at the Send page, as an <img> in a post makes every reader do, wri
     stream: Buffer.from('%PDF-1.4 prislista'),
     user: ctx.kalle,
     maxBytes: 1_000_000,
+    startApproval: startApprovalIfRequired,
   });
   // A reply whose mail failed: it has a Message-ID, an outbox row and an attached document,
   // all of which a Send would replace.

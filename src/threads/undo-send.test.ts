@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { startApprovalIfRequired } from '../approvals/chains.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Case, User } from '../db/schema.ts';
@@ -160,6 +161,7 @@ test('Undo puts the reply back in the box, text, addresses, documents and Waitin
     stream: Buffer.from('%PDF-1.4 offert'),
     user: ctx.kalle,
     maxBytes: 1_000_000,
+    startApproval: startApprovalIfRequired,
   });
   const statusBefore = (
     await ctx.db.selectFrom('cases').select('status_id').where('id', '=', kase.id).executeTakeFirstOrThrow()

@@ -4,6 +4,7 @@ import type { KyselyPlugin, RootOperationNode } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { registers } from '../admin/registers.ts';
+import { startApprovalIfRequired } from '../approvals/chains.ts';
 import { saveStructure } from '../approvals/structures.ts';
 import { caseTabs } from '../case-page/page.ts';
 import type { Db } from '../db/database.ts';
@@ -104,6 +105,7 @@ async function sampleUrls(): Promise<Record<string, string[]>> {
     stream: Buffer.from('version 2'),
     user: admin,
     maxBytes: 1000,
+    startApproval: startApprovalIfRequired,
   });
   const image = await storeInlineImage(db, { content: Readable.from([pixel]), user: admin, maxBytes: 1000 });
   const inbound = await storeInboundRaw(db, Buffer.from('Subject: x\r\n\r\nbroken'), { source: 'import' });

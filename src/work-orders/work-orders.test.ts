@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { startApprovalIfRequired } from '../approvals/chains.ts';
 import type { Db } from '../db/database.ts';
 import type { Case, User } from '../db/schema.ts';
 import { addDocument } from '../documents/documents.ts';
@@ -376,6 +377,7 @@ test('agents may not delete projects; admins may, but not one with work orders',
     stream: Buffer.from('avtal'),
     user: ctx.boss,
     maxBytes: 1000,
+    startApproval: startApprovalIfRequired,
   });
   await boss.get('/projects/ANNAT');
   const withDocument = await boss.post('/projects/ANNAT/deletion');

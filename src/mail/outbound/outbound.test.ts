@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { startApprovalIfRequired } from '../../approvals/chains.ts';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { Case, User } from '../../db/schema.ts';
@@ -82,6 +83,7 @@ test('a reply with a pasted image and a document reaches the customer as one thr
     stream: Buffer.from('%PDF-1.4 offert'),
     user: ctx.kalle,
     maxBytes: 1_000_000,
+    startApproval: startApprovalIfRequired,
   });
   const entry = await addStaffReply(
     ctx.db,
