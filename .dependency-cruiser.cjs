@@ -43,6 +43,15 @@ module.exports = {
       to: { dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'documents-not-to-approvals',
+      comment:
+        'Approvals is built on documents (chains lock documents, read their rows and call their writers); ' +
+        'documents get the chain start handed in (StartApproval, wired in app.ts), so the dependency runs one way.',
+      severity: 'error',
+      from: { path: '^src/documents/' },
+      to: { path: '^src/approvals/' },
+    },
+    {
       name: 'no-unresolvable',
       severity: 'error',
       from: {},
