@@ -1,7 +1,7 @@
 // npm test: one template database migrated once, then every test file clones its own fresh copy.
 // Uses TEST_DATABASE_URL or DATABASE_URL (any database on the server; we create our own),
 // else starts an embedded PostgreSQL. Ends with the line "N passed, N failed".
-import { spawn } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,14 +11,14 @@ import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db/database.ts';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import type { WorkerReport } from './test-worker.ts';
 
 // `npm test -- customers` runs only the test files whose path matches "customers".
 const only = process.argv[2];
 const pattern = new RegExp(only ? `^(?=.*(?:${only})).*\\.test\\.ts$` : '\\.test\\.ts$');
-// Test files run in parallel, each in its own process on its own cloned database. The machine's
-// cores plus one keeps both cores busy while one file waits on the database or a browser.
+// Test files run in parallel, each on its own cloned database. The machine's cores plus one keeps
+// both cores busy while one file waits on the database or a browser.
 const concurrency = Number(process.env.TEST_CONCURRENCY) || os.availableParallelism() + 1;
-// A file that hangs is stopped, so a run always ends with its counts.
 const fileTimeoutMs = 5 * 60_000;
 const started = Date.now();
 
@@ -94,20 +94,43 @@ async function findTestFiles(dir: string, match: RegExp): Promise<string[]> {
   return files.sort((a, b) => weight(a) - weight(b) || a.localeCompare(b));
 }
 
+// Files that change process-wide state (crash handlers, servers they kill, a nested test run) or
+// run for minutes anyway get a process of their own; the rest share one worker per slot.
+const ownProcess = /fuzz|redirect|crash|embedded|system-packages/;
+
 async function runFiles(files: string[], env: NodeJS.ProcessEnv): Promise<FileResult[]> {
   const queue = [...files];
   const results: FileResult[] = [];
-  const worker = async () => {
-    for (let file = queue.shift(); file; file = queue.shift()) results.push(await runFile(file, env));
+  const slot = async () => {
+    const worker = new Worker(env);
+    for (let file = queue.shift(); file; file = queue.shift()) {
+      const t0 = Date.now();
+      const { output, exitCode } = ownProcess.test(file) ? await runAlone(file, env) : await worker.run(file);
+      results.push(report(file, output, exitCode, Date.now() - t0));
+    }
+    worker.stop();
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, slot));
   return results;
 }
 
-// One file in its own Node process: a crash or a stray handle in one file cannot take the others
-// with it. Its output is printed whole when it ends, so parallel files do not interleave.
-function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult> {
-  const t0 = Date.now();
+type Run = { output: string; exitCode: number };
+
+// Counts one file's tests from uvu's summary and prints its output whole, so parallel files do
+// not interleave.
+function report(file: string, output: string, exitCode: number, ms: number): FileResult {
+  const plain = stripVTControlCharacters(output);
+  const count = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(plain)?.[1] ?? 0);
+  const [total, passed, skipped] = [count('Total'), count('Passed'), count('Skipped')];
+  // A file that ends non-zero without a failed test (a hook threw, the process crashed) still
+  // counts as one failure.
+  const failed = Math.max(total - passed, exitCode === 0 ? 0 : 1);
+  process.stdout.write(`\n=== ${file} (${(ms / 1000).toFixed(1)} s)\n${output.trimEnd()}\n`);
+  return { file, passed, failed, skipped, ms };
+}
+
+// One file in its own Node process: a crash or a stray handle in it cannot touch the others.
+function runAlone(file: string, env: NodeJS.ProcessEnv): Promise<Run> {
   const child = spawn(process.execPath, ['--import', 'tsx', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let lingering: NodeJS.Timeout | undefined;
@@ -120,6 +143,7 @@ function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult> {
   child.stderr.on('data', (chunk: Buffer) => {
     output += chunk.toString();
   });
+  // A file that hangs is stopped, so a run always ends with its counts.
   const timer = setTimeout(() => {
     output += `\n${file}: stopped after ${fileTimeoutMs / 60_000} minutes\n`;
     child.kill('SIGKILL');
@@ -128,17 +152,69 @@ function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult> {
     child.on('close', (exitCode) => {
       clearTimeout(timer);
       clearTimeout(lingering);
-      const code = exitCode ?? (lingering ? 0 : 1);
-      const plain = stripVTControlCharacters(output);
-      const count = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(plain)?.[1] ?? 0);
-      const [total, passed, skipped] = [count('Total'), count('Passed'), count('Skipped')];
-      // A file that exits non-zero without a failed test (a hook threw, the process crashed)
-      // still counts as one failure.
-      const failed = Math.max(total - passed, code === 0 ? 0 : 1);
-      process.stdout.write(`\n=== ${file} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n${output.trimEnd()}\n`);
-      resolve({ file, passed, failed, skipped, ms: Date.now() - t0 });
+      resolve({ output, exitCode: exitCode ?? (lingering ? 0 : 1) });
     });
   });
+}
+
+// A slot's long-lived process (scripts/test-worker.ts), started on first use. If a file crashes
+// it or hangs, that file fails and the next file gets a fresh worker.
+class Worker {
+  private child: ChildProcess | undefined;
+  private onStray: (chunk: Buffer) => void = () => {};
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+
+  run(file: string): Promise<Run> {
+    const child = this.start();
+    let output = '';
+    return new Promise((resolve) => {
+      const finish = (run: Run) => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(run);
+      };
+      this.onStray = (chunk) => {
+        output += chunk.toString();
+      };
+      const onMessage = (message: WorkerReport) => {
+        if (message.type === 'output') output += message.text;
+        else finish({ output, exitCode: message.exitCode });
+      };
+      const onExit = (code: number | null, signal: string | null) => {
+        this.child = undefined;
+        finish({
+          output: `${output}\n${file}: the test process ended (${signal ?? code}) before the file did\n`,
+          exitCode: 1,
+        });
+      };
+      const timer = setTimeout(() => {
+        output += `\n${file}: stopped after ${fileTimeoutMs / 60_000} minutes\n`;
+        child.kill('SIGKILL');
+      }, fileTimeoutMs);
+      child.on('message', onMessage);
+      child.on('exit', onExit);
+      child.send({ file });
+    });
+  }
+
+  stop() {
+    this.child?.kill('SIGKILL');
+  }
+
+  private start(): ChildProcess {
+    if (this.child) return this.child;
+    const child = fork(path.join(import.meta.dirname, 'test-worker.ts'), [], {
+      env: this.env,
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    // What bypasses the worker's patched streams (Node's report of an uncaught error, a program
+    // a test started with inherited output) goes to the file running at the time.
+    for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => this.onStray(chunk));
+    this.child = child;
+    return child;
+  }
 }
 
 async function cleanUp(admin: pg.Client, template: string): Promise<void> {
