@@ -1,10 +1,7 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { Db } from '../db/database.ts';
 import { buildTestApp, testPassword } from './app.ts';
 
@@ -32,25 +29,45 @@ export type TestBrowser = {
   close: () => Promise<void>;
 };
 
-// A fresh Chromium with its own empty profile, so no cookie or cache leaks between test files.
+// One Chromium per test process: the files a test worker runs one after another share it, as
+// starting one costs about three seconds of CPU. It closes once no file has used it for a moment,
+// so a file run on its own still ends.
+let browser: Promise<Browser> | undefined;
+let contextsOpen = 0;
+let idle: NodeJS.Timeout | undefined;
+
+function sharedBrowser(): Promise<Browser> {
+  clearTimeout(idle);
+  if (!browser) {
+    const launched = chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, timeout: 60_000 });
+    browser = launched;
+    // a browser that crashed or failed to start is started afresh for the next file
+    const forget = () => {
+      if (browser === launched) browser = undefined;
+    };
+    launched.then((b) => b.on('disconnected', forget), forget);
+  }
+  return browser;
+}
+
+function releaseBrowser() {
+  contextsOpen -= 1;
+  if (contextsOpen > 0) return;
+  idle = setTimeout(() => {
+    const closing = browser;
+    browser = undefined;
+    void closing?.then((b) => b.close()).catch(() => {});
+  }, 2_000);
+}
+
+// A fresh context with its own cookies, storage and cache, so nothing leaks between test files.
 // The locale decides Accept-Language, and with it the language of pages before login.
 export async function launchBrowser(opts: { locale?: string } = {}): Promise<TestBrowser> {
   if (!existsSync(chromiumPath)) {
     throw new Error(`Browser tests need Debian's Chromium at ${chromiumPath}: apt-get install -y chromium`);
   }
-  const userDataDir = await mkdtemp(path.join(os.tmpdir(), 'casedesk-chromium-'));
-  let context: BrowserContext;
-  try {
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: chromiumPath,
-      args: chromiumArgs,
-      locale: opts.locale ?? 'sv-SE',
-      timeout: 60_000,
-    });
-  } catch (error) {
-    await rm(userDataDir, { recursive: true, force: true });
-    throw error;
-  }
+  const context = await (await sharedBrowser()).newContext({ locale: opts.locale ?? 'sv-SE' });
+  contextsOpen += 1;
   context.setDefaultTimeout(15_000);
   context.setDefaultNavigationTimeout(15_000);
   const problems: string[] = [];
@@ -74,7 +91,7 @@ export async function launchBrowser(opts: { locale?: string } = {}): Promise<Tes
     problems,
     close: async () => {
       await context.close();
-      await rm(userDataDir, { recursive: true, force: true });
+      releaseBrowser();
     },
   };
 }

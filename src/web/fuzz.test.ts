@@ -47,7 +47,11 @@ const escapedBytes = Buffer.from('%FF%C3%28%C0%80%ED%A0%80');
 // In a URL the server sees raw bytes as Latin-1 characters, which is what inject() is given.
 const rawInUrl = rawBytes.toString('latin1');
 
-// Each field in turn, with the other fields as the page's form would send them.
+// Each field in turn, with the other fields as the page's form would send them. NUL and invalid
+// UTF-8 share a request (both are short, so both reach whatever stores or compares the value);
+// 100 KB goes alone, as a length check would otherwise stop the NUL before the database sees it.
+// A list or an object in one field is what the form parser makes of a repeat, so the
+// all-at-once variants below send those.
 const fieldVariants = (name: string): [string, Pairs][] => [
   [
     'repeated',
@@ -56,17 +60,8 @@ const fieldVariants = (name: string): [string, Pairs][] => [
       [name, 'b'],
     ],
   ],
-  [
-    'as a list and an object',
-    [
-      [`${name}[]`, 'a'],
-      [`${name}[]`, 'b'],
-      [`${name}[b]`, 'c'],
-    ],
-  ],
   ['100 KB', [[name, long]]],
-  ['NUL', [[name, 'a\u0000b\u0000']]],
-  ['invalid UTF-8', [[name, rawBytes]]],
+  ['NUL and invalid UTF-8', [[name, Buffer.concat([Buffer.from('a\u0000b\u0000'), rawBytes])]]],
 ];
 // All fields at once.
 const allFieldsVariants = (names: string[]): [string, Pairs][] => [
@@ -101,7 +96,8 @@ const allFieldsVariants = (names: string[]): [string, Pairs][] => [
   ['all escaped invalid UTF-8', names.map((n): [string, Buffer] => [n, escapedBytes])],
   ['all NUL and line breaks', names.map((n): [string, string] => [n, '\u0000\r\n\u2028\t\u001b'])],
 ];
-const hostileParams = ['0', '-1', '2147483648', '99999999999999999999', '%00', '%FF', '..', `${'9'.repeat(90)}`];
+// Past an int and a bigint, negative, NUL and a byte that is not UTF-8, a path step.
+const hostileParams = ['-1', '2147483648', '99999999999999999999', '%00%FF', '..'];
 
 test('every route, every field: repeated, as a list or object, 100 KB, NUL, invalid UTF-8, multipart', async () => {
   const params = await realParams(ctx.db);
@@ -209,8 +205,7 @@ test('every route, every field: repeated, as a list or object, 100 KB, NUL, inva
           for (const [what, value] of [
             ['repeated', null],
             ['100 KB', long],
-            ['NUL', 'a\u0000b'],
-            ['invalid UTF-8', rawBytes],
+            ['NUL and invalid UTF-8', Buffer.concat([Buffer.from('a\u0000b'), rawBytes])],
           ] as const) {
             const own: FormPart[] =
               value === null
