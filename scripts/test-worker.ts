@@ -8,7 +8,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 type Message = { file: string };
-export type WorkerReport = { type: 'output'; text: string } | { type: 'done'; exitCode: number };
+// cpuMs: the worker's own CPU time for the file (a browser's is its own process's)
+export type WorkerReport = { type: 'output'; text: string } | { type: 'done'; exitCode: number; cpuMs: number };
 
 // uvu queues each suite instead of running it on a timer, so the worker knows when a file ends.
 (globalThis as { UVU_DEFER?: number }).UVU_DEFER = 1;
@@ -36,6 +37,7 @@ async function runFile(file: string) {
   queue.UVU_QUEUE = [[null]];
   queue.UVU_INDEX = 0;
   process.exitCode = 0;
+  const cpu = process.cpuUsage();
   // needs() and error messages name the file from argv, as they would in a process of its own
   process.argv[1] = path.resolve(file);
   try {
@@ -45,5 +47,6 @@ async function runFile(file: string) {
     console.error(error);
     process.exitCode = 1;
   }
-  send({ type: 'done', exitCode: Number(process.exitCode ?? 0) });
+  const used = process.cpuUsage(cpu);
+  send({ type: 'done', exitCode: Number(process.exitCode ?? 0), cpuMs: (used.user + used.system) / 1000 });
 }

@@ -105,8 +105,8 @@ async function runFiles(files: string[], env: NodeJS.ProcessEnv): Promise<FileRe
     const worker = new Worker(env);
     for (let file = queue.shift(); file; file = queue.shift()) {
       const t0 = Date.now();
-      const { output, exitCode } = ownProcess.test(file) ? await runAlone(file, env) : await worker.run(file);
-      results.push(report(file, output, exitCode, Date.now() - t0));
+      const run = ownProcess.test(file) ? await runAlone(file, env) : await worker.run(file);
+      results.push(report(file, run, Date.now() - t0));
     }
     worker.stop();
   };
@@ -114,18 +114,19 @@ async function runFiles(files: string[], env: NodeJS.ProcessEnv): Promise<FileRe
   return results;
 }
 
-type Run = { output: string; exitCode: number };
+type Run = { output: string; exitCode: number; cpuMs?: number };
 
 // Counts one file's tests from uvu's summary and prints its output whole, so parallel files do
 // not interleave.
-function report(file: string, output: string, exitCode: number, ms: number): FileResult {
+function report(file: string, { output, exitCode, cpuMs }: Run, ms: number): FileResult {
   const plain = stripVTControlCharacters(output);
   const count = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(plain)?.[1] ?? 0);
   const [total, passed, skipped] = [count('Total'), count('Passed'), count('Skipped')];
   // A file that ends non-zero without a failed test (a hook threw, the process crashed) still
   // counts as one failure.
   const failed = Math.max(total - passed, exitCode === 0 ? 0 : 1);
-  process.stdout.write(`\n=== ${file} (${(ms / 1000).toFixed(1)} s)\n${output.trimEnd()}\n`);
+  const cpu = cpuMs === undefined ? '' : `, CPU ${(cpuMs / 1000).toFixed(1)} s`;
+  process.stdout.write(`\n=== ${file} (${(ms / 1000).toFixed(1)} s${cpu})\n${output.trimEnd()}\n`);
   return { file, passed, failed, skipped, ms };
 }
 
@@ -179,7 +180,7 @@ class Worker {
       };
       const onMessage = (message: WorkerReport) => {
         if (message.type === 'output') output += message.text;
-        else finish({ output, exitCode: message.exitCode });
+        else finish({ output, exitCode: message.exitCode, cpuMs: message.cpuMs });
       };
       const onExit = (code: number | null, signal: string | null) => {
         this.child = undefined;
