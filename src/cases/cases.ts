@@ -18,6 +18,7 @@ import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
 import { addThreadEntry } from '../threads/entries.ts';
 import { isNoneOrActiveUser } from '../users/queries.ts';
 import { applyCaseEvent, type CaseActor, startingState } from './case-events.ts';
+import { noteCaseCountsChanged } from './changes.ts';
 import { formatCaseNumber } from './number-series.ts';
 
 const dueDate = z
@@ -132,6 +133,7 @@ export async function createCaseRecord(
     })
     .returning(caseColumns)
     .executeTakeFirstOrThrow();
+  noteCaseCountsChanged();
   await trx
     .insertInto('case_events')
     .values({ case_id: created.id, user_id: actor?.id ?? null, kind: 'created', new_value: start.note })
@@ -254,6 +256,7 @@ export async function updateCaseHeader(
       .where('id', '=', caseId)
       .returning(caseColumns)
       .executeTakeFirstOrThrow();
+    noteCaseCountsChanged();
     const others = changed.filter((field) => field !== 'status_id');
     if (others.length)
       await trx
@@ -348,6 +351,7 @@ export async function changeCaseFields(
     .where('id', '=', caseId)
     .returning(caseColumns)
     .executeTakeFirstOrThrow();
+  noteCaseCountsChanged();
   await db
     .insertInto('case_events')
     .values(

@@ -9,7 +9,15 @@ import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme } from '../test-support/seeds.ts';
 import { addStaffReply } from '../threads/threads.ts';
 import { createCase, type NewCaseInput } from './cases.ts';
-import { defaultFilter, filterToQuery, listOverview, pageSize, parseOverviewFilter, toTsQuery } from './overview.ts';
+import {
+  defaultFilter,
+  filterToQuery,
+  listOverview,
+  pageSize,
+  parseOverviewFilter,
+  tileCountsMaxAgeMs,
+  toTsQuery,
+} from './overview.ts';
 
 const rules = suite('Overview filter in the URL');
 
@@ -375,6 +383,51 @@ test('an English reader sees the seeded Swedish names in English; a name an admi
 test('an anonymous visitor cannot see the overview', async () => {
   const res = await new TestClient(ctx.app).get('/cases?resp=any');
   assert.is(res.statusCode, 303);
+});
+
+test('a case another instance adds reaches the tiles within their two-second cache, and one this app adds at once', async () => {
+  const kalle = await as('kalle');
+  const newToday = async () => Number(/data-tile="new_today">(\d+)</.exec((await kalle.get('/cases')).body)?.[1]);
+  const inDatabase = async () =>
+    Number(
+      (
+        await sql<{ n: number }>`select count(*) as n from cases where created_at >= date_trunc('day', now())`.execute(
+          ctx.db,
+        )
+      ).rows[0]?.n,
+    );
+  // rows this process did not write, as a second app instance on the same database would add them
+  await sql`insert into cases (number, title, status_id, case_type_id)
+    select 'OTHER-1', 'From the other instance', status_id, case_type_id from cases limit 1`.execute(ctx.db);
+  const expected = await inDatabase();
+  const deadline = Date.now() + tileCountsMaxAgeMs + 1_000;
+  let seen = await newToday();
+  while (seen !== expected && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    seen = await newToday();
+  }
+  assert.is(seen, expected, "the other instance's case is counted once the cache expires");
+
+  const acme = await ctx.db.selectFrom('customers').select('id').orderBy('id').executeTakeFirstOrThrow();
+  await createCase(
+    ctx.db,
+    {
+      title: 'Added here',
+      responsible_id: ctx.kalle.id,
+      customer_id: acme.id,
+      status_id: ctx.ids.Öppen as number,
+      case_type_id: ctx.ids.Support as number,
+      priority_id: ctx.ids.Normal as number,
+      due_date: null,
+      contact_id: null,
+      contact_name: null,
+      contact_email: null,
+      contact_phone: null,
+      body_html: '<div>Hej</div>',
+    },
+    ctx.kalle,
+  );
+  assert.is(await newToday(), expected + 1, "this instance's own change shows on the next load");
 });
 
 test.run();

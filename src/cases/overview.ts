@@ -4,6 +4,7 @@ import { countMyApprovals } from '../approvals/queries.ts';
 import type { Db } from '../db/database.ts';
 import type { StatusKind, User } from '../db/schema.ts';
 import { parseId, queryText } from '../forms/form.ts';
+import { caseCountsGeneration } from './changes.ts';
 
 // The case overview's filter. It lives entirely in the URL, so a view can be bookmarked,
 // shared and restored with the back button; defaults are left out of the URL.
@@ -322,6 +323,40 @@ export async function countTiles(
     countMyApprovals(db, user.id),
   ]);
   return { ...unfinished, new_today: created.n, my_approvals: myApprovals };
+}
+
+// The tile counts as the overview shows them: shared between requests for a short while, as
+// counting every open case for each of many agents refreshing the overview (twenty a second in
+// `npm run bench -- kontroll`) would take the database's cores from everything else. An entry
+// is used only while no case changed in this process since it was counted (src/cases/changes.ts)
+// and for at most tileCountsMaxAgeMs, which bounds how late another instance's changes show.
+// Requests that arrive while a count is running wait for that count instead of starting their own.
+export const tileCountsMaxAgeMs = 2_000;
+type TileCounts = Awaited<ReturnType<typeof countTiles>>;
+type TileEntry = { generation: number; at: number; counts: Promise<TileCounts> };
+const tileCaches = new WeakMap<Db, Map<string, TileEntry>>();
+
+export function countTilesShared(db: Db, user: Pick<User, 'id'>, day: Day): Promise<TileCounts> {
+  let cache = tileCaches.get(db);
+  if (!cache) {
+    cache = new Map();
+    tileCaches.set(db, cache);
+  }
+  const key = `${user.id}|${day.today}`;
+  const now = Date.now();
+  const generation = caseCountsGeneration();
+  const entry = cache.get(key);
+  if (entry && entry.generation === generation && now - entry.at < tileCountsMaxAgeMs) return entry.counts;
+  // one entry per user and day; old ones go when the map grows past what a large office needs
+  if (cache.size > 5_000) cache.clear();
+  const counts = countTiles(db, user, day);
+  const fresh: TileEntry = { generation, at: now, counts };
+  cache.set(key, fresh);
+  // a failed count is not kept: the next request tries again
+  counts.catch(() => {
+    if (cache.get(key) === fresh) cache.delete(key);
+  });
+  return counts;
 }
 
 // The overview URL a tile links to.
