@@ -259,7 +259,7 @@ export async function applyCaseEvents(
         ${changed.map((s) => touched.has(s.id))}::boolean[]
       ) as v(id, status_id, waiting_since, closed_at, bump, touched)
       where c.id = v.id`.execute(db);
-    noteCaseCountsChanged();
+    noteCaseCountsChanged(actor);
   }
   if (eventRows.length) await db.insertInto('case_events').values(eventRows).execute();
   return applied;

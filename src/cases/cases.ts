@@ -133,7 +133,7 @@ export async function createCaseRecord(
     })
     .returning(caseColumns)
     .executeTakeFirstOrThrow();
-  noteCaseCountsChanged();
+  noteCaseCountsChanged(actor);
   await trx
     .insertInto('case_events')
     .values({ case_id: created.id, user_id: actor?.id ?? null, kind: 'created', new_value: start.note })
@@ -256,7 +256,7 @@ export async function updateCaseHeader(
       .where('id', '=', caseId)
       .returning(caseColumns)
       .executeTakeFirstOrThrow();
-    noteCaseCountsChanged();
+    noteCaseCountsChanged(actor);
     const others = changed.filter((field) => field !== 'status_id');
     if (others.length)
       await trx
@@ -351,7 +351,7 @@ export async function changeCaseFields(
     .where('id', '=', caseId)
     .returning(caseColumns)
     .executeTakeFirstOrThrow();
-  noteCaseCountsChanged();
+  noteCaseCountsChanged(actor);
   await db
     .insertInto('case_events')
     .values(

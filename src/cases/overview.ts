@@ -304,7 +304,12 @@ export async function countTiles(
   user: Pick<User, 'id'>,
   day: Day,
 ): Promise<Record<TileKey, number> & { my_approvals: number }> {
-  const [unfinished, created, myApprovals] = await Promise.all([
+  const [counts, myApprovals] = await Promise.all([countCaseTiles(db, user, day), countMyApprovals(db, user.id)]);
+  return { ...counts, my_approvals: myApprovals };
+}
+
+async function countCaseTiles(db: Db, user: Pick<User, 'id'>, day: Day): Promise<Record<TileKey, number>> {
+  const [unfinished, created] = await Promise.all([
     db
       .selectFrom('cases')
       .select([
@@ -320,23 +325,27 @@ export async function countTiles(
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('created_at', '>=', startOfDay(day))
       .executeTakeFirstOrThrow(),
-    countMyApprovals(db, user.id),
   ]);
-  return { ...unfinished, new_today: created.n, my_approvals: myApprovals };
+  return { ...unfinished, new_today: created.n };
 }
 
 // The tile counts as the overview shows them: shared between requests for a short while, as
 // counting every open case for each of many agents refreshing the overview (twenty a second in
 // `npm run bench -- kontroll`) would take the database's cores from everything else. An entry
-// is used only while no case changed in this process since it was counted (src/cases/changes.ts)
-// and for at most tileCountsMaxAgeMs, which bounds how late another instance's changes show.
+// is used only while no person changed a case in this process since it was counted
+// (src/cases/changes.ts) and for at most tileCountsMaxAgeMs, which bounds how late the system's
+// and other instances' changes show.
 // Requests that arrive while a count is running wait for that count instead of starting their own.
 export const tileCountsMaxAgeMs = 2_000;
-type TileCounts = Awaited<ReturnType<typeof countTiles>>;
-type TileEntry = { generation: number; at: number; counts: Promise<TileCounts> };
+type CaseTileCounts = Awaited<ReturnType<typeof countCaseTiles>>;
+type TileEntry = { generation: number; at: number; counts: Promise<CaseTileCounts> };
 const tileCaches = new WeakMap<Db, Map<string, TileEntry>>();
 
-export function countTilesShared(db: Db, user: Pick<User, 'id'>, day: Day): Promise<TileCounts> {
+export async function countTilesShared(
+  db: Db,
+  user: Pick<User, 'id'>,
+  day: Day,
+): Promise<Record<TileKey, number> & { my_approvals: number }> {
   let cache = tileCaches.get(db);
   if (!cache) {
     cache = new Map();
@@ -345,18 +354,21 @@ export function countTilesShared(db: Db, user: Pick<User, 'id'>, day: Day): Prom
   const key = `${user.id}|${day.today}`;
   const now = Date.now();
   const generation = caseCountsGeneration();
-  const entry = cache.get(key);
-  if (entry && entry.generation === generation && now - entry.at < tileCountsMaxAgeMs) return entry.counts;
-  // one entry per user and day; old ones go when the map grows past what a large office needs
-  if (cache.size > 5_000) cache.clear();
-  const counts = countTiles(db, user, day);
-  const fresh: TileEntry = { generation, at: now, counts };
-  cache.set(key, fresh);
-  // a failed count is not kept: the next request tries again
-  counts.catch(() => {
-    if (cache.get(key) === fresh) cache.delete(key);
-  });
-  return counts;
+  let entry = cache.get(key);
+  if (!entry || entry.generation !== generation || now - entry.at >= tileCountsMaxAgeMs) {
+    // one entry per user and day; old ones go when the map grows past what a large office needs
+    if (cache.size > 5_000) cache.clear();
+    const fresh: TileEntry = { generation, at: now, counts: countCaseTiles(db, user, day) };
+    cache.set(key, fresh);
+    // a failed count is not kept: the next request tries again
+    fresh.counts.catch(() => {
+      if (cache.get(key) === fresh) cache.delete(key);
+    });
+    entry = fresh;
+  }
+  // the approvals waiting for this user: one user's few rows, counted fresh on every load
+  const [counts, myApprovals] = await Promise.all([entry.counts, countMyApprovals(db, user.id)]);
+  return { ...counts, my_approvals: myApprovals };
 }
 
 // The overview URL a tile links to.

@@ -158,12 +158,13 @@ export async function runKontrollHoldingLock(
 ): Promise<KontrollRunTotals> {
   const now = opts.now ?? new Date();
   const actor = opts.actor ?? null;
-  // 200 cases a transaction, two at a time, resting 0.3 of each batch's time: 20,000 actions in
-  // about 24 s on a 2-core machine while the overview keeps its p99 under 100 ms (`npm run bench
-  // -- kontroll`). Smaller batches pay more round trips per case; with two, one batch composes
-  // its mails (CPU in this process) while the other waits on the database. The batches hold
-  // disjoint cases, each locked in id order, so they cannot deadlock.
-  const batchSize = opts.batchSize ?? 200;
+  // 100 cases a transaction, two at a time, resting 0.3 of each batch's time. Measured here
+  // (`npm run bench -- kontroll`, 2 cores, 20 overview requests a second): 20,000 actions in
+  // 25-36 s, overview p99 75-118 ms; one at a time took 31-49 s. With two, one batch composes its
+  // mails (CPU in this process) while the other waits on the database; batches of 200 were no
+  // faster and make longer stretches in which this process builds a batch instead of answering
+  // requests. The batches hold disjoint cases, each locked in id order, so they cannot deadlock.
+  const batchSize = opts.batchSize ?? 100;
   const concurrency = opts.concurrency ?? 2;
   const restRatio = opts.restRatio ?? 0.3;
   const run = await db
