@@ -76,7 +76,11 @@ export async function registerRegisterRoutes(app: FastifyInstance): Promise<void
     return reply.view('admin/registers/index', {
       register,
       includeInactive,
-      rows: rows.map((row) => ({ id: row.id, active: row.active, cells: listCells(register, row, request.t) })),
+      rows: rows.map((row) => ({
+        id: row.id,
+        active: row.active,
+        cells: listCells(register, row, request.t, request.lang),
+      })),
     });
   });
 

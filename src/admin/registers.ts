@@ -2,10 +2,11 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import { z } from 'zod';
 import { formatCaseNumber } from '../cases/number-series.ts';
 import { uniqueViolation } from '../db/errors.ts';
-import type { Database, NumberSeriesPurpose, StatusKind } from '../db/schema.ts';
+import type { Database, Language, NumberSeriesPurpose, StatusKind } from '../db/schema.ts';
 import { FormError, multiLine, requiredText, singleLine } from '../forms/form.ts';
 import type { MessageKey } from '../i18n/en.ts';
 import type { Translate } from '../i18n/i18n.ts';
+import { seededName } from '../i18n/seeded-names.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
 
 // The small administration registers share one engine: each is described once below, and the
@@ -38,6 +39,8 @@ export type ListColumn<C extends string = string> = {
   labelKey: MessageKey;
   // Defaults to the column's value as it is.
   text?: (row: RegisterRow, t: Translate) => string;
+  // A name the migrations seeded in Swedish: an English reader sees it in English (seeded-names.ts).
+  seeded?: boolean;
 };
 
 export type Register = {
@@ -104,7 +107,7 @@ const caseTypes = {
   schema: z.object({ name: requiredText(100), position }),
   defaults: { position: '0' },
   columns: [
-    { name: 'name', labelKey: 'registers.name' },
+    { name: 'name', labelKey: 'registers.name', seeded: true },
     { name: 'position', labelKey: 'registers.position' },
   ],
   orderBy: ['position', 'name'],
@@ -129,7 +132,7 @@ const statuses = {
   schema: z.object({ name: requiredText(100), kind: z.enum(statusKinds, 'errors.required'), position }),
   defaults: { kind: 'open', position: '0' },
   columns: [
-    { name: 'name', labelKey: 'registers.name' },
+    { name: 'name', labelKey: 'registers.name', seeded: true },
     { name: 'kind', labelKey: 'registers.kind', text: (row, t) => t(`registers.kind.${row.kind}`) },
     { name: 'position', labelKey: 'registers.position' },
   ],
@@ -148,7 +151,7 @@ const priorities = {
   schema: z.object({ name: requiredText(100), rank: integer(1, maxInteger, 'errors.positive', 'errors.too_large') }),
   defaults: {},
   columns: [
-    { name: 'name', labelKey: 'registers.name' },
+    { name: 'name', labelKey: 'registers.name', seeded: true },
     { name: 'rank', labelKey: 'registers.rank' },
   ],
   orderBy: ['rank', 'name'],
@@ -196,7 +199,7 @@ const numberSeries = {
   }),
   defaults: { next_number: '1', digits: '5', purpose: 'cases' },
   columns: [
-    { name: 'name', labelKey: 'registers.name' },
+    { name: 'name', labelKey: 'registers.name', seeded: true },
     { name: 'purpose', labelKey: 'registers.purpose', text: (row, t) => t(`registers.purpose.${row.purpose}`) },
     { name: 'prefix', labelKey: 'registers.prefix' },
     {
@@ -232,9 +235,13 @@ export function findRegister(slug: string): Register | undefined {
 }
 
 // The list's cells as text, in the order of register.columns; the status column comes last.
-export function listCells(register: Register, row: RegisterRow, t: Translate): string[] {
+export function listCells(register: Register, row: RegisterRow, t: Translate, lang: Language): string[] {
   const cells = register.columns.map((column) =>
-    column.text ? column.text(row, t) : String(row[column.name] ?? t('common.none')),
+    column.text
+      ? column.text(row, t)
+      : column.seeded && typeof row[column.name] === 'string'
+        ? seededName(row[column.name] as string, lang)
+        : String(row[column.name] ?? t('common.none')),
   );
   return [...cells, active(row, t)];
 }

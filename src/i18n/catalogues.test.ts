@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { en } from './en.ts';
-import { catalogues, languages } from './i18n.ts';
+import { catalogues, languages, translator } from './i18n.ts';
 import { sv } from './sv.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -39,7 +39,8 @@ function missingFrom(used: Map<string, string[]>): string[] {
     .map(([key, where]) => `${key} (${where.join(', ')})`);
 }
 
-const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+// {name} and the argument of {name, plural, …}
+const placeholders = (text: string) => [...text.matchAll(/\{(\w+)[,}]/g)].map((m) => m[1]).sort();
 
 test('sv and en hold exactly the same keys', () => {
   const svKeys = Object.keys(sv);
@@ -70,6 +71,27 @@ test('no text is empty and both languages use the same {placeholders}', () => {
     (key) => placeholders(en[key as keyof typeof en]).join() !== placeholders(sv[key as keyof typeof sv] ?? '').join(),
   );
   assert.equal(mismatched, [], 'placeholders differ between sv and en');
+});
+
+test("counts take the plural form of the reader's language: 1 dag, 2 dagar; 1 day, 21 days", () => {
+  const sv = translator('sv');
+  const en = translator('en');
+  assert.is(sv('kontroll.rule_remind', { days: 1 }), 'Påminnelse efter 1 dag utan svar.');
+  assert.is(sv('kontroll.rule_remind', { days: 7 }), 'Påminnelse efter 7 dagar utan svar.');
+  assert.is(en('kontroll.rule_close', { days: 1 }), 'Closing after 1 day.');
+  assert.is(en('kontroll.rule_close', { days: 21 }), 'Closing after 21 days.');
+  assert.is(
+    sv('kontroll.preview_counts', { remind: 1, close: 0 }),
+    'Om du kör Kontroll nu får 1 ärende en påminnelse och 0 ärenden stängs.',
+  );
+  assert.is(
+    en('kontroll.preview_counts', { remind: 1, close: 2 }),
+    'If you run Kontroll now, 1 case gets a reminder and 2 cases are closed.',
+  );
+  assert.is(sv('nav.notifications_unread', { count: 1 }), '1 oläst notis');
+  assert.is(en('nav.notifications_unread', { count: 3 }), '3 unread notifications');
+  // a text without plural forms keeps its braces-free words and apostrophes as written
+  assert.is(en('kontroll.more', { count: 2 }), '…and 2 more.');
 });
 
 test('every key a view asks for with it.t(...) exists', () => {

@@ -1,3 +1,4 @@
+import { IntlMessageFormat } from 'intl-messageformat';
 import type { Language } from '../db/schema.ts';
 import { en, type MessageKey } from './en.ts';
 import { sv } from './sv.ts';
@@ -13,9 +14,21 @@ export function translator(language: Language): Translate {
   const cached = translators.get(language);
   if (cached) return cached;
   const catalogue = catalogues[language];
+  const plurals = new Map<string, IntlMessageFormat>();
   const translate: Translate = (key, params) => {
     // Unknown keys show as themselves so a missing text is visible, never blank.
     let text: string = key in catalogue ? catalogue[key as MessageKey] : key;
+    // A text that says "{count, plural, one {# dag} other {# dagar}}" is ICU MessageFormat: the
+    // language's own plural rules (Intl.PluralRules) pick the form. Only those texts go through
+    // the formatter, so a plain text's apostrophes and angle brackets stay as written.
+    if (params && text.includes(', plural,')) {
+      let format = plurals.get(key);
+      if (!format) {
+        format = new IntlMessageFormat(text, language, undefined, { ignoreTag: true });
+        plurals.set(key, format);
+      }
+      return String(format.format(params));
+    }
     if (params) for (const [name, value] of Object.entries(params)) text = text.replaceAll(`{${name}}`, String(value));
     return text;
   };

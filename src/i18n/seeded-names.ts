@@ -1,6 +1,6 @@
 import type { Language } from '../db/schema.ts';
 
-// The registers' first rows (statuses, case types, priorities, document categories) are created
+// The registers' first rows (statuses, case types, priorities, number series, document categories) are created
 // in Swedish by the migrations. An English reader sees a row that still carries its seeded
 // Swedish name in English; a row an administrator renamed or added shows as it is named.
 const english: Readonly<Record<string, string>> = {
@@ -14,6 +14,9 @@ const english: Readonly<Record<string, string>> = {
   Hög: 'High',
   Låg: 'Low',
   Allmänt: 'General',
+  Ärenden: 'Cases',
+  Projekt: 'Projects',
+  Arbetsordrar: 'Work orders',
 };
 
 export function seededName(name: string, lang: Language): string {

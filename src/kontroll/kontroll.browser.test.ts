@@ -87,7 +87,7 @@ test('KALLE opens Hantera → Kontroll, sees the preview, runs it and sees what 
   await page.getByRole('link', { name: 'Kontroll', exact: true }).click();
   await page.waitForURL(`${base}/kontroll`);
   await page.getByRole('heading', { name: 'Kontroll', exact: true }).waitFor();
-  await page.getByText('Om du kör Kontroll nu får 1 ärenden en påminnelse och 1 ärenden stängs.').waitFor();
+  await page.getByText('Om du kör Kontroll nu får 1 ärende en påminnelse och 1 ärende stängs.').waitFor();
   const toRemind = page.getByRole('table', { name: 'Får påminnelse' });
   const toClose = page.getByRole('table', { name: 'Stängs' });
   assert.equal(await toRemind.getByRole('link').allTextContents(), [ctx.remind]);
@@ -95,7 +95,7 @@ test('KALLE opens Hantera → Kontroll, sees the preview, runs it and sees what 
 
   await page.getByRole('button', { name: 'Kör Kontroll nu' }).click();
   await page.getByRole('heading', { name: 'Kontroll klar' }).waitFor();
-  await page.getByText('1 ärenden påminda, 1 ärenden stängda, 0 lämnade orörda.').waitFor();
+  await page.getByText('1 ärende påmint, 1 ärende stängt, 0 lämnade orörda.').waitFor();
   const closedRow = page.getByRole('table', { name: 'Stängda' }).getByRole('row', { name: new RegExp(ctx.close) });
   assert.ok((await closedRow.textContent())?.includes('Stängd'));
   const remindedRow = page.getByRole('table', { name: 'Påminda' }).getByRole('row', { name: new RegExp(ctx.remind) });

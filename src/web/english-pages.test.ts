@@ -57,6 +57,34 @@ test('the approval structure form offers the General category in English', async
   assert.not.match(res.body, 'Allmänt');
 });
 
+test("the administration's register lists show the seeded names in English", async () => {
+  const expected: Record<string, [string[], string[]]> = {
+    '/admin/statuses': [
+      ['Open', 'Waiting for customer', 'To work order', 'Closed'],
+      ['Öppen', 'Väntar på kund', 'Stängd'],
+    ],
+    '/admin/case-types': [
+      ['Question', 'Complaint', 'Document approval'],
+      ['Fråga', 'Reklamation', 'Dokumentattest'],
+    ],
+    '/admin/priorities': [
+      ['High', 'Low'],
+      ['Hög', 'Låg'],
+    ],
+    '/admin/number-series': [
+      ['Cases', 'Projects', 'Work orders'],
+      ['Ärenden', 'Projekt', 'Arbetsordrar'],
+    ],
+    '/admin/document-categories': [['General'], ['Allmänt']],
+  };
+  for (const [url, [english, swedish]] of Object.entries(expected)) {
+    const res = await ctx.eva.get(url);
+    assert.is(res.statusCode, 200, url);
+    for (const name of english) assert.match(res.body, new RegExp(`>${name}</a>`), `${url} shows ${name}`);
+    for (const name of swedish) assert.not.match(res.body, `>${name}</a>`, `${url} does not show ${name}`);
+  }
+});
+
 test('the internal note has its own save button, apart from the case header', async () => {
   const kase = await ctx.db.selectFrom('cases').select('number').orderBy('id').executeTakeFirstOrThrow();
   const res = await ctx.eva.get(`/cases/${kase.number}/internal`);
