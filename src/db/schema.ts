@@ -267,6 +267,8 @@ export interface DocumentsTable {
   created_by: number | null;
   created_at: Timestamp;
   deleted_at: Date | null;
+  // the received mail it came with (its .eml or an attachment)
+  inbound_message_id: Generated<string | null>;
 }
 
 export interface InlineImagesTable {

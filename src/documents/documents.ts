@@ -113,7 +113,14 @@ export async function addDocument(db: Db, input: NewDocument): Promise<AddedDocu
 // /documents/:id/versions/:n read only document_versions.
 async function insertDocument(
   db: Db,
-  input: { owner: DocumentOwner; folderId: number; fileId: string; fileName: string; createdBy: number | null },
+  input: {
+    owner: DocumentOwner;
+    folderId: number;
+    fileId: string;
+    fileName: string;
+    createdBy: number | null;
+    inboundMessageId?: string | null;
+  },
 ): Promise<{ id: string; file_name: string }> {
   const fileName = cleanFileName(input.fileName);
   const document = await db
@@ -124,6 +131,7 @@ async function insertDocument(
       file_id: input.fileId,
       file_name: fileName,
       created_by: input.createdBy,
+      inbound_message_id: input.inboundMessageId ?? null,
     })
     .returning(['id', 'file_name'])
     .executeTakeFirstOrThrow();
@@ -150,6 +158,10 @@ export type NewMailDocument = {
   file: { content: Buffer; contentType: string } | { id: string };
   // a 'document_added' line in the case's history (received mail); a sent copy has its own
   noteInHistory: boolean;
+  // the agent whose reply this is a copy of (a received mail, or a reminder Kontroll sent: none)
+  sentBy?: number | null;
+  // the received mail it came with, so the mail's thread entry lists its attachments
+  inboundMessageId?: string | null;
 };
 
 // A case's correspondence, filed by the system: a received mail's .eml and attachments in
@@ -169,7 +181,7 @@ export async function addMailDocument(db: Db, input: NewMailDocument): Promise<{
           await storeFile(db, {
             content: input.file.content,
             contentType: input.file.contentType,
-            createdBy: null,
+            createdBy: input.sentBy ?? null,
             maxBytes: Number.MAX_SAFE_INTEGER,
           })
         ).id;
@@ -178,7 +190,8 @@ export async function addMailDocument(db: Db, input: NewMailDocument): Promise<{
     folderId: folder.id,
     fileId,
     fileName: input.fileName,
-    createdBy: null,
+    createdBy: input.sentBy ?? null,
+    inboundMessageId: input.inboundMessageId ?? null,
   });
   if (input.noteInHistory) {
     await recordCaseEvent(db, input.caseId, 'document_added', null, { new_value: document.file_name });

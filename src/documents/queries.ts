@@ -287,3 +287,16 @@ export async function listStructureOptions(db: Db, keepId: number | null) {
     .orderBy('name')
     .execute();
 }
+
+// The attachments each received mail of a case brought (not its .eml), for its thread entry.
+export async function listMailAttachments(db: Db, caseId: number) {
+  return db
+    .selectFrom('documents')
+    .innerJoin('inbound_messages', 'inbound_messages.id', 'documents.inbound_message_id')
+    .select(['documents.id', 'documents.file_name', 'documents.inbound_message_id'])
+    .where('documents.case_id', '=', caseId)
+    .where('documents.deleted_at', 'is', null)
+    .whereRef('documents.file_id', '<>', 'inbound_messages.file_id')
+    .orderBy('documents.id')
+    .execute();
+}

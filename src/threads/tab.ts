@@ -1,5 +1,6 @@
 import type { CaseTab } from '../case-page/tab.ts';
 import { openApprovalStates } from '../documents/access.ts';
+import { listMailAttachments } from '../documents/queries.ts';
 import { listActiveCannedReplies } from './canned-replies.ts';
 import { findReplyDraft } from './drafts.ts';
 import { listThreadEntries } from './threads.ts';
@@ -8,8 +9,9 @@ export const threadTab: CaseTab = {
   name: 'thread',
   labelKey: 'cases.tab.thread',
   load: async ({ db, kase, user }) => {
-    const [thread, cannedReplies, documents, draft] = await Promise.all([
+    const [entries, mailAttachments, cannedReplies, documents, draft] = await Promise.all([
       listThreadEntries(db, kase.id),
+      listMailAttachments(db, kase.id),
       listActiveCannedReplies(db),
       db
         .selectFrom('documents')
@@ -23,6 +25,13 @@ export const threadTab: CaseTab = {
         .execute(),
       findReplyDraft(db, kase.id, user.id),
     ]);
+    // a received mail's entry lists the files it brought (they are filed in E-mail IN)
+    const thread = entries.map((entry) => ({
+      ...entry,
+      attachments: mailAttachments.filter(
+        (a) => entry.inbound_message_id !== null && a.inbound_message_id === entry.inbound_message_id,
+      ),
+    }));
     // A reply taken back by Undo fills the box as it was; else the reply goes to the case's
     // contact unless the user picks another address.
     const replyValues = draft

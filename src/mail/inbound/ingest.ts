@@ -413,7 +413,14 @@ async function storeMailDocuments(
   opts: { attachments: boolean; skip?: Set<InboundAttachment> },
 ): Promise<void> {
   const add = (fileName: string, file: NewMailDocument['file']) =>
-    addMailDocument(ctx.trx, { caseId, folder: 'email_in', fileName, file, noteInHistory: true });
+    addMailDocument(ctx.trx, {
+      caseId,
+      folder: 'email_in',
+      fileName,
+      file,
+      noteInHistory: true,
+      inboundMessageId: ctx.inbound.id,
+    });
   await add(emlName(ctx), { id: ctx.inbound.file_id });
   if (!opts.attachments) return;
   let n = 0;

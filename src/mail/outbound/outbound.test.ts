@@ -133,12 +133,22 @@ test('a reply with a pasted image and a document reaches the customer as one thr
     .selectFrom('documents')
     .innerJoin('document_folders', 'document_folders.id', 'documents.folder_id')
     .leftJoin('document_versions', 'document_versions.document_id', 'documents.id')
-    .select(['documents.file_name', 'document_versions.version'])
+    .select(['documents.file_name', 'document_versions.version', 'documents.created_by'])
     .where('documents.case_id', '=', ctx.kase.id)
     .where('document_folders.system_key', '=', 'email_out')
     .execute();
+  // KALLE sent it: the copy and the history's "E-mail sent" name him, not the system
+  assert.is(copy[0]?.created_by, ctx.kalle.id);
+  const sentEvent = await ctx.db
+    .selectFrom('case_events')
+    .select('user_id')
+    .where('case_id', '=', ctx.kase.id)
+    .where('kind', '=', 'email_sent')
+    .executeTakeFirstOrThrow();
+  assert.is(sentEvent.user_id, ctx.kalle.id);
   assert.is(copy.length, 1, 'a copy lands in E-mail OUT');
-  assert.match(copy[0]?.file_name ?? '', /\.eml$/);
+  // named like an E-mail IN copy: local date and time, then the subject without the case tag
+  assert.match(copy[0]?.file_name ?? '', /^\d{4}-\d{2}-\d{2} \d{2}\.\d{2} Skrivaren fastnar – åäö\.eml$/);
   assert.is(copy[0]?.version, 1, 'as its version 1, so a new version keeps it');
   const thread = await listThreadEntries(ctx.db, ctx.kase.id);
   assert.is(thread[0]?.mail_status, 'sent');

@@ -35,6 +35,9 @@ export type ClaimedMessage = {
   case_id: number | null;
   message_id: string;
   thread_entry_id: string | null;
+  subject: string;
+  // the agent who sent it (null: the system, e.g. Kontroll)
+  created_by: number | null;
 };
 
 // Takes up to `limit` due messages for this sender. SKIP LOCKED lets several instances claim
@@ -51,7 +54,7 @@ export async function claimDueMessages(db: Db, limit: number, claimMs = defaultC
       order by next_attempt_at, id
       limit ${limit}
       for update skip locked)
-    returning id, kind, envelope_from, envelope_to, raw, attempts, give_up_at, case_id, message_id, thread_entry_id`.execute(
+    returning id, kind, envelope_from, envelope_to, raw, attempts, give_up_at, case_id, message_id, thread_entry_id, subject, created_by`.execute(
     db,
   );
   return result.rows;

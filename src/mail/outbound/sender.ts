@@ -3,6 +3,7 @@ import { recordCaseEvent } from '../../cases/case-events.ts';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { addMailDocument } from '../../documents/documents.ts';
+import { mailCopyName } from '../copy-name.ts';
 import {
   type ClaimedMessage,
   claimDueMessages,
@@ -92,19 +93,25 @@ export async function checkSmtpConnection(smtp: SmtpServer, timeoutMs = 10_000):
 
 // A copy of what was sent goes to the case's E-mail OUT folder. Only replies are the case's
 // correspondence; notifications to colleagues and test mail stay out of it.
-async function fileSentCopy(db: Db, message: ClaimedMessage): Promise<void> {
+async function fileSentCopy(db: Db, config: Config, message: ClaimedMessage): Promise<void> {
   if (!message.case_id || message.kind !== 'reply') return;
   const caseId = message.case_id;
   await db.transaction().execute(async (trx) => {
-    const name = `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${message.id}.eml`;
+    const settings = await trx.selectFrom('mail_settings').select('subject_tag').where('id', '=', 1).executeTakeFirst();
+    const name = mailCopyName(new Date(), message.subject, {
+      timeZone: config.timeZone,
+      subjectTag: settings?.subject_tag ?? '',
+    });
     await addMailDocument(trx, {
       caseId,
       folder: 'email_out',
       fileName: name,
       file: { content: message.raw, contentType: 'message/rfc822' },
       noteInHistory: false,
+      sentBy: message.created_by,
     });
-    await recordCaseEvent(trx, caseId, 'email_sent', null, { new_value: message.envelope_to.join(', ') });
+    const sender = message.created_by === null ? null : { id: message.created_by };
+    await recordCaseEvent(trx, caseId, 'email_sent', sender, { new_value: message.envelope_to.join(', ') });
   });
 }
 
@@ -192,7 +199,7 @@ export function createMailSender(opts: {
     await recordSent(message.id);
     // Not part of delivery: the next message need not wait for it.
     copies = copies.then(() =>
-      fileSentCopy(db, message).catch((error) =>
+      fileSentCopy(db, config, message).catch((error) =>
         log(`outbox ${message.id}: sent, but the E-mail OUT copy failed: ${error}`),
       ),
     );
