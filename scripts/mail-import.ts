@@ -21,6 +21,12 @@ function describe(result: IngestResult): string {
       return `added to case ${n}, which was reopened`;
     case 'new_linked':
       return `created case ${n}, following up a closed case`;
+    case 'stranger':
+      return `created case ${n} for triage: the sender is not known on the case it names`;
+    case 'discussion':
+      return `added to the discussion of case ${n}`;
+    case 'possible_loop':
+      return `kept as a possible loop (case ${n}), not added`;
     case 'bounce':
       return result.caseNumber ? `ignored as bounce (noted in case ${n})` : 'ignored as bounce';
     case 'auto_reply':

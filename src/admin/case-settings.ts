@@ -17,6 +17,12 @@ export const caseSettingsSchema = z.object({
     .int('errors.number')
     .min(1, 'errors.positive')
     .max(200, 'errors.too_long'),
+  // past this many mails an hour from one sender on one case, further ones are possible loops
+  loop_limit_per_hour: z.coerce
+    .number('errors.number')
+    .int('errors.number')
+    .min(1, 'errors.positive')
+    .max(1000, 'errors.too_long'),
   // "Send now" holds the mail this long for Undo; 0: no hold
   undo_send_seconds: z.coerce
     .number('errors.number')

@@ -5,6 +5,7 @@ import { registerDocumentCategoryRoutes } from '../documents/category-routes.ts'
 import { registerKontrollSettingsRoutes } from '../kontroll/settings-routes.ts';
 import { registerMailAdminRoutes } from '../mail/admin-routes.ts';
 import { registerInboundAdminRoutes } from '../mail/inbound/admin-routes.ts';
+import { registerPossibleLoopRoutes } from '../mail/inbound/loop-routes.ts';
 import { registerMailboxRoutes } from '../mail/inbound/mailbox-routes.ts';
 import { registerUserAdminRoutes } from '../users/admin-routes.ts';
 import { forbidden, notFound } from '../web/errors.ts';
@@ -27,6 +28,7 @@ export async function registerAdminRoutes(app: FastifyInstance): Promise<void> {
   await app.register(registerCustomerAdminRoutes, { prefix: '/customers' });
   await app.register(registerDocumentCategoryRoutes, { prefix: '/document-categories' });
   await app.register(registerInboundAdminRoutes, { prefix: '/inbound' });
+  await app.register(registerPossibleLoopRoutes, { prefix: '/possible-loops' });
   await app.register(registerMailAdminRoutes);
   await app.register(registerMailboxRoutes, { prefix: '/mailboxes' });
   await app.register(registerSettingsRoutes);

@@ -15,6 +15,7 @@ export async function registerSettingsRoutes(app: FastifyInstance): Promise<void
       read_mail_every_minutes: String(row.read_mail_every_minutes),
       max_inbound_mb: String(row.max_inbound_mb),
       undo_send_seconds: String(row.undo_send_seconds),
+      loop_limit_per_hour: String(row.loop_limit_per_hour),
     };
     return reply.view('admin/settings', { values, errors: {} });
   });

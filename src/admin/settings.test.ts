@@ -41,6 +41,7 @@ test('an admin changes the reopen window and read-mail interval; bad values are 
     read_mail_every_minutes: '5',
     max_inbound_mb: '10',
     undo_send_seconds: '0',
+    loop_limit_per_hour: '10',
   });
   assert.is(ok.statusCode, 303);
   const row = await ctx.db.selectFrom('case_settings').selectAll().executeTakeFirstOrThrow();

@@ -37,6 +37,7 @@ export const caseEventKinds = [
   'discussion_post_deleted',
   'internal_note_saved',
   'work_order_created',
+  'triage_cleared',
 ] as const satisfies readonly CaseEventKind[];
 
 export type CaseActor = { id: number } | null;

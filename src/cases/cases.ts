@@ -17,7 +17,7 @@ import { notifyUser } from '../notifications/notifications.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
 import { addThreadEntry } from '../threads/entries.ts';
 import { isNoneOrActiveUser } from '../users/queries.ts';
-import { applyCaseEvent, type CaseActor, startingState } from './case-events.ts';
+import { applyCaseEvent, type CaseActor, recordCaseEvent, startingState } from './case-events.ts';
 import { noteCaseCountsChanged } from './changes.ts';
 import { formatCaseNumber } from './number-series.ts';
 
@@ -382,4 +382,19 @@ export async function linkCaseToWorkOrder(db: Db, caseId: number, workOrderId: n
     .set({ work_order_id: workOrderId, last_activity_at: new Date() })
     .where('id', '=', caseId)
     .execute();
+}
+
+// An agent looked at a case flagged for triage (a stranger's mail about another case) and
+// cleared the flag. False when it was not flagged (cleared meanwhile by a colleague).
+export async function clearCaseTriage(db: Db, caseId: number, actor: { id: number }): Promise<boolean> {
+  const cleared = await db
+    .updateTable('cases')
+    .set({ triage_reason: null, updated_at: new Date() })
+    .where('id', '=', caseId)
+    .where('triage_reason', 'is not', null)
+    .returning('triage_reason')
+    .executeTakeFirst();
+  if (!cleared) return false;
+  await recordCaseEvent(db, caseId, 'triage_cleared', actor);
+  return true;
 }

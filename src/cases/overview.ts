@@ -258,6 +258,7 @@ function overviewRows(db: Db) {
       'c.due_date',
       'c.last_activity_at',
       'c.status_kind',
+      'c.triage_reason',
       's.name as status_name',
       (eb) => eb.selectFrom('case_types as t').select('t.name').whereRef('t.id', '=', 'c.case_type_id').as('type_name'),
       'p.name as priority_name',

@@ -12,6 +12,7 @@ export async function findCaseByNumber(db: Db, number: string) {
     .leftJoin('priorities as priority', 'priority.id', 'cases.priority_id')
     .leftJoin('contacts as contact', 'contact.id', 'cases.contact_id')
     .leftJoin('work_orders as work_order', 'work_order.id', 'cases.work_order_id')
+    .leftJoin('cases as previous', 'previous.id', 'cases.previous_case_id')
     .select(caseColumns.map((c) => `cases.${c}` as const))
     .select([
       'customers.number as customer_number',
@@ -25,6 +26,7 @@ export async function findCaseByNumber(db: Db, number: string) {
       'contact.name as contact_record_name',
       'contact.email as contact_record_email',
       'work_order.number as work_order_number',
+      'previous.number as previous_case_number',
     ])
     .where('cases.number', '=', number)
     .executeTakeFirst();

@@ -15,7 +15,14 @@ import {
 import { currentUser } from '../web/context.ts';
 import { formKeyOf } from '../web/form-key.ts';
 import { redirectAfterPost } from '../web/render.ts';
-import { caseHeaderSchema, createCase, newCaseSchema, StaleEditError, updateCaseHeader } from './cases.ts';
+import {
+  caseHeaderSchema,
+  clearCaseTriage,
+  createCase,
+  newCaseSchema,
+  StaleEditError,
+  updateCaseHeader,
+} from './cases.ts';
 import { findCustomerByNumber, listCustomerContacts, loadCaseFormOptions, suggestCustomers } from './queries.ts';
 import { findStatusOfKind } from './statuses.ts';
 
@@ -108,6 +115,18 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: NumberParams & { tab: string } }>('/cases/:number/:tab', async (request, reply) => {
     const tab = findTab(request.params.tab);
     return renderCasePage(request, reply, await loadCase(request), tab.name);
+  });
+
+  // An agent looked at a case flagged for triage (a stranger's mail about another case).
+  app.post<{ Params: NumberParams }>('/cases/:number/triage-clearance', async (request, reply) => {
+    const found = await loadCase(request);
+    const cleared = await clearCaseTriage(db, found.id, currentUser(request));
+    return redirectAfterPost(
+      request,
+      reply,
+      `/cases/${found.number}`,
+      request.t(cleared ? 'triage.cleared' : 'triage.not_flagged'),
+    );
   });
 
   app.post<{ Params: NumberParams }>('/cases/:number/header', async (request, reply) => {

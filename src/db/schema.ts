@@ -5,6 +5,8 @@ type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 export type Role = 'admin' | 'agent';
 export type Language = 'sv' | 'en';
 export type StatusKind = 'open' | 'waiting' | 'work_order' | 'closed';
+// A sender the case did not know wrote into it; their mail became a new case, flagged with this.
+export type TriageReason = 'unknown_sender_on_case';
 
 // What a case_events row records; the database checks the same list (case_events_kind). The
 // lifecycle's own kinds are written by applyCaseEvent, the notes by recordCaseEvent (src/cases).
@@ -32,7 +34,8 @@ export type CaseNoteKind =
   | 'discussion_post'
   | 'discussion_post_deleted'
   | 'internal_note_saved'
-  | 'work_order_created';
+  | 'work_order_created'
+  | 'triage_cleared';
 
 export interface UsersTable {
   id: Generated<number>;
@@ -167,6 +170,8 @@ export interface CasesTable {
   search_vector: Generated<string>;
   unknown_sender: Generated<boolean>;
   previous_case_id: number | null;
+  // Why the case waits for a person's look (src/mail/inbound/routing-rules.ts); null: it does not.
+  triage_reason: Generated<TriageReason | null>;
   // Start of the current waiting period (Kontroll's clock), null unless waiting; and when the case
   // was closed, null unless closed. Written by applyCaseEvent (src/cases/case-events.ts) only.
   waiting_since: Generated<Date | null>;
@@ -386,6 +391,10 @@ export interface InboundMessagesTable {
   attempts: Generated<number>;
   received_at: Timestamp;
   processed_at: Date | null;
+  // lower-cased; null on mails from before 20261203 and on mails without a From
+  from_address: string | null;
+  // From, To and Cc, lower-cased: the addresses a case has seen
+  addresses: Generated<string[]>;
 }
 
 export interface InboundFetchFailuresTable {
@@ -403,6 +412,7 @@ export interface CaseSettingsTable {
   read_mail_every_minutes: Generated<number>;
   max_inbound_mb: Generated<number>;
   undo_send_seconds: Generated<number>;
+  loop_limit_per_hour: Generated<number>;
   kontroll_remind_enabled: Generated<boolean>;
   kontroll_remind_days: Generated<number>;
   kontroll_remind_subject_sv: Generated<string>;
@@ -628,6 +638,7 @@ export const caseColumns = [
   'priority_rank',
   'unknown_sender',
   'previous_case_id',
+  'triage_reason',
   'waiting_since',
   'closed_at',
   'work_order_id',

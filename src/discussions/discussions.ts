@@ -43,47 +43,70 @@ export async function addDiscussionPost(
   if (isBlankRichText(body)) throw new FormError({ body_html: 'errors.required' });
   const logins = findMentions(textOfRichText(body));
   const submit = { key: opts.formKey, userId: user.id, form: `discussion:${caseId}`, content: body };
-  return db.transaction().execute((trx) =>
-    oncePerFormKey(trx, submit, async () => {
-      const kase = await trx
-        .selectFrom('cases')
-        .select(['id', 'number', 'title'])
-        .where('id', '=', caseId)
-        .executeTakeFirstOrThrow();
-      const post = await trx
-        .insertInto('discussion_posts')
-        .values({ case_id: caseId, user_id: user.id, body_html: body })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      await recordCaseEvent(trx, caseId, 'discussion_post', user);
-      await markCaseActive(trx, caseId);
-      const mentioned = logins.length
-        ? await trx
-            .selectFrom('users')
-            .select('id')
-            .where('login', 'in', logins)
-            .where('active', '=', true)
-            .where('id', '!=', user.id)
-            .orderBy('id')
-            .execute()
-        : [];
-      for (const { id } of mentioned) {
-        await notifyUser(
-          trx,
-          {
-            userId: id,
-            actorId: user.id,
-            kind: 'mentioned',
-            caseId,
-            summary: `${kase.number} ${kase.title}`,
-            link: discussionPostLink(kase.number, post.id),
-          },
-          { config: opts.config },
-        );
-      }
-      return { post: { id: post.id }, mentionedUserIds: mentioned.map((m) => m.id) };
-    }),
-  );
+  return db
+    .transaction()
+    .execute((trx) => oncePerFormKey(trx, submit, () => writeDiscussionPost(trx, caseId, body, logins, user, opts)));
+}
+
+// A post written inside the caller's transaction: a staff member's e-mail answer to a
+// notification (mail ingest) lands here, as that staff member.
+export async function addDiscussionPostInTransaction(
+  trx: Db,
+  caseId: number,
+  bodyHtml: string,
+  user: User,
+  opts: { config?: Config } = {},
+): Promise<{ post: { id: string }; mentionedUserIds: number[] }> {
+  const body = sanitizeRichText(bodyHtml);
+  if (isBlankRichText(body)) throw new FormError({ body_html: 'errors.required' });
+  return writeDiscussionPost(trx, caseId, body, findMentions(textOfRichText(body)), user, opts);
+}
+
+async function writeDiscussionPost(
+  trx: Db,
+  caseId: number,
+  body: string,
+  logins: string[],
+  user: User,
+  opts: { config?: Config },
+): Promise<{ post: { id: string }; mentionedUserIds: number[] }> {
+  const kase = await trx
+    .selectFrom('cases')
+    .select(['id', 'number', 'title'])
+    .where('id', '=', caseId)
+    .executeTakeFirstOrThrow();
+  const post = await trx
+    .insertInto('discussion_posts')
+    .values({ case_id: caseId, user_id: user.id, body_html: body })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await recordCaseEvent(trx, caseId, 'discussion_post', user);
+  await markCaseActive(trx, caseId);
+  const mentioned = logins.length
+    ? await trx
+        .selectFrom('users')
+        .select('id')
+        .where('login', 'in', logins)
+        .where('active', '=', true)
+        .where('id', '!=', user.id)
+        .orderBy('id')
+        .execute()
+    : [];
+  for (const { id } of mentioned) {
+    await notifyUser(
+      trx,
+      {
+        userId: id,
+        actorId: user.id,
+        kind: 'mentioned',
+        caseId,
+        summary: `${kase.number} ${kase.title}`,
+        link: discussionPostLink(kase.number, post.id),
+      },
+      { config: opts.config },
+    );
+  }
+  return { post: { id: post.id }, mentionedUserIds: mentioned.map((m) => m.id) };
 }
 
 // Soft delete: the row stays for the history, the feed no longer shows it. With caseId, a post

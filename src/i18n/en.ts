@@ -324,6 +324,28 @@ export const en = {
   'inbound.outcome.own': 'The message was our own mail and was ignored.',
   'inbound.outcome.duplicate': 'The message had already been processed.',
   'inbound.outcome.failed': 'The message could not be processed.',
+  'settings.loop_limit_per_hour': 'Limit of mails per sender and case (per hour)',
+  'settings.loop_limit_per_hour_hint':
+    'More mails than this in an hour from one sender on one case are kept as a possible loop: they are not added, do not reopen the case and are not answered.',
+  'loops.title': 'Possible mail loops',
+  'loops.intro':
+    'Mails past the limit per sender and case, such as a ticket system acknowledging our acknowledgements. They were kept, but not added to the case, did not reopen it and were not answered.',
+  'loops.settings_link': 'Change the limit under Basic settings.',
+  'loops.none': 'No possible loops.',
+  'loops.case': 'Case',
+  'loops.sender': 'Sender',
+  'triage.flag': 'Needs triage',
+  'triage.reason.unknown_sender_on_case':
+    'The sender is not known on the case the mail answers, so it became a new case instead.',
+  'triage.names_case': 'The mail names case {number}',
+  'triage.clear': 'Mark as triaged',
+  'triage.cleared': 'The case is triaged.',
+  'triage.not_flagged': 'The case was already triaged.',
+  'inbound.outcome.stranger':
+    'The message became case {number}, for triage: its sender is not known on the case it names.',
+  'inbound.outcome.discussion': 'The message was added to the discussion of case {number}.',
+  'inbound.outcome.possible_loop': 'The message was kept as a possible loop (case {number}) and not added.',
+  'history.kind.triage_cleared': 'Triaged',
   'inbound.show_images': 'Show images',
   'inbound.automatic': 'Automatic reply',
   'inbound.bounce': 'Delivery failed',

@@ -188,6 +188,8 @@ async function sampleUrls(): Promise<Record<string, string[]>> {
     '/admin/inbound': ['/admin/inbound'],
     '/admin/inbound/': ['/admin/inbound/'],
     '/admin/inbound/:id/raw': [`/admin/inbound/${inbound.id}/raw`],
+    '/admin/possible-loops': ['/admin/possible-loops'],
+    '/admin/possible-loops/': ['/admin/possible-loops/'],
     '/admin/mail': ['/admin/mail'],
     '/admin/mailboxes': ['/admin/mailboxes'],
     '/admin/mailboxes/': ['/admin/mailboxes/', '/admin/mailboxes/?inactive=1'],

@@ -4,8 +4,9 @@ import { createCaseRecord, markCaseActive } from '../../cases/cases.ts';
 import type { Config } from '../../config.ts';
 import { ensureContact } from '../../customers/customers.ts';
 import type { Db } from '../../db/database.ts';
-import { type Case, type CaseNoteKind, caseColumns, type Database } from '../../db/schema.ts';
+import { type Case, type CaseNoteKind, caseColumns, type Database, type User } from '../../db/schema.ts';
 import { loadSecret } from '../../db/secrets.ts';
+import { addDiscussionPostInTransaction } from '../../discussions/discussions.ts';
 import { addMailDocument, type NewMailDocument } from '../../documents/documents.ts';
 import { mailImageType, storeMailImage } from '../../documents/inline-images.ts';
 import { normalizeContentType } from '../../files/files.ts';
@@ -14,21 +15,36 @@ import { escapeHtml } from '../../rich-text/escape.ts';
 import { isBlankRichText } from '../../rich-text/sanitize.ts';
 import { addThreadEntry } from '../../threads/entries.ts';
 import { markBounced } from '../outbound/outbox.ts';
-import { mailBodyHtml, normalizeCid, referencedCids, rewriteCidLinks, textToHtml } from './body.ts';
+import { mailBodyHtml, normalizeCid, quoteStartLine, referencedCids, rewriteCidLinks, textToHtml } from './body.ts';
+import { trustedReferences } from './filters/case-match.ts';
 import { runInboundFilters } from './filters/index.ts';
 import type { SenderMatch, Verdict } from './filters/types.ts';
 import type { IngestOutcome, IngestResult } from './outcome.ts';
 import type { InboundAttachment, ParsedInbound } from './parse.ts';
+import { addressesSeenOnCase, countRecentMailFromSender } from './queries.ts';
 import { caseTitleFromSubject, decideReplyEffect } from './reply-rules.ts';
+import { decideCaseMailRoute, decideSenderStanding } from './routing-rules.ts';
 
 type Trx = Transaction<Database>;
-type InboundRow = { id: string; file_id: string; mailbox_id: number | null; received_at: Date };
+type InboundRow = {
+  id: string;
+  file_id: string;
+  mailbox_id: number | null;
+  received_at: Date;
+  // the mail's From, and From, To and Cc: kept on the row for the loop limit and senderStanding
+  sender: string | null;
+  addresses: string[];
+};
 
 const finalStatus: Record<IngestOutcome, 'processed' | 'ignored' | 'failed'> = {
   created: 'processed',
   appended: 'processed',
   reopened: 'processed',
   new_linked: 'processed',
+  stranger: 'processed',
+  discussion: 'processed',
+  // kept for Administration → Possible loops, never retried as failed mail is
+  possible_loop: 'ignored',
   bounce: 'ignored',
   auto_reply: 'ignored',
   own: 'ignored',
@@ -60,6 +76,10 @@ export async function ingestInbound(
       file_id: String(row.file_id),
       mailbox_id: row.mailbox_id,
       received_at: row.received_at,
+      sender: mail.from?.address.toLowerCase() || null,
+      addresses: [
+        ...new Set([mail.from, ...mail.to, ...mail.cc].map((a) => a?.address.toLowerCase()).filter((a) => !!a)),
+      ] as string[],
     };
 
     // The same mail again (fetched from a second mailbox, imported twice, Message-ID reused by a
@@ -79,15 +99,24 @@ export async function ingestInbound(
       .select(['from_address', 'reply_to_address', 'subject_tag'])
       .where('id', '=', 1)
       .executeTakeFirstOrThrow();
+    const messageIdSecret = await loadSecret(trx, 'message-id');
     const verdict = await runInboundFilters(mail, {
       db: trx,
       ownAddresses: [settings.from_address, settings.reply_to_address]
         .filter((a): a is string => Boolean(a))
         .map((a) => a.toLowerCase()),
       subjectTag: settings.subject_tag,
-      messageIdSecret: await loadSecret(trx, 'message-id'),
+      messageIdSecret,
     });
-    const ctx: IngestContext = { trx, config, inbound, mail, verdict, subjectTag: settings.subject_tag };
+    const ctx: IngestContext = {
+      trx,
+      config,
+      inbound,
+      mail,
+      verdict,
+      subjectTag: settings.subject_tag,
+      messageIdSecret,
+    };
 
     switch (verdict.kind) {
       case 'own':
@@ -109,6 +138,7 @@ type IngestContext = {
   mail: ParsedInbound;
   verdict: Verdict;
   subjectTag: string;
+  messageIdSecret: string;
 };
 
 async function caseNumberOf(trx: Trx, caseId: number | null): Promise<string | undefined> {
@@ -130,6 +160,8 @@ async function finish(
       outcome,
       case_id: result.caseId ?? null,
       thread_entry_id: result.entryId ?? null,
+      from_address: inbound.sender,
+      addresses: inbound.addresses,
       processed_at: new Date(),
       error: null,
       attempts: sql`attempts + 1`,
@@ -180,25 +212,62 @@ async function ingestAutoReply(ctx: IngestContext): Promise<IngestResult> {
 
 async function ingestCustomerMail(ctx: IngestContext): Promise<IngestResult> {
   const { trx, verdict } = ctx;
+  // Before the sender is made a contact anywhere: a colleague's answer is no customer's mail.
+  const staff = await findStaffSender(trx, ctx.inbound.sender);
+  const notification = staff ? await notificationAnswered(ctx, staff) : null;
+  if (staff && notification) return ingestStaffAnswer(ctx, staff, notification);
+
   const sender = await ensureSenderContact(trx, verdict.sender);
   if (!verdict.match) {
     const created = await createCaseFromMail(ctx, sender, null);
     return finish(trx, ctx.inbound, 'created', created);
   }
 
-  // Locked so a status edit or a second reply at the same moment cannot interleave with ours.
+  // Locked so a status edit or a second reply at the same moment cannot interleave with ours,
+  // and so two mails from one sender are counted against the loop limit one after the other.
   const kase = await trx
     .selectFrom('cases')
     .select(caseColumns)
     .where('id', '=', verdict.match.caseId)
     .forUpdate()
     .executeTakeFirstOrThrow();
-  const reopenWithinDays = await trx
+  const settings = await trx
     .selectFrom('case_settings')
-    .select('reopen_closed_within_days')
+    .select(['reopen_closed_within_days', 'loop_limit_per_hour'])
     .where('id', '=', 1)
-    .executeTakeFirst()
-    .then((r) => r?.reopen_closed_within_days ?? 14);
+    .executeTakeFirst();
+  const reopenWithinDays = settings?.reopen_closed_within_days ?? 14;
+  const standing = decideSenderStanding({
+    sender: ctx.inbound.sender,
+    senderCustomerId: sender?.customerId ?? null,
+    isStaff: staff !== null,
+    caseContactEmails: [kase.contact_email, await contactEmailOf(trx, kase.contact_id)],
+    caseCustomerId: kase.customer_id,
+    seenAddresses: await addressesSeenOnCase(trx, kase.id),
+  });
+  const route = decideCaseMailRoute({
+    standing,
+    recentFromSender:
+      standing === 'stranger' || !ctx.inbound.sender
+        ? 0
+        : await countRecentMailFromSender(trx, {
+            caseId: kase.id,
+            sender: ctx.inbound.sender,
+            before: ctx.inbound.received_at,
+            exceptId: ctx.inbound.id,
+          }),
+    loopLimitPerHour: settings?.loop_limit_per_hour ?? 10,
+  });
+  if (route === 'stranger_case') {
+    // The named case is left exactly as it was: no entry, no reopen, no bell for its responsible.
+    const created = await createCaseFromMail(ctx, sender, kase, { stranger: true });
+    return finish(trx, ctx.inbound, 'stranger', created);
+  }
+  if (route === 'possible_loop') {
+    // Kept (the raw mail, with its case and sender) for Administration → Possible loops; no
+    // entry, so no reopen, no notification, and nothing Kontroll or anyone could answer.
+    return finish(trx, ctx.inbound, 'possible_loop', { caseId: kase.id, caseNumber: kase.number });
+  }
   const effect = decideReplyEffect({
     statusKind: kase.status_kind,
     closedAt: kase.closed_at,
@@ -240,6 +309,67 @@ async function ingestCustomerMail(ctx: IngestContext): Promise<IngestResult> {
   });
 }
 
+// --- who wrote ---------------------------------------------------------------------------------
+
+async function findStaffSender(trx: Trx, sender: string | null): Promise<User | null> {
+  if (!sender) return null;
+  const user = await trx
+    .selectFrom('users')
+    .selectAll()
+    .where(sql<string>`lower(email)`, '=', sender)
+    .where('active', '=', true)
+    .orderBy('id')
+    .executeTakeFirst();
+  return user ?? null;
+}
+
+// The notification mail (a mention, an assignment) this mail answers, when we sent it to this
+// very user: its signed Message-ID is in In-Reply-To or References and only its recipient had it.
+async function notificationAnswered(
+  ctx: IngestContext,
+  staff: User,
+): Promise<{ caseId: number; caseNumber: string } | null> {
+  const ids = trustedReferences(ctx.mail.inReplyTo, ctx.mail.references, ctx.messageIdSecret);
+  if (!ids.length || !staff.email) return null;
+  const rows = await ctx.trx
+    .selectFrom('outbox')
+    .innerJoin('cases', 'cases.id', 'outbox.case_id')
+    .select(['outbox.message_id', 'outbox.envelope_to', 'cases.id', 'cases.number'])
+    .where('outbox.kind', '=', 'notification')
+    .where('outbox.message_id', 'in', ids)
+    .execute();
+  const email = staff.email.toLowerCase();
+  for (const id of ids) {
+    const row = rows.find((r) => r.message_id === id && r.envelope_to.some((to) => to.toLowerCase() === email));
+    if (row) return { caseId: row.id, caseNumber: row.number };
+  }
+  return null;
+}
+
+async function contactEmailOf(trx: Trx, contactId: number | null): Promise<string | null> {
+  if (!contactId) return null;
+  const row = await trx.selectFrom('contacts').select('email').where('id', '=', contactId).executeTakeFirst();
+  return row?.email ?? null;
+}
+
+// A staff member's answer to a notification mail: a post in the case's internal discussion, as
+// them (the customer never sees it), its quoted notification left out.
+async function ingestStaffAnswer(
+  ctx: IngestContext,
+  staff: User,
+  notification: { caseId: number; caseNumber: string },
+): Promise<IngestResult> {
+  const lines = ctx.mail.text.replace(/\r\n?/g, '\n').split('\n');
+  const quoteAt = quoteStartLine(lines);
+  const own = (quoteAt >= 0 ? lines.slice(0, quoteAt) : lines).join('\n').trim();
+  const text = own || ctx.mail.text.trim() || ctx.mail.subject;
+  await addDiscussionPostInTransaction(ctx.trx, notification.caseId, textToHtml(text), staff, { config: ctx.config });
+  return finish(ctx.trx, ctx.inbound, 'discussion', {
+    caseId: notification.caseId,
+    caseNumber: notification.caseNumber,
+  });
+}
+
 // --- writing ------------------------------------------------------------------------------------
 
 async function addEvent(
@@ -264,6 +394,7 @@ async function createCaseFromMail(
   ctx: IngestContext,
   sender: SenderMatch | null,
   previous: Case | null,
+  opts: { stranger?: boolean } = {},
 ): Promise<{ caseId: number; caseNumber: string; entryId: string }> {
   const { trx, inbound, mail } = ctx;
   const mailbox = inbound.mailbox_id
@@ -285,10 +416,11 @@ async function createCaseFromMail(
         .executeTakeFirst()
     )?.id;
   if (!type) throw new Error('No active case type; add one under Administration.');
-  // An unknown sender answering an old case is most likely its customer still.
+  // An unknown sender answering an old case is most likely its customer still; a stranger
+  // writing into another's case is not.
   const placed = sender?.customerId
     ? { customer_id: sender.customerId, contact_id: sender.contactId }
-    : previous
+    : previous && !opts.stranger
       ? { customer_id: previous.customer_id, contact_id: previous.contact_id }
       : { customer_id: null, contact_id: null };
 
@@ -307,6 +439,7 @@ async function createCaseFromMail(
       source: 'email',
       unknown_sender: placed.customer_id === null,
       previous_case_id: previous?.id ?? null,
+      triage_reason: opts.stranger ? 'unknown_sender_on_case' : null,
       created_by: null,
     },
     null,

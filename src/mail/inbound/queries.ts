@@ -58,3 +58,61 @@ export async function findInboundRaw(db: Db, id: string) {
     .where('inbound_messages.id', '=', id)
     .executeTakeFirst();
 }
+
+// Every address a case's mails have had, lower-cased: the senders, To and Cc of the mails that
+// joined it (an automatic answer does not make its sender known), the writers of its customer
+// entries (mails from before addresses were kept), and the recipients of our replies.
+export async function addressesSeenOnCase(db: Db, caseId: number): Promise<string[]> {
+  const { rows } = await sql<{ address: string }>`
+    select lower(a) as address
+      from inbound_messages m cross join lateral unnest(m.addresses) a
+     where m.case_id = ${caseId} and m.outcome in ('created', 'appended', 'reopened', 'new_linked', 'possible_loop')
+    union
+    select lower(t.author_email)
+      from thread_entries t left join inbound_messages m on m.id = t.inbound_message_id
+     where t.case_id = ${caseId} and t.side = 'customer' and t.author_email is not null
+       and m.outcome is distinct from 'auto_reply'
+    union
+    select lower(a)
+      from outbox o cross join lateral unnest(o.envelope_to) a
+     where o.case_id = ${caseId} and o.kind = 'reply'`.execute(db);
+  return rows.map((r) => r.address);
+}
+
+// The loop limit's count: one sender's mails on one case in the hour before `before`.
+// Served by inbound_messages_case_sender (case_id, from_address, received_at).
+export async function countRecentMailFromSender(
+  db: Db,
+  input: { caseId: number; sender: string; before: Date; exceptId: string },
+): Promise<number> {
+  const row = await db
+    .selectFrom('inbound_messages')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('case_id', '=', input.caseId)
+    .where('from_address', '=', input.sender)
+    .where('received_at', '>', sql<Date>`${input.before}::timestamptz - interval '1 hour'`)
+    .where('received_at', '<=', input.before)
+    .where('id', '!=', input.exceptId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+// Administration → Possible loops: mails kept without joining their case, newest first.
+// Served by the partial index inbound_messages_possible_loop.
+export async function listPossibleLoops(db: Db, limit = 200) {
+  return db
+    .selectFrom('inbound_messages')
+    .leftJoin('cases', 'cases.id', 'inbound_messages.case_id')
+    .select([
+      'inbound_messages.id',
+      'inbound_messages.received_at',
+      'inbound_messages.from_address',
+      'inbound_messages.message_id',
+      'cases.number as case_number',
+      'cases.title as case_title',
+    ])
+    .where('inbound_messages.outcome', '=', 'possible_loop')
+    .orderBy('inbound_messages.id', 'desc')
+    .limit(limit)
+    .execute();
+}
