@@ -14,6 +14,7 @@ import { notifyUser } from '../../notifications/notifications.ts';
 import { escapeHtml } from '../../rich-text/escape.ts';
 import { isBlankRichText } from '../../rich-text/sanitize.ts';
 import { addThreadEntry } from '../../threads/entries.ts';
+import { mailCopyName } from '../copy-name.ts';
 import { markBounced } from '../outbound/outbox.ts';
 import { mailBodyHtml, normalizeCid, quoteStartLine, referencedCids, rewriteCidLinks, textToHtml } from './body.ts';
 import { trustedReferences } from './filters/case-match.ts';
@@ -525,16 +526,10 @@ const extensions: Record<string, string> = {
 
 // "2026-11-27 14.05 Skrivaren fastnar.eml": sorts by time in the folder, says what it is.
 function emlName(ctx: IngestContext): string {
-  const when = ctx.mail.date ?? ctx.inbound.received_at;
-  const stamp = new Intl.DateTimeFormat('sv-SE', {
+  return mailCopyName(ctx.mail.date ?? ctx.inbound.received_at, ctx.mail.subject, {
     timeZone: ctx.config.timeZone,
-    dateStyle: 'short',
-    timeStyle: 'short',
-  })
-    .format(when)
-    .replace(':', '.');
-  const title = caseTitleFromSubject(ctx.mail.subject, ctx.subjectTag).replace(/[/\\]/g, '-').slice(0, 100);
-  return `${stamp} ${title}.eml`;
+    subjectTag: ctx.subjectTag,
+  });
 }
 
 // DOC2/DOC3: the raw message (its stored file, not a copy) and the attachments, each a document
