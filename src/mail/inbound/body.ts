@@ -4,7 +4,7 @@ import { remoteImagesToLinks, sanitizeInboundMailHtml } from '../../rich-text/sa
 
 // How quoted history is introduced, in the mail programs and languages we meet.
 const separatorLine =
-  /^\s*[-_]{2,}\s*(original message|ursprungligt meddelande|ursprüngliche nachricht|oprindelig besked|opprinnelig melding|message d'origine|oorspronkelijk bericht|messaggio originale|mensaje original)\s*[-_]{2,}\s*$/i;
+  /^\s*[-_]{2,}\s*(original message|ursprungligt meddelande|ursprüngliche nachricht|original nachricht|oprindelig besked|opprinnelig melding|message d'origine|oorspronkelijk bericht|messaggio originale|mensaje original)\s*[-_]{2,}\s*$/i;
 const attribution =
   /^\s*(?:[-–]\s*)?(on|den|am|le|el|il|op|em)\s[^\n]{4,250}?\s(wrote|skrev|schrieb|a écrit|escribió|ha scritto|schreef|escreveu)\s*:/i;
 // "Kalle skrev:", "12 juni 2026 kl. 13:13 skrev Gustaf <…>:", "Ben <b@x> writes:", "At 14:56, you wrote:"
