@@ -2,57 +2,139 @@ import { Parser } from 'htmlparser2';
 import { escapeHtml } from '../../rich-text/escape.ts';
 import { remoteImagesToLinks, sanitizeInboundMailHtml } from '../../rich-text/sanitize.ts';
 
-// How the quoted history below a reply begins, in the mail programs and languages we meet.
+// How quoted history is introduced, in the mail programs and languages we meet.
 const separatorLine =
-  /^\s*-{2,}\s*(original message|ursprungligt meddelande|ursprüngliche nachricht|message d'origine|oorspronkelijk bericht|messaggio originale|mensaje original)\s*-{2,}/i;
+  /^\s*[-_]{2,}\s*(original message|ursprungligt meddelande|ursprüngliche nachricht|original nachricht|oprindelig besked|opprinnelig melding|message d'origine|oorspronkelijk bericht|messaggio originale|mensaje original)\s*[-_]{2,}\s*$/i;
 const attribution =
-  /^\s*(on|den|am|le|el|il|op|em)\s[^\n]{4,250}?\s(wrote|skrev|schrieb|a écrit|escribió|ha scritto|schreef|escreveu)\s*:/i;
-const headerStart = /^\s*(from|från|von|de|van|da)\s*:\s/i;
+  /^\s*(?:[-–]\s*)?(on|den|am|le|el|il|op|em)\s[^\n]{4,250}?\s(wrote|skrev|schrieb|a écrit|escribió|ha scritto|schreef|escreveu)\s*:/i;
+// "Kalle skrev:", "12 juni 2026 kl. 13:13 skrev Gustaf <…>:", "Ben <b@x> writes:", "At 14:56, you wrote:"
+const attributionTail =
+  /^[^>\n]{0,300}\b(wrote|writes|skrev|schrieb|a écrit|escribió|ha scritto|schreef|escreveu)\b[^\n]{0,200}:\s*$/i;
+const headerStart = /^\s*(from|från|von|de|van|da|fra)\s*:\s/i;
 const headerFollows =
-  /^\s*(from|från|von|de|van|da)\s*:\s[\s\S]{1,400}?\b(sent|skickat|gesendet|envoyé|date|datum|enviado|verzonden|inviato|to|till|an|à|aan|a|para)\s*:/i;
+  /^\s*(from|från|von|de|van|da|fra)\s*:\s[\s\S]{1,400}?\b(sent|skickat|gesendet|envoyé|date|datum|dato|enviado|verzonden|inviato|to|till|til|an|à|aan|a|para)\s*:/i;
+// A line of an e-mail header block inside the text: "Ämne: …", "Sent: …", "Cc:".
+const headerLine =
+  /^\s*(from|från|von|fra|to|till|til|an|cc|kopia|sent|skickat|gesendet|date|datum|dato|subject|ämne|betreff|emne|reply-to)\s*:/i;
+// The line Outlook draws above its header block.
+const dividerLine = /^\s*(_{10,}|-{10,})\s*$/;
+const isQuotedLine = (line: string) => /^\s*>/.test(line);
+const isBlank = (line: string) => line.trim() === '';
 
 // The text at the start of a block of the mail says the quoted history starts here.
 export function startsQuote(text: string): boolean {
-  return separatorLine.test(text) || attribution.test(text) || headerFollows.test(text);
+  return (
+    separatorLine.test(text.split('\n', 1)[0] as string) ||
+    attribution.test(text) ||
+    headerFollows.test(text) ||
+    // Hotmail's quote: "> From: …", "> Subject: …" lines
+    /^\s*>\s*(from|subject|från|ämne)\s*:[^\n]*\n\s*>\s*(to|from|subject|date|sent|till|från|ämne|skickat|datum)\s*:/i.test(
+      text,
+    )
+  );
 }
 
 const quotedDetails = (inner: string) => `<details class="quoted"><summary>···</summary>${inner}</details>`;
 
 const linesToHtml = (lines: string[]) => lines.map(escapeHtml).join('<br>');
 
-// The line where quoted history begins in a plain-text mail, or -1: a separator or header block
-// ("-----Original Message-----", "Från: … Skickat: …"), an attribution ("On … wrote:", "Den …
-// skrev:"), or a run of "> " lines that goes on to the end of the mail.
-export function quoteStartLine(lines: string[]): number {
-  for (let i = 0; i < lines.length; i += 1) {
-    const line = lines[i] as string;
-    if (separatorLine.test(line)) return i;
-    if (headerStart.test(line) && startsQuote(lines.slice(i, i + 8).join('\n'))) return i;
-    if (attribution.test(`${line} ${lines[i + 1] ?? ''}`) && !/^\s*>/.test(line)) {
-      // an attribution line counts when quoted lines follow it
-      const next = lines.slice(i + 1, i + 4).find((l) => l.trim() !== '');
-      if (next !== undefined && (/^\s*>/.test(next) || attribution.test(line))) return i;
-    }
-    if (/^\s*>/.test(line)) {
-      const rest = lines.slice(i).filter((l) => l.trim() !== '');
-      if (rest.every((l) => /^\s*>/.test(l))) {
-        let before = i - 1;
-        while (before >= 0 && (lines[before] as string).trim() === '') before -= 1;
-        return before >= 0 && /:\s*$/.test(lines[before] as string) ? before : i;
-      }
-      return -1;
-    }
+// Where an attribution ("On … wrote:", wrapped over up to three lines) ends when it starts at
+// line i, or -1.
+function attributionEnd(lines: string[], i: number): number {
+  for (let n = 1; n <= 3 && i + n <= lines.length; n += 1) {
+    const part = lines.slice(i, i + n);
+    if (part.some((l, k) => isQuotedLine(l) || (k > 0 && isBlank(l)))) return -1;
+    const joined = part.join(' ');
+    if (attribution.test(joined) && /:\s*$/.test(joined)) return i + n - 1;
   }
   return -1;
 }
 
-// Plain text as HTML: escaped, line breaks kept, quoted history folded away.
+// Where a header block ("-----Original Message-----", "From: … Sent: … Subject: …") that starts
+// at line i ends, or -1 when none starts there.
+function headerBlockEnd(lines: string[], i: number): number {
+  let j = i;
+  if (dividerLine.test(lines[j] as string) && headerStart.test(lines[j + 1] ?? '')) j += 1;
+  const separator = separatorLine.test(lines[j] as string);
+  if (!separator && !(headerStart.test(lines[j] as string) && headerFollows.test(lines.slice(j, j + 8).join('\n'))))
+    return -1;
+  if (separator) j += 1;
+  // the header lines, some wrapped ("From: Human Resources\n<hr@example.com>")
+  while (j < lines.length && !isBlank(lines[j] as string) && !isQuotedLine(lines[j] as string)) {
+    if (!headerLine.test(lines[j] as string) && !(j > i && /^\s*\S[^:]{0,80}$/.test(lines[j] as string))) break;
+    j += 1;
+  }
+  return j - 1;
+}
+
+const nextFilled = (lines: string[], from: number) => {
+  let j = from;
+  while (j < lines.length && isBlank(lines[j] as string)) j += 1;
+  return j;
+};
+
+// The line ranges [from, to] of a plain-text mail that are quoted history: each run of "> "
+// lines with the attribution or header block that introduces it, and, when a header block or
+// attribution is followed by unmarked text (Outlook's way), everything from there to the end.
+// Lines between the runs, the sender's own answers, are never in a range. Nothing is folded when
+// nothing of the sender's own would stay in sight.
+export function quotedLineRanges(lines: string[]): [number, number][] {
+  const ranges: [number, number][] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const line = lines[i] as string;
+    if (isBlank(line)) {
+      i += 1;
+      continue;
+    }
+    let introEnd = headerBlockEnd(lines, i);
+    if (introEnd < 0) introEnd = attributionEnd(lines, i);
+    if (introEnd < 0 && attributionTail.test(line) && isQuotedLine(lines[nextFilled(lines, i + 1)] ?? '')) introEnd = i;
+    const after = nextFilled(lines, introEnd + 1);
+    if (introEnd >= 0 && !isQuotedLine(lines[after] ?? '')) {
+      // introduced history that is not marked line by line: it goes on to the end
+      ranges.push([i, lines.length - 1]);
+      break;
+    }
+    if (introEnd >= 0 || isQuotedLine(line)) {
+      // the run of quoted lines (blank lines inside it included) after what introduces it
+      let end = introEnd >= 0 ? after : i;
+      let j = end;
+      while (j < lines.length) {
+        if (isQuotedLine(lines[j] as string)) end = j;
+        else if (!isBlank(lines[j] as string)) break;
+        j += 1;
+      }
+      ranges.push([i, end]);
+      i = end + 1;
+      continue;
+    }
+    i += 1;
+  }
+  const folded = new Set(ranges.flatMap(([from, to]) => Array.from({ length: to - from + 1 }, (_, k) => from + k)));
+  return lines.some((l, k) => !folded.has(k) && !isBlank(l)) ? ranges : [];
+}
+
+// Plain text as HTML: escaped, line breaks kept, quoted history folded away where it stands.
 export function textToHtml(text: string): string {
   const lines = text.replace(/\r\n?/g, '\n').replace(/\n+$/, '').split('\n');
-  const start = quoteStartLine(lines);
-  const fresh = start > 0 ? lines.slice(0, start) : lines;
-  if (start <= 0 || fresh.every((l) => l.trim() === '')) return `<div>${linesToHtml(lines)}</div>`;
-  return `<div>${linesToHtml(fresh)}</div>${quotedDetails(`<div>${linesToHtml(lines.slice(start))}</div>`)}`;
+  const ranges = quotedLineRanges(lines);
+  if (ranges.length === 0) return `<div>${linesToHtml(lines)}</div>`;
+  let html = '';
+  let at = 0;
+  const shown = (from: number, to: number) => {
+    let part = lines.slice(from, to);
+    // the blank lines that set a folded quote apart are not needed once it is folded
+    if (from > 0) while (part.length > 0 && isBlank(part[0] as string)) part = part.slice(1);
+    if (part.length > 0) html += `<div>${linesToHtml(part)}</div>`;
+  };
+  for (const [from, to] of ranges) {
+    shown(at, from);
+    html += quotedDetails(`<div>${linesToHtml(lines.slice(from, to + 1))}</div>`);
+    at = to + 1;
+  }
+  shown(at, lines.length);
+  return html;
 }
 
 type Token =
@@ -136,18 +218,29 @@ function tokenize(html: string): Token[] {
   return tokens;
 }
 
-// Markers the mail programs put on their quotes themselves.
-function marksQuote(token: Token): boolean {
+// The quote a mail program marks as a whole element: a blockquote (Apple Mail, Thunderbird,
+// Gmail, Outlook.com), Thunderbird's attribution line, Yahoo's quote.
+function isQuoteElement(token: Token): boolean {
   if (token.kind !== 'open') return false;
-  if (token.tag === 'blockquote' && /\btype="cite"|\bclass="[^"]*gmail_quote/.test(token.raw)) return true;
-  return (
-    token.tag === 'div' &&
-    /\bclass="[^"]*(gmail_quote|moz-cite-prefix|yahoo_quoted)|\bid="(divRplyFwdMsg|appendonsend)"/.test(token.raw)
-  );
+  if (token.tag === 'blockquote') return true;
+  return token.tag === 'div' && /\bclass="[^"]*(moz-cite-prefix|yahoo_quoted)/.test(token.raw);
 }
 
-// Folds the quoted history of sanitised mail HTML into <details class="quoted">: from the first
-// quote marker or quote-like block start that has new text before it to the end.
+// Gmail's quote container: its attribution and blockquotes, and in an interleaved reply the
+// sender's answers between them.
+const isGmailQuote = (token: Token) =>
+  token.kind === 'open' && token.tag === 'div' && /\bclass="[^"]*gmail_quote/.test(token.raw);
+
+// Outlook's header block, after which everything is the quoted mail.
+const marksHistoryToEnd = (token: Token) =>
+  token.kind === 'open' && token.tag === 'div' && /\bid="(divRplyFwdMsg|appendonsend)"/.test(token.raw);
+
+const blankToken = (token: Token) =>
+  (token.kind === 'text' && token.text.trim() === '') || (token.kind === 'void' && token.tag === 'br');
+
+// Folds the quoted history of sanitised mail HTML into <details class="quoted">, where it stands:
+// each quote element with the attribution before it, and from an Outlook header block (or a text
+// that starts quoted history) to the end. What the sender wrote between quotes stays in sight.
 export function foldQuotedHtml(html: string): string {
   const tokens = tokenize(html);
   // the plain text before each token, to know what is before and after a candidate
@@ -158,26 +251,82 @@ export function foldQuotedHtml(html: string): string {
     if (token.kind === 'text') text += token.text;
     else if (blockTags.has(token.tag)) text += '\n';
   }
+  offsets.push(text.length);
+  // each element's open and close token
+  const closeOf = new Map<number, number>();
+  const openOf = new Map<number, number>();
+  const open: number[] = [];
+  tokens.forEach((token, k) => {
+    if (token.kind === 'open') open.push(k);
+    else if (token.kind === 'close') {
+      const at = open.map((o) => (tokens[o] as { tag: string }).tag).lastIndexOf(token.tag);
+      if (at < 0) return;
+      const [matched, ...unclosed] = open.splice(at) as [number, ...number[]];
+      closeOf.set(matched, k);
+      openOf.set(k, matched);
+      // an element left open inside ends where its parent's content does
+      for (const o of unclosed) closeOf.set(o, k - 1);
+    }
+  });
+  const endOf = (k: number) => closeOf.get(k) ?? tokens.length - 1;
+  const textOf = (from: number, to: number) => text.slice(offsets[from], offsets[to + 1]);
+
+  // 1. quote elements, each with the attribution just before it ("On … wrote:" in its own block)
+  const folds: [number, number][] = [];
+  for (let k = 0; k < tokens.length; k += 1) {
+    const token = tokens[k] as Token;
+    const gmailAllQuoted =
+      isGmailQuote(token) &&
+      (() => {
+        // the container is all quote unless the sender wrote between its blockquotes
+        let depth = 0;
+        let own = '';
+        for (let j = k + 1; j < endOf(k); j += 1) {
+          const t = tokens[j] as Token;
+          if (t.kind === 'open' && t.tag === 'blockquote') depth += 1;
+          else if (t.kind === 'close' && t.tag === 'blockquote') depth -= 1;
+          else if (t.kind === 'text' && depth === 0) own += `${t.text}\n`;
+        }
+        return own.split('\n').every((l) => l.trim() === '' || attribution.test(l) || attributionTail.test(l));
+      })();
+    if (!isQuoteElement(token) && !gmailAllQuoted) continue;
+    let from = k;
+    let j = k - 1;
+    while (j >= 0 && blankToken(tokens[j] as Token)) j -= 1;
+    const before = tokens[j];
+    if (before?.kind === 'close' && openOf.has(j)) {
+      const o = openOf.get(j) as number;
+      const said = textOf(o, j).trim();
+      if (said.length < 400 && (attribution.test(said) || attributionTail.test(said))) from = o;
+    } else if (before?.kind === 'text' && (attribution.test(before.text.trim()) || attributionTail.test(before.text))) {
+      from = j;
+    }
+    folds.push([from, endOf(k)]);
+    k = endOf(k);
+  }
+
+  // 2. from an Outlook header block, or a block whose text starts quoted history, to the end
+  let toEnd = -1;
   const stack: Token[] = [];
   let atBlockStart = true;
   for (let k = 0; k < tokens.length; k += 1) {
     const token = tokens[k] as Token;
+    const inFold = folds.find(([from, to]) => k >= from && k <= to);
+    if (inFold) {
+      k = inFold[1];
+      atBlockStart = true;
+      continue;
+    }
     const offset = offsets[k] as number;
     const candidate =
-      marksQuote(token) || (atBlockStart && token.kind === 'text' && startsQuote(text.slice(offset, offset + 600)));
+      marksHistoryToEnd(token) ||
+      (atBlockStart &&
+        token.kind === 'text' &&
+        token.text.trim() !== '' &&
+        startsQuote(text.slice(offset, offset + 600)));
     if (candidate && text.slice(0, offset).trim() !== '' && !stack.some((t) => 'tag' in t && unsplittable.has(t.tag))) {
-      // Close what is open, put the rest in <details>, reopen it there: still well-formed.
-      const open = stack.map((t) => t.raw);
-      const closing = [...stack].reverse().map((t) => `</${'tag' in t ? t.tag : ''}>`);
-      const before = tokens
-        .slice(0, k)
-        .map((t) => t.raw)
-        .join('');
-      const after = tokens
-        .slice(k)
-        .map((t) => t.raw)
-        .join('');
-      return `${before}${closing.join('')}${quotedDetails(`${open.join('')}${after}`)}`;
+      toEnd = k;
+      break;
     }
     if (token.kind === 'open') stack.push(token);
     else if (token.kind === 'close') {
@@ -188,7 +337,47 @@ export function foldQuotedHtml(html: string): string {
       if (token.text.trim() !== '') atBlockStart = false;
     } else if (blockTags.has(token.tag)) atBlockStart = true;
   }
-  return html;
+
+  // Nothing folded, or nothing of the sender's own left in sight: show the mail as it came.
+  const kept = folds.filter(([from]) => toEnd < 0 || from < toEnd);
+  const shownText = tokens
+    .map((t, k) =>
+      t.kind === 'text' && !kept.some(([a, b]) => k >= a && k <= b) && (toEnd < 0 || k < toEnd) ? t.text : '',
+    )
+    .join('');
+  if ((kept.length === 0 && toEnd < 0) || shownText.trim() === '') return html;
+
+  let out = '';
+  for (let k = 0; k < tokens.length; k += 1) {
+    if (k === toEnd) {
+      // Close what is open, put the rest in <details>, reopen it there: still well-formed.
+      const reopen = stack.map((t) => t.raw).join('');
+      const closing = [...stack]
+        .reverse()
+        .map((t) => `</${'tag' in t ? t.tag : ''}>`)
+        .join('');
+      const rest = tokens
+        .slice(k)
+        .map((t) => t.raw)
+        .join('');
+      out += `${closing}${quotedDetails(`${reopen}${rest}`)}`;
+      break;
+    }
+    const fold = kept.find(([from]) => from === k);
+    if (fold) {
+      out += quotedDetails(
+        tokens
+          .slice(fold[0], fold[1] + 1)
+          .map((t) => t.raw)
+          .join(''),
+      );
+      k = fold[1];
+      continue;
+    }
+    out += (tokens[k] as Token).raw;
+  }
+  // quotes side by side (Thunderbird's attribution, then its blockquote) fold as one
+  return out.replace(/<\/details>((?:\s|<br\s*\/?>)*)<details class="quoted"><summary>···<\/summary>/g, '$1');
 }
 
 export type MailBody = { html: string; remoteImages: number };

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { StatusKind } from '../../db/schema.ts';
-import { foldQuotedHtml, quoteStartLine, referencedCids, rewriteCidLinks, textToHtml } from './body.ts';
+import { foldQuotedHtml, quotedLineRanges, referencedCids, rewriteCidLinks, textToHtml } from './body.ts';
 import { isAutomaticReply } from './filters/auto-reply.ts';
 import { isBounce } from './filters/bounce.ts';
 import { caseNumbersInSubject, trustedReferences } from './filters/case-match.ts';
@@ -122,25 +122,45 @@ test('bounces are known by their report type, or by a mailer daemon with a bounc
   assert.not.ok(isBounce(mail({ subject: 'Undeliverable: Hej' })), 'a person may write that subject');
 });
 
-test('quoted history in plain text starts at the attribution, the header block or the trailing quote', () => {
-  assert.is(quoteStartLine(['Tack!', '', 'Den 24 nov. 2026 skrev Kalle <k@x.se>:', '> Hej']), 2);
-  assert.is(quoteStartLine(['Tack!', '-----Original Message-----', 'From: x']), 1);
-  assert.is(quoteStartLine(['Tack!', '', 'Från: Kalle', 'Skickat: den 24 november', 'Till: Per', 'Ämne: Hej']), 2);
-  assert.is(quoteStartLine(['Tack!', 'Kalle skrev:', '> Hej', '>', '> /K']), 1);
-  assert.is(quoteStartLine(['> fråga?', 'svar', '> fråga 2?', 'svar 2']), -1, 'inline answers stay open');
+test('quoted history in plain text is each quoted run with its attribution or header block, or from an unmarked header block to the end', () => {
+  assert.equal(quotedLineRanges(['Tack!', '', 'Den 24 nov. 2026 skrev Kalle <k@x.se>:', '> Hej']), [[2, 3]]);
+  assert.equal(quotedLineRanges(['Tack!', '-----Original Message-----', 'From: x', '', 'Gammal']), [[1, 4]]);
+  assert.equal(quotedLineRanges(['Tack!', '', 'Från: Kalle', 'Skickat: den 24 november', 'Till: Per', 'Ämne: Hej']), [
+    [2, 5],
+  ]);
+  assert.equal(quotedLineRanges(['Tack!', 'Kalle skrev:', '> Hej', '>', '> /K']), [[1, 4]]);
+  assert.equal(quotedLineRanges(['> fråga?', 'svar', '> fråga 2?', 'svar 2']), [
+    [0, 0],
+    [2, 2],
+  ]);
+  assert.equal(quotedLineRanges(['> fråga?', '> mer']), [], 'nothing of the sender in sight: nothing folded');
+  assert.equal(quotedLineRanges(['Den 24 nov. 2026 skrev Kalle <k@x.se>:', '> Hej', '', 'Svar under']), [[0, 1]]);
+  assert.equal(quotedLineRanges(['Tack', 'On Mon, 1 Dec 2026, Kalle wrote:', 'Gammalt utan >', 'mer']), [[1, 3]]);
+  assert.is(
+    textToHtml('-----Ursprungligt meddelande-----\nFrån: Kalle\nSkickat: idag\n\n> Fråga?\n\nSvar.'),
+    '<details class="quoted"><summary>···</summary><div>-----Ursprungligt meddelande-----<br>Från: Kalle<br>Skickat: idag<br><br>&gt; Fråga?</div></details><div>Svar.</div>',
+    'a bottom-posted answer under a Swedish Outlook header stays in sight',
+  );
   assert.is(textToHtml('Bara <text>\nrad två'), '<div>Bara &lt;text&gt;<br>rad två</div>');
 });
 
-test('quoted history in HTML is folded from its marker, keeping the HTML well-formed', () => {
+test('quoted history in HTML is folded where it stands, keeping the HTML well-formed', () => {
   const html = '<div><p>Ny text</p><blockquote type="cite"><p>Gammal</p></blockquote></div>';
   assert.is(
     foldQuotedHtml(html),
-    '<div><p>Ny text</p></div><details class="quoted"><summary>···</summary><div><blockquote type="cite"><p>Gammal</p></blockquote></div></details>',
+    '<div><p>Ny text</p><details class="quoted"><summary>···</summary><blockquote type="cite"><p>Gammal</p></blockquote></details></div>',
   );
   const outlook = '<p>Svar</p><div id="divRplyFwdMsg"><b>Från:</b> Kalle<br><b>Skickat:</b> idag</div><p>Gammalt</p>';
   assert.match(
     foldQuotedHtml(outlook),
     /^<p>Svar<\/p><details class="quoted"><summary>···<\/summary><div id="divRplyFwdMsg">/,
+  );
+  const interleaved =
+    '<div class="gmail_quote"><div>Den 24 nov. 2026 skrev Kalle &lt;k@x.se&gt;:</div><blockquote class="gmail_quote">Fråga 1?</blockquote><div>Svar 1</div><blockquote class="gmail_quote">Fråga 2?</blockquote><div>Svar 2</div></div>';
+  assert.is(
+    foldQuotedHtml(interleaved),
+    '<div class="gmail_quote"><details class="quoted"><summary>···</summary><div>Den 24 nov. 2026 skrev Kalle &lt;k@x.se&gt;:</div><blockquote class="gmail_quote">Fråga 1?</blockquote></details><div>Svar 1</div><details class="quoted"><summary>···</summary><blockquote class="gmail_quote">Fråga 2?</blockquote></details><div>Svar 2</div></div>',
+    'answers between the quotes stay in sight',
   );
   const onlyQuote = '<blockquote type="cite">Bara citat</blockquote>';
   assert.is(foldQuotedHtml(onlyQuote), onlyQuote, 'nothing new above: nothing to fold');
