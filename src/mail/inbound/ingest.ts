@@ -16,7 +16,7 @@ import { isBlankRichText } from '../../rich-text/sanitize.ts';
 import { addThreadEntry } from '../../threads/entries.ts';
 import { mailCopyName } from '../copy-name.ts';
 import { markBounced } from '../outbound/outbox.ts';
-import { mailBodyHtml, normalizeCid, quoteStartLine, referencedCids, rewriteCidLinks, textToHtml } from './body.ts';
+import { mailBodyHtml, normalizeCid, quotedLineRanges, referencedCids, rewriteCidLinks, textToHtml } from './body.ts';
 import { trustedReferences } from './filters/case-match.ts';
 import { runInboundFilters } from './filters/index.ts';
 import type { SenderMatch, Verdict } from './filters/types.ts';
@@ -361,8 +361,11 @@ async function ingestStaffAnswer(
   notification: { caseId: number; caseNumber: string },
 ): Promise<IngestResult> {
   const lines = ctx.mail.text.replace(/\r\n?/g, '\n').split('\n');
-  const quoteAt = quoteStartLine(lines);
-  const own = (quoteAt >= 0 ? lines.slice(0, quoteAt) : lines).join('\n').trim();
+  const quoted = quotedLineRanges(lines);
+  const own = lines
+    .filter((_, i) => !quoted.some(([from, to]) => i >= from && i <= to))
+    .join('\n')
+    .trim();
   const text = own || ctx.mail.text.trim() || ctx.mail.subject;
   await addDiscussionPostInTransaction(ctx.trx, notification.caseId, textToHtml(text), staff, { config: ctx.config });
   return finish(ctx.trx, ctx.inbound, 'discussion', {
