@@ -318,7 +318,10 @@ export interface OutboxTable {
   envelope_from: string;
   envelope_to: string[];
   subject: string;
-  raw: Buffer;
+  // null until a mail queued as `compose` is composed by the sender
+  raw: Buffer | null;
+  // what to write, for a mail composed when it goes (outbox.ts, MailToCompose)
+  compose: ColumnType<unknown, string | null | undefined, string | null>;
   status: Generated<OutboxStatus>;
   attempts: Generated<number>;
   next_attempt_at: Timestamp;

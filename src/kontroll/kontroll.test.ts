@@ -355,6 +355,41 @@ test('the mails arrive threaded, filled in and marked as automatic', async () =>
   }
   assert.ok(reminder.parsed.text?.replace(/\s+/g, ' ').includes('8 dagar'), reminder.parsed.text);
   assert.ok(closing.parsed.text?.replace(/\s+/g, ' ').includes('15 dagar'), closing.parsed.text);
+  // composed when sent: the outbox keeps the very bytes that went, for a retry and the E-mail OUT copy
+  const row = await ctx.db
+    .selectFrom('outbox')
+    .select(['raw', 'compose', 'status'])
+    .where('case_id', '=', remind.id)
+    .executeTakeFirstOrThrow();
+  assert.is(row.status, 'sent');
+  assert.is(row.compose, null);
+  const kept = row.raw?.toString() ?? '';
+  assert.ok(kept.includes(`Message-ID: ${reminder.parsed.messageId}`), kept.slice(0, 500));
+  // the same mail as the one that arrived (the server's copy differs only in line endings)
+  assert.is(kept.replace(/\r?\n/g, '\n').trim(), reminder.raw.toString().replace(/\r?\n/g, '\n').trim());
+});
+
+test('a reminder is written when it goes, with the mail settings of that moment', async () => {
+  await ctx.db.updateTable('outbox').set({ status: 'cancelled' }).where('status', '=', 'queued').execute();
+  const remind = await waitingCase('Skannern');
+  await run(at(8));
+  const queued = await ctx.db
+    .selectFrom('outbox')
+    .select(['raw', 'compose', 'message_id'])
+    .where('case_id', '=', remind.id)
+    .where('status', '=', 'queued')
+    .executeTakeFirstOrThrow();
+  assert.is(queued.raw, null, 'nothing composed inside the run');
+  await ctx.db.updateTable('mail_settings').set({ from_name: 'Kundtjänst Acme' }).execute();
+  const sender = createMailSender({ db: ctx.db, config: ctx.config, log: () => {} });
+  const before = ctx.smtp.received.length;
+  await sender.runOnce();
+  await sender.stop();
+  await ctx.smtp.waitFor(before + 1);
+  const mail = ctx.smtp.received.slice(before).find((m) => m.parsed.subject?.includes(remind.number));
+  assert.is(mail?.parsed.from?.value[0]?.name, 'Kundtjänst Acme');
+  assert.is(mail?.parsed.messageId, queued.message_id, 'the Message-ID fixed when it was queued');
+  await ctx.db.updateTable('mail_settings').set({ from_name: 'Casedesk' }).execute();
 });
 
 test('a contact who reads English gets the English texts, others the Swedish ones', async () => {

@@ -6,8 +6,9 @@ import { withAdvisoryLock } from '../db/advisory-locks.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 import { loadSecret } from '../db/secrets.ts';
-import { composeMail, subjectWithTag } from '../mail/outbound/compose.ts';
+import { subjectWithTag } from '../mail/outbound/compose.ts';
 import { createMessageId } from '../mail/outbound/message-id.ts';
+import { enqueueMailsToCompose } from '../mail/outbound/outbox.ts';
 import { threadingAfter } from '../mail/outbound/reply-mail.ts';
 import { loadMailSettings, type MailSettings } from '../mail/outbound/settings.ts';
 import { plainTextToHtml } from '../rich-text/escape.ts';
@@ -412,46 +413,35 @@ export async function applyKontrollBatch(
     );
     const entryOf = new Map(entries.map((e) => [e.case_id, e.id]));
 
-    const outgoing = mails.filter((m) => m.to && m.messageId);
-    // One after another: composing is CPU work, and in turn the web requests of the same process
-    // get their share between mails instead of waiting for the whole batch.
-    const raws: Buffer[] = [];
-    for (const m of outgoing) {
-      const { references, inReplyTo } = threadingAfter(earlierOf.get(m.kase.id) ?? []);
-      raws.push(
-        await composeMail({
-          settings: ctx.mail,
-          messageId: m.messageId as string,
-          to: [m.to as string],
-          subject: m.subject,
-          bodyHtml: m.bodyHtml,
-          text: m.text,
-          inReplyTo,
-          references,
-          caseNumber: m.kase.number,
-          autoSubmitted: true,
-        }),
-      );
-    }
-    if (outgoing.length) {
-      await trx
-        .insertInto('outbox')
-        .values(
-          outgoing.map((m, i) => ({
+    // Queued as what to write: the sender composes each reminder when it goes (outbox.ts), so
+    // the run's transactions hold no CPU-bound work and the overview keeps answering meanwhile.
+    await enqueueMailsToCompose(
+      trx,
+      mails
+        .filter((m) => m.to && m.messageId)
+        .map((m) => {
+          const { references, inReplyTo } = threadingAfter(earlierOf.get(m.kase.id) ?? []);
+          return {
             kind: 'reply' as const,
             case_id: m.kase.id,
             thread_entry_id: entryOf.get(m.kase.id) ?? null,
             message_id: m.messageId as string,
             envelope_from: ctx.mail.fromAddress,
-            envelope_to: [m.to as string],
-            subject: m.subject,
-            raw: raws[i] as Buffer,
             status: 'queued' as const,
             created_by: null,
-          })),
-        )
-        .execute();
-    }
+            compose: {
+              to: [m.to as string],
+              subject: m.subject,
+              bodyHtml: m.bodyHtml,
+              text: m.text,
+              inReplyTo: inReplyTo ?? null,
+              references: references ?? [],
+              caseNumber: m.kase.number,
+              autoSubmitted: true,
+            },
+          };
+        }),
+    );
 
     await sql`
       update kontroll_actions a set thread_entry_id = v.entry_id

@@ -303,6 +303,7 @@ test('the outbox is paged by 50, newest first', async () => {
     .values(
       Array.from({ length: 55 }, (_, i) => ({
         ...copy,
+        compose: null,
         status: 'sent' as const,
         subject: `Massutskick ${i}`,
         message_id: `<mass-${i}@casedesk.test>`,

@@ -313,12 +313,15 @@ test('50 acknowledgements in an hour: 10 entries, 40 possible loops, listed for 
   assert.is(await applyKontroll(ctx.db, kase.id, run), 'remind');
   const reminder = await ctx.db
     .selectFrom('outbox')
-    .select('raw')
+    .select('compose')
     .where('case_id', '=', kase.id)
     .where('kind', '=', 'reply')
     .orderBy('id', 'desc')
     .executeTakeFirstOrThrow();
-  const head = reminder.raw.toString('utf8').split(/\r?\n\r?\n/)[0] ?? '';
+  // the reminder is composed when it goes; its In-Reply-To and References are fixed already
+  const { inReplyTo, references } = reminder.compose as { inReplyTo: string | null; references: string[] };
+  assert.ok(references.length > 0, 'the reminder answers the customer mails that are not a loop');
+  const head = [inReplyTo, ...references].join(' ');
   const loopMessageIds = await ctx.db
     .selectFrom('inbound_messages')
     .select('message_id')

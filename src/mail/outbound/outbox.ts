@@ -8,9 +8,48 @@ export type NewOutboxMessage = Omit<
   'id' | 'attempts' | 'locked_until' | 'sent_at' | 'last_error'
 >;
 
-export async function enqueueMessage(db: Db, message: NewOutboxMessage): Promise<string> {
+export async function enqueueMessage(db: Db, message: NewOutboxMessage & { raw: Buffer }): Promise<string> {
   const row = await db.insertInto('outbox').values(message).returning('id').executeTakeFirstOrThrow();
   return row.id;
+}
+
+// A mail the sender composes when it goes, with the mail settings of that moment (from, reply-to,
+// the Message-ID's domain): what composeMail needs besides them. Its Message-ID is fixed now,
+// so replies to it find the case from the start.
+export type MailToCompose = {
+  to: string[];
+  subject: string;
+  bodyHtml: string;
+  text: string;
+  inReplyTo: string | null;
+  references: string[];
+  caseNumber: string | null;
+  autoSubmitted: boolean;
+};
+export type NewMailToCompose = Omit<NewOutboxMessage, 'raw' | 'compose' | 'subject' | 'envelope_to'> & {
+  compose: MailToCompose;
+};
+
+// Many at once (Kontroll's batch): one insert, no composing in the caller's transaction.
+export async function enqueueMailsToCompose(db: Db, mails: NewMailToCompose[]): Promise<void> {
+  if (!mails.length) return;
+  await db
+    .insertInto('outbox')
+    .values(
+      mails.map(({ compose, ...row }) => ({
+        ...row,
+        envelope_to: compose.to,
+        subject: compose.subject,
+        raw: null,
+        compose: JSON.stringify(compose),
+      })),
+    )
+    .execute();
+}
+
+// The sender composed a claimed message: from now on it is these bytes, on every try.
+export async function storeComposedRaw(db: Db, id: string, raw: Buffer): Promise<void> {
+  await db.updateTable('outbox').set({ raw, compose: null }).where('id', '=', id).execute();
 }
 
 // Waits before each new try after a temporary failure; after 24 hours the message fails for good.
@@ -29,7 +68,9 @@ export type ClaimedMessage = {
   kind: OutboxTable['kind'];
   envelope_from: string;
   envelope_to: string[];
-  raw: Buffer;
+  // null: composed when it goes, from `compose`
+  raw: Buffer | null;
+  compose: MailToCompose | null;
   attempts: number;
   give_up_at: Date;
   case_id: number | null;
@@ -54,7 +95,7 @@ export async function claimDueMessages(db: Db, limit: number, claimMs = defaultC
       order by next_attempt_at, id
       limit ${limit}
       for update skip locked)
-    returning id, kind, envelope_from, envelope_to, raw, attempts, give_up_at, case_id, message_id, thread_entry_id, subject, created_by`.execute(
+    returning id, kind, envelope_from, envelope_to, raw, compose, attempts, give_up_at, case_id, message_id, thread_entry_id, subject, created_by`.execute(
     db,
   );
   return result.rows;

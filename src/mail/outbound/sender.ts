@@ -4,18 +4,21 @@ import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { addMailDocument } from '../../documents/documents.ts';
 import { mailCopyName } from '../copy-name.ts';
+import { composeMail } from './compose.ts';
 import {
   type ClaimedMessage,
   claimDueMessages,
   defaultClaimMs,
+  type MailToCompose,
   markFailedAttempt,
   markSent,
   markWaitingForServer,
   msUntilNextHoldEnds,
   releaseExpiredClaims,
   renewClaim,
+  storeComposedRaw,
 } from './outbox.ts';
-import { loadMailSettings, type SmtpServer } from './settings.ts';
+import { loadMailSettings, type MailSettings, type SmtpServer } from './settings.ts';
 
 export const noServerNote = 'not sent: no SMTP server configured';
 
@@ -93,7 +96,7 @@ export async function checkSmtpConnection(smtp: SmtpServer, timeoutMs = 10_000):
 
 // A copy of what was sent goes to the case's E-mail OUT folder. Only replies are the case's
 // correspondence; notifications to colleagues and test mail stay out of it.
-async function fileSentCopy(db: Db, config: Config, message: ClaimedMessage): Promise<void> {
+async function fileSentCopy(db: Db, config: Config, message: ClaimedMessage & { raw: Buffer }): Promise<void> {
   if (!message.case_id || message.kind !== 'reply') return;
   const caseId = message.case_id;
   await db.transaction().execute(async (trx) => {
@@ -179,8 +182,40 @@ export function createMailSender(opts: {
     }
   }
 
-  async function deliver(message: ClaimedMessage, smtp: SmtpServer | null): Promise<void> {
-    if (!smtp) return markWaitingForServer(db, message, noServerNote);
+  // A mail queued as what to write (Kontroll's reminders) is composed now, with the settings
+  // of this moment, and kept: a retry and the E-mail OUT copy use the same bytes.
+  async function rawOf(message: ClaimedMessage, settings: MailSettings): Promise<Buffer> {
+    if (message.raw) return message.raw;
+    const spec = message.compose as MailToCompose;
+    const raw = await composeMail({
+      settings,
+      messageId: message.message_id,
+      to: spec.to,
+      subject: spec.subject,
+      bodyHtml: spec.bodyHtml,
+      text: spec.text,
+      inReplyTo: spec.inReplyTo,
+      references: spec.references,
+      caseNumber: spec.caseNumber ?? undefined,
+      autoSubmitted: spec.autoSubmitted,
+    });
+    await storeComposedRaw(db, message.id, raw);
+    return raw;
+  }
+
+  async function deliver(claimed: ClaimedMessage, settings: MailSettings): Promise<void> {
+    const { smtp } = settings;
+    if (!smtp) return markWaitingForServer(db, claimed, noServerNote);
+    let message: ClaimedMessage & { raw: Buffer };
+    try {
+      message = { ...claimed, raw: await rawOf(claimed, settings) };
+    } catch (error) {
+      // what was queued cannot be written as a mail: trying again would not change that
+      const text = `not composed: ${error instanceof Error ? error.message : String(error)}`;
+      await markFailedAttempt(db, claimed, text, true);
+      log(`outbox ${claimed.id}: ${text}`);
+      return;
+    }
     const release = keepClaim(message);
     try {
       await transportFor(transports, smtp).sendMail({
@@ -207,16 +242,16 @@ export function createMailSender(opts: {
 
   async function runOnce(): Promise<number> {
     let total = 0;
-    let smtp: SmtpServer | null = null;
+    let settings: MailSettings | null = null;
     await releaseExpiredClaims(db);
     while (!stopRequested) {
-      if (total % settingsEvery === 0) ({ smtp } = await loadMailSettings(db, config));
+      if (!settings || total % settingsEvery === 0) settings = await loadMailSettings(db, config);
       const [message] = await claimDueMessages(db, 1, claimMs);
       if (!message) break;
-      await deliver(message, smtp);
+      await deliver(message, settings);
       total += 1;
       // Without a server, a batch is told why it waits; the rest keep their turn for a later run.
-      if (!smtp && total >= settingsEvery) break;
+      if (!settings.smtp && total >= settingsEvery) break;
     }
     await copies;
     return total;
