@@ -2,6 +2,7 @@ import { type AddressObject, type HeaderValue, type ParsedMail, simpleParser } f
 import addressparser from 'nodemailer/lib/addressparser';
 import { withoutNul } from '../../db/text.ts';
 import { repairLossyText, utf8SequenceLength } from './charset-repair.ts';
+import { repairMimeStructure } from './mime-repair.ts';
 
 export type MailAddress = { address: string; name: string };
 
@@ -25,6 +26,8 @@ export type FilterHeaders = {
   returnPath: string | null;
   listId: string | null;
   xCasedeskCase: string | null;
+  // exim's and Gmail's list of the addresses a delivery failed for; only bounces carry it
+  xFailedRecipients: string | null;
   // "multipart/report" and its report-type ("delivery-status", "feedback-report", …)
   contentType: string | null;
   reportType: string | null;
@@ -367,8 +370,65 @@ function attachmentName(a: MailparserAttachment, raw: Buffer): string | null {
 export async function parseInbound(raw: Buffer, opts: { maxBytes?: number } = {}): Promise<ParsedInbound> {
   if (opts.maxBytes !== undefined && raw.length > opts.maxBytes)
     throw new MessageTooLargeError(raw.length, opts.maxBytes);
-  const parsed = await simpleParser(raw, parserOptions);
-  const partless = await readPartlessMultipart(raw, parsed);
+  if (!looksLikeMail(raw)) throw new NotAMailError();
+  const mail = await parseMessage(raw);
+  return withoutNuls(await withForwardedText(mail, 0));
+}
+
+// A message that is nothing but another message (Content-Type: message/rfc822, often base64,
+// which mailparser keeps as an attached .eml) or a multipart holding only that: the agent reads
+// the inner message's text. At top level the inner message's files replace the .eml; a
+// forward-as-attachment keeps its .eml, which holds them.
+async function withForwardedText(mail: ParsedInbound, depth: number): Promise<ParsedInbound> {
+  if (mail.text.trim() || mail.html?.trim() || depth > 3) return mail;
+  const messages = mail.attachments.filter((a) => a.contentType === 'message/rfc822');
+  const [only] = messages;
+  if (!only || messages.length !== 1 || mail.attachments.some((a) => a !== only && !a.inline)) return mail;
+  if (!looksLikeMail(only.content)) return mail;
+  const inner = await withForwardedText(await parseMessage(only.content), depth + 1);
+  const whole = mail.headers.contentType === 'message/rfc822';
+  return {
+    ...mail,
+    text: inner.text,
+    html: inner.html,
+    attachments: whole ? inner.attachments : mail.attachments,
+  };
+}
+
+// Mail header names every message carries one of; a file without any is not a mail.
+const mailHeaderNames =
+  /^(from|to|cc|subject|date|message-id|received|return-path|mime-version|content-type|delivered-to|sender|reply-to):/im;
+
+// What a mail looks like before it is parsed: a header block that holds at least one of the
+// fields mail has, and whose lines are mostly header fields (or their folded continuations, or
+// an mbox "From " line): a broken mail has a garbled line or two, a text that quotes a header
+// has mostly prose. A PDF, a picture, an empty file or a text without headers is not a mail;
+// mailparser would make an empty "(no subject)" case of it.
+export function looksLikeMail(raw: Buffer): boolean {
+  const head = raw
+    .subarray(0, 64 * 1024)
+    .toString('latin1')
+    .replace(/^(?:\r?\n)+/, '');
+  const end = head.search(/\r?\n\r?\n/);
+  const block = end >= 0 ? head.slice(0, end) : head;
+  if (!mailHeaderNames.test(block)) return false;
+  const lines = block.split(/\r?\n/);
+  const headerLike = lines.filter((line) => /^(?:[!-9;-~]+:|[ \t]|From )/.test(line)).length;
+  return headerLike * 2 > lines.length;
+}
+
+export class NotAMailError extends Error {
+  constructor() {
+    super('The file is not an e-mail message: it has no mail header (From, To, Subject, Date …).');
+  }
+}
+
+async function parseMessage(raw: Buffer): Promise<ParsedInbound> {
+  // broken boundaries mended and file parts marked as such (mime-repair.ts); raw itself stays
+  // what the headers below are read from
+  const mended = repairMimeStructure(raw) ?? raw;
+  const parsed = await simpleParser(mended, parserOptions);
+  const partless = await readPartlessMultipart(mended, parsed);
   const mail = typeof partless === 'object' && partless !== null ? partless : parsed;
   const headers = mail.headers;
   const contentType = headers.get('content-type');
@@ -385,7 +445,7 @@ export async function parseInbound(raw: Buffer, opts: { maxBytes?: number } = {}
     text: (typeof partless === 'string' ? partless : mail.text) ?? '',
     html: typeof mail.html === 'string' && mail.html.trim() ? mail.html : null,
   });
-  return withoutNuls({
+  return {
     messageId: messageIds(mail.messageId)[0] ?? null,
     inReplyTo: messageIds(mail.inReplyTo).at(-1) ?? null,
     references: messageIds(mail.references),
@@ -414,11 +474,12 @@ export async function parseInbound(raw: Buffer, opts: { maxBytes?: number } = {}
       returnPath: headerText(headers.get('return-path')),
       listId: headerText(headers.get('list-id')),
       xCasedeskCase: headerText(headers.get('x-casedesk-case')),
+      xFailedRecipients: headerText(headers.get('x-failed-recipients')),
       contentType: lower(contentTypeValue),
       reportType: lower(reportType),
     },
     isReport: contentTypeValue?.toLowerCase() === 'multipart/report',
-  });
+  };
 }
 
 // Every text the pipeline may store or look up, without NULs (db/text.ts): a NUL from a raw
