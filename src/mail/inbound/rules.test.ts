@@ -88,6 +88,7 @@ const mail = (
     returnPath: null,
     listId: null,
     xCasedeskCase: null,
+    xFailedRecipients: null,
     contentType: null,
     reportType: null,
     ...over.headers,
