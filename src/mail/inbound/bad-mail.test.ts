@@ -557,6 +557,11 @@ const brokenExpected: Record<string, BrokenExpectation> = {
     notInText: ['1001;32500', 'format=csv', 'Lönerapport december', 'Sidfot från lönesystemet'],
     documents: ['export.csv', 'installningar.ini', 'rapport.html', 'attachment-4.html'],
   },
+  '21-unreadable-structure.eml': {
+    title: 'Skrivaren i lagret',
+    text: 'Skrivaren i lagret skriver ut etiketterna sneda sedan i måndags.',
+    documents: ['etikett.pdf'],
+  },
 };
 
 // What an agent must see of one broken sample, stored and processed.

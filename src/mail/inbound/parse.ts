@@ -244,6 +244,29 @@ async function readPartlessMultipart(raw: Buffer, mail: ParsedMail): Promise<Par
   return text?.trim() ? text : null;
 }
 
+// The last resort when the structure did not parse and no text came of it: the first text/plain
+// part as it stands in the raw message, from its header to the next delimiter-like line, decoded
+// by its own Content-Transfer-Encoding and charset. Asked only when there is no HTML either; a
+// text part that is a file (named, or an attachment) is not the body.
+function rawTextPart(raw: Buffer): string | null {
+  const text = raw.toString('latin1');
+  const headerEnd = /\r?\n\r?\n/.exec(text);
+  if (!headerEnd) return null;
+  const body = text.slice(headerEnd.index + headerEnd[0].length);
+  const header = /^content-type:[ \t]*text\/plain\b[^\n]*(?:\r?\n(?!\r?\n)[^\n]*)*?\r?\n\r?\n/im.exec(body);
+  if (!header || /\b(?:file)?name\*?=|^content-disposition:[ \t]*attachment/im.test(header[0])) return null;
+  const start = header.index + header[0].length;
+  const end = /^--\S*[ \t]*$/m.exec(body.slice(start));
+  const content = body.slice(start, end ? start + end.index : body.length);
+  const encoding = /^content-transfer-encoding:[ \t]*([\w-]+)/im.exec(header[0])?.[1]?.toLowerCase() ?? null;
+  const charset = /charset\s*=\s*"?([A-Za-z0-9._:-]+)/i.exec(header[0])?.[1];
+  const bytes = decodeTransferEncoding(Buffer.from(content, 'latin1'), encoding);
+  const decoded = [...(charset ? [decoderLabel(charset)] : []), 'utf-8', 'windows-1252']
+    .map((label) => decodeWith(bytes, label))
+    .find((d) => d != null);
+  return decoded?.trim() ? decoded.trim() : null;
+}
+
 // An encoded word labelled ISO-2022-JP that holds 8-bit bytes, which mailparser then misreads.
 function hasMislabelledJapanese(header: string): boolean {
   return [...header.matchAll(/=\?iso-2022-jp\?b\?([^?]*)\?=/gi)].some((m) =>
@@ -440,10 +463,11 @@ async function parseMessage(raw: Buffer): Promise<ParsedInbound> {
       : null;
   const parsedFrom = addressList(mail.from)[0] ?? fallbackFrom(mail.headerLines);
   const from = parsedFrom ? repairFromName(raw, parsedFrom) : null;
+  const html = typeof mail.html === 'string' && mail.html.trim() ? mail.html : null;
   // body parts that are not the UTF-8 they were taken for (a stray Latin-1 byte, undeclared GBK)
   const body = repairLossyText(raw, {
-    text: (typeof partless === 'string' ? partless : mail.text) ?? '',
-    html: typeof mail.html === 'string' && mail.html.trim() ? mail.html : null,
+    text: (typeof partless === 'string' ? partless : mail.text) || (html ? null : rawTextPart(mended)) || '',
+    html,
   });
   return {
     messageId: messageIds(mail.messageId)[0] ?? null,
