@@ -613,6 +613,28 @@ test('broken MIME from the wild: each message becomes a case with its text, is m
   assert.ok((await ctx.imap.listMessages(mailbox.folder)).every((m) => seen(m.flags)));
 });
 
+test('files that are not mail in a mailbox go to Failed mail, are marked, and the next message is read', async () => {
+  const mailbox = await freshMailbox();
+  const notMailDir = path.join(brokenDir, 'not-mail');
+  // an empty message is one no IMAP server stores; the others are appended as they are
+  const files = ['document.pdf.eml', 'random-binary.eml', 'text-without-headers.eml'];
+  for (const name of files) {
+    await ctx.imap.appendMessage(readFileSync(path.join(notMailDir, name)), { folder: mailbox.folder });
+  }
+  await ctx.imap.appendMessage(eml({ subject: 'Efter filerna', body: 'Hej!\n' }), { folder: mailbox.folder });
+  const report = await readMailbox(ctx.db, ctx.config, mailbox.id);
+  assert.is(report.error, undefined, JSON.stringify(report));
+  assert.is(report.failed, files.length);
+  const rows = await inboundRows(mailbox);
+  assert.equal(
+    rows.map((r) => [r.status, r.case_id]),
+    [...files.map(() => ['failed', null]), ['processed', rows.at(-1)?.case_id]],
+  );
+  for (const row of rows.slice(0, -1)) assert.match(row.error ?? '', 'not an e-mail message');
+  assert.is((await shown(String(rows.at(-1)?.id))).title, 'Efter filerna');
+  assert.ok((await ctx.imap.listMessages(mailbox.folder)).every((m) => seen(m.flags)));
+});
+
 pipeline('broken MIME imported: each sample keeps its text and every file that can be recovered', async () => {
   const files = readdirSync(brokenDir)
     .filter((name) => name.endsWith('.eml'))

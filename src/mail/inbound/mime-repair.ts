@@ -172,7 +172,10 @@ function readEntity(s: string, entity: Entity, walk: Walk): 'text' | 'other' {
     markAttachment(s, entity, disposition, walk.edits);
     return 'other';
   }
-  return type === '' || type === 'text/plain' ? 'text' : 'other';
+  // a text part of only blank lines (some mailers send one before the HTML that is the body)
+  // is no body that an HTML part could be mistaken for
+  const blank = s.slice(entity.bodyStart, entity.bodyEnd).trim() === '';
+  return (type === '' || type === 'text/plain') && !blank ? 'text' : 'other';
 }
 
 function markAttachment(
