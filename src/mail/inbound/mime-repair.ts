@@ -69,8 +69,12 @@ function param(value: string, name: string): string | null {
   return match ? (match[1] ?? match[2] ?? '') : null;
 }
 
-const hasParam = (value: string, name: string) =>
-  new RegExp(`(?:^|;)\\s*${name}\\*?(?:\\*\\d+\\*?)?\\s*=`, 'i').test(value);
+// A file name given at all: plain, or in RFC 2231 pieces (name*0*=…); a blank one (KMail writes
+// name=" " on its body parts) names nothing.
+const hasName = (value: string, name: string) =>
+  [...value.matchAll(new RegExp(`(?:^|;)\\s*${name}(?:\\*\\d*)*\\*?\\s*=\\s*(?:"([^"]*)"|([^;\\s]*))`, 'gi'))].some(
+    (m) => (m[1] ?? m[2] ?? '').trim() !== '',
+  );
 
 // The header block of a part that starts at `start`: up to its first empty line.
 function entityAt(s: string, start: number, end: number): Entity {
@@ -165,8 +169,8 @@ function readEntity(s: string, entity: Entity, walk: Walk): 'text' | 'other' {
   if (dispositionType === 'attachment') return 'other';
   const isText = type === '' || type.startsWith('text/');
   const named =
-    (contentType !== undefined && hasParam(contentType.value, 'name')) ||
-    (disposition !== undefined && hasParam(disposition.value, 'filename'));
+    (contentType !== undefined && hasName(contentType.value, 'name')) ||
+    (disposition !== undefined && hasName(disposition.value, 'filename'));
   const attachedPage = type === 'text/html' && walk.textBodySeen;
   if (isText && (named || attachedPage)) {
     markAttachment(s, entity, disposition, walk.edits);
@@ -223,7 +227,7 @@ function readMultipart(
   if (!boundary) return;
 
   if (boundary !== rawDeclared) {
-    const others = contentType.value.replace(/;?\s*boundary\s*=\s*(?:"[^"]*"|[^;\s]*)/i, '');
+    const others = contentType.value.replace(/;?\s*boundary\s*=\s*(?:"[^"]*"|[^;\s]*)/i, '').replace(/[;\s]+$/, '');
     walk.edits.push({
       start: contentType.start,
       end: contentType.end,
