@@ -28,6 +28,32 @@ const bodySubtypes = new Set(['alternative', 'related', 'report', 'signed', 'enc
 
 const headerLine = /^[!-9;-~]+:/;
 
+function lineAt(s: string, at: number, end: number): Line {
+  const newline = s.indexOf('\n', at);
+  const next = newline < 0 || newline >= end ? end : newline + 1;
+  const lineEnd = newline < 0 || newline >= end ? end : newline > at && s[newline - 1] === '\r' ? newline - 1 : newline;
+  return { start: at, end: lineEnd, next, text: s.slice(at, lineEnd) };
+}
+
+// The lines of a body that start with "--", the only ones that can delimit its parts; found by
+// indexOf, so a multipart nested deep around a large attachment costs little per level.
+function dashLines(s: string, start: number, end: number): Line[] {
+  const lines: Line[] = [];
+  let at = start;
+  while (at < end) {
+    if (!s.startsWith('--', at)) {
+      const found = s.indexOf('\n--', at);
+      if (found < 0 || found + 1 >= end) break;
+      at = found + 1;
+    }
+    const line = lineAt(s, at, end);
+    lines.push(line);
+    if (line.next <= at) break;
+    at = line.next;
+  }
+  return lines;
+}
+
 function linesOf(s: string, start: number, end: number): Line[] {
   const lines: Line[] = [];
   let at = start;
@@ -134,7 +160,10 @@ function repairOnce(s: string): string | null {
     bodyStart: end.index + end[0].length,
     bodyEnd: s.length,
   };
-  const declared = [...s.matchAll(/boundary\s*=\s*(?:"([^"]*)"|([^;\s"]+))/gi)].map((m) => (m[1] ?? m[2] ?? '').trim());
+  // every boundary declared anywhere (a few hundred at most: a longer list is no mail's)
+  const declared = [
+    ...new Set([...s.matchAll(/boundary\s*=\s*(?:"([^"]*)"|([^;\s"]+))/gi)].map((m) => (m[1] ?? m[2] ?? '').trim())),
+  ].slice(0, 300);
   const edits: Edit[] = [];
   readEntity(s, root, { parentSubtype: null, textBodySeen: false, depth: 0, declared, edits });
   if (!edits.length) return null;
@@ -211,7 +240,7 @@ function readMultipart(
   subtype: string,
   walk: Walk,
 ): void {
-  const lines = linesOf(s, entity.bodyStart, entity.bodyEnd);
+  const lines = dashLines(s, entity.bodyStart, entity.bodyEnd);
   const rawDeclared = param(contentType.value, 'boundary');
   const declared = rawDeclared?.trim() || null;
   const others = walk.declared;
@@ -219,9 +248,13 @@ function readMultipart(
   if (declared && lines.some((l) => delimiterKind(l.text, declared, others))) boundary = declared;
   else {
     // the boundary the first part really uses: a "--token" line followed by a part header
-    for (let i = 0; i < lines.length - 1 && !boundary; i += 1) {
-      const token = /^--([^\s"]{1,70})/.exec(lines[i]?.text ?? '')?.[1];
-      if (token && headerLine.test(lines[i + 1]?.text ?? '') && !token.endsWith('--')) boundary = token;
+    for (const line of lines) {
+      const token = /^--([^\s"]{1,70})/.exec(line.text)?.[1];
+      const next = line.next < entity.bodyEnd ? lineAt(s, line.next, entity.bodyEnd).text : '';
+      if (token && headerLine.test(next) && !token.endsWith('--')) {
+        boundary = token;
+        break;
+      }
     }
   }
   if (!boundary) return;
