@@ -671,7 +671,7 @@ pipeline(
       assert.is(result.outcome, 'failed', name);
       assert.match(result.error ?? '', 'not an e-mail message', name);
       const row = await shown(stored.id);
-      assert.equal([row.status, row.outcome, row.case_id], ['failed', 'failed', null], name);
+      assert.equal([row.status, row.outcome, row.case_id], ['failed', 'not_mail', null], name);
       ids.push(stored.id);
     }
     assert.is(await casesNow(), before, 'no "(no subject)" case made of any of them');
@@ -683,6 +683,8 @@ pipeline(
     assert.is(page.statusCode, 200);
     for (const id of ids) assert.match(page.body, `/admin/inbound/${id}/retry`);
     assert.match(page.body, 'The file is not an e-mail message');
+    // and says, in the reader's language, what became of it
+    assert.match(page.body, 'Filen är inget e-postmeddelande (den saknar brevhuvud), så inget ärende skapades.');
   },
 );
 
