@@ -244,11 +244,14 @@ async function readPartlessMultipart(raw: Buffer, mail: ParsedMail): Promise<Par
   return text?.trim() ? text : null;
 }
 
-// The last resort when the structure did not parse and no text came of it: the first text/plain
-// part as it stands in the raw message, from its header to the next delimiter-like line, decoded
-// by its own Content-Transfer-Encoding and charset. Asked only when there is no HTML either; a
-// text part that is a file (named, or an attachment) is not the body.
-function rawTextPart(raw: Buffer): string | null {
+// The last resort when a multipart's structure did not parse and neither text nor HTML came of
+// it: the first text/plain part as it stands in the raw message, from its header to the next
+// delimiter-like line, decoded by its own Content-Transfer-Encoding and charset. A text part
+// that is a file (named, or an attachment) is not the body, nor is one inside an attached
+// message (a forward without words of its own stays that).
+function rawTextPart(raw: Buffer, mail: ParsedInbound): string | null {
+  if (!mail.headers.contentType?.startsWith('multipart/')) return null;
+  if (mail.attachments.some((a) => a.contentType === 'message/rfc822')) return null;
   const text = raw.toString('latin1');
   const headerEnd = /\r?\n\r?\n/.exec(text);
   if (!headerEnd) return null;
@@ -394,8 +397,8 @@ export async function parseInbound(raw: Buffer, opts: { maxBytes?: number } = {}
   if (opts.maxBytes !== undefined && raw.length > opts.maxBytes)
     throw new MessageTooLargeError(raw.length, opts.maxBytes);
   if (!looksLikeMail(raw)) throw new NotAMailError();
-  const mail = await parseMessage(raw);
-  return withoutNuls(await withForwardedText(mail, 0));
+  const mail = await withForwardedText(await parseMessage(raw), 0);
+  return withoutNuls(mail.text.trim() || mail.html ? mail : { ...mail, text: rawTextPart(raw, mail) ?? mail.text });
 }
 
 // A message that is nothing but another message (Content-Type: message/rfc822, often base64,
@@ -466,7 +469,7 @@ async function parseMessage(raw: Buffer): Promise<ParsedInbound> {
   const html = typeof mail.html === 'string' && mail.html.trim() ? mail.html : null;
   // body parts that are not the UTF-8 they were taken for (a stray Latin-1 byte, undeclared GBK)
   const body = repairLossyText(raw, {
-    text: (typeof partless === 'string' ? partless : mail.text) || (html ? null : rawTextPart(mended)) || '',
+    text: (typeof partless === 'string' ? partless : mail.text) ?? '',
     html,
   });
   return {
