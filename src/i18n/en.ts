@@ -311,6 +311,8 @@ export const en = {
   'inbound.too_large_settings': 'Basic settings',
   'inbound.unreadable_refused':
     'Not tried again: the mail server never handed this message out, so there is nothing here to process. {where}',
+  'inbound.not_mail_hint':
+    'This file is not an e-mail message (it has no mail headers), so no case was made of it. Download it to see what it is.',
   'inbound.unreadable_hint': 'The mail server never handed this message out, so it cannot be tried again here. {where}',
   'inbound.still_on_server_seen': 'The message is still on the mail server, where it was marked as read.',
   'inbound.still_on_server_moved':

@@ -313,6 +313,8 @@ export const sv: Record<MessageKey, string> = {
   'inbound.too_large_settings': 'Grundparametrar',
   'inbound.unreadable_refused':
     'Inte försökt igen: e-postservern lämnade aldrig ut meddelandet, så här finns inget att behandla. {where}',
+  'inbound.not_mail_hint':
+    'Filen är inget e-postmeddelande (den saknar brevhuvud), så inget ärende skapades. Ladda ner den för att se vad den är.',
   'inbound.unreadable_hint': 'E-postservern lämnade aldrig ut meddelandet, så det kan inte försökas igen här. {where}',
   'inbound.still_on_server_seen': 'Meddelandet finns kvar på e-postservern, där det markerades som läst.',
   'inbound.still_on_server_moved':

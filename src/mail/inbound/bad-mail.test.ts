@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { Case, User } from '../../db/schema.ts';
+import { loadSecret } from '../../db/secrets.ts';
 import { readFileContent } from '../../files/files.ts';
 import { parseForm } from '../../forms/form.ts';
 import { buildTestApp, seedUser, TestClient, testConfig } from '../../test-support/app.ts';
@@ -16,6 +17,7 @@ import { createTestDatabase } from '../../test-support/database.ts';
 import { startTestImapServer, type TestImapServer } from '../../test-support/imap.ts';
 import { seedAcme, seedPrinterJamCase } from '../../test-support/seeds.ts';
 import { needs } from '../../test-support/system-packages.ts';
+import { createMessageId } from '../outbound/message-id.ts';
 import { readMailbox } from './fetch.ts';
 import { createMailbox, type Mailbox, mailboxSchema } from './mailboxes.ts';
 import { processInboundMessage } from './process.ts';
@@ -472,7 +474,15 @@ pipeline('a mail of a megabyte of distinct words (a pasted log) becomes a case, 
 // Broken shapes met in the wild, one message each (broken-mail/README.md says what is wrong with
 // each): the case title and a phrase of the text an agent then sees.
 const brokenDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'broken-mail');
-const brokenExpected: Record<string, { title: string; text: string; document?: RegExp }> = {
+type BrokenExpectation = {
+  title: string;
+  text: string;
+  document?: RegExp;
+  // every file the case must have, in any order, and words that must not be in the body
+  documents?: string[];
+  notInText?: string[];
+};
+const brokenExpected: Record<string, BrokenExpectation> = {
   '01-truncated-multipart.eml': {
     title: 'Faktura 2026-1142 saknas',
     text: 'Vi har inte fått fakturan, se bifogat.',
@@ -506,7 +516,79 @@ const brokenExpected: Record<string, { title: string; text: string; document?: R
     title: 'Licensnyckel',
     text: 'Licensnyckeln till ritprogrammet fungerar inte längre.',
   },
+  '14-boundary-line-with-text.eml': {
+    title: 'Scannern skickar tomma sidor',
+    text: 'Scannern på plan 2 skickar bara tomma sidor till min e-post. Loggen från skannern är bifogad.',
+    documents: ['skannerlogg.pdf'],
+    notInText: ['FormMail-', 'text version'],
+  },
+  '15-boundary-trailing-spaces.eml': {
+    title: 'Projektorn i rum 4',
+    text: 'Projektorn i rum 4 stängs av efter tio minuter.',
+    documents: ['felmeddelande.pdf'],
+    notInText: ['=_webmail'],
+  },
+  '16-declared-boundary-differs.eml': {
+    title: 'VPN kopplar ner',
+    text: 'VPN-klienten kopplar ner var femte minut sedan uppdateringen i går.',
+    documents: ['vpn-logg.pdf'],
+    notInText: ['_Part_', '=E5'],
+  },
+  '17-nested-multipart-without-boundary.eml': {
+    title: 'Kalendern synkar inte',
+    text: 'Kalendern i telefonen synkar inte längre med Outlook.',
+    documents: ['skarmbild.pdf'],
+    notInText: ['alt-1c1c'],
+  },
+  '18-base64-message-rfc822.eml': {
+    title: 'Skrivaren i receptionen',
+    text: 'Skrivaren i receptionen skriver ut allt i gråskala.',
+    documents: ['testsida.pdf'],
+  },
+  '19-python-msg44-named-text-parts.eml': {
+    title: 'a simple multipart',
+    // both parts are files named msg.txt, so the body is empty and the files are kept
+    text: '',
+    documents: ['msg.txt', 'msg.txt'],
+  },
+  '20-text-and-html-files.eml': {
+    title: 'Exportfilerna från lönesystemet',
+    text: 'Exporten från lönesystemet ger fel summa. Filerna är bifogade.',
+    notInText: ['1001;32500', 'format=csv', 'Lönerapport december', 'Sidfot från lönesystemet'],
+    documents: ['export.csv', 'installningar.ini', 'rapport.html', 'attachment-4.html'],
+  },
+  '21-unreadable-structure.eml': {
+    title: 'Skrivaren i lagret',
+    text: 'Skrivaren i lagret skriver ut etiketterna sneda sedan i måndags.',
+    documents: ['etikett.pdf'],
+  },
 };
+
+// What an agent must see of one broken sample, stored and processed.
+function assertShownAsExpected(name: string, got: Awaited<ReturnType<typeof shown>> | undefined): void {
+  const expected = brokenExpected[name] as BrokenExpectation;
+  assert.is(got?.outcome, 'created', `${name}: ${got?.error}`);
+  assert.is(got?.title, expected.title, name);
+  const text = (got?.body_html ?? '')
+    .replace(/<br>/g, ' ')
+    .replace(/<[^>]*>/g, '')
+    .replace(/\s+/g, ' ');
+  assert.ok(expected.text ? text.includes(expected.text) : text.trim() === '', `${name}: ${text.slice(0, 200)}`);
+  for (const absent of expected.notInText ?? [])
+    assert.not.ok(text.includes(absent), `${name}: "${absent}" in ${text}`);
+  if (expected.document) {
+    const { document } = expected;
+    assert.ok(
+      got?.documents.some((d) => document.test(d)),
+      `${name}: ${JSON.stringify(got?.documents)}`,
+    );
+  }
+  if (expected.documents) {
+    // besides the message itself, kept as "<date> <time> <title>.eml"
+    const files = (got?.documents ?? []).filter((d) => !/^\d{4}-\d\d-\d\d \d\d\.\d\d .*\.eml$/.test(d));
+    assert.equal(files.sort(), [...expected.documents].sort(), name);
+  }
+}
 
 test('broken MIME from the wild: each message becomes a case with its text, is marked, and the next is read', async () => {
   const mailbox = await freshMailbox();
@@ -525,23 +607,139 @@ test('broken MIME from the wild: each message becomes a case with its text, is m
   assert.is(rows.length, files.length + 1);
   const seenAs = await Promise.all(rows.map((r) => shown(String(r.id))));
   files.forEach((name, i) => {
-    const expected = brokenExpected[name] as (typeof brokenExpected)[string];
-    const got = seenAs[i];
-    assert.is(got?.outcome, 'created', `${name}: ${got?.error}`);
-    assert.is(got?.title, expected.title, name);
-    const text = (got?.body_html ?? '').replace(/<br>/g, ' ').replace(/<[^>]*>/g, '');
-    assert.ok(expected.text ? text.includes(expected.text) : text.trim() === '', `${name}: ${text.slice(0, 200)}`);
-    if (expected.document) {
-      const { document } = expected;
-      assert.ok(
-        got?.documents.some((d) => document.test(d)),
-        `${name}: ${JSON.stringify(got?.documents)}`,
-      );
-    }
+    assertShownAsExpected(name, seenAs[i]);
   });
   assert.is(seenAs.at(-1)?.title, 'Efter de trasiga');
   assert.ok((await ctx.imap.listMessages(mailbox.folder)).every((m) => seen(m.flags)));
 });
+
+test('files that are not mail in a mailbox go to Failed mail, are marked, and the next message is read', async () => {
+  const mailbox = await freshMailbox();
+  const notMailDir = path.join(brokenDir, 'not-mail');
+  // an empty message is one no IMAP server stores; the others are appended as they are
+  const files = ['document.pdf.eml', 'random-binary.eml', 'text-without-headers.eml'];
+  for (const name of files) {
+    await ctx.imap.appendMessage(readFileSync(path.join(notMailDir, name)), { folder: mailbox.folder });
+  }
+  await ctx.imap.appendMessage(eml({ subject: 'Efter filerna', body: 'Hej!\n' }), { folder: mailbox.folder });
+  const report = await readMailbox(ctx.db, ctx.config, mailbox.id);
+  assert.is(report.error, undefined, JSON.stringify(report));
+  assert.is(report.failed, files.length);
+  const rows = await inboundRows(mailbox);
+  assert.equal(
+    rows.map((r) => [r.status, r.case_id]),
+    [...files.map(() => ['failed', null]), ['processed', rows.at(-1)?.case_id]],
+  );
+  for (const row of rows.slice(0, -1)) assert.match(row.error ?? '', 'not an e-mail message');
+  assert.is((await shown(String(rows.at(-1)?.id))).title, 'Efter filerna');
+  assert.ok((await ctx.imap.listMessages(mailbox.folder)).every((m) => seen(m.flags)));
+});
+
+pipeline('broken MIME imported: each sample keeps its text and every file that can be recovered', async () => {
+  const files = readdirSync(brokenDir)
+    .filter((name) => name.endsWith('.eml'))
+    .sort();
+  for (const name of files) {
+    const stored = await storeInboundRaw(ctx.db, readFileSync(path.join(brokenDir, name)), { source: 'import' });
+    const result = await processInboundMessage(ctx.db, ctx.config, stored.id);
+    assert.is(result.error, undefined, name);
+    assertShownAsExpected(name, await shown(stored.id));
+  }
+});
+
+const casesNow = async () =>
+  Number(
+    (
+      await ctx.db
+        .selectFrom('cases')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
+
+pipeline(
+  'a file that is not a mail (empty, a PDF, random bytes, text without headers) goes to Failed mail, never a case',
+  async () => {
+    const notMailDir = path.join(brokenDir, 'not-mail');
+    const files = readdirSync(notMailDir).sort();
+    assert.equal(files, ['document.pdf.eml', 'empty.eml', 'random-binary.eml', 'text-without-headers.eml']);
+    const before = await casesNow();
+    const ids: string[] = [];
+    for (const name of files) {
+      const stored = await storeInboundRaw(ctx.db, readFileSync(path.join(notMailDir, name)), { source: 'import' });
+      const result = await processInboundMessage(ctx.db, ctx.config, stored.id);
+      assert.is(result.outcome, 'failed', name);
+      assert.match(result.error ?? '', 'not an e-mail message', name);
+      const row = await shown(stored.id);
+      assert.equal([row.status, row.outcome, row.case_id], ['failed', 'not_mail', null], name);
+      ids.push(stored.id);
+    }
+    assert.is(await casesNow(), before, 'no "(no subject)" case made of any of them');
+
+    // Administration → Failed mail lists each with its reason, to look at or try again.
+    const admin = new TestClient(ctx.app);
+    await admin.login('ADMIN');
+    const page = await admin.get('/admin/inbound');
+    assert.is(page.statusCode, 200);
+    for (const id of ids) assert.match(page.body, `/admin/inbound/${id}/retry`);
+    assert.match(page.body, 'The file is not an e-mail message');
+    // and says, in the reader's language, what became of it
+    assert.match(page.body, 'Filen är inget e-postmeddelande (den saknar brevhuvud), så inget ärende skapades.');
+  },
+);
+
+pipeline(
+  'an exim bounce that also says Auto-Submitted (X-Failed-Recipients, translated subject) marks our mail failed',
+  async () => {
+    const secret = await loadSecret(ctx.db, 'message-id');
+    const ours = createMessageId('casedesk.test', secret);
+    await ctx.db
+      .insertInto('outbox')
+      .values({
+        kind: 'reply',
+        case_id: ctx.kase.id,
+        message_id: ours,
+        envelope_from: 'support@casedesk.test',
+        envelope_to: ['per@acme.se'],
+        subject: `[#${ctx.kase.number}] Studsar igen`,
+        raw: Buffer.from('x'),
+        status: 'sent',
+      })
+      .execute();
+    const before = await casesNow();
+    const raw = Buffer.from(
+      readFileSync(path.join(brokenDir, 'bounce', 'exim-translated-auto-submitted.eml'), 'utf8')
+        .replaceAll('{{CASE}}', ctx.kase.number)
+        .replaceAll('{{MESSAGE_ID}}', ours),
+      'utf8',
+    );
+    const stored = await storeInboundRaw(ctx.db, raw, { source: 'import' });
+    const result = await processInboundMessage(ctx.db, ctx.config, stored.id);
+    assert.is(result.outcome, 'bounce', result.error);
+    assert.is(result.caseNumber, ctx.kase.number);
+    assert.is(await casesNow(), before);
+    const outbox = await ctx.db
+      .selectFrom('outbox')
+      .select(['status', 'last_error'])
+      .where('message_id', '=', ours)
+      .executeTakeFirstOrThrow();
+    assert.is(outbox.status, 'failed');
+    assert.match(outbox.last_error ?? '', 'per@acme.se');
+    const row = await shown(stored.id);
+    assert.equal([row.status, row.outcome], ['ignored', 'bounce']);
+    assert.match(row.body_html ?? '', 'Recipient address rejected');
+    const events = await ctx.db
+      .selectFrom('case_events')
+      .select(['kind', 'new_value'])
+      .where('case_id', '=', ctx.kase.id)
+      .where('kind', 'in', ['mail_bounced', 'auto_reply_received'])
+      .orderBy('id')
+      .execute();
+    assert.is(events.at(-1)?.kind, 'mail_bounced', 'noted as a bounce, not as an automatic answer');
+    assert.match(events.at(-1)?.new_value ?? '', 'User unknown');
+    assert.not.ok(events.some((e) => e.kind === 'auto_reply_received'));
+  },
+);
 
 test.run();
 pipeline.run();

@@ -26,6 +26,12 @@ const corpusRoot =
 
 type CorpusFile = { set: string; name: string; file: string };
 
+// Files in the corpus that are not mail at all (RT keeps a bare lorem-ipsum text among its
+// messages): refused as such, bound for Failed mail, never a case.
+const notMail = new Set(['rt/lorem-ipsum']);
+const refusedAsNotMail = (f: CorpusFile, error: string | undefined) =>
+  notMail.has(`${f.set}/${f.name}`) && (error ?? '').includes('not an e-mail message');
+
 function corpusFiles(): CorpusFile[] {
   return ['zammad', 'rt', 'sisimai', 'mailparser'].flatMap((set) => {
     const dir = path.join(corpusRoot, set);
@@ -203,8 +209,10 @@ if (!files.length) {
       try {
         parsed.set(f.file, await parseInbound(raw));
       } catch (error) {
-        failures.push(`${f.set}/${f.name}: ${(error as Error).message}`);
+        if (!refusedAsNotMail(f, (error as Error).message))
+          failures.push(`${f.set}/${f.name}: ${(error as Error).message}`);
       }
+      if (notMail.has(`${f.set}/${f.name}`) && parsed.has(f.file)) failures.push(`${f.set}/${f.name} read as a mail`);
       parseMs.set(f.file, performance.now() - started);
     }
     assert.equal(failures, []);
@@ -291,7 +299,8 @@ if (!files.length) {
         const stored = await storeInboundRaw(db, readFileSync(f.file), { source: 'import' });
         const result = await processInboundMessage(db, config, stored.id);
         outcomes.set(`${f.set}/${f.name}`, result.outcome);
-        if (result.outcome === 'failed') failed.push(`${f.set}/${f.name}: ${result.error}`);
+        if (result.outcome === 'failed' && !refusedAsNotMail(f, result.error))
+          failed.push(`${f.set}/${f.name}: ${result.error}`);
       }
       const ms = performance.now() - started;
       assert.equal(failed, []);

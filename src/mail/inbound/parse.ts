@@ -2,6 +2,7 @@ import { type AddressObject, type HeaderValue, type ParsedMail, simpleParser } f
 import addressparser from 'nodemailer/lib/addressparser';
 import { withoutNul } from '../../db/text.ts';
 import { repairLossyText, utf8SequenceLength } from './charset-repair.ts';
+import { repairMimeStructure } from './mime-repair.ts';
 
 export type MailAddress = { address: string; name: string };
 
@@ -25,6 +26,8 @@ export type FilterHeaders = {
   returnPath: string | null;
   listId: string | null;
   xCasedeskCase: string | null;
+  // exim's and Gmail's list of the addresses a delivery failed for; only bounces carry it
+  xFailedRecipients: string | null;
   // "multipart/report" and its report-type ("delivery-status", "feedback-report", …)
   contentType: string | null;
   reportType: string | null;
@@ -241,6 +244,32 @@ async function readPartlessMultipart(raw: Buffer, mail: ParsedMail): Promise<Par
   return text?.trim() ? text : null;
 }
 
+// The last resort when a multipart's structure did not parse and neither text nor HTML came of
+// it: the first text/plain part as it stands in the raw message, from its header to the next
+// delimiter-like line, decoded by its own Content-Transfer-Encoding and charset. A text part
+// that is a file (named, or an attachment) is not the body, nor is one inside an attached
+// message (a forward without words of its own stays that).
+function rawTextPart(raw: Buffer, mail: ParsedInbound): string | null {
+  if (!mail.headers.contentType?.startsWith('multipart/')) return null;
+  if (mail.attachments.some((a) => a.contentType === 'message/rfc822')) return null;
+  const text = raw.toString('latin1');
+  const headerEnd = /\r?\n\r?\n/.exec(text);
+  if (!headerEnd) return null;
+  const body = text.slice(headerEnd.index + headerEnd[0].length);
+  const header = /^content-type:[ \t]*text\/plain\b[^\n]*(?:\r?\n(?!\r?\n)[^\n]*)*?\r?\n\r?\n/im.exec(body);
+  if (!header || /\b(?:file)?name\*?=|^content-disposition:[ \t]*attachment/im.test(header[0])) return null;
+  const start = header.index + header[0].length;
+  const end = /^--\S*[ \t]*$/m.exec(body.slice(start));
+  const content = body.slice(start, end ? start + end.index : body.length);
+  const encoding = /^content-transfer-encoding:[ \t]*([\w-]+)/im.exec(header[0])?.[1]?.toLowerCase() ?? null;
+  const charset = /charset\s*=\s*"?([A-Za-z0-9._:-]+)/i.exec(header[0])?.[1];
+  const bytes = decodeTransferEncoding(Buffer.from(content, 'latin1'), encoding);
+  const decoded = [...(charset ? [decoderLabel(charset)] : []), 'utf-8', 'windows-1252']
+    .map((label) => decodeWith(bytes, label))
+    .find((d) => d != null);
+  return decoded?.trim() ? decoded.trim() : null;
+}
+
 // An encoded word labelled ISO-2022-JP that holds 8-bit bytes, which mailparser then misreads.
 function hasMislabelledJapanese(header: string): boolean {
   return [...header.matchAll(/=\?iso-2022-jp\?b\?([^?]*)\?=/gi)].some((m) =>
@@ -367,8 +396,65 @@ function attachmentName(a: MailparserAttachment, raw: Buffer): string | null {
 export async function parseInbound(raw: Buffer, opts: { maxBytes?: number } = {}): Promise<ParsedInbound> {
   if (opts.maxBytes !== undefined && raw.length > opts.maxBytes)
     throw new MessageTooLargeError(raw.length, opts.maxBytes);
-  const parsed = await simpleParser(raw, parserOptions);
-  const partless = await readPartlessMultipart(raw, parsed);
+  if (!looksLikeMail(raw)) throw new NotAMailError();
+  const mail = await withForwardedText(await parseMessage(raw), 0);
+  return withoutNuls(mail.text.trim() || mail.html ? mail : { ...mail, text: rawTextPart(raw, mail) ?? mail.text });
+}
+
+// A message that is nothing but another message (Content-Type: message/rfc822, often base64,
+// which mailparser keeps as an attached .eml) or a multipart holding only that: the agent reads
+// the inner message's text. At top level the inner message's files replace the .eml; a
+// forward-as-attachment keeps its .eml, which holds them.
+async function withForwardedText(mail: ParsedInbound, depth: number): Promise<ParsedInbound> {
+  if (mail.text.trim() || mail.html?.trim() || depth > 3) return mail;
+  const messages = mail.attachments.filter((a) => a.contentType === 'message/rfc822');
+  const [only] = messages;
+  if (!only || messages.length !== 1 || mail.attachments.some((a) => a !== only && !a.inline)) return mail;
+  if (!looksLikeMail(only.content)) return mail;
+  const inner = await withForwardedText(await parseMessage(only.content), depth + 1);
+  const whole = mail.headers.contentType === 'message/rfc822';
+  return {
+    ...mail,
+    text: inner.text,
+    html: inner.html,
+    attachments: whole ? inner.attachments : mail.attachments,
+  };
+}
+
+// Mail header names every message carries one of; a file without any is not a mail.
+const mailHeaderNames =
+  /^(from|to|cc|subject|date|message-id|received|return-path|mime-version|content-type|delivered-to|sender|reply-to):/im;
+
+// What a mail looks like before it is parsed: a header block that holds at least one of the
+// fields mail has, and whose lines are mostly header fields (or their folded continuations, or
+// an mbox "From " line): a broken mail has a garbled line or two, a text that quotes a header
+// has mostly prose. A PDF, a picture, an empty file or a text without headers is not a mail;
+// mailparser would make an empty "(no subject)" case of it.
+export function looksLikeMail(raw: Buffer): boolean {
+  const head = raw
+    .subarray(0, 64 * 1024)
+    .toString('latin1')
+    .replace(/^(?:\r?\n)+/, '');
+  const end = head.search(/\r?\n\r?\n/);
+  const block = end >= 0 ? head.slice(0, end) : head;
+  if (!mailHeaderNames.test(block)) return false;
+  const lines = block.split(/\r?\n/);
+  const headerLike = lines.filter((line) => /^(?:[!-9;-~]+:|[ \t]|From )/.test(line)).length;
+  return headerLike * 2 > lines.length;
+}
+
+export class NotAMailError extends Error {
+  constructor() {
+    super('The file is not an e-mail message: it has no mail header (From, To, Subject, Date …).');
+  }
+}
+
+async function parseMessage(raw: Buffer): Promise<ParsedInbound> {
+  // broken boundaries mended and file parts marked as such (mime-repair.ts); raw itself stays
+  // what the headers below are read from
+  const mended = repairMimeStructure(raw) ?? raw;
+  const parsed = await simpleParser(mended, parserOptions);
+  const partless = await readPartlessMultipart(mended, parsed);
   const mail = typeof partless === 'object' && partless !== null ? partless : parsed;
   const headers = mail.headers;
   const contentType = headers.get('content-type');
@@ -380,12 +466,13 @@ export async function parseInbound(raw: Buffer, opts: { maxBytes?: number } = {}
       : null;
   const parsedFrom = addressList(mail.from)[0] ?? fallbackFrom(mail.headerLines);
   const from = parsedFrom ? repairFromName(raw, parsedFrom) : null;
+  const html = typeof mail.html === 'string' && mail.html.trim() ? mail.html : null;
   // body parts that are not the UTF-8 they were taken for (a stray Latin-1 byte, undeclared GBK)
   const body = repairLossyText(raw, {
     text: (typeof partless === 'string' ? partless : mail.text) ?? '',
-    html: typeof mail.html === 'string' && mail.html.trim() ? mail.html : null,
+    html,
   });
-  return withoutNuls({
+  return {
     messageId: messageIds(mail.messageId)[0] ?? null,
     inReplyTo: messageIds(mail.inReplyTo).at(-1) ?? null,
     references: messageIds(mail.references),
@@ -414,11 +501,12 @@ export async function parseInbound(raw: Buffer, opts: { maxBytes?: number } = {}
       returnPath: headerText(headers.get('return-path')),
       listId: headerText(headers.get('list-id')),
       xCasedeskCase: headerText(headers.get('x-casedesk-case')),
+      xFailedRecipients: headerText(headers.get('x-failed-recipients')),
       contentType: lower(contentTypeValue),
       reportType: lower(reportType),
     },
     isReport: contentTypeValue?.toLowerCase() === 'multipart/report',
-  });
+  };
 }
 
 // Every text the pipeline may store or look up, without NULs (db/text.ts): a NUL from a raw

@@ -6,7 +6,7 @@ import { withoutNul } from '../../db/text.ts';
 import { readFileContent } from '../../files/files.ts';
 import { ingestInbound } from './ingest.ts';
 import type { IngestResult } from './outcome.ts';
-import { parseInbound } from './parse.ts';
+import { NotAMailError, parseInbound } from './parse.ts';
 
 export type { IngestOutcome, IngestResult } from './outcome.ts';
 
@@ -34,7 +34,9 @@ export async function processInboundMessage(db: Db, config: Config, inboundId: s
 async function fail(db: Db, inboundId: string, error: unknown): Promise<IngestResult> {
   // an error may quote the mail, NUL and all, and must not fail its own recording
   const message = withoutNul(error instanceof Error ? error.message : String(error));
-  await markFailed(db, inboundId, message).catch(() => {});
+  // a file that is no mail is failed all the same; its outcome lets Failed mail say so
+  const outcome = error instanceof NotAMailError ? 'not_mail' : 'failed';
+  await markFailed(db, inboundId, message, outcome).catch(() => {});
   return { inboundId, outcome: 'failed', error: message };
 }
 
@@ -58,10 +60,10 @@ async function processOnce(db: Db, config: Config, inboundId: string): Promise<I
 }
 
 // A message that was processed meanwhile (by another reader) keeps its result.
-async function markFailed(db: Db, inboundId: string, error: string): Promise<void> {
+async function markFailed(db: Db, inboundId: string, error: string, outcome: 'failed' | 'not_mail'): Promise<void> {
   await db
     .updateTable('inbound_messages')
-    .set({ status: 'failed', outcome: 'failed', error: error.slice(0, 4000), attempts: sql`attempts + 1` })
+    .set({ status: 'failed', outcome, error: error.slice(0, 4000), attempts: sql`attempts + 1` })
     .where('id', '=', inboundId)
     .where('status', 'in', ['pending', 'failed'])
     .execute();

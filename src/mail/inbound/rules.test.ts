@@ -6,7 +6,8 @@ import { isAutomaticReply } from './filters/auto-reply.ts';
 import { isBounce } from './filters/bounce.ts';
 import { caseNumbersInSubject, trustedReferences } from './filters/case-match.ts';
 import { domainCandidates, isSharedMailDomain } from './filters/sender.ts';
-import type { ParsedInbound } from './parse.ts';
+import { repairMimeStructure } from './mime-repair.ts';
+import { looksLikeMail, type ParsedInbound } from './parse.ts';
 import { caseTitleFromSubject, decideReplyEffect, type ReplyEffect } from './reply-rules.ts';
 
 const test = suite('Inbound mail rules');
@@ -88,6 +89,7 @@ const mail = (
     returnPath: null,
     listId: null,
     xCasedeskCase: null,
+    xFailedRecipients: null,
     contentType: null,
     reportType: null,
     ...over.headers,
@@ -142,6 +144,64 @@ test('quoted history in plain text is each quoted run with its attribution or he
     'a bottom-posted answer under a Swedish Outlook header stays in sight',
   );
   assert.is(textToHtml('Bara <text>\nrad två'), '<div>Bara &lt;text&gt;<br>rad två</div>');
+});
+
+test('X-Failed-Recipients from a mailer daemon is a bounce whatever its subject, Auto-Submitted or not', () => {
+  const daemon = { address: 'Mailer-Daemon@mx.acme.se', name: 'Mail Delivery System' };
+  const failed = { xFailedRecipients: 'per@acme.se', autoSubmitted: 'auto-replied' };
+  assert.ok(isBounce(mail({ from: daemon, subject: 'Leveransen misslyckades', headers: failed })));
+  assert.ok(isBounce(mail({ subject: 'Leveransen misslyckades', headers: { ...failed, returnPath: '<>' } })));
+  assert.not.ok(
+    isBounce(mail({ from: { address: 'per@acme.se', name: 'Per' }, subject: 'Hej', headers: failed })),
+    "a person's mail is not made a bounce by the header alone",
+  );
+});
+
+test('the MIME repair leaves a well-formed message byte for byte as it came, and mends only broken lines', () => {
+  const wellFormed = [
+    'From: a@b.se',
+    'Content-Type: multipart/mixed; boundary="m"',
+    '',
+    '--m',
+    'Content-Type: multipart/alternative; boundary="a"',
+    '',
+    '--a',
+    'Content-Type: text/plain; name=" "',
+    '',
+    'Hej',
+    '--a',
+    'Content-Type: text/html',
+    '',
+    '<p>Hej</p>',
+    '--a--',
+    '--m',
+    'Content-Type: application/pdf; name="a.pdf"',
+    '',
+    'JVBERi0=',
+    '--m--',
+    '',
+  ].join('\r\n');
+  assert.is(repairMimeStructure(Buffer.from(wellFormed)), null);
+  const broken = wellFormed
+    .replace('boundary="a"', 'boundary="declared"')
+    .replace('--m\r\nContent-Type: application', '--m (bilaga)\r\nContent-Type: application');
+  const mended = repairMimeStructure(Buffer.from(broken))?.toString() ?? '';
+  assert.is(mended, wellFormed, "the parts' own boundary, and the delimiter without its text");
+});
+
+test('a mail has a header block of mail fields; empty files, PDFs, pictures and bare text have none', () => {
+  assert.ok(looksLikeMail(Buffer.from('From: a@b.se\r\nSubject: Hej\r\n\r\nText')));
+  assert.ok(looksLikeMail(Buffer.from('From a@b.se Thu Dec  3 08:00:00 2026\nSubject: Hej\n\nText')), 'an mbox line');
+  assert.ok(looksLikeMail(Buffer.from(' folded garbage\r\nSubject: Hej\r\nFrom: a@b.se\r\n\r\nText')));
+  assert.ok(looksLikeMail(Buffer.from('Subject: Bara rubrik')), 'a header without a body');
+  assert.not.ok(looksLikeMail(Buffer.alloc(0)));
+  assert.not.ok(looksLikeMail(Buffer.from('%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n')));
+  assert.not.ok(looksLikeMail(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13])));
+  assert.not.ok(looksLikeMail(Buffer.from('Hej!\n\nJag skickar filen.\n')));
+  assert.not.ok(
+    looksLikeMail(Buffer.from('Mötet flyttas.\nSubject: se rubriken\nVi ses på torsdag.\nHälsningar\nPer\n')),
+    'prose that quotes a header line',
+  );
 });
 
 test('quoted history in HTML is folded where it stands, keeping the HTML well-formed', () => {

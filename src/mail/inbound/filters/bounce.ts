@@ -24,6 +24,10 @@ export function isBounce(mail: ParsedInbound): boolean {
   if (mail.attachments.some((a) => a.contentType === 'message/delivery-status')) return true;
   const fromDaemon = bounceSenders.test(localPart(mail.from?.address)) || mail.from === null;
   const nullReturnPath = mail.headers.returnPath !== null && /^<?\s*>?$/.test(mail.headers.returnPath);
+  // X-Failed-Recipients from a daemon is a failure report whatever its subject says (exim's can
+  // be reworded or translated); it also carries Auto-Submitted, which must not make it an
+  // ordinary automatic answer
+  if (mail.headers.xFailedRecipients && (fromDaemon || nullReturnPath)) return true;
   return (fromDaemon || nullReturnPath) && bounceSubjects.test(mail.subject);
 }
 
@@ -74,8 +78,12 @@ export function bounceReason(mail: ParsedInbound): string {
   const text = reportText(mail);
   const diagnostic = /^diagnostic-code:\s*(?:[\w-]+;\s*)?(.+(?:\r?\n[ \t]+.+)*)/im.exec(text)?.[1];
   const status = /^status:\s*(\d\.\d{1,3}\.\d{1,3})/im.exec(text)?.[1];
-  const recipient = /^final-recipient:\s*(?:[\w-]+;\s*)?(\S+)/im.exec(text)?.[1];
-  const reason = diagnostic?.replace(/\s+/g, ' ').trim() || (status ? `Status ${status}` : mail.subject);
+  const recipient =
+    /^final-recipient:\s*(?:[\w-]+;\s*)?(\S+)/im.exec(text)?.[1] ?? mail.headers.xFailedRecipients?.split(/[,\s]+/)[0];
+  // exim's report without a DSN part: the remote server's answer on the lines after this one
+  const eximAnswer = /SMTP error from remote mail server after [^\n]*:[ \t]*\r?\n[ \t]+(\S.*)/i.exec(text)?.[1];
+  const reason =
+    (diagnostic ?? eximAnswer)?.replace(/\s+/g, ' ').trim() || (status ? `Status ${status}` : mail.subject);
   return (recipient ? `${recipient}: ${reason}` : reason).slice(0, 500);
 }
 
