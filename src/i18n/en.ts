@@ -531,6 +531,8 @@ export const en = {
   'overview.edit_responsible': 'Responsible for {number}',
   'overview.saved': '{number} saved.',
   'overview.stale': '{number} was changed by someone else; the row now shows the saved values.',
+  'overview.stale_field':
+    '{number}: {field} was changed by someone else since the page was loaded, so your choice was not saved. The row now shows the saved value; choose again to change it.',
   'overview.invalid': '{number}: that value cannot be used.',
   'thread.to': 'To',
   'thread.to_hint': "The case's contact, unless you write another address.",

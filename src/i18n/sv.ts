@@ -533,6 +533,8 @@ export const sv: Record<MessageKey, string> = {
   'overview.edit_responsible': 'Ansvarig för {number}',
   'overview.saved': '{number} sparat.',
   'overview.stale': '{number} har ändrats av någon annan; raden visar nu de sparade värdena.',
+  'overview.stale_field':
+    '{number}: {field} har ändrats av någon annan sedan sidan laddades, så ditt val sparades inte. Raden visar nu det sparade värdet; välj igen om du vill ändra det.',
   'overview.invalid': '{number}: värdet kan inte användas.',
   'thread.to': 'Till',
   'thread.to_hint': 'Ärendets kontaktperson, om du inte skriver en annan adress.',
