@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
 import type { User } from '../db/schema.ts';
+import { discardDraft } from '../drafts/drafts.ts';
 import { FormError } from '../forms/form.ts';
 import { notifyUser } from '../notifications/notifications.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
@@ -56,6 +57,7 @@ export async function addDiscussionPost(
         .returning('id')
         .executeTakeFirstOrThrow();
       await recordCaseEvent(trx, caseId, 'discussion_post', user);
+      await discardDraft(trx, caseId, user.id, 'discussion');
       await markCaseActive(trx, caseId);
       const mentioned = logins.length
         ? await trx

@@ -1,7 +1,7 @@
 import type { CaseTab } from '../case-page/tab.ts';
 import { openApprovalStates } from '../documents/access.ts';
+import { findDraft } from '../drafts/drafts.ts';
 import { listActiveCannedReplies } from './canned-replies.ts';
-import { findReplyDraft } from './drafts.ts';
 import { listThreadEntries } from './threads.ts';
 
 export const threadTab: CaseTab = {
@@ -21,13 +21,13 @@ export const threadTab: CaseTab = {
         .orderBy('id', 'desc')
         .limit(100)
         .execute(),
-      findReplyDraft(db, kase.id, user.id),
+      findDraft(db, kase.id, user.id, 'reply'),
     ]);
-    // A reply taken back by Undo fills the box as it was; else the reply goes to the case's
-    // contact unless the user picks another address.
+    // The user's draft (typed earlier, or a reply taken back by Undo) fills the box as it was;
+    // else the reply goes to the case's contact unless the user picks another address.
     const replyValues = draft
       ? { ...draft, delivery: 'to_send', set_waiting: draft.set_waiting ? 'on' : '' }
       : { delivery: 'to_send', to: kase.contact_record_email ?? kase.contact_email ?? '' };
-    return { thread, cannedReplies, documents, replyValues, replyDraft: Boolean(draft), replyErrors: {} };
+    return { thread, cannedReplies, documents, replyValues, replyDraft: draft ?? null, replyErrors: {} };
   },
 };
