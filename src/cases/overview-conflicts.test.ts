@@ -67,9 +67,12 @@ async function openOverview(login: string, caseId: number) {
   assert.ok(start >= 0, 'the row is on the overview');
   const row = page.body.slice(start, page.body.indexOf('</tr>', start));
   const pickers: Record<string, Picker> = {};
-  for (const m of row.matchAll(/hx-post="([^"]+)" hx-vals="([^"]+)"/g)) {
-    const vals = JSON.parse((m[2] ?? '').replaceAll('&quot;', '"')) as Record<string, string>;
-    pickers[vals.field as string] = { url: m[1] as string, vals };
+  for (const [tag] of row.matchAll(/<select\b[^>]*>/g)) {
+    const url = /hx-post="([^"]+)"/.exec(tag)?.[1];
+    const json = /hx-vals="([^"]+)"/.exec(tag)?.[1];
+    if (!url || !json) continue;
+    const vals = JSON.parse(json.replaceAll('&quot;', '"')) as Record<string, string>;
+    pickers[vals.field as string] = { url, vals };
   }
   const choose = (field: string, value: number) => {
     const picker = pickers[field];
