@@ -1,4 +1,4 @@
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createCase } from '../cases/cases.ts';
@@ -80,7 +80,26 @@ const replyBox = (page: Page) => page.getByRole('textbox', { name: 'Svar till ku
 const discussionBox = (page: Page) => page.getByRole('textbox', { name: 'Nytt inlägg' });
 const noteBox = (page: Page) => page.getByRole('textbox', { name: 'Intern anteckning' });
 const discardButton = (page: Page) => page.getByRole('button', { name: 'Kasta utkast', exact: true });
-const textOf = async (box: ReturnType<typeof replyBox>) => ((await box.textContent()) ?? '').replace(/\u00a0/g, ' ');
+const textOf = async (box: Locator) => ((await box.textContent()) ?? '').replace(/\u00a0/g, ' ');
+
+// The box's text once its editor has loaded it (Trix fills itself in just after a swap or load):
+// the expected text as soon as it shows, else what is there after a few seconds.
+async function settledText(box: Locator, expected: string): Promise<string> {
+  // a Trix editor has its editor (and its loaded text) once initialised
+  await box.evaluate((el) =>
+    el.tagName !== 'TRIX-EDITOR' || (el as unknown as { editor?: unknown }).editor
+      ? undefined
+      : new Promise((resolve) => el.addEventListener('trix-initialize', () => resolve(null), { once: true })),
+  );
+  const read = async () =>
+    (await box.evaluate((el) => el instanceof HTMLTextAreaElement)) ? box.inputValue() : textOf(box);
+  let text = await read();
+  for (let i = 0; i < 30 && text !== expected; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    text = await read();
+  }
+  return text;
+}
 
 async function switchTab(page: Page, name: string, path: string) {
   await tab(page, name).click();
@@ -99,21 +118,21 @@ test('a reply draft survives a tab switch, a reload and another browser; leaving
   // Straight to another tab and back: the box has the text.
   await switchTab(page, 'Diskussion', `${casePath}/discussion`);
   await switchTab(page, 'Ärendetråd', `${casePath}/thread`);
-  assert.is(await textOf(replyBox(page)), 'Hej Per, skrivaren är lagad.');
+  assert.is(await settledText(replyBox(page), 'Hej Per, skrivaren är lagad.'), 'Hej Per, skrivaren är lagad.');
 
   // A reload, and another browser as the same user.
   await page.reload();
-  assert.is(await textOf(replyBox(page)), 'Hej Per, skrivaren är lagad.');
+  assert.is(await settledText(replyBox(page), 'Hej Per, skrivaren är lagad.'), 'Hej Per, skrivaren är lagad.');
   const other = await kalleInNewBrowser();
   await other.goto(`${ctx.server.url}${casePath}`);
-  assert.is(await textOf(replyBox(other)), 'Hej Per, skrivaren är lagad.');
+  assert.is(await settledText(replyBox(other), 'Hej Per, skrivaren är lagad.'), 'Hej Per, skrivaren är lagad.');
 
   // Discarding is explicit, and the draft is gone everywhere.
   await discardButton(other).click();
   await other.getByRole('status').getByText('Utkastet har kastats.').waitFor();
-  assert.is(await textOf(replyBox(other)), '');
+  assert.is(await settledText(replyBox(other), ''), '');
   await page.reload();
-  assert.is(await textOf(replyBox(page)), '');
+  assert.is(await settledText(replyBox(page), ''), '');
 
   // Leaving right after typing asks first; staying keeps the text.
   await replyBox(page).click();
@@ -127,7 +146,11 @@ test('a reply draft survives a tab switch, a reload and another browser; leaving
   await page.waitForTimeout(500);
   assert.equal(dialogs, ['beforeunload'], 'the browser asks before leaving');
   assert.is(page.url(), `${ctx.server.url}${casePath}/thread`);
-  assert.is(await textOf(replyBox(page)), 'Vi kommer på tisdag.', 'staying keeps the text');
+  assert.is(
+    await settledText(replyBox(page), 'Vi kommer på tisdag.'),
+    'Vi kommer på tisdag.',
+    'staying keeps the text',
+  );
 
   // Once it is stored, leaving does not ask, and the text is there when KALLE comes back.
   await discardButton(page).waitFor();
@@ -140,7 +163,11 @@ test('a reply draft survives a tab switch, a reload and another browser; leaving
   assert.equal(dialogs, ['beforeunload'], 'no second question');
   await page.goBack();
   await page.waitForURL(`${ctx.server.url}${casePath}/thread`);
-  assert.is(await textOf(replyBox(page)), 'Vi kommer på tisdag.', 'back on the case, the text is there');
+  assert.is(
+    await settledText(replyBox(page), 'Vi kommer på tisdag.'),
+    'Vi kommer på tisdag.',
+    'back on the case, the text is there',
+  );
 });
 
 test('discussion and internal-note drafts come back after a tab switch and a reload, and sending uses them up', async () => {
@@ -158,27 +185,27 @@ test('discussion and internal-note drafts come back after a tab switch and a rel
   await noteBox(page).click();
   await page.keyboard.type('Kunden vill ha besök.');
   await switchTab(page, 'Diskussion', `/cases/${kase.number}/discussion`);
-  assert.is(await textOf(discussionBox(page)), 'Ska vi byta router?');
+  assert.is(await settledText(discussionBox(page), 'Ska vi byta router?'), 'Ska vi byta router?');
   await switchTab(page, 'Internt', `/cases/${kase.number}/internal`);
-  assert.is(await noteBox(page).inputValue(), 'Kunden vill ha besök.');
+  assert.is(await settledText(noteBox(page), 'Kunden vill ha besök.'), 'Kunden vill ha besök.');
   await page.reload();
-  assert.is(await noteBox(page).inputValue(), 'Kunden vill ha besök.');
+  assert.is(await settledText(noteBox(page), 'Kunden vill ha besök.'), 'Kunden vill ha besök.');
   assert.ok(await discardButton(page).isVisible(), 'the unsaved note shows as a draft');
 
   // Saving the note uses its draft up.
   await page.getByRole('button', { name: 'Spara anteckningen', exact: true }).click();
   await page.getByRole('status').getByText('Sparat').first().waitFor();
   await page.reload();
-  assert.is(await noteBox(page).inputValue(), 'Kunden vill ha besök.');
+  assert.is(await settledText(noteBox(page), 'Kunden vill ha besök.'), 'Kunden vill ha besök.');
   assert.is(await discardButton(page).count(), 0, 'no draft left');
 
   // A reload of the discussion keeps its draft; publishing uses it up.
   await page.goto(`${base}/discussion`);
-  assert.is(await textOf(discussionBox(page)), 'Ska vi byta router?');
+  assert.is(await settledText(discussionBox(page), 'Ska vi byta router?'), 'Ska vi byta router?');
   await page.getByRole('button', { name: 'Publicera', exact: true }).click();
   await page.waitForURL((url) => url.pathname.endsWith('/discussion') && url.hash.startsWith('#post-'));
   await page.goto(`${base}/discussion`);
-  assert.is(await textOf(discussionBox(page)), '');
+  assert.is(await settledText(discussionBox(page), ''), '');
   assert.match((await page.locator('ol.discussion').textContent()) ?? '', 'Ska vi byta router?');
 
   // A discussion draft can be discarded too.
@@ -187,9 +214,9 @@ test('discussion and internal-note drafts come back after a tab switch and a rel
   await discardButton(page).waitFor();
   await discardButton(page).click();
   await page.getByRole('status').getByText('Utkastet har kastats.').waitFor();
-  assert.is(await textOf(discussionBox(page)), '');
+  assert.is(await settledText(discussionBox(page), ''), '');
   await page.reload();
-  assert.is(await textOf(discussionBox(page)), '');
+  assert.is(await settledText(discussionBox(page), ''), '');
 });
 
 test.run();
