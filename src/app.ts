@@ -25,6 +25,7 @@ import { loadSecret } from './db/secrets.ts';
 import { registerDiscussionRoutes } from './discussions/routes.ts';
 import { registerInlineImageRoutes } from './documents/image-routes.ts';
 import { registerDocumentRoutes } from './documents/routes.ts';
+import { registerDraftRoutes } from './drafts/routes.ts';
 import { registerKontrollRoutes } from './kontroll/routes.ts';
 import { registerReadMailRoutes } from './mail/inbound/read-routes.ts';
 import type { MailSender } from './mail/outbound/sender.ts';
@@ -212,6 +213,7 @@ export async function buildApp(
   await app.register(registerInlineImageRoutes);
   await app.register(registerDiscussionRoutes);
   await app.register(registerInternalNoteRoutes);
+  await app.register(registerDraftRoutes);
   await app.register(registerNotificationRoutes);
   await app.register(registerReadMailRoutes);
   await app.register(registerKontrollRoutes);

@@ -73,6 +73,9 @@ export async function renderCasePage(
     // a document case shows its document (and the approver's decision form) above the tabs
     isHtmx(request) ? null : loadCaseApproval(db, kase.id, currentUser(request).id),
   ]);
+  // The page carries the user's drafts (src/drafts/): going back to it must ask the server again,
+  // not show a copy from the browser's cache that has the boxes as they were before.
+  reply.header('Cache-Control', 'no-store');
   return render(
     request,
     reply,

@@ -221,6 +221,8 @@ const headerFields = [
 
 const asText = (value: unknown) => (value === null || value === undefined || value === '' ? null : String(value));
 
+type HeaderOptions = NotifyingOptions & { allowNoCustomer?: boolean };
+
 // Saves the header if nobody saved since `version`; writes one history event per changed field.
 export async function updateCaseHeader(
   db: Db,
@@ -229,72 +231,86 @@ export async function updateCaseHeader(
   input: CaseHeaderUpdate,
   actor: User,
   // An existing case without a customer (unknown sender) may keep having none.
-  opts: NotifyingOptions & { allowNoCustomer?: boolean } = {},
+  opts: HeaderOptions = {},
 ): Promise<Case> {
   return db.transaction().execute(async (trx) => {
-    const current = await trx
-      .selectFrom('cases')
-      .select(caseColumns)
-      .where('id', '=', caseId)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
+    const current = await lockCaseForHeader(trx, caseId);
     if (current.version !== version) throw new StaleEditError(current);
-    const errors = await checkReferences(trx, input);
-    if (errors.customer_id && opts.allowNoCustomer && !input.customer_id && !current.customer_id)
-      delete errors.customer_id;
-    if (Object.keys(errors).length) throw new FormError(errors);
-
-    const changed = headerFields.filter((field) => asText(current[field]) !== asText(input[field]));
-    if (!changed.length) return current;
-    // The status goes through the lifecycle (its clocks, its history row); the rest is the header's.
-    if (changed.includes('status_id'))
-      await applyCaseEvent(trx, caseId, { type: 'status_set', status: input.status_id }, actor);
-    const { status_id: _status, ...fields } = input;
-    const updated = await trx
-      .updateTable('cases')
-      .set({ ...fields, version: current.version + 1, updated_at: new Date(), last_activity_at: new Date() })
-      .where('id', '=', caseId)
-      .returning(caseColumns)
-      .executeTakeFirstOrThrow();
-    noteCaseCountsChanged(actor);
-    const others = changed.filter((field) => field !== 'status_id');
-    if (others.length)
-      await trx
-        .insertInto('case_events')
-        .values(
-          others.map((field) => ({
-            case_id: caseId,
-            user_id: actor.id,
-            kind: 'field_changed' as const,
-            field,
-            old_value: asText(current[field]),
-            new_value: asText(input[field]),
-          })),
-        )
-        .execute();
-    if (changed.includes('responsible_id') && updated.responsible_id && updated.responsible_id !== actor.id) {
-      await notifyUser(
-        trx,
-        {
-          userId: updated.responsible_id,
-          actorId: actor.id,
-          kind: 'assigned',
-          caseId,
-          summary: `${updated.number} ${updated.title}`,
-          link: `/cases/${updated.number}`,
-        },
-        { config: opts.config },
-      );
-    }
-    return updated;
+    return writeCaseHeader(trx, current, input, actor, opts);
   });
+}
+
+// The row lock makes a concurrent edit wait, so the version (or field) check below sees its result.
+function lockCaseForHeader(trx: Transaction<Database>, caseId: number): Promise<Case> {
+  return trx.selectFrom('cases').select(caseColumns).where('id', '=', caseId).forUpdate().executeTakeFirstOrThrow();
+}
+
+async function writeCaseHeader(
+  trx: Transaction<Database>,
+  current: Case,
+  input: CaseHeaderUpdate,
+  actor: User,
+  opts: HeaderOptions,
+): Promise<Case> {
+  const caseId = current.id;
+  const errors = await checkReferences(trx, input);
+  if (errors.customer_id && opts.allowNoCustomer && !input.customer_id && !current.customer_id)
+    delete errors.customer_id;
+  if (Object.keys(errors).length) throw new FormError(errors);
+
+  const changed = headerFields.filter((field) => asText(current[field]) !== asText(input[field]));
+  if (!changed.length) return current;
+  // The status goes through the lifecycle (its clocks, its history row); the rest is the header's.
+  if (changed.includes('status_id'))
+    await applyCaseEvent(trx, caseId, { type: 'status_set', status: input.status_id }, actor);
+  const { status_id: _status, ...fields } = input;
+  const updated = await trx
+    .updateTable('cases')
+    .set({ ...fields, version: current.version + 1, updated_at: new Date(), last_activity_at: new Date() })
+    .where('id', '=', caseId)
+    .returning(caseColumns)
+    .executeTakeFirstOrThrow();
+  noteCaseCountsChanged(actor);
+  const others = changed.filter((field) => field !== 'status_id');
+  if (others.length)
+    await trx
+      .insertInto('case_events')
+      .values(
+        others.map((field) => ({
+          case_id: caseId,
+          user_id: actor.id,
+          kind: 'field_changed' as const,
+          field,
+          old_value: asText(current[field]),
+          new_value: asText(input[field]),
+        })),
+      )
+      .execute();
+  if (changed.includes('responsible_id') && updated.responsible_id && updated.responsible_id !== actor.id) {
+    await notifyUser(
+      trx,
+      {
+        userId: updated.responsible_id,
+        actorId: actor.id,
+        kind: 'assigned',
+        caseId,
+        summary: `${updated.number} ${updated.title}`,
+        link: `/cases/${updated.number}`,
+      },
+      { config: opts.config },
+    );
+  }
+  return updated;
 }
 
 // The fields the overview edits in place, one at a time.
 export const quickEditFields = ['status_id', 'priority_id', 'case_type_id', 'responsible_id'] as const;
 export type QuickEditField = (typeof quickEditFields)[number];
 
-// One header field changed from the overview; same rules, history and stale-edit guard as the page.
+// One header field changed from the overview; same rules and history as the page. A row edits one
+// field, so it conflicts only with a change to that field: with `loaded` (the value the row showed)
+// a newer version is fine while the field still holds that value, and the other fields keep what
+// others saved since. Without it, any change since `version` is stale, as on the case page.
 export async function quickEditCase(
   db: Db,
   caseId: number,
@@ -302,27 +318,35 @@ export async function quickEditCase(
   field: QuickEditField,
   value: string,
   actor: User,
-  opts: NotifyingOptions = {},
+  opts: NotifyingOptions & { loaded?: string } = {},
 ): Promise<Case> {
-  const current = await db.selectFrom('cases').select(caseColumns).where('id', '=', caseId).executeTakeFirstOrThrow();
-  if (current.version !== version) throw new StaleEditError(current);
   const parsed = caseHeaderSchema.shape[field].safeParse(value);
-  if (!parsed.success) throw new FormError({ [field]: parsed.error.issues[0]?.message ?? 'errors.invalid' });
-  const header: CaseHeaderUpdate = {
-    title: current.title,
-    responsible_id: current.responsible_id,
-    customer_id: current.customer_id,
-    status_id: current.status_id,
-    case_type_id: current.case_type_id,
-    priority_id: current.priority_id,
-    due_date: current.due_date,
-    contact_id: current.contact_id,
-    contact_name: current.contact_name,
-    contact_email: current.contact_email,
-    contact_phone: current.contact_phone,
-    [field]: parsed.data,
-  };
-  return updateCaseHeader(db, caseId, version, header, actor, { ...opts, allowNoCustomer: true });
+  return db.transaction().execute(async (trx) => {
+    const current = await lockCaseForHeader(trx, caseId);
+    if (current.version !== version && !isFieldUnchanged(current, field, opts.loaded))
+      throw new StaleEditError(current);
+    if (!parsed.success) throw new FormError({ [field]: parsed.error.issues[0]?.message ?? 'errors.invalid' });
+    const header: CaseHeaderUpdate = {
+      title: current.title,
+      responsible_id: current.responsible_id,
+      customer_id: current.customer_id,
+      status_id: current.status_id,
+      case_type_id: current.case_type_id,
+      priority_id: current.priority_id,
+      due_date: current.due_date,
+      contact_id: current.contact_id,
+      contact_name: current.contact_name,
+      contact_email: current.contact_email,
+      contact_phone: current.contact_phone,
+      [field]: parsed.data,
+    };
+    return writeCaseHeader(trx, current, header, actor, { config: opts.config, allowNoCustomer: true });
+  });
+}
+
+// Whether the field still holds the value a row was rendered with (no loaded value: unknown, so no).
+export function isFieldUnchanged(current: Case, field: QuickEditField, loaded: string | undefined): boolean {
+  return loaded !== undefined && asText(current[field]) === asText(loaded);
 }
 
 // Header fields another domain sets on a case it follows (the document case's approver and

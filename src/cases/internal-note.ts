@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
 import type { User } from '../db/schema.ts';
+import { discardDraft } from '../drafts/drafts.ts';
 import { optionalMultiLine, versionField } from '../forms/form.ts';
 
 export const internalNoteSchema = z.object({
@@ -40,6 +41,8 @@ export async function saveInternalNote(
         .executeTakeFirstOrThrow();
       if (current.internal_note_version !== version)
         throw new StaleNoteError(current.internal_note, current.internal_note_version);
+      // saved (or found unchanged): the writer's draft of the note is used up
+      await discardDraft(trx, caseId, actor.id, 'internal');
       if (current.internal_note === text) return version;
       await trx
         .updateTable('cases')

@@ -31,6 +31,8 @@ const quickEditSchema = z.object({
   field: z.enum(quickEditFields),
   version: versionField,
   value: z.string().default(''),
+  // the value the row showed when the page was loaded: only a change to this field is a conflict
+  loaded: z.string().max(40).optional(),
 });
 const savedViewSchema = z.object({
   name: singleLine()
@@ -123,8 +125,8 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     if (!form.ok && form.errors.field) throw notFound();
     try {
       if (!form.ok) throw new FormError(form.errors);
-      const { field, version, value } = form.data;
-      await quickEditCase(db, kase.id, version, field, value, user, { config: app.deps.config });
+      const { field, version, value, loaded } = form.data;
+      await quickEditCase(db, kase.id, version, field, value, user, { config: app.deps.config, loaded });
       if (field === 'responsible_id') app.deps.mailSender?.kick();
       const row = await findOverviewRow(db, kase.id);
       if (!row) throw notFound();
@@ -135,8 +137,18 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
       // The row comes back with the values now stored, so the old value is put back in the picker.
       const row = await findOverviewRow(db, kase.id);
       if (!row) throw notFound();
+      // A row's picker names its field's conflict; an edit without the loaded value, any change.
+      const field = form.ok ? form.data.field : undefined;
+      const message = !stale
+        ? request.t('overview.invalid', { number: kase.number })
+        : field && form.ok && form.data.loaded !== undefined
+          ? request.t('overview.stale_field', {
+              number: kase.number,
+              field: request.t(`cases.field.${field}`).toLowerCase(),
+            })
+          : request.t('overview.stale', { number: kase.number });
       return renderRow(request, reply, row, {
-        error: request.t(stale ? 'overview.stale' : 'overview.invalid', { number: kase.number }),
+        error: message,
         status: stale ? 409 : 422,
       });
     }

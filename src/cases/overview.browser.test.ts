@@ -105,6 +105,18 @@ const setMarker = (page: Page) =>
   });
 const marker = (page: Page) => page.evaluate(() => (window as unknown as { __marker?: number }).__marker);
 
+// A case's status and priority as stored.
+const stored = async (number: string) => {
+  const row = await ctx.db
+    .selectFrom('cases as c')
+    .innerJoin('case_statuses as s', 's.id', 'c.status_id')
+    .leftJoin('priorities as p', 'p.id', 'c.priority_id')
+    .select(['s.name as status', 'p.name as priority'])
+    .where('c.number', '=', number)
+    .executeTakeFirstOrThrow();
+  return { status: row.status, priority: row.priority };
+};
+
 test('KALLE filters with the tiles, edits rows in place and finds a colleague’s case by its text', async () => {
   const { page, problems } = ctx.browser;
   const base = ctx.server.url;
@@ -133,20 +145,39 @@ test('KALLE filters with the tiles, edits rows in place and finds a colleague’
   await page.waitForURL(`${base}/cases`);
   assert.equal(sorted(await listed(page)), sorted([first, second]));
 
-  // A status changed in its row with the keyboard is saved at once, without a page load.
+  // Arrow keys on a row's status walk the options without saving each one, and the focus stays on
+  // the picker; Enter saves in place (no page load) and the focus is back on the swapped row's picker.
   await setMarker(page);
-  const status = page.getByRole('combobox', { name: `Status för ${first}`, exact: true });
+  const statusLabel = `Status för ${first}`;
+  const status = page.getByRole('combobox', { name: statusLabel, exact: true });
   await status.focus();
   await page.keyboard.press('ArrowDown');
+  assert.is(await status.evaluate((s: HTMLSelectElement) => s.selectedOptions[0]?.textContent), 'Väntar på kund');
+  await page.waitForTimeout(700);
+  assert.is(await page.getByRole('status').getByText(`${first} sparat.`).count(), 0, 'ArrowDown does not save');
+  assert.equal(await stored(first), { status: 'Öppen', priority: null }, 'nothing stored yet');
+  assert.ok(await status.evaluate((s) => s === document.activeElement), 'the focus stays on the picker');
+  await page.keyboard.press('Enter');
   await page.getByRole('status').getByText(`${first} sparat.`, { exact: true }).waitFor();
+  assert.is((await stored(first)).status, 'Väntar på kund', 'Enter saves');
+  await page.waitForFunction((label) => document.activeElement?.getAttribute('aria-label') === label, statusLabel);
   assert.is(await marker(page), 1, 'no page load');
-  assert.is(
-    await page.getByRole('combobox', { name: `Status för ${first}`, exact: true }).inputValue(),
-    await status.inputValue(),
-  );
+
+  // Leaving a picker after walking its options saves them too.
+  await page.keyboard.press('Tab');
+  const priority = page.getByRole('combobox', { name: `Prioritet för ${first}`, exact: true });
+  assert.ok(await priority.evaluate((s) => s === document.activeElement), 'Tab goes on to the priority');
+  await page.keyboard.press('ArrowDown');
+  const chosenPriority = await priority.evaluate((s: HTMLSelectElement) => s.selectedOptions[0]?.textContent);
+  await page.waitForTimeout(700);
+  assert.is((await stored(first)).priority, null, 'ArrowDown does not save the priority either');
+  const saved = page.waitForResponse((response) => response.url().endsWith(`/cases/${first}/quick-edit`));
+  await page.keyboard.press('Tab');
+  assert.is((await saved).status(), 200);
+  assert.is((await stored(first)).priority, chosenPriority, 'leaving the picker saves it');
   assert.is(
     await page
-      .getByRole('combobox', { name: `Status för ${first}`, exact: true })
+      .getByRole('combobox', { name: statusLabel, exact: true })
       .evaluate((select: HTMLSelectElement) => select.selectedOptions[0]?.textContent),
     'Väntar på kund',
   );

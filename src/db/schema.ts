@@ -335,16 +335,20 @@ export interface OutboxTable {
   created_at: Timestamp;
 }
 
-// A reply taken back by Undo, back in its writer's reply box.
-export interface ReplyDraftsTable {
+// What a user typed in a case's reply, discussion or internal-note box and has not sent or saved
+// yet (src/drafts/drafts.ts); a reply taken back by Undo is one too.
+export type DraftBox = 'reply' | 'discussion' | 'internal';
+export interface DraftsTable {
   case_id: number;
   user_id: number;
+  box: DraftBox;
   body_html: string;
   to_addresses: string;
   cc_addresses: string;
   document_ids: string[];
   set_waiting: boolean;
   recalled_entry_id: string | null;
+  note_version: number | null;
   updated_at: Timestamp;
 }
 
@@ -570,7 +574,7 @@ export interface FormSubmissionsTable {
 
 export interface Database {
   form_submissions: FormSubmissionsTable;
-  reply_drafts: ReplyDraftsTable;
+  drafts: DraftsTable;
   projects: ProjectsTable;
   work_orders: WorkOrdersTable;
   approval_structures: ApprovalStructuresTable;

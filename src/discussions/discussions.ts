@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
 import type { User } from '../db/schema.ts';
+import { discardDraft } from '../drafts/drafts.ts';
 import { FormError } from '../forms/form.ts';
 import { notifyUser } from '../notifications/notifications.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
@@ -43,9 +44,14 @@ export async function addDiscussionPost(
   if (isBlankRichText(body)) throw new FormError({ body_html: 'errors.required' });
   const logins = findMentions(textOfRichText(body));
   const submit = { key: opts.formKey, userId: user.id, form: `discussion:${caseId}`, content: body };
-  return db
-    .transaction()
-    .execute((trx) => oncePerFormKey(trx, submit, () => writeDiscussionPost(trx, caseId, body, logins, user, opts)));
+  return db.transaction().execute((trx) =>
+    oncePerFormKey(trx, submit, async () => {
+      const written = await writeDiscussionPost(trx, caseId, body, logins, user, opts);
+      // the writer's draft in the discussion box is used up (an answer by e-mail leaves it)
+      await discardDraft(trx, caseId, user.id, 'discussion');
+      return written;
+    }),
+  );
 }
 
 // A post written inside the caller's transaction: a staff member's e-mail answer to a

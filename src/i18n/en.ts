@@ -437,8 +437,13 @@ export const en = {
   'thread.undo_done': 'Sending undone. The reply is back in the box, not sent.',
   'thread.undo_too_late': 'Too late to undo: the reply has already been sent.',
   'thread.draft_note': 'A reply you took back is in the box below, not sent.',
-  'thread.draft_discard': 'Discard it',
   'thread.draft_discarded': 'The reply you took back was discarded.',
+  'drafts.saved': 'Your draft is saved and stays here, in another browser too, until you send or discard it.',
+  'drafts.saved_note':
+    'Your change to the note is not saved on the case yet; it is kept as a draft until you save or discard it.',
+  'drafts.discard': 'Discard draft',
+  'drafts.discarded': 'The draft was discarded.',
+  'drafts.not_saved': 'The draft could not be saved. The text is still in the box; try again or copy it.',
   'discussion.new_post': 'New post',
   'discussion.mention_hint': 'Write @ and a user ID to notify a colleague.',
   'discussion.submit': 'Post',
@@ -557,6 +562,8 @@ export const en = {
   'overview.edit_responsible': 'Responsible for {number}',
   'overview.saved': '{number} saved.',
   'overview.stale': '{number} was changed by someone else; the row now shows the saved values.',
+  'overview.stale_field':
+    '{number}: {field} was changed by someone else since the page was loaded, so your choice was not saved. The row now shows the saved value; choose again to change it.',
   'overview.invalid': '{number}: that value cannot be used.',
   'thread.to': 'To',
   'thread.to_hint': "The case's contact, unless you write another address.",

@@ -438,8 +438,14 @@ export const sv: Record<MessageKey, string> = {
   'thread.undo_done': 'Skickandet ångrades. Svaret är tillbaka i rutan, inte skickat.',
   'thread.undo_too_late': 'För sent att ångra: svaret har redan skickats.',
   'thread.draft_note': 'Ett svar du tog tillbaka ligger i rutan nedan, inte skickat.',
-  'thread.draft_discard': 'Släng det',
   'thread.draft_discarded': 'Svaret du tog tillbaka har slängts.',
+  'drafts.saved':
+    'Ditt utkast är sparat och finns kvar här, även i en annan webbläsare, tills du skickar eller kastar det.',
+  'drafts.saved_note':
+    'Din ändring av anteckningen är inte sparad i ärendet än; den finns kvar som utkast tills du sparar eller kastar den.',
+  'drafts.discard': 'Kasta utkast',
+  'drafts.discarded': 'Utkastet har kastats.',
+  'drafts.not_saved': 'Utkastet kunde inte sparas. Texten finns kvar i rutan; försök igen eller kopiera den.',
   'discussion.new_post': 'Nytt inlägg',
   'discussion.mention_hint': 'Skriv @ och ett användar-ID för att meddela en kollega.',
   'discussion.submit': 'Publicera',
@@ -558,6 +564,8 @@ export const sv: Record<MessageKey, string> = {
   'overview.edit_responsible': 'Ansvarig för {number}',
   'overview.saved': '{number} sparat.',
   'overview.stale': '{number} har ändrats av någon annan; raden visar nu de sparade värdena.',
+  'overview.stale_field':
+    '{number}: {field} har ändrats av någon annan sedan sidan laddades, så ditt val sparades inte. Raden visar nu det sparade värdet; välj igen om du vill ändra det.',
   'overview.invalid': '{number}: värdet kan inte användas.',
   'thread.to': 'Till',
   'thread.to_hint': 'Ärendets kontaktperson, om du inte skriver en annan adress.',

@@ -6,7 +6,6 @@ import { forbidden, notFound } from '../web/errors.ts';
 import { formKeyOf } from '../web/form-key.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { findCannedReplyHtml } from './canned-replies.ts';
-import { discardReplyDraft } from './drafts.ts';
 import { recallHeldReply } from './send.ts';
 import { addStaffReply, replySchema } from './threads.ts';
 
@@ -73,12 +72,5 @@ export async function registerThreadRoutes(app: FastifyInstance): Promise<void> 
       });
     }
     return redirectAfterPost(request, reply, `/cases/${kase.number}`, request.t('thread.undo_done'));
-  });
-
-  // A reply taken back by Undo that its writer no longer wants.
-  app.post<{ Params: { number: string } }>('/cases/:number/reply-draft/deletion', async (request, reply) => {
-    const kase = await loadCase(request);
-    await discardReplyDraft(db, kase.id, currentUser(request).id);
-    return redirectAfterPost(request, reply, `/cases/${kase.number}`, request.t('thread.draft_discarded'));
   });
 }

@@ -6,10 +6,10 @@ import { markCaseActive } from '../cases/cases.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Delivery, OutboxStatus, ThreadSide, User } from '../db/schema.ts';
+import { findRecalledEntryId, saveRecalledReply } from '../drafts/drafts.ts';
 import { type MailPreview, previewMail } from '../mail/outbound/preview.ts';
 import { composeReplyMail, type ReplyAddressing, storeReplyMail } from '../mail/outbound/reply-mail.ts';
 import { excerptOf } from '../rich-text/excerpt.ts';
-import { saveRecalledReply } from './drafts.ts';
 import { addressList, documentIds, undoCaseWaiting } from './threads.ts';
 
 // The state of a reply's e-mail: its latest outbox row that is not a draft (a draft is only a
@@ -153,13 +153,7 @@ export async function recallHeldReply(
       .forUpdate()
       .executeTakeFirst();
     if (!entry) {
-      const draft = await trx
-        .selectFrom('reply_drafts')
-        .select('recalled_entry_id')
-        .where('case_id', '=', input.caseId)
-        .where('user_id', '=', input.actor.id)
-        .executeTakeFirst();
-      const again = draft?.recalled_entry_id != null && String(draft.recalled_entry_id) === input.entryId;
+      const again = (await findRecalledEntryId(trx, input.caseId, input.actor.id)) === input.entryId;
       return again ? 'recalled' : 'not_found';
     }
     if (entry.side !== 'staff') return 'not_found';

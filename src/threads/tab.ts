@@ -1,8 +1,8 @@
 import type { CaseTab } from '../case-page/tab.ts';
 import { openApprovalStates } from '../documents/access.ts';
 import { listMailAttachments } from '../documents/queries.ts';
+import { findDraft } from '../drafts/drafts.ts';
 import { listActiveCannedReplies } from './canned-replies.ts';
-import { findReplyDraft } from './drafts.ts';
 import { listThreadEntries } from './threads.ts';
 
 export const threadTab: CaseTab = {
@@ -23,7 +23,7 @@ export const threadTab: CaseTab = {
         .orderBy('id', 'desc')
         .limit(100)
         .execute(),
-      findReplyDraft(db, kase.id, user.id),
+      findDraft(db, kase.id, user.id, 'reply'),
     ]);
     // a received mail's entry lists the files it brought (they are filed in E-mail IN)
     const thread = entries.map((entry) => ({
@@ -32,11 +32,11 @@ export const threadTab: CaseTab = {
         (a) => entry.inbound_message_id !== null && a.inbound_message_id === entry.inbound_message_id,
       ),
     }));
-    // A reply taken back by Undo fills the box as it was; else the reply goes to the case's
-    // contact unless the user picks another address.
+    // The user's draft (typed earlier, or a reply taken back by Undo) fills the box as it was;
+    // else the reply goes to the case's contact unless the user picks another address.
     const replyValues = draft
       ? { ...draft, delivery: 'to_send', set_waiting: draft.set_waiting ? 'on' : '' }
       : { delivery: 'to_send', to: kase.contact_record_email ?? kase.contact_email ?? '' };
-    return { thread, cannedReplies, documents, replyValues, replyDraft: Boolean(draft), replyErrors: {} };
+    return { thread, cannedReplies, documents, replyValues, replyDraft: draft ?? null, replyErrors: {} };
   },
 };

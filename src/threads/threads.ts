@@ -6,11 +6,11 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
 import type { ThreadEntry, User } from '../db/schema.ts';
+import { discardDraft } from '../drafts/drafts.ts';
 import { bigIdListField, checkbox, FormError, optionalMultiLine } from '../forms/form.ts';
 import { holdForUndo } from '../mail/outbound/outbox.ts';
 import { queueReplyMail } from '../mail/outbound/reply-mail.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
-import { discardReplyDraft } from './drafts.ts';
 import { addThreadEntry } from './entries.ts';
 
 // "a@x.se, b@y.se" or one per line → a list of addresses, each checked.
@@ -66,7 +66,7 @@ export async function addStaffReply(
       });
       await recordCaseEvent(trx, caseId, 'reply_added', actor, { new_value: input.delivery });
       await markCaseActive(trx, caseId);
-      await discardReplyDraft(trx, caseId, actor.id);
+      await discardDraft(trx, caseId, actor.id, 'reply');
       let heldSeconds = 0;
       if (input.delivery === 'to_send') {
         if (!opts.config) throw new Error('addStaffReply: sending needs the config');

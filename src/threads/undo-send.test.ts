@@ -236,7 +236,7 @@ test('Undo twice is harmless; Undo after the hold, or after sending, answers "al
   const entryId = await heldEntryId(kase);
   const [first, second] = [await undo(kase, entryId), await undo(kase, entryId)];
   assert.equal([first.statusCode, second.statusCode, second.headers.location], [303, 303, `/cases/${kase.number}`]);
-  const drafts = await ctx.db.selectFrom('reply_drafts').select('body_html').where('case_id', '=', kase.id).execute();
+  const drafts = await ctx.db.selectFrom('drafts').select('body_html').where('case_id', '=', kase.id).execute();
   assert.equal(drafts, [{ body_html: '<div>Två ångra.</div>' }]);
 
   // The hold over (and the sender perhaps at it): too late, whoever gets there first.
@@ -318,7 +318,7 @@ test('a reply taken back can be discarded; the box is empty again', async () => 
   assert.match(after.body, 'Svaret du tog tillbaka har slängts.');
   assert.is(hiddenValue(after.body, 'reply-body'), '');
   assert.match(after.body, /id="reply-to"[^>]*value="per@acme.se"/, "back to the case's contact");
-  assert.equal(await ctx.db.selectFrom('reply_drafts').select('case_id').where('case_id', '=', kase.id).execute(), []);
+  assert.equal(await ctx.db.selectFrom('drafts').select('case_id').where('case_id', '=', kase.id).execute(), []);
 });
 
 test('with the setting at 0, Send now goes at once and offers no Undo', async () => {

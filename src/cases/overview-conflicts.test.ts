@@ -1,0 +1,141 @@
+import type { FastifyInstance } from 'fastify';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Db } from '../db/database.ts';
+import type { User } from '../db/schema.ts';
+import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
+import { createTestDatabase } from '../test-support/database.ts';
+import { seedAcme } from '../test-support/seeds.ts';
+import { createCase } from './cases.ts';
+
+// Two agents with the overview open on the same row: each picker sends what the row showed, and
+// only a change to that same field since then is a conflict (issue 15, item 9).
+const ctx = {} as {
+  db: Db;
+  app: FastifyInstance;
+  drop: () => Promise<void>;
+  kalle: User;
+  ids: Record<string, number>;
+  customerId: number;
+};
+const test = suite('Overview quick edits conflict per field');
+
+test.before(async () => {
+  const t = await createTestDatabase();
+  Object.assign(ctx, { db: t.db, drop: t.drop, app: await buildTestApp(t.db), ids: {} });
+  ctx.kalle = await seedUser(ctx.db, 'KALLE');
+  await seedUser(ctx.db, 'ANNA');
+  ctx.customerId = (await seedAcme(ctx.db)).customer.id;
+  for (const table of ['case_statuses', 'case_types', 'priorities'] as const) {
+    for (const s of await ctx.db.selectFrom(table).select(['id', 'name']).execute()) ctx.ids[s.name] = s.id;
+  }
+});
+test.after(async () => {
+  await ctx.app.close();
+  await ctx.drop();
+});
+
+async function newCase(title: string) {
+  return createCase(
+    ctx.db,
+    {
+      title,
+      responsible_id: ctx.kalle.id,
+      customer_id: ctx.customerId,
+      status_id: ctx.ids.Öppen as number,
+      case_type_id: ctx.ids.Support as number,
+      priority_id: ctx.ids.Normal as number,
+      due_date: null,
+      contact_id: null,
+      contact_name: null,
+      contact_email: null,
+      contact_phone: null,
+      body_html: '<div>Hej</div>',
+    },
+    ctx.kalle,
+  );
+}
+
+type Picker = { url: string; vals: Record<string, string> };
+
+// An agent's overview as loaded: the row's pickers with what each will post (its hx-vals).
+async function openOverview(login: string, caseId: number) {
+  const client = new TestClient(ctx.app);
+  await client.login(login);
+  const page = await client.get('/cases?resp=any');
+  const start = page.body.indexOf(`<tr id="case-row-${caseId}"`);
+  assert.ok(start >= 0, 'the row is on the overview');
+  const row = page.body.slice(start, page.body.indexOf('</tr>', start));
+  const pickers: Record<string, Picker> = {};
+  for (const [tag] of row.matchAll(/<select\b[^>]*>/g)) {
+    const url = /hx-post="([^"]+)"/.exec(tag)?.[1];
+    const json = /hx-vals="([^"]+)"/.exec(tag)?.[1];
+    if (!url || !json) continue;
+    const vals = JSON.parse(json.replaceAll('&quot;', '"')) as Record<string, string>;
+    pickers[vals.field as string] = { url, vals };
+  }
+  const choose = (field: string, value: number) => {
+    const picker = pickers[field];
+    if (!picker) throw new Error(`no ${field} picker in the row`);
+    return client.request({
+      method: 'POST',
+      url: picker.url,
+      form: { ...picker.vals, value: String(value) },
+      headers: { 'x-csrf-token': client.csrf },
+      htmx: true,
+    });
+  };
+  return { choose };
+}
+
+const stored = (id: number) =>
+  ctx.db.selectFrom('cases').select(['status_id', 'priority_id']).where('id', '=', id).executeTakeFirstOrThrow();
+
+test("after KALLE changed the priority, ANNA's status change from a page loaded before is saved", async () => {
+  const kase = await newCase('Skrivaren piper');
+  const anna = await openOverview('anna', kase.id);
+  const kalle = await openOverview('kalle', kase.id);
+  const byKalle = await kalle.choose('priority_id', ctx.ids.Hög as number);
+  assert.is(byKalle.statusCode, 200, byKalle.body);
+  const byAnna = await anna.choose('status_id', ctx.ids['Väntar på kund'] as number);
+  assert.is(byAnna.statusCode, 200, byAnna.body);
+  assert.match(byAnna.body, `${kase.number} sparat.`);
+  assert.match(byAnna.body, /<option value="\d+" selected>Väntar på kund<\/option>/);
+  assert.match(byAnna.body, /<option value="\d+" selected>Hög<\/option>/, "KALLE's priority is kept");
+  assert.equal(await stored(kase.id), {
+    status_id: ctx.ids['Väntar på kund'],
+    priority_id: ctx.ids.Hög,
+  });
+});
+
+test("after ANNA changed the status, KALLE's priority change from a page loaded before is saved", async () => {
+  const kase = await newCase('Nätverket segt');
+  const kalle = await openOverview('kalle', kase.id);
+  const anna = await openOverview('anna', kase.id);
+  assert.is((await anna.choose('status_id', ctx.ids['Väntar på kund'] as number)).statusCode, 200);
+  const byKalle = await kalle.choose('priority_id', ctx.ids.Låg as number);
+  assert.is(byKalle.statusCode, 200, byKalle.body);
+  assert.equal(await stored(kase.id), { status_id: ctx.ids['Väntar på kund'], priority_id: ctx.ids.Låg });
+});
+
+test('a change to the same field since the page was loaded is still refused, with a message naming it', async () => {
+  const kase = await newCase('Faktura fel');
+  const anna = await openOverview('anna', kase.id);
+  const kalle = await openOverview('kalle', kase.id);
+  assert.is((await kalle.choose('status_id', ctx.ids['Väntar på kund'] as number)).statusCode, 200);
+  const byAnna = await anna.choose('status_id', ctx.ids.Stängd as number);
+  assert.is(byAnna.statusCode, 409);
+  assert.match(byAnna.body, `${kase.number}: status har ändrats av någon annan sedan sidan laddades`);
+  assert.match(byAnna.body, /<option value="\d+" selected>Väntar på kund<\/option>/, 'the stored value is back');
+  assert.equal(await stored(kase.id), { status_id: ctx.ids['Väntar på kund'], priority_id: ctx.ids.Normal });
+
+  // and the other way round: ANNA's priority, then KALLE's from before it
+  const kalle2 = await openOverview('kalle', kase.id);
+  assert.is((await anna.choose('priority_id', ctx.ids.Hög as number)).statusCode, 200);
+  const byKalle = await kalle2.choose('priority_id', ctx.ids.Låg as number);
+  assert.is(byKalle.statusCode, 409);
+  assert.match(byKalle.body, `${kase.number}: prioritet har ändrats av någon annan`);
+  assert.is((await stored(kase.id)).priority_id, ctx.ids.Hög);
+});
+
+test.run();
