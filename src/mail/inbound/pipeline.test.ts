@@ -10,6 +10,7 @@ import { readFileContent } from '../../files/files.ts';
 import { applyKontroll, loadKontrollRunContext } from '../../kontroll/kontroll.ts';
 import { seedUser, testConfig } from '../../test-support/app.ts';
 import { createTestDatabase } from '../../test-support/database.ts';
+import { findCaseByNumber, receiveMail, testMail } from '../../test-support/inbound.ts';
 import { seedAcme } from '../../test-support/seeds.ts';
 import { createMessageId } from '../outbound/message-id.ts';
 import { processInboundMessage } from './process.ts';
@@ -24,38 +25,9 @@ const pixel = Buffer.from(
   'base64',
 );
 
-let seq = 0;
-// A raw RFC 822 message: header lines, a blank line, the body; CRLF as on the wire.
-function eml(headers: Record<string, string>, body: string): Buffer {
-  seq += 1;
-  const all = {
-    'Message-ID': `<test-${seq}-${Date.now()}@kund.example>`,
-    Date: 'Tue, 24 Nov 2026 09:15:00 +0100',
-    'MIME-Version': '1.0',
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Transfer-Encoding': '8bit',
-    To: 'support@casedesk.test',
-    ...headers,
-  };
-  const head = Object.entries(all)
-    .map(([k, v]) => `${k}: ${v}`)
-    .join('\r\n');
-  return Buffer.from(`${head}\r\n\r\n${body.replace(/\r?\n/g, '\r\n')}`, 'utf8');
-}
-
-async function receive(raw: Buffer) {
-  const stored = await storeInboundRaw(ctx.db, raw, { source: 'import' });
-  return { id: stored.id, ...(await processInboundMessage(ctx.db, ctx.config, stored.id)) };
-}
-
-async function caseByNumber(number: string | undefined): Promise<Case> {
-  assert.ok(number, 'a case number');
-  return ctx.db
-    .selectFrom('cases')
-    .selectAll()
-    .where('number', '=', number as string)
-    .executeTakeFirstOrThrow() as Promise<Case>;
-}
+const eml = testMail;
+const receive = (raw: Buffer) => receiveMail(ctx.db, ctx.config, raw);
+const caseByNumber = (number: string | undefined) => findCaseByNumber(ctx.db, number);
 
 async function entriesOf(caseId: number) {
   return ctx.db.selectFrom('thread_entries').selectAll().where('case_id', '=', caseId).orderBy('id').execute();

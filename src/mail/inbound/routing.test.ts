@@ -11,10 +11,9 @@ import { addDiscussionPost } from '../../discussions/discussions.ts';
 import { applyKontroll, loadKontrollRunContext } from '../../kontroll/kontroll.ts';
 import { buildTestApp, seedUser, TestClient, testConfig } from '../../test-support/app.ts';
 import { createTestDatabase } from '../../test-support/database.ts';
+import { findCaseByNumber, receiveMail, testMail } from '../../test-support/inbound.ts';
 import { seedAcme } from '../../test-support/seeds.ts';
 import { createMessageId } from '../outbound/message-id.ts';
-import { processInboundMessage } from './process.ts';
-import { storeInboundRaw } from './store.ts';
 
 // Who may write into a case (issue 15, items 3-5), through the pipeline Read mail and
 // mail:import run: store the raw message, then process it.
@@ -30,37 +29,9 @@ const ctx = {} as {
 };
 const test = suite('Who may write into a case');
 
-let seq = 0;
-function eml(headers: Record<string, string>, body: string): Buffer {
-  seq += 1;
-  const all = {
-    'Message-ID': `<routing-${seq}-${Date.now()}@mail.example>`,
-    Date: 'Wed, 25 Nov 2026 10:30:00 +0100',
-    'MIME-Version': '1.0',
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Transfer-Encoding': '8bit',
-    To: 'Casedesk Support <support@casedesk.test>',
-    ...headers,
-  };
-  const head = Object.entries(all)
-    .map(([k, v]) => `${k}: ${v}`)
-    .join('\r\n');
-  return Buffer.from(`${head}\r\n\r\n${body.replace(/\r?\n/g, '\r\n')}`, 'utf8');
-}
-
-async function receive(raw: Buffer) {
-  const stored = await storeInboundRaw(ctx.db, raw, { source: 'import' });
-  return { id: stored.id, ...(await processInboundMessage(ctx.db, ctx.config, stored.id)) };
-}
-
-async function caseByNumber(number: string | undefined): Promise<Case> {
-  assert.ok(number, 'a case number');
-  return ctx.db
-    .selectFrom('cases')
-    .selectAll()
-    .where('number', '=', number as string)
-    .executeTakeFirstOrThrow() as Promise<Case>;
-}
+const eml = testMail;
+const receive = (raw: Buffer) => receiveMail(ctx.db, ctx.config, raw);
+const caseByNumber = (number: string | undefined) => findCaseByNumber(ctx.db, number);
 
 const entriesOf = (caseId: number) =>
   ctx.db
