@@ -206,8 +206,15 @@ export interface ThreadEntriesTable {
   delivery: Generated<Delivery>;
   message_id: string | null;
   inbound_message_id: string | null;
+  // a system entry's sentences, shown in the reader's language (src/threads/system-text.ts)
+  system_text: ColumnType<SystemText | null, string | null | undefined, string | null>;
   created_at: Timestamp;
 }
+
+// A system entry stored as what happened rather than as words: each line a message key of the
+// catalogues with its parameters, or a link (href) whose text is the key's.
+export type SystemTextLine = { key: string; params?: Record<string, string | number>; href?: string };
+export type SystemText = { kind: string; lines: SystemTextLine[] };
 
 export interface DiscussionPostsTable {
   id: Generated<string>;

@@ -623,7 +623,8 @@ export const en = {
   'approvals.thread.comment': 'Comment: {comment}',
   'approvals.thread.published': 'Every step is approved: {name} is published.',
   'approvals.mail.request_subject': 'To approve: {name}',
-  'approvals.mail.request_body': '{actor} submitted {name} for approval. It is your turn: step {step} of {steps}.',
+  'approvals.mail.request_body':
+    'Casedesk made you responsible for the approval case of {name}, which {submitter} submitted for approval. It is your turn: step {step} of {steps}.',
   'approvals.mail.admin_subject': 'Approval without an approver: {name}',
   'approvals.mail.admin_body':
     'The approvers of step {step} of {steps} for {name} are no longer active, so the step goes to the administrators. You can decide it.',

@@ -624,7 +624,8 @@ export const sv: Record<MessageKey, string> = {
   'approvals.thread.comment': 'Kommentar: {comment}',
   'approvals.thread.published': 'Alla steg är godkända: {name} är publicerat.',
   'approvals.mail.request_subject': 'Att attestera: {name}',
-  'approvals.mail.request_body': '{actor} lämnade {name} för attest. Det är din tur: steg {step} av {steps}.',
+  'approvals.mail.request_body':
+    'Casedesk har gjort dig ansvarig för attestärendet för {name}, som {submitter} lämnade för attest. Det är din tur: steg {step} av {steps}.',
   'approvals.mail.admin_subject': 'Attest utan attestant: {name}',
   'approvals.mail.admin_body':
     'Attestanterna i steg {step} av {steps} för {name} är inte längre aktiva, så steget går till administratörerna. Du kan attestera det.',
