@@ -154,6 +154,7 @@ test('the document case has no reply box and no customer header; an ordinary cas
   assert.not.match(page.body, 'class="case-customer"');
   assert.not.match(page.body, 'id="f-customer"');
   assert.not.match(page.body, 'id="f-contact_id"');
+  assert.not.match(page.body, 'Skicka till kunden');
   // the thread tab on its own (htmx) shows no reply box either
   const fragment = await kalle.get(`/cases/${caseNumber}/thread`, { headers: { 'hx-request': 'true' } });
   assert.is(fragment.statusCode, 200);
@@ -212,6 +213,7 @@ test('the document case has no reply box and no customer header; an ordinary cas
   assert.match(ordinary.body, 'class="reply-box"');
   assert.match(ordinary.body, 'class="case-customer"');
   assert.match(ordinary.body, 'id="f-customer"');
+  assert.match(ordinary.body, 'Skicka till kunden');
 });
 
 test('its system lines are written in each reader’s language: Swedish for KALLE, English for ANNA', async () => {
