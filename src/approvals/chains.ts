@@ -6,15 +6,15 @@ import { applyCaseEvent } from '../cases/case-events.ts';
 import { changeCaseFields, createCaseRecord, markCaseActive } from '../cases/cases.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
-import type { Case, Language, User } from '../db/schema.ts';
+import type { Case, Language, SystemTextLine, User } from '../db/schema.ts';
 import { removeWithdrawnDocument, type StoredVersion, setApprovalState } from '../documents/documents.ts';
 import { approvalChainColumns, type LatestChain } from '../documents/queries.ts';
 import { parseBigId } from '../forms/form.ts';
-import { translator } from '../i18n/i18n.ts';
+import { type Translate, translator } from '../i18n/i18n.ts';
 import { absoluteUrl, queueSystemMail } from '../mail/outbound/system-mail.ts';
 import { notifyUser } from '../notifications/notifications.ts';
-import { escapeHtml } from '../rich-text/escape.ts';
 import { addThreadEntry } from '../threads/entries.ts';
+import { systemText, systemTextHtml } from '../threads/system-text.ts';
 import { findDocumentCustomerId, findFolderStructure, loadPeople } from './queries.ts';
 import { type ChainAction, type ChainEffect, type ChainState, type Refusal, startChain, transition } from './rules.ts';
 
@@ -121,15 +121,13 @@ export async function startApprovalIfRequired(trx: Db, input: StoredVersion): Pr
       .execute();
   }
   const approverNames = await namesOf(trx, start.state.approverIds);
-  await writeSystemEntry(trx, kase, input.submittedBy, [
-    t('approvals.thread.submitted', {
-      actor: input.submittedBy.name,
-      name: doc.file_name,
-      version: input.version,
-      structure: structure.name,
-    }),
-    t('approvals.thread.now', { step: 1, steps: structure.steps.length, approvers: approverNames }),
-    { text: t('approvals.open_document'), href: `/documents/${doc.id}` },
+  await writeSystemEntry(trx, kase, input.submittedBy, t, [
+    {
+      key: 'approvals.thread.submitted',
+      params: { actor: input.submittedBy.name, name: doc.file_name, version: input.version, structure: structure.name },
+    },
+    { key: 'approvals.thread.now', params: { step: 1, steps: structure.steps.length, approvers: approverNames } },
+    { key: 'approvals.open_document', href: `/documents/${doc.id}` },
   ]);
   await carryOut(trx, { chain, doc, kase, actor: input.submittedBy, config: input.config, language }, start.effects);
   return { started: true };
@@ -337,23 +335,24 @@ const pickCaseRow = (c: Case): CaseRow => ({
   version: c.version,
 });
 
-type Paragraph = string | { text: string; href: string };
-
-// A line in the document case's thread, written by the system on someone's behalf.
-async function writeSystemEntry(trx: Db, kase: CaseRow, actor: User | null, paragraphs: Paragraph[]): Promise<void> {
-  const body = paragraphs
-    .map((p) =>
-      typeof p === 'string'
-        ? `<p>${escapeHtml(p).replace(/\n/g, '<br>')}</p>`
-        : `<p><a href="${escapeHtml(p.href)}">${escapeHtml(p.text)}</a></p>`,
-    )
-    .join('\n');
+// A line in the document case's thread, written by the system on someone's behalf. It is kept as
+// message keys and parameters, so each reader sees it in their own language; body_html holds it
+// in the writer's (t), for whatever reads only HTML.
+async function writeSystemEntry(
+  trx: Db,
+  kase: CaseRow,
+  actor: User | null,
+  t: Translate,
+  lines: SystemTextLine[],
+): Promise<void> {
+  const text = systemText('approval', lines);
   await addThreadEntry(trx, {
     case_id: kase.id,
     side: 'system',
     user_id: actor?.id ?? null,
     author_name: actor?.name ?? 'Casedesk',
-    body_html: body,
+    body_html: systemTextHtml(text, t),
+    system_text: JSON.stringify(text),
   });
   await markCaseActive(trx, kase.id);
 }
@@ -395,27 +394,22 @@ async function carryOut(trx: Db, ctx: Context, effects: ChainEffect[]): Promise<
           .execute();
         if (!ctx.kase) break;
         const params = { actor: ctx.actor?.login ?? '', step: effect.step + 1, steps, name: ctx.doc.file_name };
-        const lines: Paragraph[] = [t(`approvals.thread.${effect.decision}`, params)];
-        if (effect.comment) lines.push(t('approvals.thread.comment', { comment: effect.comment }));
+        const lines: SystemTextLine[] = [{ key: `approvals.thread.${effect.decision}`, params }];
+        if (effect.comment) lines.push({ key: 'approvals.thread.comment', params: { comment: effect.comment } });
         if (effect.decision === 'reassign') {
           const admins = await loadPeople(trx);
-          lines.push(
-            t('approvals.thread.now', {
-              step: effect.step + 1,
-              steps,
-              approvers: await namesOf(trx, [...admins.adminIds]),
-            }),
-          );
+          const approvers = await namesOf(trx, [...admins.adminIds]);
+          lines.push({ key: 'approvals.thread.now', params: { step: effect.step + 1, steps, approvers } });
         }
-        await writeSystemEntry(trx, ctx.kase, ctx.actor, lines);
+        await writeSystemEntry(trx, ctx.kase, ctx.actor, t, lines);
         break;
       }
       case 'set_document_state':
         await setApprovalState(trx, ctx.doc.id, effect.state);
         if (effect.state === 'approved' && ctx.kase)
-          await writeSystemEntry(trx, ctx.kase, ctx.actor, [
-            t('approvals.thread.published', { name: ctx.doc.file_name }),
-            { text: t('approvals.open_document'), href: `/documents/${ctx.doc.id}` },
+          await writeSystemEntry(trx, ctx.kase, ctx.actor, t, [
+            { key: 'approvals.thread.published', params: { name: ctx.doc.file_name } },
+            { key: 'approvals.open_document', href: `/documents/${ctx.doc.id}` },
           ]);
         break;
       case 'remove_document':
@@ -434,8 +428,11 @@ async function carryOut(trx: Db, ctx: Context, effects: ChainEffect[]): Promise<
       case 'notify_admins': {
         // the approvers of a later step hear it in the thread as well
         if (effect.type === 'notify_approvers' && effect.step > 0 && ctx.kase)
-          await writeSystemEntry(trx, ctx.kase, ctx.actor, [
-            t('approvals.thread.now', { step: effect.step + 1, steps, approvers: await namesOf(trx, effect.userIds) }),
+          await writeSystemEntry(trx, ctx.kase, ctx.actor, t, [
+            {
+              key: 'approvals.thread.now',
+              params: { step: effect.step + 1, steps, approvers: await namesOf(trx, effect.userIds) },
+            },
           ]);
         for (const userId of effect.userIds) {
           if (userId === ctx.actor?.id) continue;
@@ -470,13 +467,16 @@ async function findRecipient(trx: Db, userId: number): Promise<Recipient | undef
 }
 
 // The approver's turn: the case is theirs (the bell says so), and a mail names the document.
+// The chain hands the case on, not the person whose action moved it, so both come from the
+// system (issue 15, item 10): the bell says "System made you responsible", the mail's body
+// names who submitted the document.
 async function notifyApprover(trx: Db, ctx: Context, userId: number, step: number, asAdmin: boolean): Promise<void> {
   if (ctx.kase) {
     await notifyUser(
       trx,
       {
         userId,
-        actorId: ctx.actor?.id ?? null,
+        actorId: null,
         kind: 'assigned',
         caseId: ctx.kase.id,
         summary: `${ctx.kase.number} ${ctx.kase.title}`,
@@ -489,8 +489,11 @@ async function notifyApprover(trx: Db, ctx: Context, userId: number, step: numbe
   const recipient = await findRecipient(trx, userId);
   if (!ctx.config || !recipient?.active || !recipient.email || !recipient.email_on_assigned) return;
   const t = translator(recipient.language ?? ctx.config.defaultLanguage);
+  const submitter = ctx.chain.submitted_by
+    ? await trx.selectFrom('users').select('name').where('id', '=', ctx.chain.submitted_by).executeTakeFirst()
+    : undefined;
   const params = {
-    actor: ctx.actor?.name ?? t('history.system'),
+    submitter: submitter?.name ?? t('history.system'),
     name: ctx.doc.file_name,
     step: step + 1,
     steps: ctx.chain.steps.length,
@@ -507,7 +510,7 @@ async function notifyApprover(trx: Db, ctx: Context, userId: number, step: numbe
       { text: t('notifymail.why'), href: absoluteUrl(ctx.config, '/account'), small: true },
     ],
     kase: ctx.kase,
-    actorId: ctx.actor?.id ?? null,
+    actorId: null,
   });
 }
 

@@ -22,6 +22,8 @@ export async function findCaseByNumber(db: Db, number: string) {
       'status.name as status_name',
       'status.kind as status_kind',
       'type.name as type_name',
+      // 'document_approval': the approval chain's document case, which has no customer side
+      'type.system_key as type_system_key',
       'priority.name as priority_name',
       'contact.name as contact_record_name',
       'contact.email as contact_record_email',
@@ -32,6 +34,11 @@ export async function findCaseByNumber(db: Db, number: string) {
     .executeTakeFirst();
 }
 export type CaseView = NonNullable<Awaited<ReturnType<typeof findCaseByNumber>>>;
+
+// The document case of an approval chain (src/approvals/chains.ts) follows a document from
+// approver to approver: it has no customer to answer, so no reply box and no customer header.
+export const isDocumentApprovalCase = (kase: Pick<CaseView, 'type_system_key'>): boolean =>
+  kase.type_system_key === 'document_approval';
 
 // Everything the header form offers to pick from.
 export async function loadCaseFormOptions(db: Db, customerId: number | null) {

@@ -206,8 +206,15 @@ export interface ThreadEntriesTable {
   delivery: Generated<Delivery>;
   message_id: string | null;
   inbound_message_id: string | null;
+  // a system entry's sentences, shown in the reader's language (src/threads/system-text.ts)
+  system_text: ColumnType<SystemText | null, string | null | undefined, string | null>;
   created_at: Timestamp;
 }
+
+// A system entry stored as what happened rather than as words: each line a message key of the
+// catalogues with its parameters, or a link (href) whose text is the key's.
+export type SystemTextLine = { key: string; params?: Record<string, string | number>; href?: string };
+export type SystemText = { kind: string; lines: SystemTextLine[] };
 
 export interface DiscussionPostsTable {
   id: Generated<string>;
@@ -438,6 +445,33 @@ export interface CaseSettingsTable {
   updated_at: Timestamp;
 }
 
+// One mailbox's part of an on-demand Read mail (src/mail/inbound/read-mail.ts); report is
+// fetch.ts's ReadReport once the mailbox is done.
+export type MailReadMailbox = {
+  mailbox: { id: number; name: string };
+  state: 'waiting' | 'reading' | 'done';
+  report: {
+    created: number;
+    appended: number;
+    ignored: number;
+    failed: number;
+    duplicates: number;
+    busy?: true;
+    error?: string;
+  } | null;
+};
+export type MailReadState = 'running' | 'done' | 'abandoned';
+export interface MailReadsTable {
+  id: Generated<string>;
+  started_by: number | null;
+  state: Generated<MailReadState>;
+  mailboxes: ColumnType<MailReadMailbox[], string | undefined, string>;
+  error: string | null;
+  started_at: Generated<Date>;
+  heartbeat_at: Generated<Date>;
+  finished_at: Date | null;
+}
+
 export interface KontrollRunsTable {
   id: Generated<string>;
   source: 'schedule' | 'manual';
@@ -583,6 +617,7 @@ export interface Database {
   approval_chains: ApprovalChainsTable;
   approval_decisions: ApprovalDecisionsTable;
   kontroll_runs: KontrollRunsTable;
+  mail_reads: MailReadsTable;
   kontroll_actions: KontrollActionsTable;
   jobs: JobsTable;
   mailboxes: MailboxesTable;

@@ -43,7 +43,7 @@ const png = Buffer.from(
 
 // The demo organisation, an administrator (FUZZ) and one of each thing the demo leaves out:
 // an approval chain waiting for FUZZ, a mailbox, a failed inbound message, an outbox message,
-// a saved view, a notification, a Kontroll run and an inline image.
+// a saved view, a notification, a Kontroll run, a finished Read mail and an inline image.
 export async function seedOneOfEach(db: Db): Promise<{ admin: User; login: string }> {
   const admin = await seedUser(db, 'FUZZ', 'admin');
   await seedDemoData(db);
@@ -116,6 +116,11 @@ export async function seedOneOfEach(db: Db): Promise<{ admin: User; login: strin
     { config: undefined },
   );
   await runKontroll(db, testConfig(), { actor: admin });
+  // a finished Read mail for its progress page (a real one would read the mailbox above)
+  await db
+    .insertInto('mail_reads')
+    .values({ started_by: admin.id, state: 'done', finished_at: new Date(), mailboxes: '[]' })
+    .execute();
   await storeInlineImage(db, { content: Readable.from([png]), user: admin, maxBytes: 1_000_000 });
   return { admin, login: 'FUZZ' };
 }
@@ -212,6 +217,7 @@ export async function realParams(db: Db): Promise<(route: AppRoute) => Record<st
     ),
     view: await first('saved_views'),
     run: await first('kontroll_runs'),
+    mailRead: await first('mail_reads'),
     canned: await first('canned_replies'),
     image: await first('inline_images', 'token'),
     kalle,
@@ -269,6 +275,7 @@ export async function realParams(db: Db): Promise<(route: AppRoute) => Record<st
       ['/admin/approval-structures/', values.structure],
       ['/notifications/', values.notification],
       ['/kontroll/runs/', values.run],
+      ['/mail/read/runs/', values.mailRead],
       ['/canned-replies/', values.canned],
     ];
     return byPrefix.find(([prefix]) => url.startsWith(prefix))?.[1] ?? '1';

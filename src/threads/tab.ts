@@ -1,8 +1,10 @@
 import type { CaseTab } from '../case-page/tab.ts';
+import { isDocumentApprovalCase } from '../cases/queries.ts';
 import { openApprovalStates } from '../documents/access.ts';
 import { listMailAttachments } from '../documents/queries.ts';
 import { findDraft } from '../drafts/drafts.ts';
 import { listActiveCannedReplies } from './canned-replies.ts';
+import { readSystemText, systemTextHtml } from './system-text.ts';
 import { listThreadEntries } from './threads.ts';
 
 export const threadTab: CaseTab = {
@@ -28,6 +30,8 @@ export const threadTab: CaseTab = {
     // a received mail's entry lists the files it brought (they are filed in E-mail IN)
     const thread = entries.map((entry) => ({
       ...entry,
+      // shown in the reader's language (systemTextHtml with the page's t); null: body_html as stored
+      system_text: readSystemText(entry.system_text),
       attachments: mailAttachments.filter(
         (a) => entry.inbound_message_id !== null && a.inbound_message_id === entry.inbound_message_id,
       ),
@@ -37,6 +41,16 @@ export const threadTab: CaseTab = {
     const replyValues = draft
       ? { ...draft, delivery: 'to_send', set_waiting: draft.set_waiting ? 'on' : '' }
       : { delivery: 'to_send', to: kase.contact_record_email ?? kase.contact_email ?? '' };
-    return { thread, cannedReplies, documents, replyValues, replyDraft: draft ?? null, replyErrors: {} };
+    return {
+      thread,
+      systemTextHtml,
+      // the approval chain's document case answers no customer
+      replyBox: !isDocumentApprovalCase(kase),
+      cannedReplies,
+      documents,
+      replyValues,
+      replyDraft: draft ?? null,
+      replyErrors: {},
+    };
   },
 };

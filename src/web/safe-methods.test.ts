@@ -124,6 +124,12 @@ async function sampleUrls(): Promise<Record<string, string[]>> {
     .values({ source: 'manual', user_id: admin.id, as_of: new Date(), finished_at: new Date() })
     .returning('id')
     .executeTakeFirstOrThrow();
+  // a finished on-demand Read mail, as its progress page shows it
+  const mailRead = await db
+    .insertInto('mail_reads')
+    .values({ started_by: admin.id, state: 'done', finished_at: new Date(), mailboxes: '[]' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   const customer = await first(
     db.selectFrom('contacts').select(['customer_id', 'id']).orderBy('id').limit(1).executeTakeFirst(),
   );
@@ -232,6 +238,7 @@ async function sampleUrls(): Promise<Record<string, string[]>> {
     '/users/mentionable': ['/users/mentionable?q=a'],
     '/notifications': ['/notifications'],
     '/mail/read': ['/mail/read'],
+    '/mail/read/runs/:id': [`/mail/read/runs/${mailRead.id}`],
     '/kontroll': ['/kontroll'],
     '/kontroll/runs/:id': [`/kontroll/runs/${run.id}`],
     '/projects': ['/projects'],

@@ -1,29 +1,46 @@
 import type { FastifyInstance } from 'fastify';
-import { redirectAfterPost } from '../../web/render.ts';
-import { type ReadReport, readAllMailboxes } from './fetch.ts';
+import { parseBigId } from '../../forms/form.ts';
+import { currentUser } from '../../web/context.ts';
+import { notFound } from '../../web/errors.ts';
+import { redirectAfterPost, render } from '../../web/render.ts';
 import { listMailboxes } from './mailboxes.ts';
+import { findMailRead, findRunningMailRead, startMailRead } from './read-mail.ts';
 
-declare module 'fastify' {
-  interface Session {
-    // What the last "Read mail" of this session did, shown once on /mail/read after the redirect.
-    mailReadReports?: ReadReport[];
-  }
-}
+// How often the progress page asks again while the read runs (htmx, or a refresh without JS).
+const pollSeconds = 1;
 
-// "Read mail" on demand (the overview's Manage menu), for every member of staff: reads all active
-// mailboxes now, the same way the schedule does, and reports per mailbox what came in.
+// "Read mail" on demand (the overview's Manage menu), for every member of staff: starts reading
+// all active mailboxes in the background, the same way the schedule does, and shows its progress
+// and then per mailbox what came in (issue 15, item 11).
 export async function registerReadMailRoutes(app: FastifyInstance): Promise<void> {
   const { db, config } = app.deps;
+  // The reads this instance runs: closing the app waits for them, so a mailbox's messages are
+  // stored and marked before the database closes (the IMAP timeouts bound the wait).
+  const running = new Set<Promise<void>>();
+  app.addHook('onClose', async () => {
+    await Promise.all(running);
+  });
 
-  app.get('/mail/read', async (request, reply) => {
-    const reports = request.session.mailReadReports ?? null;
-    if (reports) request.session.mailReadReports = undefined;
-    const mailboxes = await listMailboxes(db);
-    return reply.view('mail/read', { reports, mailboxes });
+  app.get('/mail/read', async (_request, reply) => {
+    const [mailboxes, read] = await Promise.all([listMailboxes(db), findRunningMailRead(db)]);
+    return reply.view('mail/read', { mailboxes, read, pollSeconds });
   });
 
   app.post('/mail/read', async (request, reply) => {
-    request.session.mailReadReports = await readAllMailboxes(db, config);
-    return redirectAfterPost(request, reply, '/mail/read');
+    const read = await startMailRead(db, config, currentUser(request));
+    if (read.running) {
+      const run = read.running.finally(() => running.delete(run));
+      running.add(run);
+    }
+    const flash = read.started ? undefined : request.t('mailread.joined');
+    return redirectAfterPost(request, reply, `/mail/read/runs/${read.id}`, flash);
+  });
+
+  // The page, or for htmx's polling only the progress fragment, which stops polling once done.
+  app.get<{ Params: { id: string } }>('/mail/read/runs/:id', async (request, reply) => {
+    const id = parseBigId(request.params.id);
+    const read = id ? await findMailRead(db, id) : undefined;
+    if (!read) throw notFound();
+    return render(request, reply, { page: 'mail/read/run', fragment: 'mail/read/_progress' }, { read, pollSeconds });
   });
 }
