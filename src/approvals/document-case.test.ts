@@ -159,6 +159,21 @@ test('the document case has no reply box and no customer header; an ordinary cas
   const fragment = await kalle.get(`/cases/${caseNumber}/thread`, { headers: { 'hx-request': 'true' } });
   assert.is(fragment.statusCode, 200);
   assert.not.match(fragment.body, 'class="reply-box"');
+  // and a reply posted by hand is refused, with nothing written and no mail queued
+  const posted = await kalle.post(`/cases/${caseNumber}/thread`, {
+    body_html: '<div>Hej kund</div>',
+    delivery: 'to_send',
+    to: 'per@acme.se',
+  });
+  assert.is(posted.statusCode, 403);
+  const staffEntries = await ctx.db
+    .selectFrom('thread_entries')
+    .innerJoin('cases', 'cases.id', 'thread_entries.case_id')
+    .select('thread_entries.id')
+    .where('cases.number', '=', caseNumber)
+    .where('thread_entries.side', '=', 'staff')
+    .execute();
+  assert.is(staffEntries.length, 0);
   // the header still saves, keeping the customer it had
   const version = /name="version" value="(\d+)"/.exec(page.body)?.[1] ?? '';
   const customer = /type="hidden" name="customer" value="([^"]*)"/.exec(page.body)?.[1];

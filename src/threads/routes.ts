@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { loadCase, renderCasePage } from '../case-page/page.ts';
+import { isDocumentApprovalCase } from '../cases/queries.ts';
 import { FormError, parseBigId, parseForm, parseId, typedList, typedValues } from '../forms/form.ts';
 import { currentUser } from '../web/context.ts';
 import { forbidden, notFound } from '../web/errors.ts';
@@ -25,6 +26,8 @@ export async function registerThreadRoutes(app: FastifyInstance): Promise<void> 
     '/cases/:number/thread',
     async (request, reply) => {
       const kase = await loadCase(request);
+      // the approval chain's document case has no customer to answer (its page shows no reply box)
+      if (isDocumentApprovalCase(kase)) throw forbidden();
       const formKey = formKeyOf(request.body);
       const form = parseForm(replySchema, request.body);
       try {
