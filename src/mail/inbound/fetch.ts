@@ -128,22 +128,32 @@ function count(report: ReadReport, result: IngestResult): void {
   switch (result.outcome) {
     case 'created':
     case 'new_linked':
+    case 'stranger':
       report.created += 1;
       break;
     case 'appended':
     case 'reopened':
+    case 'discussion':
       report.appended += 1;
       break;
+    // kept and noted, nothing more
     case 'bounce':
     case 'auto_reply':
     case 'own':
+    case 'possible_loop':
       report.ignored += 1;
       break;
     case 'duplicate':
       report.duplicates += 1;
       break;
-    default:
+    case 'failed':
       report.failed += 1;
+      break;
+    default: {
+      // every outcome is counted where it belongs: a new one must be placed here, not fall into "failed"
+      const unplaced: never = result.outcome;
+      throw new Error(`uncounted inbound outcome ${unplaced}`);
+    }
   }
 }
 
