@@ -1,9 +1,12 @@
+import net from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
+import { parseForm } from '../../forms/form.ts';
 import { testConfig } from '../../test-support/app.ts';
 import { createTestDatabase } from '../../test-support/database.ts';
+import { createMailbox, mailboxSchema } from './mailboxes.ts';
 import { findMailRead, startMailRead } from './read-mail.ts';
 
 const ctx = {} as { db: Db; drop: () => Promise<void>; config: Config };
@@ -18,7 +21,28 @@ test.after(async () => {
 });
 
 test('two clicks at the same moment start one read; both get its id', async () => {
-  const [a, b] = await Promise.all([startMailRead(ctx.db, ctx.config, null), startMailRead(ctx.db, ctx.config, null)]);
+  // A mailbox whose server accepts and never answers keeps the read running while both clicks
+  // land (with no mailbox at all, a read can end before the second click's insert).
+  const sockets = new Set<net.Socket>();
+  const silent = net.createServer((socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const form = parseForm(mailboxSchema, {
+    name: 'Tyst',
+    imap_host: '127.0.0.1',
+    imap_port: String((silent.address() as net.AddressInfo).port),
+    imap_security: 'none',
+    imap_user: 'support',
+    imap_password: 'x',
+    folder: 'INBOX',
+    after_read: 'seen',
+  });
+  if (!form.ok) throw new Error(JSON.stringify(form.errors));
+  const mailbox = await createMailbox(ctx.db, form.data);
+  const opts = { timeoutMs: 1500 };
+  const [a, b] = await Promise.all([
+    startMailRead(ctx.db, ctx.config, null, opts),
+    startMailRead(ctx.db, ctx.config, null, opts),
+  ]);
   assert.is(a.id, b.id);
   assert.is([a.started, b.started].filter(Boolean).length, 1);
   await (a.running ?? b.running);
@@ -28,6 +52,9 @@ test('two clicks at the same moment start one read; both get its id', async () =
   assert.ok(next.started);
   assert.is.not(next.id, a.id);
   await next.running;
+  await ctx.db.deleteFrom('mailboxes').where('id', '=', mailbox.id).execute();
+  for (const socket of sockets) socket.destroy();
+  await new Promise((resolve) => silent.close(resolve));
 });
 
 test('a running read whose process stopped beating is abandoned, and the next click starts afresh', async () => {
