@@ -159,15 +159,16 @@ export async function runKontrollHoldingLock(
 ): Promise<KontrollRunTotals> {
   const now = opts.now ?? new Date();
   const actor = opts.actor ?? null;
-  // 100 cases a transaction, two at a time, resting 0.3 of each batch's time. Measured here
-  // (`npm run bench -- kontroll`, 2 cores, 20 overview requests a second): 20,000 actions in
-  // 25-36 s, overview p99 75-118 ms; one at a time took 31-49 s. With two, one batch composes its
-  // mails (CPU in this process) while the other waits on the database; batches of 200 were no
-  // faster and make longer stretches in which this process builds a batch instead of answering
-  // requests. The batches hold disjoint cases, each locked in id order, so they cannot deadlock.
+  // 100 cases a transaction, two at a time, resting as long as each batch took. The reminders
+  // are composed by the sender when they go (outbox.compose), so a batch is database work and a
+  // little JS. Measured here (`npm run bench -- kontroll`, 2 cores, 20 overview requests a
+  // second), 20,000 actions: resting 0.3 of a batch's time, 10-14 s with the overview's p99 at
+  // 149-167 ms; 0.5, 13-16 s and 168-172 ms; 1.0, 17-25 s and 117-154 ms (its p99 with no run is
+  // 75-90 ms); one batch at a time was slower for the same p99. The batches hold disjoint cases, each
+  // locked in id order, so they cannot deadlock.
   const batchSize = opts.batchSize ?? 100;
   const concurrency = opts.concurrency ?? 2;
-  const restRatio = opts.restRatio ?? 0.3;
+  const restRatio = opts.restRatio ?? 1;
   const run = await db
     .insertInto('kontroll_runs')
     .values({ source: opts.source ?? (actor ? 'manual' : 'schedule'), user_id: actor?.id ?? null, as_of: now })
