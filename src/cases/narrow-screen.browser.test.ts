@@ -255,6 +255,21 @@ test('on a phone the case page and its editors fit the width, and a reply is wri
   assert.ok((await scrollWidth(page)) <= phone.width, 'no sideways scroll on the discussion tab');
   await page.screenshot({ path: '/tmp/narrow-discussion-390.png', fullPage: true });
 
+  // The other tabs fit as well.
+  for (const [tab, path] of [
+    ['Internt', 'internal'],
+    ['Dokument', 'documents'],
+    ['Historik', 'history'],
+  ]) {
+    const link = page.getByRole('navigation', { name: 'Ärendets flikar' }).getByRole('link', { name: tab });
+    const loaded = page.waitForResponse((response) => response.url().endsWith(`/cases/${number}/${path}`));
+    await link.click();
+    await loaded;
+    await page.waitForFunction((name) => document.querySelector('.tabs [aria-current]')?.textContent === name, tab);
+    assert.ok((await scrollWidth(page)) <= phone.width, `no sideways scroll on the ${tab} tab`);
+    await page.screenshot({ path: `/tmp/narrow-${tab}-390.png`, fullPage: true });
+  }
+
   assert.equal(problems, [], 'no script errors or CSP refusals');
 });
 
