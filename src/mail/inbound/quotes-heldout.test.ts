@@ -16,7 +16,8 @@ const heldOut = loadReplyCorpus('replies-heldout');
 const replies = heldOut.replies;
 
 // The floor: folded right, in all and per style, as measured. A change that folds fewer fails.
-const floor = { all: 25, top: 12, bottom: 7, interleaved: 6 };
+// Measured before any change for it: 25 of 26 (top 12/13, bottom 7/7, interleaved 6/6).
+const floor = { all: 26, top: 13, bottom: 7, interleaved: 6 };
 
 const corpus = suite('Quoted history in held-out real replies');
 
