@@ -5,8 +5,9 @@ import { remoteImagesToLinks, sanitizeInboundMailHtml } from '../../rich-text/sa
 // How quoted history is introduced, in the mail programs and languages we meet.
 const separatorLine =
   /^\s*[-_]{2,}\s*(original message|ursprungligt meddelande|ursprüngliche nachricht|original nachricht|oprindelig besked|opprinnelig melding|message d'origine|oorspronkelijk bericht|messaggio originale|mensaje original)\s*[-_]{2,}\s*$/i;
+// "On … wrote:", and the writer's name after the verb ending the line: "Am … schrieb Kalle <k@x.de>:"
 const attribution =
-  /^\s*(?:[-–]\s*)?(on|den|am|le|el|il|op|em)\s[^\n]{4,250}?\s(wrote|skrev|schrieb|a écrit|escribió|ha scritto|schreef|escreveu)\s*:/i;
+  /^\s*(?:[-–]\s*)?(on|den|am|le|el|il|op|em)\s[^\n]{4,250}?\s(wrote|skrev|schrieb|a écrit|escribió|ha scritto|schreef|escreveu)(?:\s*:|\s[^\n]{1,200}?:[^\S\n]*(?:\n|$))/i;
 // "Kalle skrev:", "12 juni 2026 kl. 13:13 skrev Gustaf <…>:", "Ben <b@x> writes:", "At 14:56, you wrote:"
 const attributionTail =
   /^[^>\n]{0,300}\b(wrote|writes|skrev|schrieb|a écrit|escribió|ha scritto|schreef|escreveu)\b[^\n]{0,200}:\s*$/i;
@@ -75,10 +76,9 @@ const nextFilled = (lines: string[], from: number) => {
 
 // The line ranges [from, to] of a plain-text mail that are quoted history: each run of "> "
 // lines with the attribution or header block that introduces it, and, when a header block or
-// attribution is followed by unmarked text (Outlook's way), everything from there to the end.
-// Lines between the runs, the sender's own answers, are never in a range. Nothing is folded when
-// nothing of the sender's own would stay in sight.
-export function quotedLineRanges(lines: string[]): [number, number][] {
+// attribution is followed by unmarked text (Outlook's way), everything from there to the end
+// (openEnded). Lines between the runs, the sender's own answers, are never in a range.
+function quotedLineRuns(lines: string[]): { ranges: [number, number][]; openEnded: boolean } {
   const ranges: [number, number][] = [];
   let i = 0;
   while (i < lines.length) {
@@ -94,7 +94,7 @@ export function quotedLineRanges(lines: string[]): [number, number][] {
     if (introEnd >= 0 && !isQuotedLine(lines[after] ?? '')) {
       // introduced history that is not marked line by line: it goes on to the end
       ranges.push([i, lines.length - 1]);
-      break;
+      return { ranges, openEnded: true };
     }
     if (introEnd >= 0 || isQuotedLine(line)) {
       // the run of quoted lines (blank lines inside it included) after what introduces it
@@ -111,6 +111,13 @@ export function quotedLineRanges(lines: string[]): [number, number][] {
     }
     i += 1;
   }
+  return { ranges, openEnded: false };
+}
+
+// The quoted line ranges of a whole plain-text mail; nothing is folded when nothing of the
+// sender's own would stay in sight.
+export function quotedLineRanges(lines: string[]): [number, number][] {
+  const { ranges } = quotedLineRuns(lines);
   const folded = new Set(ranges.flatMap(([from, to]) => Array.from({ length: to - from + 1 }, (_, k) => from + k)));
   return lines.some((l, k) => !folded.has(k) && !isBlank(l)) ? ranges : [];
 }
@@ -235,6 +242,8 @@ const isGmailQuote = (token: Token) =>
 const marksHistoryToEnd = (token: Token) =>
   token.kind === 'open' && token.tag === 'div' && /\bid="(divRplyFwdMsg|appendonsend)"/.test(token.raw);
 
+const blankText = (token: Token) => token.kind === 'text' && token.text.trim() === '';
+
 const blankToken = (token: Token) =>
   (token.kind === 'text' && token.text.trim() === '') || (token.kind === 'void' && token.tag === 'br');
 
@@ -305,8 +314,75 @@ export function foldQuotedHtml(html: string): string {
     k = endOf(k);
   }
 
-  // 2. from an Outlook header block, or a block whose text starts quoted history, to the end
+  // 2. quoted history written line by line in HTML ("&gt; " lines, Hotmail's "&gt; From:", an
+  // "On … wrote:" over them): the lines are folded as in a plain-text mail, each quoted run where
+  // it stands, so answers written between or under them stay in sight. It returns where a header
+  // block or attribution over unmarked text starts history that goes on to the end, or -1; or k
+  // itself when the candidate's lines cannot be folded as whole elements (then, as before, a
+  // candidate that starts quoted history folds to the end).
+  let linesReadTo = -1;
+  const foldLines = (k: number): number => {
+    // the line the candidate starts, with the elements opened just before its text
+    let start = k;
+    while (start > 0 && ((tokens[start - 1] as Token).kind === 'open' || blankText(tokens[start - 1] as Token)))
+      start -= 1;
+    const next = folds.filter(([from]) => from > k).reduce((min, [from]) => Math.min(min, from), tokens.length);
+    // lines end at <br>, <hr> and block boundaries; a block's opening tag begins the next line
+    const lines: { first: number; last: number; text: string }[] = [];
+    let line = { first: start, last: start - 1, text: '' };
+    const endLine = () => {
+      if (line.last >= line.first) lines.push(line);
+      line = { first: line.last + 1, last: line.last, text: '' };
+    };
+    for (let j = start; j < next; j += 1) {
+      const t = tokens[j] as Token;
+      if (t.kind === 'open' && blockTags.has(t.tag)) {
+        endLine();
+        line = { first: j, last: j, text: '' };
+        continue;
+      }
+      line.last = j;
+      if (t.kind === 'text') line.text += t.text;
+      else if (t.kind === 'close' ? blockTags.has(t.tag) : t.tag === 'br' || t.tag === 'hr') endLine();
+    }
+    endLine();
+    const { ranges, openEnded } = quotedLineRuns(lines.map((l) => l.text.replace(/\s+/g, ' ')));
+    if (ranges[0]?.[0] !== 0) {
+      linesReadTo = next;
+      return k;
+    }
+    let historyStart = -1;
+    ranges.forEach(([from, to], r) => {
+      if (openEnded && r === ranges.length - 1) {
+        historyStart = (lines[from] as { first: number }).first;
+        return;
+      }
+      // a run is folded when it is whole elements: unclosed tags at its edges stay outside
+      let first = (lines[from] as { first: number }).first;
+      let last = (lines[to] as { last: number }).last;
+      while (first <= last && (tokens[first] as Token).kind === 'open' && endOf(first) > last) first += 1;
+      while (last >= first && (tokens[last] as Token).kind === 'close' && (openOf.get(last) ?? -1) < first) last -= 1;
+      for (let j = first; j <= last; j += 1) {
+        const t = tokens[j] as Token;
+        if (t.kind === 'open' && endOf(j) > last) return;
+        if (t.kind === 'close' && (openOf.get(j) ?? -1) < first) return;
+      }
+      if (first <= last) folds.push([first, last]);
+    });
+    // the candidate's own run could not be folded by itself; its lines are not read again
+    if (!folds.some(([from, to]) => k >= from && k <= to)) {
+      linesReadTo = next;
+      return k;
+    }
+    // the opening tags before the candidate's text now belong to a fold, not to the page around
+    const [from] = folds.find(([f, to]) => k >= f && k <= to) as [number, number];
+    for (const t of tokens.slice(from, k)) if (stack.includes(t)) stack.splice(stack.lastIndexOf(t), 1);
+    return historyStart;
+  };
+
+  // 3. from an Outlook header block, or a block whose text starts quoted history, to the end
   let toEnd = -1;
+  let historyAt = -1;
   const stack: Token[] = [];
   let atBlockStart = true;
   for (let k = 0; k < tokens.length; k += 1) {
@@ -318,12 +394,19 @@ export function foldQuotedHtml(html: string): string {
       continue;
     }
     const offset = offsets[k] as number;
-    const candidate =
-      marksHistoryToEnd(token) ||
-      (atBlockStart &&
-        token.kind === 'text' &&
-        token.text.trim() !== '' &&
-        startsQuote(text.slice(offset, offset + 600)));
+    let candidate = marksHistoryToEnd(token) || k === historyAt;
+    if (!candidate && atBlockStart && token.kind === 'text' && token.text.trim() !== '') {
+      const ahead = text.slice(offset, offset + 600);
+      if ((startsQuote(ahead) || isQuotedLine(ahead)) && k >= linesReadTo) {
+        const at = foldLines(k);
+        if (at === k) candidate = startsQuote(ahead);
+        else historyAt = at;
+        if (folds.some(([from, to]) => k >= from && k <= to)) {
+          k -= 1;
+          continue;
+        }
+      } else candidate = startsQuote(ahead);
+    }
     if (candidate && text.slice(0, offset).trim() !== '' && !stack.some((t) => 'tag' in t && unsplittable.has(t.tag))) {
       toEnd = k;
       break;
