@@ -7,6 +7,7 @@ import type { User } from '../db/schema.ts';
 import { listDocumentDecisions } from '../documents/queries.ts';
 import { storeFile } from '../files/files.ts';
 import { seedUser, testConfig } from '../test-support/app.ts';
+import { submitForApproval } from '../test-support/approvals.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { setUserActive } from '../users/users.ts';
 import { decide, startApprovalIfRequired, withdraw } from './chains.ts';
@@ -54,37 +55,14 @@ async function createFolder(name: string): Promise<number> {
 
 // What the documents domain does on upload: file, document, version 1, then the chain.
 async function submit(fileName: string, folderId = ctx.avtal, by = ctx.erik) {
-  return ctx.db.transaction().execute(async (trx) => {
-    const file = await storeFile(trx, {
-      content: Buffer.from(`%PDF ${fileName}`),
-      contentType: 'application/pdf',
-      createdBy: by.id,
-      maxBytes: 1_000_000,
-    });
-    const doc = await trx
-      .insertInto('documents')
-      .values({
-        customer_id: ctx.customerId,
-        folder_id: folderId,
-        file_id: file.id,
-        file_name: fileName,
-        created_by: by.id,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await trx
-      .insertInto('document_versions')
-      .values({ document_id: doc.id, version: 1, file_id: file.id, file_name: fileName, created_by: by.id })
-      .execute();
-    const { started } = await startApprovalIfRequired(trx, {
-      documentId: doc.id,
-      folderId,
-      version: 1,
-      submittedBy: by,
-      config: ctx.config,
-    });
-    return { id: doc.id, started };
+  const { documentId, started } = await submitForApproval(ctx.db, {
+    fileName,
+    customerId: ctx.customerId,
+    folderId,
+    by,
+    config: ctx.config,
   });
+  return { id: documentId, started };
 }
 
 async function newVersion(documentId: string, by = ctx.erik) {

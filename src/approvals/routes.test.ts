@@ -4,10 +4,9 @@ import * as assert from 'uvu/assert';
 import { createCustomer } from '../customers/customers.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
-import { storeFile } from '../files/files.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
+import { submitForApproval } from '../test-support/approvals.ts';
 import { createTestDatabase } from '../test-support/database.ts';
-import { startApprovalIfRequired } from './chains.ts';
 
 const ctx = {} as {
   db: Db;
@@ -23,39 +22,8 @@ const ctx = {} as {
 };
 const test = suite('Deciding approvals over HTTP');
 
-async function submit(fileName: string) {
-  return ctx.db.transaction().execute(async (trx) => {
-    const file = await storeFile(trx, {
-      content: Buffer.from(`%PDF ${fileName}`),
-      contentType: 'application/pdf',
-      createdBy: ctx.erik.id,
-      maxBytes: 1_000_000,
-    });
-    const doc = await trx
-      .insertInto('documents')
-      .values({
-        customer_id: ctx.customerId,
-        folder_id: ctx.avtal,
-        file_id: file.id,
-        file_name: fileName,
-        created_by: ctx.erik.id,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await trx
-      .insertInto('document_versions')
-      .values({ document_id: doc.id, version: 1, file_id: file.id, file_name: fileName, created_by: ctx.erik.id })
-      .execute();
-    await startApprovalIfRequired(trx, { documentId: doc.id, folderId: ctx.avtal, version: 1, submittedBy: ctx.erik });
-    const chain = await trx
-      .selectFrom('approval_chains')
-      .innerJoin('cases', 'cases.id', 'approval_chains.case_id')
-      .select(['approval_chains.id', 'cases.number'])
-      .where('document_id', '=', doc.id)
-      .executeTakeFirstOrThrow();
-    return { documentId: doc.id, chainId: chain.id, caseNumber: chain.number };
-  });
-}
+const submit = (fileName: string) =>
+  submitForApproval(ctx.db, { fileName, customerId: ctx.customerId, folderId: ctx.avtal, by: ctx.erik });
 
 const chainOf = (chainId: string) =>
   ctx.db.selectFrom('approval_chains').selectAll().where('id', '=', chainId).executeTakeFirstOrThrow();

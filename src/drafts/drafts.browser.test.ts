@@ -1,7 +1,6 @@
 import type { Locator, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createCase } from '../cases/cases.ts';
 import type { Db } from '../db/database.ts';
 import type { Case } from '../db/schema.ts';
 import { seedUser } from '../test-support/app.ts';
@@ -13,7 +12,7 @@ import {
   type TestServer,
 } from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
-import { seedAcme } from '../test-support/seeds.ts';
+import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
 import { needs } from '../test-support/system-packages.ts';
 
 // Issue 15, item 7: what KALLE types in a case's boxes is never lost.
@@ -34,28 +33,14 @@ test.before(async () => {
   ctx.cases = [];
   const kalle = await seedUser(t.db, 'KALLE');
   const { customer } = await seedAcme(t.db);
-  const id = async (table: 'case_statuses' | 'case_types', name: string) =>
-    (await t.db.selectFrom(table).select('id').where('name', '=', name).executeTakeFirstOrThrow()).id;
   for (const title of ['Skrivaren fastnar', 'Nätverket är segt']) {
     ctx.cases.push(
-      await createCase(
-        t.db,
-        {
-          title,
-          responsible_id: kalle.id,
-          customer_id: customer.id,
-          status_id: await id('case_statuses', 'Öppen'),
-          case_type_id: await id('case_types', 'Support'),
-          priority_id: null,
-          due_date: null,
-          contact_id: null,
-          contact_name: 'Per Persson',
-          contact_email: 'per@acme.se',
-          contact_phone: null,
-          body_html: `<div>${title}.</div>`,
-        },
-        kalle,
-      ),
+      await seedPrinterJamCase(t.db, kalle, customer.id, undefined, {
+        title,
+        contact_name: 'Per Persson',
+        contact_email: 'per@acme.se',
+        body_html: `<div>${title}.</div>`,
+      }),
     );
   }
   ctx.server = await startTestServer(t.db);

@@ -1,14 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createCase } from '../cases/cases.ts';
 import { saveInternalNote } from '../cases/internal-note.ts';
 import type { Db } from '../db/database.ts';
 import type { Case, User } from '../db/schema.ts';
 import { addDiscussionPost } from '../discussions/discussions.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
-import { seedAcme } from '../test-support/seeds.ts';
+import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
 import { findDraft, saveDraft } from './drafts.ts';
 
 const ctx = {} as { db: Db; app: FastifyInstance; drop: () => Promise<void>; kalle: User; anna: User; kase: Case };
@@ -20,26 +19,11 @@ test.before(async () => {
   ctx.kalle = await seedUser(ctx.db, 'KALLE');
   ctx.anna = await seedUser(ctx.db, 'ANNA');
   const { customer } = await seedAcme(ctx.db);
-  const id = async (table: 'case_statuses' | 'case_types', name: string) =>
-    (await ctx.db.selectFrom(table).select('id').where('name', '=', name).executeTakeFirstOrThrow()).id;
-  ctx.kase = await createCase(
-    ctx.db,
-    {
-      title: 'Skrivaren fastnar',
-      responsible_id: ctx.kalle.id,
-      customer_id: customer.id,
-      status_id: await id('case_statuses', 'Öppen'),
-      case_type_id: await id('case_types', 'Support'),
-      priority_id: null,
-      due_date: null,
-      contact_id: null,
-      contact_name: 'Per Persson',
-      contact_email: 'per@acme.se',
-      contact_phone: null,
-      body_html: '<div>Pappret fastnar.</div>',
-    },
-    ctx.kalle,
-  );
+  ctx.kase = await seedPrinterJamCase(ctx.db, ctx.kalle, customer.id, undefined, {
+    contact_name: 'Per Persson',
+    contact_email: 'per@acme.se',
+    body_html: '<div>Pappret fastnar.</div>',
+  });
 });
 test.after(async () => {
   await ctx.app.close();

@@ -2,12 +2,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Parser } from 'htmlparser2';
+import { suite } from 'uvu';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { mailBodyHtml } from '../mail/inbound/body.ts';
 import { parseInbound } from '../mail/inbound/parse.ts';
-import { processInboundMessage } from '../mail/inbound/process.ts';
-import { storeInboundRaw } from '../mail/inbound/store.ts';
+import { testConfig } from './app.ts';
+import { createTestDatabase } from './database.ts';
+import { receiveMail } from './inbound.ts';
+import { seedAcme } from './seeds.ts';
 
 // A corpus of real replies under test-mail/: each folder's manifest.json says where each mail
 // comes from, which of the sender's own lines must stay in sight and one quoted line that must
@@ -123,8 +126,7 @@ export function describeScore(name: string, score: FoldingScore): string {
 export async function importReply(db: Db, config: Config, corpus: ReplyCorpus, file: string) {
   const reply = corpus.replies.find((r) => r.file === file);
   if (!reply) throw new Error(`${file} is not in ${corpus.dir}/manifest.json`);
-  const stored = await storeInboundRaw(db, rawReply(corpus, reply), { source: 'import' });
-  const result = await processInboundMessage(db, config, stored.id);
+  const result = await receiveMail(db, config, rawReply(corpus, reply));
   if (!result.caseNumber) throw new Error(`${file}: ${result.outcome} ${result.error ?? ''}`);
   const entry = await db
     .selectFrom('thread_entries')
@@ -134,4 +136,20 @@ export async function importReply(db: Db, config: Config, corpus: ReplyCorpus, f
     .orderBy('thread_entries.id', 'desc')
     .executeTakeFirstOrThrow();
   return { reply, ...readBody(entry.body_html) };
+}
+
+// A suite with a test database of its own (seeded with Acme) that imports replies of one corpus
+// through the pipeline.
+export function importingSuite(name: string, corpus: ReplyCorpus) {
+  const ctx = {} as { db: Db; drop: () => Promise<void>; config: Config };
+  const importing = suite(name);
+  importing.before(async () => {
+    const t = await createTestDatabase();
+    Object.assign(ctx, { db: t.db, drop: t.drop, config: testConfig() });
+    await seedAcme(ctx.db);
+  });
+  importing.after(async () => {
+    await ctx.drop();
+  });
+  return { suite: importing, importReply: (file: string) => importReply(ctx.db, ctx.config, corpus, file) };
 }

@@ -1,4 +1,4 @@
-import { createCase } from '../cases/cases.ts';
+import { createCase, type NewCaseInput } from '../cases/cases.ts';
 import { createContact, createCustomer } from '../customers/customers.ts';
 import type { Db } from '../db/database.ts';
 import type { Case, User } from '../db/schema.ts';
@@ -14,12 +14,14 @@ export async function seedAcme(db: Db) {
   return { customer, contact };
 }
 
-// "printer-jam": an open support case for Acme, responsible = the given user.
+// "printer-jam": an open support case for Acme, responsible = the given user; `also` changes
+// what else a test needs (a title, a typed-in contact, the first text).
 export async function seedPrinterJamCase(
   db: Db,
   responsible: User,
   customerId: number,
   contactId?: number,
+  also: Partial<NewCaseInput> = {},
 ): Promise<Case> {
   const status = await db
     .selectFrom('case_statuses')
@@ -43,6 +45,7 @@ export async function seedPrinterJamCase(
       contact_email: null,
       contact_phone: null,
       body_html: '<div>Pappret fastnar i fack 2.</div>',
+      ...also,
     },
     responsible,
   );

@@ -1,11 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Config } from '../../config.ts';
-import type { Db } from '../../db/database.ts';
-import { testConfig } from '../../test-support/app.ts';
-import { createTestDatabase } from '../../test-support/database.ts';
-import { describeScore, importReply, loadReplyCorpus, scoreFolding } from '../../test-support/reply-corpus.ts';
-import { seedAcme } from '../../test-support/seeds.ts';
+import { describeScore, importingSuite, loadReplyCorpus, scoreFolding } from '../../test-support/reply-corpus.ts';
 
 // Real replies the quote folding was never tuned on: mailing-list archives (Swedish Outlook,
 // Outlook on the web, Outlook.com, Gmail for Android, KMail; German Zimbra and GMX; Thunderbird,
@@ -47,19 +42,10 @@ corpus('held-out replies fold their quote and keep every line the sender wrote i
 corpus.run();
 
 // Through the real pipeline: the stored thread entry is what agents read.
-const ctx = {} as { db: Db; drop: () => Promise<void>; config: Config };
-const pipeline = suite('Held-out replies imported through the pipeline');
-
-pipeline.before(async () => {
-  const t = await createTestDatabase();
-  Object.assign(ctx, { db: t.db, drop: t.drop, config: testConfig() });
-  await seedAcme(ctx.db);
-});
-pipeline.after(async () => {
-  await ctx.drop();
-});
-
-const imported = (file: string) => importReply(ctx.db, ctx.config, heldOut, file);
+const { suite: pipeline, importReply: imported } = importingSuite(
+  'Held-out replies imported through the pipeline',
+  heldOut,
+);
 
 pipeline('a Swedish Outlook reply answering under a quoted Från:/Skickat: header keeps each answer', async () => {
   const { shown, folded } = await imported('linuxdvb-sv-outlook-quoted-header-interleaved.eml');

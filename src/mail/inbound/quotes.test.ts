@@ -1,17 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Config } from '../../config.ts';
-import type { Db } from '../../db/database.ts';
-import { testConfig } from '../../test-support/app.ts';
-import { createTestDatabase } from '../../test-support/database.ts';
 import {
   describeScore,
-  importReply as importReplyInto,
+  importingSuite,
   loadReplyCorpus,
   readBody,
   scoreFolding,
 } from '../../test-support/reply-corpus.ts';
-import { seedAcme } from '../../test-support/seeds.ts';
 import { mailBodyHtml } from './body.ts';
 
 // Real replies from public test sets and mailing lists, and a few Swedish ones written from how
@@ -98,19 +93,7 @@ lineByLine('history introduced over unmarked text still folds to the end', () =>
 lineByLine.run();
 
 // Through the real pipeline: the stored thread entry is what agents read.
-const ctx = {} as { db: Db; drop: () => Promise<void>; config: Config };
-const pipeline = suite('Replies imported through the pipeline');
-
-pipeline.before(async () => {
-  const t = await createTestDatabase();
-  Object.assign(ctx, { db: t.db, drop: t.drop, config: testConfig() });
-  await seedAcme(ctx.db);
-});
-pipeline.after(async () => {
-  await ctx.drop();
-});
-
-const importReply = (file: string) => importReplyInto(ctx.db, ctx.config, corpusOfReplies, file);
+const { suite: pipeline, importReply } = importingSuite('Replies imported through the pipeline', corpusOfReplies);
 
 pipeline('a bottom-posted Swedish reply shows the answer under the folded quote', async () => {
   const { shown, folded } = await importReply('zimbra-sv-bottom-timestamps.eml');
