@@ -5,8 +5,7 @@ import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
-import { seedAcme } from '../test-support/seeds.ts';
-import { createCase } from './cases.ts';
+import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
 
 // Two agents with the overview open on the same row: each picker sends what the row showed, and
 // only a change to that same field since then is a conflict (issue 15, item 9).
@@ -35,26 +34,12 @@ test.after(async () => {
   await ctx.drop();
 });
 
-async function newCase(title: string) {
-  return createCase(
-    ctx.db,
-    {
-      title,
-      responsible_id: ctx.kalle.id,
-      customer_id: ctx.customerId,
-      status_id: ctx.ids.Öppen as number,
-      case_type_id: ctx.ids.Support as number,
-      priority_id: ctx.ids.Normal as number,
-      due_date: null,
-      contact_id: null,
-      contact_name: null,
-      contact_email: null,
-      contact_phone: null,
-      body_html: '<div>Hej</div>',
-    },
-    ctx.kalle,
-  );
-}
+const newCase = (title: string) =>
+  seedPrinterJamCase(ctx.db, ctx.kalle, ctx.customerId, undefined, {
+    title,
+    priority_id: ctx.ids.Normal as number,
+    body_html: '<div>Hej</div>',
+  });
 
 type Picker = { url: string; vals: Record<string, string> };
 
