@@ -96,14 +96,18 @@ export async function checkSmtpConnection(smtp: SmtpServer, timeoutMs = 10_000):
 
 // A copy of what was sent goes to the case's E-mail OUT folder. Only replies are the case's
 // correspondence; notifications to colleagues and test mail stay out of it.
-async function fileSentCopy(db: Db, config: Config, message: ClaimedMessage & { raw: Buffer }): Promise<void> {
+async function fileSentCopy(
+  db: Db,
+  config: Config,
+  message: ClaimedMessage & { raw: Buffer },
+  settings: MailSettings,
+): Promise<void> {
   if (!message.case_id || message.kind !== 'reply') return;
   const caseId = message.case_id;
   await db.transaction().execute(async (trx) => {
-    const settings = await trx.selectFrom('mail_settings').select('subject_tag').where('id', '=', 1).executeTakeFirst();
     const name = mailCopyName(new Date(), message.subject, {
       timeZone: config.timeZone,
-      subjectTag: settings?.subject_tag ?? '',
+      subjectTag: settings.subjectTag,
     });
     await addMailDocument(trx, {
       caseId,
@@ -234,7 +238,7 @@ export function createMailSender(opts: {
     await recordSent(message.id);
     // Not part of delivery: the next message need not wait for it.
     copies = copies.then(() =>
-      fileSentCopy(db, config, message).catch((error) =>
+      fileSentCopy(db, config, message, settings).catch((error) =>
         log(`outbox ${message.id}: sent, but the E-mail OUT copy failed: ${error}`),
       ),
     );
