@@ -28,13 +28,14 @@ export const threadTab: CaseTab = {
       findDraft(db, kase.id, user.id, 'reply'),
     ]);
     // a received mail's entry lists the files it brought (they are filed in E-mail IN)
+    const attachmentsOf = new Map<string | null, typeof mailAttachments>();
+    for (const a of mailAttachments)
+      attachmentsOf.set(a.inbound_message_id, [...(attachmentsOf.get(a.inbound_message_id) ?? []), a]);
     const thread = entries.map((entry) => ({
       ...entry,
       // shown in the reader's language (systemTextHtml with the page's t); null: body_html as stored
       system_text: readSystemText(entry.system_text),
-      attachments: mailAttachments.filter(
-        (a) => entry.inbound_message_id !== null && a.inbound_message_id === entry.inbound_message_id,
-      ),
+      attachments: (entry.inbound_message_id !== null && attachmentsOf.get(entry.inbound_message_id)) || [],
     }));
     // The user's draft (typed earlier, or a reply taken back by Undo) fills the box as it was;
     // else the reply goes to the case's contact unless the user picks another address.
