@@ -7,7 +7,7 @@ import { parseForm } from '../../forms/form.ts';
 import { testConfig } from '../../test-support/app.ts';
 import { createTestDatabase } from '../../test-support/database.ts';
 import { createMailbox, mailboxSchema } from './mailboxes.ts';
-import { findMailRead, startMailRead } from './read-mail.ts';
+import { findMailRead, findRunningMailRead, startMailRead } from './read-mail.ts';
 
 const ctx = {} as { db: Db; drop: () => Promise<void>; config: Config };
 const test = suite('Read mail on demand: one read at a time, and none left hanging by a dead process');
@@ -69,6 +69,23 @@ test('a running read whose process stopped beating is abandoned, and the next cl
   await read.running;
   assert.is((await findMailRead(ctx.db, dead.id))?.state, 'abandoned');
   assert.is((await findMailRead(ctx.db, read.id))?.state, 'done');
+});
+
+test('a read whose process died shows as abandoned at once, before the next click writes it down', async () => {
+  const dead = await ctx.db
+    .insertInto('mail_reads')
+    .values({ mailboxes: '[]', heartbeat_at: new Date(Date.now() - 5 * 60_000) })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  assert.is((await findMailRead(ctx.db, dead.id))?.state, 'abandoned');
+  assert.is(await findRunningMailRead(ctx.db), undefined, 'nobody is sent to join it');
+  const stored = await ctx.db
+    .selectFrom('mail_reads')
+    .select('state')
+    .where('id', '=', dead.id)
+    .executeTakeFirstOrThrow();
+  assert.is(stored.state, 'running', 'looking wrote nothing');
+  await ctx.db.updateTable('mail_reads').set({ state: 'abandoned' }).where('id', '=', dead.id).execute();
 });
 
 test('a running read that still beats is joined, not replaced', async () => {

@@ -86,12 +86,20 @@ export async function startMailRead(
   return { id: inserted.id, started: true, running: runMailRead(db, config, inserted.id, mailboxes, opts) };
 }
 
+// A running read whose process stopped beating is shown as what it is, abandoned, though only
+// the next Read mail writes that down (pages that show a read write nothing).
+const asSeen = (read: MailRead | undefined): MailRead | undefined =>
+  read?.state === 'running' && read.heartbeat_at.getTime() < Date.now() - abandonedAfterMs
+    ? { ...read, state: 'abandoned' }
+    : read;
+
 export async function findMailRead(db: Db, id: string): Promise<MailRead | undefined> {
-  return db.selectFrom('mail_reads').selectAll().where('id', '=', id).executeTakeFirst();
+  return asSeen(await db.selectFrom('mail_reads').selectAll().where('id', '=', id).executeTakeFirst());
 }
 
 export async function findRunningMailRead(db: Db): Promise<MailRead | undefined> {
-  return db.selectFrom('mail_reads').selectAll().where('state', '=', 'running').executeTakeFirst();
+  const read = asSeen(await db.selectFrom('mail_reads').selectAll().where('state', '=', 'running').executeTakeFirst());
+  return read?.state === 'running' ? read : undefined;
 }
 
 // Reads the mailboxes one after the other, as the schedule does, writing each one's state and
