@@ -377,6 +377,9 @@ export const en = {
   'kontroll.none_to_remind': 'No case is due for a reminder.',
   'kontroll.none_to_close': 'No case is due for closing.',
   'kontroll.run_title': 'Kontroll done',
+  'kontroll.run_unfinished': 'Kontroll not finished',
+  'kontroll.run_unfinished_hint':
+    'The run is still going, or it stopped before it was done. The next run takes up what is left.',
   'kontroll.run_counts':
     '{reminded, plural, one {# case} other {# cases}} reminded, {closed, plural, one {# case} other {# cases}} closed, {skipped} left alone.',
   'kontroll.run_failed': '{count, plural, one {# case} other {# cases}} could not be handled.',

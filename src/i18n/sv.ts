@@ -378,6 +378,9 @@ export const sv: Record<MessageKey, string> = {
   'kontroll.none_to_remind': 'Inget ärende ska påminnas.',
   'kontroll.none_to_close': 'Inget ärende ska stängas.',
   'kontroll.run_title': 'Kontroll klar',
+  'kontroll.run_unfinished': 'Kontroll inte avslutad',
+  'kontroll.run_unfinished_hint':
+    'Körningen pågår, eller stoppades innan den var klar. Det som återstår tar nästa körning.',
   'kontroll.run_counts':
     '{reminded, plural, one {# ärende påmint} other {# ärenden påminda}}, {closed, plural, one {# ärende stängt} other {# ärenden stängda}}, {skipped, plural, one {# lämnat orört} other {# lämnade orörda}}.',
   'kontroll.run_failed': '{count, plural, one {# ärende kunde} other {# ärenden kunde}} inte hanteras.',

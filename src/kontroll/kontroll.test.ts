@@ -450,6 +450,18 @@ test('Manage → Kontroll: preview, run and summary over HTTP; settings validate
     assert.is(summary.statusCode, 200);
     assert.ok(summary.body.includes(remind.number) && summary.body.includes(close.number));
     assert.is(await kindOf(close.id), 'closed');
+    assert.match(summary.body, '<h1>Kontroll klar</h1>');
+
+    // a run whose process died before it finished (kill -9): its page says so, with what it did
+    const runId = /\/kontroll\/runs\/(\d+)/.exec(posted.headers.location as string)?.[1] as string;
+    await ctx.db
+      .updateTable('kontroll_runs')
+      .set({ finished_at: null, reminded: 0, closed: 0 })
+      .where('id', '=', runId)
+      .execute();
+    const cut = await client.get(`/kontroll/runs/${runId}`);
+    assert.match(cut.body, '<h1>Kontroll inte avslutad</h1>');
+    assert.match(cut.body, '1 ärende påmint, 1 ärende stängt');
 
     // settings are for administrators, and checked
     assert.is((await client.get('/admin/settings/kontroll')).statusCode, 403);

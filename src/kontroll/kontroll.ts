@@ -542,5 +542,17 @@ export async function findKontrollRun(db: Db, runId: string, limit = 500): Promi
       .limit(limit)
       .execute();
   const [reminded, closed] = await Promise.all([handled('remind'), handled('close')]);
+  if (!run.finished_at) {
+    // still running, or its process died: its totals are written now and then, its actions at once
+    const counts = await db
+      .selectFrom('kontroll_actions')
+      .select([
+        sql<number>`count(*) filter (where action = 'remind')::int`.as('reminded'),
+        sql<number>`count(*) filter (where action = 'close')::int`.as('closed'),
+      ])
+      .where('run_id', '=', runId)
+      .executeTakeFirstOrThrow();
+    return { run: { ...run, ...counts }, reminded, closed };
+  }
   return { run, reminded, closed };
 }
