@@ -28,7 +28,8 @@
   function stateOf(form) {
     let state = states.get(form);
     if (!state) {
-      state = { stored: contentOf(form), timer: null, saving: null };
+      // base: the server's draft this box was filled from, sent with each save (src/drafts/routes.ts)
+      state = { stored: contentOf(form), timer: null, saving: null, base: form.dataset.draftBase || '' };
       states.set(form, state);
     }
     return state;
@@ -51,12 +52,11 @@
     state.timer = null;
     const content = contentOf(form);
     if (content === state.stored) return state.saving || Promise.resolve();
-    const body = new URLSearchParams(content);
     const request = (state.saving || Promise.resolve())
       .then(() =>
         fetch(form.dataset.draft, {
           method: 'POST',
-          body,
+          body: new URLSearchParams([...new URLSearchParams(content), ['draft_base', state.base]]),
           headers: { 'x-csrf-token': csrfToken() },
           credentials: 'same-origin',
           // a login page after an expired session is no stored draft
@@ -65,13 +65,18 @@
         }),
       )
       .then(async (response) => {
-        if (!response.ok) throw new Error(String(response.status));
-        const { kept } = await response.json();
+        // the same user's other window stored a newer draft: this one's text is not stored (and
+        // leaving still asks), and the user is told how to see the other
+        if (response.status === 409) throw new Error(form.dataset.draftStale);
+        if (!response.ok) throw new Error('');
+        const { kept, base } = await response.json();
         state.stored = content;
+        state.base = base == null ? '' : String(base);
         showBar(form, kept);
       })
-      .catch(() => {
-        window.casedesk?.announce(form.dataset.draftFailed || 'The draft could not be saved.', 'error');
+      .catch((error) => {
+        const text = error?.message || form.dataset.draftFailed || 'The draft could not be saved.';
+        window.casedesk?.announce(text, 'error');
       })
       .finally(() => {
         if (state.saving === request) state.saving = null;

@@ -133,4 +133,32 @@ test('emptying a box removes its draft; posting and saving the note use the draf
   assert.not.ok(await findDraft(ctx.db, ctx.kase.id, ctx.kalle.id, 'internal'), 'saving the note uses it up');
 });
 
+test("a save from a window filled before the same user's other window saved is refused, and the newer draft stays", async () => {
+  const kalle = await as('KALLE');
+  const first = await saveAs(kalle, 'discussion-draft', { body_html: '<div>Första fönstret</div>', draft_base: '' });
+  assert.is(first.statusCode, 200);
+  const { base } = JSON.parse(first.body) as { base: number };
+  // the second window, filled from that draft, adds to it
+  const second = await saveAs(kalle, 'discussion-draft', {
+    body_html: '<div>Första fönstret och det andra</div>',
+    draft_base: String(base),
+  });
+  assert.is(second.statusCode, 200);
+  // the first window still thinks it holds the first draft
+  const stale = await saveAs(kalle, 'discussion-draft', {
+    body_html: '<div>Äldre text</div>',
+    draft_base: String(base),
+  });
+  assert.is(stale.statusCode, 409);
+  assert.match(stale.body, 'ändrades i ett annat fönster');
+  const kept = await findDraft(ctx.db, ctx.kase.id, ctx.kalle.id, 'discussion');
+  assert.is(kept?.body_html, '<div>Första fönstret och det andra</div>');
+  // a window that never knew a draft cannot replace one either
+  const blind = await saveAs(kalle, 'discussion-draft', { body_html: '<div>Blind</div>', draft_base: '' });
+  assert.is(blind.statusCode, 409);
+  const emptied = await saveAs(kalle, 'discussion-draft', { body_html: '', draft_base: '1' });
+  assert.is(emptied.statusCode, 409, 'nor empty it');
+  await saveAs(kalle, 'discussion-draft/deletion', {});
+});
+
 test.run();

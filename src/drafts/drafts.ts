@@ -73,12 +73,33 @@ export async function findDraft(db: Db, caseId: number, userId: number, box: Dra
 
 // Stores what the box holds now; a box emptied again (or a note back to what is saved) has no
 // draft. Saving the same text twice stores it once: the key is the case, the user and the box.
-// Returns whether a draft is kept.
-export async function saveDraft(db: Db, caseId: number, userId: number, input: DraftInput): Promise<boolean> {
+// `base` is the draft the box was filled from (its updated_at in ms; null: none): when the same
+// user's other browser stored another draft since, nothing is written and the answer says so,
+// so one window's older text never silently replaces what was typed in the other.
+export type DraftSaved = { kept: true; base: number } | { kept: false } | { stale: true };
+export async function saveDraft(
+  db: Db,
+  caseId: number,
+  userId: number,
+  input: DraftInput,
+  base?: number | null,
+): Promise<DraftSaved> {
+  if (!db.isTransaction) return db.transaction().execute((trx) => saveDraft(trx, caseId, userId, input, base));
+  if (base !== undefined) {
+    const current = await db
+      .selectFrom('drafts')
+      .select('updated_at')
+      .where('case_id', '=', caseId)
+      .where('user_id', '=', userId)
+      .where('box', '=', input.box)
+      .forUpdate()
+      .executeTakeFirst();
+    if (current && current.updated_at.getTime() !== base) return { stale: true };
+  }
   const content = await draftContent(db, caseId, input);
   if (!content) {
     await discardDraft(db, caseId, userId, input.box);
-    return false;
+    return { kept: false };
   }
   const values = { ...content, updated_at: new Date() };
   await db
@@ -87,7 +108,7 @@ export async function saveDraft(db: Db, caseId: number, userId: number, input: D
     // a reply taken back by Undo stays marked as such (recalled_entry_id is left as it was)
     .onConflict((oc) => oc.columns(['case_id', 'user_id', 'box']).doUpdateSet(values))
     .execute();
-  return true;
+  return { kept: true, base: values.updated_at.getTime() };
 }
 
 async function draftContent(db: Db, caseId: number, input: DraftInput) {

@@ -447,6 +447,8 @@ export const en = {
   'drafts.discard': 'Discard draft',
   'drafts.discarded': 'The draft was discarded.',
   'drafts.not_saved': 'The draft could not be saved. The text is still in the box; try again or copy it.',
+  'drafts.changed_elsewhere':
+    'The draft was changed in another window, so it was not saved here. Reload the page to see it; copy what you typed here first if you want to keep it.',
   'discussion.new_post': 'New post',
   'discussion.mention_hint': 'Write @ and a user ID to notify a colleague.',
   'discussion.submit': 'Post',

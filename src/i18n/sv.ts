@@ -449,6 +449,8 @@ export const sv: Record<MessageKey, string> = {
   'drafts.discard': 'Kasta utkast',
   'drafts.discarded': 'Utkastet har kastats.',
   'drafts.not_saved': 'Utkastet kunde inte sparas. Texten finns kvar i rutan; försök igen eller kopiera den.',
+  'drafts.changed_elsewhere':
+    'Utkastet ändrades i ett annat fönster och sparades inte här. Ladda om sidan för att se det; kopiera först det du skrivit här om du vill behålla det.',
   'discussion.new_post': 'Nytt inlägg',
   'discussion.mention_hint': 'Skriv @ och ett användar-ID för att meddela en kollega.',
   'discussion.submit': 'Publicera',
