@@ -133,6 +133,10 @@ test('the document case has no reply box and no customer header; an ordinary cas
     to: 'per@acme.se',
   });
   assert.is(posted.statusCode, 403);
+  assert.is(
+    (await kalle.post(`/cases/${caseNumber}/reply-draft`, { body_html: '<div>Hej kund</div>' })).statusCode,
+    403,
+  );
   const staffEntries = await ctx.db
     .selectFrom('thread_entries')
     .innerJoin('cases', 'cases.id', 'thread_entries.case_id')

@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { loadCase } from '../case-page/page.ts';
+import { isDocumentApprovalCase } from '../cases/queries.ts';
 import { parseForm } from '../forms/form.ts';
 import { currentUser } from '../web/context.ts';
+import { forbidden } from '../web/errors.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { type DraftBox, type DraftInput, discardDraft, draftBoxes, draftSchemas, saveDraft } from './drafts.ts';
 
@@ -34,6 +36,8 @@ export async function registerDraftRoutes(app: FastifyInstance): Promise<void> {
 
     app.post<{ Params: { number: string } }>(`/cases/:number/${path}`, async (request, reply) => {
       const kase = await loadCase(request);
+      // the approval chain's document case has no reply box: there is no customer to answer
+      if (box === 'reply' && isDocumentApprovalCase(kase)) throw forbidden();
       const form = parseForm(draftSchemas[box], request.body);
       if (!form.ok) {
         return reply.code(422).type('text/plain; charset=utf-8').send(request.t('drafts.not_saved'));

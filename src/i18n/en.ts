@@ -424,6 +424,7 @@ export const en = {
   'history.new': 'After',
   'history.system': 'System',
   'history.kind.created': 'Case created',
+  'history.created_by_email': 'From e-mail',
   'history.kind.reply_added': 'Reply added',
   'thread.reply': 'Reply to the customer',
   'thread.delivery': 'Delivery',

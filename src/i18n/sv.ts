@@ -425,6 +425,7 @@ export const sv: Record<MessageKey, string> = {
   'history.new': 'Efter',
   'history.system': 'Systemet',
   'history.kind.created': 'Ärendet skapades',
+  'history.created_by_email': 'Från e-post',
   'history.kind.reply_added': 'Svar tillagt',
   'thread.reply': 'Svar till kunden',
   'thread.delivery': 'Leverans',

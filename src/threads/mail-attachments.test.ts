@@ -77,6 +77,11 @@ test('the files a mail brought are listed, as links, on its entry in the thread;
   );
   assert.not.match(entry, '.eml<');
 
+  // the case's history says where it came from in words, not as a code
+  const history = await ctx.kalle.get(`/cases/${result.caseNumber}/history`);
+  assert.match(history.body, '<td>Från e-post</td>');
+  assert.not.match(history.body, '<td>email</td>');
+
   const download = await ctx.kalle.get(links[0]?.[0] as string);
   assert.is(download.statusCode, 200);
   assert.is(download.body, '%PDF-1.4 offert');
