@@ -231,6 +231,7 @@ test('on a phone the case page and its editors fit the width, and a reply is wri
   // The Manage menu opens inside the screen.
   await page.getByText('Hantera', { exact: true }).click();
   await assertWithinWidth(page.getByRole('link', { name: 'Skapa arbetsorder' }), 'the Manage menu');
+  await assertWithinWidth(page.locator('.case-toolbar .menu-panel'), 'the whole Manage menu panel');
   await page.screenshot({ path: '/tmp/narrow-case-manage-390.png' });
   await page.getByText('Hantera', { exact: true }).click();
 
