@@ -40,6 +40,8 @@ export const en = {
   'login.logged_out': 'You have been logged out.',
 
   'errors.required': 'Required.',
+  'errors.body_too_large':
+    'What was sent is larger than the server accepts. Nothing was saved; send less text, or add files as documents.',
   'errors.invalid': 'Invalid value.',
   'errors.repeated': 'This field came more than once; send the form from its page again.',
   'errors.too_long': 'Too long.',

@@ -41,6 +41,8 @@ export const sv: Record<MessageKey, string> = {
   'login.logged_out': 'Du är utloggad.',
 
   'errors.required': 'Måste fyllas i.',
+  'errors.body_too_large':
+    'Det som skickades är större än servern tar emot. Inget sparades; skicka mindre text, eller lägg till filer som dokument.',
   'errors.invalid': 'Ogiltigt värde.',
   'errors.repeated': 'Fältet kom mer än en gång; skicka formuläret från dess sida igen.',
   'errors.too_long': 'För långt.',

@@ -16,6 +16,8 @@ function messageFor(error: FastifyError, status: number): { title: string; text:
   if (status === 404) return { title: 'errors.not_found_title', text: 'errors.not_found' };
   if (error.code === 'CD_FORM_KEY_REUSED') return { title: 'errors.server_title', text: 'errors.form_key_reused' };
   if (status === 429) return { title: 'errors.server_title', text: 'errors.too_many' };
+  // a body over the server's limit never reached a form's own check, so say what was wrong with it
+  if (status === 413) return { title: 'errors.server_title', text: 'errors.body_too_large' };
   // a refused form or query says why (forms/form.ts)
   const key = (error as { messageKey?: unknown }).messageKey;
   if (status < 500 && typeof key === 'string') return { title: 'errors.server_title', text: key };

@@ -59,6 +59,19 @@ test('an unknown URL shows the 404 page to a logged-in user', async () => {
   assert.match(res.body, sv['errors.not_found']);
 });
 
+test('a form body over the size limit answers 413 saying it was too large, not "invalid value"', async () => {
+  const client = new TestClient(ctx.app);
+  await client.login('kalle');
+  const form = { _csrf: client.csrf, title: 'x'.repeat(2 * 1024 * 1024) };
+  const page = await client.request({ method: 'POST', url: '/cases/new', form, headers: { accept: 'text/html' } });
+  assert.is(page.statusCode, 413);
+  assert.match(page.body, sv['errors.body_too_large']);
+  assert.not.match(page.body, sv['errors.invalid']);
+  const partial = await client.request({ method: 'POST', url: '/cases/new', form, htmx: true });
+  assert.is(partial.statusCode, 413);
+  assert.is(partial.body, sv['errors.body_too_large']);
+});
+
 test('an unknown URL sends an anonymous visitor to the login page, not to a 404', async () => {
   const res = await ctx.app.inject({ method: 'GET', url: '/no-such-page' });
   assert.is(res.statusCode, 303);
