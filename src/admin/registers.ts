@@ -1,6 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { z } from 'zod';
 import { formatCaseNumber } from '../cases/number-series.ts';
+import { tablesChanged } from '../db/cached.ts';
 import { uniqueViolation } from '../db/errors.ts';
 import type { Database, Language, NumberSeriesPurpose, StatusKind } from '../db/schema.ts';
 import { FormError, multiLine, requiredText, singleLine } from '../forms/form.ts';
@@ -314,6 +315,7 @@ export async function createRegisterRow(
     `.execute(db);
     const [row] = rows;
     if (!row) throw new Error(`Insert into ${register.table} returned no row`);
+    tablesChanged(db, register.table);
     return row;
   } catch (error) {
     throw uniqueError(register, error) ?? error;
@@ -332,6 +334,7 @@ export async function updateRegisterRow(
       update ${sql.table(register.table)} set ${sql.join(assignments)} where id = ${id}
       returning ${selection(register)}
     `.execute(db);
+    tablesChanged(db, register.table);
     return rows[0];
   } catch (error) {
     throw uniqueError(register, error) ?? error;
@@ -346,4 +349,5 @@ export async function setRegisterRowActive(
   isActive: boolean,
 ): Promise<void> {
   await sql`update ${sql.table(register.table)} set active = ${isActive} where id = ${id}`.execute(db);
+  tablesChanged(db, register.table);
 }

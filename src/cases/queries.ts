@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
+import { cachedList, deepFreeze } from '../db/cached.ts';
 import type { Db } from '../db/database.ts';
 import { caseColumns } from '../db/schema.ts';
+import { listActiveUsers } from '../users/queries.ts';
 
 export async function findCaseByNumber(db: Db, number: string) {
   return db
@@ -40,10 +42,21 @@ export type CaseView = NonNullable<Awaited<ReturnType<typeof findCaseByNumber>>>
 export const isDocumentApprovalCase = (kase: Pick<CaseView, 'type_system_key'>): boolean =>
   kase.type_system_key === 'document_approval';
 
-// Everything the header form offers to pick from.
+// Everything the header form offers to pick from. The registers come from this process's cache
+// (src/db/cached.ts: exact, dropped when any instance changes them); a customer's contacts do not.
 export async function loadCaseFormOptions(db: Db, customerId: number | null) {
-  const [users, statuses, types, priorities, contacts] = await Promise.all([
-    db.selectFrom('users').select(['id', 'login', 'name']).where('active', '=', true).orderBy('name').execute(),
+  const [registers, contacts] = await Promise.all([
+    cachedList(db, 'case-form-options', ['users', 'case_statuses', 'case_types', 'priorities'], () =>
+      loadRegisterOptions(db),
+    ),
+    customerId ? listCustomerContacts(db, customerId) : Promise.resolve([]),
+  ]);
+  return { ...registers, contacts };
+}
+
+async function loadRegisterOptions(db: Db) {
+  const [users, statuses, types, priorities] = await Promise.all([
+    listActiveUsers(db),
     db
       .selectFrom('case_statuses')
       .select(['id', 'name', 'kind'])
@@ -52,9 +65,9 @@ export async function loadCaseFormOptions(db: Db, customerId: number | null) {
       .execute(),
     db.selectFrom('case_types').select(['id', 'name']).where('active', '=', true).orderBy('position').execute(),
     db.selectFrom('priorities').select(['id', 'name']).where('active', '=', true).orderBy('rank').execute(),
-    customerId ? listCustomerContacts(db, customerId) : Promise.resolve([]),
   ]);
-  return { users, statuses, types, priorities, contacts };
+  // shared by every request that asks: frozen, so no caller can change what the next one sees
+  return deepFreeze({ users, statuses, types, priorities });
 }
 export type CaseFormOptions = Awaited<ReturnType<typeof loadCaseFormOptions>>;
 

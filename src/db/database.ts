@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { ChangeFeed } from './change-feed.ts';
 import type { Database } from './schema.ts';
 
 // bigint (count(*), bigserial) arrives as a string by default; our counts fit in a JS number.
@@ -19,5 +20,18 @@ export function createDb(connectionString: string, poolSize = 10): Db {
   // An idle connection dropped by the server (restart, shutdown) must not crash the process;
   // the pool replaces it on the next query.
   pool.on('error', (error) => console.error(`[casedesk] idle database connection lost: ${error.message}`));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // The change feed's connection (started on first use) ends with the pool, in db.destroy().
+  const feed = new ChangeFeed(connectionString);
+  const endPool = pool.end.bind(pool);
+  pool.end = (async () => {
+    await feed.close();
+    return endPool();
+  }) as typeof pool.end;
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  changeFeeds.set(db, feed);
+  return db;
 }
+
+const changeFeeds = new WeakMap<Db, ChangeFeed>();
+// The feed of a database made by createDb (a transaction's Db has none: nothing is cached inside one).
+export const changeFeedOf = (db: Db): ChangeFeed | undefined => changeFeeds.get(db);

@@ -1,3 +1,4 @@
+import { cachedList, deepFreeze } from '../db/cached.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 
@@ -30,4 +31,14 @@ export async function listUsers(db: Db, opts: { includeInactive: boolean }): Pro
   let q = db.selectFrom('users').selectAll().orderBy('login');
   if (!opts.includeInactive) q = q.where('active', '=', true);
   return q.execute();
+}
+
+// Who can be picked (responsible, work order assignee): on most pages, so from this process's
+// cache, dropped when any instance changes a user (src/db/cached.ts).
+export async function listActiveUsers(db: Db) {
+  return cachedList(db, 'active-users', ['users'], async () =>
+    deepFreeze(
+      await db.selectFrom('users').select(['id', 'login', 'name']).where('active', '=', true).orderBy('name').execute(),
+    ),
+  );
 }

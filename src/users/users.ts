@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { reassignApprovalsOfDeactivatedUser } from '../approvals/chains.ts';
 import type { Config } from '../config.ts';
+import { tablesChanged } from '../db/cached.ts';
 import type { Db } from '../db/database.ts';
 import { uniqueViolation } from '../db/errors.ts';
 import type { User } from '../db/schema.ts';
@@ -54,7 +55,7 @@ export async function createUser(db: Db, input: UserInput, password?: string): P
   }
   if (Object.keys(errors).length) throw new FormError(errors);
   try {
-    return await db
+    const user = await db
       .insertInto('users')
       .values({
         ...input,
@@ -63,6 +64,8 @@ export async function createUser(db: Db, input: UserInput, password?: string): P
       })
       .returningAll()
       .executeTakeFirstOrThrow();
+    tablesChanged(db, 'users');
+    return user;
   } catch (error) {
     throw loginTaken(error) ?? error;
   }
@@ -70,12 +73,14 @@ export async function createUser(db: Db, input: UserInput, password?: string): P
 
 export async function updateUser(db: Db, id: number, input: UserInput): Promise<User> {
   try {
-    return await db
+    const user = await db
       .updateTable('users')
       .set({ ...input, initials: input.initials || initialsOf(input.name), updated_at: new Date() })
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();
+    tablesChanged(db, 'users');
+    return user;
   } catch (error) {
     throw loginTaken(error) ?? error;
   }
@@ -169,6 +174,7 @@ export async function setUserActive(db: Db, id: number, active: boolean, config?
     // approvals waiting for them go to a colleague of the step, or to the admins
     if (!active) await reassignApprovalsOfDeactivatedUser(trx, id, config);
   });
+  tablesChanged(db, 'users');
 }
 
 // First start: the ADMIN user exists with ADMIN_PASSWORD, or a generated password that the

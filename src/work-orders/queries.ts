@@ -135,10 +135,6 @@ export async function listProjectOptions(db: Db, keepId: number | null = null) {
     .execute();
 }
 
-export async function listActiveUsers(db: Db) {
-  return db.selectFrom('users').select(['id', 'login', 'name']).where('active', '=', true).orderBy('name').execute();
-}
-
 export async function findCustomerIdByNumber(db: Db, number: string): Promise<number | null> {
   const typed = number.trim();
   if (!typed) return null;

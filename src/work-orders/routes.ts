@@ -17,6 +17,7 @@ import {
   typedValues,
   versionField,
 } from '../forms/form.ts';
+import { listActiveUsers } from '../users/queries.ts';
 import { currentUser } from '../web/context.ts';
 import { forbidden, notFound } from '../web/errors.ts';
 import { formKeyOf } from '../web/form-key.ts';
@@ -35,7 +36,6 @@ import {
   findCustomerIdByNumber,
   findProjectByNumber,
   findWorkOrderByNumber,
-  listActiveUsers,
   listProjectChoices,
   listProjectOptions,
   listProjects,

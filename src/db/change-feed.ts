@@ -1,0 +1,100 @@
+import pg from 'pg';
+
+// Which tables changed, as PostgreSQL tells every instance: the statement triggers of migration
+// 20261204_0500_change_notify send the table's name on the channel below when a statement that
+// wrote it commits, whoever wrote it (this process, another instance, a script, psql). Caches of
+// rarely changed lists (src/db/cached.ts) use it to stay exact without asking the database on
+// every request. While the listening connection is down nothing may be cached: `connected` is
+// false from the moment it fails until it listens again, and every listener hears '*' then.
+export const changeChannel = 'casedesk_change';
+const retryMs = [250, 1_000, 5_000];
+
+type Listener = (table: string) => void;
+
+export class ChangeFeed {
+  private client: pg.Client | null = null;
+  private starting: Promise<void> | null = null;
+  private closed = false;
+  private failures = 0;
+  private retry: NodeJS.Timeout | null = null;
+  private readonly listeners = new Set<Listener>();
+  connected = false;
+
+  constructor(private readonly connectionString: string) {}
+
+  // Starts listening on first use; safe to call on every request.
+  ensureStarted(): void {
+    if (this.closed || this.client || this.starting || this.retry) return;
+    this.starting = this.connect().finally(() => {
+      this.starting = null;
+    });
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    await this.starting?.catch(() => undefined);
+    const client = this.client;
+    this.client = null;
+    this.lost();
+    await client?.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.connectionString });
+    client.on('notification', (message) => {
+      if (message.channel === changeChannel && message.payload) this.emit(message.payload);
+    });
+    client.on('error', () => this.dropped(client));
+    client.on('end', () => this.dropped(client));
+    try {
+      await client.connect();
+      await client.query(`listen ${changeChannel}`);
+      if (this.closed) {
+        await client.end();
+        return;
+      }
+      this.client = client;
+      this.failures = 0;
+      // anything may have changed while nobody listened
+      this.emit('*');
+      this.connected = true;
+    } catch {
+      await client.end().catch(() => undefined);
+      this.scheduleRetry();
+    }
+  }
+
+  private dropped(client: pg.Client): void {
+    if (this.client !== client) return;
+    this.client = null;
+    this.lost();
+    client.end().catch(() => undefined);
+    this.scheduleRetry();
+  }
+
+  private lost(): void {
+    this.connected = false;
+    this.emit('*');
+  }
+
+  private scheduleRetry(): void {
+    if (this.closed || this.retry) return;
+    const wait = retryMs[Math.min(this.failures, retryMs.length - 1)] ?? 5_000;
+    this.failures++;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      this.ensureStarted();
+    }, wait);
+    this.retry.unref();
+  }
+
+  private emit(table: string): void {
+    for (const listener of this.listeners) listener(table);
+  }
+}
