@@ -59,6 +59,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       if tg_op = 'INSERT' then
         ${addDeltas(newRows, 'pg_backend_pid()')};
       elsif tg_op = 'UPDATE' then
+        -- Most updates touch none of the counted columns (activity, search vector, title): those
+        -- leave at this cheap check rather than plan the deltas.
+        if not exists (
+          select from old_rows o join new_rows n on n.id = o.id
+          where (o.responsible_id, o.status_kind, o.due_date) is distinct from (n.responsible_id, n.status_kind, n.due_date)
+        ) then
+          return null;
+        end if;
         ${addDeltas(`${oldRows} union all ${newRows}`, 'pg_backend_pid()')};
       else
         ${addDeltas(oldRows, 'pg_backend_pid()')};
@@ -70,7 +78,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
     -- Statement triggers with transition tables: one run per statement, whatever the rows it wrote.
     -- (A column list, update of status_id, ..., is not allowed with transition tables; updates of
-    -- other columns give zero deltas and write nothing.)
+    -- other columns leave at the function's first check and write nothing.)
     create trigger cases_count_tiles_insert after insert on cases
       referencing new table as new_rows for each statement execute function cases_count_tiles();
     create trigger cases_count_tiles_update after update on cases
