@@ -1,7 +1,8 @@
-// npm run bench [-- outbox | mail | kontroll]: with no argument, how fast the case overview
+// npm run bench [-- outbox | mail | kontroll | tiles]: with no argument, how fast the case overview
 // answers on a large database (below); `outbox` (src/bench/outbox.ts) times the outbox sender and
 // the reply POST, `mail` (src/bench/mail.ts) Read mail on the shared corpus and a synthetic IMAP
-// mailbox, `kontroll` runs src/bench/kontroll.ts when it is there.
+// mailbox, `kontroll` runs src/bench/kontroll.ts when it is there, `tiles` (src/bench/tiles.ts) the tiles'
+// cost at 30,000 and 100,000 unfinished cases.
 //
 // The overview bench: Starts the app in a
 // child process, logs in as a seeded agent and loads five scenarios with autocannon at 1 and 10
@@ -253,7 +254,25 @@ const subcommands: Record<string, () => Promise<number>> = {
   outbox: async () => (await import('../src/bench/outbox.ts')).runOutboxBench({ log: say }),
   mail: async () => (await import('../src/bench/mail.ts')).runMailBench({ log: say }),
   kontroll: kontrollBench,
+  tiles: tilesBench,
 };
+
+// The tiles' cost per overview load at 30,000 and 100,000 unfinished cases (src/bench/tiles.ts).
+// Adds waiting cases to the database it is given (use a copy).
+async function tilesBench(): Promise<number> {
+  const { benchDatabase } = await import('../src/bench/database.ts');
+  const { runTilesBench } = await import('../src/bench/tiles.ts');
+  const { db, url } = await benchDatabase('tiles', say, 2);
+  await db.destroy();
+  const result = await runTilesBench({ databaseUrl: url, log: say });
+  const file = await writeResults(
+    { at: new Date().toISOString(), commit: gitCommit(), database: redact(url), ...result },
+    new Date(),
+    'tiles',
+  );
+  say(`results written to ${file}`);
+  return 0;
+}
 
 // src/bench/kontroll.ts is written elsewhere and may not exist yet: it is imported by a path
 // the type checker does not follow, and its absence is said plainly.

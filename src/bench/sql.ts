@@ -74,3 +74,16 @@ export async function timeOverviewSql(db: Db, query: Record<string, string>, use
 export async function timeTilesSql(db: Db, userId: number, day: Day): Promise<SqlTiming> {
   return timeRepeatedly(() => countTiles(db, { id: userId }, day));
 }
+
+// The tile numbers counted over every unfinished case, as the overview did before the counters
+// (migration 20261204_0440_case_tile_counts): the figure the counters are compared with.
+export async function timeTilesRecountSql(db: Db, userId: number, day: Day): Promise<SqlTiming> {
+  return timeRepeatedly(() =>
+    sql`select
+        count(*) filter (where responsible_id = ${userId}) as mine,
+        count(*) filter (where responsible_id is null) as unassigned,
+        count(*) filter (where due_date < ${day.today}::date) as overdue,
+        count(*) filter (where status_kind = 'waiting') as waiting
+      from cases where status_kind <> 'closed'`.execute(db),
+  );
+}

@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { CaseEventKind, CaseNoteKind, StatusKind } from '../db/schema.ts';
-import { noteCaseCountsChanged } from './changes.ts';
 import {
   type CaseEvent,
   type CaseState,
@@ -260,7 +259,6 @@ export async function applyCaseEvents(
         ${changed.map((s) => touched.has(s.id))}::boolean[]
       ) as v(id, status_id, waiting_since, closed_at, bump, touched)
       where c.id = v.id`.execute(db);
-    noteCaseCountsChanged(actor);
   }
   if (eventRows.length) await db.insertInto('case_events').values(eventRows).execute();
   return applied;

@@ -18,7 +18,6 @@ import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
 import { addThreadEntry } from '../threads/entries.ts';
 import { isNoneOrActiveUser } from '../users/queries.ts';
 import { applyCaseEvent, type CaseActor, recordCaseEvent, startingState } from './case-events.ts';
-import { noteCaseCountsChanged } from './changes.ts';
 import { formatCaseNumber } from './number-series.ts';
 
 const dueDate = z
@@ -133,7 +132,6 @@ export async function createCaseRecord(
     })
     .returning(caseColumns)
     .executeTakeFirstOrThrow();
-  noteCaseCountsChanged(actor);
   await trx
     .insertInto('case_events')
     .values({ case_id: created.id, user_id: actor?.id ?? null, kind: 'created', new_value: start.note })
@@ -270,7 +268,6 @@ async function writeCaseHeader(
     .where('id', '=', caseId)
     .returning(caseColumns)
     .executeTakeFirstOrThrow();
-  noteCaseCountsChanged(actor);
   const others = changed.filter((field) => field !== 'status_id');
   if (others.length)
     await trx
@@ -375,7 +372,6 @@ export async function changeCaseFields(
     .where('id', '=', caseId)
     .returning(caseColumns)
     .executeTakeFirstOrThrow();
-  noteCaseCountsChanged(actor);
   await db
     .insertInto('case_events')
     .values(

@@ -3,6 +3,10 @@ import type { CaseEventKind, StatusKind } from '../db/schema.ts';
 // The case lifecycle: what each event does to a case's status and its two clocks. Pure, no SQL;
 // applyCaseEvent (case-events.ts) locks the row, asks decideCaseEvent and writes the answer, and
 // is the only code that changes a case's status_id, closed_at and waiting_since.
+// Database triggers that mirror it: cases_track_waiting_since (the waiting clock, for writers that
+// bypass applyCaseEvent) and cases_count_tiles (the overview tiles' counters, src/cases/tile-counts.ts:
+// a case counts as unfinished while its kind is not 'closed'); a change to what counts as
+// finished or waiting here changes them too.
 
 export const statusKinds = ['open', 'waiting', 'work_order', 'closed'] as const satisfies readonly StatusKind[];
 

@@ -9,7 +9,7 @@ import { isHtmx, redirectAfterPost, render } from '../web/render.ts';
 import { quickEditCase, quickEditFields, StaleEditError } from './cases.ts';
 import {
   activeTile,
-  countTilesShared,
+  countTiles,
   type Day,
   deleteSavedView,
   filterToQuery,
@@ -59,7 +59,7 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     extra: { message?: string; error?: string; status?: number },
   ) => {
     const user = currentUser(request);
-    const [tiles, options] = await Promise.all([countTilesShared(db, user, day()), pickerOptions()]);
+    const [tiles, options] = await Promise.all([countTiles(db, user, day()), pickerOptions()]);
     return reply.code(extra.status ?? 200).view('cases/index/_row-update', {
       row,
       tiles,
@@ -77,7 +77,7 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     const filter = parseOverviewFilter(parseQuery(overviewQuerySchema, request.query));
     const [list, tiles, options, savedViews] = await Promise.all([
       listOverview(db, filter, user, day()),
-      countTilesShared(db, user, day()),
+      countTiles(db, user, day()),
       pickerOptions(),
       listSavedViews(db, user.id),
     ]);

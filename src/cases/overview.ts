@@ -1,10 +1,9 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { countMyApprovals } from '../approvals/queries.ts';
 import type { Db } from '../db/database.ts';
 import type { StatusKind, User } from '../db/schema.ts';
 import { parseId, queryText } from '../forms/form.ts';
-import { caseCountsGeneration } from './changes.ts';
 
 // The case overview's filter. It lives entirely in the URL, so a view can be bookmarked,
 // shared and restored with the back button; defaults are left out of the URL.
@@ -300,6 +299,8 @@ export const tileFilters: Record<TileKey, Partial<OverviewFilter>> = {
 };
 
 // my_approvals is no case filter: it counts the approvals waiting for the user and links to /approvals.
+// Counted on every overview load, with no cache: each number is exact right after any change,
+// made here or on another instance.
 export async function countTiles(
   db: Db,
   user: Pick<User, 'id'>,
@@ -309,92 +310,22 @@ export async function countTiles(
   return { ...counts, my_approvals: myApprovals };
 }
 
-async function countCaseTiles(db: Db, user: Pick<User, 'id'>, day: Day): Promise<Record<TileKey, number>> {
-  const [unfinished, created] = await Promise.all([
-    db
-      .selectFrom('cases')
-      .select([
-        sql<number>`count(*) filter (where responsible_id = ${user.id})`.as('mine'),
-        sql<number>`count(*) filter (where responsible_id is null)`.as('unassigned'),
-        sql<number>`count(*) filter (where due_date < ${day.today}::date)`.as('overdue'),
-        sql<number>`count(*) filter (where status_kind = 'waiting')`.as('waiting'),
-      ])
-      .where('status_kind', '<>', 'closed')
-      .executeTakeFirstOrThrow(),
-    db
-      .selectFrom('cases')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('created_at', '>=', startOfDay(day))
-      .executeTakeFirstOrThrow(),
-  ]);
-  return { ...unfinished, new_today: created.n };
-}
-
-// The tile counts as the overview shows them: shared between requests for a short while, as
-// counting every open case for each of many agents refreshing the overview (twenty a second in
-// `npm run bench -- kontroll`) would take the database's cores from everything else. An entry
-// is used only while no person changed a case in this process since it was counted
-// (src/cases/changes.ts); once older than tileCountsMaxAgeMs it is counted anew in the
-// background, so the system's and other instances' changes show a request or two after that.
-// Requests that arrive while a count is running wait for that count instead of starting their own.
-export const tileCountsMaxAgeMs = 2_000;
-type CaseTileCounts = Awaited<ReturnType<typeof countCaseTiles>>;
-type TileEntry = {
-  generation: number;
-  at: number;
-  counts: Promise<CaseTileCounts>;
-  refreshing?: Promise<unknown>;
-};
-const tileCaches = new WeakMap<Db, Map<string, TileEntry>>();
-// Counts older than tileCountsMaxAgeMs are still shown while a newer count runs in the background,
-// so no page waits for a count over every case (at 100,000 cases 30-70 ms, and longer while
-// Kontroll or an import writes); past this age a page waits for a fresh count instead.
-const tileCountsStaleLimitMs = 15_000;
-
-export async function countTilesShared(
-  db: Db,
-  user: Pick<User, 'id'>,
-  day: Day,
-): Promise<Record<TileKey, number> & { my_approvals: number }> {
-  let cache = tileCaches.get(db);
-  if (!cache) {
-    cache = new Map();
-    tileCaches.set(db, cache);
-  }
-  const tiles = cache;
-  const key = `${user.id}|${day.today}`;
-  const now = Date.now();
-  const generation = caseCountsGeneration();
-  const count = (): TileEntry => {
-    // one entry per user and day; old ones go when the map grows past what a large office needs
-    if (tiles.size > 5_000) tiles.clear();
-    const fresh: TileEntry = { generation, at: Date.now(), counts: countCaseTiles(db, user, day) };
-    // a failed count is not kept: the next request tries again
-    fresh.counts.catch(() => {
-      if (tiles.get(key) === fresh) tiles.delete(key);
-    });
-    return fresh;
-  };
-  let entry = tiles.get(key);
-  if (!entry || entry.generation !== generation || now - entry.at >= tileCountsStaleLimitMs) {
-    // a person changed a case here (they see it at once), or nothing recent to show
-    entry = count();
-    tiles.set(key, entry);
-  } else if (now - entry.at >= tileCountsMaxAgeMs && !entry.refreshing) {
-    const stale = entry;
-    const next = count();
-    stale.refreshing = next.counts.then(
-      () => {
-        if (tiles.get(key) === stale) tiles.set(key, next);
-      },
-      () => {
-        stale.refreshing = undefined;
-      },
-    );
-  }
-  // the approvals waiting for this user: one user's few rows, counted fresh on every load
-  const [counts, myApprovals] = await Promise.all([entry.counts, countMyApprovals(db, user.id)]);
-  return { ...counts, my_approvals: myApprovals };
+// The case tiles from the counters the trigger cases_count_tiles keeps (src/cases/tile-counts.ts):
+// a few rows each, as many at 1,000 unfinished cases as at 1,000,000. Overdue sums the counts of
+// the due dates before today, so it rolls over at midnight by itself. New today counts the cases
+// created since midnight on the created_at index: it grows with today's cases only.
+export async function countCaseTiles(db: Db, user: Pick<User, 'id'>, day: Day): Promise<Record<TileKey, number>> {
+  const tally = (where: RawBuilder<unknown>) =>
+    sql<number>`(select coalesce(sum(n), 0)::integer from case_tile_counts where ${where})`;
+  const { rows } = await sql<Record<TileKey, number>>`select
+      ${tally(sql`tally = 'responsible' and responsible_id = ${user.id}`)} as mine,
+      ${tally(sql`tally = 'responsible' and responsible_id is null`)} as unassigned,
+      ${tally(sql`tally = 'due' and responsible_id is null and due_date < ${day.today}::date`)} as overdue,
+      ${tally(sql`tally = 'waiting'`)} as waiting,
+      (select count(*)::integer from cases where created_at >= ${startOfDay(day)}) as new_today`.execute(db);
+  const counts = rows[0];
+  if (!counts) throw new Error('the tile counts returned no row');
+  return counts;
 }
 
 // The overview URL a tile links to.

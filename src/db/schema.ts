@@ -292,6 +292,17 @@ export interface InlineImagesTable {
   created_at: Timestamp;
 }
 
+// Counters behind the overview's tiles, kept by the trigger cases_count_tiles (migration
+// 20261204_0440_case_tile_counts, src/cases/tile-counts.ts); nothing in the app writes them.
+export interface CaseTileCountsTable {
+  tally: 'responsible' | 'waiting' | 'due';
+  responsible_id: number | null;
+  due_date: string | null;
+  // 0 once folded, else the PostgreSQL backend pid of the transactions that added it
+  slot: number;
+  n: number;
+}
+
 export interface SavedViewsTable {
   id: Generated<number>;
   user_id: number;
@@ -628,6 +639,7 @@ export interface Database {
   outbox: OutboxTable;
   thread_entry_attachments: ThreadEntryAttachmentsTable;
   saved_views: SavedViewsTable;
+  case_tile_counts: CaseTileCountsTable;
   cases: CasesTable;
   case_events: CaseEventsTable;
   thread_entries: ThreadEntriesTable;

@@ -84,6 +84,28 @@ test('status_kind is the kind of the status, as the trigger would have set it', 
   assert.is(wrongRank.n, 0, 'priority_rank is the rank of the priority');
 });
 
+test("the overview's tile counters count the seeded cases, which were written with triggers off", async () => {
+  const counted = await one(
+    ctx.db,
+    sql<{ mine: number; unassigned: number; waiting: number }>`
+      select count(*) filter (where responsible_id = (select min(responsible_id) from cases))::int as mine,
+        count(*) filter (where responsible_id is null)::int as unassigned,
+        count(*) filter (where status_kind = 'waiting')::int as waiting
+      from cases where status_kind <> 'closed'`,
+  );
+  const kept = await one(
+    ctx.db,
+    sql<{ mine: number; unassigned: number; waiting: number }>`
+      select coalesce(sum(n) filter (where tally = 'responsible'
+          and responsible_id = (select min(responsible_id) from cases)), 0)::int as mine,
+        coalesce(sum(n) filter (where tally = 'responsible' and responsible_id is null), 0)::int as unassigned,
+        coalesce(sum(n) filter (where tally = 'waiting'), 0)::int as waiting
+      from case_tile_counts`,
+  );
+  assert.ok(counted.mine > 0 && counted.unassigned > 0 && counted.waiting > 0);
+  assert.equal(kept, counted);
+});
+
 test('every case has a thread, customer first, and some have discussions', async () => {
   const threads = await one(
     ctx.db,

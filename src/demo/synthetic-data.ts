@@ -1,4 +1,5 @@
 import { type RawBuilder, sql, type Transaction } from 'kysely';
+import { rebuildTileCounts } from '../cases/tile-counts.ts';
 import type { Db } from '../db/database.ts';
 import type { Database, StatusKind } from '../db/schema.ts';
 import { hashPassword } from '../users/password.ts';
@@ -86,6 +87,8 @@ export async function seedSyntheticData(db: Db, options: SyntheticOptions): Prom
     return { users: users.ids.length, customers: customers.count, contacts: customers.contacts };
   });
 
+  // The load wrote with triggers off, so the overview's tile counters are counted here once.
+  await rebuildTileCounts(db);
   options.log?.('vacuum and analyze');
   // Visibility map and hint bits set once now rather than by the first readers, and fresh
   // statistics so the planner knows that ~3% of the cases are unfinished.

@@ -1,4 +1,5 @@
 import cron, { type ScheduledTask } from 'node-cron';
+import { foldTileCounts } from '../cases/tile-counts.ts';
 import { forgetOldFormKeys } from '../db/form-keys.ts';
 import { isScheduledKontrollDue, kontrollJobName, runScheduledKontroll } from '../kontroll/kontroll.ts';
 import { readMailEveryMinutes, readMailOnSchedule } from '../mail/inbound/read-mail.ts';
@@ -22,6 +23,17 @@ export const jobs: Job[] = [
     cron: '* * * * *',
     isDue: (c, now) => isScheduledKontrollDue(c.db, c.config, now),
     run: (c) => runScheduledKontroll(c.db, c.config),
+  },
+  // Every minute: the overview's tile counters, which each database connection adds to apart
+  // (src/cases/tile-counts.ts), folded back into one row per counter so reading them stays cheap.
+  {
+    name: 'fold-tile-counts',
+    cron: '* * * * *',
+    // says nothing: a line a minute in the log would bury the others
+    run: async (c) => {
+      await foldTileCounts(c.db);
+      return undefined;
+    },
   },
   // Nightly: the create forms' one-time keys, once nobody can still be pressing the button.
   { name: 'forget-form-keys', cron: '17 3 * * *', run: (c) => forgetOldFormKeys(c.db) },
