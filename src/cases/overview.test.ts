@@ -15,8 +15,8 @@ import {
   listOverview,
   pageSize,
   parseOverviewFilter,
+  searchWordQueries,
   tileCountsMaxAgeMs,
-  toTsQuery,
 } from './overview.ts';
 
 const rules = suite('Overview filter in the URL');
@@ -40,10 +40,28 @@ rules('nonsense in the URL falls back to defaults', () => {
   assert.equal(f, defaultFilter);
 });
 
-rules('free text becomes a prefix tsquery of its words', () => {
-  assert.is(toTsQuery('Skrivaren  fastnar!'), 'skrivaren:* & fastnar:*');
-  assert.is(toTsQuery("'; drop"), 'drop:*');
-  assert.is(toTsQuery('  '), null);
+rules('free text becomes one tsquery per typed word, the last one a prefix', () => {
+  assert.equal(searchWordQueries('Skrivaren  trasig!'), ['skrivaren', 'trasig:*']);
+  assert.equal(searchWordQueries('leveranser trasig'), ['(leveranser | leverans)', 'trasig:*']);
+  assert.equal(searchWordQueries('skrivarna'), ['(skrivarna:* | skriv:*)']);
+  assert.equal(searchWordQueries("'; drop"), ['drop:*']);
+  assert.equal(searchWordQueries('  '), []);
+  assert.equal(searchWordQueries('Örjan'), ['örjan:*']);
+});
+
+rules('an address or a case number is one word of several parts, the last part a prefix', () => {
+  assert.equal(searchWordQueries('fatima@kanelbullen.se'), ['fatima & kanelbullen & se:*']);
+  assert.equal(searchWordQueries('fatima@kanel'), ['fatima & kanel:*']);
+  assert.equal(searchWordQueries('2026-00019 skrivare'), ['2026 & 00019', 'skrivare:*']);
+  assert.equal(searchWordQueries('00019'), ['00019:*']);
+});
+
+rules('a search is ranked by relevance unless a column was chosen, and relevance needs words', () => {
+  assert.is(parseOverviewFilter({ q: 'skrivare' }).sort, 'relevance');
+  assert.is(filterToQuery(parseOverviewFilter({ q: 'skrivare' })), '?q=skrivare');
+  assert.is(parseOverviewFilter({ q: 'skrivare', sort: 'title' }).sort, 'title');
+  assert.is(parseOverviewFilter({ sort: 'relevance' }).sort, 'urgency');
+  assert.is(parseOverviewFilter({ kind: 'closed', sort: 'relevance' }).sort, 'activity');
 });
 
 rules.run();
