@@ -398,6 +398,24 @@ test('an English reader sees the seeded Swedish names in English; a name an admi
   }
 });
 
+test('a search counts its hits no further than the page: "50+" when more match', async () => {
+  await sql`
+    insert into cases (number, title, status_id, case_type_id)
+    select 'K-' || g, 'Kopiatorn piper ' || g, ${ctx.ids.Öppen}, ${ctx.ids.Support}
+    from generate_series(1, 60) g`.execute(ctx.db);
+  const kalle = await as('kalle');
+  const hits = (body: string) => />Träffar: ([^<]*)</.exec(body)?.[1];
+  const first = await kalle.get('/cases?resp=any&q=kopiatorn');
+  assert.is(rowsOf(first.body).length, pageSize);
+  assert.is(hits(first.body), '50+');
+  const second = await kalle.get('/cases?resp=any&q=kopiatorn&page=2');
+  assert.is(hits(second.body), '60');
+  assert.is(hits((await kalle.get('/cases?resp=any&q=skrivare')).body), '1');
+  assert.is(hits((await kalle.get('/cases?resp=any')).body), undefined, 'no count without a search');
+  const eva = await as('eva');
+  assert.match((await eva.get('/cases?resp=any&q=kopiatorn')).body, '>Matches: 50+<');
+});
+
 test('an anonymous visitor cannot see the overview', async () => {
   const res = await new TestClient(ctx.app).get('/cases?resp=any');
   assert.is(res.statusCode, 303);
