@@ -20,6 +20,12 @@ export type QuickEditPlan = {
 };
 
 export const searchWord = 'skrivaren';
+// What else people type into the search (issue 16): a contact's surname, a contact's address and a
+// part of a case number. The synthetic seed (src/demo/synthetic-data.ts) is deterministic, so
+// these exist in every bench database it made.
+export const searchName = 'Karlsson';
+export const searchEmail = 'kerstin.larsson@anderssonbygg-stockholm.se';
+export const searchNumberPart = '00019';
 const longThread = { min: 45, max: 60, wanted: 50 };
 
 // A case with about fifty thread entries: one the seed made, or else one made now through the
@@ -125,5 +131,8 @@ export function overviewScenarios(): Scenario[] {
     overview('a', 'overview: my open cases', {}),
     overview('b', `overview: search "${searchWord}"`, { resp: 'any', q: searchWord }),
     overview('c', 'overview: closed, page 200', { resp: 'any', kind: 'closed', page: '200' }),
+    overview('f', `overview: search name "${searchName}"`, { resp: 'any', q: searchName }),
+    overview('g', `overview: search e-mail "${searchEmail}"`, { resp: 'any', q: searchEmail }),
+    overview('h', `overview: search number part "${searchNumberPart}"`, { resp: 'any', q: searchNumberPart }),
   ];
 }

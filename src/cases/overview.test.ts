@@ -9,7 +9,14 @@ import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme } from '../test-support/seeds.ts';
 import { addStaffReply } from '../threads/threads.ts';
 import { createCase, type NewCaseInput } from './cases.ts';
-import { defaultFilter, filterToQuery, listOverview, pageSize, parseOverviewFilter, toTsQuery } from './overview.ts';
+import {
+  defaultFilter,
+  filterToQuery,
+  listOverview,
+  pageSize,
+  parseOverviewFilter,
+  searchWordQueries,
+} from './overview.ts';
 
 const rules = suite('Overview filter in the URL');
 
@@ -32,10 +39,28 @@ rules('nonsense in the URL falls back to defaults', () => {
   assert.equal(f, defaultFilter);
 });
 
-rules('free text becomes a prefix tsquery of its words', () => {
-  assert.is(toTsQuery('Skrivaren  fastnar!'), 'skrivaren:* & fastnar:*');
-  assert.is(toTsQuery("'; drop"), 'drop:*');
-  assert.is(toTsQuery('  '), null);
+rules('free text becomes one tsquery per typed word, the last one a prefix', () => {
+  assert.equal(searchWordQueries('Skrivaren  trasig!'), ['skrivaren', 'trasig:*']);
+  assert.equal(searchWordQueries('leveranser trasig'), ['(leveranser | leverans)', 'trasig:*']);
+  assert.equal(searchWordQueries('skrivarna'), ['(skrivarna:* | skriv:*)']);
+  assert.equal(searchWordQueries("'; drop"), ['drop:*']);
+  assert.equal(searchWordQueries('  '), []);
+  assert.equal(searchWordQueries('Örjan'), ['örjan:*']);
+});
+
+rules('an address or a case number is one word of several parts, the last part a prefix', () => {
+  assert.equal(searchWordQueries('fatima@kanelbullen.se'), ['fatima & kanelbullen & se:*']);
+  assert.equal(searchWordQueries('fatima@kanel'), ['fatima & kanel:*']);
+  assert.equal(searchWordQueries('2026-00019 skrivare'), ['2026 & 00019', 'skrivare:*']);
+  assert.equal(searchWordQueries('00019'), ['00019:*']);
+});
+
+rules('a search is ranked by relevance unless a column was chosen, and relevance needs words', () => {
+  assert.is(parseOverviewFilter({ q: 'skrivare' }).sort, 'relevance');
+  assert.is(filterToQuery(parseOverviewFilter({ q: 'skrivare' })), '?q=skrivare');
+  assert.is(parseOverviewFilter({ q: 'skrivare', sort: 'title' }).sort, 'title');
+  assert.is(parseOverviewFilter({ sort: 'relevance' }).sort, 'urgency');
+  assert.is(parseOverviewFilter({ kind: 'closed', sort: 'relevance' }).sort, 'activity');
 });
 
 rules.run();
@@ -370,6 +395,24 @@ test('an English reader sees the seeded Swedish names in English; a name an admi
   } finally {
     await ctx.db.updateTable('priorities').set({ name: 'Hög' }).where('name', '=', 'Akut').execute();
   }
+});
+
+test('a search counts its hits no further than the page: "50+" when more match', async () => {
+  await sql`
+    insert into cases (number, title, status_id, case_type_id)
+    select 'K-' || g, 'Kopiatorn piper ' || g, ${ctx.ids.Öppen}, ${ctx.ids.Support}
+    from generate_series(1, 60) g`.execute(ctx.db);
+  const kalle = await as('kalle');
+  const hits = (body: string) => />Träffar: ([^<]*)</.exec(body)?.[1];
+  const first = await kalle.get('/cases?resp=any&q=kopiatorn');
+  assert.is(rowsOf(first.body).length, pageSize);
+  assert.is(hits(first.body), '50+');
+  const second = await kalle.get('/cases?resp=any&q=kopiatorn&page=2');
+  assert.is(hits(second.body), '60');
+  assert.is(hits((await kalle.get('/cases?resp=any&q=skrivare')).body), '1');
+  assert.is(hits((await kalle.get('/cases?resp=any')).body), undefined, 'no count without a search');
+  const eva = await as('eva');
+  assert.match((await eva.get('/cases?resp=any&q=kopiatorn')).body, '>Matches: 50+<');
 });
 
 test('an anonymous visitor cannot see the overview', async () => {

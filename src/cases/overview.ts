@@ -22,7 +22,17 @@ export type OverviewFilter = {
   page: number;
 };
 
-export const sortKeys = ['urgency', 'number', 'title', 'customer', 'status', 'priority', 'due', 'activity'] as const;
+export const sortKeys = [
+  'relevance',
+  'urgency',
+  'number',
+  'title',
+  'customer',
+  'status',
+  'priority',
+  'due',
+  'activity',
+] as const;
 export type SortKey = (typeof sortKeys)[number];
 const kinds = ['unfinished', 'open', 'waiting', 'work_order', 'closed', 'all'] as const;
 export const unfinishedKinds: StatusKind[] = ['open', 'waiting', 'work_order'];
@@ -66,7 +76,10 @@ export function parseOverviewFilter(query: Record<string, unknown>): OverviewFil
       ? 'me'
       : (oneOf(['me', 'unassigned', 'any'] as const, query.resp) ?? positiveInt(query.resp) ?? 'me');
   const kind = oneOf(kinds, query.kind) ?? 'unfinished';
-  const sort = oneOf(sortKeys, query.sort) ?? defaultSort(kind);
+  const q = text(query.q);
+  const chosen = oneOf(sortKeys, query.sort);
+  // relevance means nothing without search words
+  const sort = chosen && (chosen !== 'relevance' || q) ? chosen : defaultSort(kind, q);
   return {
     resp,
     kind,
@@ -76,7 +89,7 @@ export function parseOverviewFilter(query: Record<string, unknown>): OverviewFil
     customer: text(query.customer),
     due: oneOf(['overdue', 'week'] as const, query.due) ?? null,
     created: query.created === 'today' ? 'today' : null,
-    q: text(query.q),
+    q,
     sort,
     dir: oneOf(['asc', 'desc'] as const, query.dir) ?? defaultDirection(sort),
     page: Math.min(positiveInt(query.page) ?? 1, maxPage),
@@ -84,8 +97,10 @@ export function parseOverviewFilter(query: Record<string, unknown>): OverviewFil
 }
 
 // Urgency ranks work still to do; over finished cases the newest activity is what people look for
-// (and it is what an index can serve on deep pages of a million closed cases).
-export function defaultSort(kind: OverviewFilter['kind']): SortKey {
+// (and it is what an index can serve on deep pages of a million closed cases). A search shows its
+// best hits first.
+export function defaultSort(kind: OverviewFilter['kind'], q = ''): SortKey {
+  if (q) return 'relevance';
   return kind === 'closed' || kind === 'all' ? 'activity' : 'urgency';
 }
 
@@ -106,24 +121,66 @@ export function filterToQuery(filter: OverviewFilter, overrides: Partial<Overvie
   if (f.due) params.set('due', f.due);
   if (f.created) params.set('created', f.created);
   if (f.q) params.set('q', f.q);
-  if (f.sort !== defaultSort(f.kind)) params.set('sort', f.sort);
+  if (f.sort !== defaultSort(f.kind, f.q)) params.set('sort', f.sort);
   if (f.dir !== defaultDirection(f.sort)) params.set('dir', f.dir);
   if (f.page > 1) params.set('page', String(f.page));
   const s = params.toString();
   return s ? `?${s}` : '';
 }
 
-// Words of a free-text search as a prefix-matching tsquery ("skriv fast" → skriv:* & fast:*).
-export function toTsQuery(q: string): string | null {
+// A free-text search as tsquery texts, one per typed word, all of which must match. A typed word
+// may hold several parts ("fatima@kanelbullen.se", "2026-00019"); they must all match, and the
+// last part of the last word matches as a prefix, so results follow the typing.
+export function searchWordQueries(q: string): string[] {
   const words = q
     .toLowerCase()
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter((w) => w.length > 0)
+    .split(/\s+/u)
+    .map((word) => word.split(/[^\p{L}\p{N}]+/u).filter((part) => part.length > 0))
+    .filter((parts) => parts.length > 0)
     .slice(0, 8);
-  return words.length ? words.map((w) => `${w}:*`).join(' & ') : null;
+  return words.map((parts, i) =>
+    parts
+      .map((part, j) => {
+        const prefix = i === words.length - 1 && j === parts.length - 1 ? ':*' : '';
+        const singular = withoutPluralEnding(part);
+        return singular ? `(${part}${prefix} | ${singular}${prefix})` : `${part}${prefix}`;
+      })
+      .join(' & '),
+  );
+}
+
+// The Swedish stemmer does not bring every plural to its singular's stem ("leveranser" → leverans,
+// "leverans" → leveran; "licenser" → licens, "licens" → lic), so a plural is also looked for as
+// its singular. Only the plural endings, and only where a word of four letters remains.
+const pluralEnding = /^(\p{L}{4,}?)(erna|arna|orna|er|ar|or)$/u;
+function withoutPluralEnding(word: string): string | null {
+  return pluralEnding.exec(word)?.[1] ?? null;
 }
 
 const caseNumberLike = /^\d{2,4}(-\d*)?$/;
+
+// Where one search word is looked for: the case's title, number and contact (accents ignored),
+// its customer's and contact's names and addresses, and, unless only those count, the thread
+// (search_vector, Swedish stemming). Customers and contacts are found first through their own
+// small indexes; the cases then by customer_id and contact_id, each an index the planner can
+// combine with the others in one bitmap.
+function searchWordCondition(tsquery: string, scope: 'head' | 'all') {
+  const head = sql`to_tsquery('casedesk_search', ${tsquery})`;
+  return sql<boolean>`(numnode(${head}) = 0
+    or case_search_head(c.number, c.title, c.contact_name, c.contact_email) @@ ${head}
+    or c.customer_id = any(array(select cs.id from customers cs
+         where customer_search_document(cs.number, cs.name, cs.email_domains) @@ ${head}))
+    or c.contact_id = any(array(select ct.id from contacts ct where contact_search_document(ct.name, ct.email) @@ ${head}))
+    ${scope === 'all' ? sql`or c.search_vector @@ to_tsquery('swedish', ${tsquery})` : sql``})`;
+}
+
+// A case matches a search when every word is found somewhere in it (scope 'all'); it is a
+// "title hit" when every word is found in its title, number, customer or contact ('head').
+function searchCondition(text: string, scope: 'head' | 'all'): RawBuilder<boolean> {
+  const words = searchWordQueries(text).map((w) => searchWordCondition(w, scope));
+  const allWords = words.length ? sql<boolean>`${sql.join(words, sql` and `)}` : sql<boolean>`false`;
+  return caseNumberLike.test(text) ? sql<boolean>`(c.number like ${`${text}%`} or ${allWords})` : allWords;
+}
 
 // "Today" in the configured time zone: the date, and the instant it began.
 export type Day = { today: string; timeZone: string };
@@ -140,7 +197,13 @@ function overviewBase(db: Db) {
 }
 type OverviewBase = ReturnType<typeof overviewBase>;
 
-function applyFilter(query: OverviewBase, filter: OverviewFilter, user: Pick<User, 'id'>, day: Day): OverviewBase {
+function applyFilter(
+  query: OverviewBase,
+  filter: OverviewFilter,
+  user: Pick<User, 'id'>,
+  day: Day,
+  searchScope: 'head' | 'all' = 'all',
+): OverviewBase {
   const today = day.today;
   let q = query;
   if (filter.resp === 'me') q = q.where('c.responsible_id', '=', user.id);
@@ -160,16 +223,7 @@ function applyFilter(query: OverviewBase, filter: OverviewFilter, user: Pick<Use
   }
   if (filter.created === 'today') q = q.where('c.created_at', '>=', startOfDay(day));
 
-  if (filter.q) {
-    const tsquery = toTsQuery(filter.q);
-    const text = filter.q;
-    q = q.where((eb) =>
-      eb.or([
-        ...(caseNumberLike.test(text) ? [eb('c.number', 'like', `${text}%`)] : []),
-        ...(tsquery ? [eb(sql`c.search_vector`, '@@', sql`to_tsquery('swedish', ${tsquery})`)] : []),
-      ]),
-    );
-  }
+  if (filter.q) q = q.where(searchCondition(filter.q, searchScope));
   return q;
 }
 
@@ -178,6 +232,10 @@ function applyOrder<Q extends OverviewBase>(query: Q, filter: OverviewFilter, da
   const nulls = sql.raw(dir === 'asc' ? 'nulls last' : 'nulls first');
   let q: OverviewBase = query;
   switch (filter.sort) {
+    case 'relevance':
+      // title hits first: relevancePage ranks them; among equals the newest activity
+      q = q.orderBy('c.last_activity_at', 'desc');
+      break;
     case 'urgency':
       // Most urgent first: overdue, then priority, then the newest activity.
       q = q
@@ -235,7 +293,55 @@ export function buildOverviewQuery(db: Db, filter: OverviewFilter, user: Pick<Us
     );
     pageOfIds = pageOfIds.where('c.id', 'in', sql<number>`(${overdue} union all ${rest})`);
   }
+  if (filter.sort === 'relevance') {
+    const hits = relevancePage(db, filter, user, day, offset, limit);
+    return overviewRows(db)
+      .innerJoin(hits.as('hit'), 'hit.id', 'c.id')
+      .orderBy('hit.rank')
+      .orderBy('c.last_activity_at', 'desc')
+      .orderBy('c.id', 'desc');
+  }
   return applyOrder(overviewRows(db).where('c.id', 'in', pageOfIds), filter, day);
+}
+
+// A search's page of ids with their rank: 0 when every word is in the title, number, customer or
+// contact, 1 when some word is only in the thread. Title hits and all hits are each read newest
+// first up to the page's end, so a word in ten thousand threads costs a page of rows, not a sort
+// of ten thousand; the rank comes along, so no row's words are looked at twice.
+function relevancePage(
+  db: Db,
+  filter: OverviewFilter,
+  user: Pick<User, 'id'>,
+  day: Day,
+  offset: number,
+  limit: number,
+) {
+  const newest = (scope: 'head' | 'all') =>
+    applyFilter(overviewBase(db), filter, user, day, scope)
+      .select(['c.id', 'c.last_activity_at', sql<number>`${sql.lit(scope === 'head' ? 0 : 1)}`.as('rank')])
+      // Not in index order on purpose: PostgreSQL guesses a prefix it has no statistics for
+      // ("qqq:*", "00019:*") in one case of two hundred, and would walk the activity index
+      // through all million cases, building each one's title document, to find four (over a
+      // minute at 1M cases). Found through the search indexes and then sorted, a word costs what
+      // it matches: little over unfinished cases (partial indexes); over all cases a word in
+      // tens of thousands of them costs a second, where a walk would have found it at once.
+      .orderBy(sql`c.last_activity_at + interval '0 seconds'`, 'desc')
+      .orderBy('c.id', 'desc')
+      .limit(offset + limit);
+  const found = sql<{
+    id: number;
+    last_activity_at: Date;
+    rank: number;
+  }>`((${newest('head')}) union all (${newest('all')}))`;
+  return db
+    .selectFrom(found.as('h'))
+    .select(['h.id', sql<number>`min(h.rank)`.as('rank')])
+    .groupBy(['h.id', 'h.last_activity_at'])
+    .orderBy(sql`min(h.rank)`)
+    .orderBy('h.last_activity_at', 'desc')
+    .orderBy('h.id', 'desc')
+    .limit(limit)
+    .offset(offset);
 }
 
 // The columns of an overview row, with every name the row shows. Single names are scalar

@@ -581,6 +581,7 @@ export const en = {
   'overview.paging': 'Pages',
   'overview.previous': 'Previous',
   'overview.next': 'Next',
+  'overview.search_hits': 'Matches: {count}',
   'overview.page': 'Page {page}',
   'overview.edit_status': 'Status of {number}',
   'overview.edit_priority': 'Priority of {number}',

@@ -583,6 +583,7 @@ export const sv: Record<MessageKey, string> = {
   'overview.paging': 'Sidor',
   'overview.previous': 'Föregående',
   'overview.next': 'Nästa',
+  'overview.search_hits': 'Träffar: {count}',
   'overview.page': 'Sida {page}',
   'overview.edit_status': 'Status för {number}',
   'overview.edit_priority': 'Prioritet för {number}',
