@@ -16,6 +16,7 @@ import { ImapFlow } from 'imapflow';
 import { simpleParser } from 'mailparser';
 import { loadConfig } from '../config.ts';
 import { readMailbox } from '../mail/inbound/fetch.ts';
+import { loadIngestSettings } from '../mail/inbound/ingest.ts';
 import { createMailbox, mailboxSchema } from '../mail/inbound/mailboxes.ts';
 import { parseInbound } from '../mail/inbound/parse.ts';
 import { type IngestOutcome, processInboundMessage } from '../mail/inbound/process.ts';
@@ -123,11 +124,12 @@ export async function runMailBench({ log }: { log: (msg: string) => void }): Pro
     const corpusOutcomes: Partial<Record<IngestOutcome, number>> = {};
     let corpusStoreMs = 0;
     const c0 = performance.now();
+    const settings = await loadIngestSettings(db);
     for (const raw of corpusRaws) {
       const s0 = performance.now();
       const stored = await storeInboundRaw(db, raw, { source: 'import' });
       corpusStoreMs += performance.now() - s0;
-      const result = await processInboundMessage(db, config, stored.id);
+      const result = await processInboundMessage(db, config, stored.id, { raw, settings });
       corpusOutcomes[result.outcome] = (corpusOutcomes[result.outcome] ?? 0) + 1;
     }
     const corpusMs = performance.now() - c0;

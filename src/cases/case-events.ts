@@ -64,6 +64,28 @@ export async function recordCaseEvent(
     .execute();
 }
 
+// The set-wise form: several notes (a mail's documents) in one insert, in the order given.
+export async function recordCaseEvents(
+  db: Db,
+  notes: { caseId: number; kind: CaseNoteKind; old_value?: string | null; new_value?: string | null }[],
+  actor: CaseActor,
+): Promise<void> {
+  if (!notes.length) return;
+  await db
+    .insertInto('case_events')
+    .values(
+      notes.map((note) => ({
+        case_id: note.caseId,
+        user_id: actor?.id ?? null,
+        kind: note.kind,
+        field: null,
+        old_value: note.old_value ?? null,
+        new_value: note.new_value ?? null,
+      })),
+    )
+    .execute();
+}
+
 export type AppliedCaseEvent = {
   caseId: number;
   statusChanged: boolean;

@@ -7,7 +7,7 @@ import type { Db } from '../../db/database.ts';
 import { type Case, type CaseNoteKind, caseColumns, type Database, type User } from '../../db/schema.ts';
 import { loadSecret } from '../../db/secrets.ts';
 import { addDiscussionPostInTransaction } from '../../discussions/discussions.ts';
-import { addMailDocument, type NewMailDocument } from '../../documents/documents.ts';
+import { addMailDocuments, type NewMailDocument } from '../../documents/documents.ts';
 import { mailImageType, storeMailImage } from '../../documents/inline-images.ts';
 import { normalizeContentType } from '../../files/files.ts';
 import { notifyUser } from '../../notifications/notifications.ts';
@@ -292,9 +292,17 @@ async function ingestCustomerMail(ctx: IngestContext): Promise<IngestResult> {
 
   // Locked so a status edit or a second reply at the same moment cannot interleave with ours,
   // and so two mails from one sender are counted against the loop limit one after the other.
-  const kase = await trx
+  const { contact_address: contactAddress, ...kase } = await trx
     .selectFrom('cases')
     .select(caseColumns)
+    // the case's contact's own address, for the sender's standing; in the same round trip
+    .select((eb) =>
+      eb
+        .selectFrom('contacts')
+        .select('contacts.email')
+        .whereRef('contacts.id', '=', 'cases.contact_id')
+        .as('contact_address'),
+    )
     .where('id', '=', verdict.match.caseId)
     .forUpdate()
     .executeTakeFirstOrThrow();
@@ -303,7 +311,7 @@ async function ingestCustomerMail(ctx: IngestContext): Promise<IngestResult> {
     sender: ctx.inbound.sender,
     senderCustomerId: sender?.customerId ?? null,
     isStaff: staff !== null,
-    caseContactEmails: [kase.contact_email, await contactEmailOf(trx, kase.contact_id)],
+    caseContactEmails: [kase.contact_email, contactAddress ?? null],
     caseCustomerId: kase.customer_id,
     seenAddresses: await addressesSeenOnCase(trx, kase.id),
   });
@@ -408,12 +416,6 @@ async function notificationAnswered(
   return null;
 }
 
-async function contactEmailOf(trx: Trx, contactId: number | null): Promise<string | null> {
-  if (!contactId) return null;
-  const row = await trx.selectFrom('contacts').select('email').where('id', '=', contactId).executeTakeFirst();
-  return row?.email ?? null;
-}
-
 // A staff member's answer to a notification mail: a post in the case's internal discussion, as
 // them (the customer never sees it), its quoted notification left out.
 async function ingestStaffAnswer(
@@ -508,7 +510,7 @@ async function createCaseFromMail(
     { via: 'email' },
   );
   if (previous) await addEvent(trx, created.id, 'follows_case', { old_value: previous.number });
-  const entryId = await addCustomerEntry(ctx, created.id, sender);
+  const entryId = await addCustomerEntry(ctx, created.id, sender, { created: true });
   if (created.responsible_id) {
     await notifyUser(
       trx,
@@ -527,7 +529,13 @@ async function createCaseFromMail(
 }
 
 // The mail as a customer entry in the thread, with its .eml, attachments and inline images.
-async function addCustomerEntry(ctx: IngestContext, caseId: number, sender?: SenderMatch | null): Promise<string> {
+// created: the case was made for this mail a moment ago, so its latest activity is now already.
+async function addCustomerEntry(
+  ctx: IngestContext,
+  caseId: number,
+  sender?: SenderMatch | null,
+  opts: { created?: boolean } = {},
+): Promise<string> {
   const { trx, mail, inbound } = ctx;
   const images = await storeInlineImages(ctx, caseId);
   const html = mail.html ? rewriteCidLinks(mail.html, images.urls) : null;
@@ -545,7 +553,7 @@ async function addCustomerEntry(ctx: IngestContext, caseId: number, sender?: Sen
     created_at: new Date(),
   });
   await storeMailDocuments(ctx, caseId, { attachments: true, skip: images.used });
-  await markCaseActive(trx, caseId);
+  if (!opts.created) await markCaseActive(trx, caseId);
   return String(entry.id);
 }
 
@@ -601,23 +609,24 @@ async function storeMailDocuments(
   caseId: number,
   opts: { attachments: boolean; skip?: Set<InboundAttachment> },
 ): Promise<void> {
-  const add = (fileName: string, file: NewMailDocument['file']) =>
-    addMailDocument(ctx.trx, {
-      caseId,
-      folder: 'email_in',
-      fileName,
-      file,
-      noteInHistory: true,
-      inboundMessageId: ctx.inbound.id,
-    });
-  await add(emlName(ctx), { id: ctx.inbound.file_id });
-  if (!opts.attachments) return;
-  let n = 0;
-  for (const attachment of ctx.mail.attachments) {
-    if (opts.skip?.has(attachment)) continue;
-    n += 1;
-    const contentType = normalizeContentType(attachment.contentType);
-    const fallback = `attachment-${n}.${extensions[contentType] ?? 'bin'}`;
-    await add(attachment.fileName?.trim() || fallback, { content: attachment.content, contentType });
+  const document = (fileName: string, file: NewMailDocument['file']): NewMailDocument => ({
+    caseId,
+    folder: 'email_in',
+    fileName,
+    file,
+    noteInHistory: true,
+    inboundMessageId: ctx.inbound.id,
+  });
+  const documents = [document(emlName(ctx), { id: ctx.inbound.file_id })];
+  if (opts.attachments) {
+    let n = 0;
+    for (const attachment of ctx.mail.attachments) {
+      if (opts.skip?.has(attachment)) continue;
+      n += 1;
+      const contentType = normalizeContentType(attachment.contentType);
+      const fallback = `attachment-${n}.${extensions[contentType] ?? 'bin'}`;
+      documents.push(document(attachment.fileName?.trim() || fallback, { content: attachment.content, contentType }));
+    }
   }
+  await addMailDocuments(ctx.trx, documents);
 }
