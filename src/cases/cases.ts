@@ -17,7 +17,7 @@ import { notifyUser } from '../notifications/notifications.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
 import { addThreadEntry } from '../threads/entries.ts';
 import { isNoneOrActiveUser } from '../users/queries.ts';
-import { applyCaseEvent, type CaseActor, recordCaseEvent, startingState } from './case-events.ts';
+import { applyCaseEvent, type CaseActor, recordCaseEvent, type StatusKindCache, startingState } from './case-events.ts';
 import { noteCaseCountsChanged } from './changes.ts';
 import { formatCaseNumber } from './number-series.ts';
 
@@ -123,10 +123,10 @@ export async function createCaseRecord(
   trx: Db,
   values: NewCaseRecord,
   actor: CaseActor,
-  opts: { via?: 'email' } = {},
+  opts: { via?: 'email'; statusKinds?: StatusKindCache } = {},
 ): Promise<Case> {
   const now = new Date();
-  const start = await startingState(trx, values.status_id ?? null, opts.via, now);
+  const start = await startingState(trx, values.status_id ?? null, opts.via, now, opts.statusKinds);
   // The number (as allocateCaseNumber takes it, formatted as formatCaseNumber does), the case and
   // its history row in one statement: mail ingest creates cases one after the other.
   const created = await trx

@@ -1,5 +1,5 @@
 import { type ExpressionBuilder, sql, type Transaction } from 'kysely';
-import { applyCaseEvent, recordCaseEvent } from '../../cases/case-events.ts';
+import { applyCaseEvent, recordCaseEvent, type StatusKindCache } from '../../cases/case-events.ts';
 import { createCaseRecord, markCaseActive } from '../../cases/cases.ts';
 import type { Config } from '../../config.ts';
 import { ensureContact } from '../../customers/customers.ts';
@@ -77,6 +77,8 @@ export type IngestSettings = {
   firstCaseTypeId: number | null;
   // each mailbox's defaults, read when its first message is met
   mailboxDefaults: Map<number, MailboxDefaults | null>;
+  // the first status of each kind a new case may start in, read when first needed
+  statusKinds: StatusKindCache;
 };
 
 export async function loadIngestSettings(db: Db): Promise<IngestSettings> {
@@ -118,6 +120,7 @@ export async function loadIngestSettings(db: Db): Promise<IngestSettings> {
     staffEmails: new Set(staff.map((u) => u.email)),
     firstCaseTypeId: type?.id ?? null,
     mailboxDefaults: new Map(),
+    statusKinds: new Map(),
   };
 }
 
@@ -507,7 +510,7 @@ async function createCaseFromMail(
       created_by: null,
     },
     null,
-    { via: 'email' },
+    { via: 'email', statusKinds: ctx.settings.statusKinds },
   );
   if (previous) await addEvent(trx, created.id, 'follows_case', { old_value: previous.number });
   const entryId = await addCustomerEntry(ctx, created.id, sender, { created: true });
