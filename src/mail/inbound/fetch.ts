@@ -573,9 +573,24 @@ export async function readMailbox(
   return locked.acquired ? locked.value : { ...emptyReport(mailbox), busy: true };
 }
 
-// Every active mailbox, one after the other; a failing one does not stop the rest.
+// Mailboxes read at the same time by readAllMailboxes. Each holds a database connection for its
+// lock and one for its work, and waits mostly on its IMAP server and the database, so a few
+// at once finish sooner than one after another without crowding the pool (10) or the cores.
+const mailboxesAtOnce = 3;
+
+// Every active mailbox, a few at a time; a failing one does not stop the rest. Reports in the
+// mailboxes' order.
 export async function readAllMailboxes(db: Db, config: Config, opts: ReadOptions = {}): Promise<ReadReport[]> {
-  const reports: ReadReport[] = [];
-  for (const mailbox of await listMailboxes(db)) reports.push(await readMailbox(db, config, mailbox.id, opts));
+  const mailboxes = await listMailboxes(db);
+  const reports: ReadReport[] = new Array(mailboxes.length);
+  let next = 0;
+  const reader = async () => {
+    while (next < mailboxes.length) {
+      const i = next++;
+      const mailbox = mailboxes[i] as Mailbox;
+      reports[i] = await readMailbox(db, config, mailbox.id, opts);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(mailboxesAtOnce, mailboxes.length) }, reader));
   return reports;
 }
