@@ -298,8 +298,9 @@ type Prefetched = { sources: Map<number, Buffer>; failed: { error: unknown; lost
 async function prefetchSources(client: ImapFlow, uids: number[]): Promise<Prefetched> {
   const sources = new Map<number, Buffer>();
   if (!uids.length) return { sources, failed: null };
+  // A connection lost before (not by this FETCH) is no message's fault: the run stops, nothing counted.
+  ensureUsable(client);
   try {
-    ensureUsable(client);
     for await (const message of client.fetch(uids.join(','), { uid: true, source: true }, { uid: true })) {
       if (message.source) sources.set(message.uid, message.source);
     }
