@@ -2,11 +2,13 @@
 // message, then process it) on files, for migration and testing, and says per file what happened.
 // Uses DATABASE_URL, else the embedded PostgreSQL in DATA_DIR (the app's, while it runs), migrated
 // to the latest first.
+
 import { readFile } from 'node:fs/promises';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/open.ts';
 import { errorMessage } from '../src/error-message.ts';
+import { loadIngestSettings } from '../src/mail/inbound/ingest.ts';
 import { type IngestResult, processInboundMessage } from '../src/mail/inbound/process.ts';
 import { storeInboundRaw } from '../src/mail/inbound/store.ts';
 
@@ -53,12 +55,14 @@ async function main(): Promise<number> {
   let failed = 0;
   try {
     await migrateToLatest(database.db);
+    // read once for the whole import, as Read mail does per run
+    const settings = await loadIngestSettings(database.db);
     for (const file of files) {
       let result: IngestResult | { outcome: 'failed'; error: string; inboundId?: undefined; caseNumber?: undefined };
       try {
         const raw = await readFile(file);
         const stored = await storeInboundRaw(database.db, raw, { source: 'import' });
-        result = await processInboundMessage(database.db, config, stored.id);
+        result = await processInboundMessage(database.db, config, stored.id, { raw, settings });
       } catch (error) {
         // a file that cannot be read is never stored: there is nothing to retry
         result = { outcome: 'failed', error: errorMessage(error) };

@@ -63,6 +63,28 @@ export async function recordCaseEvent(
     .execute();
 }
 
+// The set-wise form: several notes (a mail's documents) in one insert, in the order given.
+export async function recordCaseEvents(
+  db: Db,
+  notes: { caseId: number; kind: CaseNoteKind; old_value?: string | null; new_value?: string | null }[],
+  actor: CaseActor,
+): Promise<void> {
+  if (!notes.length) return;
+  await db
+    .insertInto('case_events')
+    .values(
+      notes.map((note) => ({
+        case_id: note.caseId,
+        user_id: actor?.id ?? null,
+        kind: note.kind,
+        field: null,
+        old_value: note.old_value ?? null,
+        new_value: note.new_value ?? null,
+      })),
+    )
+    .execute();
+}
+
 export type AppliedCaseEvent = {
   caseId: number;
   statusChanged: boolean;
@@ -73,12 +95,18 @@ export type AppliedCaseEvent = {
 
 type LockedCase = CaseState & { id: number };
 
+// The first active status of each kind, remembered by a caller that creates many cases in a few
+// seconds (one Read mail run); a status the administrator adds meanwhile counts from the next run.
+export type StatusKindCache = Map<StatusKind, number | null>;
+
 // Resolves the statuses a batch of transitions needs: named ones to their kind, kinds to the
 // first active status of that kind, each looked up once.
 class StatusResolver {
-  private readonly kinds = new Map<StatusKind, number | null>();
   private readonly named = new Map<number, StatusKind>();
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly kinds: StatusKindCache = new Map(),
+  ) {}
 
   async name(ids: number[]): Promise<void> {
     const missing = [...new Set(ids)].filter((id) => !this.named.has(id));
@@ -283,8 +311,9 @@ export async function startingState(
   statusId: number | null,
   via: 'email' | undefined,
   now: Date,
+  kinds?: StatusKindCache,
 ): Promise<{ statusId: number; waitingSince: Date | null; closedAt: Date | null; note: string | null }> {
-  const resolver = new StatusResolver(db);
+  const resolver = new StatusResolver(db, kinds);
   if (statusId !== null) await resolver.name([statusId]);
   const event: CaseEvent<number> = { type: 'created', ...(statusId !== null ? { status: statusId } : {}), via };
   const blank: CaseState = { statusId: 0, statusKind: 'open', waitingSince: null, closedAt: null };

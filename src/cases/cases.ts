@@ -17,7 +17,7 @@ import { notifyUser } from '../notifications/notifications.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
 import { addThreadEntry } from '../threads/entries.ts';
 import { isNoneOrActiveUser } from '../users/queries.ts';
-import { applyCaseEvent, type CaseActor, recordCaseEvent, startingState } from './case-events.ts';
+import { applyCaseEvent, type CaseActor, recordCaseEvent, type StatusKindCache, startingState } from './case-events.ts';
 import { formatCaseNumber } from './number-series.ts';
 
 const dueDate = z
@@ -104,6 +104,12 @@ export async function allocateCaseNumber(trx: Db): Promise<string> {
   return formatCaseNumber(row.prefix, row.number, row.digits);
 }
 
+// allocateCaseNumber's update, formatted in SQL as formatCaseNumber formats it (zero-padded to
+// the series' digits, never cut).
+const nextCaseNumberSql = sql`update number_series set next_number = next_number + 1
+    where id = (select id from number_series where active and purpose = 'cases' order by id limit 1)
+    returning prefix || lpad((next_number - 1)::text, greatest(digits, length((next_number - 1)::text)), '0') as formatted`;
+
 export type NewCaseRecord = Omit<
   Insertable<CasesTable>,
   'id' | 'number' | 'status_id' | 'status_kind' | 'waiting_since' | 'closed_at' | 'version' | 'search_vector'
@@ -116,26 +122,53 @@ export async function createCaseRecord(
   trx: Db,
   values: NewCaseRecord,
   actor: CaseActor,
-  opts: { via?: 'email' } = {},
+  opts: { via?: 'email'; statusKinds?: StatusKindCache } = {},
 ): Promise<Case> {
   const now = new Date();
-  const start = await startingState(trx, values.status_id ?? null, opts.via, now);
-  const number = await allocateCaseNumber(trx);
+  const start = await startingState(trx, values.status_id ?? null, opts.via, now, opts.statusKinds);
+  // The number (as allocateCaseNumber takes it, formatted as formatCaseNumber does), the case and
+  // its history row in one statement: mail ingest creates cases one after the other.
   const created = await trx
-    .insertInto('cases')
-    .values({
-      ...values,
-      number,
-      status_id: start.statusId,
-      waiting_since: start.waitingSince,
-      closed_at: start.closedAt,
-    })
-    .returning(caseColumns)
-    .executeTakeFirstOrThrow();
-  await trx
-    .insertInto('case_events')
-    .values({ case_id: created.id, user_id: actor?.id ?? null, kind: 'created', new_value: start.note })
-    .execute();
+    .with('series', () => sql<{ formatted: string }>`(${nextCaseNumberSql})`)
+    .with('inserted', (qc) =>
+      qc
+        .insertInto('cases')
+        .values({
+          ...values,
+          number: sql<string>`(select formatted from series)`,
+          status_id: start.statusId,
+          waiting_since: start.waitingSince,
+          closed_at: start.closedAt,
+        })
+        .returning(caseColumns),
+    )
+    .with('created_event', (qc) =>
+      qc
+        .insertInto('case_events')
+        .columns(['case_id', 'user_id', 'kind', 'new_value'])
+        .expression((eb) =>
+          eb
+            .selectFrom('inserted')
+            .select([
+              'inserted.id',
+              eb.val(actor?.id ?? null).as('user_id'),
+              eb.val('created' as const).as('kind'),
+              eb.val(start.note).as('new_value'),
+            ]),
+        ),
+    )
+    .selectFrom('inserted')
+    .selectAll()
+    .executeTakeFirst()
+    .catch((error: unknown) => {
+      // the number is null when there is no series: say so rather than "null value in number"
+      const e = error as { code?: string; column?: string };
+      if (e.code === '23502' && e.column === 'number') {
+        throw new Error('No active number series for cases; add one under Administration.');
+      }
+      throw error;
+    });
+  if (!created) throw new Error('The case was not stored');
   return created;
 }
 

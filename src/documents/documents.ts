@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import { recordCaseEvent } from '../cases/case-events.ts';
+import { type RawBuilder, sql } from 'kysely';
+import { recordCaseEvent, recordCaseEvents } from '../cases/case-events.ts';
 import { markCaseActive } from '../cases/cases.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
@@ -168,35 +169,72 @@ export type NewMailDocument = {
 // E-mail IN, a sent reply's copy in E-mail OUT. No uploader, and no approval chain: what a
 // customer sent is kept as it came, never locked on arrival.
 export async function addMailDocument(db: Db, input: NewMailDocument): Promise<{ id: string; file_name: string }> {
-  if (!db.isTransaction) return db.transaction().execute((trx) => addMailDocument(trx, input));
-  const folder = await db
-    .selectFrom('document_folders')
-    .select('id')
-    .where('system_key', '=', input.folder)
-    .executeTakeFirstOrThrow();
-  const fileId =
-    'id' in input.file
-      ? input.file.id
-      : (
-          await storeFile(db, {
-            content: input.file.content,
-            contentType: input.file.contentType,
-            createdBy: input.sentBy ?? null,
-            maxBytes: Number.MAX_SAFE_INTEGER,
-          })
-        ).id;
-  const document = await insertDocument(db, {
-    owner: { kind: 'case', id: input.caseId },
-    folderId: folder.id,
-    fileId,
-    fileName: input.fileName,
-    createdBy: input.sentBy ?? null,
-    inboundMessageId: input.inboundMessageId ?? null,
-  });
-  if (input.noteInHistory) {
-    await recordCaseEvent(db, input.caseId, 'document_added', null, { new_value: document.file_name });
-  }
+  const [document] = await addMailDocuments(db, [input]);
+  if (!document) throw new Error('The document was not stored');
   return document;
+}
+
+// The set-wise form (a received mail's .eml and its attachments): each new file in one statement,
+// then the documents with their version 1 rows in one, and their history lines in one. Returned
+// in input order.
+export async function addMailDocuments(
+  db: Db,
+  inputs: NewMailDocument[],
+): Promise<{ id: string; file_name: string }[]> {
+  if (!inputs.length) return [];
+  if (!db.isTransaction) return db.transaction().execute((trx) => addMailDocuments(trx, inputs));
+  const rows: RawBuilder<unknown>[] = [];
+  for (const [n, input] of inputs.entries()) {
+    const fileId =
+      'id' in input.file
+        ? input.file.id
+        : (
+            await storeFile(db, {
+              content: input.file.content,
+              contentType: input.file.contentType,
+              createdBy: input.sentBy ?? null,
+              maxBytes: Number.MAX_SAFE_INTEGER,
+            })
+          ).id;
+    rows.push(
+      sql`(${n}::int, ${input.caseId}::int, ${input.folder}::text, ${fileId}::bigint, ${cleanFileName(input.fileName)}::text, ${input.sentBy ?? null}::int, ${input.inboundMessageId ?? null}::bigint)`,
+    );
+  }
+  // The folder by its system key, in the same statement; a version 1 row for each document,
+  // always together with it (see insertDocument).
+  const { rows: documents } = await sql<{ n: number; id: string; file_name: string }>`
+    with input (n, case_id, folder, file_id, file_name, created_by, inbound_message_id) as (values ${sql.join(rows)}),
+    added as (
+      insert into documents (case_id, folder_id, file_id, file_name, created_by, inbound_message_id)
+      select i.case_id, f.id, i.file_id, i.file_name, i.created_by, i.inbound_message_id
+        from input i join document_folders f on f.system_key = i.folder
+       order by i.n
+      returning id, case_id, file_id, file_name, created_by, inbound_message_id
+    ),
+    versions as (
+      insert into document_versions (document_id, version, file_id, file_name, created_by)
+      select id, 1, file_id, file_name, created_by from added
+    )
+    select i.n, a.id, a.file_name
+      from added a join input i
+        on i.file_id = a.file_id and i.case_id = a.case_id and i.inbound_message_id is not distinct from a.inbound_message_id
+     order by i.n`.execute(db);
+  const byN = new Map(documents.map((d) => [d.n, { id: String(d.id), file_name: d.file_name }]));
+  const added = inputs.map((input, n) => {
+    const document = byN.get(n);
+    if (!document) throw new Error(`No document folder ${input.folder}`);
+    return document;
+  });
+  await recordCaseEvents(
+    db,
+    inputs.flatMap((input, n) =>
+      input.noteInHistory
+        ? [{ caseId: input.caseId, kind: 'document_added' as const, new_value: added[n]?.file_name ?? null }]
+        : [],
+    ),
+    null,
+  );
+  return added;
 }
 
 export async function addCaseDocument(db: Db, input: NewCaseDocument): Promise<AddedDocument> {

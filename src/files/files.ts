@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { sql } from 'kysely';
+import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 
 // Rows of file_chunks hold this much; a download reads one row at a time, so this is also
@@ -33,6 +33,7 @@ export function normalizeContentType(value: string | null | undefined): string {
 // Writes the content into file_chunks as it arrives, in one transaction: a file that turns out
 // too large, or a stream that fails half-way, leaves no row behind.
 export async function storeFile(db: Db, input: NewFile): Promise<StoredFile> {
+  if (Buffer.isBuffer(input.content)) return storeContent(db, { ...input, content: input.content });
   if (!db.isTransaction) return db.transaction().execute((trx) => storeFile(trx, input));
   const contentType = normalizeContentType(input.contentType);
   // size and sha256 are known only at the end; the row is updated then, before commit.
@@ -85,6 +86,68 @@ export async function storeFile(db: Db, input: NewFile): Promise<StoredFile> {
   const sha256 = hash.digest('hex');
   await db.updateTable('files').set({ size_bytes: sizeBytes, sha256 }).where('id', '=', fileId).execute();
   return { id: fileId, contentType, sizeBytes, sha256 };
+}
+
+const sha256Of = (content: Buffer) => createHash('sha256').update(content).digest('hex');
+
+// A file whose whole content is at hand, as the first step of the caller's own statement: the
+// files row (size and hash known up front) and its chunks are written by CTEs, and the statement
+// built on the returned creator reads the new id from `stored_file`. One round trip and one
+// commit for a file and the row that refers to it (Read mail keeps every raw message this way),
+// all or nothing as one statement is.
+export function withStoredContent(
+  db: Db,
+  input: { content: Buffer; contentType: string; createdBy: number | null; sha256?: string },
+  // nothing is written (and stored_file is empty) unless this holds: the caller's "not stored yet"
+  opts: { onlyIf?: Expression<SqlBool> } = {},
+) {
+  const { content } = input;
+  const chunks: RawBuilder<unknown>[] = [];
+  for (let seq = 0; seq * fileChunkBytes < content.length; seq += 1) {
+    const data = content.subarray(seq * fileChunkBytes, (seq + 1) * fileChunkBytes);
+    chunks.push(sql`(${seq}::int, ${data}::bytea)`);
+  }
+  const stored = db.with('stored_file', (qc) =>
+    qc
+      .insertInto('files')
+      .columns(['content_type', 'size_bytes', 'sha256', 'created_by'])
+      .expression(
+        qc
+          .selectNoFrom((eb) => [
+            eb.val(normalizeContentType(input.contentType)).as('content_type'),
+            eb.val(content.length).as('size_bytes'),
+            eb.val(input.sha256 ?? sha256Of(content)).as('sha256'),
+            eb.val(input.createdBy).as('created_by'),
+          ])
+          .where(opts.onlyIf ?? sql<boolean>`true`),
+      )
+      .returning('id'),
+  );
+  // an empty file has no chunks, as storeFile leaves it
+  return stored.with('stored_chunks', () =>
+    chunks.length
+      ? sql<{ seq: number }>`(insert into file_chunks (file_id, seq, data)
+          select stored_file.id, c.seq, c.data from stored_file, (values ${sql.join(chunks)}) as c (seq, data)
+          returning seq)`
+      : sql<{ seq: number }>`(select 0 as seq where false)`,
+  );
+}
+
+// Content already in memory (a mail's attachment): one statement instead of a row, its chunks
+// and an update.
+async function storeContent(db: Db, input: NewFile & { content: Buffer }): Promise<StoredFile> {
+  if (input.content.length > input.maxBytes) throw new FileTooLargeError(input.maxBytes);
+  const sha256 = sha256Of(input.content);
+  const row = await withStoredContent(db, { ...input, sha256 })
+    .selectFrom('stored_file')
+    .select('id')
+    .executeTakeFirstOrThrow();
+  return {
+    id: String(row.id),
+    contentType: normalizeContentType(input.contentType),
+    sizeBytes: input.content.length,
+    sha256,
+  };
 }
 
 // The content of a file as a stream that fetches one chunk per read, so a download of any

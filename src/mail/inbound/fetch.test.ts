@@ -311,6 +311,49 @@ test('a wrong password is reported and recorded, and nothing is read', async () 
   assert.ok((await ctx.imap.listMessages(mailbox.folder)).every((m) => !seen(m.flags)));
 });
 
+test('a new message costs few database statements: stored in one, turned into a case in a handful', async () => {
+  const mailbox = await freshMailbox();
+  const count = 10;
+  for (let i = 1; i <= count; i++) {
+    await ctx.imap.appendMessage(
+      testMessage({
+        subject: `Ny fråga ${i}`,
+        from: `Kund ${i} <kund${i}@example.org>`,
+        messageId: `<q${i}.${mailbox.id}@example.org>`,
+      }),
+      { folder: mailbox.folder },
+    );
+  }
+  // Every statement the run sends (begin and commit aside), counted as Kysely compiles it.
+  const statements: string[] = [];
+  const counted = ctx.db.withPlugin({
+    transformQuery: (args) => {
+      statements.push(args.node.kind);
+      return args.node;
+    },
+    transformResult: async (args) => args.result,
+  });
+  const report = await readMailbox(counted, ctx.config, mailbox.id);
+  assert.is(report.error, undefined);
+  assert.is(report.created, count, JSON.stringify(report));
+  const cases = await ctx.db
+    .selectFrom('inbound_messages')
+    .innerJoin('cases', 'cases.id', 'inbound_messages.case_id')
+    .select('cases.title')
+    .where('inbound_messages.mailbox_id', '=', mailbox.id)
+    .orderBy('inbound_messages.uid')
+    .execute();
+  assert.equal(
+    cases.map((c) => c.title),
+    Array.from({ length: count }, (_, i) => `Ny fråga ${i + 1}`),
+  );
+  // Per message: store, lock, sender, case, entry, documents, their history, finish (8); per run
+  // and batch: the lock, settings, candidates, stored UIDs, fetch failures and the outcome. Reading
+  // it all back message by message took about 30 per message.
+  const perMessage = statements.length / count;
+  assert.ok(perMessage <= 11, `${statements.length} statements for ${count} messages`);
+});
+
 test('readAllMailboxes reads every active mailbox and skips inactive ones', async () => {
   await ctx.db.updateTable('mailboxes').set({ active: false }).execute();
   const a = await freshMailbox();

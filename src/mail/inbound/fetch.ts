@@ -4,6 +4,7 @@ import type { Config } from '../../config.ts';
 import { withAdvisoryLock } from '../../db/advisory-locks.ts';
 import type { Db } from '../../db/database.ts';
 import { withoutNul } from '../../db/text.ts';
+import { type IngestSettings, loadIngestSettings } from './ingest.ts';
 import {
   findMailbox,
   type ImapAccount,
@@ -12,7 +13,7 @@ import {
   type Mailbox,
   recordReadOutcome,
 } from './mailboxes.ts';
-import { type IngestResult, processInboundMessage } from './process.ts';
+import { type IngestResult, type PreparedInbound, processInboundMessage } from './process.ts';
 import { type InboundSource, recordFailedInbound, storeInboundRaw } from './store.ts';
 
 // Read mail, the IMAP side: for each message not yet handled, by UID — download, store the raw
@@ -41,7 +42,7 @@ export type ReadOptions = {
   // Messages per run; the rest wait for the next run, so one full mailbox cannot hold up the others.
   limit?: number;
   timeoutMs?: number;
-  process?: (db: Db, config: Config, inboundId: string) => Promise<IngestResult>;
+  process?: (db: Db, config: Config, inboundId: string, prepared?: PreparedInbound) => Promise<IngestResult>;
   // storeInboundRaw, unless a test stands in one that fails.
   store?: typeof storeInboundRaw;
   // Called for each message after it was stored and processed and before the server is told.
@@ -51,8 +52,10 @@ export type ReadOptions = {
 const defaultLimit = 500;
 // A message the server failed to hand out on this many runs is recorded as failed.
 const maxFetchAttempts = 3;
-// UIDs per FETCH of sizes; each message's source is then fetched on its own.
+// UIDs per FETCH of sizes; their sources are then fetched with one FETCH per batch, in groups
+// of at most prefetchBytes, so a run holds that much downloaded mail in memory at most.
 const batchSize = 50;
+const prefetchBytes = 32 * 1024 * 1024;
 
 type ImapError = Error & { responseText?: string; code?: string };
 
@@ -157,19 +160,17 @@ function count(report: ReadReport, result: IngestResult): void {
   }
 }
 
-async function maxInboundBytes(db: Db): Promise<number> {
-  const row = await db.selectFrom('case_settings').select('max_inbound_mb').where('id', '=', 1).executeTakeFirst();
-  return (row?.max_inbound_mb ?? 25) * 1024 * 1024;
-}
-
-async function findStored(db: Db, mailboxId: number, uidValidity: number, uid: number) {
-  return db
+// The stored ones among a batch of UIDs, in one query.
+async function findStoredUids(db: Db, mailboxId: number, uidValidity: number, uids: number[]) {
+  if (!uids.length) return new Map<number, { id: string; status: string }>();
+  const rows = await db
     .selectFrom('inbound_messages')
-    .select(['id', 'status'])
+    .select(['id', 'status', 'uid'])
     .where('mailbox_id', '=', mailboxId)
     .where('uid_validity', '=', uidValidity)
-    .where('uid', '=', uid)
-    .executeTakeFirst();
+    .where('uid', 'in', uids)
+    .execute();
+  return new Map(rows.map((r) => [Number(r.uid), { id: String(r.id), status: r.status as string }]));
 }
 
 // The highest UID stored from this folder generation; messages above it are new even if a person
@@ -242,23 +243,28 @@ type Run = {
   client: ImapFlow;
   uidValidity: number;
   maxBytes: number;
+  settings: IngestSettings;
   report: ReadReport;
   opts: ReadOptions;
   messageErrors: string[];
 };
 
+type FetchFailure = { attempts: number; error: string };
+
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 type ImapSource = Extract<InboundSource, { source: 'imap' }>;
 
-async function findFetchFailure(db: Db, from: ImapSource) {
-  return db
+async function findFetchFailures(db: Db, mailboxId: number, uidValidity: number, uids: number[]) {
+  if (!uids.length) return new Map<number, FetchFailure>();
+  const rows = await db
     .selectFrom('inbound_fetch_failures')
-    .select(['attempts', 'error'])
-    .where('mailbox_id', '=', from.mailboxId)
-    .where('uid_validity', '=', from.uidValidity)
-    .where('uid', '=', from.uid)
-    .executeTakeFirst();
+    .select(['uid', 'attempts', 'error'])
+    .where('mailbox_id', '=', mailboxId)
+    .where('uid_validity', '=', uidValidity)
+    .where('uid', 'in', uids)
+    .execute();
+  return new Map(rows.map((r) => [Number(r.uid), { attempts: r.attempts, error: r.error }]));
 }
 
 async function countFetchFailure(db: Db, from: ImapSource, error: string): Promise<void> {
@@ -283,19 +289,41 @@ async function clearFetchFailure(db: Db, from: ImapSource): Promise<void> {
     .execute();
 }
 
-// Downloads a message: all of it (BODY.PEEK[], which does not set \Seen; only markHandled does,
-// after the store), or only its header when it is over the size limit. A failure on this UID is
-// counted. A server that refuses just this message lets the run go on ('skipped'); a dropped
-// connection (Dovecot's answer to a broken file) stops it, as ever. A message that failed on
-// maxFetchAttempts runs is recorded as failed and not asked for again ('unreadable'): were it
-// asked for on every run, every run would stop at it.
+// The sources of a batch's messages, downloaded with one FETCH (BODY.PEEK[], which does not set
+// \Seen). What came before a failure is kept; lostConnection says the connection went with it
+// (Dovecot's answer to a broken file), and then the first message not received is the one
+// the server could not hand out.
+type Prefetched = { sources: Map<number, Buffer>; failed: { error: unknown; lostConnection: boolean } | null };
+
+async function prefetchSources(client: ImapFlow, uids: number[]): Promise<Prefetched> {
+  const sources = new Map<number, Buffer>();
+  if (!uids.length) return { sources, failed: null };
+  // A connection lost before (not by this FETCH) is no message's fault: the run stops, nothing counted.
+  ensureUsable(client);
+  try {
+    for await (const message of client.fetch(uids.join(','), { uid: true, source: true }, { uid: true })) {
+      if (message.source) sources.set(message.uid, message.source);
+    }
+    return { sources, failed: null };
+  } catch (error) {
+    return { sources, failed: { error, lostConnection: !client.usable } };
+  }
+}
+
+// Downloads a message: all of it (from the batch's prefetch, or on its own), or only its header
+// when it is over the size limit. A failure on this UID is counted. A server that refuses just
+// this message lets the run go on ('skipped'); a dropped connection (Dovecot's answer to a broken
+// file) stops it, as ever. A message that failed on maxFetchAttempts runs is recorded as failed
+// and not asked for again ('unreadable'): were it asked for on every run, every run would stop at
+// it.
 async function downloadMessage(
   run: Run,
   from: ImapSource,
   headerOnly: boolean,
+  failures: FetchFailure | undefined,
+  prefetched: Prefetched | null,
 ): Promise<Buffer | 'gone' | 'skipped' | 'unreadable'> {
   const { db, client } = run;
-  const failures = await findFetchFailure(db, from);
   if (failures && failures.attempts >= maxFetchAttempts) {
     const error = `could not be downloaded in ${failures.attempts} tries: ${failures.error}`;
     await recordFailedInbound(db, { raw: Buffer.alloc(0), from, error, outcome: 'unreadable' });
@@ -303,6 +331,13 @@ async function downloadMessage(
     run.messageErrors.push(`UID ${from.uid}: ${error}`);
     return 'unreadable';
   }
+  const source = headerOnly ? undefined : prefetched?.sources.get(from.uid);
+  if (source) {
+    if (failures) await clearFetchFailure(db, from);
+    return source;
+  }
+  // the failure was counted on the message it stopped at (readBatch)
+  if (!headerOnly && prefetched?.failed?.lostConnection) throw prefetched.failed.error;
   ensureUsable(client);
   try {
     const query = headerOnly ? { headers: true } : { source: true };
@@ -339,10 +374,10 @@ async function storeMessage(
   }
 }
 
-async function processStored(run: Run, inboundId: string): Promise<boolean> {
+async function processStored(run: Run, inboundId: string, raw?: Buffer): Promise<boolean> {
   const process = run.opts.process ?? processInboundMessage;
   try {
-    const result = await process(run.db, run.config, inboundId);
+    const result = await process(run.db, run.config, inboundId, { raw, settings: run.settings });
     if (result.outcome === 'failed') await settleFailed(run.db, inboundId, result.error);
     count(run.report, result);
     return true;
@@ -367,19 +402,25 @@ async function markHandled(run: Run, uid: number): Promise<void> {
   }
 }
 
-async function readMessage(run: Run, meta: FetchMessageObject): Promise<void> {
+type BatchFacts = {
+  stored: { id: string; status: string } | undefined;
+  failures: FetchFailure | undefined;
+  prefetched: () => Promise<Prefetched | null>;
+};
+
+async function readMessage(run: Run, meta: FetchMessageObject, facts: BatchFacts): Promise<void> {
   const { db, mailbox, uidValidity, report } = run;
   const uid = meta.uid;
   const from: ImapSource = { source: 'imap', mailboxId: mailbox.id, uidValidity, uid };
   let handled = true;
-  const stored = await findStored(db, mailbox.id, uidValidity, uid);
+  const { stored } = facts;
   const tooLarge = (meta.size ?? 0) > run.maxBytes;
   if (stored) {
     // Stored by an earlier run that stopped before the server heard of it: mark it, nothing more.
-    if (stored.status === 'pending') handled = await processStored(run, String(stored.id));
+    if (stored.status === 'pending') handled = await processStored(run, stored.id);
     else report.duplicates += 1;
   } else {
-    const downloaded = await downloadMessage(run, from, tooLarge);
+    const downloaded = await downloadMessage(run, from, tooLarge, facts.failures, await facts.prefetched());
     if (downloaded === 'gone') return;
     if (downloaded === 'skipped') {
       report.failed += 1;
@@ -394,12 +435,65 @@ async function readMessage(run: Run, meta: FetchMessageObject): Promise<void> {
       const { id, duplicate, failed } = await storeMessage(run, downloaded, from);
       if (failed) report.failed += 1;
       else if (duplicate) report.duplicates += 1;
-      else handled = await processStored(run, id);
+      else handled = await processStored(run, id, downloaded);
     }
   }
   if (!handled) return;
   await run.opts.afterProcess?.(uid);
   await markHandled(run, uid);
+}
+
+// One batch of UIDs: their sizes, which are stored already and which failed to download before
+// (one query each), then each message in UID order. The sources of those to download are fetched
+// in groups of at most prefetchBytes, a group when its first message is reached.
+async function readBatch(run: Run, uids: number[]): Promise<void> {
+  const { db, client, mailbox, uidValidity } = run;
+  ensureUsable(client);
+  const metas = (await client.fetchAll(uids, { uid: true, size: true }, { uid: true })).sort((a, b) => a.uid - b.uid);
+  const batchUids = metas.map((m) => m.uid);
+  const stored = await findStoredUids(db, mailbox.id, uidValidity, batchUids);
+  const failures = await findFetchFailures(db, mailbox.id, uidValidity, batchUids);
+  const groups: number[][] = [];
+  const groupOf = new Map<number, number>();
+  let groupBytes = 0;
+  for (const meta of metas) {
+    const attempts = failures.get(meta.uid)?.attempts ?? 0;
+    const size = meta.size ?? 0;
+    if (stored.has(meta.uid) || size > run.maxBytes || attempts >= maxFetchAttempts) continue;
+    const current = groups.at(-1);
+    if (!current || groupBytes + size > prefetchBytes) {
+      groups.push([meta.uid]);
+      groupBytes = size;
+    } else {
+      current.push(meta.uid);
+      groupBytes += size;
+    }
+    groupOf.set(meta.uid, groups.length - 1);
+  }
+  let fetched: { group: number; result: Prefetched } | null = null;
+  for (const meta of metas) {
+    const group = groupOf.get(meta.uid);
+    await readMessage(run, meta, {
+      stored: stored.get(meta.uid),
+      failures: failures.get(meta.uid),
+      prefetched: async () => {
+        if (group === undefined) return null;
+        if (fetched?.group !== group) {
+          const wanted = groups[group] ?? [];
+          const result = await prefetchSources(client, wanted);
+          fetched = { group, result };
+          // Counted at once: the run stops at the first message it can no longer mark, maybe
+          // before it reaches the one the server could not hand out.
+          const culprit = wanted.find((uid) => !result.sources.has(uid));
+          if (result.failed?.lostConnection && culprit !== undefined) {
+            const from: ImapSource = { source: 'imap', mailboxId: mailbox.id, uidValidity, uid: culprit };
+            await countFetchFailure(db, from, imapErrorText(result.failed.error));
+          }
+        }
+        return fetched.result;
+      },
+    });
+  }
 }
 
 // The UIDs to look at, ascending. Moving empties the folder, so all its messages are candidates.
@@ -438,13 +532,15 @@ async function readLocked(db: Db, config: Config, mailbox: Mailbox, opts: ReadOp
   try {
     await client.connect();
     const opened = await client.mailboxOpen(account.folder);
+    const settings = await loadIngestSettings(db);
     const run: Run = {
       db,
       config,
       mailbox,
       client,
       uidValidity: Number(opened.uidValidity),
-      maxBytes: opts.maxBytes ?? (await maxInboundBytes(db)),
+      maxBytes: opts.maxBytes ?? settings.maxInboundBytes,
+      settings,
       report,
       opts,
       messageErrors,
@@ -452,11 +548,7 @@ async function readLocked(db: Db, config: Config, mailbox: Mailbox, opts: ReadOp
     for (const id of await listPendingIds(db, mailbox.id)) await processStored(run, id);
     if (mailbox.after_read === 'move' && mailbox.move_to_folder) await ensureFolder(client, mailbox.move_to_folder);
     const uids = (await findCandidates(run)).slice(0, opts.limit ?? defaultLimit);
-    for (let i = 0; i < uids.length; i += batchSize) {
-      ensureUsable(client);
-      const metas = await client.fetchAll(uids.slice(i, i + batchSize), { uid: true, size: true }, { uid: true });
-      for (const meta of metas.sort((a, b) => a.uid - b.uid)) await readMessage(run, meta);
-    }
+    for (let i = 0; i < uids.length; i += batchSize) await readBatch(run, uids.slice(i, i + batchSize));
     await client.logout();
     await recordReadOutcome(db, mailbox.id, { connected: true, error: messageErrors[0] ?? null });
   } catch (error) {
@@ -482,9 +574,24 @@ export async function readMailbox(
   return locked.acquired ? locked.value : { ...emptyReport(mailbox), busy: true };
 }
 
-// Every active mailbox, one after the other; a failing one does not stop the rest.
+// Mailboxes read at the same time by readAllMailboxes. Each holds a database connection for its
+// lock and one for its work, and waits mostly on its IMAP server and the database, so a few
+// at once finish sooner than one after another without crowding the pool (10) or the cores.
+const mailboxesAtOnce = 3;
+
+// Every active mailbox, a few at a time; a failing one does not stop the rest. Reports in the
+// mailboxes' order.
 export async function readAllMailboxes(db: Db, config: Config, opts: ReadOptions = {}): Promise<ReadReport[]> {
-  const reports: ReadReport[] = [];
-  for (const mailbox of await listMailboxes(db)) reports.push(await readMailbox(db, config, mailbox.id, opts));
+  const mailboxes = await listMailboxes(db);
+  const reports: ReadReport[] = new Array(mailboxes.length);
+  let next = 0;
+  const reader = async () => {
+    while (next < mailboxes.length) {
+      const i = next++;
+      const mailbox = mailboxes[i] as Mailbox;
+      reports[i] = await readMailbox(db, config, mailbox.id, opts);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(mailboxesAtOnce, mailboxes.length) }, reader));
   return reports;
 }

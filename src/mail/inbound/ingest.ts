@@ -1,5 +1,5 @@
-import { sql, type Transaction } from 'kysely';
-import { applyCaseEvent, recordCaseEvent } from '../../cases/case-events.ts';
+import { type ExpressionBuilder, sql, type Transaction } from 'kysely';
+import { applyCaseEvent, recordCaseEvent, type StatusKindCache } from '../../cases/case-events.ts';
 import { createCaseRecord, markCaseActive } from '../../cases/cases.ts';
 import type { Config } from '../../config.ts';
 import { ensureContact } from '../../customers/customers.ts';
@@ -7,7 +7,7 @@ import type { Db } from '../../db/database.ts';
 import { type Case, type CaseNoteKind, caseColumns, type Database, type User } from '../../db/schema.ts';
 import { loadSecret } from '../../db/secrets.ts';
 import { addDiscussionPostInTransaction } from '../../discussions/discussions.ts';
-import { addMailDocument, type NewMailDocument } from '../../documents/documents.ts';
+import { addMailDocuments, type NewMailDocument } from '../../documents/documents.ts';
 import { mailImageType, storeMailImage } from '../../documents/inline-images.ts';
 import { normalizeContentType } from '../../files/files.ts';
 import { notifyUser } from '../../notifications/notifications.ts';
@@ -53,6 +53,77 @@ const finalStatus: Record<IngestOutcome, 'processed' | 'ignored' | 'failed'> = {
   failed: 'failed',
 };
 
+type MailboxDefaults = {
+  default_case_type_id: number | null;
+  default_status_id: number | null;
+  default_responsible_id: number | null;
+  default_priority_id: number | null;
+};
+
+// What ingest reads about us for every message. Read mail and the import load it once per run
+// (a run lasts seconds; a setting changed meanwhile applies from the next run), so a message
+// costs no round trips for them; a single message (a retry) loads its own.
+export type IngestSettings = {
+  // our From and Reply-To addresses, lower-cased
+  ownAddresses: string[];
+  subjectTag: string;
+  messageIdSecret: string;
+  maxInboundBytes: number;
+  reopenWithinDays: number;
+  loopLimitPerHour: number;
+  // active users' addresses, lower-cased: only a sender among them is looked up as staff
+  staffEmails: Set<string>;
+  // the first active case type, for mailboxes without a default
+  firstCaseTypeId: number | null;
+  // each mailbox's defaults, read when its first message is met
+  mailboxDefaults: Map<number, MailboxDefaults | null>;
+  // the first status of each kind a new case may start in, read when first needed
+  statusKinds: StatusKindCache;
+};
+
+export async function loadIngestSettings(db: Db): Promise<IngestSettings> {
+  const [mail, messageIdSecret, cases, staff, type] = await Promise.all([
+    db
+      .selectFrom('mail_settings')
+      .select(['from_address', 'reply_to_address', 'subject_tag'])
+      .where('id', '=', 1)
+      .executeTakeFirstOrThrow(),
+    loadSecret(db, 'message-id'),
+    db
+      .selectFrom('case_settings')
+      .select(['max_inbound_mb', 'reopen_closed_within_days', 'loop_limit_per_hour'])
+      .where('id', '=', 1)
+      .executeTakeFirst(),
+    db
+      .selectFrom('users')
+      .select(sql<string>`lower(email)`.as('email'))
+      .where('active', '=', true)
+      .where('email', 'is not', null)
+      .execute(),
+    db
+      .selectFrom('case_types')
+      .select('id')
+      .where('active', '=', true)
+      .orderBy('position')
+      .orderBy('id')
+      .executeTakeFirst(),
+  ]);
+  return {
+    ownAddresses: [mail.from_address, mail.reply_to_address]
+      .filter((a): a is string => Boolean(a))
+      .map((a) => a.toLowerCase()),
+    subjectTag: mail.subject_tag,
+    messageIdSecret,
+    maxInboundBytes: (cases?.max_inbound_mb ?? 25) * 1024 * 1024,
+    reopenWithinDays: cases?.reopen_closed_within_days ?? 14,
+    loopLimitPerHour: cases?.loop_limit_per_hour ?? 10,
+    staffEmails: new Set(staff.map((u) => u.email)),
+    firstCaseTypeId: type?.id ?? null,
+    mailboxDefaults: new Map(),
+    statusKinds: new Map(),
+  };
+}
+
 // One stored, parsed message into the database, all or nothing. The inbound row is locked and its
 // status re-checked first, so two readers (or a retry racing a poller) never ingest it twice.
 export async function ingestInbound(
@@ -60,11 +131,22 @@ export async function ingestInbound(
   config: Config,
   inboundId: string,
   mail: ParsedInbound,
+  given?: IngestSettings,
 ): Promise<IngestResult> {
   return db.transaction().execute(async (trx) => {
+    // The same mail again (fetched from a second mailbox, imported twice, Message-ID reused by a
+    // resend): its entry already exists, so it is a duplicate of that one. Asked in the same
+    // round trip as the lock.
+    const earlierEntry = (eb: ExpressionBuilder<Database, 'inbound_messages'>) =>
+      eb
+        .selectFrom('thread_entries')
+        .where('thread_entries.message_id', '=', mail.messageId ?? '')
+        .where(sql<boolean>`${mail.messageId !== null}`)
+        .limit(1);
     const row = await trx
       .selectFrom('inbound_messages')
       .select(['id', 'status', 'file_id', 'mailbox_id', 'received_at', 'case_id'])
+      .select((eb) => earlierEntry(eb).select('thread_entries.case_id').as('earlier_case_id'))
       .where('id', '=', inboundId)
       .forUpdate()
       .executeTakeFirst();
@@ -82,32 +164,17 @@ export async function ingestInbound(
         ...new Set([mail.from, ...mail.to, ...mail.cc].map((a) => a?.address.toLowerCase()).filter((a) => !!a)),
       ] as string[],
     };
-
-    // The same mail again (fetched from a second mailbox, imported twice, Message-ID reused by a
-    // resend): its entry already exists, so it is a duplicate of that one.
-    if (mail.messageId) {
-      const earlier = await trx
-        .selectFrom('thread_entries')
-        .innerJoin('cases', 'cases.id', 'thread_entries.case_id')
-        .select(['cases.id', 'cases.number'])
-        .where('thread_entries.message_id', '=', mail.messageId)
-        .executeTakeFirst();
-      if (earlier) return finish(trx, inbound, 'duplicate', { caseId: earlier.id, caseNumber: earlier.number });
+    if (row.earlier_case_id) {
+      const caseId = row.earlier_case_id;
+      return finish(trx, inbound, 'duplicate', { caseId, caseNumber: await caseNumberOf(trx, caseId) });
     }
 
-    const settings = await trx
-      .selectFrom('mail_settings')
-      .select(['from_address', 'reply_to_address', 'subject_tag'])
-      .where('id', '=', 1)
-      .executeTakeFirstOrThrow();
-    const messageIdSecret = await loadSecret(trx, 'message-id');
+    const settings = given ?? (await loadIngestSettings(trx));
     const verdict = await runInboundFilters(mail, {
       db: trx,
-      ownAddresses: [settings.from_address, settings.reply_to_address]
-        .filter((a): a is string => Boolean(a))
-        .map((a) => a.toLowerCase()),
-      subjectTag: settings.subject_tag,
-      messageIdSecret,
+      ownAddresses: settings.ownAddresses,
+      subjectTag: settings.subjectTag,
+      messageIdSecret: settings.messageIdSecret,
     });
     const ctx: IngestContext = {
       trx,
@@ -115,8 +182,9 @@ export async function ingestInbound(
       inbound,
       mail,
       verdict,
-      subjectTag: settings.subject_tag,
-      messageIdSecret,
+      settings,
+      subjectTag: settings.subjectTag,
+      messageIdSecret: settings.messageIdSecret,
     };
 
     switch (verdict.kind) {
@@ -138,6 +206,7 @@ type IngestContext = {
   inbound: InboundRow;
   mail: ParsedInbound;
   verdict: Verdict;
+  settings: IngestSettings;
   subjectTag: string;
   messageIdSecret: string;
 };
@@ -214,7 +283,7 @@ async function ingestAutoReply(ctx: IngestContext): Promise<IngestResult> {
 async function ingestCustomerMail(ctx: IngestContext): Promise<IngestResult> {
   const { trx, verdict } = ctx;
   // Before the sender is made a contact anywhere: a colleague's answer is no customer's mail.
-  const staff = await findStaffSender(trx, ctx.inbound.sender);
+  const staff = await findStaffSender(trx, ctx.inbound.sender, ctx.settings.staffEmails);
   const notification = staff ? await notificationAnswered(ctx, staff) : null;
   if (staff && notification) return ingestStaffAnswer(ctx, staff, notification);
 
@@ -226,23 +295,26 @@ async function ingestCustomerMail(ctx: IngestContext): Promise<IngestResult> {
 
   // Locked so a status edit or a second reply at the same moment cannot interleave with ours,
   // and so two mails from one sender are counted against the loop limit one after the other.
-  const kase = await trx
+  const { contact_address: contactAddress, ...kase } = await trx
     .selectFrom('cases')
     .select(caseColumns)
+    // the case's contact's own address, for the sender's standing; in the same round trip
+    .select((eb) =>
+      eb
+        .selectFrom('contacts')
+        .select('contacts.email')
+        .whereRef('contacts.id', '=', 'cases.contact_id')
+        .as('contact_address'),
+    )
     .where('id', '=', verdict.match.caseId)
     .forUpdate()
     .executeTakeFirstOrThrow();
-  const settings = await trx
-    .selectFrom('case_settings')
-    .select(['reopen_closed_within_days', 'loop_limit_per_hour'])
-    .where('id', '=', 1)
-    .executeTakeFirst();
-  const reopenWithinDays = settings?.reopen_closed_within_days ?? 14;
+  const { reopenWithinDays, loopLimitPerHour } = ctx.settings;
   const standing = decideSenderStanding({
     sender: ctx.inbound.sender,
     senderCustomerId: sender?.customerId ?? null,
     isStaff: staff !== null,
-    caseContactEmails: [kase.contact_email, await contactEmailOf(trx, kase.contact_id)],
+    caseContactEmails: [kase.contact_email, contactAddress ?? null],
     caseCustomerId: kase.customer_id,
     seenAddresses: await addressesSeenOnCase(trx, kase.id),
   });
@@ -257,7 +329,7 @@ async function ingestCustomerMail(ctx: IngestContext): Promise<IngestResult> {
             before: ctx.inbound.received_at,
             exceptId: ctx.inbound.id,
           }),
-    loopLimitPerHour: settings?.loop_limit_per_hour ?? 10,
+    loopLimitPerHour,
   });
   if (route === 'stranger_case') {
     // The named case is left exactly as it was: no entry, no reopen, no bell for its responsible.
@@ -312,8 +384,8 @@ async function ingestCustomerMail(ctx: IngestContext): Promise<IngestResult> {
 
 // --- who wrote ---------------------------------------------------------------------------------
 
-async function findStaffSender(trx: Trx, sender: string | null): Promise<User | null> {
-  if (!sender) return null;
+async function findStaffSender(trx: Trx, sender: string | null, staffEmails: Set<string>): Promise<User | null> {
+  if (!sender || !staffEmails.has(sender)) return null;
   const user = await trx
     .selectFrom('users')
     .selectAll()
@@ -345,12 +417,6 @@ async function notificationAnswered(
     if (row) return { caseId: row.id, caseNumber: row.number };
   }
   return null;
-}
-
-async function contactEmailOf(trx: Trx, contactId: number | null): Promise<string | null> {
-  if (!contactId) return null;
-  const row = await trx.selectFrom('contacts').select('email').where('id', '=', contactId).executeTakeFirst();
-  return row?.email ?? null;
 }
 
 // A staff member's answer to a notification mail: a post in the case's internal discussion, as
@@ -392,6 +458,19 @@ async function ensureSenderContact(trx: Trx, sender: SenderMatch | null): Promis
   return { ...sender, contactId: contact.id, newContact: null };
 }
 
+async function mailboxDefaultsOf(ctx: IngestContext, mailboxId: number): Promise<MailboxDefaults | null> {
+  const known = ctx.settings.mailboxDefaults;
+  if (!known.has(mailboxId)) {
+    const row = await ctx.trx
+      .selectFrom('mailboxes')
+      .select(['default_case_type_id', 'default_status_id', 'default_responsible_id', 'default_priority_id'])
+      .where('id', '=', mailboxId)
+      .executeTakeFirst();
+    known.set(mailboxId, row ?? null);
+  }
+  return known.get(mailboxId) ?? null;
+}
+
 // A new case from a mail: the mailbox's defaults, else the first open status and the first type;
 // the mail as its first entry. previous: the long-closed case this mail answered.
 async function createCaseFromMail(
@@ -401,24 +480,8 @@ async function createCaseFromMail(
   opts: { stranger?: boolean } = {},
 ): Promise<{ caseId: number; caseNumber: string; entryId: string }> {
   const { trx, inbound, mail } = ctx;
-  const mailbox = inbound.mailbox_id
-    ? await trx
-        .selectFrom('mailboxes')
-        .select(['default_case_type_id', 'default_status_id', 'default_responsible_id', 'default_priority_id'])
-        .where('id', '=', inbound.mailbox_id)
-        .executeTakeFirst()
-    : undefined;
-  const type =
-    mailbox?.default_case_type_id ??
-    (
-      await trx
-        .selectFrom('case_types')
-        .select('id')
-        .where('active', '=', true)
-        .orderBy('position')
-        .orderBy('id')
-        .executeTakeFirst()
-    )?.id;
+  const mailbox = inbound.mailbox_id ? await mailboxDefaultsOf(ctx, inbound.mailbox_id) : null;
+  const type = mailbox?.default_case_type_id ?? ctx.settings.firstCaseTypeId;
   if (!type) throw new Error('No active case type; add one under Administration.');
   // An unknown sender answering an old case is most likely its customer still; a stranger
   // writing into another's case is not.
@@ -447,10 +510,10 @@ async function createCaseFromMail(
       created_by: null,
     },
     null,
-    { via: 'email' },
+    { via: 'email', statusKinds: ctx.settings.statusKinds },
   );
   if (previous) await addEvent(trx, created.id, 'follows_case', { old_value: previous.number });
-  const entryId = await addCustomerEntry(ctx, created.id, sender);
+  const entryId = await addCustomerEntry(ctx, created.id, sender, { created: true });
   if (created.responsible_id) {
     await notifyUser(
       trx,
@@ -469,7 +532,13 @@ async function createCaseFromMail(
 }
 
 // The mail as a customer entry in the thread, with its .eml, attachments and inline images.
-async function addCustomerEntry(ctx: IngestContext, caseId: number, sender?: SenderMatch | null): Promise<string> {
+// created: the case was made for this mail a moment ago, so its latest activity is now already.
+async function addCustomerEntry(
+  ctx: IngestContext,
+  caseId: number,
+  sender?: SenderMatch | null,
+  opts: { created?: boolean } = {},
+): Promise<string> {
   const { trx, mail, inbound } = ctx;
   const images = await storeInlineImages(ctx, caseId);
   const html = mail.html ? rewriteCidLinks(mail.html, images.urls) : null;
@@ -487,7 +556,7 @@ async function addCustomerEntry(ctx: IngestContext, caseId: number, sender?: Sen
     created_at: new Date(),
   });
   await storeMailDocuments(ctx, caseId, { attachments: true, skip: images.used });
-  await markCaseActive(trx, caseId);
+  if (!opts.created) await markCaseActive(trx, caseId);
   return String(entry.id);
 }
 
@@ -543,23 +612,24 @@ async function storeMailDocuments(
   caseId: number,
   opts: { attachments: boolean; skip?: Set<InboundAttachment> },
 ): Promise<void> {
-  const add = (fileName: string, file: NewMailDocument['file']) =>
-    addMailDocument(ctx.trx, {
-      caseId,
-      folder: 'email_in',
-      fileName,
-      file,
-      noteInHistory: true,
-      inboundMessageId: ctx.inbound.id,
-    });
-  await add(emlName(ctx), { id: ctx.inbound.file_id });
-  if (!opts.attachments) return;
-  let n = 0;
-  for (const attachment of ctx.mail.attachments) {
-    if (opts.skip?.has(attachment)) continue;
-    n += 1;
-    const contentType = normalizeContentType(attachment.contentType);
-    const fallback = `attachment-${n}.${extensions[contentType] ?? 'bin'}`;
-    await add(attachment.fileName?.trim() || fallback, { content: attachment.content, contentType });
+  const document = (fileName: string, file: NewMailDocument['file']): NewMailDocument => ({
+    caseId,
+    folder: 'email_in',
+    fileName,
+    file,
+    noteInHistory: true,
+    inboundMessageId: ctx.inbound.id,
+  });
+  const documents = [document(emlName(ctx), { id: ctx.inbound.file_id })];
+  if (opts.attachments) {
+    let n = 0;
+    for (const attachment of ctx.mail.attachments) {
+      if (opts.skip?.has(attachment)) continue;
+      n += 1;
+      const contentType = normalizeContentType(attachment.contentType);
+      const fallback = `attachment-${n}.${extensions[contentType] ?? 'bin'}`;
+      documents.push(document(attachment.fileName?.trim() || fallback, { content: attachment.content, contentType }));
+    }
   }
+  await addMailDocuments(ctx.trx, documents);
 }

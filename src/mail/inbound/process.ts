@@ -4,7 +4,7 @@ import type { Db } from '../../db/database.ts';
 import { uniqueViolation } from '../../db/errors.ts';
 import { withoutNul } from '../../db/text.ts';
 import { readFileContent } from '../../files/files.ts';
-import { ingestInbound } from './ingest.ts';
+import { type IngestSettings, ingestInbound, loadIngestSettings } from './ingest.ts';
 import type { IngestResult } from './outcome.ts';
 import { NotAMailError, parseInbound } from './parse.ts';
 
@@ -14,15 +14,22 @@ export type { IngestOutcome, IngestResult } from './outcome.ts';
 // Idempotent: processing the same stored message again changes nothing.
 // Never throws for a bad mail (or a database hiccup): the message is marked failed with the error,
 // kept for a retry from Administration → Failed mail, and the caller goes on with the next one.
-export async function processInboundMessage(db: Db, config: Config, inboundId: string): Promise<IngestResult> {
+// prepared: what a reader has at hand (the raw bytes it just stored, the run's settings), so
+// they are not read back.
+export async function processInboundMessage(
+  db: Db,
+  config: Config,
+  inboundId: string,
+  prepared?: PreparedInbound,
+): Promise<IngestResult> {
   try {
-    return await processOnce(db, config, inboundId);
+    return await processOnce(db, config, inboundId, prepared);
   } catch (error) {
     // The same mail (same Message-ID) stored twice and ingested at the same moment by two readers:
     // the loser's transaction rolled back; once more, it finds the winner's entry (a duplicate).
     if (uniqueViolation(error) === 'thread_entries_message_id') {
       try {
-        return await processOnce(db, config, inboundId);
+        return await processOnce(db, config, inboundId, prepared);
       } catch (again) {
         return fail(db, inboundId, again);
       }
@@ -40,7 +47,19 @@ async function fail(db: Db, inboundId: string, error: unknown): Promise<IngestRe
   return { inboundId, outcome: 'failed', error: message };
 }
 
-async function processOnce(db: Db, config: Config, inboundId: string): Promise<IngestResult> {
+export type PreparedInbound = { raw?: Buffer; settings: IngestSettings };
+
+async function processOnce(
+  db: Db,
+  config: Config,
+  inboundId: string,
+  prepared?: PreparedInbound,
+): Promise<IngestResult> {
+  // ingestInbound locks the row and checks its status again before it writes anything.
+  if (prepared?.raw) {
+    const mail = await parseInbound(prepared.raw, { maxBytes: prepared.settings.maxInboundBytes });
+    return await ingestInbound(db, config, inboundId, mail, prepared.settings);
+  }
   const row = await db
     .selectFrom('inbound_messages')
     .select(['id', 'status', 'file_id', 'case_id'])
@@ -53,10 +72,10 @@ async function processOnce(db: Db, config: Config, inboundId: string): Promise<I
       : undefined;
     return { inboundId, outcome: 'duplicate', ...(kase ? { caseNumber: kase.number } : {}) };
   }
-  const limits = await db.selectFrom('case_settings').select('max_inbound_mb').where('id', '=', 1).executeTakeFirst();
+  const settings = prepared?.settings ?? (await loadIngestSettings(db));
   const raw = await readFileContent(db, row.file_id);
-  const mail = await parseInbound(raw, { maxBytes: (limits?.max_inbound_mb ?? 25) * 1024 * 1024 });
-  return await ingestInbound(db, config, inboundId, mail);
+  const mail = await parseInbound(raw, { maxBytes: settings.maxInboundBytes });
+  return await ingestInbound(db, config, inboundId, mail, settings);
 }
 
 // A message that was processed meanwhile (by another reader) keeps its result.

@@ -1,6 +1,7 @@
+import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import { withoutNul } from '../../db/text.ts';
-import { storeFile } from '../../files/files.ts';
+import { storeFile, withStoredContent } from '../../files/files.ts';
 import { cleanMessageId } from './parse.ts';
 
 export type InboundSource =
@@ -34,43 +35,54 @@ async function rawMessageValues(db: Db, raw: Buffer, from: InboundSource) {
   };
 }
 
-// Keeps the raw message in PostgreSQL before anything else happens to it. A second store of
-// the same IMAP message (same mailbox, UIDVALIDITY and UID) returns the first row instead.
+// Keeps the raw message in PostgreSQL before anything else happens to it: the file, its chunks
+// and the inbound row in one statement (one round trip, one commit). A second store of the same
+// IMAP message (same mailbox, UIDVALIDITY and UID) returns the first row instead.
 export async function storeInboundRaw(
   db: Db,
   raw: Buffer,
   from: InboundSource,
 ): Promise<{ id: string; duplicate: boolean }> {
-  return db.transaction().execute(async (trx) => {
-    if (from.source === 'imap') {
-      const existing = await trx
-        .selectFrom('inbound_messages')
-        .select('id')
-        .where('mailbox_id', '=', from.mailboxId)
-        .where('uid_validity', '=', from.uidValidity)
-        .where('uid', '=', from.uid)
-        .executeTakeFirst();
-      if (existing) return { id: String(existing.id), duplicate: true };
-    }
-    const row = await trx
-      .insertInto('inbound_messages')
-      .values({ ...(await rawMessageValues(trx, raw, from)), message_id: peekMessageId(raw) })
-      .onConflict((oc) => oc.columns(['mailbox_id', 'uid_validity', 'uid']).doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    if (!row) {
-      // Another reader stored it between our check and insert.
-      const other = await trx
-        .selectFrom('inbound_messages')
-        .select('id')
-        .where('mailbox_id', '=', from.source === 'imap' ? from.mailboxId : null)
-        .where('uid_validity', '=', from.source === 'imap' ? from.uidValidity : null)
-        .where('uid', '=', from.source === 'imap' ? from.uid : null)
-        .executeTakeFirstOrThrow();
-      return { id: String(other.id), duplicate: true };
-    }
-    return { id: String(row.id), duplicate: false };
-  });
+  const imap = from.source === 'imap' ? from : null;
+  // For an IMAP message already stored, nothing is written, not even the file.
+  const notStored = imap
+    ? sql<boolean>`not exists (select 1 from inbound_messages where mailbox_id = ${imap.mailboxId} and uid_validity = ${imap.uidValidity} and uid = ${imap.uid})`
+    : undefined;
+  const row = await withStoredContent(
+    db,
+    { content: raw, contentType: 'message/rfc822', createdBy: null },
+    { onlyIf: notStored },
+  )
+    .insertInto('inbound_messages')
+    .columns(['source', 'mailbox_id', 'uid_validity', 'uid', 'file_id', 'size_bytes', 'message_id'])
+    .expression((eb) =>
+      eb
+        .selectFrom('stored_file')
+        .select([
+          eb.val(from.source).as('source'),
+          eb.val(imap?.mailboxId ?? null).as('mailbox_id'),
+          eb.val(imap?.uidValidity ?? null).as('uid_validity'),
+          eb.val(imap?.uid ?? null).as('uid'),
+          'stored_file.id',
+          eb.val(raw.length).as('size_bytes'),
+          eb.val(peekMessageId(raw)).as('message_id'),
+        ]),
+    )
+    .onConflict((oc) => oc.columns(['mailbox_id', 'uid_validity', 'uid']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (row) return { id: String(row.id), duplicate: false };
+  // Stored before. (Two readers of one mailbox cannot race between the check and the insert:
+  // Read mail holds the mailbox's lock.)
+  if (!imap) throw new Error('the inbound message was not stored');
+  const other = await db
+    .selectFrom('inbound_messages')
+    .select('id')
+    .where('mailbox_id', '=', imap.mailboxId)
+    .where('uid_validity', '=', imap.uidValidity)
+    .where('uid', '=', imap.uid)
+    .executeTakeFirstOrThrow();
+  return { id: String(other.id), duplicate: true };
 }
 
 // A message Read mail could not take in is kept all the same, as failed, with its UID, the error

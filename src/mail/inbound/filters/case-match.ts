@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../../../db/database.ts';
 import { isOurMessageId } from '../../outbound/message-id.ts';
 import type { CaseMatch, InboundFilter } from './types.ts';
@@ -29,24 +30,28 @@ async function caseByNumber(db: Db, number: string) {
   return db.selectFrom('cases').select(['id', 'number']).where('number', '=', number).executeTakeFirst();
 }
 
-// The first of the ids that a thread entry or a sent mail of ours carries.
+// The first of the ids that a thread entry or a sent mail of ours carries (an entry before a
+// sent mail with the same id), both asked in one round trip.
 async function caseByMessageIds(db: Db, ids: string[]) {
   if (!ids.length) return undefined;
-  const [entries, sent] = await Promise.all([
-    db
-      .selectFrom('thread_entries')
-      .innerJoin('cases', 'cases.id', 'thread_entries.case_id')
-      .select(['thread_entries.message_id', 'cases.id', 'cases.number'])
-      .where('thread_entries.message_id', 'in', ids)
-      .execute(),
-    db
-      .selectFrom('outbox')
-      .innerJoin('cases', 'cases.id', 'outbox.case_id')
-      .select(['outbox.message_id', 'cases.id', 'cases.number'])
-      .where('outbox.message_id', 'in', ids)
-      .execute(),
-  ]);
-  const byId = new Map([...sent, ...entries].map((row) => [row.message_id, row]));
+  const rows = await db
+    .selectFrom('thread_entries')
+    .innerJoin('cases', 'cases.id', 'thread_entries.case_id')
+    .select(['thread_entries.message_id', 'cases.id', 'cases.number', sql<number>`0`.as('rank')])
+    .where('thread_entries.message_id', 'in', ids)
+    .unionAll((eb) =>
+      eb
+        .selectFrom('outbox')
+        .innerJoin('cases', 'cases.id', 'outbox.case_id')
+        .select(['outbox.message_id', 'cases.id', 'cases.number', sql<number>`1`.as('rank')])
+        .where('outbox.message_id', 'in', ids),
+    )
+    .execute();
+  const byId = new Map<string | null, (typeof rows)[number]>();
+  for (const row of rows) {
+    const known = byId.get(row.message_id);
+    if (!known || row.rank < known.rank) byId.set(row.message_id, row);
+  }
   for (const id of ids) {
     const row = byId.get(id);
     if (row) return row;

@@ -57,41 +57,50 @@ function displayName(from: MailAddress): string {
   return (from.name || from.address.split('@')[0] || from.address).slice(0, 200);
 }
 
+type SenderCandidate = {
+  contact_id: number | null;
+  customer_id: number;
+  name: string | null;
+  email_domains: string[] | null;
+};
+
+// The contact with this address (an active one at an active customer first, then the oldest),
+// and the active customers claiming one of the domains, in one round trip.
+async function findSenderCandidates(db: Db, email: string, domains: string[]): Promise<SenderCandidate[]> {
+  const { rows } = await sql<SenderCandidate>`
+    (select contacts.id as contact_id, contacts.customer_id, contacts.name, null::text[] as email_domains
+       from contacts join customers on customers.id = contacts.customer_id
+      where lower(contacts.email) = ${email}
+      order by contacts.active desc, customers.active desc, contacts.id
+      limit 1)
+    union all
+    (select null, id, null, email_domains
+       from customers
+      where active and email_domains && ${sql.val(domains)}::text[]
+      order by id
+      limit 10)`.execute(db);
+  return rows;
+}
+
 export async function matchSender(db: Db, from: MailAddress | null): Promise<SenderMatch> {
   if (!from?.address) return { email: null, name: '?', customerId: null, contactId: null, newContact: null };
   const email = from.address.toLowerCase();
   const name = displayName(from);
-  const contact = await db
-    .selectFrom('contacts')
-    .innerJoin('customers', 'customers.id', 'contacts.customer_id')
-    .select(['contacts.id', 'contacts.customer_id', 'contacts.name'])
-    .where(sql<string>`lower(contacts.email)`, '=', email)
-    // an active contact at an active customer first, then the oldest
-    .orderBy('contacts.active', 'desc')
-    .orderBy('customers.active', 'desc')
-    .orderBy('contacts.id')
-    .executeTakeFirst();
+  const candidates = domainCandidates(email);
+  // a shared-mail domain places no one
+  const domains = candidates.length && !isSharedMailDomain(candidates[0] as string) ? candidates : [];
+  const found = await findSenderCandidates(db, email, domains);
+  const contact = found.find((row) => row.contact_id !== null);
   if (contact) {
     return {
       email: from.address,
-      name: from.name || contact.name,
+      name: from.name || (contact.name ?? ''),
       customerId: contact.customer_id,
-      contactId: contact.id,
+      contactId: contact.contact_id,
       newContact: null,
     };
   }
-  const domains = domainCandidates(email);
-  if (!domains.length || isSharedMailDomain(domains[0] as string)) {
-    return { email: from.address, name, customerId: null, contactId: null, newContact: null };
-  }
-  const customers = await db
-    .selectFrom('customers')
-    .select(['id', 'email_domains'])
-    .where('active', '=', true)
-    .where(sql<boolean>`email_domains && ${sql.val(domains)}::text[]`)
-    .orderBy('id')
-    .limit(10)
-    .execute();
+  const customers = found.map((row) => ({ id: row.customer_id, email_domains: row.email_domains ?? [] }));
   // The most specific domain wins; two customers claiming the same one is for a person to sort out.
   for (const domain of domains) {
     const owners = customers.filter((c) => c.email_domains.includes(domain));
