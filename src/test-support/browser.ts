@@ -11,7 +11,7 @@ export const chromiumPath = '/usr/bin/chromium';
 // Without the background-networking flags Chromium keeps dialling Google's hosts, which the
 // closed network refuses; --no-sandbox because CI runs as root. Chromium, not the tests' Node,
 // is most of a browser test's CPU (drafts.browser: 16 s in Chromium, 6.5 s in Node); the flags
-// after --disable-sync cut that by 10-15% (measured over four browser files, 33.0 → 28.0 s):
+// after --disable-sync cut that by 10-15% (measured over five browser files: 82.5 → 72.9 s):
 // software compositing instead of an emulated GPU, one renderer process for our one origin, and
 // none of the features a test never uses.
 const chromiumArgs = [
