@@ -40,7 +40,10 @@ export type TestBrowser = {
 
 // One Chromium per test process: the files a test worker runs one after another share it, as
 // starting one costs about three seconds of CPU. It closes once no file has used it for a moment,
-// so a file run on its own still ends.
+// so a file run on its own still ends. In a test worker (forked with an IPC channel by
+// scripts/test.ts, which ends it after the last file) it waits longer: files run longest first,
+// so a worker's browser files come with others in between, and each restart costs those seconds.
+const idleMs = process.send ? 60_000 : 2_000;
 let browser: Promise<Browser> | undefined;
 let contextsOpen = 0;
 let idle: NodeJS.Timeout | undefined;
@@ -66,7 +69,7 @@ function releaseBrowser() {
     const closing = browser;
     browser = undefined;
     void closing?.then((b) => b.close()).catch(() => {});
-  }, 2_000);
+  }, idleMs);
 }
 
 // A fresh context with its own cookies, storage and cache, so nothing leaks between test files.
