@@ -6,9 +6,11 @@
 // in their own process instead; scripts/test.ts decides which.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { cpuMsOfProcess } from './test-cpu.ts';
 
 type Message = { file: string };
-// cpuMs: the worker's own CPU time for the file (a browser's is its own process's)
+// cpuMs: the worker's CPU time for the file, with that of programs it started and waited for (a
+// browser shared with the next file is not counted)
 export type WorkerReport = { type: 'output'; text: string } | { type: 'done'; exitCode: number; cpuMs: number };
 
 // uvu queues each suite instead of running it on a timer, so the worker knows when a file ends.
@@ -38,6 +40,7 @@ async function runFile(file: string) {
   queue.UVU_INDEX = 0;
   process.exitCode = 0;
   const cpu = process.cpuUsage();
+  const cpuWithChildren = cpuMsOfProcess();
   // needs() and error messages name the file from argv, as they would in a process of its own
   process.argv[1] = path.resolve(file);
   try {
@@ -48,5 +51,10 @@ async function runFile(file: string) {
     process.exitCode = 1;
   }
   const used = process.cpuUsage(cpu);
-  send({ type: 'done', exitCode: Number(process.exitCode ?? 0), cpuMs: (used.user + used.system) / 1000 });
+  const withChildren = cpuMsOfProcess();
+  const cpuMs =
+    cpuWithChildren === undefined || withChildren === undefined
+      ? (used.user + used.system) / 1000
+      : withChildren - cpuWithChildren;
+  send({ type: 'done', exitCode: Number(process.exitCode ?? 0), cpuMs });
 }

@@ -2,7 +2,7 @@
 // Uses TEST_DATABASE_URL or DATABASE_URL (any database on the server; we create our own),
 // else starts an embedded PostgreSQL. Ends with the line "N passed, N failed".
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -11,6 +11,7 @@ import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db/database.ts';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import { cpuMarker, cpuMsOfProcess } from './test-cpu.ts';
 import type { WorkerReport } from './test-worker.ts';
 
 // `npm test -- customers` runs only the test files whose path matches "customers".
@@ -48,7 +49,7 @@ async function main(): Promise<number> {
     await db.destroy();
 
     const files = await findTestFiles('src', pattern);
-    const results = await runFiles(files, {
+    const results = await runFiles(await longestFirst(files), {
       ...process.env,
       CASEDESK_TEST_SERVER_URL: serverUrl,
       CASEDESK_TEST_TEMPLATE: template,
@@ -59,10 +60,13 @@ async function main(): Promise<number> {
     const sum = (key: keyof FileResult) => results.reduce((n, r) => n + Number(r[key]), 0);
     const [passed, failed, skipped] = [sum('passed'), sum('failed'), sum('skipped')];
     const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, 5);
+    const cpuMs = sum('cpuMs');
     console.log(
-      `\n${results.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s, ${concurrency} at a time.`,
+      `\n${results.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s, ${concurrency} at a time; ` +
+        `test processes used ${(cpuMs / 1000).toFixed(1)} s of CPU.`,
     );
     console.log(`Slowest: ${slowest.map((r) => `${r.file} ${(r.ms / 1000).toFixed(1)} s`).join(', ')}`);
+    if (!only) console.log(`Times per file: ${await writeTimings(results)}`);
     const failedFiles = results.filter((r) => r.failed > 0);
     if (failedFiles.length) console.log(`Failed: ${failedFiles.map((r) => r.file).join(', ')}`);
     console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
@@ -73,7 +77,48 @@ async function main(): Promise<number> {
   }
 }
 
-type FileResult = { file: string; passed: number; failed: number; skipped: number; ms: number };
+// ms: wall time from start to end; cpuMs: CPU of its process and of programs it waited for
+type FileResult = { file: string; passed: number; failed: number; skipped: number; ms: number; cpuMs: number };
+
+// A whole run leaves each file's wall and CPU time in test-results/, slowest first: the table to
+// read when the suite gets slow, and the order the next run starts files in.
+const timingsFile = 'test-results/timings.json';
+
+async function writeTimings(results: FileResult[]): Promise<string> {
+  const rows = [...results].sort((a, b) => b.ms - a.ms);
+  await mkdir(path.dirname(timingsFile), { recursive: true });
+  await writeFile(
+    timingsFile,
+    `${JSON.stringify(
+      rows.map(({ file, ms, cpuMs, passed, failed, skipped }) => ({ file, ms, cpuMs, passed, failed, skipped })),
+      null,
+      1,
+    )}\n`,
+  );
+  const table = rows.map(
+    (r) =>
+      `${(r.ms / 1000).toFixed(1).padStart(7)} ${(r.cpuMs / 1000).toFixed(1).padStart(7)} ` +
+      `${String(r.passed + r.failed + r.skipped).padStart(5)}  ${r.file}`,
+  );
+  const textFile = timingsFile.replace(/\.json$/, '.txt');
+  await writeFile(textFile, `${['wall s', ' CPU s', 'tests', ' file'].join('  ')}\n${table.join('\n')}\n`);
+  return textFile;
+}
+
+// Longest first, so no long file starts last and trails the run on its own: by the times the
+// last whole run recorded, else (a fresh clone) by what the file does.
+async function longestFirst(files: string[]): Promise<string[]> {
+  const recorded = new Map<string, number>();
+  try {
+    const rows = JSON.parse(await readFile(timingsFile, 'utf8')) as { file: string; ms: number }[];
+    for (const { file, ms } of rows) recorded.set(file, ms);
+  } catch {
+    // no earlier run here
+  }
+  // a file the last run did not have keeps its place among the new ones, ahead of the rest
+  const ms = (f: string) => recorded.get(f) ?? Number.POSITIVE_INFINITY;
+  return [...files].sort((a, b) => ms(b) - ms(a));
+}
 
 async function findTestFiles(dir: string, match: RegExp): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -114,7 +159,7 @@ async function runFiles(files: string[], env: NodeJS.ProcessEnv): Promise<FileRe
   return results;
 }
 
-type Run = { output: string; exitCode: number; cpuMs?: number };
+type Run = { output: string; exitCode: number; cpuMs: number };
 
 // Counts one file's tests from uvu's summary and prints its output whole, so parallel files do
 // not interleave.
@@ -125,21 +170,31 @@ function report(file: string, { output, exitCode, cpuMs }: Run, ms: number): Fil
   // A file that ends non-zero without a failed test (a hook threw, the process crashed) still
   // counts as one failure.
   const failed = Math.max(total - passed, exitCode === 0 ? 0 : 1);
-  const cpu = cpuMs === undefined ? '' : `, CPU ${(cpuMs / 1000).toFixed(1)} s`;
-  process.stdout.write(`\n=== ${file} (${(ms / 1000).toFixed(1)} s${cpu})\n${output.trimEnd()}\n`);
-  return { file, passed, failed, skipped, ms };
+  process.stdout.write(
+    `\n=== ${file} (${(ms / 1000).toFixed(1)} s, CPU ${(cpuMs / 1000).toFixed(1)} s)\n${output.trimEnd()}\n`,
+  );
+  return { file, passed, failed, skipped, ms, cpuMs };
 }
 
 // One file in its own Node process: a crash or a stray handle in it cannot touch the others.
 function runAlone(file: string, env: NodeJS.ProcessEnv): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const reporter = path.join(import.meta.dirname, 'test-cpu-report.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', reporter, file], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   let lingering: NodeJS.Timeout | undefined;
+  let cpuMs = 0;
+  const kill = () => {
+    cpuMs = cpuMsOfProcess(child.pid ?? 0) ?? 0;
+    child.kill('SIGKILL');
+  };
   child.stdout.on('data', (chunk: Buffer) => {
     output += chunk.toString();
     // uvu has printed its summary: a file that keeps a handle open (a pool, a timer) is done
     // all the same, and is not left to hang the run.
-    if (!lingering && /Duration:/.test(output)) lingering = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    if (!lingering && /Duration:/.test(output)) lingering = setTimeout(kill, 10_000);
   });
   child.stderr.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -147,13 +202,19 @@ function runAlone(file: string, env: NodeJS.ProcessEnv): Promise<Run> {
   // A file that hangs is stopped, so a run always ends with its counts.
   const timer = setTimeout(() => {
     output += `\n${file}: stopped after ${fileTimeoutMs / 60_000} minutes\n`;
-    child.kill('SIGKILL');
+    kill();
   }, fileTimeoutMs);
   return new Promise((resolve) => {
     child.on('close', (exitCode) => {
       clearTimeout(timer);
       clearTimeout(lingering);
-      resolve({ output, exitCode: exitCode ?? (lingering ? 0 : 1) });
+      // the CPU line the process ended with (the last one: a nested test run prints its own)
+      const at = output.lastIndexOf(cpuMarker);
+      if (at >= 0) {
+        cpuMs = Number(/^\d+/.exec(output.slice(at + cpuMarker.length))?.[0] ?? cpuMs);
+        output = output.slice(0, at).trimEnd() + output.slice(at + cpuMarker.length).replace(/^\d+\n?/, '');
+      }
+      resolve({ output, exitCode: exitCode ?? (lingering ? 0 : 1), cpuMs });
     });
   });
 }
@@ -187,6 +248,7 @@ class Worker {
         finish({
           output: `${output}\n${file}: the test process ended (${signal ?? code}) before the file did\n`,
           exitCode: 1,
+          cpuMs: 0,
         });
       };
       const timer = setTimeout(() => {
