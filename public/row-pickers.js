@@ -9,6 +9,75 @@
   // The select whose value a key is changing right now; its change event comes in that key's default action.
   let walking = null;
 
+  // A row arrives as text (views/cases/index/_row.eta): each picker cell names its field (data-f)
+  // and the value it shows (data-o), the row its version (data-v; its first cell is its case number). Here
+  // each such cell becomes its picker, with the list and the accessible name from the page's
+  // <template id="row-options-…">, and every cell gets its column's name as data-label for the
+  // phone's card layout. This runs before htmx processes the page (this script is deferred, as
+  // htmx is) and on each swap before htmx settles, so htmx wires the pickers up as it did when
+  // they came from the server.
+  function upgradeRow(tr) {
+    tr.dataset.up = '1';
+    const number = tr.cells[0]?.textContent?.trim() ?? '';
+    const headers = tr.closest('table')?.tHead?.rows[0]?.cells;
+    for (const [index, td] of [...tr.cells].entries()) {
+      const header = headers?.[index]?.textContent?.replace(/[▲▼]/g, '').trim();
+      if (index > 1 && header) td.dataset.label = header;
+      const template = td.dataset.f && document.getElementById(`row-options-${td.dataset.f}`);
+      if (!(template instanceof HTMLTemplateElement)) continue;
+      const field = template.dataset.field;
+      const loaded = td.dataset.o ?? '';
+      const select = document.createElement('select');
+      select.name = 'value';
+      select.id = `pick-${tr.id.replace('case-row-', '')}-${field}`;
+      select.setAttribute('aria-label', (template.dataset.label ?? '').replace('{n}', number));
+      select.setAttribute('hx-post', `/cases/${number}/quick-edit`);
+      select.setAttribute('hx-trigger', 'quick-save');
+      select.setAttribute('hx-vals', JSON.stringify({ field, version: tr.dataset.v, loaded }));
+      select.setAttribute('hx-target', 'closest tr');
+      select.setAttribute('hx-swap', 'outerHTML');
+      select.setAttribute('data-quick-edit', '');
+      select.dataset.savedValue = loaded;
+      select.append(template.content.cloneNode(true));
+      const shown = td.textContent?.trim() ?? '';
+      // The value shown stays offered even where the list lacks it (the responsible's colleagues
+      // are loaded when the picker is about to be used; an inactive status).
+      if (![...select.options].some((o) => o.value === loaded)) select.prepend(new Option(shown, loaded));
+      select.value = loaded;
+      let avatar = null;
+      if (td.dataset.i) {
+        avatar = document.createElement('span');
+        avatar.className = 'avatar small';
+        avatar.setAttribute('aria-hidden', 'true');
+        avatar.textContent = td.dataset.i;
+        td.classList.add('responsible-cell');
+      }
+      if (field === 'responsible_id') {
+        td.setAttribute('hx-get', `/cases/pickers/responsible?selected=${loaded}`);
+        td.setAttribute('hx-trigger', 'focusin once, mouseover once');
+        td.setAttribute('hx-target', 'find select');
+        td.setAttribute('hx-swap', 'innerHTML');
+      }
+      td.replaceChildren(...(avatar ? [avatar] : []), select);
+    }
+  }
+  const upgradeRows = () => {
+    for (const tr of document.querySelectorAll('tr[data-v]:not([data-up])')) upgradeRow(tr);
+  };
+  upgradeRows();
+  // htmx puts the focus back on the swapped row's picker by its id before htmx:afterSwap, when the
+  // picker is not built yet: so it is put back here.
+  let focusedId = null;
+  document.addEventListener('htmx:beforeSwap', () => {
+    focusedId = isPicker(document.activeElement) ? document.activeElement.id : null;
+  });
+  document.addEventListener('htmx:afterSwap', () => {
+    upgradeRows();
+    const again = focusedId && document.getElementById(focusedId);
+    focusedId = null;
+    if (again && !document.activeElement?.closest('tbody')) again.focus({ preventScroll: true });
+  });
+
   function save(select) {
     if (select.value === (select.dataset.savedValue ?? '') || !window.htmx) return;
     // Taken as saved at once: the blur when the swap removes the picker must not send it again.

@@ -37,6 +37,8 @@ import { registerAccountRoutes } from './users/account-routes.ts';
 import { registerLoginRoutes } from './users/login-routes.ts';
 import { findUserById } from './users/queries.ts';
 import { isSessionCurrent } from './users/sessions.ts';
+import { registerAssetCaching } from './web/assets.ts';
+import { registerCompression } from './web/compression.ts';
 import { setLanguage, viewContext } from './web/context.ts';
 import { registerErrorHandlers } from './web/errors.ts';
 import { registerHeaderGuard } from './web/header-guard.ts';
@@ -127,6 +129,14 @@ export async function buildApp(
     },
   });
   await app.register(fastifyCsrf, { sessionPlugin: '@fastify/session' });
+  const vendorFiles = ['/htmx.min.js', '/trix.umd.min.js', '/trix.css'];
+  const vendorDirs = [path.join(root, 'node_modules/htmx.org/dist'), path.join(root, 'node_modules/trix/dist')];
+  registerAssetCaching(
+    app,
+    { '/static/': path.join(root, 'public'), '/vendor/': vendorDirs },
+    { '/vendor/': vendorFiles.map((f) => f.slice(1)) },
+  );
+  registerCompression(app);
   await app.register(fastifyStatic, {
     root: path.join(root, 'public'),
     prefix: '/static/',
@@ -134,10 +144,10 @@ export async function buildApp(
   });
   // Front-end libraries are served from the app itself, never from a CDN.
   await app.register(fastifyStatic, {
-    root: [path.join(root, 'node_modules/htmx.org/dist'), path.join(root, 'node_modules/trix/dist')],
+    root: vendorDirs,
     prefix: '/vendor/',
     decorateReply: false,
-    allowedPath: (pathName) => ['/htmx.min.js', '/trix.umd.min.js', '/trix.css'].includes(pathName),
+    allowedPath: (pathName) => vendorFiles.includes(pathName),
     maxAge: config.env === 'production' ? '1d' : 0,
   });
   // Compiled templates are cached except in development, where an edited view shows on reload.

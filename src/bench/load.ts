@@ -90,7 +90,8 @@ export async function loadQuickEdit(
         },
         onResponse: (_status, body) => {
           const id = Number(/id="case-row-(\d+)"/.exec(body)?.[1]);
-          const version = Number(/version(?:&quot;|&#34;|")\s*:\s*(?:&quot;|&#34;|")(\d+)/.exec(body)?.[1]);
+          // the row's version: data-v on the row (views/cases/index/_row.eta)
+          const version = Number(/ data-v="(\d+)"/.exec(body)?.[1]);
           const kase = state.get(id);
           if (kase && version) kase.version = version;
         },

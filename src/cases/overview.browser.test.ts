@@ -232,4 +232,33 @@ test('KALLE filters with the tiles, edits rows in place and finds a colleague’
   assert.equal(problems, [], 'no script errors or CSP refusals on the way');
 });
 
+test('an agent opens a row’s status picker with the mouse, picks a status, and the row and tiles show it', async () => {
+  const { page, problems } = ctx.browser;
+  const base = ctx.server.url;
+  const loaded = page.waitForResponse((response) => response.url() === `${base}/cases?resp=any`);
+  await page.goto(`${base}/cases?resp=any`);
+  // The page sends each list once, not once per row (views/cases/index/_row.eta).
+  const html = await (await loaded).text();
+  const rows = html.slice(html.indexOf('<tbody'), html.indexOf('</tbody>'));
+  assert.ok(rows.includes(ctx.unassigned) && !rows.includes('<option'), 'the lists are not repeated per row');
+  await setMarker(page);
+  const waitingBefore = await tileCount(page, 'Väntar på kund');
+  const status = page.getByRole('combobox', { name: `Status för ${ctx.unassigned}`, exact: true });
+  await status.click();
+  assert.equal(
+    await status.locator('option').allTextContents(),
+    ['Öppen', 'Väntar på kund', 'Till uppdrag', 'Stängd'],
+    'the whole list when opened',
+  );
+  await status.selectOption({ label: 'Väntar på kund' });
+  await page.getByRole('status').getByText(`${ctx.unassigned} sparat.`, { exact: true }).waitFor();
+  assert.is((await stored(ctx.unassigned)).status, 'Väntar på kund');
+  const saved = page.getByRole('combobox', { name: `Status för ${ctx.unassigned}`, exact: true });
+  assert.is(await saved.evaluate((s: HTMLSelectElement) => s.selectedOptions[0]?.textContent), 'Väntar på kund');
+  assert.is(await saved.locator('option').count(), 4, 'the swapped row’s picker has its list too');
+  assert.is(await tileCount(page, 'Väntar på kund'), waitingBefore + 1);
+  assert.is(await marker(page), 1, 'no page load');
+  assert.equal(problems, [], 'no script errors or CSP refusals on the way');
+});
+
 test.run();

@@ -4,6 +4,7 @@ import { newFormKey } from '../db/form-keys.ts';
 import type { Language, User } from '../db/schema.ts';
 import { type Formatters, formatters, languageFromHeader, type Translate, translator } from '../i18n/i18n.ts';
 import { seededName } from '../i18n/seeded-names.ts';
+import { assetUrl } from './assets.ts';
 
 declare module 'fastify' {
   interface Session {
@@ -57,6 +58,8 @@ export type ViewContext = {
   unreadCount: number;
   // a status, type, priority or category name as this reader sees it (seeded-names.ts)
   dataName: (name: string | null | undefined) => string;
+  // a static file's URL with its content hash (web/assets.ts)
+  asset: (url: string) => string;
 };
 
 export function viewContext(
@@ -73,6 +76,7 @@ export function viewContext(
     fmt: formatters(request.lang, config.timeZone),
     path: request.url,
     dataName: (name) => (name ? seededName(name, request.lang) : ''),
+    asset: assetUrl,
     csrf: () => reply.generateCsrf(),
     formKey: newFormKey,
     // Read once by the layout, so a message shows on the page after a redirect and then goes.
