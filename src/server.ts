@@ -170,7 +170,10 @@ async function primary(config: Config, started: number): Promise<void> {
 async function worker(config: Config): Promise<void> {
   // Pool per worker: the primary's 10 plus 10 each; requests hold a connection only briefly.
   const database = await openDatabase(config, say);
-  const mailSender = createMailSender({ db: database.db, config, log: say });
+  // A reply sent from this worker goes at once (the request kicks this sender; claims with SKIP
+  // LOCKED keep it exactly-once); the regular poll is the primary's, so here it is only a rare
+  // safety net.
+  const mailSender = createMailSender({ db: database.db, config, log: say, intervalMs: 5 * 60_000 });
   const app = await buildApp({ config, db: database.db, mailSender });
   let closing = false;
   onSignals(async () => {
@@ -179,12 +182,14 @@ async function worker(config: Config): Promise<void> {
     setTimeout(() => process.exit(1), 15_000).unref();
     try {
       await app.close();
+      await mailSender.stop();
       await database.close();
     } finally {
       process.exit(0);
     }
   });
   await app.listen({ port: config.port, host: config.host });
+  if (config.mailSender) mailSender.start();
 }
 
 async function main(): Promise<void> {
