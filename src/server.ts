@@ -16,7 +16,8 @@ import { ensureAdminUser } from './users/users.ts';
 //
 // With WEB_CONCURRENCY > 1 this process is the cluster's primary: it does the once-only start
 // (embedded PostgreSQL, migrations, ADMIN, demo data), runs the outbox sender and the scheduled
-// jobs, and forks that many workers that only serve HTTP on the shared port. The sender and the
+// jobs, and forks that many workers that serve HTTP on the shared port (a worker sends a reply
+// its own request queued at once, but polls the outbox only rarely). The sender's poll and the
 // jobs run here alone to save the work of losing lock races; exactly-once still comes from their
 // locks (claims with SKIP LOCKED, advisory locks per job and mailbox), which also hold between
 // instances on several machines.
