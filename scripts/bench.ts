@@ -116,12 +116,17 @@ async function overviewBench(profile = false): Promise<number> {
     const perProcessCount: Record<string, unknown>[] = [];
     for (const webProcesses of processCounts) {
       say(`starting the app with WEB_CONCURRENCY=${webProcesses}`);
-      app = await startApp(databaseUrl, {
-        WEB_CONCURRENCY: String(webProcesses),
-        ...(profile
-          ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim() }
-          : {}),
-      });
+      app = await startApp(
+        databaseUrl,
+        {
+          WEB_CONCURRENCY: String(webProcesses),
+          ...(profile
+            ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim() }
+            : {}),
+        },
+        // each worker loads the app itself: on a busy machine a cluster takes a while to start
+        { startTimeoutMs: 180_000 },
+      );
       const session = await logIn(app.baseUrl, user.login, syntheticAgentPassword);
       // RSS per web process: with a cluster the workers are the primary's children.
       const memory = watchMemory(app.pid, 200, webProcesses > 1);
