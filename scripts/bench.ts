@@ -12,6 +12,7 @@
 // (default 20) is the length of each run. Changes data: the status of up to 50 unfinished cases.
 import { existsSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { type AppProcess, startApp, watchMemory } from '../src/bench/app-process.ts';
 import { type LoadResult, loadGet, loadQuickEdit, probe } from '../src/bench/load.ts';
 import { formatTable, gitCommit, redact, round, writeResults } from '../src/bench/report.ts';
@@ -48,7 +49,7 @@ function nonSuccessCodes(codes: Record<string, number>): string {
   return other.length ? ` (${other.map(([code, n]) => `${code}×${n}`).join(', ')})` : '';
 }
 
-async function overviewBench(): Promise<number> {
+async function overviewBench(profile = false): Promise<number> {
   const databaseUrl = process.env.DATABASE_URL || process.env.BENCH_DATABASE_URL;
   if (!databaseUrl) {
     console.error(`[bench] no database: set DATABASE_URL or BENCH_DATABASE_URL.\n${howToSeed}`);
@@ -105,124 +106,158 @@ async function overviewBench(): Promise<number> {
       { key: 'e', name: 'quick edit: status', path: '/cases/<number>/quick-edit', quickEdit: quickEdits },
     ];
 
-    say('starting the app');
-    app = await startApp(databaseUrl);
-    const session = await logIn(app.baseUrl, user.login, syntheticAgentPassword);
-    const memory = watchMemory(app.pid);
-    const day = { today: todayIn(config.timeZone), timeZone: config.timeZone };
-    const sqlTimings: {
-      overview: ({ key: string } & SqlTiming & { sql: string; parameters: readonly unknown[] })[];
-      tiles?: SqlTiming;
-    } = { overview: [] };
-    const results: ScenarioResult[] = [];
-    for (const scenario of scenarios) {
-      const result: ScenarioResult = { ...scenario, available: true, runs: [] };
-      results.push(result);
-      const first = scenario.quickEdit?.cases[0];
-      const check = first
-        ? await probe(app.baseUrl, `/cases/${first.number}/quick-edit`, session, {
-            method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded', 'hx-request': 'true' },
-            // the status it already has: answers with the row, changes nothing
-            body: new URLSearchParams({
-              _csrf: session.csrf,
-              field: 'status_id',
-              value: String(first.statusId),
-              version: String(first.version),
-            }).toString(),
-          })
-        : await probe(app.baseUrl, scenario.path, session);
-      if (check.status !== 200) {
-        result.available = false;
-        result.note = `not available: the probe answered ${check.status}`;
-        say(`${scenario.key} ${scenario.name}: ${result.note}`);
-        if (check.status >= 500) say(`the app's last output:\n${app.output().slice(-2000)}`);
-        continue;
+    // Every scenario at 1 and at 2 web processes (BENCH_PROCESSES=1,2), each with its own tables.
+    const processCounts = (process.env.BENCH_PROCESSES ?? '1,2')
+      .split(',')
+      .map(Number)
+      .filter((n) => n >= 1);
+    const profileDir = profile
+      ? path.resolve('bench/results', `profile-${new Date().toISOString().replace(/[:.]/g, '-')}`)
+      : '';
+    const perProcessCount: Record<string, unknown>[] = [];
+    for (const webProcesses of processCounts) {
+      say(`starting the app with WEB_CONCURRENCY=${webProcesses}`);
+      app = await startApp(
+        databaseUrl,
+        {
+          WEB_CONCURRENCY: String(webProcesses),
+          ...(profile
+            ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim() }
+            : {}),
+        },
+        // each worker loads the app itself: on a busy machine a cluster takes a while to start
+        { startTimeoutMs: 180_000 },
+      );
+      const session = await logIn(app.baseUrl, user.login, syntheticAgentPassword);
+      // RSS per web process: with a cluster the workers are the primary's children.
+      const memory = watchMemory(app.pid, 200, webProcesses > 1);
+      const day = { today: todayIn(config.timeZone), timeZone: config.timeZone };
+      const sqlTimings: {
+        overview: ({ key: string } & SqlTiming & { sql: string; parameters: readonly unknown[] })[];
+        tiles?: SqlTiming;
+      } = { overview: [] };
+      const results: ScenarioResult[] = [];
+      for (const scenario of scenarios) {
+        const result: ScenarioResult = { ...scenario, available: true, runs: [] };
+        results.push(result);
+        const first = scenario.quickEdit?.cases[0];
+        const check = first
+          ? await probe(app.baseUrl, `/cases/${first.number}/quick-edit`, session, {
+              method: 'POST',
+              headers: { 'content-type': 'application/x-www-form-urlencoded', 'hx-request': 'true' },
+              // the status it already has: answers with the row, changes nothing
+              body: new URLSearchParams({
+                _csrf: session.csrf,
+                field: 'status_id',
+                value: String(first.statusId),
+                version: String(first.version),
+              }).toString(),
+            })
+          : await probe(app.baseUrl, scenario.path, session);
+        if (check.status !== 200) {
+          result.available = false;
+          result.note = `not available: the probe answered ${check.status}`;
+          say(`${scenario.key} ${scenario.name}: ${result.note}`);
+          if (check.status >= 500) say(`the app's last output:\n${app.output().slice(-2000)}`);
+          continue;
+        }
+        for (const connections of concurrencies) {
+          say(`${scenario.key} ${scenario.name}, ${connections} connection(s), ${seconds} s`);
+          if (!(await waitForIdleDatabase(db)))
+            say('the database is still busy with earlier requests; measuring anyway');
+          if (scenario.quickEdit) await refreshQuickEdits(db, scenario.quickEdit);
+          memory.reset();
+          const run = scenario.quickEdit
+            ? await loadQuickEdit(app.baseUrl, scenario.quickEdit, session, connections, seconds)
+            : await loadGet(app.baseUrl, scenario.path, session, connections, seconds);
+          result.runs.push({ connections, ...run, peakRssMb: round(memory.peak() / 1024) });
+        }
+        // The same query straight against PostgreSQL, right after the requests that ran it, so
+        // both see the same machine (other work on it changes both).
+        if (scenario.overviewQuery) {
+          await waitForIdleDatabase(db);
+          say(`${scenario.key} timing its SQL directly against PostgreSQL`);
+          sqlTimings.overview.push({
+            key: scenario.key,
+            ...(await timeOverviewSql(db, scenario.overviewQuery, user.id, day)),
+          });
+          sqlTimings.tiles ??= await timeTilesSql(db, user.id, day);
+        }
       }
-      for (const connections of concurrencies) {
-        say(`${scenario.key} ${scenario.name}, ${connections} connection(s), ${seconds} s`);
-        if (!(await waitForIdleDatabase(db))) say('the database is still busy with earlier requests; measuring anyway');
-        if (scenario.quickEdit) await refreshQuickEdits(db, scenario.quickEdit);
-        memory.reset();
-        const run = scenario.quickEdit
-          ? await loadQuickEdit(app.baseUrl, scenario.quickEdit, session, connections, seconds)
-          : await loadGet(app.baseUrl, scenario.path, session, connections, seconds);
-        result.runs.push({ connections, ...run, peakRssMb: round(memory.peak() / 1024) });
+      await memory.stop();
+
+      const tiles = sqlTimings.tiles ?? (await timeTilesSql(db, user.id, day));
+
+      const loadRows: (string | number)[][] = [
+        ['scenario', 'conc', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'peak RSS MB/process'],
+      ];
+      for (const r of results) {
+        if (!r.available) loadRows.push([`${r.key} ${r.name}`, '-', '-', '-', '-', '-', r.note ?? '', '-']);
+        for (const run of r.runs) {
+          loadRows.push([
+            `${r.key} ${r.name}`,
+            run.connections,
+            run.requests,
+            round(run.requestsPerSecond),
+            // no request finished within the run: there is no latency to show
+            run.requests ? run.p50Ms : `>${seconds * 1000}`,
+            run.requests ? run.p99Ms : '-',
+            `${run.errors}/${run.non2xx}${nonSuccessCodes(run.statusCodes)}`,
+            run.peakRssMb ?? '-',
+          ]);
+        }
       }
-      // The same query straight against PostgreSQL, right after the requests that ran it, so
-      // both see the same machine (other work on it changes both).
-      if (scenario.overviewQuery) {
-        await waitForIdleDatabase(db);
-        say(`${scenario.key} timing its SQL directly against PostgreSQL`);
-        sqlTimings.overview.push({
-          key: scenario.key,
-          ...(await timeOverviewSql(db, scenario.overviewQuery, user.id, day)),
-        });
-        sqlTimings.tiles ??= await timeTilesSql(db, user.id, day);
-      }
+      const ratios = sqlTimings.overview.map((t) => {
+        const single = results.find((r) => r.key === t.key)?.runs.find((run) => run.connections === 1);
+        const p50 = single?.requests ? single.p50Ms : undefined;
+        return {
+          key: t.key,
+          sqlMedianMs: round(t.medianMs, 2),
+          requestP50Ms: p50 ?? null,
+          ratio: p50 ? round(p50 / t.medianMs) : null,
+        };
+      });
+      const sqlRows: (string | number)[][] = [
+        ['scenario', 'SQL median ms', 'SQL p90 ms', 'runs', 'request p50 ms (conc 1)', 'p50 / SQL'],
+        ...sqlTimings.overview.map((t) => {
+          const ratio = ratios.find((x) => x.key === t.key);
+          return [
+            `${t.key} ${scenarios.find((s) => s.key === t.key)?.name ?? ''}`,
+            round(t.medianMs, 2),
+            round(t.p90Ms, 2),
+            t.runs,
+            ratio?.requestP50Ms ?? '-',
+            ratio?.ratio ?? '-',
+          ];
+        }),
+        [
+          'tiles (countTiles, every overview page)',
+          round(tiles.medianMs, 2),
+          round(tiles.p90Ms, 2),
+          tiles.runs,
+          '-',
+          '-',
+        ],
+      ];
+      const peakMb = round(Math.max(0, ...results.flatMap((r) => r.runs.map((run) => run.peakRssMb ?? 0))));
+      console.log(`\nWEB_CONCURRENCY=${webProcesses}\n${formatTable(loadRows)}\n`);
+      console.log(`${formatTable(sqlRows)}\n`);
+      console.log(
+        `server memory: peak RSS of one web process during the runs ${peakMb} MB (sampled every 200 ms), VmHWM ${round(memory.hwm() / 1024)} MB\n`,
+      );
+
+      perProcessCount.push({
+        webProcesses,
+        scenarios: results.map(({ quickEdit, ...r }) => ({ ...r, quickEditCases: quickEdit?.cases.length })),
+        sql: sqlTimings.overview,
+        tiles,
+        ratios,
+        memory: { peakRssMb: peakMb, vmHwmMb: round(memory.hwm() / 1024) },
+      });
+      await app.stop();
+      app = undefined;
     }
-    await memory.stop();
-
-    const tiles = sqlTimings.tiles ?? (await timeTilesSql(db, user.id, day));
-
-    const loadRows: (string | number)[][] = [
-      ['scenario', 'conc', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'peak RSS MB'],
-    ];
-    for (const r of results) {
-      if (!r.available) loadRows.push([`${r.key} ${r.name}`, '-', '-', '-', '-', '-', r.note ?? '', '-']);
-      for (const run of r.runs) {
-        loadRows.push([
-          `${r.key} ${r.name}`,
-          run.connections,
-          run.requests,
-          round(run.requestsPerSecond),
-          // no request finished within the run: there is no latency to show
-          run.requests ? run.p50Ms : `>${seconds * 1000}`,
-          run.requests ? run.p99Ms : '-',
-          `${run.errors}/${run.non2xx}${nonSuccessCodes(run.statusCodes)}`,
-          run.peakRssMb ?? '-',
-        ]);
-      }
-    }
-    const ratios = sqlTimings.overview.map((t) => {
-      const single = results.find((r) => r.key === t.key)?.runs.find((run) => run.connections === 1);
-      const p50 = single?.requests ? single.p50Ms : undefined;
-      return {
-        key: t.key,
-        sqlMedianMs: round(t.medianMs, 2),
-        requestP50Ms: p50 ?? null,
-        ratio: p50 ? round(p50 / t.medianMs) : null,
-      };
-    });
-    const sqlRows: (string | number)[][] = [
-      ['scenario', 'SQL median ms', 'SQL p90 ms', 'runs', 'request p50 ms (conc 1)', 'p50 / SQL'],
-      ...sqlTimings.overview.map((t) => {
-        const ratio = ratios.find((x) => x.key === t.key);
-        return [
-          `${t.key} ${scenarios.find((s) => s.key === t.key)?.name ?? ''}`,
-          round(t.medianMs, 2),
-          round(t.p90Ms, 2),
-          t.runs,
-          ratio?.requestP50Ms ?? '-',
-          ratio?.ratio ?? '-',
-        ];
-      }),
-      [
-        'tiles (countTiles, every overview page)',
-        round(tiles.medianMs, 2),
-        round(tiles.p90Ms, 2),
-        tiles.runs,
-        '-',
-        '-',
-      ],
-    ];
-    const peakMb = round(Math.max(0, ...results.flatMap((r) => r.runs.map((run) => run.peakRssMb ?? 0))));
-    console.log(`\n${formatTable(loadRows)}\n`);
-    console.log(`${formatTable(sqlRows)}\n`);
-    console.log(
-      `server memory: peak RSS during the runs ${peakMb} MB (sampled every 200 ms), VmHWM ${round(memory.hwm() / 1024)} MB\n`,
-    );
-
+    if (profile) say(`CPU profiles (open in Chrome DevTools → Performance) written to ${profileDir}`);
     const file = await writeResults({
       at: new Date().toISOString(),
       commit: gitCommit(),
@@ -236,11 +271,7 @@ async function overviewBench(): Promise<number> {
       database: { cases: counts.cases, threadEntries: counts.entries },
       user: user.login,
       secondsPerRun: seconds,
-      scenarios: results.map(({ quickEdit, ...r }) => ({ ...r, quickEditCases: quickEdit?.cases.length })),
-      sql: sqlTimings.overview,
-      tiles,
-      ratios,
-      memory: { peakRssMb: peakMb, vmHwmMb: round(memory.hwm() / 1024) },
+      runs: perProcessCount,
     });
     say(`results written to ${file}`);
     return 0;
@@ -306,8 +337,10 @@ async function kontrollBench(): Promise<number> {
 }
 
 function main(): Promise<number> {
-  const [command, ...rest] = process.argv.slice(2);
-  if (!command) return overviewBench();
+  const args = process.argv.slice(2);
+  const profile = args.includes('--profile');
+  const [command, ...rest] = args.filter((a) => a !== '--profile');
+  if (!command) return overviewBench(profile);
   const run = subcommands[command];
   if (!run || rest.length) {
     console.error(`[bench] usage: npm run bench [-- ${Object.keys(subcommands).join(' | ')}]`);

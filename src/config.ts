@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -83,6 +84,8 @@ const schema = z.object({
     .transform((v) => v === 'true'),
   TRUST_PROXY: trustProxySetting,
   MAX_UPLOAD_MB: z.coerce.number().int().min(1).max(2048).default(25),
+  // Web processes on this machine (node:cluster); unset: one per core. 1: no cluster at all.
+  WEB_CONCURRENCY: z.coerce.number().int('must be a whole number').min(1).max(64).optional(),
 });
 
 export type Config = {
@@ -108,6 +111,8 @@ export type Config = {
   // Whether this instance runs the scheduled jobs (src/jobs/schedule.ts: Read mail, …); every
   // instance may, as each job and each mailbox is locked while it runs.
   jobs: boolean;
+  // How many processes serve HTTP on this machine (src/server.ts); 1 serves from the process itself.
+  webConcurrency: number;
 };
 
 export class ConfigError extends Error {}
@@ -149,5 +154,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: c.SMTP_URL,
     mailSender: c.MAIL_SENDER,
     jobs: c.JOBS,
+    webConcurrency: c.WEB_CONCURRENCY ?? Math.max(1, os.availableParallelism()),
   };
 }

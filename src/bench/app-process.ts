@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-// output(): the last few kB the app wrote (stdout and stderr), to show when it answers 500.
+// output(): the last 16 kB the app wrote (stdout and stderr), to show when it answers 500.
 export type AppProcess = { baseUrl: string; pid: number; output: () => string; stop: () => Promise<void> };
 
 async function findFreePort(): Promise<number> {
@@ -25,7 +25,12 @@ async function findFreePort(): Promise<number> {
 // The app as it runs in production (cached templates, warn-level log), in a process of its own
 // so its memory can be read from /proc and the load generator does not share its event loop.
 // `env` adds or overrides variables (SMTP_URL, MAIL_SENDER, …).
-export async function startApp(databaseUrl: string, env: Record<string, string> = {}): Promise<AppProcess> {
+// `startTimeoutMs`: how long it may take to answer /healthz (a cluster on a busy machine is slower).
+export async function startApp(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  { startTimeoutMs = 60_000 } = {},
+): Promise<AppProcess> {
   const port = await findFreePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: root,
@@ -37,25 +42,27 @@ export async function startApp(databaseUrl: string, env: Record<string, string> 
       PORT: String(port),
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       LOG_LEVEL: 'warn',
+      // One process unless asked: a bench or test says how many it measures.
+      WEB_CONCURRENCY: '1',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
+    output = (output + chunk.toString()).slice(-16000);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + startTimeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the app exited with code ${child.exitCode}:\n${output}`);
     if (Date.now() > deadline) {
       await stopChild(child, exited);
-      throw new Error(`the app did not answer /healthz within 60 s:\n${output}`);
+      throw new Error(`the app did not answer /healthz within ${startTimeoutMs / 1000} s:\n${output}`);
     }
     const ok = await fetch(`${baseUrl}/healthz`).then(
       (r) => r.ok,
@@ -88,16 +95,25 @@ async function readMemory(pid: number): Promise<MemorySample | null> {
   }
 }
 
+async function childPids(pid: number): Promise<number[]> {
+  const list = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  return list.split(/\s+/).filter(Boolean).map(Number);
+}
+
 // Samples the process's resident memory every 200 ms; peak() is the highest seen since the
-// last reset, hwm the kernel's own high-water mark over the process's whole life.
-export function watchMemory(pid: number, everyMs = 200) {
+// last reset, hwm the kernel's own high-water mark over the process's whole life. With
+// `children` (a cluster's primary) it watches each child too and reports the largest one
+// process reached, as the limit is per web process.
+export function watchMemory(pid: number, everyMs = 200, children = false) {
   let peakKb = 0;
   let hwmKb = 0;
   const sample = async () => {
-    const m = await readMemory(pid);
-    if (!m) return;
-    peakKb = Math.max(peakKb, m.rssKb);
-    hwmKb = Math.max(hwmKb, m.hwmKb);
+    const pids = children ? [pid, ...(await childPids(pid))] : [pid];
+    for (const m of await Promise.all(pids.map(readMemory))) {
+      if (!m) continue;
+      peakKb = Math.max(peakKb, m.rssKb);
+      hwmKb = Math.max(hwmKb, m.hwmKb);
+    }
   };
   const timer = setInterval(() => void sample(), everyMs);
   void sample();
