@@ -35,7 +35,7 @@ import { registerThreadRoutes } from './threads/routes.ts';
 import { registerSendRoutes } from './threads/send-routes.ts';
 import { registerAccountRoutes } from './users/account-routes.ts';
 import { registerLoginRoutes } from './users/login-routes.ts';
-import { findUserById } from './users/queries.ts';
+import { findSessionUser } from './users/queries.ts';
 import { isSessionCurrent } from './users/sessions.ts';
 import { registerAssetCaching } from './web/assets.ts';
 import { registerCompression } from './web/compression.ts';
@@ -165,7 +165,7 @@ export async function buildApp(
   app.addHook('onRequest', async (request, reply) => {
     const userId = request.session?.userId;
     if (userId) {
-      const user = await findUserById(db, userId);
+      const user = await findSessionUser(db, userId);
       if (user?.active && isSessionCurrent(user, request.session)) {
         request.user = user;
         const now = Date.now();

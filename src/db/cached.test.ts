@@ -99,4 +99,17 @@ test('while the change feed is cut off nothing is kept: every page reads the lis
   assert.ok(c.statuses === (await loadCaseFormOptions(ctx.db, null)).statuses, 'kept again once it listens');
 });
 
+test('a session ended on another instance (logged out there) stops working here within moments', async () => {
+  const kalle = new TestClient(ctx.app);
+  await seedUser(ctx.db, 'KALLE', 'agent');
+  await kalle.login('kalle');
+  assert.is((await kalle.get('/cases')).statusCode, 200);
+  assert.is((await kalle.get('/cases')).statusCode, 200);
+  await ctx.other
+    .deleteFrom('sessions')
+    .where('user_id', '=', sql<number>`(select id from users where login = 'KALLE')`)
+    .execute();
+  await waitFor(async () => (await kalle.get('/cases')).statusCode === 303, 'the ended session is refused');
+});
+
 test.run();

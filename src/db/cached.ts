@@ -11,6 +11,7 @@ type Entry = { tables: readonly string[]; at: number; value: Promise<unknown> };
 type Cache = { entries: Map<string, Entry>; unsubscribe: () => void };
 const caches = new WeakMap<Db, Cache>();
 const maxAgeMs = 60_000;
+const maxEntries = 20_000;
 
 function cacheOf(db: Db): Cache | null {
   const feed = changeFeedOf(db);
@@ -39,6 +40,8 @@ export function cachedList<T>(db: Db, key: string, tables: readonly string[], lo
   const now = Date.now();
   const found = cache.entries.get(key);
   if (found && now - found.at < maxAgeMs) return found.value as Promise<T>;
+  // keys per session and per user: a large office's worth, then start over
+  if (cache.entries.size >= maxEntries) cache.entries.clear();
   const entry: Entry = { tables, at: now, value: load() };
   cache.entries.set(key, entry);
   // a failed read is not kept

@@ -42,3 +42,11 @@ export async function listActiveUsers(db: Db) {
     ),
   );
 }
+
+// The user behind each request's session, from this process's cache: dropped when any instance
+// writes users (src/db/cached.ts), so a deactivation or a password change is seen at once. A copy,
+// as the request may add to it.
+export async function findSessionUser(db: Db, id: number): Promise<User | undefined> {
+  const user = await cachedList(db, `session-user:${id}`, ['users'], () => findUserById(db, id));
+  return user ? { ...user } : undefined;
+}

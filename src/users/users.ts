@@ -98,10 +98,13 @@ export async function setUserPassword(
   const parsed = passwordSchema.safeParse(password);
   if (!parsed.success) throw new FormError({ password: parsed.error.issues[0]?.message ?? 'errors.invalid' });
   const hash = await hashPassword(password);
-  return db.transaction().execute(async (trx) => {
+  const result = await db.transaction().execute(async (trx) => {
     await trx.updateTable('users').set({ password_hash: hash, updated_at: new Date() }).where('id', '=', id).execute();
     return { sessionGeneration: await endSessionsOfUser(trx, id, keepSession) };
   });
+  // this process's next request must not find the ended sessions in its cache (src/db/cached.ts)
+  tablesChanged(db, 'users', 'sessions');
+  return result;
 }
 
 // What users type to change their own password on My settings. The new one follows the same
@@ -141,6 +144,7 @@ export async function changeOwnPassword(
 
 export async function setUserLanguage(db: Db, id: number, language: 'sv' | 'en'): Promise<void> {
   await db.updateTable('users').set({ language, updated_at: new Date() }).where('id', '=', id).execute();
+  tablesChanged(db, 'users');
 }
 
 // What each user sets for themself on "My settings".
@@ -162,6 +166,7 @@ export async function saveAccountSettings(db: Db, id: number, input: AccountSett
     })
     .where('id', '=', id)
     .execute();
+  tablesChanged(db, 'users');
 }
 
 // A deactivated user is logged out everywhere at once: their sessions are deleted.
@@ -174,7 +179,7 @@ export async function setUserActive(db: Db, id: number, active: boolean, config?
     // approvals waiting for them go to a colleague of the step, or to the admins
     if (!active) await reassignApprovalsOfDeactivatedUser(trx, id, config);
   });
-  tablesChanged(db, 'users');
+  tablesChanged(db, 'users', 'sessions');
 }
 
 // First start: the ADMIN user exists with ADMIN_PASSWORD, or a generated password that the

@@ -1,4 +1,5 @@
 import type { Session } from 'fastify';
+import { cachedList, tablesChanged } from '../db/cached.ts';
 import type { Db } from '../db/database.ts';
 
 type Callback = (err?: unknown) => void;
@@ -20,23 +21,34 @@ export class PgSessionStore {
       .insertInto('sessions')
       .values({ sid, data, user_id: session.userId ?? null, expires_at: expires })
       .onConflict((oc) => oc.column('sid').doUpdateSet({ data, user_id: session.userId ?? null, expires_at: expires }))
-      .execute();
+      .execute()
+      .finally(() => tablesChanged(this.db, 'sessions'));
     this.settle(saved, callback);
   }
 
+  // A valid session costs no query while it is in this process's cache (src/db/cached.ts), which
+  // any write to sessions on any instance (login, logout, ended sessions) empties. Kept as text, so
+  // each request gets its own object to change.
   get(sid: string, callback: GetCallback): void {
-    const found = this.db
-      .selectFrom('sessions')
-      .select('data')
-      .where('sid', '=', sid)
-      .where('expires_at', '>', new Date())
-      .executeTakeFirst()
-      .then((row) => (row ? (row.data as Session) : null));
+    const found = cachedList(this.db, `session:${sid}`, ['sessions'], () =>
+      this.db
+        .selectFrom('sessions')
+        .select(['data', 'expires_at'])
+        .where('sid', '=', sid)
+        .where('expires_at', '>', new Date())
+        .executeTakeFirst()
+        .then((row) => (row ? { json: JSON.stringify(row.data), expires: row.expires_at.getTime() } : null)),
+    ).then((kept) => (kept && kept.expires > Date.now() ? (JSON.parse(kept.json) as Session) : null));
     this.settle(found, callback);
   }
 
   destroy(sid: string, callback: Callback): void {
-    this.settle(this.db.deleteFrom('sessions').where('sid', '=', sid).execute(), callback);
+    const deleted = this.db
+      .deleteFrom('sessions')
+      .where('sid', '=', sid)
+      .execute()
+      .finally(() => tablesChanged(this.db, 'sessions'));
+    this.settle(deleted, callback);
   }
 
   // The plugin's callbacks carry the request on (after set(), the reply is written), so a throw in
