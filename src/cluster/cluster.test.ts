@@ -26,12 +26,14 @@ test.after(async (ctx) => {
 // A request on a new connection each time, so the cluster may hand it to any worker.
 function getFresh(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    http
+    const request = http
       .get(url, { agent: false }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
       })
       .on('error', reject);
+    // an answer that never comes fails the test here instead of at the runner's 5-minute limit
+    request.setTimeout(10_000, () => request.destroy(new Error(`no answer from ${url} within 10 s`)));
   });
 }
 
@@ -113,16 +115,25 @@ test('WEB_CONCURRENCY=2 serves from two processes; a worker killed with SIGKILL 
 
   const [victim] = [...pids];
   process.kill(victim as number, 'SIGKILL');
-  const statuses: number[] = [];
-  const until = Date.now() + 3_000;
-  while (Date.now() < until) {
-    statuses.push(await getFresh(`${app.baseUrl}/healthz`).catch(() => 0));
+  const killedAt = Date.now();
+  const answers: { afterMs: number; status: number }[] = [];
+  while (Date.now() < killedAt + 3_000) {
+    const status = await getFresh(`${app.baseUrl}/healthz`).catch(() => 0);
+    answers.push({ afterMs: Date.now() - killedAt, status });
     await new Promise((r) => setTimeout(r, 50));
   }
+  // Connections the primary handed to the killed worker before it heard of the exit die with it
+  // (a load balancer in front retries those); once it has, every request is served by the other.
+  const failed = answers.filter((a) => a.status !== 200);
   assert.ok(
-    statuses.every((s) => s === 200),
-    `every request during the restart answered 200: ${statuses.filter((s) => s !== 200).length} did not`,
+    failed.length <= 3,
+    `at most the requests of the first moment failed: ${failed.length} of ${answers.length}`,
   );
+  assert.ok(
+    failed.every((a) => a.afterMs < 1_000),
+    `every request from a second after the kill answered 200: ${JSON.stringify(failed)}`,
+  );
+  assert.ok(answers.filter((a) => a.afterMs >= 1_000).length > 5, 'requests went on meanwhile');
   // The replacement takes a few seconds to load the app; until then the other worker serves.
   const fresh = () => [...servingPids()].filter((pid) => !pids.has(pid));
   const waitUntil = Date.now() + 30_000;

@@ -99,7 +99,7 @@ test('a search through htmx answers with the result rows only', async () => {
   const client = await admin();
   const res = await client.get('/admin/customers?q=bj%C3%B6rk', { htmx: true });
   assert.is(res.statusCode, 200);
-  assert.is(res.headers.vary, 'HX-Request');
+  assert.match(String(res.headers.vary), /\bHX-Request\b/);
   assert.not.match(res.body, '<html');
   assert.not.match(res.body, 'name="q"');
   assert.match(res.body, 'id="customer-rows"');

@@ -170,7 +170,7 @@ test('an htmx upload with the token in the header gets the tab fragment back wit
   assert.not.match(res.body, '<html');
   assert.match(res.body, 'Tillagda filer: 1.');
   assert.match(res.body, 'logg.txt');
-  assert.is(res.headers.vary, 'HX-Request');
+  assert.match(String(res.headers.vary), /\bHX-Request\b/);
 });
 
 test('the same upload form sent twice, in a row or at once, keeps its files once', async () => {
