@@ -133,6 +133,11 @@ async function primary(config: Config, started: number): Promise<void> {
   const database = await prepare(config);
   background = startBackground(config, database);
 
+  // Workers accept connections from the shared socket themselves. With Node's default round robin
+  // the primary hands each connection on, and one handed to a worker that has just died hangs
+  // until the client gives up (seen in src/cluster/cluster.test.ts); unaccepted connections in the
+  // shared queue simply go to a worker that lives.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   // Workers join the database the primary opened (the embedded server is already running) and
   // leave the sender and the jobs to it.
   const fork = () => {
