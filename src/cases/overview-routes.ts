@@ -60,13 +60,13 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     extra: { message?: string; error?: string; status?: number },
   ) => {
     const user = currentUser(request);
-    const [tiles, options] = await Promise.all([countTiles(db, user, day()), pickerOptions()]);
+    // the row carries its values only (public/row-pickers.js builds its pickers from the page)
+    const tiles = await countTiles(db, user, day());
     return reply.code(extra.status ?? 200).view('cases/index/_row-update', {
       row,
       tiles,
       tileQuery,
       activeTile: null,
-      options,
       today: day().today,
       ...extra,
       filterToQuery,

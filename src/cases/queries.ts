@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { cachedList, deepFreeze } from '../db/cached.ts';
+import { cachedRead, deepFreeze } from '../db/cached.ts';
 import type { Db } from '../db/database.ts';
 import { caseColumns } from '../db/schema.ts';
 import { listActiveUsers } from '../users/queries.ts';
@@ -46,7 +46,7 @@ export const isDocumentApprovalCase = (kase: Pick<CaseView, 'type_system_key'>):
 // (src/db/cached.ts: exact, dropped when any instance changes them); a customer's contacts do not.
 export async function loadCaseFormOptions(db: Db, customerId: number | null) {
   const [registers, contacts] = await Promise.all([
-    cachedList(db, 'case-form-options', ['users', 'case_statuses', 'case_types', 'priorities'], () =>
+    cachedRead(db, 'case-form-options', ['users', 'case_statuses', 'case_types', 'priorities'], () =>
       loadRegisterOptions(db),
     ),
     customerId ? listCustomerContacts(db, customerId) : Promise.resolve([]),

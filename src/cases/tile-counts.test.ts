@@ -16,6 +16,7 @@ import { createWorkOrderFromCase } from '../work-orders/work-orders.ts';
 import { applyCaseEvent } from './case-events.ts';
 import { createCase, type NewCaseInput, updateCaseHeader } from './cases.ts';
 import { countCaseTiles, type Day } from './overview.ts';
+import { statusOfKind } from './statuses.ts';
 import { foldTileCounts, rebuildTileCounts } from './tile-counts.ts';
 
 const ctx = {} as {
@@ -105,20 +106,11 @@ test.before(async () => {
   ctx.kalle = await seedUser(ctx.db, 'KALLE');
   ctx.anna = await seedUser(ctx.db, 'ANNA');
   ctx.customerId = (await seedAcme(ctx.db)).customer.id;
-  const statusOf = async (kind: string) =>
-    (
-      await ctx.db
-        .selectFrom('case_statuses')
-        .select('id')
-        .where('kind', '=', kind as 'open')
-        .orderBy('position')
-        .executeTakeFirstOrThrow()
-    ).id;
   ctx.status = {
-    open: await statusOf('open'),
-    waiting: await statusOf('waiting'),
-    closed: await statusOf('closed'),
-    workOrder: await statusOf('work_order'),
+    open: await statusOfKind(ctx.db, 'open'),
+    waiting: await statusOfKind(ctx.db, 'waiting'),
+    closed: await statusOfKind(ctx.db, 'closed'),
+    workOrder: await statusOfKind(ctx.db, 'work_order'),
   };
   ctx.typeId = (await ctx.db.selectFrom('case_types').select('id').orderBy('position').executeTakeFirstOrThrow()).id;
   await ctx.db

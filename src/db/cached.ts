@@ -1,14 +1,14 @@
 import type { Db } from './database.ts';
 import { changeFeedOf } from './database.ts';
 
-// Lists that nearly never change (statuses, types, priorities, active users, canned replies) but
-// are wanted on almost every page: kept in this process and used again until one of the tables
+// Reads that nearly never change (statuses, types, priorities, active users, canned replies, a
+// session and its user) but are wanted on almost every request: kept in this process and used again until one of the tables
 // they were read from changes. The change feed (src/db/change-feed.ts) hears every committed
 // write on any instance; a write this process makes calls tablesChanged() as well, so the next
 // request here never waits for the notification. Without a listening connection nothing is kept.
 // maxAgeMs bounds what a lost notification could cost.
 type Entry = { tables: readonly string[]; at: number; value: Promise<unknown> };
-type Cache = { entries: Map<string, Entry>; unsubscribe: () => void };
+type Cache = { entries: Map<string, Entry> };
 const caches = new WeakMap<Db, Cache>();
 const maxAgeMs = 60_000;
 const maxEntries = 20_000;
@@ -19,8 +19,8 @@ function cacheOf(db: Db): Cache | null {
   let cache = caches.get(db);
   if (!cache) {
     const entries = new Map<string, Entry>();
-    const unsubscribe = feed.subscribe((table) => dropEntries(entries, table));
-    cache = { entries, unsubscribe };
+    feed.subscribe((table) => dropEntries(entries, table));
+    cache = { entries };
     caches.set(db, cache);
   }
   feed.ensureStarted();
@@ -34,7 +34,7 @@ function dropEntries(entries: Map<string, Entry>, table: string): void {
 }
 
 // key names the list (with its parameters); tables are every table the load reads.
-export function cachedList<T>(db: Db, key: string, tables: readonly string[], load: () => Promise<T>): Promise<T> {
+export function cachedRead<T>(db: Db, key: string, tables: readonly string[], load: () => Promise<T>): Promise<T> {
   const cache = cacheOf(db);
   if (!cache) return load();
   const now = Date.now();

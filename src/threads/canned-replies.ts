@@ -1,10 +1,10 @@
-import { cachedList, deepFreeze } from '../db/cached.ts';
+import { cachedRead, deepFreeze } from '../db/cached.ts';
 import type { Db } from '../db/database.ts';
 import { sanitizeRichText } from '../rich-text/sanitize.ts';
 
 // On every case page: from this process's cache, dropped when canned replies change (src/db/cached.ts).
 export async function listActiveCannedReplies(db: Db) {
-  return cachedList(db, 'canned-replies', ['canned_replies'], async () =>
+  return cachedRead(db, 'canned-replies', ['canned_replies'], async () =>
     deepFreeze(
       await db
         .selectFrom('canned_replies')

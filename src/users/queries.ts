@@ -1,4 +1,4 @@
-import { cachedList, deepFreeze } from '../db/cached.ts';
+import { cachedRead, deepFreeze } from '../db/cached.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 
@@ -36,7 +36,7 @@ export async function listUsers(db: Db, opts: { includeInactive: boolean }): Pro
 // Who can be picked (responsible, work order assignee): on most pages, so from this process's
 // cache, dropped when any instance changes a user (src/db/cached.ts).
 export async function listActiveUsers(db: Db) {
-  return cachedList(db, 'active-users', ['users'], async () =>
+  return cachedRead(db, 'active-users', ['users'], async () =>
     deepFreeze(
       await db.selectFrom('users').select(['id', 'login', 'name']).where('active', '=', true).orderBy('name').execute(),
     ),
@@ -47,6 +47,6 @@ export async function listActiveUsers(db: Db) {
 // writes users (src/db/cached.ts), so a deactivation or a password change is seen at once. A copy,
 // as the request may add to it.
 export async function findSessionUser(db: Db, id: number): Promise<User | undefined> {
-  const user = await cachedList(db, `session-user:${id}`, ['users'], () => findUserById(db, id));
+  const user = await cachedRead(db, `session-user:${id}`, ['users'], () => findUserById(db, id));
   return user ? { ...user } : undefined;
 }

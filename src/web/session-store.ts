@@ -1,5 +1,5 @@
 import type { Session } from 'fastify';
-import { cachedList, tablesChanged } from '../db/cached.ts';
+import { cachedRead, tablesChanged } from '../db/cached.ts';
 import type { Db } from '../db/database.ts';
 
 type Callback = (err?: unknown) => void;
@@ -30,7 +30,7 @@ export class PgSessionStore {
   // any write to sessions on any instance (login, logout, ended sessions) empties. Kept as text, so
   // each request gets its own object to change.
   get(sid: string, callback: GetCallback): void {
-    const found = cachedList(this.db, `session:${sid}`, ['sessions'], () =>
+    const found = cachedRead(this.db, `session:${sid}`, ['sessions'], () =>
       this.db
         .selectFrom('sessions')
         .select(['data', 'expires_at'])
