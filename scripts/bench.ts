@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type AppProcess, startApp, watchMemory } from '../src/bench/app-process.ts';
+import { type AppProcess, compileApp, startApp, watchMemory } from '../src/bench/app-process.ts';
 import { type LoadResult, loadGet, loadQuickEdit, probe } from '../src/bench/load.ts';
 import { formatTable, gitCommit, redact, round, writeResults } from '../src/bench/report.ts';
 import {
@@ -100,11 +100,13 @@ async function overviewBench(profile = false): Promise<number> {
 
     const longCase = await findOrCreateLongThreadCase(db, user);
     const quickEdits = await planQuickEdits(db, 50);
+    // BENCH_SCENARIOS=a,d runs only those scenarios (keys as printed).
+    const only = process.env.BENCH_SCENARIOS?.split(',').map((k) => k.trim());
     const scenarios: Scenario[] = [
       ...overviewScenarios(),
       { key: 'd', name: 'case page, ~50 thread entries', path: `/cases/${longCase}` },
       { key: 'e', name: 'quick edit: status', path: '/cases/<number>/quick-edit', quickEdit: quickEdits },
-    ];
+    ].filter((s) => !only || only.includes(s.key));
 
     // Every scenario at 1 and at 2 web processes (BENCH_PROCESSES=1,2), each with its own tables.
     const processCounts = (process.env.BENCH_PROCESSES ?? '1,2')
@@ -119,14 +121,9 @@ async function overviewBench(profile = false): Promise<number> {
       say(`starting the app with WEB_CONCURRENCY=${webProcesses}`);
       app = await startApp(
         databaseUrl,
-        {
-          WEB_CONCURRENCY: String(webProcesses),
-          ...(profile
-            ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim() }
-            : {}),
-        },
+        { WEB_CONCURRENCY: String(webProcesses) },
         // each worker loads the app itself: on a busy machine a cluster takes a while to start
-        { startTimeoutMs: 180_000 },
+        { startTimeoutMs: 180_000, nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] },
       );
       const session = await logIn(app.baseUrl, user.login, syntheticAgentPassword);
       // RSS per web process: with a cluster the workers are the primary's children.
@@ -336,15 +333,20 @@ async function kontrollBench(): Promise<number> {
   return 0;
 }
 
-function main(): Promise<number> {
+async function main(): Promise<number> {
   const args = process.argv.slice(2);
+  // Production runs compiled JS; so does the bench unless BENCH_RUNTIME=tsx.
+  if (process.env.BENCH_RUNTIME !== 'tsx') {
+    say('compiling the app (npm run build); BENCH_RUNTIME=tsx runs it through tsx instead');
+    await compileApp();
+  }
   const profile = args.includes('--profile');
   const [command, ...rest] = args.filter((a) => a !== '--profile');
   if (!command) return overviewBench(profile);
   const run = subcommands[command];
   if (!run || rest.length) {
     console.error(`[bench] usage: npm run bench [-- ${Object.keys(subcommands).join(' | ')}]`);
-    return Promise.resolve(2);
+    return 2;
   }
   return run();
 }

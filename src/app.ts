@@ -197,7 +197,8 @@ export async function buildApp(
   });
   app.addHook('preHandler', async (request, reply) => {
     // The bell's count is wanted on full pages only, not on htmx fragments or form posts.
-    const wantsBell = request.user && request.method === 'GET' && !isHtmx(request);
+    const wantsBell =
+      request.user && request.method === 'GET' && !isHtmx(request) && !request.routeOptions.config.countsUnread;
     const unread = wantsBell && request.user ? await countUnread(db, request.user.id) : 0;
     reply.locals = viewContext(request, reply, config, unread);
   });

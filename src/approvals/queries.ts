@@ -206,13 +206,18 @@ export async function listMyApprovals(db: Db, userId: number) {
 export type MyApproval = Awaited<ReturnType<typeof listMyApprovals>>[number];
 
 export async function countMyApprovals(db: Db, userId: number): Promise<number> {
-  const row = await db
+  const row = await myApprovalsCount(db, userId).executeTakeFirstOrThrow();
+  return row.n;
+}
+
+// The count as a query of one row and column n, for a page that folds it into a statement of its own
+// (the overview's counts): one round trip instead of one per count.
+export function myApprovalsCount(db: Db, userId: number) {
+  return db
     .selectFrom('approval_chains')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('state', '=', 'pending')
-    .where(sql<boolean>`current_approver_ids @> array[${userId}]::integer[]`)
-    .executeTakeFirstOrThrow();
-  return row.n;
+    .where(sql<boolean>`current_approver_ids @> array[${userId}]::integer[]`);
 }
 
 // A chain with what the decision's answer page needs: its document and its case.

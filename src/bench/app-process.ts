@@ -9,6 +9,22 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 // output(): the last 16 kB the app wrote (stdout and stderr), to show when it answers 500.
 export type AppProcess = { baseUrl: string; pid: number; output: () => string; stop: () => Promise<void> };
 
+// How the app is started: as production runs it (compiled dist/, see the Dockerfile), or through
+// the tsx loader as tests do. The benches compile first (compileApp) and measure dist/: tsx adds
+// its loader's memory and start time to what is measured.
+let runtime: 'dist' | 'tsx' = 'tsx';
+
+// `npm run build` once, then every startApp of this process runs dist/src/server.js.
+export async function compileApp(): Promise<void> {
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(npm, ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build exited with ${code}`))));
+  });
+  runtime = 'dist';
+}
+
 async function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -29,10 +45,14 @@ async function findFreePort(): Promise<number> {
 export async function startApp(
   databaseUrl: string,
   env: Record<string, string> = {},
-  { startTimeoutMs = 60_000 } = {},
+  // nodeArgs: flags for node itself, e.g. --cpu-prof, which NODE_OPTIONS may not carry (a cluster's
+  // workers inherit them from the primary)
+  { startTimeoutMs = 60_000, nodeArgs = [] as string[] } = {},
 ): Promise<AppProcess> {
   const port = await findFreePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const entry = runtime === 'dist' ? ['dist/src/server.js'] : ['--import', 'tsx', 'src/server.ts'];
+  const args = [...nodeArgs, ...entry];
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: {
       ...process.env,

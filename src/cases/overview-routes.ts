@@ -15,7 +15,7 @@ import {
   filterToQuery,
   findOverviewRow,
   listOverview,
-  listSavedViews,
+  loadOverviewCounts,
   type OverviewRow,
   overviewQuerySchema,
   pageSize,
@@ -73,17 +73,20 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     });
   };
 
-  app.get('/cases', async (request, reply) => {
+  app.get('/cases', { config: { countsUnread: true } }, async (request, reply) => {
     const user = currentUser(request);
     const filter = parseOverviewFilter(parseQuery(overviewQuerySchema, request.query));
-    const [list, tiles, options, savedViews] = await Promise.all([
-      listOverview(db, filter, user, day()),
-      countTiles(db, user, day()),
-      pickerOptions(),
-      listSavedViews(db, user.id),
-    ]);
-    const users = options.users;
     const swapsResults = isHtmx(request) && request.headers['hx-target'] === 'overview-results';
+    // Two statements: the rows, and every count (with the bell and the saved views when the whole
+    // page is rendered).
+    const [list, counts, options] = await Promise.all([
+      listOverview(db, filter, user, day()),
+      loadOverviewCounts(db, user, day(), { page: !swapsResults }),
+      pickerOptions(),
+    ]);
+    const { tiles, savedViews } = counts;
+    if (reply.locals) reply.locals.unreadCount = counts.unread;
+    const users = options.users;
     // The address bar gets the canonical filter, not every empty field of the form.
     if (swapsResults) reply.header('HX-Push-Url', `/cases${filterToQuery(filter)}`);
     return render(

@@ -1,9 +1,10 @@
 import { type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
-import { countMyApprovals } from '../approvals/queries.ts';
+import { myApprovalsCount } from '../approvals/queries.ts';
 import type { Db } from '../db/database.ts';
 import type { StatusKind, User } from '../db/schema.ts';
 import { parseId, queryText } from '../forms/form.ts';
+import { unreadCount } from '../notifications/notifications.ts';
 
 // The case overview's filter. It lives entirely in the URL, so a view can be bookmarked,
 // shared and restored with the back button; defaults are left out of the URL.
@@ -407,28 +408,48 @@ export const tileFilters: Record<TileKey, Partial<OverviewFilter>> = {
 // my_approvals is no case filter: it counts the approvals waiting for the user and links to /approvals.
 // Counted on every overview load, with no cache: each number is exact right after any change,
 // made here or on another instance.
-export async function countTiles(
+export type Tiles = Record<TileKey, number> & { my_approvals: number };
+
+export async function countTiles(db: Db, user: Pick<User, 'id'>, day: Day): Promise<Tiles> {
+  return (await loadOverviewCounts(db, user, day)).tiles;
+}
+
+// Everything the overview counts besides its rows, in one statement: each round trip to the
+// database costs more here than the counting itself (the tiles read a few counter rows). With
+// `page`, also what the whole page adds around the list: the bell's count and the saved views.
+export async function loadOverviewCounts(
   db: Db,
   user: Pick<User, 'id'>,
   day: Day,
-): Promise<Record<TileKey, number> & { my_approvals: number }> {
-  const [counts, myApprovals] = await Promise.all([countCaseTiles(db, user, day), countMyApprovals(db, user.id)]);
-  return { ...counts, my_approvals: myApprovals };
+  opts: { page?: boolean } = {},
+): Promise<{ tiles: Tiles; unread: number; savedViews: SavedView[] }> {
+  const { rows } = await sql<Tiles & { unread: number | null; saved_views: SavedView[] | null }>`select
+      ${caseTileColumns(user, day)},
+      (${myApprovalsCount(db, user.id)})::integer as my_approvals,
+      ${opts.page ? sql`(${unreadCount(db, user.id)})::integer` : sql`null`} as unread,
+      ${opts.page ? savedViewsJson(user.id) : sql`null`} as saved_views`.execute(db);
+  const row = rows[0];
+  if (!row) throw new Error('the tile counts returned no row');
+  const { unread, saved_views, ...tiles } = row;
+  return { tiles, unread: unread ?? 0, savedViews: saved_views ?? [] };
 }
 
 // The case tiles from the counters the trigger cases_count_tiles keeps (src/cases/tile-counts.ts):
 // a few rows each, as many at 1,000 unfinished cases as at 1,000,000. Overdue sums the counts of
 // the due dates before today, so it rolls over at midnight by itself. New today counts the cases
 // created since midnight on the created_at index: it grows with today's cases only.
-export async function countCaseTiles(db: Db, user: Pick<User, 'id'>, day: Day): Promise<Record<TileKey, number>> {
+function caseTileColumns(user: Pick<User, 'id'>, day: Day): RawBuilder<unknown> {
   const tally = (where: RawBuilder<unknown>) =>
     sql<number>`(select coalesce(sum(n), 0)::integer from case_tile_counts where ${where})`;
-  const { rows } = await sql<Record<TileKey, number>>`select
-      ${tally(sql`tally = 'responsible' and responsible_id = ${user.id}`)} as mine,
+  return sql`${tally(sql`tally = 'responsible' and responsible_id = ${user.id}`)} as mine,
       ${tally(sql`tally = 'responsible' and responsible_id is null`)} as unassigned,
       ${tally(sql`tally = 'due' and responsible_id is null and due_date < ${day.today}::date`)} as overdue,
       ${tally(sql`tally = 'waiting'`)} as waiting,
-      (select count(*)::integer from cases where created_at >= ${startOfDay(day)}) as new_today`.execute(db);
+      (select count(*)::integer from cases where created_at >= ${startOfDay(day)}) as new_today`;
+}
+
+export async function countCaseTiles(db: Db, user: Pick<User, 'id'>, day: Day): Promise<Record<TileKey, number>> {
+  const { rows } = await sql<Record<TileKey, number>>`select ${caseTileColumns(user, day)}`.execute(db);
   const counts = rows[0];
   if (!counts) throw new Error('the tile counts returned no row');
   return counts;
@@ -453,13 +474,17 @@ export function activeTile(filter: OverviewFilter): TileKey | null {
   return match ?? null;
 }
 
-export async function listSavedViews(db: Db, userId: number) {
-  return db
-    .selectFrom('saved_views')
-    .select(['id', 'name', 'query'])
-    .where('user_id', '=', userId)
-    .orderBy('name')
-    .execute();
+export type SavedView = { id: number; name: string; query: string };
+
+export async function listSavedViews(db: Db, userId: number): Promise<SavedView[]> {
+  const { rows } = await sql<{ views: SavedView[] }>`select ${savedViewsJson(userId)} as views`.execute(db);
+  return rows[0]?.views ?? [];
+}
+
+// A user's saved views, by name, as one JSON value (folded into the overview's counts).
+function savedViewsJson(userId: number): RawBuilder<SavedView[]> {
+  return sql`(select coalesce(json_agg(json_build_object('id', v.id, 'name', v.name, 'query', v.query)
+      order by v.name), '[]'::json) from saved_views v where v.user_id = ${userId})`;
 }
 
 export async function saveView(db: Db, userId: number, name: string, query: string): Promise<void> {

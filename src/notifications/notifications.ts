@@ -98,13 +98,18 @@ async function queueNotificationMail(db: Kysely<Database>, config: Config, n: Ne
 }
 
 export async function countUnread(db: Kysely<Database>, userId: number): Promise<number> {
-  const row = await db
+  const row = await unreadCount(db, userId).executeTakeFirstOrThrow();
+  return row.n;
+}
+
+// The bell's count as a query of one row and column n, for a page that folds it into a statement
+// of its own (the overview's counts).
+export function unreadCount(db: Kysely<Database>, userId: number) {
+  return db
     .selectFrom('notifications')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('user_id', '=', userId)
-    .where('read_at', 'is', null)
-    .executeTakeFirstOrThrow();
-  return row.n;
+    .where('read_at', 'is', null);
 }
 
 export async function listNotifications(db: Kysely<Database>, userId: number, limit = 50) {

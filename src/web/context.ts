@@ -26,6 +26,9 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     // Routes reachable without logging in (login page, health check, static files).
     public?: boolean;
+    // The route counts the bell's unread notifications itself, folded into a statement of its own
+    // (the overview), and sets reply.locals.unreadCount; the request pipeline does not ask.
+    countsUnread?: boolean;
   }
 }
 
