@@ -53,33 +53,47 @@ export const newCaseSchema = caseHeaderSchema.extend({
 export type NewCaseInput = z.output<typeof newCaseSchema>;
 
 // Ids in the form must name rows that exist and may be used; checked in the same transaction.
+// `changed`: an edit checks only the fields it changes (each check is a round trip, and a quick
+// edit changes one field); what a case already holds was checked when it was written, and an
+// inactive user or customer stays on the cases it is on. A contact is checked again when its
+// customer changes.
 async function checkReferences(
   trx: Transaction<Database>,
   input: CaseHeaderUpdate,
-  opts: { newCase?: boolean } = {},
+  opts: { newCase?: boolean; changed?: readonly HeaderField[] } = {},
 ): Promise<FieldErrors> {
   const errors: FieldErrors = {};
+  const check = (...fields: HeaderField[]) => !opts.changed || fields.some((f) => opts.changed?.includes(f));
+  const ok = { id: 0, active: true };
   const [responsibleOk, customer, status, type, priority, contact] = await Promise.all([
-    isNoneOrActiveUser(trx, input.responsible_id),
+    check('responsible_id') ? isNoneOrActiveUser(trx, input.responsible_id) : true,
     // An inactive customer stays on its old cases; new cases need an active one (checked below).
-    input.customer_id
-      ? trx.selectFrom('customers').select(['id', 'active']).where('id', '=', input.customer_id).executeTakeFirst()
-      : undefined,
-    trx.selectFrom('case_statuses').select('id').where('id', '=', input.status_id).executeTakeFirst(),
-    trx.selectFrom('case_types').select('id').where('id', '=', input.case_type_id).executeTakeFirst(),
-    input.priority_id
+    !check('customer_id')
+      ? ok
+      : input.customer_id
+        ? trx.selectFrom('customers').select(['id', 'active']).where('id', '=', input.customer_id).executeTakeFirst()
+        : undefined,
+    check('status_id')
+      ? trx.selectFrom('case_statuses').select('id').where('id', '=', input.status_id).executeTakeFirst()
+      : ok,
+    check('case_type_id')
+      ? trx.selectFrom('case_types').select('id').where('id', '=', input.case_type_id).executeTakeFirst()
+      : ok,
+    input.priority_id && check('priority_id')
       ? trx.selectFrom('priorities').select('id').where('id', '=', input.priority_id).executeTakeFirst()
       : { id: 0 },
-    input.contact_id && input.customer_id
-      ? trx
-          .selectFrom('contacts')
-          .select('id')
-          .where('id', '=', input.contact_id)
-          .where('customer_id', '=', input.customer_id)
-          .executeTakeFirst()
-      : input.contact_id
-        ? undefined
-        : { id: 0 },
+    !check('contact_id', 'customer_id')
+      ? ok
+      : input.contact_id && input.customer_id
+        ? trx
+            .selectFrom('contacts')
+            .select('id')
+            .where('id', '=', input.contact_id)
+            .where('customer_id', '=', input.customer_id)
+            .executeTakeFirst()
+        : input.contact_id
+          ? undefined
+          : { id: 0 },
   ]);
   if (!responsibleOk) errors.responsible_id = 'errors.invalid';
   if (!customer || (opts.newCase && !customer.active)) errors.customer_id = 'errors.customer_required';
@@ -249,6 +263,7 @@ const headerFields = [
   'contact_email',
   'contact_phone',
 ] as const satisfies readonly (keyof CaseHeader & keyof Case)[];
+type HeaderField = (typeof headerFields)[number];
 
 const asText = (value: unknown) => (value === null || value === undefined || value === '' ? null : String(value));
 
@@ -284,24 +299,27 @@ async function writeCaseHeader(
   opts: HeaderOptions,
 ): Promise<Case> {
   const caseId = current.id;
-  const errors = await checkReferences(trx, input);
+  const changed = headerFields.filter((field) => asText(current[field]) !== asText(input[field]));
+  const errors = await checkReferences(trx, input, { changed });
   if (errors.customer_id && opts.allowNoCustomer && !input.customer_id && !current.customer_id)
     delete errors.customer_id;
   if (Object.keys(errors).length) throw new FormError(errors);
-
-  const changed = headerFields.filter((field) => asText(current[field]) !== asText(input[field]));
   if (!changed.length) return current;
   // The status goes through the lifecycle (its clocks, its history row); the rest is the header's.
   if (changed.includes('status_id'))
     await applyCaseEvent(trx, caseId, { type: 'status_set', status: input.status_id }, actor);
   const { status_id: _status, ...fields } = input;
-  const updated = await trx
-    .updateTable('cases')
-    .set({ ...fields, version: current.version + 1, updated_at: new Date(), last_activity_at: new Date() })
-    .where('id', '=', caseId)
-    .returning(caseColumns)
-    .executeTakeFirstOrThrow();
   const others = changed.filter((field) => field !== 'status_id');
+  // The lifecycle already bumped the version and the activity for a status change; a second
+  // update of the row (a new row version, the triggers on cases) would change nothing more.
+  const updated = !others.length
+    ? await trx.selectFrom('cases').select(caseColumns).where('id', '=', caseId).executeTakeFirstOrThrow()
+    : await trx
+        .updateTable('cases')
+        .set({ ...fields, version: current.version + 1, updated_at: new Date(), last_activity_at: new Date() })
+        .where('id', '=', caseId)
+        .returning(caseColumns)
+        .executeTakeFirstOrThrow();
   if (others.length)
     await trx
       .insertInto('case_events')

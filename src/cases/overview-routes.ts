@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { loadCase } from '../case-page/page.ts';
 import { FormError, parseForm, parseId, parseQuery, queryText, singleLine, versionField } from '../forms/form.ts';
 import { todayIn } from '../i18n/i18n.ts';
 import { currentUser } from '../web/context.ts';
@@ -9,21 +8,19 @@ import { isHtmx, redirectAfterPost, render } from '../web/render.ts';
 import { quickEditCase, quickEditFields, StaleEditError } from './cases.ts';
 import {
   activeTile,
-  countTiles,
   type Day,
   deleteSavedView,
   filterToQuery,
-  findOverviewRow,
+  findOverviewRowAndTiles,
   listOverview,
   loadOverviewCounts,
-  type OverviewRow,
   overviewQuerySchema,
   pageSize,
   parseOverviewFilter,
   saveView,
   tileQuery,
 } from './overview.ts';
-import { loadCaseFormOptions } from './queries.ts';
+import { findCaseRef, loadCaseFormOptions } from './queries.ts';
 
 type Body = Record<string, string | undefined>;
 
@@ -53,15 +50,17 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
   // (a row's responsible picker loads them when opened).
   const pickerOptions = () => loadCaseFormOptions(db, null);
 
+  // The row as stored now, with the tiles, or 404 when the case is gone.
   const renderRow = async (
     request: FastifyRequest,
     reply: FastifyReply,
-    row: OverviewRow,
+    caseId: number,
     extra: { message?: string; error?: string; status?: number },
   ) => {
     const user = currentUser(request);
+    const { row, tiles } = await findOverviewRowAndTiles(db, caseId, user, day());
+    if (!row) throw notFound();
     // the row carries its values only (public/row-pickers.js builds its pickers from the page)
-    const tiles = await countTiles(db, user, day());
     return reply.code(extra.status ?? 200).view('cases/index/_row-update', {
       row,
       tiles,
@@ -124,7 +123,8 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
   });
 
   app.post<{ Params: { number: string }; Body: Body }>('/cases/:number/quick-edit', async (request, reply) => {
-    const kase = await loadCase(request);
+    const kase = await findCaseRef(db, request.params.number);
+    if (!kase) throw notFound();
     const user = currentUser(request);
     const form = parseForm(quickEditSchema, request.body);
     if (!form.ok && form.errors.field) throw notFound();
@@ -133,15 +133,11 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
       const { field, version, value, loaded } = form.data;
       await quickEditCase(db, kase.id, version, field, value, user, { config: app.deps.config, loaded });
       if (field === 'responsible_id') app.deps.mailSender?.kick();
-      const row = await findOverviewRow(db, kase.id);
-      if (!row) throw notFound();
-      return renderRow(request, reply, row, { message: request.t('overview.saved', { number: kase.number }) });
+      return renderRow(request, reply, kase.id, { message: request.t('overview.saved', { number: kase.number }) });
     } catch (error) {
       const stale = error instanceof StaleEditError;
       if (!stale && !(error instanceof FormError)) throw error;
       // The row comes back with the values now stored, so the old value is put back in the picker.
-      const row = await findOverviewRow(db, kase.id);
-      if (!row) throw notFound();
       // A row's picker names its field's conflict; an edit without the loaded value, any change.
       const field = form.ok ? form.data.field : undefined;
       const message = !stale
@@ -152,7 +148,7 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
               field: request.t(`cases.field.${field}`).toLowerCase(),
             })
           : request.t('overview.stale', { number: kase.number });
-      return renderRow(request, reply, row, {
+      return renderRow(request, reply, kase.id, {
         error: message,
         status: stale ? 409 : 422,
       });

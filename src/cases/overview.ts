@@ -395,6 +395,26 @@ export async function findOverviewRow(db: Db, caseId: number) {
   return overviewRows(db).where('c.id', '=', caseId).executeTakeFirst();
 }
 
+// A row as an edit sends it back, with the tiles it moved: one statement.
+export async function findOverviewRowAndTiles(
+  db: Db,
+  caseId: number,
+  user: Pick<User, 'id'>,
+  day: Day,
+): Promise<{ row: OverviewRow | undefined; tiles: Tiles }> {
+  const rowQuery = overviewRows(db).where('c.id', '=', caseId);
+  // The row's columns and the tiles' share one result row (their names differ); no case, nulls.
+  const { rows } = await sql<Tiles & Partial<OverviewRow>>`select r.*,
+      ${caseTileColumns(user, day)},
+      (${myApprovalsCount(db, user.id)})::integer as my_approvals
+    from (select 1) one left join lateral (${rowQuery}) r on true`.execute(db);
+  const found = rows[0];
+  if (!found) throw new Error('the tile counts returned no row');
+  const { mine, unassigned, overdue, waiting, new_today, my_approvals, ...row } = found;
+  const tiles = { mine, unassigned, overdue, waiting, new_today, my_approvals };
+  return { row: row.id === null || row.id === undefined ? undefined : (row as OverviewRow), tiles };
+}
+
 // The statistic tiles: each is a count and the filter that shows what it counts.
 export type TileKey = 'mine' | 'unassigned' | 'overdue' | 'waiting' | 'new_today';
 export const tileFilters: Record<TileKey, Partial<OverviewFilter>> = {

@@ -4,6 +4,12 @@ import type { Db } from '../db/database.ts';
 import { caseColumns } from '../db/schema.ts';
 import { listActiveUsers } from '../users/queries.ts';
 
+// Only which case a number names, for a request that writes it and reads it back itself (the
+// overview's quick edit): findCaseByNumber joins eight tables for the case page.
+export async function findCaseRef(db: Db, number: string): Promise<{ id: number; number: string } | undefined> {
+  return db.selectFrom('cases').select(['id', 'number']).where('number', '=', number).executeTakeFirst();
+}
+
 export async function findCaseByNumber(db: Db, number: string) {
   return db
     .selectFrom('cases')
