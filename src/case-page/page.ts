@@ -65,14 +65,19 @@ export async function renderCasePage(
 ): Promise<FastifyReply> {
   const db = request.server.deps.db;
   const tab = findTab(tabName);
-  const [options, tabData, unsentReplies, approval] = await Promise.all([
+  const [options, tabData, approval] = await Promise.all([
     loadCaseFormOptions(db, kase.customer_id),
     tab.load({ db, kase, user: currentUser(request) }),
-    // for the Manage menu, which only the whole page shows
-    isHtmx(request) ? [] : listUnsentReplies(db, kase.id),
     // a document case shows its document (and the approver's decision form) above the tabs
     isHtmx(request) ? null : loadCaseApproval(db, kase.id, currentUser(request).id),
   ]);
+  // For the Manage menu, which only the whole page shows. The thread tab has read every entry
+  // with its mail's state already and passes them on.
+  const unsentReplies = isHtmx(request)
+    ? []
+    : 'unsentReplies' in tabData
+      ? tabData.unsentReplies
+      : await listUnsentReplies(db, kase.id);
   // The page carries the user's drafts (src/drafts/): going back to it must ask the server again,
   // not show a copy from the browser's cache that has the boxes as they were before.
   reply.header('Cache-Control', 'no-store');

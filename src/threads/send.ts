@@ -215,7 +215,22 @@ export async function listUnsentReplies(db: Db, caseId: number) {
     .where('e.delivery', '<>', 'none')
     .orderBy('e.id', 'desc')
     .execute();
-  return rows
-    .filter((r) => canSendToCustomer({ ...r, mailState: r.mail_status as MailState }))
+  return unsentRepliesOf(rows);
+}
+
+// The same list from entries a page has already read with their mail's state (the thread tab's
+// listThreadEntries), newest first as given: no second query for the Manage menu.
+export function unsentRepliesOf(
+  entries: readonly {
+    id: string;
+    side: ThreadSide;
+    delivery: Delivery;
+    body_html: string;
+    created_at: Date;
+    mail_status: string | null;
+  }[],
+) {
+  return entries
+    .filter((r) => r.delivery !== 'none' && canSendToCustomer({ ...r, mailState: r.mail_status as MailState }))
     .map((r) => ({ id: r.id, created_at: r.created_at, excerpt: excerptOf(r.body_html, excerptLength) }));
 }

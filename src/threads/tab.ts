@@ -4,6 +4,7 @@ import { openApprovalStates } from '../documents/access.ts';
 import { listMailAttachments } from '../documents/queries.ts';
 import { findDraft } from '../drafts/drafts.ts';
 import { listActiveCannedReplies } from './canned-replies.ts';
+import { unsentRepliesOf } from './send.ts';
 import { readSystemText, systemTextHtml } from './system-text.ts';
 import { listThreadEntries } from './threads.ts';
 
@@ -44,6 +45,8 @@ export const threadTab: CaseTab = {
       : { delivery: 'to_send', to: kase.contact_record_email ?? kase.contact_email ?? '' };
     return {
       thread,
+      // the Manage menu's "Send to customer" list, from these entries (renderCasePage)
+      unsentReplies: unsentRepliesOf(entries),
       systemTextHtml,
       // the approval chain's document case answers no customer
       replyBox: !isDocumentApprovalCase(kase),
