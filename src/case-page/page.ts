@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { loadCaseApproval } from '../approvals/queries.ts';
-import { type CaseView, findCaseByNumber, loadCaseFormOptions } from '../cases/queries.ts';
+import { type CaseView, findCaseByNumber, findCaseWithUnreadCount, loadCaseFormOptions } from '../cases/queries.ts';
 import { historyTab, internalTab } from '../cases/tabs.ts';
 import { discussionTab } from '../discussions/tab.ts';
 import { documentsTab } from '../documents/tab.ts';
@@ -19,6 +19,18 @@ export function findTab(name: string): CaseTab {
   const tab = caseTabs.find((t) => t.name === name);
   if (!tab) throw notFound();
   return tab;
+}
+
+// For a GET of the whole page (routes with config countsUnread): the case and the bell's count
+// in one statement.
+export async function loadCaseForPage(
+  request: FastifyRequest<{ Params: { number: string } }>,
+  reply: FastifyReply,
+): Promise<CaseView> {
+  const found = await findCaseWithUnreadCount(request.server.deps.db, request.params.number, currentUser(request).id);
+  if (!found) throw notFound();
+  if (reply.locals) reply.locals.unreadCount = found.unread;
+  return found.kase;
 }
 
 export async function loadCase(request: FastifyRequest<{ Params: { number: string } }>): Promise<CaseView> {

@@ -111,6 +111,13 @@ test('a complete case gets the next number, its text is the first thread entry, 
   const cases = await anna.get('/cases');
   assert.match(cases.body, `href="/cases/${number}"`, "the case is in ANNA's open cases");
   assert.match(cases.body, '<span class="badge">1</span>', 'her bell counts one unread notification');
+  // the case page counts the bell in its own first statement (loadCaseForPage)
+  for (const url of [`/cases/${number}`, `/cases/${number}/history`]) {
+    const onCase = await anna.get(url);
+    assert.match(onCase.body, '<span class="badge">1</span>', `the bell on ${url}`);
+  }
+  const onTab = await anna.get(`/cases/${number}/history`, { htmx: true });
+  assert.not.match(onTab.body, 'class="badge"', 'a tab fragment has no bell');
 });
 
 test('rich text is sanitised before it is stored', async () => {

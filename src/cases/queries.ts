@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { cachedRead, deepFreeze } from '../db/cached.ts';
 import type { Db } from '../db/database.ts';
 import { caseColumns } from '../db/schema.ts';
+import { unreadCount } from '../notifications/notifications.ts';
 import { listActiveUsers } from '../users/queries.ts';
 
 // Only which case a number names, for a request that writes it and reads it back itself (the
@@ -11,6 +12,25 @@ export async function findCaseRef(db: Db, number: string): Promise<{ id: number;
 }
 
 export async function findCaseByNumber(db: Db, number: string) {
+  return caseByNumber(db, number).executeTakeFirst();
+}
+
+// The case with the bell's count for the user beside it, in one statement: the case page's first
+// read (GET), which then needs no count of its own from the request pipeline.
+export async function findCaseWithUnreadCount(
+  db: Db,
+  number: string,
+  userId: number,
+): Promise<{ kase: CaseView; unread: number } | undefined> {
+  const row = await caseByNumber(db, number)
+    .select(() => unreadCount(db, userId).as('unread_count'))
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { unread_count, ...kase } = row;
+  return { kase, unread: Number(unread_count ?? 0) };
+}
+
+function caseByNumber(db: Db, number: string) {
   return db
     .selectFrom('cases')
     .leftJoin('customers', 'customers.id', 'cases.customer_id')
@@ -38,8 +58,7 @@ export async function findCaseByNumber(db: Db, number: string) {
       'work_order.number as work_order_number',
       'previous.number as previous_case_number',
     ])
-    .where('cases.number', '=', number)
-    .executeTakeFirst();
+    .where('cases.number', '=', number);
 }
 export type CaseView = NonNullable<Awaited<ReturnType<typeof findCaseByNumber>>>;
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { findTab, loadCase, renderCasePage } from '../case-page/page.ts';
+import { findTab, loadCase, loadCaseForPage, renderCasePage } from '../case-page/page.ts';
 import {
   FormError,
   parseForm,
@@ -107,15 +107,19 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
     return reply.view('cases/pickers/_contacts', { contacts, selected: query.contact_id ?? '' });
   });
 
-  app.get<{ Params: NumberParams }>('/cases/:number', async (request, reply) =>
-    renderCasePage(request, reply, await loadCase(request), 'thread'),
+  app.get<{ Params: NumberParams }>('/cases/:number', { config: { countsUnread: true } }, async (request, reply) =>
+    renderCasePage(request, reply, await loadCaseForPage(request, reply), 'thread'),
   );
 
   // Each tab has its own URL, so a reload or a shared link opens the same tab.
-  app.get<{ Params: NumberParams & { tab: string } }>('/cases/:number/:tab', async (request, reply) => {
-    const tab = findTab(request.params.tab);
-    return renderCasePage(request, reply, await loadCase(request), tab.name);
-  });
+  app.get<{ Params: NumberParams & { tab: string } }>(
+    '/cases/:number/:tab',
+    { config: { countsUnread: true } },
+    async (request, reply) => {
+      const tab = findTab(request.params.tab);
+      return renderCasePage(request, reply, await loadCaseForPage(request, reply), tab.name);
+    },
+  );
 
   // An agent looked at a case flagged for triage (a stranger's mail about another case).
   app.post<{ Params: NumberParams }>('/cases/:number/triage-clearance', async (request, reply) => {
