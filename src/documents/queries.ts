@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { ApprovalChainState, ApprovalChainStep } from '../db/schema.ts';
 import { parseBigId } from '../forms/form.ts';
@@ -289,14 +290,34 @@ export async function listStructureOptions(db: Db, keepId: number | null) {
 }
 
 // The attachments each received mail of a case brought (not its .eml), for its thread entry.
-export async function listMailAttachments(db: Db, caseId: number) {
-  return db
+// What the thread tab shows of a case's documents, read in one statement: the files each received
+// mail brought (filed in E-mail IN; the stored mail itself aside), oldest first, and the documents
+// a reply may attach, newest first (at most 100; one locked in an approval chain cannot go to the
+// customer, see reply-mail.ts).
+export async function listThreadDocuments(db: Db, caseId: number) {
+  const rows = await db
     .selectFrom('documents')
-    .innerJoin('inbound_messages', 'inbound_messages.id', 'documents.inbound_message_id')
-    .select(['documents.id', 'documents.file_name', 'documents.inbound_message_id'])
+    .leftJoin('inbound_messages', 'inbound_messages.id', 'documents.inbound_message_id')
+    .select([
+      'documents.id',
+      'documents.file_name',
+      'documents.inbound_message_id',
+      'documents.approval_state',
+      sql<boolean>`coalesce(documents.file_id <> inbound_messages.file_id, false)`.as('mail_attachment'),
+    ])
     .where('documents.case_id', '=', caseId)
     .where('documents.deleted_at', 'is', null)
-    .whereRef('documents.file_id', '<>', 'inbound_messages.file_id')
     .orderBy('documents.id')
     .execute();
+  const attachable: readonly string[] = openApprovalStates;
+  return {
+    mailAttachments: rows
+      .filter((r) => r.mail_attachment)
+      .map(({ id, file_name, inbound_message_id }) => ({ id, file_name, inbound_message_id })),
+    attachable: rows
+      .filter((r) => attachable.includes(r.approval_state))
+      .reverse()
+      .slice(0, 100)
+      .map(({ id, file_name }) => ({ id, file_name })),
+  };
 }

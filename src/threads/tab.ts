@@ -1,7 +1,6 @@
 import type { CaseTab } from '../case-page/tab.ts';
 import { isDocumentApprovalCase } from '../cases/queries.ts';
-import { openApprovalStates } from '../documents/access.ts';
-import { listMailAttachments } from '../documents/queries.ts';
+import { listThreadDocuments } from '../documents/queries.ts';
 import { findDraft } from '../drafts/drafts.ts';
 import { listActiveCannedReplies } from './canned-replies.ts';
 import { unsentRepliesOf } from './send.ts';
@@ -12,20 +11,10 @@ export const threadTab: CaseTab = {
   name: 'thread',
   labelKey: 'cases.tab.thread',
   load: async ({ db, kase, user }) => {
-    const [entries, mailAttachments, cannedReplies, documents, draft] = await Promise.all([
+    const [entries, { mailAttachments, attachable: documents }, cannedReplies, draft] = await Promise.all([
       listThreadEntries(db, kase.id),
-      listMailAttachments(db, kase.id),
+      listThreadDocuments(db, kase.id),
       listActiveCannedReplies(db),
-      db
-        .selectFrom('documents')
-        .select(['id', 'file_name'])
-        .where('case_id', '=', kase.id)
-        .where('deleted_at', 'is', null)
-        // a document locked in an approval chain cannot go to the customer (reply-mail.ts)
-        .where('approval_state', 'in', openApprovalStates)
-        .orderBy('id', 'desc')
-        .limit(100)
-        .execute(),
       findDraft(db, kase.id, user.id, 'reply'),
     ]);
     // a received mail's entry lists the files it brought (they are filed in E-mail IN)
