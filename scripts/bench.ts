@@ -228,7 +228,7 @@ async function overviewBench(profile = false): Promise<number> {
           ];
         }),
         [
-          'tiles (countTiles, every overview page)',
+          'counts (loadOverviewCounts: tiles, bell, saved views; every overview page)',
           round(tiles.medianMs, 2),
           round(tiles.p90Ms, 2),
           tiles.runs,

@@ -1,5 +1,5 @@
 import { type CompiledQuery, sql } from 'kysely';
-import { buildOverviewQuery, countTiles, type Day, parseOverviewFilter } from '../cases/overview.ts';
+import { buildOverviewQuery, type Day, loadOverviewCounts, parseOverviewFilter } from '../cases/overview.ts';
 import type { Db } from '../db/database.ts';
 
 export type SqlTiming = { medianMs: number; p90Ms: number; runs: number };
@@ -72,7 +72,7 @@ export async function timeOverviewSql(db: Db, query: Record<string, string>, use
 
 // The tiles above the list, which every overview page also counts.
 export async function timeTilesSql(db: Db, userId: number, day: Day): Promise<SqlTiming> {
-  return timeRepeatedly(() => countTiles(db, { id: userId }, day));
+  return timeRepeatedly(() => loadOverviewCounts(db, { id: userId }, day, { page: true }));
 }
 
 // The tile numbers counted over every unfinished case, as the overview did before the counters

@@ -8,7 +8,7 @@ import { ensureBenchUser } from './minimal-seed.ts';
 import { type SqlTiming, timeTilesRecountSql, timeTilesSql } from './sql.ts';
 
 // `npm run bench -- tiles`: what the overview's tiles cost per load at 30,000 and at 100,000
-// unfinished cases: the tiles as the overview reads them (countTiles, from the counters the
+// unfinished cases: the tiles as the overview reads them (loadOverviewCounts, from the counters the
 // trigger keeps) beside the count over every unfinished case they replaced. The database's own
 // unfinished cases first; then waiting cases are added up to each size. They stay: deleting
 // cases is slow here for reasons of its own (each deleted case is looked for in

@@ -391,10 +391,6 @@ export async function listOverview(db: Db, filter: OverviewFilter, user: Pick<Us
   return { rows: rows.slice(0, pageSize), hasMore: rows.length > pageSize };
 }
 
-export async function findOverviewRow(db: Db, caseId: number) {
-  return overviewRows(db).where('c.id', '=', caseId).executeTakeFirst();
-}
-
 // A row as an edit sends it back, with the tiles it moved: one statement.
 export async function findOverviewRowAndTiles(
   db: Db,
@@ -425,14 +421,10 @@ export const tileFilters: Record<TileKey, Partial<OverviewFilter>> = {
   new_today: { resp: 'any', kind: 'all', created: 'today' },
 };
 
-// my_approvals is no case filter: it counts the approvals waiting for the user and links to /approvals.
-// Counted on every overview load, with no cache: each number is exact right after any change,
-// made here or on another instance.
+// The tiles' numbers. my_approvals is no case filter: it counts the approvals waiting for the
+// user and links to /approvals. Counted on every overview load, with no cache: each number is
+// exact right after any change, made here or on another instance.
 export type Tiles = Record<TileKey, number> & { my_approvals: number };
-
-export async function countTiles(db: Db, user: Pick<User, 'id'>, day: Day): Promise<Tiles> {
-  return (await loadOverviewCounts(db, user, day)).tiles;
-}
 
 // Everything the overview counts besides its rows, in one statement: each round trip to the
 // database costs more here than the counting itself (the tiles read a few counter rows). With
@@ -495,11 +487,6 @@ export function activeTile(filter: OverviewFilter): TileKey | null {
 }
 
 export type SavedView = { id: number; name: string; query: string };
-
-export async function listSavedViews(db: Db, userId: number): Promise<SavedView[]> {
-  const { rows } = await sql<{ views: SavedView[] }>`select ${savedViewsJson(userId)} as views`.execute(db);
-  return rows[0]?.views ?? [];
-}
 
 // A user's saved views, by name, as one JSON value (folded into the overview's counts).
 function savedViewsJson(userId: number): RawBuilder<SavedView[]> {
