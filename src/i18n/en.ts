@@ -93,6 +93,8 @@ export const en = {
   'users.password_hint': 'At least 10 characters.',
   'users.password_set': 'The password has been changed.',
   'users.cannot_deactivate_self': 'You cannot deactivate yourself.',
+  'users.cannot_demote_self': 'You cannot take away your own administrator role.',
+  'users.last_admin': 'There must always be at least one active administrator.',
   'customers.new': 'New customer',
   'customers.edit': 'Customer {number}',
   'customers.number': 'Customer number',

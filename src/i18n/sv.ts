@@ -94,6 +94,8 @@ export const sv: Record<MessageKey, string> = {
   'users.password_hint': 'Minst 10 tecken.',
   'users.password_set': 'Lösenordet är ändrat.',
   'users.cannot_deactivate_self': 'Du kan inte inaktivera dig själv.',
+  'users.cannot_demote_self': 'Du kan inte ta bort din egen administratörsroll.',
+  'users.last_admin': 'Det måste alltid finnas minst en aktiv administratör.',
   'customers.new': 'Ny kund',
   'customers.edit': 'Kund {number}',
   'customers.number': 'Kundnummer',
