@@ -646,6 +646,8 @@ export const en = {
   'settings.undo_send_seconds_hint':
     'After Send now a reply waits this long, with an Undo button, before it goes. 0 turns Undo off.',
   'errors.customer_required': 'Pick a customer by customer number.',
+  'errors.customer_unknown': 'There is no customer {name}.',
+  'errors.customer_ambiguous': 'Several customers are called {name}: pick one from the list.',
   'errors.date': 'Write the date as YYYY-MM-DD.',
   // approvals (issue 8): chains, decisions, My approvals, administration
   'approvals.case_title': 'Approval: {name}',

@@ -648,6 +648,8 @@ export const sv: Record<MessageKey, string> = {
   'settings.undo_send_seconds_hint':
     'Efter Skicka nu väntar svaret så här länge, med en Ångra-knapp, innan det går iväg. 0 stänger av Ångra.',
   'errors.customer_required': 'Välj en kund med kundnummer.',
+  'errors.customer_unknown': 'Det finns ingen kund {name}.',
+  'errors.customer_ambiguous': 'Flera kunder heter {name}: välj en i listan.',
   'errors.date': 'Skriv datumet som ÅÅÅÅ-MM-DD.',
   // approvals (issue 8): chains, decisions, My approvals, administration
   'approvals.case_title': 'Attest: {name}',
