@@ -898,5 +898,24 @@ export const en = {
   'errors.no_work_order_status':
     'There is no active case status of the kind "To work order"; an administrator can add one.',
   'history.kind.work_order_created': 'Work order created',
+  // The rich-text editor's (Trix) toolbar; the English ones are Trix's own.
+  'trix.bold': 'Bold',
+  'trix.italic': 'Italic',
+  'trix.strike': 'Strikethrough',
+  'trix.href': 'Link',
+  'trix.heading1': 'Heading',
+  'trix.quote': 'Quote',
+  'trix.code': 'Code',
+  'trix.bullet': 'Bullets',
+  'trix.number': 'Numbers',
+  'trix.decrease_nesting_level': 'Decrease Level',
+  'trix.increase_nesting_level': 'Increase Level',
+  'trix.attach_files': 'Attach Files',
+  'trix.undo': 'Undo',
+  'trix.redo': 'Redo',
+  'trix.url_placeholder': 'Enter a URL…',
+  'trix.url_label': 'URL',
+  'trix.link': 'Link',
+  'trix.unlink': 'Unlink',
 } as const;
 export type MessageKey = keyof typeof en;

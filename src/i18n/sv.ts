@@ -900,4 +900,23 @@ export const sv: Record<MessageKey, string> = {
   'errors.no_work_order_status':
     'Det finns ingen aktiv ärendestatus av typen "Till uppdrag"; en administratör kan lägga till en.',
   'history.kind.work_order_created': 'Arbetsorder skapad',
+  // The rich-text editor's (Trix) toolbar; the English ones are Trix's own.
+  'trix.bold': 'Fet',
+  'trix.italic': 'Kursiv',
+  'trix.strike': 'Genomstruken',
+  'trix.href': 'Länk',
+  'trix.heading1': 'Rubrik',
+  'trix.quote': 'Citat',
+  'trix.code': 'Kod',
+  'trix.bullet': 'Punktlista',
+  'trix.number': 'Numrerad lista',
+  'trix.decrease_nesting_level': 'Minska indrag',
+  'trix.increase_nesting_level': 'Öka indrag',
+  'trix.attach_files': 'Bifoga filer',
+  'trix.undo': 'Ångra',
+  'trix.redo': 'Gör om',
+  'trix.url_placeholder': 'Skriv en adress…',
+  'trix.url_label': 'Adress',
+  'trix.link': 'Länka',
+  'trix.unlink': 'Ta bort länk',
 };
