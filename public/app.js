@@ -43,41 +43,26 @@
     field.dispatchEvent(new Event('input', { bubbles: true }));
   });
 
-  // Trix's toolbar speaks English; in the Swedish UI its buttons get Swedish names.
-  const trixSwedish = {
-    bold: 'Fet',
-    italic: 'Kursiv',
-    strike: 'Genomstruken',
-    href: 'Länk',
-    heading1: 'Rubrik',
-    quote: 'Citat',
-    code: 'Kod',
-    bullet: 'Punktlista',
-    number: 'Numrerad lista',
-    decreaseNestingLevel: 'Minska indrag',
-    increaseNestingLevel: 'Öka indrag',
-    attachFiles: 'Bifoga bild',
-    undo: 'Ångra',
-    redo: 'Gör om',
-  };
+  // Trix's toolbar speaks English; its buttons get the texts of the user's language from the
+  // catalogues (the layout's trix-labels meta, keyed by Trix's button attribute or action).
+  const trixLabels = JSON.parse(document.querySelector('meta[name="trix-labels"]')?.content || '{}');
   document.addEventListener('trix-initialize', (event) => {
-    if (document.documentElement.lang !== 'sv') return;
     const toolbar = event.target.toolbarElement;
     if (!toolbar) return;
     for (const button of toolbar.querySelectorAll('button')) {
       const key = button.dataset.trixAttribute || button.dataset.trixAction;
-      if (!trixSwedish[key]) continue;
-      button.title = trixSwedish[key];
-      button.textContent = trixSwedish[key];
+      if (!key || !trixLabels[key]) continue;
+      button.title = trixLabels[key];
+      button.textContent = trixLabels[key];
     }
     const url = toolbar.querySelector('input[name="href"]');
-    if (url) {
-      url.placeholder = 'Skriv en adress…';
-      url.setAttribute('aria-label', 'Adress');
+    if (url && trixLabels.urlPlaceholder) {
+      url.placeholder = trixLabels.urlPlaceholder;
+      url.setAttribute('aria-label', trixLabels.urlLabel);
     }
     const [linkButton, unlinkButton] = toolbar.querySelectorAll('.trix-dialog--link input[type="button"]');
-    if (linkButton) linkButton.value = 'Länka';
-    if (unlinkButton) unlinkButton.value = 'Ta bort länk';
+    if (linkButton && trixLabels.link) linkButton.value = trixLabels.link;
+    if (unlinkButton && trixLabels.unlink) unlinkButton.value = trixLabels.unlink;
   });
 
   // F2 or Ctrl+S saves the form that has focus (or the page's main form), with its one-time

@@ -2,7 +2,8 @@
 // or when focus leaves the picker, never on each arrow key: ArrowUp/ArrowDown on a closed select
 // changes its value (and fires change) as they walk past the options, and saving each of those
 // would swap the row and drop the focus to the page. The row's template has the picker post on
-// "quick-save"; htmx puts the focus back on the picker by its id after the swap.
+// "quick-save"; htmx puts the focus back on the picker by its id after the swap. Escape puts back
+// the saved value, so a walk the user takes back is not saved when they leave the picker.
 (() => {
   const walkingKeys = new Set(['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Home', 'End', 'PageUp', 'PageDown']);
   const isPicker = (el) => el instanceof HTMLSelectElement && el.hasAttribute('data-quick-edit');
@@ -92,6 +93,16 @@
       // Enter saves; it does not also open the options list.
       event.preventDefault();
       save(select);
+      return;
+    }
+    if (event.key === 'Escape') {
+      // Escape takes back the options walked since the last save, so leaving the picker after it
+      // saves nothing. Setting the value in script fires no change event.
+      const saved = select.dataset.savedValue ?? '';
+      if (select.value !== saved) {
+        event.preventDefault();
+        select.value = saved;
+      }
       return;
     }
     // Arrows and type-to-select letters walk the options; the change they cause waits.

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createContact, createCustomer } from '../customers/customers.ts';
+import { createContact, createCustomer, setCustomerActive } from '../customers/customers.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 import { buildTestApp, formKeyIn, seedUser, TestClient } from '../test-support/app.ts';
@@ -78,7 +78,7 @@ test('a missing field is named beside it and everything typed, rich text too, is
   const res = await client.post('/cases', caseForm({ title: '', customer: 'NOPE' }));
   assert.is(res.statusCode, 422);
   assert.match(res.body, 'Måste fyllas i.');
-  assert.match(res.body, 'Välj en kund med kundnummer.');
+  assert.match(res.body, 'Det finns ingen kund NOPE.');
   assert.match(res.body, 'value="NOPE"');
   assert.match(
     res.body,
@@ -301,6 +301,67 @@ test('a reply is stored on the staff side with the delivery the user chose', asy
   assert.is(queued.statusCode, 303, queued.body.slice(0, 300));
   const sent = await client.get(`/cases/${kase.number}`);
   assert.match(sent.body, 'Svaret har sparats. Det skickas till kunden om 10 s; till dess kan du ångra.');
+});
+
+test('the customer field takes a customer number or the full name of one active customer, in any case', async () => {
+  const bergstrom = await createCustomer(ctx.db, { number: 'K2001', name: 'Bergström Bygg AB', email_domains: [] });
+  const closedDown = await createCustomer(ctx.db, { number: 'K2004', name: 'Bergström Bygg AB', email_domains: [] });
+  await setCustomerActive(ctx.db, closedDown.id, false);
+  await createCustomer(ctx.db, { number: 'K2002', name: 'Nordbygg AB', email_domains: [] });
+  await createCustomer(ctx.db, { number: 'K2003', name: 'Nordbygg AB', email_domains: [] });
+  const client = new TestClient(ctx.app);
+  await client.login('kalle');
+  await client.get('/cases/new');
+  const form = (customer: string) =>
+    caseForm({ title: 'Kunden skriven med namn', customer, contact_id: '', priority_id: '' });
+
+  const byName = await client.post('/cases', form('  bergström bygg ab '));
+  assert.is(byName.statusCode, 303, 'an exact name, trimmed and in any case, is that customer');
+  const created = await ctx.db
+    .selectFrom('cases')
+    .select(['number', 'customer_id', 'version'])
+    .where('title', '=', 'Kunden skriven med namn')
+    .executeTakeFirstOrThrow();
+  assert.is(created.customer_id, bergstrom.id, 'not the inactive customer of the same name');
+
+  const several = await client.post('/cases', form('Nordbygg AB'));
+  assert.is(several.statusCode, 422);
+  assert.match(several.body, 'Flera kunder heter Nordbygg AB: välj en i listan.');
+  assert.match(several.body, 'value="Nordbygg AB"');
+  const none = await client.post('/cases', form('Bergström'));
+  assert.is(none.statusCode, 422);
+  assert.match(none.body, 'Det finns ingen kund Bergström.');
+  assert.is(
+    (await client.get('/cases/pickers/contacts?customer=Acme%20AB')).body.includes('Per Persson'),
+    true,
+    'the contacts of a customer typed by name are offered',
+  );
+
+  // The case page's header takes the same.
+  await client.get(`/cases/${created.number}`);
+  const header = (customer: string, version: number) =>
+    client.post(`/cases/${created.number}/header`, { ...form(customer), version: String(version) });
+  // The customer it has, gone inactive since, stays by its number.
+  await setCustomerActive(ctx.db, bergstrom.id, false);
+  const kept = await header('K2001', created.version);
+  assert.is(kept.statusCode, 303, 'an inactive customer stays on its case');
+  await setCustomerActive(ctx.db, bergstrom.id, true);
+  const current = await ctx.db
+    .selectFrom('cases')
+    .select('version')
+    .where('number', '=', created.number)
+    .executeTakeFirstOrThrow();
+  const renamed = await header('acme ab', current.version);
+  assert.is(renamed.statusCode, 303);
+  const after = await ctx.db
+    .selectFrom('cases')
+    .select(['customer_id', 'version'])
+    .where('number', '=', created.number)
+    .executeTakeFirstOrThrow();
+  assert.is(after.customer_id, ctx.customerId);
+  const refused = await header('Nordbygg AB', after.version);
+  assert.is(refused.statusCode, 422);
+  assert.match(refused.body, 'Flera kunder heter Nordbygg AB: välj en i listan.');
 });
 
 test('an unknown case number is a 404', async () => {

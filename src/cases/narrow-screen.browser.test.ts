@@ -221,7 +221,7 @@ test('on a phone the case page and its editors fit the width, and a reply is wri
   await assertWithinWidth(editor, 'the reply editor');
   // Every toolbar button can be reached: on a row that wraps, or scrolled into view inside the
   // toolbar.
-  for (const name of ['Fet', 'Kursiv', 'Länk', 'Punktlista', 'Numrerad lista', 'Bifoga bild', 'Ångra', 'Gör om']) {
+  for (const name of ['Fet', 'Kursiv', 'Länk', 'Punktlista', 'Numrerad lista', 'Bifoga filer', 'Ångra', 'Gör om']) {
     const button = toolbar.getByRole('button', { name, exact: true });
     await button.scrollIntoViewIfNeeded();
     await assertWithinWidth(button, `toolbar button ${name}`);

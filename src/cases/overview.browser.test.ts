@@ -1,4 +1,4 @@
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
@@ -258,6 +258,40 @@ test('an agent opens a row’s status picker with the mouse, picks a status, and
   assert.is(await saved.locator('option').count(), 4, 'the swapped row’s picker has its list too');
   assert.is(await tileCount(page, 'Väntar på kund'), waitingBefore + 1);
   assert.is(await marker(page), 1, 'no page load');
+  assert.equal(problems, [], 'no script errors or CSP refusals on the way');
+});
+
+test('Escape on a row picker puts back the saved value, and leaving the picker afterwards saves nothing', async () => {
+  const { page, problems } = ctx.browser;
+  const base = ctx.server.url;
+  await page.goto(`${base}/cases?resp=any`);
+  const storedType = async () =>
+    (
+      await ctx.db
+        .selectFrom('cases as c')
+        .innerJoin('case_types as t', 't.id', 'c.case_type_id')
+        .select('t.name')
+        .where('c.number', '=', ctx.annas)
+        .executeTakeFirstOrThrow()
+    ).name;
+  const shown = (select: Locator) => select.evaluate((s: HTMLSelectElement) => s.selectedOptions[0]?.textContent);
+  const posts: string[] = [];
+  page.on('request', (request) => {
+    if (request.method() === 'POST' && request.url().endsWith('/quick-edit')) posts.push(request.url());
+  });
+  const type = page.getByRole('combobox', { name: `Ärendetyp för ${ctx.annas}`, exact: true });
+  assert.is(await shown(type), 'Support');
+  await type.focus();
+  await page.keyboard.press('ArrowDown');
+  assert.is.not(await shown(type), 'Support', 'ArrowDown shows the next type');
+  await page.keyboard.press('Escape');
+  assert.is(await shown(type), 'Support', 'Escape puts back the saved type');
+  await page.keyboard.press('Tab');
+  await page.getByRole('heading', { name: 'Ärenden', exact: true }).click();
+  await page.waitForTimeout(700);
+  assert.equal(posts, [], 'leaving the picker after Escape sends nothing');
+  assert.is(await storedType(), 'Support', 'nothing stored');
+  assert.is(await shown(type), 'Support');
   assert.equal(problems, [], 'no script errors or CSP refusals on the way');
 });
 

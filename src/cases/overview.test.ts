@@ -417,6 +417,46 @@ test('a search counts its hits no further than the page: "50+" when more match',
   assert.match((await eva.get('/cases?resp=any&q=kopiatorn')).body, '>Matches: 50+<');
 });
 
+test('a search from "Mine" that finds nothing offers to widen it, keeping the words and the other filters', async () => {
+  const kalle = await as('kalle');
+  const links = (html: string) =>
+    [...html.matchAll(/<div class="empty">[\s\S]*?<\/div>/g)]
+      .flatMap((m) => [...m[0].matchAll(/<a href="([^"]+)">([^<]+)<\/a>/g)])
+      .map((m) => ({ href: String(m[1]).replaceAll('&amp;', '&'), text: String(m[2]).trim() }));
+  const annas = String(ctx.numbers.annaOpen);
+  const mine = await kalle.get(`/cases?q=${annas}&type=${ctx.ids.Fråga}`);
+  assert.equal(rowsOf(mine.body), []);
+  assert.equal(links(mine.body), [
+    { href: `/cases?resp=any&type=${ctx.ids.Fråga}&q=${annas}`, text: `Sök ”${annas}” bland allas ärenden` },
+    {
+      href: `/cases?resp=any&kind=all&type=${ctx.ids.Fråga}&q=${annas}`,
+      text: `Sök ”${annas}” bland alla ärenden, även stängda`,
+    },
+    { href: '/cases/new', text: 'Nytt ärende' },
+  ]);
+  const first = links(mine.body)[0];
+  assert.ok(first);
+  assert.equal(rowsOf((await kalle.get(first.href)).body), [annas], "the widened search finds ANNA's case");
+
+  // A closed case is hidden by the status kind: the second way out finds it.
+  const closed = await kalle.get('/cases?resp=any&q=Stängt');
+  assert.equal(rowsOf(closed.body), []);
+  const [only] = links(closed.body);
+  assert.ok(only);
+  assert.equal(only, {
+    href: '/cases?resp=any&kind=all&q=St%C3%A4ngt',
+    text: 'Sök ”Stängt” bland alla ärenden, även stängda',
+  });
+  assert.equal(rowsOf((await kalle.get(only.href)).body), [ctx.numbers.kalleClosed]);
+
+  // Without a search the way out is the one it was.
+  const none = await kalle.get(`/cases?type=${ctx.ids.Reklamation}`);
+  assert.equal(links(none.body)[0], {
+    href: `/cases?resp=any&type=${ctx.ids.Reklamation}`,
+    text: 'Visa allas öppna ärenden',
+  });
+});
+
 test('an anonymous visitor cannot see the overview', async () => {
   const res = await new TestClient(ctx.app).get('/cases?resp=any');
   assert.is(res.statusCode, 303);

@@ -106,15 +106,6 @@ export async function listCustomerContacts(db: Db, customerId: number) {
     .execute();
 }
 
-export async function findCustomerByNumber(db: Db, number: string) {
-  return db
-    .selectFrom('customers')
-    .select(['id', 'number', 'name'])
-    .where(sql<boolean>`lower(number) = lower(${number.trim()})`)
-    .where('active', '=', true)
-    .executeTakeFirst();
-}
-
 // Customer picker: number prefix or name substring, most exact first.
 export async function suggestCustomers(db: Db, q: string, limit = 15) {
   const text = q.trim();

@@ -1,7 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { findTab, loadCase, loadCaseForPage, renderCasePage } from '../case-page/page.ts';
+import { resolveCustomer } from '../customers/queries.ts';
+import type { Db } from '../db/database.ts';
 import {
+  type FieldErrors,
   FormError,
   parseForm,
   parseQuery,
@@ -23,7 +26,7 @@ import {
   StaleEditError,
   updateCaseHeader,
 } from './cases.ts';
-import { findCustomerByNumber, listCustomerContacts, loadCaseFormOptions, suggestCustomers } from './queries.ts';
+import { listCustomerContacts, loadCaseFormOptions, suggestCustomers } from './queries.ts';
 import { findStatusOfKind } from './statuses.ts';
 
 type Body = Record<string, string | undefined>;
@@ -32,22 +35,36 @@ type NumberParams = { number: string };
 const pickerQuerySchema = z.object({ customer: queryText, contact_id: queryText });
 const headerEditSchema = caseHeaderSchema.extend({ version: versionField });
 
-// The form names the customer by number (typed or picked); the domain wants its id. A repeated
-// field goes on as it came, for the schema to refuse.
-async function withCustomerId(request: FastifyRequest, body: RawForm): Promise<RawForm> {
-  if (typeof body.customer !== 'string') return { ...body, customer_id: body.customer ?? '' };
+// The form names the customer by number (typed or picked from the suggestions) or by full name
+// (resolveCustomer); the domain wants its id. Why a typed text names no customer goes beside the
+// field in place of the schema's "required". A repeated field goes on as it came, for the schema
+// to refuse.
+async function withCustomerId(
+  request: FastifyRequest,
+  body: RawForm,
+): Promise<{ raw: RawForm; customerProblem?: string }> {
+  if (typeof body.customer !== 'string') return { raw: { ...body, customer_id: body.customer ?? '' } };
   const typed = toSingleLine(body.customer);
-  if (!typed) return { ...body, customer_id: '' };
-  const customer = await findCustomerByNumber(request.server.deps.db, typed);
-  return { ...body, customer_id: customer ? String(customer.id) : '' };
+  if (!typed) return { raw: { ...body, customer_id: '' } };
+  const resolved = await resolveCustomer(request.server.deps.db, typed);
+  if ('problem' in resolved) return { raw: { ...body, customer_id: '' }, customerProblem: resolved.problem };
+  return { raw: { ...body, customer_id: String(resolved.customer.id) } };
+}
+
+const withProblem = (errors: FieldErrors, customerProblem?: string): FieldErrors =>
+  customerProblem ? { ...errors, customer_id: customerProblem } : errors;
+
+// The customer a form's field names, for its contacts list.
+async function customerIdOf(db: Db, typed: string | undefined): Promise<number | null> {
+  const resolved = typed ? await resolveCustomer(db, toSingleLine(typed)) : undefined;
+  return resolved && 'customer' in resolved ? resolved.customer.id : null;
 }
 
 export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
   const { db } = app.deps;
 
   const showNewForm = async (reply: FastifyReply, values: Body, errors: Record<string, string>, status = 200) => {
-    const customer = values.customer ? await findCustomerByNumber(db, toSingleLine(values.customer)) : undefined;
-    const options = await loadCaseFormOptions(db, customer?.id ?? null);
+    const options = await loadCaseFormOptions(db, await customerIdOf(db, values.customer));
     return reply.code(status).view('cases/new', { values, errors, options });
   };
 
@@ -75,9 +92,9 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
 
   app.post('/cases', async (request, reply) => {
     const formKey = formKeyOf(request.body);
-    const body = await withCustomerId(request, rawForm(request.body));
+    const { raw: body, customerProblem } = await withCustomerId(request, rawForm(request.body));
     const form = parseForm(newCaseSchema, body);
-    if (!form.ok) return showNewForm(reply, typedValues(body), form.errors, 422);
+    if (!form.ok) return showNewForm(reply, typedValues(body), withProblem(form.errors, customerProblem), 422);
     try {
       const created = await createCase(db, form.data, currentUser(request), { config: app.deps.config, formKey });
       // a new responsible may have been e-mailed
@@ -102,8 +119,8 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
   });
   app.get('/cases/pickers/contacts', async (request, reply) => {
     const query = parseQuery(pickerQuerySchema, request.query);
-    const customer = await findCustomerByNumber(db, query.customer ?? '');
-    const contacts = customer ? await listCustomerContacts(db, customer.id) : [];
+    const customerId = await customerIdOf(db, query.customer);
+    const contacts = customerId ? await listCustomerContacts(db, customerId) : [];
     return reply.view('cases/pickers/_contacts', { contacts, selected: query.contact_id ?? '' });
   });
 
@@ -135,11 +152,12 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
 
   app.post<{ Params: NumberParams }>('/cases/:number/header', async (request, reply) => {
     const found = await loadCase(request);
-    const raw = await withCustomerId(request, rawForm(request.body));
+    const { raw, customerProblem } = await withCustomerId(request, rawForm(request.body));
     const body = typedValues(raw);
     const form = parseForm(headerEditSchema, raw);
     if (!form.ok) {
-      return renderCasePage(request, reply, found, 'thread', { values: body, errors: form.errors, status: 422 });
+      const errors = withProblem(form.errors, customerProblem);
+      return renderCasePage(request, reply, found, 'thread', { values: body, errors, status: 422 });
     }
     try {
       const { version, ...header } = form.data;

@@ -39,6 +39,33 @@ export async function listCustomers(db: Db, search: CustomerSearch = {}): Promis
   return { customers: rows.slice(0, customersPerPage), page, hasMore: rows.length > customersPerPage };
 }
 
+export type CustomerChoice = Pick<Customer, 'id' | 'number' | 'name'>;
+export type CustomerResolution =
+  | { customer: CustomerChoice }
+  | { problem: 'errors.customer_unknown' | 'errors.customer_ambiguous' };
+
+// What a customer field holds (a case's, a project's): a customer number, as picking a
+// suggestion fills it in, or the name of one active customer typed out in full, in any case. A
+// number wins over a name, and finds an inactive customer too: it stays on its old cases and
+// projects, and the caller decides whether it may be used. A name that several active customers
+// share is refused rather than guessed. The problem is a message key whose {name} is what was typed.
+export async function resolveCustomer(db: Db, typed: string): Promise<CustomerResolution> {
+  const text = typed.trim();
+  if (!text) return { problem: 'errors.customer_unknown' };
+  const customers = db.selectFrom('customers').select(['id', 'number', 'name']);
+  const byNumber = await customers.where(sql<boolean>`lower(number) = lower(${text})`).executeTakeFirst();
+  if (byNumber) return { customer: byNumber };
+  // customers_name serves this
+  const byName = await customers
+    .where(sql<boolean>`lower(name) = lower(${text})`)
+    .where('active', '=', true)
+    .orderBy('id')
+    .limit(2)
+    .execute();
+  if (byName.length > 1) return { problem: 'errors.customer_ambiguous' };
+  return byName[0] ? { customer: byName[0] } : { problem: 'errors.customer_unknown' };
+}
+
 export async function findCustomerById(db: Db, id: number): Promise<Customer | undefined> {
   return db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
 }

@@ -93,6 +93,8 @@ export const en = {
   'users.password_hint': 'At least 10 characters.',
   'users.password_set': 'The password has been changed.',
   'users.cannot_deactivate_self': 'You cannot deactivate yourself.',
+  'users.cannot_demote_self': 'You cannot take away your own administrator role.',
+  'users.last_admin': 'There must always be at least one active administrator.',
   'customers.new': 'New customer',
   'customers.edit': 'Customer {number}',
   'customers.number': 'Customer number',
@@ -578,6 +580,9 @@ export const en = {
   'overview.empty': 'No cases here.',
   'overview.empty_page': 'This page is past the last case.',
   'overview.show_all_open': "Show everyone's open cases",
+  'overview.show_everyone': "Show everyone's cases",
+  'overview.search_everyone': "Search everyone's cases for “{q}”",
+  'overview.search_every_status': 'Search all cases, closed ones too, for “{q}”',
   'overview.paging': 'Pages',
   'overview.previous': 'Previous',
   'overview.next': 'Next',
@@ -644,6 +649,8 @@ export const en = {
   'settings.undo_send_seconds_hint':
     'After Send now a reply waits this long, with an Undo button, before it goes. 0 turns Undo off.',
   'errors.customer_required': 'Pick a customer by customer number.',
+  'errors.customer_unknown': 'There is no customer {name}.',
+  'errors.customer_ambiguous': 'Several customers are called {name}: pick one from the list.',
   'errors.date': 'Write the date as YYYY-MM-DD.',
   // approvals (issue 8): chains, decisions, My approvals, administration
   'approvals.case_title': 'Approval: {name}',
@@ -894,5 +901,24 @@ export const en = {
   'errors.no_work_order_status':
     'There is no active case status of the kind "To work order"; an administrator can add one.',
   'history.kind.work_order_created': 'Work order created',
+  // The rich-text editor's (Trix) toolbar; the English ones are Trix's own.
+  'trix.bold': 'Bold',
+  'trix.italic': 'Italic',
+  'trix.strike': 'Strikethrough',
+  'trix.href': 'Link',
+  'trix.heading1': 'Heading',
+  'trix.quote': 'Quote',
+  'trix.code': 'Code',
+  'trix.bullet': 'Bullets',
+  'trix.number': 'Numbers',
+  'trix.decrease_nesting_level': 'Decrease Level',
+  'trix.increase_nesting_level': 'Increase Level',
+  'trix.attach_files': 'Attach Files',
+  'trix.undo': 'Undo',
+  'trix.redo': 'Redo',
+  'trix.url_placeholder': 'Enter a URL…',
+  'trix.url_label': 'URL',
+  'trix.link': 'Link',
+  'trix.unlink': 'Unlink',
 } as const;
 export type MessageKey = keyof typeof en;

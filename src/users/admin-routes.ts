@@ -84,7 +84,7 @@ export async function registerUserAdminRoutes(app: FastifyInstance): Promise<voi
     const form = parseForm(userSchema, request.body);
     if (!form.ok) return showForm(reply, { id: user.id, values, errors: form.errors }, 422);
     try {
-      await updateUser(db, user.id, form.data);
+      await updateUser(db, user.id, form.data, request.user?.id);
       return redirectAfterPost(request, reply, `/admin/users/${user.id}`, request.t('common.saved'));
     } catch (error) {
       if (error instanceof FormError) return showForm(reply, { id: user.id, values, errors: error.fields }, 422);
@@ -116,11 +116,13 @@ export async function registerUserAdminRoutes(app: FastifyInstance): Promise<voi
   app.post<{ Params: Params }>('/:id/activation', async (request, reply) => {
     const user = await loadUser(request);
     const active = parseActivation(request.body);
-    if (!active && user.id === request.user?.id) {
-      request.session.flash = request.t('users.cannot_deactivate_self');
+    try {
+      await setUserActive(db, user.id, active, config, request.user?.id);
+    } catch (error) {
+      if (!(error instanceof FormError)) throw error;
+      request.session.flash = request.t(error.messageKey);
       return redirectAfterPost(request, reply, `/admin/users/${user.id}`);
     }
-    await setUserActive(db, user.id, active, config);
     if (!active) app.deps.mailSender?.kick();
     return redirectAfterPost(request, reply, `/admin/users/${user.id}`, request.t('common.saved'));
   });

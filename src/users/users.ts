@@ -71,14 +71,51 @@ export async function createUser(db: Db, input: UserInput, password?: string): P
   }
 }
 
-export async function updateUser(db: Db, id: number, input: UserInput): Promise<User> {
+// There is always at least one active admin, or nobody could manage the users again; and admins
+// do not take away their own admin rights (as they cannot deactivate themselves), which would
+// also lock them out of the page they are on. What a change that makes targetId stop being an
+// active admin (a demotion or a deactivation) runs into, given who the active admins are now.
+export function adminLossRefusal(
+  targetId: number,
+  activeAdminIds: readonly number[],
+  actorId?: number,
+): 'self' | 'last_admin' | null {
+  if (!activeAdminIds.includes(targetId)) return null;
+  if (actorId === targetId) return 'self';
+  return activeAdminIds.some((id) => id !== targetId) ? null : 'last_admin';
+}
+
+// Locks every active admin's row until the transaction ends: two admins demoting (or
+// deactivating) each other at once would otherwise each see the other one stay and leave none.
+// The second waits here for the first to commit and then no longer finds the first's target.
+async function lockActiveAdmins(trx: Db): Promise<number[]> {
+  const rows = await trx
+    .selectFrom('users')
+    .select('id')
+    .where('role', '=', 'admin')
+    .where('active', '=', true)
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+// actorId: the admin making the change, who may not demote themself.
+export async function updateUser(db: Db, id: number, input: UserInput, actorId?: number): Promise<User> {
   try {
-    const user = await db
-      .updateTable('users')
-      .set({ ...input, initials: input.initials || initialsOf(input.name), updated_at: new Date() })
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const user = await db.transaction().execute(async (trx) => {
+      if (input.role !== 'admin') {
+        const refusal = adminLossRefusal(id, await lockActiveAdmins(trx), actorId);
+        if (refusal)
+          throw new FormError({ role: refusal === 'self' ? 'users.cannot_demote_self' : 'users.last_admin' });
+      }
+      return trx
+        .updateTable('users')
+        .set({ ...input, initials: input.initials || initialsOf(input.name), updated_at: new Date() })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    });
     tablesChanged(db, 'users');
     return user;
   } catch (error) {
@@ -169,10 +206,23 @@ export async function saveAccountSettings(db: Db, id: number, input: AccountSett
   tablesChanged(db, 'users');
 }
 
-// A deactivated user is logged out everywhere at once: their sessions are deleted.
+// A deactivated user is logged out everywhere at once: their sessions are deleted. Refused with
+// a FormError (on "active") for the admin's own account (actorId) and for the last active admin.
 // config, when given, lets the admins who take over someone's approvals hear of it by e-mail too
-export async function setUserActive(db: Db, id: number, active: boolean, config?: Config): Promise<void> {
+export async function setUserActive(
+  db: Db,
+  id: number,
+  active: boolean,
+  config?: Config,
+  actorId?: number,
+): Promise<void> {
   await db.transaction().execute(async (trx) => {
+    if (!active) {
+      const refusal = actorId === id ? 'self' : adminLossRefusal(id, await lockActiveAdmins(trx), actorId);
+      if (refusal) {
+        throw new FormError({ active: refusal === 'self' ? 'users.cannot_deactivate_self' : 'users.last_admin' });
+      }
+    }
     await trx.updateTable('users').set({ active, updated_at: new Date() }).where('id', '=', id).execute();
     // and a session written back meanwhile does not return with a reactivation
     if (!active) await endSessionsOfUser(trx, id);

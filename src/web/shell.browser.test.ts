@@ -1,7 +1,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
-import { launchBrowser, startTestServer, type TestBrowser, type TestServer } from '../test-support/browser.ts';
+import { seedUser } from '../test-support/app.ts';
+import {
+  launchBrowser,
+  logInThroughForm,
+  startTestServer,
+  type TestBrowser,
+  type TestServer,
+} from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { needs } from '../test-support/system-packages.ts';
 import { ensureAdminUser } from '../users/users.ts';
@@ -100,6 +107,31 @@ test('a user changes their own password from the user menu and logs in with it',
   await page.getByRole('navigation', { name: 'Main navigation' }).waitFor();
 
   assert.equal(problems, [], 'no script errors or CSP refusals on the way');
+});
+
+test('the rich-text toolbar speaks the user’s language: Bifoga filer in Swedish, Attach Files in English', async () => {
+  const browser = await launchBrowser({ locale: 'sv-SE' });
+  try {
+    const { page, problems } = browser;
+    const base = ctx.server.url;
+    await seedUser(ctx.db, 'TRIX', 'agent');
+    await logInThroughForm(page, base, 'trix');
+    await page.goto(`${base}/cases/new`);
+    const toolbar = page.locator('trix-toolbar');
+    await toolbar.getByRole('button', { name: 'Fet', exact: true }).waitFor();
+    assert.is(await toolbar.getByRole('button', { name: 'Bifoga filer', exact: true }).count(), 1);
+    assert.is(await toolbar.getByRole('button', { name: 'Bifoga bild', exact: true }).count(), 0);
+
+    await page.getByLabel('Användarmeny').click();
+    await page.getByRole('button', { name: 'English', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Main navigation' }).waitFor();
+    await page.goto(`${base}/cases/new`);
+    await toolbar.getByRole('button', { name: 'Bold', exact: true }).waitFor();
+    assert.is(await toolbar.getByRole('button', { name: 'Attach Files', exact: true }).count(), 1);
+    assert.equal(problems, [], 'no script errors or CSP refusals on the way');
+  } finally {
+    await browser.close();
+  }
 });
 
 test.run();

@@ -135,17 +135,6 @@ export async function listProjectOptions(db: Db, keepId: number | null = null) {
     .execute();
 }
 
-export async function findCustomerIdByNumber(db: Db, number: string): Promise<number | null> {
-  const typed = number.trim();
-  if (!typed) return null;
-  const row = await db
-    .selectFrom('customers')
-    .select('id')
-    .where(sql<boolean>`lower(number) = lower(${typed})`)
-    .executeTakeFirst();
-  return row?.id ?? null;
-}
-
 // ── Work orders ──────────────────────────────────────────────────────────────────────────────
 
 export type WorkOrderFilter = {

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { loadCase } from '../case-page/page.ts';
 import type { CaseView } from '../cases/queries.ts';
+import { resolveCustomer } from '../customers/queries.ts';
 import type { WorkOrderStatus } from '../db/schema.ts';
 import { loadDocumentsPanel } from '../documents/panel.ts';
 import {
@@ -33,7 +34,6 @@ import {
   updateProject,
 } from './projects.ts';
 import {
-  findCustomerIdByNumber,
   findProjectByNumber,
   findWorkOrderByNumber,
   listProjectChoices,
@@ -74,18 +74,18 @@ type FormState = { values: Body; errors: FieldErrors; stale?: boolean; status?: 
 
 const text = (v: unknown) => (v === null || v === undefined ? '' : String(v));
 
-// The form names the customer by number (typed or picked); the domain wants its id. A repeated
-// field goes on as it came, for the schema to refuse.
+// The form names the customer by number (typed or picked) or by full name (resolveCustomer); the
+// domain wants its id. A repeated field goes on as it came, for the schema to refuse.
 async function withCustomerId(
   request: FastifyRequest,
   raw: RawForm,
-): Promise<{ raw: RawForm; unknownCustomer: boolean }> {
-  if (typeof raw.customer !== 'string')
-    return { raw: { ...raw, customer_id: raw.customer ?? '' }, unknownCustomer: false };
+): Promise<{ raw: RawForm; customerProblem?: string }> {
+  if (typeof raw.customer !== 'string') return { raw: { ...raw, customer_id: raw.customer ?? '' } };
   const typed = toSingleLine(raw.customer);
-  if (!typed) return { raw: { ...raw, customer_id: '' }, unknownCustomer: false };
-  const id = await findCustomerIdByNumber(request.server.deps.db, typed);
-  return { raw: { ...raw, customer_id: id ? String(id) : '' }, unknownCustomer: !id };
+  if (!typed) return { raw: { ...raw, customer_id: '' } };
+  const resolved = await resolveCustomer(request.server.deps.db, typed);
+  if ('problem' in resolved) return { raw: { ...raw, customer_id: '' }, customerProblem: resolved.problem };
+  return { raw: { ...raw, customer_id: String(resolved.customer.id) } };
 }
 
 function projectValues(p: ProjectView): Body {
@@ -165,12 +165,12 @@ export async function registerWorkOrderRoutes(app: FastifyInstance): Promise<voi
   );
 
   app.post('/projects', async (request, reply) => {
-    const { raw, unknownCustomer } = await withCustomerId(request, rawForm(request.body));
+    const { raw, customerProblem } = await withCustomerId(request, rawForm(request.body));
     const body = typedValues(raw);
     const form = parseForm(projectSchema, raw);
     const errors = form.ok ? {} : form.errors;
-    if (unknownCustomer) errors.customer_id = 'errors.customer_required';
-    if (!form.ok || unknownCustomer)
+    if (customerProblem) errors.customer_id = customerProblem;
+    if (!form.ok || customerProblem)
       return showProjectForm(request, reply, null, { values: body, errors, status: 422 });
     try {
       const project = await createProject(db, form.data, currentUser(request));
@@ -194,12 +194,12 @@ export async function registerWorkOrderRoutes(app: FastifyInstance): Promise<voi
 
   app.post<{ Params: NumberParams }>('/projects/:number', async (request, reply) => {
     const project = await loadProject(request);
-    const { raw, unknownCustomer } = await withCustomerId(request, rawForm(request.body));
+    const { raw, customerProblem } = await withCustomerId(request, rawForm(request.body));
     const body = typedValues(raw);
     const form = parseForm(projectEditSchema, raw);
     const errors = form.ok ? {} : form.errors;
-    if (unknownCustomer) errors.customer_id = 'errors.customer_required';
-    if (!form.ok || unknownCustomer)
+    if (customerProblem) errors.customer_id = customerProblem;
+    if (!form.ok || customerProblem)
       return showProjectForm(request, reply, project, { values: body, errors, status: 422 });
     try {
       const { version, ...input } = form.data;

@@ -84,7 +84,7 @@ test('an agent creates projects: the next series number when left blank, a typed
 
   const unknownCustomer = await kalle.post('/projects', { number: '', name: 'Okänd kund', customer: 'NOPE' });
   assert.is(unknownCustomer.statusCode, 422);
-  assert.match(unknownCustomer.body, 'Välj en kund med kundnummer.');
+  assert.match(unknownCustomer.body, 'Det finns ingen kund NOPE.');
   assert.match(unknownCustomer.body, 'value="NOPE"');
   // A number that is part of its own link: "new", "." and ".." would lead elsewhere.
   for (const number of ['new', '.', '..']) {
@@ -93,6 +93,10 @@ test('an agent creates projects: the next series number when left blank, a typed
     assert.match(refused.body, 'Använd bokstäver, siffror, punkt, bindestreck eller understreck');
   }
   assert.is(await count('projects'), 2);
+  const byName = await kalle.post('/projects', { number: 'ACME-2', name: 'Kund med namn', customer: ' acme ab' });
+  assert.is(byName.statusCode, 303, 'the customer typed by its full name');
+  assert.match((await kalle.get('/projects/ACME-2')).body, 'value="K1001"');
+  await ctx.db.deleteFrom('projects').where('number', '=', 'ACME-2').execute();
 });
 
 test('the project list filters by text, customer and active', async () => {
