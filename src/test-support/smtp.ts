@@ -2,7 +2,14 @@ import type { AddressInfo } from 'node:net';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
-export type ReceivedMail = { raw: Buffer; parsed: ParsedMail; envelopeTo: string[]; envelopeFrom: string };
+// connection: the SMTP session it came in on (one per client connection), to tell senders apart.
+export type ReceivedMail = {
+  raw: Buffer;
+  parsed: ParsedMail;
+  envelopeTo: string[];
+  envelopeFrom: string;
+  connection: string;
+};
 
 // A real SMTP server on 127.0.0.1 for tests. `answer` decides the reply to each message's data:
 // 250 to accept, or a 4xx/5xx code to refuse it (the message is then not kept). `holdMs` keeps
@@ -39,6 +46,7 @@ export async function startTestSmtpServer(
           parsed: await simpleParser(raw, { keepCidLinks: true }),
           envelopeTo: session.envelope.rcptTo.map((r) => r.address),
           envelopeFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          connection: session.id,
         });
         for (const wake of waiters.splice(0)) wake();
         callback();
