@@ -336,7 +336,7 @@ test('self-check: the sampled fuzz finds a planted bug that only one field with 
         found.add(/note (.*?): 5/.exec(failure)?.[1] ?? failure);
       }
     }
-    // (the app refuses a NUL in any form before a route sees it)
+    // (a NUL the database refuses is a 400: src/web/errors.ts answers that SQL state so)
     assert.equal([...found].sort(), ['100 KB', 'repeated'], 'both bugs found within the two runs');
   } finally {
     await planted.app.close();
