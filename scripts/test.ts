@@ -139,9 +139,11 @@ async function findTestFiles(dir: string, match: RegExp): Promise<string[]> {
   return files.sort((a, b) => weight(a) - weight(b) || a.localeCompare(b));
 }
 
-// Files that change process-wide state (crash handlers, servers they kill, a nested test run) or
-// run for minutes anyway get a process of their own; the rest share one worker per slot.
-const ownProcess = /fuzz|redirect|crash|embedded|system-packages/;
+// Files that change process-wide state (crash handlers, servers they kill, a nested test run)
+// get a process of their own; the rest share one worker per slot. The long fuzz and redirect
+// sweeps share one too: they start first, so their worker has the app loaded for the files after
+// them, and the two processes of their own cost about 2.5 s of CPU each just to load it.
+const ownProcess = /crash|embedded|system-packages/;
 
 async function runFiles(files: string[], env: NodeJS.ProcessEnv): Promise<FileResult[]> {
   const queue = [...files];

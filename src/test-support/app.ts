@@ -16,10 +16,16 @@ export function testConfig(env: Record<string, string> = {}): Config {
 export async function buildTestApp(
   db: Db,
   env: Record<string, string> = {},
-  extra: { mailSender?: Pick<MailSender, 'kick'>; onRoute?: (route: RouteOptions) => void } = {},
+  extra: {
+    mailSender?: Pick<MailSender, 'kick'>;
+    onRoute?: (route: RouteOptions) => void;
+    // routes a test adds to the app, behind its hooks like any other (the fuzz test's planted bug)
+    plant?: (app: FastifyInstance) => void;
+  } = {},
 ): Promise<FastifyInstance> {
-  const { onRoute, ...deps } = extra;
+  const { onRoute, plant, ...deps } = extra;
   const app = await buildApp({ config: testConfig(env), db, ...deps }, { logger: false, onRoute });
+  plant?.(app);
   await app.ready();
   return app;
 }

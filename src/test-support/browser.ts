@@ -13,7 +13,9 @@ export const chromiumPath = '/usr/bin/chromium';
 // is most of a browser test's CPU (drafts.browser: 16 s in Chromium, 6.5 s in Node); the flags
 // after --disable-sync cut that by 10-15% (measured over five browser files: 82.5 → 72.9 s):
 // software compositing instead of an emulated GPU, one renderer process for our one origin, and
-// none of the features a test never uses.
+// none of the features a test never uses. Headless Chromium still builds its browser window's
+// omnibox popups as WebUI pages, one renderer per context that nothing ever shows: without them
+// a browser file costs a third less Chromium CPU (drafts.browser: 13.3 → 8.9 s).
 const chromiumArgs = [
   '--headless',
   '--no-sandbox',
@@ -27,7 +29,7 @@ const chromiumArgs = [
   '--disable-extensions',
   '--mute-audio',
   '--disable-site-isolation-trials',
-  '--disable-features=Translate,OptimizationHints,MediaRouter,PaintHolding,BackForwardCache,site-per-process,IsolateOrigins',
+  '--disable-features=Translate,OptimizationHints,MediaRouter,PaintHolding,BackForwardCache,site-per-process,IsolateOrigins,WebUIOmniboxPopup,WebUIOmniboxAimPopup',
 ];
 
 export type TestBrowser = {

@@ -23,15 +23,19 @@ import { buildTestApp, seedUser, TestClient, testConfig } from './app.ts';
 // public: open without a login (the route's config.public)
 export type AppRoute = { method: string; url: string; public: boolean };
 
-// The app with every route it registered (HEAD routes aside: Fastify adds one per GET).
-export async function buildAppWithRoutes(db: Db): Promise<{ app: FastifyInstance; routes: AppRoute[] }> {
+// The app with every route it registered (HEAD routes aside: Fastify adds one per GET), and
+// those plant adds.
+export async function buildAppWithRoutes(
+  db: Db,
+  plant?: (app: FastifyInstance) => void,
+): Promise<{ app: FastifyInstance; routes: AppRoute[] }> {
   const routes: AppRoute[] = [];
   const onRoute = (route: RouteOptions) => {
     for (const method of [route.method].flat()) {
       if (method !== 'HEAD') routes.push({ method, url: route.url, public: Boolean(route.config?.public) });
     }
   };
-  const app = await buildTestApp(db, {}, { onRoute });
+  const app = await buildTestApp(db, {}, { onRoute, plant });
   return { app, routes };
 }
 
