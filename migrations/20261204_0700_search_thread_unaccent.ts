@@ -67,9 +67,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     alter table cases alter column search_vector type tsvector
       using pg_temp.rebuilt_search_vector(id, number, title, customer_id, contact_name);
     drop function pg_temp.rebuilt_search_vector(integer, text, text, integer, text);
-    -- the column's statistics went with the rewrite; the planner needs them to tell a common
-    -- word from a rare one
-    analyze cases (search_vector);
 
     -- Issue 16: "19" finds case 2026-00019. A case number's serial without its leading zeros; the
     -- overview's search (src/cases/overview.ts, numberCondition) looks a typed number up here.
@@ -77,5 +74,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       select nullif(ltrim(substring(number from '([0-9]+)$'), '0'), '')
     $$;
     create index cases_number_serial on cases (case_number_serial(number));
+
+    -- The search vector's statistics went with the rewrite, and the serial index has none yet: the
+    -- planner needs them to tell a common word from a rare one, and a serial from a common value.
+    analyze cases;
   `.execute(db);
 }
