@@ -134,5 +134,7 @@ export function overviewScenarios(): Scenario[] {
     overview('f', `overview: search name "${searchName}"`, { resp: 'any', q: searchName }),
     overview('g', `overview: search e-mail "${searchEmail}"`, { resp: 'any', q: searchEmail }),
     overview('h', `overview: search number part "${searchNumberPart}"`, { resp: 'any', q: searchNumberPart }),
+    // the "Alla" tab: a common word over every case, a million closed ones included
+    overview('i', `overview: search "${searchWord}", all cases`, { resp: 'any', kind: 'all', q: searchWord }),
   ];
 }

@@ -462,6 +462,49 @@ test('a search from "Mine" that finds nothing offers to widen it, keeping the wo
   });
 });
 
+test('words typed without accents find the thread, and a number without its zeros finds the case', async () => {
+  const customer = await ctx.db.selectFrom('customers').select('id').orderBy('id').executeTakeFirstOrThrow();
+  const kase = await createCase(
+    ctx.db,
+    {
+      title: 'Utskrifter',
+      responsible_id: ctx.kalle.id,
+      customer_id: customer.id,
+      status_id: ctx.ids.Öppen as number,
+      case_type_id: ctx.ids.Support as number,
+      priority_id: null,
+      due_date: null,
+      contact_id: null,
+      contact_name: null,
+      contact_email: null,
+      contact_phone: null,
+      body_html: '<div>Hej</div>',
+    },
+    ctx.kalle,
+  );
+  await addStaffReply(
+    ctx.db,
+    kase.id,
+    { body_html: '<div>Vi hörs, skrivaren är trasig, Örjan</div>', delivery: 'saved' },
+    ctx.kalle,
+  );
+  const day = { today: '2026-12-04', timeZone: 'Europe/Stockholm' };
+  const numbers = async (q: string, kind: 'all' | 'unfinished' = 'all', sort: 'relevance' | 'number' = 'relevance') =>
+    (await listOverview(ctx.db, { ...defaultFilter, resp: 'any', kind, q, sort }, ctx.kalle, day)).rows.map(
+      (r) => r.number,
+    );
+  for (const q of ['orjan', 'Örjan', 'ar trasig', 'är trasig', 'vi hors']) {
+    assert.ok((await numbers(q)).includes(kase.number), `"${q}" over all cases`);
+    assert.ok((await numbers(q, 'unfinished')).includes(kase.number), `"${q}" over unfinished cases`);
+  }
+  // the serial without its leading zeros, with them, and the whole number: that case first
+  const serial = kase.number.split('-').pop() ?? '';
+  for (const q of [String(Number(serial)), serial, kase.number]) {
+    assert.is((await numbers(q))[0], kase.number, `"${q}"`);
+    assert.ok((await numbers(q, 'unfinished', 'number')).includes(kase.number), `"${q}" sorted by number`);
+  }
+});
+
 test('an anonymous visitor cannot see the overview', async () => {
   const res = await new TestClient(ctx.app).get('/cases?resp=any');
   assert.is(res.statusCode, 303);

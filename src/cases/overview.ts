@@ -160,27 +160,60 @@ function withoutPluralEnding(word: string): string | null {
 
 const caseNumberLike = /^\d{2,4}(-\d*)?$/;
 
-// Where one search word is looked for: the case's title, number and contact (accents ignored),
-// its customer's and contact's names and addresses, and, unless only those count, the thread
-// (search_vector, Swedish stemming). Customers and contacts are found first through their own
-// small indexes; the cases then by customer_id and contact_id, each an index the planner can
-// combine with the others in one bitmap.
-function searchWordCondition(tsquery: string, scope: 'head' | 'all') {
+// Where a search looks: a typed case number only ('number'), or also the title, number, customer
+// and contact ('head'), or also the thread ('all'). 'rest' finds what 'all' finds beyond the title
+// hits, and maybe some of those (relevancePage).
+type SearchScope = 'number' | 'head' | 'all' | 'rest';
+
+// Where one search word is looked for: the case's title, number and contact, its customer's and
+// contact's names and addresses, and, unless only those count, the thread (search_vector). All of
+// them with accents ignored (the casedesk_search configuration). Customers and contacts are found
+// first through their own small indexes; the cases then by customer_id and contact_id, each an
+// index the planner can combine with the others in one bitmap.
+function searchWordCondition(tsquery: string, scope: 'head' | 'all' | 'thread') {
   const head = sql`to_tsquery('casedesk_search', ${tsquery})`;
   return sql<boolean>`(numnode(${head}) = 0
-    or case_search_head(c.number, c.title, c.contact_name, c.contact_email) @@ ${head}
+    ${scope === 'thread' ? sql`` : sql`or case_search_head(c.number, c.title, c.contact_name, c.contact_email) @@ ${head}`}
     or c.customer_id = any(array(select cs.id from customers cs
          where customer_search_document(cs.number, cs.name, cs.email_domains) @@ ${head}))
     or c.contact_id = any(array(select ct.id from contacts ct where contact_search_document(ct.name, ct.email) @@ ${head}))
-    ${scope === 'all' ? sql`or c.search_vector @@ to_tsquery('swedish', ${tsquery})` : sql``})`;
+    ${scope === 'head' ? sql`` : sql`or c.search_vector @@ ${head}`})`;
 }
 
-// A case matches a search when every word is found somewhere in it (scope 'all'); it is a
-// "title hit" when every word is found in its title, number, customer or contact ('head').
-function searchCondition(text: string, scope: 'head' | 'all'): RawBuilder<boolean> {
-  const words = searchWordQueries(text).map((w) => searchWordCondition(w, scope));
+// A whole case number as typed ("2026-00019"), or a number's serial without its leading zeros
+// ("19" and "00019" find 2026-00019, and 2025-00019): each an index lookup
+// (migration 20261204_0700: cases_number_serial).
+export function numberCondition(text: string): RawBuilder<boolean> | null {
+  const typed = text.trim();
+  if (!/^[\p{L}\p{N}]*\p{N}[\p{L}\p{N}/-]*$/u.test(typed) || typed.length > 40) return null;
+  const serial = /^\d{1,12}$/.test(typed) ? typed.replace(/^0+/, '') : '';
+  const whole = sql<boolean>`c.number = any(${[...new Set([typed, typed.toUpperCase()])]}::text[])`;
+  return serial ? sql<boolean>`(${whole} or case_number_serial(c.number) = ${serial})` : whole;
+}
+
+// The case numbers that begin with what was typed ("2026-0001"), as the range of the number index
+// (text_pattern_ops, compared byte by byte) that LIKE '2026-0001%' would use. Unlike LIKE it is
+// exact in the index, so a search need not test it again on every row it reads.
+function numberPrefix(typed: string): RawBuilder<boolean> {
+  const next = typed.slice(0, -1) + String.fromCharCode(typed.charCodeAt(typed.length - 1) + 1);
+  return sql<boolean>`(c.number ~>=~ ${typed} and c.number ~<~ ${next})`;
+}
+
+// A case matches a search when it is the typed number, or every word is found somewhere in it
+// (scope 'all'); it is a "title hit" when every word is found in its title, number, customer or
+// contact ('head'), a "number hit" when it is the number typed ('number').
+function searchCondition(text: string, scope: SearchScope): RawBuilder<boolean> {
+  const number = numberCondition(text);
+  if (scope === 'number') return number ?? sql<boolean>`false`;
+  const queries = searchWordQueries(text);
+  // One word needs no title document beyond the title hits: the search vector has the title and
+  // names too, and what only the title document has (address and number parts) is a title hit.
+  // With more words, one may be in the address and another only in the thread.
+  const wordScope = scope === 'rest' ? (queries.length === 1 ? 'thread' : 'all') : scope;
+  const words = queries.map((w) => searchWordCondition(w, wordScope));
   const allWords = words.length ? sql<boolean>`${sql.join(words, sql` and `)}` : sql<boolean>`false`;
-  return caseNumberLike.test(text) ? sql<boolean>`(c.number like ${`${text}%`} or ${allWords})` : allWords;
+  const found = caseNumberLike.test(text) ? sql<boolean>`(${numberPrefix(text)} or ${allWords})` : allWords;
+  return number ? sql<boolean>`(${number} or ${found})` : found;
 }
 
 // "Today" in the configured time zone: the date, and the instant it began.
@@ -203,7 +236,7 @@ function applyFilter(
   filter: OverviewFilter,
   user: Pick<User, 'id'>,
   day: Day,
-  searchScope: 'head' | 'all' = 'all',
+  searchScope: SearchScope = 'all',
 ): OverviewBase {
   const today = day.today;
   let q = query;
@@ -305,10 +338,11 @@ export function buildOverviewQuery(db: Db, filter: OverviewFilter, user: Pick<Us
   return applyOrder(overviewRows(db).where('c.id', 'in', pageOfIds), filter, day);
 }
 
-// A search's page of ids with their rank: 0 when every word is in the title, number, customer or
-// contact, 1 when some word is only in the thread. Title hits and all hits are each read newest
-// first up to the page's end, so a word in ten thousand threads costs a page of rows, not a sort
-// of ten thousand; the rank comes along, so no row's words are looked at twice.
+// A search's page of ids with their rank: 0 for the case number typed, 1 when every word is in the
+// title, number, customer or contact, 2 when some word is only in the thread. Number, title and all
+// hits are each read newest first up to the page's end, so a word in ten thousand threads costs a
+// page of rows, not a sort of ten thousand; the rank comes along, so no row's words are looked at
+// twice.
 function relevancePage(
   db: Db,
   filter: OverviewFilter,
@@ -317,23 +351,60 @@ function relevancePage(
   offset: number,
   limit: number,
 ) {
-  const newest = (scope: 'head' | 'all') =>
-    applyFilter(overviewBase(db), filter, user, day, scope)
-      .select(['c.id', 'c.last_activity_at', sql<number>`${sql.lit(scope === 'head' ? 0 : 1)}`.as('rank')])
-      // Not in index order on purpose: PostgreSQL guesses a prefix it has no statistics for
-      // ("qqq:*", "00019:*") in one case of two hundred, and would walk the activity index
-      // through all million cases, building each one's title document, to find four (over a
-      // minute at 1M cases). Found through the search indexes and then sorted, a word costs what
-      // it matches: little over unfinished cases (partial indexes); over all cases a word in
-      // tens of thousands of them costs a second, where a walk would have found it at once.
-      .orderBy(sql`c.last_activity_at + interval '0 seconds'`, 'desc')
-      .orderBy('c.id', 'desc')
-      .limit(offset + limit);
+  const wanted = offset + limit;
+  const hits = (scope: SearchScope, rank: number, window?: RawBuilder<boolean>) => {
+    const q = applyFilter(overviewBase(db), filter, user, day, scope);
+    return (
+      (window ? q.where(window) : q)
+        .select(['c.id', 'c.last_activity_at', sql<number>`${sql.lit(rank)}`.as('rank')])
+        // Not in index order on purpose: PostgreSQL guesses a prefix it has no statistics for
+        // ("qqq:*", "00019:*") in one case of two hundred, and would walk the activity index
+        // through all million cases, building each one's title document, to find four (over a
+        // minute at 1M cases). Found through the search indexes and then sorted, a word costs
+        // what it matches in the window (below).
+        .orderBy(sql`c.last_activity_at + interval '0 seconds'`, 'desc')
+        .orderBy('c.id', 'desc')
+        .limit(wanted)
+    );
+  };
+  // A common word is in tens of thousands of the million cases: finding all of them and sorting
+  // them by activity took a second. Over finished cases too, the newest are looked for first, in
+  // windows of activity (the last 3 days, then 30, then the rest), each the search indexes
+  // combined with the activity index, so only the window's matches are read from the table. The
+  // windows come one after the other, newest first, each sorted; the limit stops the append once
+  // it has a page, so a common word never reads an older window, and a rare one reads all three
+  // (cheap, as it matches little). At a million cases over three years the first two windows
+  // hold 3% of them: a word that needs the third is in fewer than 2,000 cases. Runs without
+  // parallel workers (src/db/database.ts), so the append reads its parts in this order. The
+  // unfinished cases are a few percent of all, with search indexes of their own: a window would
+  // only add a read of the activity index.
+  const manyCases = filter.status !== null || filter.kind === 'all' || filter.kind === 'closed';
+  const windowed = (scope: 'head' | 'rest', rank: number) => {
+    if (!manyCases) return sql`(${hits(scope, rank)})`;
+    const at = sql.ref('c.last_activity_at');
+    const days = (n: number) => sql`now() - ${sql.lit(`${n} days`)}::interval`;
+    const parts = [
+      hits(scope, rank, sql<boolean>`${at} >= ${days(3)}`),
+      hits(scope, rank, sql<boolean>`${at} < ${days(3)} and ${at} >= ${days(30)}`),
+      hits(scope, rank, sql<boolean>`${at} < ${days(30)}`),
+    ];
+    return sql`(select * from (${sql.join(
+      parts.map((p) => sql`(${p})`),
+      sql` union all `,
+    )}) w limit ${sql.lit(wanted)})`;
+  };
+  const tiers = [
+    ...(numberCondition(filter.q) ? [sql`(${hits('number', 0)})`] : []),
+    windowed('head', 1),
+    // every hit beyond the title hits: the newest of them, with the title hits among them
+    // (rank 1 above) at most as many as there are title hits
+    windowed('rest', 2),
+  ];
   const found = sql<{
     id: number;
     last_activity_at: Date;
     rank: number;
-  }>`((${newest('head')}) union all (${newest('all')}))`;
+  }>`(${sql.join(tiers, sql` union all `)})`;
   return db
     .selectFrom(found.as('h'))
     .select(['h.id', sql<number>`min(h.rank)`.as('rank')])

@@ -15,8 +15,14 @@ export function createDb(connectionString: string, poolSize = 10): Db {
   // No parallel query: the app's statements are short, and under many users at once a gather's
   // worker processes (started per statement) cost more than they save and take the cores the
   // other requests need. Measured on the overview's tile counts at 100,000 open cases: 160 ms
-  // with a worker, 30-70 ms without.
-  const pool = new pg.Pool({ connectionString, max: poolSize, options: '-c max_parallel_workers_per_gather=0' });
+  // with a worker, 30-70 ms without. No JIT either: a search over a million cases is planned at a
+  // cost above jit_above_cost whenever a word is common, and compiling its expressions took
+  // 50-300 ms for a query that then ran in 20-100 ms (issue 16).
+  const pool = new pg.Pool({
+    connectionString,
+    max: poolSize,
+    options: '-c max_parallel_workers_per_gather=0 -c jit=off',
+  });
   // An idle connection dropped by the server (restart, shutdown) must not crash the process;
   // the pool replaces it on the next query.
   pool.on('error', (error) => console.error(`[casedesk] idle database connection lost: ${error.message}`));

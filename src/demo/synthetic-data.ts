@@ -541,9 +541,8 @@ async function insertCaseBatch(
       -- closed when its status event says (above); the lifecycle's clock, set here as replica mode skips triggers
       c.last_activity_at, s.kind, case when s.kind = 'closed' then c.last_activity_at end, pr.rank,
       -- the same document as case_search_document(id), built for the whole batch at once
-      setweight(to_tsvector('swedish', c.number || ' ' || c.title), 'A')
-        || setweight(to_tsvector('swedish', coalesce(c.customer_name, '') || ' ' || coalesce(c.contact_name, '')), 'B')
-        || setweight(to_tsvector('swedish', coalesce(d.thread_text, '')), 'C')
+      case_search_head_document(c.number, c.title, c.customer_name, c.contact_name)
+        || setweight(to_tsvector('public.casedesk_search'::regconfig, coalesce(d.thread_text, '')), 'C')
     from cc c join case_statuses s on s.id = c.status_id left join priorities pr on pr.id = c.priority_id
       left join documents d on d.case_id = c.id
     order by c.id`.execute(trx);

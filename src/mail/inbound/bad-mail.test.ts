@@ -440,7 +440,7 @@ pipeline('a mail of a megabyte of distinct words (a pasted log) becomes a case, 
   const found = await ctx.db
     .selectFrom('cases')
     .select('number')
-    .where(sql<boolean>`search_vector @@ to_tsquery('swedish', 'skrivarloggen')`)
+    .where(sql<boolean>`search_vector @@ to_tsquery('casedesk_search', 'skrivarloggen')`)
     .execute();
   assert.equal(
     found.map((c) => c.number),
@@ -463,7 +463,7 @@ pipeline('a mail of a megabyte of distinct words (a pasted log) becomes a case, 
   const renamed = await ctx.db
     .selectFrom('cases')
     .select('id')
-    .where(sql<boolean>`search_vector @@ to_tsquery('swedish', 'mängd')`)
+    .where(sql<boolean>`search_vector @@ to_tsquery('casedesk_search', 'mängd')`)
     .execute();
   assert.equal(
     renamed.map((c) => c.id),
