@@ -44,11 +44,12 @@
   });
 
   // Trix's toolbar speaks English; its buttons get the texts of the user's language from the
-  // catalogues (the layout's trix-labels meta, keyed by Trix's button attribute or action).
-  const trixLabels = JSON.parse(document.querySelector('meta[name="trix-labels"]')?.content || '{}');
+  // catalogues (the editor's data-labels, views/partials/field.eta, keyed by Trix's button
+  // attribute or action).
   document.addEventListener('trix-initialize', (event) => {
     const toolbar = event.target.toolbarElement;
     if (!toolbar) return;
+    const trixLabels = JSON.parse(event.target.dataset.labels || '{}');
     for (const button of toolbar.querySelectorAll('button')) {
       const key = button.dataset.trixAttribute || button.dataset.trixAction;
       if (!key || !trixLabels[key]) continue;
