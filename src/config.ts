@@ -84,6 +84,7 @@ const schema = z.object({
     .transform((v) => v === 'true'),
   TRUST_PROXY: trustProxySetting,
   MAX_UPLOAD_MB: z.coerce.number().int().min(1).max(2048).default(25),
+  IMAP_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(300).default(15),
   // Web processes on this machine (node:cluster); unset: one per core. 1: no cluster at all.
   WEB_CONCURRENCY: z.coerce.number().int('must be a whole number').min(1).max(64).optional(),
 });
@@ -104,6 +105,8 @@ export type Config = {
   trustProxy: TrustProxy;
   // Largest file one upload may carry (documents; pasted images have their own lower cap).
   maxUploadBytes: number;
+  // How long Read mail waits for an IMAP server to connect and greet before it gives up on it.
+  imapTimeoutMs: number;
   demo: boolean;
   smtpUrl: string | undefined;
   // Whether this instance runs the outbox sender (every instance may; claims never overlap).
@@ -150,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: c.PUBLIC_URL ?? `http://${c.HOST}:${c.PORT}`,
     trustProxy: c.TRUST_PROXY,
     maxUploadBytes: c.MAX_UPLOAD_MB * 1024 * 1024,
+    imapTimeoutMs: c.IMAP_TIMEOUT_SECONDS * 1000,
     demo: c.DEMO,
     smtpUrl: c.SMTP_URL,
     mailSender: c.MAIL_SENDER,

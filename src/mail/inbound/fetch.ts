@@ -528,7 +528,7 @@ async function readLocked(db: Db, config: Config, mailbox: Mailbox, opts: ReadOp
     return report;
   }
   const messageErrors: string[] = [];
-  const client = imapClient(account, opts.timeoutMs);
+  const client = imapClient(account, opts.timeoutMs ?? config.imapTimeoutMs);
   try {
     await client.connect();
     const opened = await client.mailboxOpen(account.folder);

@@ -53,7 +53,7 @@ test.before(async () => {
   ctx.imap = await startTestImapServer();
   await ctx.imap.appendMessage(testMessage({ subject: 'Skrivaren på plan 3 fastnar' }));
   // Read first (by name): a server that takes the connection and never answers, so the page has
-  // a read under way to show for as long as the IMAP timeout (15 s).
+  // a read under way to show for as long as the IMAP timeout (IMAP_TIMEOUT_SECONDS, 6 s here).
   ctx.sockets = new Set();
   ctx.silent = net.createServer((socket) => {
     ctx.sockets.add(socket);
@@ -62,7 +62,7 @@ test.before(async () => {
   await new Promise<void>((resolve) => ctx.silent.listen(0, '127.0.0.1', resolve));
   await addMailbox('Arkiv', (ctx.silent.address() as net.AddressInfo).port, 'arkiv', 'x');
   await addMailbox('Support', ctx.imap.port, ctx.imap.user, ctx.imap.password);
-  ctx.server = await startTestServer(t.db);
+  ctx.server = await startTestServer(t.db, { IMAP_TIMEOUT_SECONDS: '6' });
   ctx.browser = await launchBrowser({ locale: 'sv-SE' });
 });
 test.after(async () => {

@@ -48,7 +48,7 @@ test('two clicks at the same moment start one read; both get its id', async () =
   await (a.running ?? b.running);
   assert.is((await findMailRead(ctx.db, a.id))?.state, 'done');
   // once done, the next click starts a new one
-  const next = await startMailRead(ctx.db, ctx.config, null);
+  const next = await startMailRead(ctx.db, ctx.config, null, opts);
   assert.ok(next.started);
   assert.is.not(next.id, a.id);
   await next.running;

@@ -56,7 +56,9 @@ const test = suite('Read mail runs in the background: a broken mailbox no longer
 
 test.before(async () => {
   const t = await createTestDatabase();
-  Object.assign(broken, { db: t.db, drop: t.drop, app: await buildTestApp(t.db), sockets: new Set() });
+  // The hung mailbox holds the read for IMAP_TIMEOUT_SECONDS: long enough for the clicks below.
+  const app = await buildTestApp(t.db, { IMAP_TIMEOUT_SECONDS: '6' });
+  Object.assign(broken, { db: t.db, drop: t.drop, app, sockets: new Set() });
   await seedUser(broken.db, 'KALLE', 'agent', { language: 'en' });
   await seedUser(broken.db, 'ANNA', 'agent', { language: 'sv' });
   // A server that takes the connection and never says a word, as a hung mail server does.
