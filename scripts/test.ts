@@ -129,7 +129,7 @@ async function findTestFiles(dir: string, match: RegExp): Promise<string[]> {
   // The longest files (the fuzz and crash tests, real servers, browsers) start first, so they do
   // not trail the run on their own.
   const weight = (f: string) =>
-    /fuzz|redirect|embedded|crash|corpus|bad-mail/.test(f)
+    /fuzz|redirect|embedded|crash|corpus|bad-mail|cluster/.test(f)
       ? 0
       : f.includes('.browser.')
         ? 1
