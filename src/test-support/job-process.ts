@@ -1,10 +1,8 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../config.ts';
 import { createDb } from '../db/database.ts';
 import { type JobOutcome, runJob } from '../jobs/run-job.ts';
 import { jobs } from '../jobs/schedule.ts';
+import { forkedConfig, forkReady, isForkedAs } from './forked.ts';
 
 // An instance's scheduler in a process of its own: run(name) runs that entry of THE schedule
 // (src/jobs/schedule.ts) once, through runJob as the cron tick would, on the database at
@@ -21,28 +19,16 @@ export type JobProcess = {
 const self = fileURLToPath(import.meta.url);
 
 export async function startJobProcess(opts: { databaseUrl: string; smtpUrl?: string }): Promise<JobProcess> {
-  const child: ChildProcess = fork(self, ['--jobs'], {
-    execArgv: ['--import', 'tsx'],
-    env: {
-      ...process.env,
-      CASEDESK_JOB_DATABASE_URL: opts.databaseUrl,
-      CASEDESK_JOB_SMTP_URL: opts.smtpUrl ?? '',
-    },
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
-  let output = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`the job process exited (${code}): ${output}`)));
-  });
+  const { child, exited, output } = await forkReady(
+    self,
+    '--jobs',
+    { CASEDESK_JOB_DATABASE_URL: opts.databaseUrl, CASEDESK_JOB_SMTP_URL: opts.smtpUrl ?? '' },
+    'job',
+  );
   return {
     run: (job) =>
       new Promise<JobOutcome>((resolve, reject) => {
-        const onExit = (code: number | null) => reject(new Error(`the job process exited (${code}): ${output}`));
+        const onExit = (code: number | null) => reject(new Error(`the job process exited (${code}): ${output()}`));
         child.once('exit', onExit);
         child.once('message', (outcome) => {
           child.off('exit', onExit);
@@ -54,19 +40,13 @@ export async function startJobProcess(opts: { databaseUrl: string; smtpUrl?: str
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },
-    output: () => output,
+    output,
   };
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === self && process.argv.includes('--jobs')) {
+if (isForkedAs(self, '--jobs')) {
   const databaseUrl = process.env.CASEDESK_JOB_DATABASE_URL as string;
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    SESSION_SECRET: 'x'.repeat(40),
-    DATABASE_URL: databaseUrl,
-    SMTP_URL: process.env.CASEDESK_JOB_SMTP_URL,
-  });
+  const config = forkedConfig(databaseUrl, process.env.CASEDESK_JOB_SMTP_URL);
   const db = createDb(databaseUrl, 10);
   // The database connection is opened before the go, so the run does not wait for it.
   await db.selectFrom('jobs').select('name').limit(1).execute();

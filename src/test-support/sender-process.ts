@@ -1,9 +1,7 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../config.ts';
 import { createDb } from '../db/database.ts';
 import { createMailSender } from '../mail/outbound/sender.ts';
+import { forkedConfig, forkReady, isForkedAs } from './forked.ts';
 
 // The outbox sender (createMailSender, started as the server starts it) alone in a process of
 // its own, so a test can kill -9 it in the middle of a delivery. It is started ahead and waits:
@@ -23,44 +21,29 @@ export async function startSenderProcess(opts: {
   smtpUrl: string;
   claimMs: number;
 }): Promise<SenderProcess> {
-  const child: ChildProcess = fork(self, ['--send'], {
-    execArgv: ['--import', 'tsx'],
-    env: {
-      ...process.env,
+  const { child, exited, output } = await forkReady(
+    self,
+    '--send',
+    {
       CASEDESK_SENDER_DATABASE_URL: opts.databaseUrl,
       CASEDESK_SENDER_SMTP_URL: opts.smtpUrl,
       CASEDESK_SENDER_CLAIM_MS: String(opts.claimMs),
     },
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
-  let output = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`the sender process exited (${code}): ${output}`)));
-  });
+    'sender',
+  );
   return {
     go: () => child.send('go'),
     kill: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     },
-    output: () => output,
+    output,
   };
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === self && process.argv.includes('--send')) {
+if (isForkedAs(self, '--send')) {
   const databaseUrl = process.env.CASEDESK_SENDER_DATABASE_URL as string;
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    SESSION_SECRET: 'x'.repeat(40),
-    DATABASE_URL: databaseUrl,
-    SMTP_URL: process.env.CASEDESK_SENDER_SMTP_URL as string,
-  });
+  const config = forkedConfig(databaseUrl, process.env.CASEDESK_SENDER_SMTP_URL);
   const db = createDb(databaseUrl, 4);
   const sender = createMailSender({
     db,
