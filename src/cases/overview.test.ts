@@ -74,8 +74,27 @@ const ctx = {} as {
   anna: User;
   ids: Record<string, number>;
   numbers: Record<string, string>;
+  // Acme, the first customer
+  customerId: number;
 };
 const test = suite('Case overview');
+
+// A new case of KALLE's for Acme, open, Support, Normal, with what a test changes.
+const caseInput = (over: Partial<NewCaseInput>): NewCaseInput => ({
+  title: 'x',
+  responsible_id: ctx.kalle.id,
+  customer_id: ctx.customerId,
+  status_id: ctx.ids.Öppen as number,
+  case_type_id: ctx.ids.Support as number,
+  priority_id: ctx.ids.Normal as number,
+  due_date: null,
+  contact_id: null,
+  contact_name: null,
+  contact_email: null,
+  contact_phone: null,
+  body_html: '<div>Hej</div>',
+  ...over,
+});
 
 test.before(async () => {
   const t = await createTestDatabase();
@@ -91,23 +110,9 @@ test.before(async () => {
   for (const s of await ctx.db.selectFrom('case_statuses').select(['id', 'name']).execute()) ctx.ids[s.name] = s.id;
   for (const s of await ctx.db.selectFrom('case_types').select(['id', 'name']).execute()) ctx.ids[s.name] = s.id;
   for (const s of await ctx.db.selectFrom('priorities').select(['id', 'name']).execute()) ctx.ids[s.name] = s.id;
-  const base = (over: Partial<NewCaseInput>): NewCaseInput => ({
-    title: 'x',
-    responsible_id: ctx.kalle.id,
-    customer_id: customer.id,
-    status_id: ctx.ids.Öppen as number,
-    case_type_id: ctx.ids.Support as number,
-    priority_id: ctx.ids.Normal as number,
-    due_date: null,
-    contact_id: null,
-    contact_name: null,
-    contact_email: null,
-    contact_phone: null,
-    body_html: '<div>Hej</div>',
-    ...over,
-  });
+  ctx.customerId = customer.id;
   const make = async (key: string, over: Partial<NewCaseInput>) => {
-    const c = await createCase(ctx.db, base(over), ctx.kalle);
+    const c = await createCase(ctx.db, caseInput(over), ctx.kalle);
     ctx.numbers[key] = c.number;
     return c;
   };
@@ -234,20 +239,14 @@ test('columns sort both ways and pages hold 50 rows', async () => {
   for (let i = 0; i < 55; i++) {
     await createCase(
       ctx.db,
-      {
+      caseInput({
         title: `Arkiv ${i}`,
-        responsible_id: ctx.kalle.id,
         customer_id: template.customer_id ?? 0,
         status_id: status.id,
         case_type_id: template.case_type_id,
         priority_id: null,
-        due_date: null,
-        contact_id: null,
-        contact_name: null,
-        contact_email: null,
-        contact_phone: null,
         body_html: '<div>arkiv</div>',
-      },
+      }),
       ctx.kalle,
     );
   }
@@ -463,25 +462,7 @@ test('a search from "Mine" that finds nothing offers to widen it, keeping the wo
 });
 
 test('words typed without accents find the thread, and a number without its zeros finds the case', async () => {
-  const customer = await ctx.db.selectFrom('customers').select('id').orderBy('id').executeTakeFirstOrThrow();
-  const kase = await createCase(
-    ctx.db,
-    {
-      title: 'Utskrifter',
-      responsible_id: ctx.kalle.id,
-      customer_id: customer.id,
-      status_id: ctx.ids.Öppen as number,
-      case_type_id: ctx.ids.Support as number,
-      priority_id: null,
-      due_date: null,
-      contact_id: null,
-      contact_name: null,
-      contact_email: null,
-      contact_phone: null,
-      body_html: '<div>Hej</div>',
-    },
-    ctx.kalle,
-  );
+  const kase = await createCase(ctx.db, caseInput({ title: 'Utskrifter', priority_id: null }), ctx.kalle);
   await addStaffReply(
     ctx.db,
     kase.id,
@@ -528,25 +509,7 @@ test('a case another instance adds is on the tiles at the next load, and so is o
   const expected = await inDatabase();
   assert.is(await newToday(), expected, "the other instance's case is counted at once");
 
-  const acme = await ctx.db.selectFrom('customers').select('id').orderBy('id').executeTakeFirstOrThrow();
-  await createCase(
-    ctx.db,
-    {
-      title: 'Added here',
-      responsible_id: ctx.kalle.id,
-      customer_id: acme.id,
-      status_id: ctx.ids.Öppen as number,
-      case_type_id: ctx.ids.Support as number,
-      priority_id: ctx.ids.Normal as number,
-      due_date: null,
-      contact_id: null,
-      contact_name: null,
-      contact_email: null,
-      contact_phone: null,
-      body_html: '<div>Hej</div>',
-    },
-    ctx.kalle,
-  );
+  await createCase(ctx.db, caseInput({ title: 'Added here' }), ctx.kalle);
   assert.is(await newToday(), expected + 1, "this instance's own change shows on the next load");
 });
 
