@@ -19,12 +19,11 @@ import { simpleParser } from 'mailparser';
 import { loadConfig } from '../config.ts';
 import { readMailbox } from '../mail/inbound/fetch.ts';
 import { loadIngestSettings } from '../mail/inbound/ingest.ts';
-import { createMailbox, mailboxSchema } from '../mail/inbound/mailboxes.ts';
 import { parseInbound } from '../mail/inbound/parse.ts';
 import { type IngestOutcome, processInboundMessage } from '../mail/inbound/process.ts';
 import { storeInboundRaw } from '../mail/inbound/store.ts';
 import { loadMailSettings } from '../mail/outbound/settings.ts';
-import { startTestImapServer, type TestImapServer } from '../test-support/imap.ts';
+import { addTestMailbox, startTestImapServer, type TestImapServer } from '../test-support/imap.ts';
 import { benchDatabase } from './database.ts';
 import { createOpenCases, ensureBenchUser, ensureCustomers } from './minimal-seed.ts';
 import { formatTable, gitCommit, machineInfo, percentile, redact, round, writeResults } from './report.ts';
@@ -152,19 +151,7 @@ export async function runMailBench({ log }: { log: (msg: string) => void }): Pro
     await appendAll(imap, raws);
     const appendMs = performance.now() - a0;
     log(`appended to Dovecot in ${round(appendMs / 1000, 2)} s; reading`);
-    const mailbox = await createMailbox(
-      db,
-      mailboxSchema.parse({
-        name: `Bench ${new Date().toISOString()}`,
-        imap_host: imap.host,
-        imap_port: String(imap.port),
-        imap_security: 'none',
-        imap_user: imap.user,
-        imap_password: imap.password,
-        folder: 'INBOX',
-        after_read: 'seen',
-      }),
-    );
+    const mailbox = await addTestMailbox(db, imap, `Bench ${new Date().toISOString()}`);
     // The share of the run spent in processing (parse, match, write the case): the rest is IMAP
     // (search, fetch, \Seen) and storing the raw message.
     let imapProcessMs = 0;

@@ -7,12 +7,10 @@ import { type BrowserSession, logIn } from '../bench/session.ts';
 import { createCase } from '../cases/cases.ts';
 import type { Db } from '../db/database.ts';
 import type { Case, User } from '../db/schema.ts';
-import { parseForm } from '../forms/form.ts';
 import type { JobOutcome } from '../jobs/run-job.ts';
-import { createMailbox, mailboxSchema } from '../mail/inbound/mailboxes.ts';
 import { seedUser, testPassword } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
-import { startTestImapServer, type TestImapServer, testMessage } from '../test-support/imap.ts';
+import { addTestMailbox, startTestImapServer, type TestImapServer, testMessage } from '../test-support/imap.ts';
 import { type JobProcess, startJobProcess } from '../test-support/job-process.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
 import { startTestSmtpServer } from '../test-support/smtp.ts';
@@ -98,6 +96,20 @@ function getFresh(url: string): Promise<number> {
     // an answer that never comes fails the test here instead of at the runner's 5-minute limit
     request.setTimeout(10_000, () => request.destroy(new Error(`no answer from ${url} within 10 s`)));
   });
+}
+
+// The thread entries of these cases written by one side (the customer's mails, Kontroll's reminders).
+function threadEntriesOf(ctx: Ctx, cases: { id: number }[], side: 'customer' | 'system') {
+  return ctx.db
+    .selectFrom('thread_entries')
+    .select('case_id')
+    .where(
+      'case_id',
+      'in',
+      cases.map((c) => c.id),
+    )
+    .where('side', '=', side)
+    .execute();
 }
 
 const row = (html: string, id: number) =>
@@ -232,18 +244,7 @@ withDovecot(
     const imap = ctx.imap;
     if (!imap) throw new Error('Dovecot did not start');
     const m = 10;
-    const form = parseForm(mailboxSchema, {
-      name: 'Support',
-      imap_host: imap.host,
-      imap_port: String(imap.port),
-      imap_security: 'none',
-      imap_user: imap.user,
-      imap_password: imap.password,
-      folder: 'INBOX',
-      after_read: 'seen',
-    });
-    if (!form.ok) throw new Error(JSON.stringify(form.errors));
-    const mailbox = await createMailbox(ctx.db, form.data);
+    const mailbox = await addTestMailbox(ctx.db, imap);
     const subjects = Array.from({ length: m }, (_, i) => `Klustret fråga ${i}`);
     const messageIds = subjects.map((_, i) => `<kluster-${i}.${Date.now()}@acme.se>`);
     for (const [i, subject] of subjects.entries()) {
@@ -270,16 +271,7 @@ withDovecot(
     for (const subject of subjects) {
       assert.is(cases.filter((c) => c.title === subject).length, 1, `"${subject}" became one case`);
     }
-    const entries = await ctx.db
-      .selectFrom('thread_entries')
-      .select('case_id')
-      .where(
-        'case_id',
-        'in',
-        cases.map((c) => c.id),
-      )
-      .where('side', '=', 'customer')
-      .execute();
+    const entries = await threadEntriesOf(ctx, cases, 'customer');
     assert.is(entries.length, m, 'each case has the one mail in its thread');
     const stored = await ctx.db
       .selectFrom('inbound_messages')
@@ -370,16 +362,7 @@ test('Kontroll run on both instances while both schedulers run it: each customer
   const perAddress = mailsPerAddress(ctx, before);
   for (let i = 0; i < k; i++) assert.is(perAddress.get(`vantar${i}@acme.se`), 1, `vantar${i} got one reminder`);
   assert.is(ctx.smtp.received.length - before, k, 'no other mail went');
-  const reminders = await ctx.db
-    .selectFrom('thread_entries')
-    .select('case_id')
-    .where(
-      'case_id',
-      'in',
-      cases.map((c) => c.id),
-    )
-    .where('side', '=', 'system')
-    .execute();
+  const reminders = await threadEntriesOf(ctx, cases, 'system');
   assert.is(reminders.length, k, 'one reminder in each case thread');
 });
 

@@ -5,6 +5,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ImapFlow } from 'imapflow';
+import type { Db } from '../db/database.ts';
+import { createMailbox, type Mailbox, mailboxSchema } from '../mail/inbound/mailboxes.ts';
 
 // Debian's Dovecot (package dovecot-imapd), which .ci/run installs; never a download.
 export const dovecotPath = '/usr/sbin/dovecot';
@@ -336,4 +338,26 @@ export function testMessage(opts: {
     opts.body ?? 'Hej!\r\n\r\nSkrivaren fastnar igen.\r\n',
   ];
   return lines.join('\r\n');
+}
+
+// A mailbox under Administration → Mailboxes that reads `server` in cleartext (a loopback test
+// server) and marks what it read as seen, made as the admin's form makes it.
+export async function addTestMailbox(
+  db: Db,
+  server: { host: string; port: number; user: string; password: string },
+  name = 'Support',
+): Promise<Mailbox> {
+  return createMailbox(
+    db,
+    mailboxSchema.parse({
+      name,
+      imap_host: server.host,
+      imap_port: String(server.port),
+      imap_security: 'none',
+      imap_user: server.user,
+      imap_password: server.password,
+      folder: 'INBOX',
+      after_read: 'seen',
+    }),
+  );
 }

@@ -2,7 +2,6 @@ import net from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Db } from '../../db/database.ts';
-import { parseForm } from '../../forms/form.ts';
 import { seedUser } from '../../test-support/app.ts';
 import {
   launchBrowser,
@@ -12,9 +11,8 @@ import {
   type TestServer,
 } from '../../test-support/browser.ts';
 import { createTestDatabase } from '../../test-support/database.ts';
-import { startTestImapServer, type TestImapServer, testMessage } from '../../test-support/imap.ts';
+import { addTestMailbox, startTestImapServer, type TestImapServer, testMessage } from '../../test-support/imap.ts';
 import { needs } from '../../test-support/system-packages.ts';
-import { createMailbox, mailboxSchema } from './mailboxes.ts';
 
 const ctx = {} as {
   db: Db;
@@ -31,18 +29,7 @@ const test = needs(
 );
 
 async function addMailbox(name: string, port: number, user: string, password: string) {
-  const form = parseForm(mailboxSchema, {
-    name,
-    imap_host: '127.0.0.1',
-    imap_port: String(port),
-    imap_security: 'none',
-    imap_user: user,
-    imap_password: password,
-    folder: 'INBOX',
-    after_read: 'seen',
-  });
-  if (!form.ok) throw new Error(`bad test mailbox: ${JSON.stringify(form.errors)}`);
-  await createMailbox(ctx.db, form.data);
+  await addTestMailbox(ctx.db, { host: '127.0.0.1', port, user, password }, name);
 }
 
 test.before(async () => {

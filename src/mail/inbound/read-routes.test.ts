@@ -3,12 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Db } from '../../db/database.ts';
-import { parseForm } from '../../forms/form.ts';
 import { buildTestApp, seedUser, TestClient } from '../../test-support/app.ts';
 import { createTestDatabase } from '../../test-support/database.ts';
-import { startTestImapServer, type TestImapServer, testMessage } from '../../test-support/imap.ts';
+import { addTestMailbox, startTestImapServer, type TestImapServer, testMessage } from '../../test-support/imap.ts';
 import { needs } from '../../test-support/system-packages.ts';
-import { createMailbox, mailboxSchema } from './mailboxes.ts';
 
 // Issue 15, item 11: "Read mail" on demand starts the read and answers at once; a page shows its
 // progress and, once done, what each mailbox gave, also for a mailbox that cannot be read.
@@ -16,18 +14,7 @@ import { createMailbox, mailboxSchema } from './mailboxes.ts';
 type Ctx = { db: Db; app: FastifyInstance; drop: () => Promise<void> };
 
 async function addMailbox(db: Db, name: string, host: string, port: number, user = 'support', password = 'x') {
-  const form = parseForm(mailboxSchema, {
-    name,
-    imap_host: host,
-    imap_port: String(port),
-    imap_security: 'none',
-    imap_user: user,
-    imap_password: password,
-    folder: 'INBOX',
-    after_read: 'seen',
-  });
-  if (!form.ok) throw new Error(`bad test mailbox: ${JSON.stringify(form.errors)}`);
-  return createMailbox(db, form.data);
+  return addTestMailbox(db, { host, port, user, password }, name);
 }
 
 // Asks for the progress fragment as htmx's polling does, until it stops asking (the read is done).
