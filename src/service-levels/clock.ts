@@ -19,7 +19,9 @@
 // - reply_taken_back: if lastMet is set and no response is owed, lastMet is owed again as it was:
 //   it keeps its runningSince and used, so the time the undo window took counts; then it follows
 //   the case's state at `at` (paused at `at` if the case is now closed or waiting-and-pausing).
-//   firstResponded = false if it was the first response; lastMet = null.
+//   firstResponded = false if it was the first response; lastMet = null. Taken back while closed
+//   (a reply sent with Closed), it is owed again but paused: the 'reopened' that follows from
+//   the status going back runs it on. The only way a closed case holds an owed response.
 // - waiting: waiting = true; with pauseWhileWaiting every running timer pauses at `at`.
 // - resumed: waiting = false; paused timers run again from `at` (unless closed).
 // - closed: closed = true, waiting = false (a closed case waits for nobody, so leaving closed
