@@ -107,6 +107,9 @@ test('businessMinutesBetween counts [from, to) and is negative backwards', () =>
   assert.is(between(office, '2026-12-08T10:30:00Z', '2026-12-08T12:30:00Z'), 60);
   assert.is(between(office, '2026-12-05T10:00:00Z', '2026-12-06T10:00:00Z'), 0);
   assert.is(between(office, '2026-12-08T10:00:00Z', '2026-12-08T10:00:00Z'), 0);
+  assert.ok(Object.is(between(office, '2026-12-06T10:00:00Z', '2026-12-05T10:00:00Z'), 0));
+  // a copy of a calendar answers the same (the cache is keyed by its parts)
+  assert.is(between({ ...office }, '2026-12-07T00:00:00Z', '2026-12-12T00:00:00Z'), 5 * 480);
 });
 
 test('isOpenAt: open from the opening, closed from the close', () => {

@@ -11,7 +11,8 @@
 //   exactly wall-clock (real-time) arithmetic;
 // - isOpenAt, businessMinutesBetween and addBusinessMinutes all use these same instants, so they
 //   agree with each other to the millisecond.
-// Calendars are treated as immutable values: answers are cached per calendar object.
+// Calendars are treated as immutable values: answers are cached per (closedDates, week, timeZone)
+// objects, so a copy of a calendar ({ ...cal }) made per call still finds the cache.
 import type { BusinessCalendar } from './types.ts';
 
 const MINUTE = 60_000;
@@ -30,7 +31,7 @@ type Spans = readonly number[];
 type CalendarCache = { zone: Zone; days: Map<number, Spans> };
 
 const zones = new Map<string, Zone>();
-const calendars = new WeakMap<BusinessCalendar, CalendarCache>();
+const calendars = new WeakMap<ReadonlySet<string>, WeakMap<BusinessCalendar['week'], Map<string, CalendarCache>>>();
 const NO_SPANS: Spans = [];
 
 function zoneOf(timeZone: string): Zone {
@@ -112,10 +113,20 @@ function dayOf(zone: Zone, u: number): number {
 }
 
 function cacheOf(cal: BusinessCalendar): CalendarCache {
-  let cache = calendars.get(cal);
+  let byWeek = calendars.get(cal.closedDates);
+  if (!byWeek) {
+    byWeek = new WeakMap();
+    calendars.set(cal.closedDates, byWeek);
+  }
+  let byZone = byWeek.get(cal.week);
+  if (!byZone) {
+    byZone = new Map();
+    byWeek.set(cal.week, byZone);
+  }
+  let cache = byZone.get(cal.timeZone);
   if (!cache) {
     cache = { zone: zoneOf(cal.timeZone), days: new Map() };
-    calendars.set(cal, cache);
+    byZone.set(cal.timeZone, cache);
   }
   return cache;
 }
@@ -204,7 +215,11 @@ export function addBusinessMinutes(cal: BusinessCalendar, from: Date, minutes: n
 export function businessMinutesBetween(cal: BusinessCalendar, from: Date, to: Date): number {
   const a = from.getTime();
   const b = to.getTime();
-  if (b < a) return -businessMinutesBetween(cal, to, from);
+  if (b < a) {
+    const back = businessMinutesBetween(cal, to, from);
+    // never -0: Intl.NumberFormat prints it as "-0" on a badge
+    return back === 0 ? 0 : -back;
+  }
   const cache = cacheOf(cal);
   let ms = 0;
   const last = dayOf(cache.zone, b);

@@ -324,6 +324,12 @@ test('repeated events are no-ops', () => {
   assert.is(advanceSla(closed, ev('closed', '2026-12-03T11:00:00Z'), targets, office), closed);
 });
 
+test('an event type this version does not know leaves the clock as it is', () => {
+  const c = replay([ev('opened', THU_10)]);
+  const unknown = { type: 'escalated', at: '2026-12-03T10:00:00Z' } as unknown as SlaEvent;
+  assert.is(advanceSla(c, unknown, targets, office), c);
+});
+
 test('a policy change: replaying with other targets gives other deadlines', () => {
   const events = [ev('opened', THU_10), ev('staff_reply', '2026-12-03T10:00:00Z')];
   const strict = { ...targets, resolutionMinutes: 480 };

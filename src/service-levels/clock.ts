@@ -155,6 +155,10 @@ export function advanceSla(clock: SlaClock, event: SlaEvent, targets: SlaTargets
     case 'reopened':
       if (!clock.closed) return clock;
       return settleAll({ ...clock, closed: false }, at, targets, cal);
+    default:
+      // Stored events outlive code: a type this version does not know leaves the clock as it is
+      // rather than turning the stored state into undefined.
+      return clock;
   }
 }
 
