@@ -117,8 +117,8 @@ test('staff reply meets the response; a customer message then owes a next respon
     target: 'next_response',
     minutes: 240,
     used: 0,
-    owedSince: '2026-12-03T14:00:00Z',
-    runningSince: '2026-12-03T14:00:00Z',
+    owedSince: '2026-12-03T14:00:00.000Z',
+    runningSince: '2026-12-03T14:00:00.000Z',
     dueAt: '2026-12-04T09:00:00.000Z',
     warnAt: '2026-12-04T08:12:00.000Z',
   });
@@ -162,7 +162,7 @@ test('Undo send: the response is owed again with its clock run on from where it 
     ev('reply_taken_back', '2026-12-03T15:00:20Z'),
   ]);
   assert.is(next.response?.target, 'next_response');
-  assert.is(next.response?.runningSince, '2026-12-03T14:00:00Z');
+  assert.is(next.response?.runningSince, '2026-12-03T14:00:00.000Z');
   assert.ok(next.firstResponded);
 });
 
@@ -236,7 +236,7 @@ test('a customer message while waiting (no status change) owes a response that s
     target: 'next_response',
     minutes: 240,
     used: 0,
-    owedSince: '2026-12-03T12:00:00Z',
+    owedSince: '2026-12-03T12:00:00.000Z',
     runningSince: null,
     dueAt: null,
     warnAt: null,

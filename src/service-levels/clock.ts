@@ -31,7 +31,8 @@
 //   reopened while open) change nothing.
 // A running timer: dueAt = runningSince + (minutes − used) business minutes; warnAt the same for
 // warnPercent % of minutes, or, when that point is already past, the earlier of runningSince and
-// dueAt (never after dueAt). A budget already overspent gives a dueAt in the past. Existing timers
+// dueAt (never after dueAt). A budget already overspent gives a dueAt in the past, counted back
+// from the restart. Instants are stored as toISOString() gives them, whatever spelling came in. Existing timers
 // keep the minutes they were created with; warnPercent and pauseWhileWaiting are read from the
 // targets passed with each event.
 import { addBusinessMinutes, businessMinutesBetween } from './calendar.ts';
@@ -107,7 +108,8 @@ function isBlank(clock: SlaClock): boolean {
 
 /** The clock after one more event; never changes `clock`. */
 export function advanceSla(clock: SlaClock, event: SlaEvent, targets: SlaTargets, cal: BusinessCalendar): SlaClock {
-  const at = event.at;
+  // One spelling of every instant in the stored state, so its strings compare and sort as times.
+  const at = iso(new Date(event.at));
   switch (event.type) {
     case 'opened': {
       if (!isBlank(clock)) return clock;
