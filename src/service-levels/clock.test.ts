@@ -417,6 +417,8 @@ test('the state is plain JSON: it round-trips and holds no undefined', () => {
     JSON.stringify(c, (_k, v) => (v === undefined ? 'UNDEFINED' : v)),
     'UNDEFINED',
   );
+  // instants are stored in one spelling whatever came in
+  assert.equal(replay([ev('opened', '2026-12-03T10:00:00+01:00')]), replay([ev('opened', THU_10)]));
 });
 
 // slaEventsOf: every lifecycle event in every (before, after), written out per kind of event. The
