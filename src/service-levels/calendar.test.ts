@@ -178,6 +178,12 @@ test('fall back, last Sunday in October 2026: the doubled hour counts from its f
   assert.is(between(office, '2026-10-19T00:00:00Z', '2026-11-02T00:00:00Z'), 10 * 480);
 });
 
+test('minutes or instants that are not finite throw rather than loop', () => {
+  assert.throws(() => add(office, '2026-12-08T09:00:00Z', Number.NaN), RangeError);
+  assert.throws(() => add(office, '2026-12-08T09:00:00Z', Number.POSITIVE_INFINITY), RangeError);
+  assert.throws(() => addBusinessMinutes(office, new Date('not a date'), 1), RangeError);
+});
+
 test('a calendar that never opens throws rather than loop', () => {
   const never: BusinessCalendar = { timeZone: zone, week: Array(7).fill([]), closedDates: new Set() };
   assert.throws(() => add(never, '2026-12-08T09:00:00Z', 1), /calendar never opens/);

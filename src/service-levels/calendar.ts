@@ -175,8 +175,11 @@ function neverOpens(): never {
  * 400 days in a row without open time.
  */
 export function addBusinessMinutes(cal: BusinessCalendar, from: Date, minutes: number): Date {
-  const cache = cacheOf(cal);
   const u = from.getTime();
+  // NaN or Infinity would never be used up: the walk below would not end.
+  if (!Number.isFinite(minutes) || !Number.isFinite(u))
+    throw new RangeError(`cannot add ${minutes} minutes to ${from}`);
+  const cache = cacheOf(cal);
   let left = Math.round(minutes * MINUTE);
   let day = dayOf(cache.zone, u);
   let closedDays = 0;
