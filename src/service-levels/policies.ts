@@ -148,10 +148,18 @@ export const calendarSchema = z
     closed_eves: checkbox,
     ...dayFields,
   })
-  .transform((data, ctx) => {
-    const errors: FieldErrors = {};
-    const week = weekdays.map((day) => daySpans(day, data, errors));
-    for (const [field, message] of Object.entries(errors)) ctx.addIssue({ code: 'custom', path: [field], message });
+  // The hours are checked even when another field (the name, the zone) is wrong, so every
+  // error shows at once; `when` runs the check on the values as far as they parsed.
+  .superRefine(
+    (data, ctx) => {
+      const errors: FieldErrors = {};
+      weekdays.forEach((day) => daySpans(day, data, errors));
+      for (const [field, message] of Object.entries(errors)) ctx.addIssue({ code: 'custom', path: [field], message });
+    },
+    { when: () => true },
+  )
+  .transform((data) => {
+    const week = weekdays.map((day) => daySpans(day, data, {}));
     return {
       name: data.name,
       timeZone: data.time_zone,
@@ -341,14 +349,26 @@ export const policySchema = z
     escalation_user_id: optionalIdField,
     ...targetFields,
   })
-  .transform((data, ctx) => {
-    // hours and minutes, empty both: no such target; a target of 0 would breach on arrival
+  // A target of 0 would breach on arrival. Checked even when another field is wrong (`when`), so
+  // every error shows at once; a value that did not parse is not a number here and is skipped.
+  .superRefine(
+    (data, ctx) => {
+      for (const target of slaTargets) {
+        const [h, m] = [data[`${target}_hours`], data[`${target}_minutes`]];
+        if (h === 0 && (m === 0 || m === null)) {
+          ctx.addIssue({ code: 'custom', path: [`${target}_hours`], message: 'errors.sla.target_zero' });
+        } else if (h === null && m === 0) {
+          ctx.addIssue({ code: 'custom', path: [`${target}_minutes`], message: 'errors.sla.target_zero' });
+        }
+      }
+    },
+    { when: () => true },
+  )
+  .transform((data) => {
+    // hours and minutes, empty both: no such target
     const minutes = (target: SlaTargetField): number | null => {
       const [h, m] = [data[`${target}_hours`], data[`${target}_minutes`]];
-      if (h === null && m === null) return null;
-      const total = (h ?? 0) * 60 + (m ?? 0);
-      if (total === 0) ctx.addIssue({ code: 'custom', path: [`${target}_hours`], message: 'errors.sla.target_zero' });
-      return total;
+      return h === null && m === null ? null : (h ?? 0) * 60 + (m ?? 0);
     };
     return {
       name: data.name,
