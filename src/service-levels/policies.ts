@@ -153,7 +153,7 @@ export const calendarSchema = z
   .superRefine(
     (data, ctx) => {
       const errors: FieldErrors = {};
-      weekdays.forEach((day) => daySpans(day, data, errors));
+      for (const day of weekdays) daySpans(day, data, errors);
       for (const [field, message] of Object.entries(errors)) ctx.addIssue({ code: 'custom', path: [field], message });
     },
     { when: () => true },
@@ -467,14 +467,19 @@ async function policyColumns(db: Db, input: PolicyInput) {
 export async function createPolicy(db: Db, input: PolicyInput): Promise<number> {
   const columns = await policyColumns(db, input);
   const row = await refusingBadReferences(() =>
-    db
-      .insertInto('sla_policies')
-      .values({
-        ...columns,
-        position: sql<number>`(select coalesce(max(position), 0) + 1 from sla_policies)`,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow(),
+    db.transaction().execute(async (trx) => {
+      // two administrators saving at once would both take max + 1; the lock (which readers
+      // pass) makes the second wait for the first
+      await sql`lock table sla_policies in exclusive mode`.execute(trx);
+      return trx
+        .insertInto('sla_policies')
+        .values({
+          ...columns,
+          position: sql<number>`(select coalesce(max(position), 0) + 1 from sla_policies)`,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+    }),
   );
   tablesChanged(db, 'sla_policies');
   return row.id;
@@ -501,11 +506,12 @@ export async function deletePolicy(db: Db, id: number): Promise<boolean> {
   return result.numDeletedRows > 0n;
 }
 
-// Swaps a policy with its neighbour above or below. Both rows are locked, so two administrators
-// moving at once cannot give two policies the same place (the unique position is checked at
-// commit, which the swap needs).
+// Swaps a policy with its neighbour above or below (the unique position is checked at commit,
+// which the swap needs).
 export async function movePolicy(db: Db, id: number, direction: 'up' | 'down'): Promise<void> {
   await db.transaction().execute(async (trx) => {
+    // as in createPolicy: one change of the order at a time; the swap then cannot meet another
+    await sql`lock table sla_policies in exclusive mode`.execute(trx);
     const policy = await trx
       .selectFrom('sla_policies')
       .select(['id', 'position'])
