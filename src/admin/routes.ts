@@ -7,6 +7,7 @@ import { registerMailAdminRoutes } from '../mail/admin-routes.ts';
 import { registerInboundAdminRoutes } from '../mail/inbound/admin-routes.ts';
 import { registerPossibleLoopRoutes } from '../mail/inbound/loop-routes.ts';
 import { registerMailboxRoutes } from '../mail/inbound/mailbox-routes.ts';
+import { registerBusinessHoursRoutes, registerServiceLevelRoutes } from '../service-levels/admin-routes.ts';
 import { registerUserAdminRoutes } from '../users/admin-routes.ts';
 import { forbidden, notFound } from '../web/errors.ts';
 import { registerRegisterRoutes } from './register-routes.ts';
@@ -34,5 +35,7 @@ export async function registerAdminRoutes(app: FastifyInstance): Promise<void> {
   await app.register(registerSettingsRoutes);
   await app.register(registerKontrollSettingsRoutes);
   await app.register(registerApprovalStructureRoutes, { prefix: '/approval-structures' });
+  await app.register(registerBusinessHoursRoutes, { prefix: '/business-hours' });
+  await app.register(registerServiceLevelRoutes, { prefix: '/service-levels' });
   await app.register(registerRegisterRoutes);
 }

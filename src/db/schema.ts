@@ -617,8 +617,54 @@ export interface FormSubmissionsTable {
   created_at: Timestamp;
 }
 
+// Service levels (migration 20261204_1500): business calendars and the ordered SLA policies.
+// Written by src/service-levels/policies.ts only.
+export interface BusinessCalendarsTable {
+  id: Generated<number>;
+  name: string;
+  time_zone: Generated<string>;
+  // BusinessCalendar.week: Monday first, [open, close) minutes; JSON text going in
+  week: ColumnType<[number, number][][], string, string>;
+  swedish_holidays: Generated<boolean>;
+  closed_eves: Generated<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface BusinessCalendarClosedDaysTable {
+  id: Generated<number>;
+  calendar_id: number;
+  // 'YYYY-MM-DD' (src/db/database.ts keeps dates as text)
+  date: string;
+  note: Generated<string>;
+}
+
+export interface SlaPoliciesTable {
+  id: Generated<number>;
+  name: string;
+  position: number;
+  active: Generated<boolean>;
+  calendar_id: number;
+  // conditions; null: any
+  customer_id: number | null;
+  priority_id: number | null;
+  case_type_id: number | null;
+  // business minutes; null: no such target
+  first_response_minutes: number | null;
+  next_response_minutes: number | null;
+  resolution_minutes: number | null;
+  pause_while_waiting: Generated<boolean>;
+  warn_percent: Generated<number>;
+  escalation_user_id: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   form_submissions: FormSubmissionsTable;
+  business_calendars: BusinessCalendarsTable;
+  business_calendar_closed_days: BusinessCalendarClosedDaysTable;
+  sla_policies: SlaPoliciesTable;
   drafts: DraftsTable;
   projects: ProjectsTable;
   work_orders: WorkOrdersTable;

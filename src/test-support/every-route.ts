@@ -19,6 +19,7 @@ import { storeInboundRaw } from '../mail/inbound/store.ts';
 import { queueTestMail } from '../mail/outbound/system-mail.ts';
 import { notifyUser } from '../notifications/notifications.ts';
 import { buildTestApp, seedUser, TestClient, testConfig } from './app.ts';
+import { seedOfficeHours } from './seeds.ts';
 
 // public: open without a login (the route's config.public)
 export type AppRoute = { method: string; url: string; public: boolean };
@@ -47,7 +48,8 @@ const png = Buffer.from(
 
 // The demo organisation, an administrator (FUZZ) and one of each thing the demo leaves out:
 // an approval chain waiting for FUZZ, a mailbox, a failed inbound message, an outbox message,
-// a saved view, a notification, a Kontroll run, a finished Read mail and an inline image.
+// a saved view, a notification, a Kontroll run, a finished Read mail, an inline image and a
+// business calendar with a closed day and a service level.
 export async function seedOneOfEach(db: Db): Promise<{ admin: User; login: string }> {
   const admin = await seedUser(db, 'FUZZ', 'admin');
   await seedDemoData(db);
@@ -126,6 +128,7 @@ export async function seedOneOfEach(db: Db): Promise<{ admin: User; login: strin
     .values({ started_by: admin.id, state: 'done', finished_at: new Date(), mailboxes: '[]' })
     .execute();
   await storeInlineImage(db, { content: Readable.from([png]), user: admin, maxBytes: 1_000_000 });
+  await seedOfficeHours(db);
   return { admin, login: 'FUZZ' };
 }
 
@@ -225,6 +228,9 @@ export async function realParams(db: Db): Promise<(route: AppRoute) => Record<st
     canned: await first('canned_replies'),
     image: await first('inline_images', 'token'),
     kalle,
+    calendar: await first('business_calendars'),
+    closedDay: await first('business_calendar_closed_days'),
+    policy: await first('sla_policies'),
   };
   const registerIds: Record<string, string> = {
     'case-types': await first('case_types'),
@@ -265,6 +271,7 @@ export async function realParams(db: Db): Promise<(route: AppRoute) => Record<st
     if (name === 'contactId') return values.contact;
     if (name === 'token') return values.image;
     if (name === 'version') return '1';
+    if (name === 'dayId') return values.closedDay;
     const byPrefix: [string, string][] = [
       ['/cases/:number/documents/', values.anyCaseDocument],
       ['/cases/views/', values.view],
@@ -281,6 +288,8 @@ export async function realParams(db: Db): Promise<(route: AppRoute) => Record<st
       ['/kontroll/runs/', values.run],
       ['/mail/read/runs/', values.mailRead],
       ['/canned-replies/', values.canned],
+      ['/admin/business-hours/', values.calendar],
+      ['/admin/service-levels/', values.policy],
     ];
     return byPrefix.find(([prefix]) => url.startsWith(prefix))?.[1] ?? '1';
   }

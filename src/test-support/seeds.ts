@@ -2,6 +2,7 @@ import { createCase, type NewCaseInput } from '../cases/cases.ts';
 import { createContact, createCustomer } from '../customers/customers.ts';
 import type { Db } from '../db/database.ts';
 import type { Case, User } from '../db/schema.ts';
+import { addClosedDay, createCalendar, createPolicy } from '../service-levels/policies.ts';
 
 // "acme": the customer Acme AB (K1001, acme.se) with the contact Per Persson.
 export async function seedAcme(db: Db) {
@@ -49,4 +50,46 @@ export async function seedPrinterJamCase(
     },
     responsible,
   );
+}
+
+// "office-hours": the calendar Kontorstid (weekdays 08:00–17:00 with lunch, Swedish holidays,
+// one added closed day) and the policy Hög prioritet (the most urgent priority, 2 business hours
+// to a first response) that uses it.
+export async function seedOfficeHours(db: Db) {
+  const calendarId = await createCalendar(db, {
+    name: 'Kontorstid',
+    timeZone: 'Europe/Stockholm',
+    week: [1, 2, 3, 4, 5, 6, 7].map((day): [number, number][] =>
+      day <= 5
+        ? [
+            [480, 720],
+            [780, 1020],
+          ]
+        : [],
+    ),
+    swedishHolidays: true,
+    closedEves: true,
+  });
+  await addClosedDay(db, calendarId, { date: '2026-06-05', note: 'Flytt' });
+  const priority = await db.selectFrom('priorities').select('id').orderBy('rank').executeTakeFirstOrThrow();
+  const policyId = await createPolicy(db, {
+    name: 'Hög prioritet',
+    active: true,
+    customerNumber: null,
+    priorityId: priority.id,
+    caseTypeId: null,
+    calendarId,
+    firstResponseMinutes: 120,
+    nextResponseMinutes: null,
+    resolutionMinutes: null,
+    pauseWhileWaiting: true,
+    warnPercent: 75,
+    escalationUserId: null,
+  });
+  const closedDay = await db
+    .selectFrom('business_calendar_closed_days')
+    .select('id')
+    .where('calendar_id', '=', calendarId)
+    .executeTakeFirstOrThrow();
+  return { calendarId, policyId, closedDayId: closedDay.id };
 }

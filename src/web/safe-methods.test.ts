@@ -15,6 +15,7 @@ import { storeInlineImage } from '../documents/inline-images.ts';
 import { storeInboundRaw } from '../mail/inbound/store.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
+import { seedOfficeHours } from '../test-support/seeds.ts';
 import { addStaffReply } from '../threads/threads.ts';
 
 const ctx = {} as { db: Db; drop: () => Promise<void>; app: FastifyInstance; writes: string[] };
@@ -166,6 +167,7 @@ async function sampleUrls(): Promise<Record<string, string[]>> {
       }),
     ),
   );
+  const officeHours = await seedOfficeHours(db);
   const canned = await first(db.selectFrom('canned_replies').select('id').orderBy('id').executeTakeFirst());
   const n = kase.number;
   return {
@@ -208,6 +210,14 @@ async function sampleUrls(): Promise<Record<string, string[]>> {
     '/admin/approval-structures/': ['/admin/approval-structures/'],
     '/admin/approval-structures/new': ['/admin/approval-structures/new'],
     '/admin/approval-structures/:id': [`/admin/approval-structures/${structure}`],
+    '/admin/business-hours': ['/admin/business-hours'],
+    '/admin/business-hours/': ['/admin/business-hours/'],
+    '/admin/business-hours/new': ['/admin/business-hours/new'],
+    '/admin/business-hours/:id': [`/admin/business-hours/${officeHours.calendarId}`],
+    '/admin/service-levels': ['/admin/service-levels'],
+    '/admin/service-levels/': ['/admin/service-levels/'],
+    '/admin/service-levels/new': ['/admin/service-levels/new'],
+    '/admin/service-levels/:id': [`/admin/service-levels/${officeHours.policyId}`],
     '/admin/:slug': registers.map((r) => `/admin/${r.slug}`),
     '/admin/:slug/new': registers.map((r) => `/admin/${r.slug}/new`),
     '/admin/:slug/:id': registers.map((r) => `/admin/${r.slug}/${registerIds[r.slug]}`),

@@ -1,0 +1,240 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type FieldErrors, FormError, parseForm, parseId, typedValues } from '../forms/form.ts';
+import { notFound } from '../web/errors.ts';
+import { redirectAfterPost } from '../web/render.ts';
+import {
+  addClosedDay,
+  calendarFormValues,
+  calendarSchema,
+  closedDaySchema,
+  commonTimeZones,
+  createCalendar,
+  createPolicy,
+  deleteCalendar,
+  deletePolicy,
+  formatClockTime,
+  movePolicy,
+  moveSchema,
+  newCalendarValues,
+  newPolicyValues,
+  policyFormValues,
+  policySchema,
+  removeClosedDay,
+  slaTargets,
+  updateCalendar,
+  updatePolicy,
+  weekdays,
+} from './policies.ts';
+import {
+  type CalendarRow,
+  findCalendar,
+  findPolicy,
+  listCalendars,
+  listClosedDays,
+  listPolicies,
+  listPoliciesUsingCalendar,
+  loadPolicyFormOptions,
+  type PolicyWithCustomer,
+} from './queries.ts';
+
+// Administration → Business hours and → Service levels (issue 17). Under the administration's
+// gate (src/admin/routes.ts): every route here is for administrators only, and every POST passes
+// the CSRF check of the app's plugin.
+
+type Params = { id: string };
+type DayParams = { id: string; dayId: string };
+type Values = Record<string, string | undefined>;
+
+// A week as one line for the list: "Mon 08:00–12:00, 13:00–17:00 · Sat closed".
+function weekSummary(week: [number, number][][], dayName: (day: string) => string, closed: string): string {
+  return weekdays
+    .map((day, i) => {
+      const spans = week[i] ?? [];
+      const hours = spans.length
+        ? spans.map(([open, close]) => `${formatClockTime(open)}–${formatClockTime(close)}`).join(', ')
+        : closed;
+      return `${dayName(day)} ${hours}`;
+    })
+    .join(' · ');
+}
+
+export async function registerBusinessHoursRoutes(app: FastifyInstance): Promise<void> {
+  const { db } = app.deps;
+  const base = '/admin/business-hours';
+
+  async function loadCalendarRow(request: FastifyRequest<{ Params: Params }>): Promise<CalendarRow> {
+    const id = parseId(request.params.id);
+    const calendar = id === null ? undefined : await findCalendar(db, id);
+    if (!calendar) throw notFound();
+    return calendar;
+  }
+
+  async function showForm(
+    reply: FastifyReply,
+    data: { calendar?: CalendarRow; values: Values; errors: FieldErrors; dayValues?: Values; dayErrors?: FieldErrors },
+    status = 200,
+  ) {
+    const { calendar } = data;
+    const [closedDays, usedBy] = calendar
+      ? await Promise.all([listClosedDays(db, calendar.id), listPoliciesUsingCalendar(db, calendar.id)])
+      : [[], []];
+    // a zone a calendar already has stays offered, even if it is not one of the common ones
+    const zone = data.values.time_zone;
+    const timeZones: string[] = [...commonTimeZones];
+    if (zone && !timeZones.includes(zone) && calendar?.time_zone === zone) timeZones.push(zone);
+    return reply.code(status).view('admin/business-hours/form', {
+      values: data.values,
+      errors: data.errors,
+      dayValues: data.dayValues ?? {},
+      dayErrors: data.dayErrors ?? {},
+      weekdays,
+      timeZones,
+      closedDays,
+      usedBy,
+      calendarId: calendar?.id ?? null,
+      calendarName: calendar?.name ?? null,
+      action: calendar ? `${base}/${calendar.id}` : base,
+    });
+  }
+
+  async function save(request: FastifyRequest, reply: FastifyReply, calendar?: CalendarRow) {
+    const values = typedValues(request.body);
+    const form = parseForm(calendarSchema, request.body);
+    if (!form.ok) return showForm(reply, { calendar, values, errors: form.errors }, 422);
+    try {
+      const id = calendar ? calendar.id : await createCalendar(db, form.data);
+      if (calendar && !(await updateCalendar(db, calendar.id, form.data))) throw notFound();
+      return redirectAfterPost(request, reply, `${base}/${id}`, request.t('common.saved'));
+    } catch (error) {
+      if (!(error instanceof FormError)) throw error;
+      return showForm(reply, { calendar, values, errors: error.fields }, 422);
+    }
+  }
+
+  app.get('/', async (request, reply) => {
+    const calendars = await listCalendars(db);
+    const dayName = (day: string) => request.t(`sla.day.${day}` as 'sla.day.mon').slice(0, 3);
+    return reply.view('admin/business-hours/index', {
+      calendars: calendars.map((calendar) => ({
+        ...calendar,
+        summary: weekSummary(calendar.week, dayName, request.t('sla.calendars.closed')),
+      })),
+    });
+  });
+
+  app.get('/new', async (_request, reply) => showForm(reply, { values: { ...newCalendarValues }, errors: {} }));
+  app.post('/', async (request, reply) => save(request, reply));
+
+  app.get<{ Params: Params }>('/:id', async (request, reply) => {
+    const calendar = await loadCalendarRow(request);
+    return showForm(reply, { calendar, values: calendarFormValues(calendar), errors: {} });
+  });
+  app.post<{ Params: Params }>('/:id', async (request, reply) => save(request, reply, await loadCalendarRow(request)));
+
+  app.post<{ Params: Params }>('/:id/deletion', async (request, reply) => {
+    const calendar = await loadCalendarRow(request);
+    try {
+      await deleteCalendar(db, calendar.id);
+    } catch (error) {
+      if (!(error instanceof FormError)) throw error;
+      return showForm(reply, { calendar, values: calendarFormValues(calendar), errors: error.fields }, 409);
+    }
+    return redirectAfterPost(request, reply, base, request.t('sla.calendars.deleted'));
+  });
+
+  // Closed days are a sub-resource of a saved calendar: added and removed one at a time.
+  app.post<{ Params: Params }>('/:id/closed-days', async (request, reply) => {
+    const calendar = await loadCalendarRow(request);
+    const dayValues = typedValues(request.body);
+    const show = (dayErrors: FieldErrors) =>
+      showForm(reply, { calendar, values: calendarFormValues(calendar), errors: {}, dayValues, dayErrors }, 422);
+    const form = parseForm(closedDaySchema, request.body);
+    if (!form.ok) return show(form.errors);
+    try {
+      await addClosedDay(db, calendar.id, form.data);
+    } catch (error) {
+      if (!(error instanceof FormError)) throw error;
+      return show(error.fields);
+    }
+    return redirectAfterPost(request, reply, `${base}/${calendar.id}`, request.t('sla.calendars.closed_day_added'));
+  });
+
+  app.post<{ Params: DayParams }>('/:id/closed-days/:dayId/deletion', async (request, reply) => {
+    const calendar = await loadCalendarRow(request);
+    const dayId = parseId(request.params.dayId);
+    if (dayId === null || !(await removeClosedDay(db, calendar.id, dayId))) throw notFound();
+    return redirectAfterPost(request, reply, `${base}/${calendar.id}`, request.t('sla.calendars.closed_day_removed'));
+  });
+}
+
+export async function registerServiceLevelRoutes(app: FastifyInstance): Promise<void> {
+  const { db } = app.deps;
+  const base = '/admin/service-levels';
+
+  async function loadPolicy(request: FastifyRequest<{ Params: Params }>): Promise<PolicyWithCustomer> {
+    const id = parseId(request.params.id);
+    const policy = id === null ? undefined : await findPolicy(db, id);
+    if (!policy) throw notFound();
+    return policy;
+  }
+
+  async function showForm(
+    reply: FastifyReply,
+    data: { policy?: PolicyWithCustomer; values: Values; errors: FieldErrors },
+    status = 200,
+  ) {
+    const { policy } = data;
+    return reply.code(status).view('admin/service-levels/form', {
+      values: data.values,
+      errors: data.errors,
+      options: await loadPolicyFormOptions(db, policy),
+      targets: slaTargets,
+      policyId: policy?.id ?? null,
+      policyName: policy?.name ?? null,
+      customerName: policy?.customer_name ?? null,
+      action: policy ? `${base}/${policy.id}` : base,
+    });
+  }
+
+  async function save(request: FastifyRequest, reply: FastifyReply, policy?: PolicyWithCustomer) {
+    const values = typedValues(request.body);
+    const form = parseForm(policySchema, request.body);
+    if (!form.ok) return showForm(reply, { policy, values, errors: form.errors }, 422);
+    try {
+      const id = policy ? policy.id : await createPolicy(db, form.data);
+      if (policy && !(await updatePolicy(db, policy.id, form.data))) throw notFound();
+      return redirectAfterPost(request, reply, `${base}/${id}`, request.t('common.saved'));
+    } catch (error) {
+      if (!(error instanceof FormError)) throw error;
+      return showForm(reply, { policy, values, errors: error.fields }, 422);
+    }
+  }
+
+  app.get('/', async (_request, reply) =>
+    reply.view('admin/service-levels/index', { policies: await listPolicies(db) }),
+  );
+
+  app.get('/new', async (_request, reply) => showForm(reply, { values: { ...newPolicyValues }, errors: {} }));
+  app.post('/', async (request, reply) => save(request, reply));
+
+  app.get<{ Params: Params }>('/:id', async (request, reply) => {
+    const policy = await loadPolicy(request);
+    return showForm(reply, { policy, values: policyFormValues(policy), errors: {} });
+  });
+  app.post<{ Params: Params }>('/:id', async (request, reply) => save(request, reply, await loadPolicy(request)));
+
+  app.post<{ Params: Params }>('/:id/deletion', async (request, reply) => {
+    const policy = await loadPolicy(request);
+    await deletePolicy(db, policy.id);
+    return redirectAfterPost(request, reply, base, request.t('sla.policies.deleted'));
+  });
+
+  // The place in the order is a sub-resource: POST direction=up or direction=down.
+  app.post<{ Params: Params }>('/:id/position', async (request, reply) => {
+    const policy = await loadPolicy(request);
+    const form = parseForm(moveSchema, request.body);
+    if (!form.ok) throw new FormError(form.errors);
+    await movePolicy(db, policy.id, form.data.direction);
+    return redirectAfterPost(request, reply, base);
+  });
+}

@@ -1,0 +1,312 @@
+import type { FastifyInstance } from 'fastify';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Db } from '../db/database.ts';
+import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
+import { createTestDatabase } from '../test-support/database.ts';
+import { urlencoded } from '../test-support/every-route.ts';
+
+const ctx = {} as { db: Db; app: FastifyInstance; drop: () => Promise<void>; admin: TestClient; agent: TestClient };
+const test = suite('Administration → Business hours and → Service levels');
+
+test.before(async () => {
+  const t = await createTestDatabase();
+  Object.assign(ctx, { db: t.db, drop: t.drop });
+  ctx.app = await buildTestApp(t.db);
+  await seedUser(t.db, 'BOSS', 'admin');
+  await seedUser(t.db, 'KALLE', 'agent');
+  ctx.admin = new TestClient(ctx.app);
+  await ctx.admin.login('boss');
+  ctx.agent = new TestClient(ctx.app);
+  await ctx.agent.login('kalle');
+});
+test.after(async () => {
+  await ctx.app.close();
+  await ctx.drop();
+});
+
+const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+// A week's fields as the form sends them: weekdays 08:00–17:00 with lunch 12:00–13:00, weekend closed.
+function weekForm(overrides: Record<string, string> = {}): Record<string, string> {
+  const form: Record<string, string> = {
+    name: 'Kontorstid',
+    time_zone: 'Europe/Stockholm',
+    swedish_holidays: 'on',
+    closed_eves: 'on',
+  };
+  for (const day of days.slice(0, 5)) {
+    Object.assign(form, {
+      [`${day}_opens`]: '08:00',
+      [`${day}_closes`]: '17:00',
+      [`${day}_break_from`]: '12:00',
+      [`${day}_break_to`]: '13:00',
+    });
+  }
+  form.sat_closed = 'on';
+  form.sun_closed = 'on';
+  return { ...form, ...overrides };
+}
+
+async function createCalendarThroughForm(form: Record<string, string>): Promise<number> {
+  await ctx.admin.get('/admin/business-hours/new');
+  const res = await ctx.admin.post('/admin/business-hours', form);
+  assert.is(res.statusCode, 303, res.body);
+  const id = /^\/admin\/business-hours\/(\d+)$/.exec(String(res.headers.location))?.[1];
+  assert.ok(id, `redirect to the calendar, got ${res.headers.location}`);
+  return Number(id);
+}
+
+test('the administration page links to both pages, in Swedish by default', async () => {
+  const res = await ctx.admin.get('/admin');
+  assert.match(res.body, '<a href="/admin/business-hours">Öppettider</a>');
+  assert.match(res.body, '<a href="/admin/service-levels">Servicenivåer</a>');
+});
+
+test('a calendar is created with a lunch break and a closed weekend, and its form shows it again', async () => {
+  const id = await createCalendarThroughForm(weekForm());
+  const row = await ctx.db.selectFrom('business_calendars').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  assert.equal(row.week[0], [
+    [480, 720],
+    [780, 1020],
+  ]);
+  assert.equal(row.week[5], []);
+  assert.is(row.time_zone, 'Europe/Stockholm');
+  assert.ok(row.swedish_holidays && row.closed_eves);
+  const page = await ctx.admin.get(`/admin/business-hours/${id}`);
+  assert.is(page.statusCode, 200);
+  assert.match(page.body, 'name="mon_break_from" value="12:00"');
+  assert.match(page.body, /name="sat_closed" value="on" aria-label="Lördag: Stängt" checked/);
+  const list = await ctx.admin.get('/admin/business-hours');
+  assert.match(list.body, 'Mån 08:00–12:00, 13:00–17:00');
+});
+
+test('a new calendar form has the eves closed and Europe/Stockholm chosen by default', async () => {
+  const res = await ctx.admin.get('/admin/business-hours/new');
+  assert.match(res.body, /id="f-closed_eves" name="closed_eves" value="on" checked/);
+  assert.match(res.body, '<option value="Europe/Stockholm" selected>');
+});
+
+test('absurd hours are refused beside their fields, with what was typed kept', async () => {
+  await ctx.admin.get('/admin/business-hours/new');
+  const res = await ctx.admin.post(
+    '/admin/business-hours',
+    weekForm({
+      name: 'Trasig',
+      mon_closes: '07:00',
+      tue_break_from: '11:00',
+      tue_break_to: '10:00',
+      wed_break_from: '07:00',
+      thu_break_to: '',
+      fri_opens: '25:00',
+      time_zone: 'Mars/Olympus',
+    }),
+  );
+  assert.is(res.statusCode, 422);
+  assert.match(res.body, 'Stänger innan den öppnar.');
+  assert.match(res.body, 'Rasten slutar innan den börjar.');
+  assert.match(res.body, 'Rasten måste ligga inom öppettiden.');
+  assert.match(res.body, 'Ange både när rasten börjar och slutar, eller ingetdera.');
+  assert.match(res.body, 'Skriv tiden som TT:MM.');
+  assert.match(res.body, 'Välj en tidszon i listan.');
+  assert.match(res.body, 'name="mon_closes" value="07:00"');
+  assert.match(res.body, 'value="Trasig"');
+  const stored = await ctx.db.selectFrom('business_calendars').select('id').where('name', '=', 'Trasig').execute();
+  assert.is(stored.length, 0);
+});
+
+test('a repeated field or a NUL byte is a form error, never a 500', async () => {
+  await ctx.admin.get('/admin/business-hours/new');
+  const repeated = await ctx.admin.request({
+    method: 'POST',
+    url: '/admin/business-hours',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: urlencoded([
+      ['_csrf', ctx.admin.csrf],
+      ...Object.entries(weekForm({ name: 'Dubbel' })),
+      ['mon_opens', '09:00'],
+    ]),
+  });
+  assert.is(repeated.statusCode, 422);
+  assert.match(repeated.body, 'Fältet kom mer än en gång');
+  const nul = await ctx.admin.post('/admin/business-hours', weekForm({ name: 'N\u0000L', tue_opens: '08:\u000000' }));
+  assert.is(nul.statusCode, 422);
+  await ctx.admin.get('/admin/service-levels/new');
+  const minutes = await ctx.admin.post('/admin/service-levels', {
+    name: 'Negativ',
+    calendar_id: '1',
+    warn_percent: '75',
+    first_response_hours: '-2',
+    next_response_minutes: '75',
+  });
+  assert.is(minutes.statusCode, 422);
+  assert.match(minutes.body, 'Bara heltal.');
+  assert.match(minutes.body, 'För stort.');
+});
+
+test('added closed days: added, refused twice, removed', async () => {
+  const id = await createCalendarThroughForm(weekForm({ name: 'Med stängda dagar' }));
+  await ctx.admin.get(`/admin/business-hours/${id}`);
+  const added = await ctx.admin.post(`/admin/business-hours/${id}/closed-days`, { date: '2026-06-05', note: 'Flytt' });
+  assert.is(added.statusCode, 303, added.body);
+  const again = await ctx.admin.post(`/admin/business-hours/${id}/closed-days`, { date: '2026-06-05', note: '' });
+  assert.is(again.statusCode, 422);
+  assert.match(again.body, 'Den dagen är redan stängd.');
+  const bad = await ctx.admin.post(`/admin/business-hours/${id}/closed-days`, { date: '2026-02-30' });
+  assert.is(bad.statusCode, 422);
+  assert.match(bad.body, 'value="2026-02-30"');
+  const page = await ctx.admin.get(`/admin/business-hours/${id}`);
+  assert.match(page.body, 'Flytt');
+  const day = await ctx.db
+    .selectFrom('business_calendar_closed_days')
+    .select('id')
+    .where('calendar_id', '=', id)
+    .executeTakeFirstOrThrow();
+  const removed = await ctx.admin.post(`/admin/business-hours/${id}/closed-days/${day.id}/deletion`);
+  assert.is(removed.statusCode, 303);
+  const left = await ctx.db
+    .selectFrom('business_calendar_closed_days')
+    .select('id')
+    .where('calendar_id', '=', id)
+    .execute();
+  assert.is(left.length, 0);
+});
+
+async function createPolicyThroughForm(form: Record<string, string>): Promise<number> {
+  await ctx.admin.get('/admin/service-levels/new');
+  const res = await ctx.admin.post('/admin/service-levels', form);
+  assert.is(res.statusCode, 303, res.body);
+  const id = /^\/admin\/service-levels\/(\d+)$/.exec(String(res.headers.location))?.[1];
+  assert.ok(id, `redirect to the policy, got ${res.headers.location}`);
+  return Number(id);
+}
+
+test('a policy is created with targets in hours and minutes, shown again, moved and deleted', async () => {
+  const calendarId = await createCalendarThroughForm(weekForm({ name: 'För policyer' }));
+  const priority = await ctx.db
+    .selectFrom('priorities')
+    .select(['id', 'name'])
+    .orderBy('rank')
+    .executeTakeFirstOrThrow();
+  const customer = await ctx.db
+    .insertInto('customers')
+    .values({ number: 'K100', name: 'Acme AB' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const first = await createPolicyThroughForm({
+    name: 'Hög prioritet',
+    active: 'on',
+    customer: 'K100',
+    priority_id: String(priority.id),
+    calendar_id: String(calendarId),
+    first_response_hours: '2',
+    first_response_minutes: '',
+    next_response_hours: '',
+    next_response_minutes: '45',
+    resolution_hours: '',
+    resolution_minutes: '',
+    pause_while_waiting: 'on',
+    warn_percent: '80',
+  });
+  const row = await ctx.db.selectFrom('sla_policies').selectAll().where('id', '=', first).executeTakeFirstOrThrow();
+  assert.is(row.first_response_minutes, 120);
+  assert.is(row.next_response_minutes, 45);
+  assert.is(row.resolution_minutes, null);
+  assert.is(row.customer_id, customer.id);
+  assert.is(row.warn_percent, 80);
+  const page = await ctx.admin.get(`/admin/service-levels/${first}`);
+  assert.match(page.body, 'name="first_response_hours" type="number" value="2"');
+  assert.match(page.body, 'name="customer" type="text" value="K100"');
+
+  const second = await createPolicyThroughForm({ name: 'Övriga', calendar_id: String(calendarId), warn_percent: '75' });
+  let list = await ctx.admin.get('/admin/service-levels');
+  assert.ok(list.body.indexOf('Hög prioritet') < list.body.indexOf('Övriga'), 'a new policy goes last');
+  const moved = await ctx.admin.post(`/admin/service-levels/${second}/position`, { direction: 'up' });
+  assert.is(moved.statusCode, 303);
+  list = await ctx.admin.get('/admin/service-levels');
+  assert.ok(list.body.indexOf('Övriga') < list.body.indexOf('Hög prioritet'), 'moved up');
+  const badMove = await ctx.admin.post(`/admin/service-levels/${second}/position`, { direction: 'sideways' });
+  assert.is(badMove.statusCode, 422);
+
+  // the calendar is in use: it stays, and the page says why
+  await ctx.admin.get(`/admin/business-hours/${calendarId}`);
+  const refused = await ctx.admin.post(`/admin/business-hours/${calendarId}/deletion`);
+  assert.is(refused.statusCode, 409);
+  assert.match(refused.body, 'Servicenivåer använder kalendern');
+
+  await ctx.admin.get(`/admin/service-levels/${first}`);
+  const deleted = await ctx.admin.post(`/admin/service-levels/${first}/deletion`);
+  assert.is(deleted.statusCode, 303);
+  assert.is(deleted.headers.location, '/admin/service-levels');
+  assert.not.ok(await ctx.db.selectFrom('sla_policies').select('id').where('id', '=', first).executeTakeFirst());
+});
+
+test('a policy form refuses an unknown customer, a zero target and a warning outside 1–99', async () => {
+  const calendar = await ctx.db.selectFrom('business_calendars').select('id').orderBy('id').executeTakeFirstOrThrow();
+  await ctx.admin.get('/admin/service-levels/new');
+  const res = await ctx.admin.post('/admin/service-levels', {
+    name: 'Fel',
+    customer: 'FINNS-INTE',
+    calendar_id: String(calendar.id),
+    first_response_hours: '0',
+    first_response_minutes: '0',
+    warn_percent: '100',
+  });
+  assert.is(res.statusCode, 422);
+  assert.match(res.body, 'Ett mål måste vara mer än 0');
+  assert.match(res.body, 'Mellan 1 och 99.');
+  const unknown = await ctx.admin.post('/admin/service-levels', {
+    name: 'Fel',
+    customer: 'FINNS-INTE',
+    calendar_id: String(calendar.id),
+    warn_percent: '75',
+  });
+  assert.is(unknown.statusCode, 422);
+  assert.match(unknown.body, 'Ingen kund har det kundnumret.');
+  const gone = await ctx.admin.post('/admin/service-levels', {
+    name: 'Fel',
+    calendar_id: '999999',
+    warn_percent: '75',
+  });
+  assert.is(gone.statusCode, 422);
+  assert.match(gone.body, 'value="Fel"');
+});
+
+test('an agent gets 403 on every page and post, and nothing changes', async () => {
+  for (const url of [
+    '/admin/business-hours',
+    '/admin/business-hours/new',
+    '/admin/service-levels',
+    '/admin/service-levels/new',
+  ]) {
+    assert.is((await ctx.agent.get(url)).statusCode, 403, url);
+  }
+  const before = await ctx.db.selectFrom('business_calendars').select('id').execute();
+  assert.is((await ctx.agent.post('/admin/business-hours', weekForm({ name: 'Agentens' }))).statusCode, 403);
+  assert.is((await ctx.agent.post('/admin/service-levels', { name: 'Agentens' })).statusCode, 403);
+  const after = await ctx.db.selectFrom('business_calendars').select('id').execute();
+  assert.is(after.length, before.length);
+});
+
+test('a post without the CSRF token is refused', async () => {
+  await ctx.admin.get('/admin/business-hours/new');
+  const res = await ctx.admin.post('/admin/business-hours', { ...weekForm({ name: 'Utan token' }), _csrf: '' });
+  assert.is(res.statusCode, 403);
+  const stored = await ctx.db.selectFrom('business_calendars').select('id').where('name', '=', 'Utan token').execute();
+  assert.is(stored.length, 0);
+});
+
+test('English labels', async () => {
+  const eva = new TestClient(ctx.app);
+  await seedUser(ctx.db, 'EVA', 'admin', { language: 'en' });
+  await eva.login('eva');
+  const admin = await eva.get('/admin');
+  assert.match(admin.body, '<a href="/admin/business-hours">Business hours</a>');
+  assert.match(admin.body, '<a href="/admin/service-levels">Service levels</a>');
+  const form = await eva.get('/admin/business-hours/new');
+  assert.match(form.body, 'Close on the eves (julafton, nyårsafton, midsommarafton)');
+  assert.match(form.body, 'aria-label="Monday: Break from"');
+  const policy = await eva.get('/admin/service-levels/new');
+  assert.match(policy.body, 'Pause while waiting for the customer');
+});
+
+test.run();
