@@ -5,6 +5,7 @@ import type { Db } from '../db/database.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { urlencoded } from '../test-support/every-route.ts';
+import { findSlaPolicy } from './queries.ts';
 
 const ctx = {} as { db: Db; app: FastifyInstance; drop: () => Promise<void>; admin: TestClient; agent: TestClient };
 const test = suite('Administration → Business hours and → Service levels');
@@ -269,6 +270,43 @@ test('a policy form refuses an unknown customer, a zero target and a warning out
   });
   assert.is(gone.statusCode, 422);
   assert.match(gone.body, 'value="Fel"');
+});
+
+test('an edit on the page reaches the matching at once, and htmx gets its redirect as HX-Redirect', async () => {
+  const calendar = await ctx.db.selectFrom('business_calendars').select('id').orderBy('id').executeTakeFirstOrThrow();
+  const id = await createPolicyThroughForm({
+    name: 'Alla ärenden',
+    active: 'on',
+    calendar_id: String(calendar.id),
+    warn_percent: '75',
+    first_response_hours: '4',
+  });
+  const facts = { customerId: null, priorityId: null, caseTypeId: null };
+  const noHolidays = () => [];
+  assert.is((await findSlaPolicy(ctx.db, facts, noHolidays))?.targets.firstResponseMinutes, 240);
+  await ctx.admin.get(`/admin/service-levels/${id}`);
+  const res = await ctx.admin.post(
+    `/admin/service-levels/${id}`,
+    {
+      name: 'Alla ärenden',
+      active: 'on',
+      calendar_id: String(calendar.id),
+      warn_percent: '75',
+      first_response_hours: '1',
+      first_response_minutes: '30',
+    },
+    { htmx: true },
+  );
+  assert.is(res.statusCode, 204);
+  assert.is(res.headers['hx-redirect'], `/admin/service-levels/${id}`);
+  assert.is((await findSlaPolicy(ctx.db, facts, noHolidays))?.targets.firstResponseMinutes, 90);
+  // unticked on the page: inactive, and no longer matched
+  await ctx.admin.post(`/admin/service-levels/${id}`, {
+    name: 'Alla ärenden',
+    calendar_id: String(calendar.id),
+    warn_percent: '75',
+  });
+  assert.is.not((await findSlaPolicy(ctx.db, facts, noHolidays))?.policyId, id);
 });
 
 test('an agent gets 403 on every page and post, and nothing changes', async () => {
