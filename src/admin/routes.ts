@@ -35,6 +35,8 @@ export async function registerAdminRoutes(app: FastifyInstance): Promise<void> {
   await app.register(registerSettingsRoutes);
   await app.register(registerKontrollSettingsRoutes);
   await app.register(registerApprovalStructureRoutes, { prefix: '/approval-structures' });
+  // Given { holidays } ((from, to, eves) => dates, from src/service-levels/holidays.ts), a
+  // calendar's page also lists the holidays it closes on; without, it leaves that list out.
   await app.register(registerBusinessHoursRoutes, { prefix: '/business-hours' });
   await app.register(registerServiceLevelRoutes, { prefix: '/service-levels' });
   await app.register(registerRegisterRoutes);

@@ -5,6 +5,8 @@ import type { Db } from '../db/database.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { urlencoded } from '../test-support/every-route.ts';
+import { registerBusinessHoursRoutes } from './admin-routes.ts';
+import { findSlaPolicy } from './queries.ts';
 
 const ctx = {} as { db: Db; app: FastifyInstance; drop: () => Promise<void>; admin: TestClient; agent: TestClient };
 const test = suite('Administration → Business hours and → Service levels');
@@ -271,6 +273,43 @@ test('a policy form refuses an unknown customer, a zero target and a warning out
   assert.match(gone.body, 'value="Fel"');
 });
 
+test('an edit on the page reaches the matching at once, and htmx gets its redirect as HX-Redirect', async () => {
+  const calendar = await ctx.db.selectFrom('business_calendars').select('id').orderBy('id').executeTakeFirstOrThrow();
+  const id = await createPolicyThroughForm({
+    name: 'Alla ärenden',
+    active: 'on',
+    calendar_id: String(calendar.id),
+    warn_percent: '75',
+    first_response_hours: '4',
+  });
+  const facts = { customerId: null, priorityId: null, caseTypeId: null };
+  const noHolidays = () => [];
+  assert.is((await findSlaPolicy(ctx.db, facts, noHolidays))?.targets.firstResponseMinutes, 240);
+  await ctx.admin.get(`/admin/service-levels/${id}`);
+  const res = await ctx.admin.post(
+    `/admin/service-levels/${id}`,
+    {
+      name: 'Alla ärenden',
+      active: 'on',
+      calendar_id: String(calendar.id),
+      warn_percent: '75',
+      first_response_hours: '1',
+      first_response_minutes: '30',
+    },
+    { htmx: true },
+  );
+  assert.is(res.statusCode, 204);
+  assert.is(res.headers['hx-redirect'], `/admin/service-levels/${id}`);
+  assert.is((await findSlaPolicy(ctx.db, facts, noHolidays))?.targets.firstResponseMinutes, 90);
+  // unticked on the page: inactive, and no longer matched
+  await ctx.admin.post(`/admin/service-levels/${id}`, {
+    name: 'Alla ärenden',
+    calendar_id: String(calendar.id),
+    warn_percent: '75',
+  });
+  assert.is.not((await findSlaPolicy(ctx.db, facts, noHolidays))?.policyId, id);
+});
+
 test('an agent gets 403 on every page and post, and nothing changes', async () => {
   for (const url of [
     '/admin/business-hours',
@@ -293,6 +332,45 @@ test('a post without the CSRF token is refused', async () => {
   assert.is(res.statusCode, 403);
   const stored = await ctx.db.selectFrom('business_calendars').select('id').where('name', '=', 'Utan token').execute();
   assert.is(stored.length, 0);
+});
+
+test("given a holiday source, a calendar's page lists the holidays and eves it closes on", async () => {
+  const year = new Date().getUTCFullYear();
+  const asked: boolean[] = [];
+  const app = await buildTestApp(
+    ctx.db,
+    {},
+    {
+      plant: (app) => {
+        app.register(registerBusinessHoursRoutes, {
+          prefix: '/with-holidays',
+          holidays: (from, to, eves) => {
+            asked.push(eves);
+            return [`${to}-12-25`, `${from}-12-25`, ...(eves ? [`${from}-12-24`] : [])];
+          },
+        });
+      },
+    },
+  );
+  try {
+    const client = new TestClient(app);
+    await client.login('boss');
+    const calendar = await ctx.db
+      .selectFrom('business_calendars')
+      .select('id')
+      .where('swedish_holidays', '=', true)
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
+    const res = await client.get(`/with-holidays/${calendar.id}`);
+    assert.is(res.statusCode, 200);
+    assert.match(res.body, 'Helgdagar och aftnar i år och nästa år');
+    assert.match(res.body, `${year}-12-24, ${year}-12-25, ${year + 1}-12-25`);
+    assert.equal(asked, [true]);
+    // without a source (the app as it is wired now) the list is left out
+    assert.not.match((await ctx.admin.get(`/admin/business-hours/${calendar.id}`)).body, 'Helgdagar och aftnar');
+  } finally {
+    await app.close();
+  }
 });
 
 test('English labels', async () => {
