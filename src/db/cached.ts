@@ -1,5 +1,5 @@
 import type { Db } from './database.ts';
-import { changeFeedOf } from './database.ts';
+import { changeFeedOf, rootDbOf } from './database.ts';
 
 // Reads that nearly never change (statuses, types, priorities, active users, canned replies, a
 // session and its user) but are wanted on almost every request: kept in this process and used again until one of the tables
@@ -34,15 +34,25 @@ function dropEntries(entries: Map<string, Entry>, table: string): void {
 }
 
 // key names the list (with its parameters); tables are every table the load reads.
-export function cachedRead<T>(db: Db, key: string, tables: readonly string[], load: () => Promise<T>): Promise<T> {
-  const cache = cacheOf(db);
-  if (!cache) return load();
+// evenInTransaction: a transaction's read may come from, and fill, its database's cache: for
+// setup read on every write (the service levels) that the writing transactions never change. The
+// load runs on the caller's own connection: asking the pool for a second one while a transaction
+// holds the first can wait forever once every connection is held that way.
+export function cachedRead<T>(
+  db: Db,
+  key: string,
+  tables: readonly string[],
+  load: (db: Db) => Promise<T>,
+  opts: { evenInTransaction?: boolean } = {},
+): Promise<T> {
+  const cache = cacheOf(opts.evenInTransaction && db.isTransaction ? rootDbOf(db) : db);
+  if (!cache) return load(db);
   const now = Date.now();
   const found = cache.entries.get(key);
   if (found && now - found.at < maxAgeMs) return found.value as Promise<T>;
   // keys per session and per user: a large office's worth, then start over
   if (cache.entries.size >= maxEntries) cache.entries.clear();
-  const entry: Entry = { tables, at: now, value: load() };
+  const entry: Entry = { tables, at: now, value: load(db) };
   cache.entries.set(key, entry);
   // a failed read is not kept
   entry.value.catch(() => {

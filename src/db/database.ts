@@ -35,8 +35,14 @@ export function createDb(connectionString: string, poolSize = 10): Db {
   }) as typeof pool.end;
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   changeFeeds.set(db, feed);
+  roots.set(db.getExecutor().adapter, db);
   return db;
 }
+
+// A transaction shares its database's adapter (Kysely hands it on), which finds the database
+// made by createDb again: for reads that may come from the cache even inside a transaction.
+const roots = new WeakMap<object, Db>();
+export const rootDbOf = (db: Db): Db => roots.get(db.getExecutor().adapter) ?? db;
 
 const changeFeeds = new WeakMap<Db, ChangeFeed>();
 // The feed of a database made by createDb (a transaction's Db has none: nothing is cached inside one).

@@ -154,30 +154,38 @@ type ServiceLevelSetup = { policies: readonly PolicyRow[]; calendars: Readonly<R
 
 const setupTables = ['sla_policies', 'business_calendars', 'business_calendar_closed_days'] as const;
 
-// The active policies in order and every calendar with its added closed days: a few rows that
-// change when an administrator edits them and are read on every case event. Kept in this
-// process by cachedRead and dropped when any instance writes one of the three tables (their
-// change triggers, migration 20261204_1500); inside a transaction (a Db without a change feed)
-// it is read afresh, so a lifecycle transaction sees what it locked against.
+// Every policy in order (the inactive ones too: a case's badge still reads the calendar of the
+// policy its clock ran by) and every calendar with its added closed days: a few rows that change
+// when an administrator edits them and are read on every case event. Kept in this process by
+// cachedRead and dropped when any instance writes one of the three tables (their change
+// triggers, migration 20261204_1500). Inside a lifecycle transaction too: reading them afresh
+// there cost three round trips on every status change and, in Kontroll's batches, on every case;
+// an edit reaches the other instances' cases within the notification's delay.
 function loadSetup(db: Db): Promise<ServiceLevelSetup> {
-  return cachedRead(db, 'sla-setup', setupTables, async () => {
-    const [policies, calendars, closedDays] = await Promise.all([
-      db.selectFrom('sla_policies').selectAll().where('active', '=', true).orderBy('position').execute(),
-      db
-        .selectFrom('business_calendars')
-        .select(['id', 'name', 'time_zone', 'week', 'swedish_holidays', 'closed_eves'])
-        .execute(),
-      db.selectFrom('business_calendar_closed_days').select(['calendar_id', 'date']).execute(),
-    ]);
-    const byId: Record<number, CachedCalendar> = {};
-    for (const calendar of calendars) {
-      byId[calendar.id] = {
-        ...calendar,
-        closedDays: closedDays.filter((day) => day.calendar_id === calendar.id).map((day) => day.date),
-      };
-    }
-    return deepFreeze({ policies, calendars: byId });
-  });
+  return cachedRead(
+    db,
+    'sla-setup',
+    setupTables,
+    async (db) => {
+      const [policies, calendars, closedDays] = await Promise.all([
+        db.selectFrom('sla_policies').selectAll().orderBy('position').execute(),
+        db
+          .selectFrom('business_calendars')
+          .select(['id', 'name', 'time_zone', 'week', 'swedish_holidays', 'closed_eves'])
+          .execute(),
+        db.selectFrom('business_calendar_closed_days').select(['calendar_id', 'date']).execute(),
+      ]);
+      const byId: Record<number, CachedCalendar> = {};
+      for (const calendar of calendars) {
+        byId[calendar.id] = {
+          ...calendar,
+          closedDays: closedDays.filter((day) => day.calendar_id === calendar.id).map((day) => day.date),
+        };
+      }
+      return deepFreeze({ policies, calendars: byId });
+    },
+    { evenInTransaction: true },
+  );
 }
 
 // A holiday list is the same for the same years, so each source's answers are kept: building
@@ -245,7 +253,7 @@ export async function findSlaPolicy(
 ): Promise<SlaPolicyMatch | null> {
   const setup = await loadSetup(db);
   for (const policy of setup.policies) {
-    if (!matchesPolicy(policy, c)) continue;
+    if (!policy.active || !matchesPolicy(policy, c)) continue;
     const calendar = setup.calendars[policy.calendar_id];
     // the foreign key keeps a policy's calendar; absent only if read between two statements
     if (calendar) return toMatch(policy, calendar, holidays, now);
@@ -277,4 +285,20 @@ export async function loadCalendar(
 ): Promise<BusinessCalendar | null> {
   const calendar = (await loadSetup(db)).calendars[id];
   return calendar ? toBusinessCalendar(calendar, holidays, now) : null;
+}
+
+// The policies with these ids, as findSlaPolicy gives them (for the badges: each row's calendar).
+export async function findSlaPoliciesById(
+  db: Db,
+  ids: readonly number[],
+  holidays: HolidayDates,
+  now: Date = new Date(),
+): Promise<Map<number, SlaPolicyMatch>> {
+  const setup = await loadSetup(db);
+  const found = new Map<number, SlaPolicyMatch>();
+  for (const policy of setup.policies) {
+    const calendar = setup.calendars[policy.calendar_id];
+    if (calendar && ids.includes(policy.id)) found.set(policy.id, toMatch(policy, calendar, holidays, now));
+  }
+  return found;
 }
