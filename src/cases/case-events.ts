@@ -1,6 +1,9 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { CaseEventKind, CaseNoteKind, StatusKind } from '../db/schema.ts';
+import { slaEventsOf } from '../service-levels/clock.ts';
+import type { SlaEvent } from '../service-levels/types.ts';
+import { advanceCaseClocks, type ClockColumns, recordClockEvents } from './case-clock.ts';
 import {
   type CaseEvent,
   type CaseState,
@@ -37,6 +40,7 @@ export const caseEventKinds = [
   'internal_note_saved',
   'work_order_created',
   'triage_cleared',
+  'sla_breached',
 ] as const satisfies readonly CaseEventKind[];
 
 export type CaseActor = { id: number } | null;
@@ -194,7 +198,18 @@ export async function applyCaseEvents(
   // agent) queue instead of deadlocking; read after the lock, so the table sees the latest state.
   const rows = await db
     .selectFrom('cases')
-    .select(['id', 'status_id', 'status_kind', 'waiting_since', 'closed_at'])
+    .select([
+      'id',
+      'status_id',
+      'status_kind',
+      'waiting_since',
+      'closed_at',
+      'customer_id',
+      'priority_id',
+      'case_type_id',
+      'sla_policy_id',
+      'sla_clock',
+    ])
     .where('id', 'in', ids)
     .orderBy('id')
     .forUpdate()
@@ -226,6 +241,9 @@ export async function applyCaseEvents(
     new_value: string | null;
   }[] = [];
   const applied: AppliedCaseEvent[] = [];
+  // what the service-level clock hears, per case and in all, in the order applied
+  const clockHeard = new Map<number, SlaEvent[]>();
+  const clockLog: { caseId: number; event: SlaEvent }[] = [];
   for (const { caseId, event } of items) {
     const state = states.get(caseId);
     if (!state) throw new Error(`No case ${caseId}`);
@@ -236,6 +254,13 @@ export async function applyCaseEvents(
       resolver,
     );
     const statusChanged = statusId !== state.statusId;
+    for (const heard of slaEventsOf(
+      { event: event.type, before: state.statusKind, after: statusKind },
+      now.toISOString(),
+    )) {
+      clockHeard.set(caseId, [...(clockHeard.get(caseId) ?? []), heard]);
+      clockLog.push({ caseId, event: heard });
+    }
     applied.push({ caseId, statusChanged, previousStatusId: state.statusId, statusId, statusKind });
     if (statusChanged) versionBumps.set(caseId, (versionBumps.get(caseId) ?? 0) + 1);
     if (transition.record) {
@@ -258,9 +283,11 @@ export async function applyCaseEvents(
     });
   }
 
+  const clocks = await advanceCaseClocks(db, rows, clockHeard);
   const changed = [...states.values()].filter((s) => {
     const before = originals.get(s.id) as LockedCase;
     return (
+      clocks.has(s.id) ||
       versionBumps.has(s.id) ||
       touched.has(s.id) ||
       !sameTime(before.waitingSince, s.waitingSince) ||
@@ -277,20 +304,33 @@ export async function applyCaseEvents(
         closed_at = v.closed_at,
         version = c.version + v.bump,
         updated_at = case when v.bump > 0 then ${now}::timestamptz else c.updated_at end,
-        last_activity_at = case when v.touched then ${now}::timestamptz else c.last_activity_at end
+        last_activity_at = case when v.touched then ${now}::timestamptz else c.last_activity_at end,
+        sla_policy_id = case when v.clocked then v.sla_policy_id else c.sla_policy_id end,
+        sla_clock = case when v.clocked then v.sla_clock else c.sla_clock end,
+        sla_due_at = case when v.clocked then v.sla_due_at else c.sla_due_at end,
+        sla_warn_at = case when v.clocked then v.sla_warn_at else c.sla_warn_at end
       from unnest(
         ${changed.map((s) => s.id)}::integer[],
         ${changed.map((s) => s.statusId)}::integer[],
         ${changed.map((s) => s.waitingSince)}::timestamptz[],
         ${changed.map((s) => s.closedAt)}::timestamptz[],
         ${changed.map((s) => versionBumps.get(s.id) ?? 0)}::integer[],
-        ${changed.map((s) => touched.has(s.id))}::boolean[]
-      ) as v(id, status_id, waiting_since, closed_at, bump, touched)
+        ${changed.map((s) => touched.has(s.id))}::boolean[],
+        ${changed.map((s) => clocks.has(s.id))}::boolean[],
+        ${changed.map((s) => clocks.get(s.id)?.sla_policy_id ?? null)}::integer[],
+        ${changed.map((s) => clockJson(clocks.get(s.id)))}::jsonb[],
+        ${changed.map((s) => clocks.get(s.id)?.sla_due_at ?? null)}::timestamptz[],
+        ${changed.map((s) => clocks.get(s.id)?.sla_warn_at ?? null)}::timestamptz[]
+      ) as v(id, status_id, waiting_since, closed_at, bump, touched, clocked, sla_policy_id, sla_clock, sla_due_at, sla_warn_at)
       where c.id = v.id`.execute(db);
   }
   if (eventRows.length) await db.insertInto('case_events').values(eventRows).execute();
+  await recordClockEvents(db, clockLog);
   return applied;
 }
+
+const clockJson = (columns: ClockColumns | undefined) =>
+  columns?.sla_clock ? JSON.stringify(columns.sla_clock) : null;
 
 function noteOf(event: CaseEvent<number>): string | null {
   switch (event.type) {
@@ -312,19 +352,25 @@ export async function startingState(
   via: 'email' | undefined,
   now: Date,
   kinds?: StatusKindCache,
-): Promise<{ statusId: number; waitingSince: Date | null; closedAt: Date | null; note: string | null }> {
+): Promise<{
+  statusId: number;
+  statusKind: StatusKind;
+  waitingSince: Date | null;
+  closedAt: Date | null;
+  note: string | null;
+}> {
   const resolver = new StatusResolver(db, kinds);
   if (statusId !== null) await resolver.name([statusId]);
   const event: CaseEvent<number> = { type: 'created', ...(statusId !== null ? { status: statusId } : {}), via };
   const blank: CaseState = { statusId: 0, statusKind: 'open', waitingSince: null, closedAt: null };
-  const { transition, statusId: resolved } = await resolveTransition(
-    blank,
-    withNamedStatus(event, resolver),
-    now,
-    resolver,
-  );
+  const {
+    transition,
+    statusId: resolved,
+    statusKind,
+  } = await resolveTransition(blank, withNamedStatus(event, resolver), now, resolver);
   return {
     statusId: resolved,
+    statusKind,
     waitingSince: transition.waitingSince,
     closedAt: transition.closedAt,
     note: via ?? null,

@@ -15,8 +15,10 @@ import {
 } from '../forms/form.ts';
 import { notifyUser } from '../notifications/notifications.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
+import { slaEventsOf } from '../service-levels/clock.ts';
 import { addThreadEntry } from '../threads/entries.ts';
 import { isNoneOrActiveUser } from '../users/queries.ts';
+import { reconsiderCaseClock, startingClock } from './case-clock.ts';
 import { applyCaseEvent, type CaseActor, recordCaseEvent, type StatusKindCache, startingState } from './case-events.ts';
 import { formatCaseNumber } from './number-series.ts';
 
@@ -126,7 +128,18 @@ const nextCaseNumberSql = sql`update number_series set next_number = next_number
 
 export type NewCaseRecord = Omit<
   Insertable<CasesTable>,
-  'id' | 'number' | 'status_id' | 'status_kind' | 'waiting_since' | 'closed_at' | 'version' | 'search_vector'
+  | 'id'
+  | 'number'
+  | 'status_id'
+  | 'status_kind'
+  | 'waiting_since'
+  | 'closed_at'
+  | 'version'
+  | 'search_vector'
+  | 'sla_policy_id'
+  | 'sla_clock'
+  | 'sla_due_at'
+  | 'sla_warn_at'
 > & { status_id?: number | null };
 
 // The one place cases are inserted (the New case form, mail, the document case): a number from
@@ -140,6 +153,16 @@ export async function createCaseRecord(
 ): Promise<Case> {
   const now = new Date();
   const start = await startingState(trx, values.status_id ?? null, opts.via, now, opts.statusKinds);
+  const heard = slaEventsOf({ event: 'created', before: null, after: start.statusKind }, now.toISOString());
+  const clock = await startingClock(
+    trx,
+    {
+      customer_id: values.customer_id ?? null,
+      priority_id: values.priority_id ?? null,
+      case_type_id: values.case_type_id,
+    },
+    heard,
+  );
   // The number (as allocateCaseNumber takes it, formatted as formatCaseNumber does), the case and
   // its history row in one statement: mail ingest creates cases one after the other.
   const created = await trx
@@ -153,8 +176,19 @@ export async function createCaseRecord(
           status_id: start.statusId,
           waiting_since: start.waitingSince,
           closed_at: start.closedAt,
+          ...clock,
+          sla_clock: clock.sla_clock ? JSON.stringify(clock.sla_clock) : null,
         })
         .returning(caseColumns),
+    )
+    // what the service-level clock heard, for a later replay (case-clock.ts)
+    .with(
+      'clock_events',
+      () =>
+        sql`(insert into case_clock_events (case_id, type, at)
+        select inserted.id, v.type, v.at from inserted,
+          unnest(${heard.map((e) => e.type)}::text[], ${heard.map((e) => e.at)}::timestamptz[]) with ordinality as v(type, at, n)
+        order by v.n)`,
     )
     .with('created_event', (qc) =>
       qc
@@ -334,6 +368,9 @@ async function writeCaseHeader(
         })),
       )
       .execute();
+  // what picks the service-level policy changed: the clock follows (replayed when the policy did)
+  if (others.some((field) => field === 'customer_id' || field === 'priority_id' || field === 'case_type_id'))
+    await reconsiderCaseClock(trx, caseId);
   if (changed.includes('responsible_id') && updated.responsible_id && updated.responsible_id !== actor.id) {
     await notifyUser(
       trx,

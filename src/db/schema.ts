@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { SlaClock, SlaEventType } from '../service-levels/types.ts';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
@@ -35,7 +36,8 @@ export type CaseNoteKind =
   | 'discussion_post_deleted'
   | 'internal_note_saved'
   | 'work_order_created'
-  | 'triage_cleared';
+  | 'triage_cleared'
+  | 'sla_breached';
 
 export interface UsersTable {
   id: Generated<number>;
@@ -178,10 +180,24 @@ export interface CasesTable {
   closed_at: Generated<Date | null>;
   // the work order made from this case (H2, O5)
   work_order_id: Generated<number | null>;
+  // The service-level clock (migration 20261204_1510): the policy it runs by, its state (SlaClock)
+  // and the earliest running deadline with its warning point. Written by the case lifecycle only.
+  sla_policy_id: Generated<number | null>;
+  sla_clock: ColumnType<SlaClock | null, string | null | undefined, string | null>;
+  sla_due_at: Generated<Date | null>;
+  sla_warn_at: Generated<Date | null>;
   created_by: number | null;
   created_at: Timestamp;
   updated_at: Timestamp;
   last_activity_at: Timestamp;
+}
+
+// What the service-level clock heard on each case, in order (for replay); the lifecycle appends.
+export interface CaseClockEventsTable {
+  id: Generated<string>;
+  case_id: number;
+  type: SlaEventType;
+  at: Timestamp;
 }
 
 export interface CaseEventsTable {
@@ -687,6 +703,7 @@ export interface Database {
   saved_views: SavedViewsTable;
   case_tile_counts: CaseTileCountsTable;
   cases: CasesTable;
+  case_clock_events: CaseClockEventsTable;
   case_events: CaseEventsTable;
   thread_entries: ThreadEntriesTable;
   discussion_posts: DiscussionPostsTable;
@@ -742,6 +759,10 @@ export const caseColumns = [
   'waiting_since',
   'closed_at',
   'work_order_id',
+  'sla_policy_id',
+  'sla_clock',
+  'sla_due_at',
+  'sla_warn_at',
   'created_by',
   'created_at',
   'updated_at',

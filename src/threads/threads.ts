@@ -109,7 +109,6 @@ export async function undoCaseWaiting(trx: Db, caseId: number, entryId: string, 
     .where('user_id', '=', actor.id)
     .where('created_at', '=', (eb) => eb.selectFrom('thread_entries').select('created_at').where('id', '=', entryId))
     .executeTakeFirst();
-  if (!change?.old_value) return false;
   // Locked before the latest status event is read, so nobody changes the status in between.
   const current = await trx
     .selectFrom('cases')
@@ -117,10 +116,17 @@ export async function undoCaseWaiting(trx: Db, caseId: number, entryId: string, 
     .where('id', '=', caseId)
     .forUpdate()
     .executeTakeFirstOrThrow();
-  const latest = await statusEvents.orderBy('id', 'desc').limit(1).executeTakeFirst();
-  if (latest?.id !== change.id || String(current.status_id) !== change.new_value) return true;
-  await applyCaseEvent(trx, caseId, { type: 'send_undone', status: Number(change.old_value) }, actor);
-  return true;
+  // The reply is taken back either way (the service-level clock owes the response again); the
+  // status goes back only when the reply had set it and nobody changed it since.
+  const latest = change?.old_value ? await statusEvents.orderBy('id', 'desc').limit(1).executeTakeFirst() : undefined;
+  const restores = change?.old_value && latest?.id === change.id && String(current.status_id) === change.new_value;
+  await applyCaseEvent(
+    trx,
+    caseId,
+    { type: 'send_undone', status: restores ? Number(change.old_value) : current.status_id },
+    actor,
+  );
+  return Boolean(change?.old_value);
 }
 
 // The thread, newest first, each staff reply with the state of its e-mail (the latest outbox row

@@ -356,10 +356,12 @@ async function ingestCustomerMail(ctx: IngestContext): Promise<IngestResult> {
 
   const entryId = await addCustomerEntry(ctx, kase.id, sender);
   await addEvent(trx, kase.id, 'mail_received', { new_value: ctx.mail.from?.address ?? null });
+  // An open case's status stays, but the lifecycle still hears the message: a response is owed
+  // again on the service-level clock.
+  await applyCaseEvent(trx, kase.id, effect === 'reopen' ? { type: 'reopened' } : { type: 'customer_replied' }, null);
   if (effect === 'append') {
     return finish(trx, ctx.inbound, 'appended', { caseId: kase.id, caseNumber: kase.number, entryId });
   }
-  await applyCaseEvent(trx, kase.id, effect === 'reopen' ? { type: 'reopened' } : { type: 'customer_replied' }, null);
   if (kase.responsible_id) {
     // notifyUser decides whether this kind also goes out by e-mail (so far: the bell only).
     await notifyUser(
