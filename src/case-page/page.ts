@@ -4,6 +4,7 @@ import { type CaseView, findCaseByNumber, findCaseWithUnreadCount, loadCaseFormO
 import { historyTab, internalTab } from '../cases/tabs.ts';
 import { discussionTab } from '../discussions/tab.ts';
 import { documentsTab } from '../documents/tab.ts';
+import { slaBadgesOf } from '../service-levels/badges.ts';
 import { listUnsentReplies } from '../threads/send.ts';
 import { threadTab } from '../threads/tab.ts';
 import { currentUser } from '../web/context.ts';
@@ -77,11 +78,12 @@ export async function renderCasePage(
 ): Promise<FastifyReply> {
   const db = request.server.deps.db;
   const tab = findTab(tabName);
-  const [options, tabData, approval] = await Promise.all([
+  const [options, tabData, approval, slaBadge] = await Promise.all([
     loadCaseFormOptions(db, kase.customer_id),
     tab.load({ db, kase, user: currentUser(request) }),
     // a document case shows its document (and the approver's decision form) above the tabs
     isHtmx(request) ? null : loadCaseApproval(db, kase.id, currentUser(request).id),
+    isHtmx(request) ? null : slaBadgesOf(db, [kase]).then(([badge]) => badge ?? null),
   ]);
   // For the Manage menu, which only the whole page shows. The thread tab has read every entry
   // with its mail's state already and passes them on.
@@ -107,6 +109,7 @@ export async function renderCasePage(
       stale: extra.stale ?? false,
       unsentReplies,
       approval,
+      slaBadge,
       ...tabData,
       ...extra.tabData,
     },

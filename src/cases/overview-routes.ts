@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { FormError, parseForm, parseId, parseQuery, queryText, singleLine, versionField } from '../forms/form.ts';
 import { todayIn } from '../i18n/i18n.ts';
+import { slaBadgesOf } from '../service-levels/badges.ts';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
 import { isHtmx, redirectAfterPost, render } from '../web/render.ts';
@@ -14,10 +15,12 @@ import {
   findOverviewRowAndTiles,
   listOverview,
   loadOverviewCounts,
+  type OverviewRow,
   overviewQuerySchema,
   pageSize,
   parseOverviewFilter,
   saveView,
+  slaAtRiskShownUpTo,
   tileQuery,
 } from './overview.ts';
 import { findCaseRef, loadCaseFormOptions } from './queries.ts';
@@ -49,6 +52,11 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
   // The pickers: statuses, types and priorities go into every row; users only into the filter
   // (a row's responsible picker loads them when opened).
   const pickerOptions = () => loadCaseFormOptions(db, null);
+  // each row with its service-level badge, worked out from the deadlines stored on it
+  const withSlaBadges = async <L extends { rows: OverviewRow[] }>(list: L) => {
+    const badges = await slaBadgesOf(db, list.rows);
+    return { ...list, rows: list.rows.map((row, i) => ({ ...row, sla_badge: badges[i] ?? null })) };
+  };
 
   // The row as stored now, with the tiles, or 404 when the case is gone.
   const renderRow = async (
@@ -60,10 +68,12 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     const user = currentUser(request);
     const { row, tiles } = await findOverviewRowAndTiles(db, caseId, user, day());
     if (!row) throw notFound();
+    const [badge] = await slaBadgesOf(db, [row]);
     // the row carries its values only (public/row-pickers.js builds its pickers from the page)
     return reply.code(extra.status ?? 200).view('cases/index/_row-update', {
-      row,
+      row: { ...row, sla_badge: badge ?? null },
       tiles,
+      slaAtRiskShownUpTo,
       tileQuery,
       activeTile: null,
       today: day().today,
@@ -79,7 +89,7 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     // Two statements: the rows, and every count (with the bell and the saved views when the whole
     // page is rendered).
     const [list, counts, options] = await Promise.all([
-      listOverview(db, filter, user, day()),
+      listOverview(db, filter, user, day()).then(withSlaBadges),
       loadOverviewCounts(db, user, day(), { page: !swapsResults }),
       pickerOptions(),
     ]);
@@ -99,6 +109,7 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
         hasMore: list.hasMore,
         pageSize,
         tiles,
+        slaAtRiskShownUpTo,
         tileQuery,
         activeTile: activeTile(filter),
         options,

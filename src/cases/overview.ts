@@ -16,6 +16,8 @@ export type OverviewFilter = {
   prio: number | null;
   customer: string;
   due: 'overdue' | 'week' | null;
+  // service levels: past the warning point (amber and red), or past the deadline (red)
+  sla: 'at_risk' | 'breached' | null;
   created: 'today' | null;
   q: string;
   sort: SortKey;
@@ -32,6 +34,7 @@ export const sortKeys = [
   'status',
   'priority',
   'due',
+  'sla',
   'activity',
 ] as const;
 export type SortKey = (typeof sortKeys)[number];
@@ -48,6 +51,7 @@ export const defaultFilter: OverviewFilter = {
   prio: null,
   customer: '',
   due: null,
+  sla: null,
   created: null,
   q: '',
   sort: 'urgency',
@@ -62,10 +66,9 @@ const oneOf = <T extends string>(list: readonly T[], value: unknown): T | undefi
 // The overview's query string: each filter field once, as text (parseQuery); unknown fields go.
 export const overviewQuerySchema = z.object(
   Object.fromEntries(
-    ['resp', 'kind', 'status', 'type', 'prio', 'customer', 'due', 'created', 'q', 'sort', 'dir', 'page'].map((key) => [
-      key,
-      queryText,
-    ]),
+    ['resp', 'kind', 'status', 'type', 'prio', 'customer', 'due', 'sla', 'created', 'q', 'sort', 'dir', 'page'].map(
+      (key) => [key, queryText],
+    ),
   ),
 );
 
@@ -89,6 +92,7 @@ export function parseOverviewFilter(query: Record<string, unknown>): OverviewFil
     prio: positiveInt(query.prio),
     customer: text(query.customer),
     due: oneOf(['overdue', 'week'] as const, query.due) ?? null,
+    sla: oneOf(['at_risk', 'breached'] as const, query.sla) ?? null,
     created: query.created === 'today' ? 'today' : null,
     q,
     sort,
@@ -120,6 +124,7 @@ export function filterToQuery(filter: OverviewFilter, overrides: Partial<Overvie
   if (f.prio) params.set('prio', String(f.prio));
   if (f.customer) params.set('customer', f.customer);
   if (f.due) params.set('due', f.due);
+  if (f.sla) params.set('sla', f.sla);
   if (f.created) params.set('created', f.created);
   if (f.q) params.set('q', f.q);
   if (f.sort !== defaultSort(f.kind, f.q)) params.set('sort', f.sort);
@@ -256,6 +261,9 @@ function applyFilter(
     q = q.where('c.due_date', '>=', today).where('c.due_date', '<', sql<string>`${today}::date + 7`);
   }
   if (filter.created === 'today') q = q.where('c.created_at', '>=', startOfDay(day));
+  // on the partial indexes cases_sla_warn / cases_sla_due; a finished case has no running deadline
+  if (filter.sla === 'at_risk') q = q.where('c.sla_warn_at', '<=', new Date());
+  if (filter.sla === 'breached') q = q.where('c.sla_due_at', '<=', new Date());
 
   if (filter.q) q = q.where(searchCondition(filter.q, searchScope));
   return q;
@@ -294,6 +302,9 @@ function applyOrder<Q extends OverviewBase>(query: Q, filter: OverviewFilter, da
       break;
     case 'due':
       q = q.orderBy(sql`c.due_date ${sql.raw(dir)} ${nulls}`);
+      break;
+    case 'sla':
+      q = q.orderBy(sql`c.sla_due_at ${sql.raw(dir)} ${nulls}`);
       break;
     case 'activity':
       q = q.orderBy('c.last_activity_at', dir);
@@ -436,6 +447,8 @@ function overviewRows(db: Db) {
       'c.last_activity_at',
       'c.status_kind',
       'c.triage_reason',
+      'c.sla_policy_id',
+      'c.sla_clock',
       's.name as status_name',
       (eb) => eb.selectFrom('case_types as t').select('t.name').whereRef('t.id', '=', 'c.case_type_id').as('type_name'),
       'p.name as priority_name',
@@ -477,19 +490,20 @@ export async function findOverviewRowAndTiles(
     from (select 1) one left join lateral (${rowQuery}) r on true`.execute(db);
   const found = rows[0];
   if (!found) throw new Error('the tile counts returned no row');
-  const { mine, unassigned, overdue, waiting, new_today, my_approvals, ...row } = found;
-  const tiles = { mine, unassigned, overdue, waiting, new_today, my_approvals };
+  const { mine, unassigned, overdue, waiting, new_today, sla_at_risk, my_approvals, ...row } = found;
+  const tiles = { mine, unassigned, overdue, waiting, new_today, sla_at_risk, my_approvals };
   return { row: row.id === null || row.id === undefined ? undefined : (row as OverviewRow), tiles };
 }
 
 // The statistic tiles: each is a count and the filter that shows what it counts.
-export type TileKey = 'mine' | 'unassigned' | 'overdue' | 'waiting' | 'new_today';
+export type TileKey = 'mine' | 'unassigned' | 'overdue' | 'waiting' | 'new_today' | 'sla_at_risk';
 export const tileFilters: Record<TileKey, Partial<OverviewFilter>> = {
   mine: { resp: 'me', kind: 'unfinished' },
   unassigned: { resp: 'unassigned', kind: 'unfinished' },
   overdue: { resp: 'any', kind: 'unfinished', due: 'overdue' },
   waiting: { resp: 'any', kind: 'waiting' },
   new_today: { resp: 'any', kind: 'all', created: 'today' },
+  sla_at_risk: { resp: 'any', kind: 'unfinished', sla: 'at_risk' },
 };
 
 // The tiles' numbers. my_approvals is no case filter: it counts the approvals waiting for the
@@ -528,8 +542,14 @@ function caseTileColumns(user: Pick<User, 'id'>, day: Day): RawBuilder<unknown> 
       ${tally(sql`tally = 'responsible' and responsible_id is null`)} as unassigned,
       ${tally(sql`tally = 'due' and responsible_id is null and due_date < ${day.today}::date`)} as overdue,
       ${tally(sql`tally = 'waiting'`)} as waiting,
-      (select count(*)::integer from cases where created_at >= ${startOfDay(day)}) as new_today`;
+      (select count(*)::integer from cases where created_at >= ${startOfDay(day)}) as new_today,
+      (select count(*)::integer from (select 1 from cases where sla_warn_at <= ${new Date()}
+        limit ${slaAtRiskShownUpTo}) at_risk) as sla_at_risk`;
 }
+
+// The "SLA at risk" tile counts on the index cases_sla_warn up to this many and then shows "999+",
+// so its cost stays bounded however many deadlines pass at once.
+export const slaAtRiskShownUpTo = 1000;
 
 export async function countCaseTiles(db: Db, user: Pick<User, 'id'>, day: Day): Promise<Record<TileKey, number>> {
   const { rows } = await sql<Record<TileKey, number>>`select ${caseTileColumns(user, day)}`.execute(db);
