@@ -8,6 +8,7 @@ import { registerInboundAdminRoutes } from '../mail/inbound/admin-routes.ts';
 import { registerPossibleLoopRoutes } from '../mail/inbound/loop-routes.ts';
 import { registerMailboxRoutes } from '../mail/inbound/mailbox-routes.ts';
 import { registerBusinessHoursRoutes, registerServiceLevelRoutes } from '../service-levels/admin-routes.ts';
+import { swedishClosedDates } from '../service-levels/holidays.ts';
 import { registerUserAdminRoutes } from '../users/admin-routes.ts';
 import { forbidden, notFound } from '../web/errors.ts';
 import { registerRegisterRoutes } from './register-routes.ts';
@@ -37,7 +38,10 @@ export async function registerAdminRoutes(app: FastifyInstance): Promise<void> {
   await app.register(registerApprovalStructureRoutes, { prefix: '/approval-structures' });
   // Given { holidays } ((from, to, eves) => dates, from src/service-levels/holidays.ts), a
   // calendar's page also lists the holidays it closes on; without, it leaves that list out.
-  await app.register(registerBusinessHoursRoutes, { prefix: '/business-hours' });
+  await app.register(registerBusinessHoursRoutes, {
+    prefix: '/business-hours',
+    holidays: (from, to, eves) => swedishClosedDates(from, to, { eves }),
+  });
   await app.register(registerServiceLevelRoutes, { prefix: '/service-levels' });
   await app.register(registerRegisterRoutes);
 }
