@@ -1,5 +1,6 @@
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { escapeHtml } from '../rich-text/escape.ts';
+import { seededRandom } from '../test-support/random.ts';
 import type { BenchCustomer } from './minimal-seed.ts';
 
 // A synthetic mailbox for the mail bench: messages like a support address gets them. New
@@ -34,17 +35,6 @@ const bodies = [
 ];
 const signatures = ['\n\nMed vänliga hälsningar\n', '\n\nVänligen,\n', '\n\nHälsningar\n'];
 
-// A small, fixed pseudo-random sequence (mulberry32).
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export async function syntheticMailbox(opts: {
   count: number;
   customers: BenchCustomer[];
@@ -52,7 +42,7 @@ export async function syntheticMailbox(opts: {
   taggedSubjects: string[];
   to: string;
 }): Promise<{ raws: Buffer[]; kinds: SyntheticKinds }> {
-  const pick = random(20261127);
+  const pick = seededRandom(20261127);
   const one = <T>(list: T[]): T => list[Math.floor(pick() * list.length)] as T;
   const runTag = Date.now().toString(36);
   const kinds: SyntheticKinds = { new: 0, replyByHeader: 0, replyByTag: 0, withAttachment: 0 };

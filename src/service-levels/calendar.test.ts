@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { seededRandom } from '../test-support/random.ts';
 import { addBusinessMinutes, businessMinutesBetween, isOpenAt } from './calendar.ts';
 import { swedishClosedDates } from './holidays.ts';
 import type { BusinessCalendar } from './types.ts';
@@ -199,17 +200,6 @@ test('a calendar that never opens throws rather than loop', () => {
   assert.is(add({ ...allHours, closedDates: closed }, '2026-01-01T00:00:00Z', 1), '2026-12-31T23:01:00.000Z');
 });
 
-// A small seeded PRNG (mulberry32): the same cases every run, and a failure names its seed.
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const START = Date.parse('2025-01-01T00:00:00Z');
 const SPAN = Date.parse('2030-06-01T00:00:00Z') - START;
 const zones = ['Europe/Stockholm', 'America/New_York', 'Australia/Sydney', 'UTC'];
@@ -246,7 +236,7 @@ function withSpan(spans: [number, number][], extra: [number, number]): [number, 
   return out;
 }
 const randomCases = (fn: (rnd: () => number, seed: number) => void) => {
-  for (let seed = 1; seed <= 2000; seed++) fn(prng(seed), seed);
+  for (let seed = 1; seed <= 2000; seed++) fn(seededRandom(seed), seed);
 };
 const randomFrom = (rnd: () => number) => new Date(START + Math.floor(rnd() * SPAN));
 const randomMinutes = (rnd: () => number) => (rnd() < 0.1 ? 0 : Math.round(rnd() * 6000 * 1000) / 1000);

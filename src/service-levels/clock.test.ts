@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { seededRandom } from '../test-support/random.ts';
 import { addBusinessMinutes } from './calendar.ts';
 import {
   advanceSla,
@@ -501,17 +502,6 @@ test('slaEventsOf: every event × before × after, in order, all at the change i
   assert.is(checked, 12 * 5 * 4);
 });
 
-// A small seeded PRNG (mulberry32): the same cases every run, and a failure names its seed.
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const types: SlaEventType[] = [
   'opened',
   'customer_message',
@@ -551,7 +541,7 @@ function deepFreeze<T>(value: T): T {
 
 test('property: replay of a prefix, advanced by the next event, is the replay of the longer list', () => {
   for (let seed = 1; seed <= 2000; seed++) {
-    const rnd = prng(seed);
+    const rnd = seededRandom(seed);
     const cal = rnd() < 0.8 ? office : allHours;
     const t = randomTargets(rnd);
     const events = randomEvents(rnd);
