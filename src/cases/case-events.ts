@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { CaseEventKind, CaseNoteKind, StatusKind } from '../db/schema.ts';
 import { slaEventsOf } from '../service-levels/clock.ts';
@@ -87,6 +87,17 @@ export async function recordCaseEvents(
       })),
     )
     .execute();
+}
+
+// recordCaseEvents as a part of another domain's set-wise statement (a data-modifying CTE), for a
+// caller whose notes name rows it inserts in that same statement (a mail's documents): one round
+// trip instead of two, and the case_events columns stay written here. notes: a query yielding
+// (case_id, kind, new_value, n), n the order the notes are kept in.
+export function caseNotesInsertSql(notes: RawBuilder<unknown>, actor: CaseActor): RawBuilder<unknown> {
+  return sql`insert into case_events (case_id, user_id, kind, field, old_value, new_value)
+    select note.case_id, ${actor?.id ?? null}::int, note.kind, null, null, note.new_value
+      from (${notes}) as note (case_id, kind, new_value, n)
+     order by note.n`;
 }
 
 export type AppliedCaseEvent = {

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { type RawBuilder, sql } from 'kysely';
-import { recordCaseEvent, recordCaseEvents } from '../cases/case-events.ts';
+import { caseNotesInsertSql, recordCaseEvent } from '../cases/case-events.ts';
 import { markCaseActive } from '../cases/cases.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
@@ -175,8 +175,8 @@ export async function addMailDocument(db: Db, input: NewMailDocument): Promise<{
 }
 
 // The set-wise form (a received mail's .eml and its attachments): each new file in one statement,
-// then the documents with their version 1 rows in one, and their history lines in one. Returned
-// in input order.
+// then the documents with their version 1 rows and their history lines in one. Returned in input
+// order.
 export async function addMailDocuments(
   db: Db,
   inputs: NewMailDocument[],
@@ -197,13 +197,17 @@ export async function addMailDocuments(
             })
           ).id;
     rows.push(
-      sql`(${n}::int, ${input.caseId}::int, ${input.folder}::text, ${fileId}::bigint, ${cleanFileName(input.fileName)}::text, ${input.sentBy ?? null}::int, ${input.inboundMessageId ?? null}::bigint)`,
+      sql`(${n}::int, ${input.caseId}::int, ${input.folder}::text, ${fileId}::bigint, ${cleanFileName(input.fileName)}::text, ${input.sentBy ?? null}::int, ${input.inboundMessageId ?? null}::bigint, ${input.noteInHistory ?? false}::boolean)`,
     );
   }
   // The folder by its system key, in the same statement; a version 1 row for each document,
-  // always together with it (see insertDocument).
+  // always together with it (see insertDocument); and the history line of each that asks for
+  // one, written by the case lifecycle's caseNotesInsertSql: Read mail adds these for every mail,
+  // one after the other, and a round trip is what a mail costs most (issue 16).
+  const matched = sql`added a join input i
+        on i.file_id = a.file_id and i.case_id = a.case_id and i.inbound_message_id is not distinct from a.inbound_message_id`;
   const { rows: documents } = await sql<{ n: number; id: string; file_name: string }>`
-    with input (n, case_id, folder, file_id, file_name, created_by, inbound_message_id) as (values ${sql.join(rows)}),
+    with input (n, case_id, folder, file_id, file_name, created_by, inbound_message_id, note) as (values ${sql.join(rows)}),
     added as (
       insert into documents (case_id, folder_id, file_id, file_name, created_by, inbound_message_id)
       select i.case_id, f.id, i.file_id, i.file_name, i.created_by, i.inbound_message_id
@@ -214,27 +218,19 @@ export async function addMailDocuments(
     versions as (
       insert into document_versions (document_id, version, file_id, file_name, created_by)
       select id, 1, file_id, file_name, created_by from added
+    ),
+    notes as (
+      ${caseNotesInsertSql(sql`select a.case_id, 'document_added', a.file_name, i.n from ${matched} where i.note`, null)}
     )
     select i.n, a.id, a.file_name
-      from added a join input i
-        on i.file_id = a.file_id and i.case_id = a.case_id and i.inbound_message_id is not distinct from a.inbound_message_id
+      from ${matched}
      order by i.n`.execute(db);
   const byN = new Map(documents.map((d) => [d.n, { id: String(d.id), file_name: d.file_name }]));
-  const added = inputs.map((input, n) => {
+  return inputs.map((input, n) => {
     const document = byN.get(n);
     if (!document) throw new Error(`No document folder ${input.folder}`);
     return document;
   });
-  await recordCaseEvents(
-    db,
-    inputs.flatMap((input, n) =>
-      input.noteInHistory
-        ? [{ caseId: input.caseId, kind: 'document_added' as const, new_value: added[n]?.file_name ?? null }]
-        : [],
-    ),
-    null,
-  );
-  return added;
 }
 
 export async function addCaseDocument(db: Db, input: NewCaseDocument): Promise<AddedDocument> {
