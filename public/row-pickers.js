@@ -79,8 +79,40 @@
     if (again && !document.activeElement?.closest('tbody')) again.focus({ preventScroll: true });
   });
 
+  // htmx drops a trigger on an element whose request is still in flight, so a second choice made
+  // during a slow save was lost while the row came back "saved" with the first. Instead a choice
+  // made while its row's save is in flight waits here (the last one per picker) and is sent when
+  // that save is answered, from the swapped row's picker, which carries the row's new version.
+  const busyRows = new Map(); // a request in flight (its xhr) -> its row's id
+  const waiting = new Map(); // a row's id -> Map(picker id -> the value chosen meanwhile)
+  document.addEventListener('htmx:beforeRequest', (event) => {
+    const select = event.detail.elt;
+    if (isPicker(select)) busyRows.set(event.detail.xhr, select.closest('tr')?.id);
+  });
+  document.addEventListener('htmx:afterRequest', (event) => {
+    const rowId = busyRows.get(event.detail.xhr);
+    if (rowId === undefined) return;
+    busyRows.delete(event.detail.xhr);
+    const choices = waiting.get(rowId);
+    waiting.delete(rowId);
+    for (const [id, value] of choices ?? []) {
+      const select = document.getElementById(id);
+      if (!isPicker(select)) continue;
+      // The swapped row's picker is wired up by htmx only when it settles; this one is needed now.
+      window.htmx.process(select);
+      select.value = value;
+      save(select);
+    }
+  });
+
   function save(select) {
     if (select.value === (select.dataset.savedValue ?? '') || !window.htmx) return;
+    const rowId = select.closest('tr')?.id;
+    if ([...busyRows.values()].includes(rowId)) {
+      if (!waiting.has(rowId)) waiting.set(rowId, new Map());
+      waiting.get(rowId).set(select.id, select.value);
+      return;
+    }
     // Taken as saved at once: the blur when the swap removes the picker must not send it again.
     select.dataset.savedValue = select.value;
     window.htmx.trigger(select, 'quick-save');

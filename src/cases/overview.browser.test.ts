@@ -295,4 +295,43 @@ test('Escape on a row picker puts back the saved value, and leaving the picker a
   assert.equal(problems, [], 'no script errors or CSP refusals on the way');
 });
 
+test('a second status picked while the first is still being saved is the one stored and shown', async () => {
+  const { page, problems } = ctx.browser;
+  const base = ctx.server.url;
+  const number = ctx.kalleOpen[1];
+  // A slow round trip, so the second choice is made while the first save is in flight.
+  await page.route('**/quick-edit', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    await route.continue();
+  });
+  try {
+    await page.goto(`${base}/cases?resp=any`);
+    const first = (await stored(number)).status === 'Väntar på kund' ? 'Öppen' : 'Väntar på kund';
+    const status = page.getByRole('combobox', { name: `Status för ${number}`, exact: true });
+    const sent = page.waitForRequest((request) => request.url().endsWith(`/cases/${number}/quick-edit`));
+    await status.selectOption({ label: first });
+    await sent;
+    await status.selectOption({ label: 'Stängd' });
+    const deadline = Date.now() + 8000;
+    while ((await stored(number)).status !== 'Stängd' && Date.now() < deadline) await page.waitForTimeout(100);
+    assert.is((await stored(number)).status, 'Stängd', 'the last choice is stored');
+    const shown = page.getByRole('combobox', { name: `Status för ${number}`, exact: true });
+    await page
+      .waitForFunction(
+        (label) =>
+          document.querySelector<HTMLSelectElement>(`select[aria-label="${label}"]`)?.selectedOptions[0]
+            ?.textContent === 'Stängd',
+        `Status för ${number}`,
+        { timeout: 5000 },
+      )
+      .catch(() => undefined);
+    assert.is(await shown.evaluate((s: HTMLSelectElement) => s.selectedOptions[0]?.textContent), 'Stängd', 'and shown');
+    await page.waitForTimeout(900);
+    assert.is((await stored(number)).status, 'Stängd', 'nothing after it puts the first back');
+    assert.equal(problems, [], 'no script errors or CSP refusals on the way');
+  } finally {
+    await page.unroute('**/quick-edit');
+  }
+});
+
 test.run();
