@@ -40,7 +40,9 @@ function compressedWorthy(reply: FastifyReply): boolean {
 
 export function registerCompression(app: FastifyInstance): void {
   app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-    if (request.method === 'HEAD' || !compressedWorthy(reply)) return payload;
+    // HEAD goes through here too: it must name the representation GET would send (encoding, Vary,
+    // ETag, length); Fastify and Node drop the body of a HEAD answer themselves.
+    if (!compressedWorthy(reply)) return payload;
     const vary = String(reply.getHeader('vary') ?? '');
     if (!/accept-encoding/i.test(vary)) reply.header('vary', vary ? `${vary}, Accept-Encoding` : 'Accept-Encoding');
     const encoding = chooseEncoding(request.headers['accept-encoding']);

@@ -149,6 +149,25 @@ test('tiny answers, health checks and already-compressed types are sent as they 
   assert.is(unknown.headers['content-encoding'], undefined);
 });
 
+test('HEAD on a static file or a page gives the headers GET gives', async () => {
+  const client = await kalle();
+  for (const url of ['/static/app.css', '/vendor/htmx.min.js']) {
+    for (const encoding of ['br', 'gzip']) {
+      const headers = { 'accept-encoding': encoding };
+      const get = await ctx.app.inject({ method: 'GET', url, headers });
+      const head = await ctx.app.inject({ method: 'HEAD', url, headers });
+      assert.is(head.statusCode, 200, url);
+      assert.is(head.rawPayload.length, 0, `${url}: no body`);
+      for (const name of ['content-encoding', 'vary', 'content-type', 'etag', 'cache-control']) {
+        assert.is(head.headers[name], get.headers[name], `${url} ${encoding}: ${name}`);
+      }
+    }
+  }
+  const head = await client.request({ method: 'HEAD', url: '/cases', headers: { 'accept-encoding': 'br' } });
+  assert.is(head.headers['content-encoding'], 'br', 'a page');
+  assert.match(String(head.headers.vary), /accept-encoding/i);
+});
+
 const hashOf = (file: string) =>
   createHash('sha256')
     .update(readFileSync(path.join(import.meta.dirname, '../../public', file)))
