@@ -15,21 +15,35 @@ export function assetHashes(
   folders: Record<string, string | string[]>,
   only: Record<string, string[]> = {},
 ): Map<string, string> {
-  const hashes = new Map<string, string>();
+  return new Map([...assetFiles(folders, only)].map(([url, { hash }]) => [url, hash]));
+}
+
+// URL path → the file behind it and its hash.
+function assetFiles(
+  folders: Record<string, string | string[]>,
+  only: Record<string, string[]> = {},
+): Map<string, { file: string; hash: string }> {
+  const files = new Map<string, { file: string; hash: string }>();
   for (const [prefix, dirs] of Object.entries(folders)) {
     for (const dir of [dirs].flat()) {
       for (const name of only[prefix] ?? readdirSync(dir)) {
         const file = path.join(dir, name);
         const url = prefix + name;
-        if (hashes.has(url) || !statSync(file, { throwIfNoEntry: false })?.isFile()) continue;
-        hashes.set(url, createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12));
+        if (files.has(url) || !statSync(file, { throwIfNoEntry: false })?.isFile()) continue;
+        files.set(url, { file, hash: createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12) });
       }
     }
   }
-  return hashes;
+  return files;
 }
 
 let current = new Map<string, string>();
+let currentFiles = new Map<string, { file: string; hash: string }>();
+
+// The file a static URL path is served from, for compression.ts to compress it once.
+export function assetFile(pathname: string): string | undefined {
+  return currentFiles.get(pathname)?.file;
+}
 
 // The one way a template names a static file: its URL with the content hash, or as it is when
 // the file is unknown.
@@ -43,7 +57,8 @@ export function registerAssetCaching(
   folders: Record<string, string | string[]>,
   only: Record<string, string[]> = {},
 ): void {
-  current = assetHashes(folders, only);
+  currentFiles = assetFiles(folders, only);
+  current = new Map([...currentFiles].map(([url, { hash }]) => [url, hash]));
   const hashes = current;
   app.addHook('onSend', async (request, reply, payload) => {
     if (reply.statusCode !== 200 && reply.statusCode !== 304) return payload;

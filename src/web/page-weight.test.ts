@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -166,6 +166,35 @@ test('HEAD on a static file or a page gives the headers GET gives', async () => 
   const head = await client.request({ method: 'HEAD', url: '/cases', headers: { 'accept-encoding': 'br' } });
   assert.is(head.headers['content-encoding'], 'br', 'a page');
   assert.match(String(head.headers.vary), /accept-encoding/i);
+});
+
+test('a static file is sent compressed at the best quality, the same bytes each time, with an ETag per encoding', async () => {
+  const file = readFileSync(path.join(import.meta.dirname, '../../public/app.css'));
+  const best = {
+    br: brotliCompressSync(file, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }),
+    gzip: gzipSync(file, { level: 9 }),
+  };
+  const etags = new Set<string>();
+  for (const encoding of ['br', 'gzip'] as const) {
+    const headers = { 'accept-encoding': encoding };
+    const first = await ctx.app.inject({ url: '/static/app.css', headers });
+    const again = await ctx.app.inject({ url: '/static/app.css', headers });
+    assert.is(first.headers['content-encoding'], encoding);
+    assert.is(first.rawPayload.length, best[encoding].length, `${encoding} at the best quality`);
+    assert.ok(again.rawPayload.equals(first.rawPayload), `${encoding}: the same bytes again`);
+    assert.is(again.headers.etag, first.headers.etag);
+    assert.is(first.headers['content-length'], String(first.rawPayload.length));
+    etags.add(String(first.headers.etag));
+    const cached = await ctx.app.inject({
+      url: '/static/app.css',
+      headers: { ...headers, 'if-none-match': String(first.headers.etag) },
+    });
+    assert.is(cached.statusCode, 304, `${encoding}: its ETag revalidates`);
+    assert.is(cached.rawPayload.length, 0);
+  }
+  etags.add(String((await ctx.app.inject({ url: '/static/app.css' })).headers.etag));
+  assert.is(etags.size, 3, 'br, gzip and the file itself have distinct ETags');
+  assert.ok(best.br.length < best.gzip.length, 'brotli is the smaller');
 });
 
 const hashOf = (file: string) =>
