@@ -40,7 +40,7 @@ import { isSessionCurrent } from './users/sessions.ts';
 import { registerAssetCaching } from './web/assets.ts';
 import { registerCompression } from './web/compression.ts';
 import { setLanguage, viewContext } from './web/context.ts';
-import { registerErrorHandlers } from './web/errors.ts';
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandlers } from './web/errors.ts';
 import { registerHeaderGuard } from './web/header-guard.ts';
 import { readMultipartCsrfField } from './web/multipart.ts';
 import { safeRedirectTarget } from './web/redirect.ts';
@@ -81,6 +81,8 @@ export async function buildApp(
         : { level: config.logLevel, redact: ['req.headers.cookie', 'req.headers.authorization'] },
     trustProxy: fastifyTrustProxy(config.trustProxy),
     bodyLimit: 1024 * 1024,
+    frameworkErrors: frameworkErrorHandler(config),
+    clientErrorHandler: clientErrorHandler(config),
   });
   app.decorate('deps', { config, db, mailSender });
   if (opts.onRoute) app.addHook('onRoute', opts.onRoute);

@@ -42,6 +42,7 @@ export const en = {
   'errors.required': 'Required.',
   'errors.body_too_large':
     'What was sent is larger than the server accepts. Nothing was saved; send less text, or add files as documents.',
+  'errors.url_too_long': 'The address is too long. Shorten the search text and try again.',
   'errors.invalid': 'Invalid value.',
   'errors.repeated': 'This field came more than once; send the form from its page again.',
   'errors.too_long': 'Too long.',

@@ -43,6 +43,7 @@ export const sv: Record<MessageKey, string> = {
   'errors.required': 'Måste fyllas i.',
   'errors.body_too_large':
     'Det som skickades är större än servern tar emot. Inget sparades; skicka mindre text, eller lägg till filer som dokument.',
+  'errors.url_too_long': 'Adressen är för lång. Korta söktexten och försök igen.',
   'errors.invalid': 'Ogiltigt värde.',
   'errors.repeated': 'Fältet kom mer än en gång; skicka formuläret från dess sida igen.',
   'errors.too_long': 'För långt.',

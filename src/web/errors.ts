@@ -1,5 +1,8 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
+import { translator } from '../i18n/i18n.ts';
 import { setLanguage, viewContext } from './context.ts';
 import { isHtmx } from './render.ts';
 
@@ -18,6 +21,8 @@ function messageFor(error: FastifyError, status: number): { title: string; text:
   if (status === 429) return { title: 'errors.server_title', text: 'errors.too_many' };
   // a body over the server's limit never reached a form's own check, so say what was wrong with it
   if (status === 413) return { title: 'errors.server_title', text: 'errors.body_too_large' };
+  // a URL longer than the router or Node's HTTP parser takes (a pasted search text, a made-up number)
+  if (status === 414 || status === 431) return { title: 'errors.server_title', text: 'errors.url_too_long' };
   // a refused form or query says why (forms/form.ts)
   const key = (error as { messageKey?: unknown }).messageKey;
   if (status < 500 && typeof key === 'string') return { title: 'errors.server_title', text: key };
@@ -54,6 +59,51 @@ export function registerErrorHandlers(app: FastifyInstance, config: Config): voi
   app.setNotFoundHandler(async (request, reply) =>
     renderError(request, reply, config, 404, { title: 'errors.not_found_title', text: 'errors.not_found' }),
   );
+}
+
+// Errors the router meets before any route or hook runs (a path segment over maxParamLength, a
+// malformed URL): without this Fastify answers them with its own English JSON. No hook has run and
+// the reply has none of the app's decorations: no session or user (the language comes from
+// Accept-Language or the default), no view engine and none of helmet's headers, so the answer is
+// the short error text as text/plain for a page as for htmx, never a page without its CSP.
+export function frameworkErrorHandler(config: Config) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : (error.statusCode ?? 400);
+    request.log.info({ code: error.code, status }, error.message);
+    setLanguage(request, config);
+    return reply
+      .code(status)
+      .header('x-content-type-options', 'nosniff')
+      .type('text/plain; charset=utf-8')
+      .send(request.t(messageFor(error, status).text));
+  };
+}
+
+// Node's HTTP parser refuses a request line and headers over its limit (16 KB: a search text pasted
+// at 100 KB) before Fastify or any route sees it: only the socket is there, and Fastify's default
+// answer is English JSON. This one is the short error text in the default language (the headers
+// that would name the reader's language are what did not fit), as text/plain, which the htmx
+// error display (public/app.js) and a browser both show as it is.
+export function clientErrorHandler(config: Config) {
+  const t = translator(config.defaultLanguage);
+  return (error: Error & { code?: string }, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, text] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, t('errors.url_too_long')]
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, t('errors.server')]
+          : [400, t('errors.invalid')];
+    const body = Buffer.from(text);
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+          `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+      );
+      socket.write(body);
+    }
+    socket.destroy(error);
+  };
 }
 
 export class HttpError extends Error {

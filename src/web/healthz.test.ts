@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
+import { en } from '../i18n/en.ts';
 import { sv } from '../i18n/sv.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { startTestServer, type TestServer } from '../test-support/browser.ts';
@@ -70,6 +71,36 @@ test('a form body over the size limit answers 413 saying it was too large, not "
   const partial = await client.request({ method: 'POST', url: '/cases/new', form, htmx: true });
   assert.is(partial.statusCode, 413);
   assert.is(partial.body, sv['errors.body_too_large']);
+});
+
+test('an over-long URL answers 414 or 431 with the short error text in the reader’s language, not raw JSON', async () => {
+  const client = new TestClient(ctx.app);
+  await client.login('kalle');
+  // A 5,000-digit case number: longer than the router takes in one path segment.
+  const url = `/cases/${'9'.repeat(5000)}/quick-edit`;
+  const partial = await client.request({ method: 'POST', url, form: { _csrf: client.csrf }, htmx: true });
+  assert.is(partial.statusCode, 414);
+  assert.match(String(partial.headers['content-type']), 'text/plain');
+  assert.is(partial.body, sv['errors.url_too_long']);
+  const english = await ctx.app.inject({
+    method: 'GET',
+    url: `/cases/${'9'.repeat(5000)}`,
+    headers: { accept: 'text/html', 'accept-language': 'en' },
+  });
+  assert.is(english.statusCode, 414);
+  assert.match(String(english.headers['content-type']), 'text/plain');
+  assert.is(english.body, en['errors.url_too_long']);
+  // Over Node's header limit (16 KB) the HTTP parser refuses the request before the router sees it.
+  const huge = await rawGet(`/cases?q=${'x'.repeat(100 * 1024)}`);
+  assert.is(huge.status, 431);
+  assert.is(huge.body, sv['errors.url_too_long']);
+});
+
+test('the overview’s search field takes no more than the server keeps of it', async () => {
+  const client = new TestClient(ctx.app);
+  await client.login('kalle');
+  const page = await client.get('/cases');
+  assert.match(page.body, /<input id="filter-q" name="q" type="search"[^>]* maxlength="200"/);
 });
 
 test('an unknown URL sends an anonymous visitor to the login page, not to a 404', async () => {
