@@ -1,14 +1,26 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Config } from '../config.ts';
-import type { Database } from '../db/schema.ts';
+import type { Database, Language } from '../db/schema.ts';
+import { loadSecret } from '../db/secrets.ts';
 import { type Translate, translator } from '../i18n/i18n.ts';
-import { absoluteUrl, queueSystemMail } from '../mail/outbound/system-mail.ts';
+import { subjectWithTag } from '../mail/outbound/compose.ts';
+import { createMessageId } from '../mail/outbound/message-id.ts';
+import { enqueueMailsToCompose, type NewMailToCompose } from '../mail/outbound/outbox.ts';
+import { loadMailSettings } from '../mail/outbound/settings.ts';
+import {
+  absoluteUrl,
+  queueSystemMail,
+  type SystemMailParagraph,
+  systemMailHtml,
+} from '../mail/outbound/system-mail.ts';
 
 export type NewNotification = {
   userId: number;
   actorId: number | null;
   // customer_replied: a mail from the customer opened a waiting or closed case again
-  kind: 'assigned' | 'mentioned' | 'customer_replied';
+  // sla_warning / sla_breached: a service-level deadline of the case is near / has passed
+  // (src/service-levels/escalation.ts); always by e-mail too, as they ask for action in time
+  kind: 'assigned' | 'mentioned' | 'customer_replied' | 'sla_warning' | 'sla_breached';
   caseId: number | null;
   summary: string;
   // the app's own path, e.g. /cases/2026-00042/discussion#post-7
@@ -56,6 +68,13 @@ function mailTextsFor(
       open: t('notifymail.mentioned.open'),
     };
   }
+  if (kind === 'sla_warning' || kind === 'sla_breached') {
+    return {
+      subject: t(`notifymail.${kind}.subject`, params),
+      body: t(`notifymail.${kind}.body`, params),
+      open: t('notifymail.assigned.open'),
+    };
+  }
   if (kind === 'assigned' && user.email_on_assigned) {
     return {
       subject: t('notifymail.assigned.subject', params),
@@ -95,6 +114,89 @@ async function queueNotificationMail(db: Kysely<Database>, config: Config, n: Ne
     kase,
     actorId: n.actorId,
   });
+}
+
+// notifyUser for many at once (the escalation job's thousands): one insert for the bells, the
+// recipients and cases read once, and the mails queued as what to write, composed by the sender
+// when they go (outbox.compose), so the caller's transaction holds no CPU-bound composing. `params`
+// fills the kind's mail texts, in each recipient's language, beside actor, case and title. Runs in the caller's transaction; the
+// caller kicks the mail sender after committing.
+export async function notifyUsers(
+  db: Kysely<Database>,
+  list: (NewNotification & { params?: (t: Translate, language: Language) => Record<string, string> })[],
+  opts: NotifyOptions,
+): Promise<{ notified: number; mailed: number }> {
+  if (!list.length) return { notified: 0, mailed: 0 };
+  // unnest: one parameter per column, however many rows (a values list stops at 65,535 parameters)
+  await sql`
+    insert into notifications (user_id, actor_id, kind, case_id, summary, link)
+    select * from unnest(
+      ${list.map((n) => n.userId)}::integer[], ${list.map((n) => n.actorId)}::integer[],
+      ${list.map((n) => n.kind)}::text[], ${list.map((n) => n.caseId)}::integer[],
+      ${list.map((n) => n.summary)}::text[], ${list.map((n) => n.link)}::text[])`.execute(db);
+  const config = opts.config;
+  if (!config) return { notified: list.length, mailed: 0 };
+  const userIds = [...new Set(list.map((n) => n.userId))];
+  const caseIds = [...new Set(list.flatMap((n) => (n.caseId ? [n.caseId] : [])))];
+  const actorIds = [...new Set(list.flatMap((n) => (n.actorId ? [n.actorId] : [])))];
+  const [users, cases, actors, settings, secret] = await Promise.all([
+    db
+      .selectFrom('users')
+      .select(['id', 'email', 'language', 'active', 'email_on_mention', 'email_on_assigned'])
+      .where('id', 'in', userIds)
+      .execute(),
+    caseIds.length ? db.selectFrom('cases').select(['id', 'number', 'title']).where('id', 'in', caseIds).execute() : [],
+    actorIds.length ? db.selectFrom('users').select(['id', 'name']).where('id', 'in', actorIds).execute() : [],
+    loadMailSettings(db, config),
+    loadSecret(db, 'message-id'),
+  ]);
+  const userOf = new Map(users.map((u) => [u.id, u]));
+  const caseOf = new Map(cases.map((c) => [c.id, c]));
+  const actorOf = new Map(actors.map((a) => [a.id, a.name]));
+  const mails: NewMailToCompose[] = [];
+  for (const n of list) {
+    const recipient = userOf.get(n.userId);
+    if (!recipient?.active || !recipient.email) continue;
+    const kase = n.caseId ? caseOf.get(n.caseId) : undefined;
+    const language = recipient.language ?? config.defaultLanguage;
+    const t = translator(language);
+    const params = {
+      actor: (n.actorId && actorOf.get(n.actorId)) || t('history.system'),
+      case: n.summary,
+      title: kase?.title ?? n.summary,
+      ...n.params?.(t, language),
+    };
+    const texts = mailTextsFor(n.kind, recipient, t, params);
+    if (!texts) continue;
+    const paragraphs: SystemMailParagraph[] = [
+      { text: texts.body },
+      { text: texts.open, href: absoluteUrl(config, n.link) },
+      { text: t('notifymail.why'), href: absoluteUrl(config, '/account'), small: true },
+    ];
+    const subject = kase ? subjectWithTag(settings.subjectTag, kase.number, texts.subject) : texts.subject;
+    mails.push({
+      kind: 'notification',
+      case_id: kase?.id ?? null,
+      thread_entry_id: null,
+      message_id: createMessageId(settings.messageIdDomain, secret),
+      envelope_from: settings.fromAddress,
+      status: 'queued',
+      created_by: n.actorId,
+      compose: {
+        to: [recipient.email],
+        subject,
+        bodyHtml: systemMailHtml(paragraphs),
+        text: paragraphs.map((p) => (p.href ? `${p.text} ${p.href}` : p.text)).join('\n\n'),
+        inReplyTo: null,
+        references: [],
+        caseNumber: kase?.number ?? null,
+        autoSubmitted: true,
+      },
+    });
+  }
+  // in slices: enqueueMailsToCompose is one values list, 9 parameters a row
+  for (let i = 0; i < mails.length; i += 5000) await enqueueMailsToCompose(db, mails.slice(i, i + 5000));
+  return { notified: list.length, mailed: mails.length };
 }
 
 export async function countUnread(db: Kysely<Database>, userId: number): Promise<number> {
