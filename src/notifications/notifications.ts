@@ -139,17 +139,29 @@ export async function notifyUsers(
   const userIds = [...new Set(list.map((n) => n.userId))];
   const caseIds = [...new Set(list.flatMap((n) => (n.caseId ? [n.caseId] : [])))];
   const actorIds = [...new Set(list.flatMap((n) => (n.actorId ? [n.actorId] : [])))];
-  const [users, cases, actors, settings, secret] = await Promise.all([
-    db
-      .selectFrom('users')
-      .select(['id', 'email', 'language', 'active', 'email_on_mention', 'email_on_assigned'])
-      .where('id', 'in', userIds)
-      .execute(),
-    caseIds.length ? db.selectFrom('cases').select(['id', 'number', 'title']).where('id', 'in', caseIds).execute() : [],
-    actorIds.length ? db.selectFrom('users').select(['id', 'name']).where('id', 'in', actorIds).execute() : [],
-    loadMailSettings(db, config),
-    loadSecret(db, 'message-id'),
-  ]);
+  // one after the other: in the caller's transaction they share one connection. `= any(array)`:
+  // one parameter, where `in` would need one per case and stops at 65,535.
+  const users = await db
+    .selectFrom('users')
+    .select(['id', 'email', 'language', 'active', 'email_on_mention', 'email_on_assigned'])
+    .where(sql<boolean>`id = any(${userIds}::integer[])`)
+    .execute();
+  const cases = caseIds.length
+    ? await db
+        .selectFrom('cases')
+        .select(['id', 'number', 'title'])
+        .where(sql<boolean>`id = any(${caseIds}::integer[])`)
+        .execute()
+    : [];
+  const actors = actorIds.length
+    ? await db
+        .selectFrom('users')
+        .select(['id', 'name'])
+        .where(sql<boolean>`id = any(${actorIds}::integer[])`)
+        .execute()
+    : [];
+  const settings = await loadMailSettings(db, config);
+  const secret = await loadSecret(db, 'message-id');
   const userOf = new Map(users.map((u) => [u.id, u]));
   const caseOf = new Map(cases.map((c) => [c.id, c]));
   const actorOf = new Map(actors.map((a) => [a.id, a.name]));
