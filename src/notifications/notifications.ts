@@ -4,8 +4,12 @@ import type { Database, Language } from '../db/schema.ts';
 import { loadSecret } from '../db/secrets.ts';
 import { type Translate, translator } from '../i18n/i18n.ts';
 import { subjectWithTag } from '../mail/outbound/compose.ts';
-import { createMessageId } from '../mail/outbound/message-id.ts';
-import { enqueueMailsToCompose, type NewMailToCompose } from '../mail/outbound/outbox.ts';
+import { createMessageIds } from '../mail/outbound/message-id.ts';
+import {
+  enqueueSystemMailsToCompose,
+  type MailToCompose,
+  type NewSystemMailToCompose,
+} from '../mail/outbound/outbox.ts';
 import { loadMailSettings } from '../mail/outbound/settings.ts';
 import {
   absoluteUrl,
@@ -165,50 +169,83 @@ export async function notifyUsers(
   const userOf = new Map(users.map((u) => [u.id, u]));
   const caseOf = new Map(cases.map((c) => [c.id, c]));
   const actorOf = new Map(actors.map((a) => [a.id, a.name]));
-  const mails: NewMailToCompose[] = [];
-  for (const n of list) {
+  const mails: NewSystemMailToCompose[] = [];
+  // The texts of one notification in one language, written once however many recipients share
+  // them (the responsible person and the escalation user of one deadline).
+  const written = new Map<string, Omit<MailToCompose, 'to'> | null>();
+  for (const [i, n] of list.entries()) {
     const recipient = userOf.get(n.userId);
     if (!recipient?.active || !recipient.email) continue;
     const kase = n.caseId ? caseOf.get(n.caseId) : undefined;
     const language = recipient.language ?? config.defaultLanguage;
-    const t = translator(language);
-    const params = {
-      actor: (n.actorId && actorOf.get(n.actorId)) || t('history.system'),
-      case: n.summary,
-      title: kase?.title ?? n.summary,
-      ...n.params?.(t, language),
-    };
-    const texts = mailTextsFor(n.kind, recipient, t, params);
-    if (!texts) continue;
-    const paragraphs: SystemMailParagraph[] = [
-      { text: texts.body },
-      { text: texts.open, href: absoluteUrl(config, n.link) },
-      { text: t('notifymail.why'), href: absoluteUrl(config, '/account'), small: true },
-    ];
-    const subject = kase ? subjectWithTag(settings.subjectTag, kase.number, texts.subject) : texts.subject;
+    // a notification without params reads the same for everyone of a language only when it is
+    // the same notification; with params, the caller's function names what it shares
+    const key = `${language} ${n.params ? paramsId(n.params) : `n${i}`} ${n.kind} ${n.caseId} ${n.link} ${n.summary}`;
+    let mail = written.get(key);
+    if (mail === undefined) {
+      const t = translator(language);
+      const params = {
+        actor: (n.actorId && actorOf.get(n.actorId)) || t('history.system'),
+        case: n.summary,
+        title: kase?.title ?? n.summary,
+        ...n.params?.(t, language),
+      };
+      const texts = mailTextsFor(n.kind, { email_on_mention: true, email_on_assigned: true }, t, params);
+      mail = texts ? composeSpec(config, settings.subjectTag, kase, n.link, texts, t) : null;
+      written.set(key, mail);
+    }
+    // the user's own switches for the kinds that have them
+    if (!mail || !mailTextsFor(n.kind, recipient, noTexts, {})) continue;
     mails.push({
-      kind: 'notification',
       case_id: kase?.id ?? null,
-      thread_entry_id: null,
-      message_id: createMessageId(settings.messageIdDomain, secret),
+      message_id: '',
       envelope_from: settings.fromAddress,
-      status: 'queued',
       created_by: n.actorId,
-      compose: {
-        to: [recipient.email],
-        subject,
-        bodyHtml: systemMailHtml(paragraphs),
-        text: paragraphs.map((p) => (p.href ? `${p.text} ${p.href}` : p.text)).join('\n\n'),
-        inReplyTo: null,
-        references: [],
-        caseNumber: kase?.number ?? null,
-        autoSubmitted: true,
-      },
+      compose: { ...mail, to: [recipient.email] },
     });
   }
-  // in slices: enqueueMailsToCompose is one values list, 9 parameters a row
-  for (let i = 0; i < mails.length; i += 5000) await enqueueMailsToCompose(db, mails.slice(i, i + 5000));
+  const ids = createMessageIds(settings.messageIdDomain, secret, mails.length);
+  for (const [k, m] of mails.entries()) m.message_id = ids[k] as string;
+  // in slices of 20,000: each statement's arrays stay a few megabytes
+  for (let k = 0; k < mails.length; k += 20_000) await enqueueSystemMailsToCompose(db, mails.slice(k, k + 20_000));
   return { notified: list.length, mailed: mails.length };
+}
+
+// a stable id per params function, for notifyUsers' cache of written texts
+const paramsIds = new WeakMap<object, number>();
+let nextParamsId = 0;
+function paramsId(f: object): number {
+  let id = paramsIds.get(f);
+  if (id === undefined) {
+    id = nextParamsId++;
+    paramsIds.set(f, id);
+  }
+  return id;
+}
+const noTexts: Translate = () => '';
+
+function composeSpec(
+  config: Config,
+  subjectTag: string,
+  kase: { number: string } | undefined,
+  link: string,
+  texts: MailTexts,
+  t: Translate,
+): Omit<MailToCompose, 'to'> {
+  const paragraphs: SystemMailParagraph[] = [
+    { text: texts.body },
+    { text: texts.open, href: absoluteUrl(config, link) },
+    { text: t('notifymail.why'), href: absoluteUrl(config, '/account'), small: true },
+  ];
+  return {
+    subject: kase ? subjectWithTag(subjectTag, kase.number, texts.subject) : texts.subject,
+    bodyHtml: systemMailHtml(paragraphs),
+    text: paragraphs.map((p) => (p.href ? `${p.text} ${p.href}` : p.text)).join('\n\n'),
+    inReplyTo: null,
+    references: [],
+    caseNumber: kase?.number ?? null,
+    autoSubmitted: true,
+  };
 }
 
 export async function countUnread(db: Kysely<Database>, userId: number): Promise<number> {

@@ -63,12 +63,21 @@ function claimAlertsSql(now: Date) {
      order by claimed.case_id, claimed.due_at`;
 }
 
+// One formatter per language and zone: making an Intl.DateTimeFormat costs far more than using
+// one, and a run may write 200,000 mails.
+const dueFormats = new Map<string, Intl.DateTimeFormat>();
 function dueText(due: Date, language: Language, timeZone: string): string {
-  return new Intl.DateTimeFormat(language === 'sv' ? 'sv-SE' : 'en-GB', {
-    dateStyle: 'medium',
-    timeStyle: 'short',
-    timeZone,
-  }).format(due);
+  const key = `${language} ${timeZone}`;
+  let format = dueFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(language === 'sv' ? 'sv-SE' : 'en-GB', {
+      dateStyle: 'medium',
+      timeStyle: 'short',
+      timeZone,
+    });
+    dueFormats.set(key, format);
+  }
+  return format.format(due);
 }
 
 // One run: claims, writes the breaches' history lines and notifies, in one transaction, so an

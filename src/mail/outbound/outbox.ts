@@ -47,6 +47,29 @@ export async function enqueueMailsToCompose(db: Db, mails: NewMailToCompose[]): 
     .execute();
 }
 
+// Many system mails at once (the escalation job's notifications): as enqueueMailsToCompose, in
+// one statement of one parameter per column, however many rows; envelope_to is compose.to.
+export type NewSystemMailToCompose = {
+  case_id: number | null;
+  message_id: string;
+  envelope_from: string;
+  created_by: number | null;
+  compose: MailToCompose;
+};
+export async function enqueueSystemMailsToCompose(db: Db, mails: NewSystemMailToCompose[]): Promise<void> {
+  if (!mails.length) return;
+  await sql`
+    insert into outbox (kind, case_id, thread_entry_id, message_id, envelope_from, envelope_to, subject, status,
+      created_by, raw, compose)
+    select 'notification', v.case_id, null, v.message_id, v.envelope_from,
+           array(select jsonb_array_elements_text(v.compose -> 'to')), v.compose ->> 'subject', 'queued',
+           v.created_by, null, v.compose
+      from unnest(${mails.map((m) => m.case_id)}::integer[], ${mails.map((m) => m.message_id)}::text[],
+                  ${mails.map((m) => m.envelope_from)}::text[], ${mails.map((m) => m.created_by)}::integer[],
+                  ${mails.map((m) => JSON.stringify(m.compose))}::jsonb[])
+        as v (case_id, message_id, envelope_from, created_by, compose)`.execute(db);
+}
+
 // The sender composed a claimed message: from now on it is these bytes, on every try.
 export async function storeComposedRaw(db: Db, id: string, raw: Buffer): Promise<void> {
   await db.updateTable('outbox').set({ raw, compose: null }).where('id', '=', id).execute();
