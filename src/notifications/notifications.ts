@@ -240,7 +240,6 @@ function composeSpec(
   return {
     subject: kase ? subjectWithTag(subjectTag, kase.number, texts.subject) : texts.subject,
     bodyHtml: systemMailHtml(paragraphs),
-    text: paragraphs.map((p) => (p.href ? `${p.text} ${p.href}` : p.text)).join('\n\n'),
     inReplyTo: null,
     references: [],
     caseNumber: kase?.number ?? null,

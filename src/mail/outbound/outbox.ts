@@ -20,7 +20,8 @@ export type MailToCompose = {
   to: string[];
   subject: string;
   bodyHtml: string;
-  text: string;
+  // the plain-text part; without it the sender makes one from bodyHtml
+  text?: string;
   inReplyTo: string | null;
   references: string[];
   caseNumber: string | null;
@@ -58,16 +59,16 @@ export type NewSystemMailToCompose = {
 };
 export async function enqueueSystemMailsToCompose(db: Db, mails: NewSystemMailToCompose[]): Promise<void> {
   if (!mails.length) return;
+  // One JSON parameter: a text[] or jsonb[] of 20,000 JSON texts costs pg an array literal with
+  // every quote escaped, which took longer than the insert itself.
   await sql`
     insert into outbox (kind, case_id, thread_entry_id, message_id, envelope_from, envelope_to, subject, status,
       created_by, raw, compose)
     select 'notification', v.case_id, null, v.message_id, v.envelope_from,
            array(select jsonb_array_elements_text(v.compose -> 'to')), v.compose ->> 'subject', 'queued',
            v.created_by, null, v.compose
-      from unnest(${mails.map((m) => m.case_id)}::integer[], ${mails.map((m) => m.message_id)}::text[],
-                  ${mails.map((m) => m.envelope_from)}::text[], ${mails.map((m) => m.created_by)}::integer[],
-                  ${mails.map((m) => JSON.stringify(m.compose))}::jsonb[])
-        as v (case_id, message_id, envelope_from, created_by, compose)`.execute(db);
+      from jsonb_to_recordset(${JSON.stringify(mails)}::jsonb)
+        as v (case_id integer, message_id text, envelope_from text, created_by integer, compose jsonb)`.execute(db);
 }
 
 // The sender composed a claimed message: from now on it is these bytes, on every try.
