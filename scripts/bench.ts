@@ -1,8 +1,9 @@
-// npm run bench [-- outbox | mail | kontroll | tiles]: with no argument, how fast the case overview
+// npm run bench [-- outbox | mail | kontroll | tiles | escalation]: with no argument, how fast the case overview
 // answers on a large database (below); `outbox` (src/bench/outbox.ts) times the outbox sender and
 // the reply POST, `mail` (src/bench/mail.ts) Read mail on the shared corpus and a synthetic IMAP
 // mailbox, `kontroll` runs src/bench/kontroll.ts when it is there, `tiles` (src/bench/tiles.ts) the tiles'
-// cost at 30,000 and 100,000 unfinished cases.
+// cost at 30,000 and 100,000 unfinished cases, `escalation` (src/bench/escalation.ts) the SLA escalation
+// job over 100,000 open cases.
 //
 // The overview bench: Starts the app in a
 // child process, logs in as a seeded agent and loads five scenarios with autocannon at 1 and 10
@@ -283,7 +284,25 @@ const subcommands: Record<string, () => Promise<number>> = {
   mail: async () => (await import('../src/bench/mail.ts')).runMailBench({ log: say }),
   kontroll: kontrollBench,
   tiles: tilesBench,
+  escalation: escalationBench,
 };
+
+// The escalation job over 100,000 open cases that all reach their warning point at once
+// (src/bench/escalation.ts): a first run that warns them all, a second that finds nothing new.
+async function escalationBench(): Promise<number> {
+  const { benchDatabase } = await import('../src/bench/database.ts');
+  const { runEscalationBench } = await import('../src/bench/escalation.ts');
+  const { db, url } = await benchDatabase('escalation', say, 2);
+  await db.destroy();
+  const result = await runEscalationBench({ databaseUrl: url, log: say });
+  const file = await writeResults(
+    { at: new Date().toISOString(), commit: gitCommit(), database: redact(url), ...result },
+    new Date(),
+    'escalation',
+  );
+  say(`results written to ${file}`);
+  return 0;
+}
 
 // The tiles' cost per overview load at 30,000 and 100,000 unfinished cases (src/bench/tiles.ts).
 // Adds waiting cases to the database it is given (use a copy).

@@ -676,7 +676,16 @@ export interface SlaPoliciesTable {
   updated_at: Timestamp;
 }
 
+export interface SlaAlertsTable {
+  case_id: number;
+  target: 'first_response' | 'next_response' | 'resolution';
+  due_at: Date;
+  level: 'warning' | 'breached';
+  created_at: Timestamp;
+}
+
 export interface Database {
+  sla_alerts: SlaAlertsTable;
   form_submissions: FormSubmissionsTable;
   business_calendars: BusinessCalendarsTable;
   business_calendar_closed_days: BusinessCalendarClosedDaysTable;

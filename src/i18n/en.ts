@@ -290,6 +290,12 @@ export const en = {
   'notifymail.assigned.subject': 'You are now responsible: {title}',
   'notifymail.assigned.body': '{actor} made you responsible for case {case}.',
   'notifymail.assigned.open': 'Open the case:',
+  'notifymail.sla_warning.subject': 'Deadline near: {title}',
+  'notifymail.sla_warning.body': '{target} for case {case} is due {due}.',
+  'notifymail.sla_breached.subject': 'Deadline passed: {title}',
+  'notifymail.sla_breached.body': '{target} for case {case} was due {due} and is overdue.',
+  'notifications.kind.sla_warning': 'Service level at risk',
+  'notifications.kind.sla_breached': 'Service level breached',
   'notifymail.why': 'You get this e-mail because of your settings in Casedesk. Change them under My settings:',
   'inbound.title': 'Failed mail',
   'inbound.intro':

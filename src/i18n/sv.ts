@@ -292,6 +292,12 @@ export const sv: Record<MessageKey, string> = {
   'notifymail.assigned.subject': 'Du är nu ansvarig: {title}',
   'notifymail.assigned.body': '{actor} gjorde dig ansvarig för ärende {case}.',
   'notifymail.assigned.open': 'Öppna ärendet:',
+  'notifymail.sla_warning.subject': 'Tidsgräns nära: {title}',
+  'notifymail.sla_warning.body': '{target} i ärende {case} ska vara klart {due}.',
+  'notifymail.sla_breached.subject': 'Tidsgräns överskriden: {title}',
+  'notifymail.sla_breached.body': '{target} i ärende {case} skulle ha varit klart {due} och är försenat.',
+  'notifications.kind.sla_warning': 'Servicenivå i fara',
+  'notifications.kind.sla_breached': 'Servicenivå överskriden',
   'notifymail.why':
     'Du får det här e-postmeddelandet på grund av dina inställningar i Casedesk. Ändra dem under Mina inställningar:',
   'inbound.title': 'Misslyckad e-post',

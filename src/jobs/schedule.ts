@@ -3,6 +3,7 @@ import { foldTileCounts } from '../cases/tile-counts.ts';
 import { forgetOldFormKeys } from '../db/form-keys.ts';
 import { isScheduledKontrollDue, kontrollJobName, runScheduledKontroll } from '../kontroll/kontroll.ts';
 import { readMailEveryMinutes, readMailOnSchedule } from '../mail/inbound/read-mail.ts';
+import { describeEscalation, runSlaEscalation } from '../service-levels/escalation.ts';
 import { keepLoginAttemptsHours, purgeOldLoginAttempts } from '../users/login.ts';
 import { purgeExpiredSessions } from '../users/sessions.ts';
 import { type Job, type JobContext, runJob } from './run-job.ts';
@@ -34,6 +35,15 @@ export const jobs: Job[] = [
       await foldTileCounts(c.db);
       return undefined;
     },
+  },
+  // Every minute: service-level deadlines at their warning point or breached get their bells and
+  // e-mails (src/service-levels/escalation.ts); the lock keeps instances from racing, and the
+  // sla_alerts keys keep anyone from hearing of one deadline twice even if they did. Logs only
+  // when it notified someone.
+  {
+    name: 'sla-escalation',
+    cron: '* * * * *',
+    run: async (c) => describeEscalation(await runSlaEscalation(c.db, c.config)),
   },
   // Nightly: the create forms' one-time keys, once nobody can still be pressing the button.
   { name: 'forget-form-keys', cron: '17 3 * * *', run: (c) => forgetOldFormKeys(c.db) },

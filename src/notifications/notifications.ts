@@ -1,14 +1,30 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Config } from '../config.ts';
-import type { Database } from '../db/schema.ts';
+import type { Database, Language } from '../db/schema.ts';
+import { loadSecret } from '../db/secrets.ts';
 import { type Translate, translator } from '../i18n/i18n.ts';
-import { absoluteUrl, queueSystemMail } from '../mail/outbound/system-mail.ts';
+import { subjectWithTag } from '../mail/outbound/compose.ts';
+import { createMessageIds } from '../mail/outbound/message-id.ts';
+import {
+  enqueueSystemMailsToCompose,
+  type MailToCompose,
+  type NewSystemMailToCompose,
+} from '../mail/outbound/outbox.ts';
+import { loadMailSettings } from '../mail/outbound/settings.ts';
+import {
+  absoluteUrl,
+  queueSystemMail,
+  type SystemMailParagraph,
+  systemMailHtml,
+} from '../mail/outbound/system-mail.ts';
 
 export type NewNotification = {
   userId: number;
   actorId: number | null;
   // customer_replied: a mail from the customer opened a waiting or closed case again
-  kind: 'assigned' | 'mentioned' | 'customer_replied';
+  // sla_warning / sla_breached: a service-level deadline of the case is near / has passed
+  // (src/service-levels/escalation.ts); always by e-mail too, as they ask for action in time
+  kind: 'assigned' | 'mentioned' | 'customer_replied' | 'sla_warning' | 'sla_breached';
   caseId: number | null;
   summary: string;
   // the app's own path, e.g. /cases/2026-00042/discussion#post-7
@@ -56,6 +72,13 @@ function mailTextsFor(
       open: t('notifymail.mentioned.open'),
     };
   }
+  if (kind === 'sla_warning' || kind === 'sla_breached') {
+    return {
+      subject: t(`notifymail.${kind}.subject`, params),
+      body: t(`notifymail.${kind}.body`, params),
+      open: t('notifymail.assigned.open'),
+    };
+  }
   if (kind === 'assigned' && user.email_on_assigned) {
     return {
       subject: t('notifymail.assigned.subject', params),
@@ -95,6 +118,133 @@ async function queueNotificationMail(db: Kysely<Database>, config: Config, n: Ne
     kase,
     actorId: n.actorId,
   });
+}
+
+// notifyUser for many at once (the escalation job's thousands): one insert for the bells, the
+// recipients and cases read once, and the mails queued as what to write, composed by the sender
+// when they go (outbox.compose), so the caller's transaction holds no CPU-bound composing. `params`
+// fills the kind's mail texts, in each recipient's language, beside actor, case and title. Runs in the caller's transaction; the
+// caller kicks the mail sender after committing.
+export async function notifyUsers(
+  db: Kysely<Database>,
+  list: (NewNotification & { params?: (t: Translate, language: Language) => Record<string, string> })[],
+  opts: NotifyOptions,
+): Promise<{ notified: number; mailed: number }> {
+  if (!list.length) return { notified: 0, mailed: 0 };
+  // unnest: one parameter per column, however many rows (a values list stops at 65,535 parameters)
+  await sql`
+    insert into notifications (user_id, actor_id, kind, case_id, summary, link)
+    select * from unnest(
+      ${list.map((n) => n.userId)}::integer[], ${list.map((n) => n.actorId)}::integer[],
+      ${list.map((n) => n.kind)}::text[], ${list.map((n) => n.caseId)}::integer[],
+      ${list.map((n) => n.summary)}::text[], ${list.map((n) => n.link)}::text[])`.execute(db);
+  const config = opts.config;
+  if (!config) return { notified: list.length, mailed: 0 };
+  const userIds = [...new Set(list.map((n) => n.userId))];
+  const caseIds = [...new Set(list.flatMap((n) => (n.caseId ? [n.caseId] : [])))];
+  const actorIds = [...new Set(list.flatMap((n) => (n.actorId ? [n.actorId] : [])))];
+  // one after the other: in the caller's transaction they share one connection. `= any(array)`:
+  // one parameter, where `in` would need one per case and stops at 65,535.
+  const users = await db
+    .selectFrom('users')
+    .select(['id', 'email', 'language', 'active', 'email_on_mention', 'email_on_assigned'])
+    .where(sql<boolean>`id = any(${userIds}::integer[])`)
+    .execute();
+  const cases = caseIds.length
+    ? await db
+        .selectFrom('cases')
+        .select(['id', 'number', 'title'])
+        .where(sql<boolean>`id = any(${caseIds}::integer[])`)
+        .execute()
+    : [];
+  const actors = actorIds.length
+    ? await db
+        .selectFrom('users')
+        .select(['id', 'name'])
+        .where(sql<boolean>`id = any(${actorIds}::integer[])`)
+        .execute()
+    : [];
+  const settings = await loadMailSettings(db, config);
+  const secret = await loadSecret(db, 'message-id');
+  const userOf = new Map(users.map((u) => [u.id, u]));
+  const caseOf = new Map(cases.map((c) => [c.id, c]));
+  const actorOf = new Map(actors.map((a) => [a.id, a.name]));
+  const mails: NewSystemMailToCompose[] = [];
+  // The texts of one notification in one language, written once however many recipients share
+  // them (the responsible person and the escalation user of one deadline).
+  const written = new Map<string, Omit<MailToCompose, 'to'> | null>();
+  for (const [i, n] of list.entries()) {
+    const recipient = userOf.get(n.userId);
+    if (!recipient?.active || !recipient.email) continue;
+    const kase = n.caseId ? caseOf.get(n.caseId) : undefined;
+    const language = recipient.language ?? config.defaultLanguage;
+    // a notification without params reads the same for everyone of a language only when it is
+    // the same notification; with params, the caller's function names what it shares
+    const key = `${language} ${n.params ? paramsId(n.params) : `n${i}`} ${n.kind} ${n.caseId} ${n.link} ${n.summary}`;
+    let mail = written.get(key);
+    if (mail === undefined) {
+      const t = translator(language);
+      const params = {
+        actor: (n.actorId && actorOf.get(n.actorId)) || t('history.system'),
+        case: n.summary,
+        title: kase?.title ?? n.summary,
+        ...n.params?.(t, language),
+      };
+      const texts = mailTextsFor(n.kind, { email_on_mention: true, email_on_assigned: true }, t, params);
+      mail = texts ? composeSpec(config, settings.subjectTag, kase, n.link, texts, t) : null;
+      written.set(key, mail);
+    }
+    // the user's own switches for the kinds that have them
+    if (!mail || !mailTextsFor(n.kind, recipient, noTexts, {})) continue;
+    mails.push({
+      case_id: kase?.id ?? null,
+      message_id: '',
+      envelope_from: settings.fromAddress,
+      created_by: n.actorId,
+      compose: { ...mail, to: [recipient.email] },
+    });
+  }
+  const ids = createMessageIds(settings.messageIdDomain, secret, mails.length);
+  for (const [k, m] of mails.entries()) m.message_id = ids[k] as string;
+  // in slices of 20,000: each statement's arrays stay a few megabytes
+  for (let k = 0; k < mails.length; k += 20_000) await enqueueSystemMailsToCompose(db, mails.slice(k, k + 20_000));
+  return { notified: list.length, mailed: mails.length };
+}
+
+// a stable id per params function, for notifyUsers' cache of written texts
+const paramsIds = new WeakMap<object, number>();
+let nextParamsId = 0;
+function paramsId(f: object): number {
+  let id = paramsIds.get(f);
+  if (id === undefined) {
+    id = nextParamsId++;
+    paramsIds.set(f, id);
+  }
+  return id;
+}
+const noTexts: Translate = () => '';
+
+function composeSpec(
+  config: Config,
+  subjectTag: string,
+  kase: { number: string } | undefined,
+  link: string,
+  texts: MailTexts,
+  t: Translate,
+): Omit<MailToCompose, 'to'> {
+  const paragraphs: SystemMailParagraph[] = [
+    { text: texts.body },
+    { text: texts.open, href: absoluteUrl(config, link) },
+    { text: t('notifymail.why'), href: absoluteUrl(config, '/account'), small: true },
+  ];
+  return {
+    subject: kase ? subjectWithTag(subjectTag, kase.number, texts.subject) : texts.subject,
+    bodyHtml: systemMailHtml(paragraphs),
+    inReplyTo: null,
+    references: [],
+    caseNumber: kase?.number ?? null,
+    autoSubmitted: true,
+  };
 }
 
 export async function countUnread(db: Kysely<Database>, userId: number): Promise<number> {

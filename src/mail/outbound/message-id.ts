@@ -11,6 +11,17 @@ export function createMessageId(domain: string, secret: string): string {
   return `<cd.${random}.${signature(random, secret)}@${domain}>`;
 }
 
+// Many at once (a job's thousands of notification mails): one call for all the randomness.
+export function createMessageIds(domain: string, secret: string, count: number): string[] {
+  const bytes = randomBytes(12 * count);
+  const ids: string[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const random = bytes.subarray(i * 12, i * 12 + 12).toString('base64url');
+    ids[i] = `<cd.${random}.${signature(random, secret)}@${domain}>`;
+  }
+  return ids;
+}
+
 export function isOurMessageId(messageId: string, secret: string): boolean {
   const match = /^<?cd\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{16})@[^>]+>?$/.exec(messageId.trim());
   if (!match?.[1] || !match[2]) return false;

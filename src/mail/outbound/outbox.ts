@@ -20,7 +20,8 @@ export type MailToCompose = {
   to: string[];
   subject: string;
   bodyHtml: string;
-  text: string;
+  // the plain-text part; without it the sender makes one from bodyHtml
+  text?: string;
   inReplyTo: string | null;
   references: string[];
   caseNumber: string | null;
@@ -45,6 +46,29 @@ export async function enqueueMailsToCompose(db: Db, mails: NewMailToCompose[]): 
       })),
     )
     .execute();
+}
+
+// Many system mails at once (the escalation job's notifications): as enqueueMailsToCompose, in
+// one statement of one parameter per column, however many rows; envelope_to is compose.to.
+export type NewSystemMailToCompose = {
+  case_id: number | null;
+  message_id: string;
+  envelope_from: string;
+  created_by: number | null;
+  compose: MailToCompose;
+};
+export async function enqueueSystemMailsToCompose(db: Db, mails: NewSystemMailToCompose[]): Promise<void> {
+  if (!mails.length) return;
+  // One JSON parameter: a text[] or jsonb[] of 20,000 JSON texts costs pg an array literal with
+  // every quote escaped, which took longer than the insert itself.
+  await sql`
+    insert into outbox (kind, case_id, thread_entry_id, message_id, envelope_from, envelope_to, subject, status,
+      created_by, raw, compose)
+    select 'notification', v.case_id, null, v.message_id, v.envelope_from,
+           array(select jsonb_array_elements_text(v.compose -> 'to')), v.compose ->> 'subject', 'queued',
+           v.created_by, null, v.compose
+      from jsonb_to_recordset(${JSON.stringify(mails)}::jsonb)
+        as v (case_id integer, message_id text, envelope_from text, created_by integer, compose jsonb)`.execute(db);
 }
 
 // The sender composed a claimed message: from now on it is these bytes, on every try.
