@@ -1,12 +1,11 @@
 import { type RawBuilder, sql, type Transaction } from 'kysely';
-import { clockColumns } from '../cases/case-clock.ts';
+import { clockColumns, slaHolidays } from '../cases/case-clock.ts';
 import { rebuildTileCounts } from '../cases/tile-counts.ts';
 import type { Db } from '../db/database.ts';
 import type { Database, StatusKind } from '../db/schema.ts';
 import { replaySla } from '../service-levels/clock.ts';
-import { swedishClosedDates } from '../service-levels/holidays.ts';
 import { createCalendar, createPolicy } from '../service-levels/policies.ts';
-import { findSlaPolicy, type HolidayDates, type SlaPolicyMatch } from '../service-levels/queries.ts';
+import { findSlaPolicy, type SlaPolicyMatch } from '../service-levels/queries.ts';
 import type { SlaClock, SlaEvent } from '../service-levels/types.ts';
 import { hashPassword } from '../users/password.ts';
 import { initialsOf } from '../users/users.ts';
@@ -601,7 +600,6 @@ async function insertCaseBatch(
 
 // ---- service levels
 
-const slaHolidays: HolidayDates = (from, to, eves) => swedishClosedDates(from, to, { eves });
 const minutes = (hours: number) => hours * 60;
 
 // The synthetic organisation's service levels: office hours Monday–Friday 08:00–17:00 in
@@ -654,16 +652,21 @@ async function ensureServiceLevels(db: Db): Promise<void> {
   await createPolicy(db, policy('Övriga ärenden', [8, 8, 40]));
 }
 
-type PolicyFinder = (facts: { customerId: number | null; priorityId: number | null; caseTypeId: number }) => Promise<
-  SlaPolicyMatch | null
->;
+type PolicyFinder = (facts: {
+  customerId: number | null;
+  priorityId: number | null;
+  caseTypeId: number;
+}) => Promise<SlaPolicyMatch | null>;
 
 // findSlaPolicy, as the lifecycle asks it, remembered per combination of the facts the policies
 // look at (a million lookups would each build the policy's calendar anew). One match object per
 // policy: the calendar's business-time caches are kept per calendar object, so the replays share
 // one calendar's worked-out days instead of each building its own.
 async function policyFinder(trx: Transaction<Database>, now: Date): Promise<PolicyFinder> {
-  const conditions = await trx.selectFrom('sla_policies').select(['customer_id', 'priority_id', 'case_type_id']).execute();
+  const conditions = await trx
+    .selectFrom('sla_policies')
+    .select(['customer_id', 'priority_id', 'case_type_id'])
+    .execute();
   const byCustomer = conditions.some((p) => p.customer_id !== null);
   const byPriority = conditions.some((p) => p.priority_id !== null);
   const byType = conditions.some((p) => p.case_type_id !== null);
