@@ -136,5 +136,9 @@ export function overviewScenarios(): Scenario[] {
     overview('h', `overview: search number part "${searchNumberPart}"`, { resp: 'any', q: searchNumberPart }),
     // the "Alla" tab: a common word over every case, a million closed ones included
     overview('i', `overview: search "${searchWord}", all cases`, { resp: 'any', kind: 'all', q: searchWord }),
+    // service levels (issue 17): the "SLA at risk" tile's list over everyone's cases, and my
+    // open cases by next deadline; both read the partial indexes on sla_warn_at / sla_due_at
+    overview('j', 'overview: SLA at risk', { resp: 'any', sla: 'at_risk' }),
+    overview('k', 'overview: sort by next deadline', { sort: 'sla' }),
   ];
 }

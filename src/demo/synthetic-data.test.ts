@@ -1,7 +1,11 @@
+import { isDeepStrictEqual } from 'node:util';
 import { type RawBuilder, sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { clockColumns, clockHistoryOf, slaHolidays } from '../cases/case-clock.ts';
 import type { Db } from '../db/database.ts';
+import { replaySla } from '../service-levels/clock.ts';
+import { findSlaPolicy, loadSlaPolicy, type SlaPolicyMatch } from '../service-levels/queries.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { verifyPassword } from '../users/password.ts';
 import { SeedRefusedError, seedSyntheticData, syntheticAgentPassword } from './synthetic-data.ts';
@@ -182,6 +186,71 @@ test('case numbers are unique per year and the number series continues after the
   assert.ok(used.n > 0, 'cases this year use the series');
   assert.is(series.next_number, ctx.nextNumberBefore + used.n);
   assert.is(series.next_number, (used.max ?? 0) + 1);
+});
+
+test('every case runs by its first matching policy, with the clock a replay of its clock events gives', async () => {
+  const policies = await ctx.db.selectFrom('sla_policies').select(['id', 'name']).orderBy('position').execute();
+  assert.equal(
+    policies.map((p) => p.name),
+    ['Hög prioritet', 'Reklamationer', 'Övriga ärenden'],
+  );
+  const rows = await ctx.db
+    .selectFrom('cases')
+    .select([
+      'id',
+      'status_kind',
+      'customer_id',
+      'priority_id',
+      'case_type_id',
+      'sla_policy_id',
+      'sla_clock',
+      'sla_due_at',
+      'sla_warn_at',
+    ])
+    .orderBy('id')
+    .execute();
+  const history = await clockHistoryOf(
+    ctx.db,
+    rows.map((r) => r.id),
+  );
+  const matches = new Map<number, SlaPolicyMatch | null>();
+  const wrong: number[] = [];
+  for (const row of rows) {
+    const expected = await findSlaPolicy(
+      ctx.db,
+      { customerId: row.customer_id, priorityId: row.priority_id, caseTypeId: row.case_type_id },
+      slaHolidays,
+    );
+    if (row.sla_policy_id === null || row.sla_policy_id !== expected?.policyId) {
+      wrong.push(row.id);
+      continue;
+    }
+    if (!matches.has(row.sla_policy_id))
+      matches.set(row.sla_policy_id, await loadSlaPolicy(ctx.db, row.sla_policy_id, slaHolidays));
+    const policy = matches.get(row.sla_policy_id) as SlaPolicyMatch;
+    const replayed = clockColumns(
+      policy.policyId,
+      replaySla(history.get(row.id) ?? [], policy.targets, policy.calendar),
+    );
+    const same =
+      isDeepStrictEqual(row.sla_clock, replayed.sla_clock) &&
+      row.sla_due_at?.getTime() === replayed.sla_due_at?.getTime() &&
+      row.sla_warn_at?.getTime() === replayed.sla_warn_at?.getTime();
+    if (!same) wrong.push(row.id);
+  }
+  assert.equal(wrong.slice(0, 10), [], `${wrong.length} cases`);
+  // the tile and the filters have something to show; finished and waiting cases have no deadline
+  const levels = await one(
+    ctx.db,
+    sql<{ at_risk: number; breached: number; ok: number; idle_with_deadline: number }>`
+      select count(*) filter (where sla_warn_at <= now())::int as at_risk,
+        count(*) filter (where sla_due_at <= now())::int as breached,
+        count(*) filter (where sla_warn_at > now())::int as ok,
+        count(*) filter (where status_kind in ('closed', 'waiting') and sla_due_at is not null)::int as idle_with_deadline
+      from cases`,
+  );
+  assert.ok(levels.breached > 0 && levels.at_risk > levels.breached - 1, JSON.stringify(levels));
+  assert.is(levels.idle_with_deadline, 0);
 });
 
 test('refuses a database that already has cases', async () => {

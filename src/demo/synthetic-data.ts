@@ -1,7 +1,12 @@
 import { type RawBuilder, sql, type Transaction } from 'kysely';
+import { clockColumns, slaHolidays } from '../cases/case-clock.ts';
 import { rebuildTileCounts } from '../cases/tile-counts.ts';
 import type { Db } from '../db/database.ts';
 import type { Database, StatusKind } from '../db/schema.ts';
+import { replaySla } from '../service-levels/clock.ts';
+import { createCalendar, createPolicy } from '../service-levels/policies.ts';
+import { findSlaPolicy, type SlaPolicyMatch } from '../service-levels/queries.ts';
+import type { SlaClock, SlaEvent } from '../service-levels/types.ts';
 import { hashPassword } from '../users/password.ts';
 import { initialsOf } from '../users/users.ts';
 import * as words from './swedish-words.ts';
@@ -41,6 +46,9 @@ export type SyntheticSummary = {
 
 export class SeedRefusedError extends Error {}
 
+const refused = () =>
+  new SeedRefusedError('The database already has cases; seed an empty database (e.g. createdb a new one).');
+
 const threeYearsMs = Math.round(3 * 365.25 * 86_400_000);
 const msPerDay = 86_400_000;
 
@@ -51,13 +59,16 @@ export async function seedSyntheticData(db: Db, options: SyntheticOptions): Prom
   if (!Number.isSafeInteger(total) || total < 1) throw new RangeError(`cases must be a positive integer: ${total}`);
   // Hashed once: scrypt is slow on purpose, and every agent shares the demo password.
   const passwordHash = await hashPassword(syntheticAgentPassword);
+  // Checked here too (and again under the lock below), so a refused seed adds no service levels.
+  if (await db.selectFrom('cases').select('id').limit(1).executeTakeFirst()) throw refused();
+  // Through the administration's own writers, outside the load's transaction: createPolicy takes
+  // its own transaction (a lock on the policy order), which a Kysely transaction cannot nest.
+  await ensureServiceLevels(db);
 
   const counts = await db.transaction().execute(async (trx) => {
     // Another seeding (or a user creating a case) must not slip in between the check and the load.
     await sql`lock table cases in share row exclusive mode`.execute(trx);
-    if (await trx.selectFrom('cases').select('id').limit(1).executeTakeFirst()) {
-      throw new SeedRefusedError('The database already has cases; seed an empty database (e.g. createdb a new one).');
-    }
+    if (await trx.selectFrom('cases').select('id').limit(1).executeTakeFirst()) throw refused();
     // Replica mode skips per-row triggers (status_kind, priority_rank, search_vector) and foreign-key
     // checks; we fill those columns ourselves, set-based, and insert parents first.
     await sql`set local session_replication_role = replica`.execute(trx);
@@ -65,6 +76,9 @@ export async function seedSyntheticData(db: Db, options: SyntheticOptions): Prom
     await sql`set local synchronous_commit = off`.execute(trx);
     // JIT would spend seconds compiling each batch's long expressions for a few hundred ms of work.
     await sql`set local jit = off`.execute(trx);
+    // Each batch's cases wait in a temp table while their clocks are worked out (insertCaseBatch);
+    // with the default 8 MB of temp buffers a batch of them would go through files.
+    await sql`set local temp_buffers = '256MB'`.execute(trx);
     await createRandomFunctions(trx);
 
     const indexes = await dropSecondaryIndexes(trx);
@@ -72,9 +86,10 @@ export async function seedSyntheticData(db: Db, options: SyntheticOptions): Prom
     const users = await insertAgents(trx, passwordHash);
     const customers = await insertCustomers(trx, options.customers ?? 20_000, now);
     const plan = await planCases(trx, { ...options, now });
+    const policies = await policyFinder(trx, now);
     for (let lo = 1; lo <= total; lo += plan.batchSize) {
       const hi = Math.min(total, lo + plan.batchSize - 1);
-      await insertCaseBatch(trx, plan, users, customers, lo, hi);
+      await insertCaseBatch(trx, plan, users, customers, policies, lo, hi);
       options.onProgress?.(hi, total);
     }
     await finishNumbering(trx, plan);
@@ -92,7 +107,7 @@ export async function seedSyntheticData(db: Db, options: SyntheticOptions): Prom
   options.log?.('vacuum and analyze');
   // Visibility map and hint bits set once now rather than by the first readers, and fresh
   // statistics so the planner knows that ~3% of the cases are unfinished.
-  await sql`vacuum (analyze) cases, thread_entries, case_events, discussion_posts, customers, contacts, users`.execute(
+  await sql`vacuum (analyze) cases, thread_entries, case_events, case_clock_events, discussion_posts, customers, contacts, users`.execute(
     db,
   );
   const count = async (table: 'thread_entries' | 'discussion_posts') =>
@@ -116,7 +131,7 @@ export async function seedSyntheticData(db: Db, options: SyntheticOptions): Prom
 // Dropped inside the seeding transaction, so a failed seed leaves them in place. Returns their
 // definitions, to create them again.
 async function dropSecondaryIndexes(trx: Transaction<Database>): Promise<string[]> {
-  const tables = ['cases', 'thread_entries', 'case_events', 'discussion_posts'];
+  const tables = ['cases', 'thread_entries', 'case_events', 'case_clock_events', 'discussion_posts'];
   const { rows } = await sql<{ name: string; definition: string }>`
     select i.indexrelid::regclass::text as name, pg_get_indexdef(i.indexrelid) as definition
     from pg_index i
@@ -364,6 +379,7 @@ async function insertCaseBatch(
   plan: CasePlan,
   users: Agents,
   customers: Customers,
+  policies: PolicyFinder,
   lo: number,
   hi: number,
 ): Promise<void> {
@@ -387,9 +403,7 @@ async function insertCaseBatch(
   const customerKey = sql`1 + (floor(${customers.count} * power(${rnd(12)}, 1.8))::bigint * ${customers.multiplier}) % ${customers.count}`;
   const entryKey = sql`c.n * 64 + e`;
 
-  await sql`
-    with
-    w as (
+  const w = sql`    w as (
       select ${words.caseSubjects}::text[] as subjects, ${words.caseProblems}::text[] as problems,
         ${words.caseLocated}::boolean[] as located, ${words.caseThings}::text[] as things,
         ${words.locations}::text[] as locations, ${words.whenPhrases}::text[] as whens,
@@ -400,7 +414,14 @@ async function insertCaseBatch(
         ${words.freeMailDomains}::text[] as free_domains,
         ${users.ids}::integer[] as user_ids, ${users.names}::text[] as user_names, ${users.emails}::text[] as user_emails,
         (${new Date(plan.nowMs)}::timestamptz at time zone ${plan.timeZone})::date as today
-    ),
+    )`;
+
+  // The cases' columns first, into a table of the batch's own: the clocks are worked out from
+  // them in JavaScript (the lifecycle's own replaySla) before the rows are written.
+  await sql`
+    create temp table seed_batch as
+    with
+    ${w},
     years as (
       select * from unnest(${plan.years.map((y) => y.firstN)}::bigint[], ${plan.years.map((y) => y.lastN)}::bigint[],
         ${plan.years.map((y) => y.prefix)}::text[], ${plan.years.map((y) => y.base)}::bigint[]) as y(first_n, last_n, prefix, base)
@@ -482,6 +503,39 @@ async function insertCaseBatch(
           and ct.id = ${customers.contactIdBase}::integer + (c.customer_key - 1) * 3 + 1
             + floor(${rnd(14, sql.ref('c.n'))} * pg_temp.contact_count(c.customer_key))::integer
         cross join lateral (select pg_temp.pick(w.first_names, c.n, 25) as first, pg_temp.pick(w.surnames, c.n, 26) as last) person
+    )
+    select * from cc`.execute(trx);
+  // a temp table has no statistics until analyzed; the joins below want the row count
+  await sql`analyze seed_batch`.execute(trx);
+
+  const clocks = await batchClocks(trx, plan, policies);
+  // The clocks in a table of their own, analyzed, for the join below: as parameters zipped by
+  // position the planner took them for a hundred rows and joined them 50,000 times over.
+  await sql`
+    create temp table seed_clocks as
+    select * from rows from (
+      unnest(${clocks.caseIds}::integer[]), unnest(${clocks.policyIds}::integer[]),
+      jsonb_array_elements(${JSON.stringify(clocks.clocks)}::jsonb),
+      unnest(${clocks.dueAtMs}::bigint[]), unnest(${clocks.warnAtMs}::bigint[])
+    ) as v(case_id, policy_id, clock, due_ms, warn_ms)`.execute(trx);
+  await sql`analyze seed_clocks`.execute(trx);
+
+  await sql`
+    with
+    ${w},
+    cc as (select * from seed_batch),
+    clocks as (
+      select case_id, policy_id, clock, 'epoch'::timestamptz + due_ms * interval '1 millisecond' as due_at,
+        'epoch'::timestamptz + warn_ms * interval '1 millisecond' as warn_at
+      from seed_clocks
+    ),
+    -- what the clock heard, in order, so replaying a case's history gives its stored clock
+    clock_events as (
+      insert into case_clock_events (case_id, type, at)
+      select case_id, type, 'epoch'::timestamptz + at_ms * interval '1 millisecond'
+      from unnest(${clocks.eventCaseIds}::integer[], ${clocks.eventTypes}::text[], ${clocks.eventAtMs}::bigint[])
+        with ordinality as v(case_id, type, at_ms, n)
+      order by n
     ),
     -- Customer and staff take turns; the customer opens. Every message is greeting, text,
     -- sign-off and signature; the HTML and its tag-stripped text (what case_search_document
@@ -535,17 +589,182 @@ async function insertCaseBatch(
     )
     insert into cases (id, number, title, customer_id, contact_id, contact_name, contact_email, responsible_id,
       status_id, case_type_id, priority_id, due_date, source, created_by, created_at, updated_at, last_activity_at,
-      status_kind, closed_at, priority_rank, search_vector)
+      status_kind, closed_at, priority_rank, search_vector, sla_policy_id, sla_clock, sla_due_at, sla_warn_at)
     select c.id, c.number, c.title, c.customer_id, c.contact_id, c.contact_name, c.contact_email, c.responsible_id,
       c.status_id, c.case_type_id, c.priority_id, c.due_date, c.source, c.created_by, c.created_at, c.last_activity_at,
       -- closed when its status event says (above); the lifecycle's clock, set here as replica mode skips triggers
       c.last_activity_at, s.kind, case when s.kind = 'closed' then c.last_activity_at end, pr.rank,
       -- the same document as case_search_document(id), built for the whole batch at once
       case_search_head_document(c.number, c.title, c.customer_name, c.contact_name)
-        || setweight(to_tsvector('public.casedesk_search'::regconfig, coalesce(d.thread_text, '')), 'C')
+        || setweight(to_tsvector('public.casedesk_search'::regconfig, coalesce(d.thread_text, '')), 'C'),
+      k.policy_id, k.clock, k.due_at, k.warn_at
     from cc c join case_statuses s on s.id = c.status_id left join priorities pr on pr.id = c.priority_id
       left join documents d on d.case_id = c.id
+      left join clocks k on k.case_id = c.id
     order by c.id`.execute(trx);
+  await sql`drop table seed_batch, seed_clocks`.execute(trx);
+}
+
+// ---- service levels
+
+const minutes = (hours: number) => hours * 60;
+
+// The synthetic organisation's service levels: office hours Monday–Friday 08:00–17:00 in
+// Stockholm, closed on the Swedish holidays and the three eves; high priority answered fast,
+// complaints a little faster than the rest. Left as they are when the database already has
+// policies (an administrator's, or an earlier seed's whose cases were removed).
+async function ensureServiceLevels(db: Db): Promise<void> {
+  if (await db.selectFrom('sla_policies').select('id').limit(1).executeTakeFirst()) return;
+  const name = 'Kontorstid';
+  const existing = await db.selectFrom('business_calendars').select('id').where('name', '=', name).executeTakeFirst();
+  const calendarId =
+    existing?.id ??
+    (await createCalendar(db, {
+      name,
+      timeZone: 'Europe/Stockholm',
+      week: [[[480, 1020]], [[480, 1020]], [[480, 1020]], [[480, 1020]], [[480, 1020]], [], []],
+      swedishHolidays: true,
+      closedEves: true,
+    }));
+  const high = await db
+    .selectFrom('priorities')
+    .select('id')
+    .where('active', '=', true)
+    .orderBy('rank')
+    .limit(1)
+    .executeTakeFirst();
+  const complaints = await db
+    .selectFrom('case_types')
+    .select('id')
+    .where('name', '=', 'Reklamation')
+    .where('active', '=', true)
+    .executeTakeFirst();
+  const policy = (name: string, hours: [number, number, number]) => ({
+    name,
+    active: true,
+    customerNumber: null,
+    priorityId: null,
+    caseTypeId: null,
+    calendarId,
+    firstResponseMinutes: minutes(hours[0]),
+    nextResponseMinutes: minutes(hours[1]),
+    resolutionMinutes: minutes(hours[2]),
+    pauseWhileWaiting: true,
+    warnPercent: 75,
+    escalationUserId: null,
+  });
+  // first match wins: the specific ones before the catch-all
+  if (high) await createPolicy(db, { ...policy('Hög prioritet', [2, 4, 16]), priorityId: high.id });
+  if (complaints) await createPolicy(db, { ...policy('Reklamationer', [4, 8, 24]), caseTypeId: complaints.id });
+  await createPolicy(db, policy('Övriga ärenden', [8, 8, 40]));
+}
+
+type PolicyFinder = (facts: {
+  customerId: number | null;
+  priorityId: number | null;
+  caseTypeId: number;
+}) => Promise<SlaPolicyMatch | null>;
+
+// findSlaPolicy, as the lifecycle asks it, remembered per combination of the facts the policies
+// look at (a million lookups would each build the policy's calendar anew). One match object per
+// policy: the calendar's business-time caches are kept per calendar object, so the replays share
+// one calendar's worked-out days instead of each building its own.
+async function policyFinder(trx: Transaction<Database>, now: Date): Promise<PolicyFinder> {
+  const conditions = await trx
+    .selectFrom('sla_policies')
+    .select(['customer_id', 'priority_id', 'case_type_id'])
+    .execute();
+  const byCustomer = conditions.some((p) => p.customer_id !== null);
+  const byPriority = conditions.some((p) => p.priority_id !== null);
+  const byType = conditions.some((p) => p.case_type_id !== null);
+  const byFacts = new Map<string, SlaPolicyMatch | null>();
+  const byPolicy = new Map<number, SlaPolicyMatch>();
+  return async (facts) => {
+    const key = `${byCustomer ? facts.customerId : ''}:${byPriority ? facts.priorityId : ''}:${byType ? facts.caseTypeId : ''}`;
+    let match = byFacts.get(key);
+    if (match === undefined) {
+      const found = await findSlaPolicy(trx, facts, slaHolidays, now);
+      match = found ? (byPolicy.get(found.policyId) ?? found) : null;
+      if (match) byPolicy.set(match.policyId, match);
+      byFacts.set(key, match);
+    }
+    return match;
+  };
+}
+
+type BatchClocks = {
+  caseIds: number[];
+  policyIds: number[];
+  // one JSON array for the batch: PostgreSQL parses it in one go, where a jsonb[] parameter
+  // would be escaped element by element on the way
+  clocks: SlaClock[];
+  dueAtMs: (number | null)[];
+  warnAtMs: (number | null)[];
+  eventCaseIds: number[];
+  eventTypes: string[];
+  eventAtMs: number[];
+};
+
+// Each case of the batch its clock as the lifecycle would have kept it: the events it would have
+// heard (opened at creation; from the thread, a staff reply or a customer's message per entry;
+// waiting at the last entry, or closed when the case was), replayed with the policy the case
+// matches first (replaySla), stored as clockColumns stores them, and the events themselves for
+// a later replay.
+async function batchClocks(trx: Transaction<Database>, plan: CasePlan, policies: PolicyFinder): Promise<BatchClocks> {
+  const { rows } = await sql<{
+    id: number;
+    kind: StatusKind;
+    created_ms: string;
+    entries: number;
+    gap_ms: number;
+    closed_ms: string;
+    customer_id: number | null;
+    priority_id: number | null;
+    case_type_id: number;
+  }>`
+    select id, kind, (extract(epoch from created_at) * 1000)::bigint::text as created_ms, entries,
+      gap_ms::double precision as gap_ms, floor(extract(epoch from last_activity_at) * 1000)::bigint::text as closed_ms,
+      customer_id, priority_id, case_type_id
+    from seed_batch order by id`.execute(trx);
+  const out: BatchClocks = {
+    caseIds: [],
+    policyIds: [],
+    clocks: [],
+    dueAtMs: [],
+    warnAtMs: [],
+    eventCaseIds: [],
+    eventTypes: [],
+    eventAtMs: [],
+  };
+  for (const row of rows) {
+    const policy = await policies({
+      customerId: row.customer_id,
+      priorityId: row.priority_id,
+      caseTypeId: row.case_type_id,
+    });
+    if (!policy) continue;
+    const created = Number(row.created_ms);
+    // the thread's entries, as the seed timed them (to the millisecond)
+    const entryAt = (e: number) => Math.floor(created + (e - 1) * row.gap_ms);
+    const heard: { type: SlaEvent['type']; ms: number }[] = [{ type: 'opened', ms: created }];
+    for (let e = 2; e <= row.entries; e++)
+      heard.push({ type: e % 2 === 0 ? 'staff_reply' : 'customer_message', ms: entryAt(e) });
+    if (row.kind === 'waiting') heard.push({ type: 'waiting', ms: Math.min(plan.nowMs, entryAt(row.entries)) });
+    if (row.kind === 'closed') heard.push({ type: 'closed', ms: Number(row.closed_ms) });
+    const events = heard.map((h): SlaEvent => ({ type: h.type, at: new Date(h.ms).toISOString() }));
+    const columns = clockColumns(policy.policyId, replaySla(events, policy.targets, policy.calendar));
+    out.caseIds.push(row.id);
+    out.policyIds.push(policy.policyId);
+    out.clocks.push(columns.sla_clock as SlaClock);
+    out.dueAtMs.push(columns.sla_due_at?.getTime() ?? null);
+    out.warnAtMs.push(columns.sla_warn_at?.getTime() ?? null);
+    for (const h of heard) {
+      out.eventCaseIds.push(row.id);
+      out.eventTypes.push(h.type);
+      out.eventAtMs.push(h.ms);
+    }
+  }
+  return out;
 }
 
 async function finishNumbering(trx: Transaction<Database>, plan: CasePlan): Promise<void> {
