@@ -178,6 +178,20 @@ test('a change of priority replays the case’s history with the policy that now
   await assertReplayed(kase);
 });
 
+test('the warning point stored is the earliest of all running targets, not only the next deadline’s', async () => {
+  const kase = await newCase();
+  const opened = (await stored(kase.id)).sla_clock?.resolution?.runningSince as string;
+  const at = (minutes: number) => new Date(Date.parse(opened) + minutes * minute);
+  await applyCaseEvent(ctx.db, kase.id, { type: 'reply_sent', setWaiting: false }, ctx.kalle, { now: at(1) });
+  // a next response owed from 440 min: due at 470, its warning at 462.5; resolution (600 min)
+  // warns at 450, before it, though its deadline is later
+  await applyCaseEvent(ctx.db, kase.id, { type: 'customer_replied' }, null, { now: at(440) });
+  const row = await stored(kase.id);
+  assert.is(row.sla_due_at?.toISOString(), at(470).toISOString());
+  assert.is(row.sla_warn_at?.toISOString(), at(450).toISOString());
+  await assertReplayed(kase);
+});
+
 test('a case no policy matches has no clock, and gets none from its events', async () => {
   await ctx.db.updateTable('sla_policies').set({ active: false }).execute();
   try {

@@ -48,13 +48,19 @@ function runsBy(clock: SlaClock, targets: SlaTargets): boolean {
   return [clock.response, clock.resolution].every((t) => !t || t.minutes === minutesOf[t.target]);
 }
 
+// sla_warn_at is the earliest warning point of any running target, not only the next deadline's:
+// a long resolution target can reach its warning point before a fresh response target reaches its
+// own, and the escalation job finds its candidates by this column.
 export function clockColumns(policyId: number | null, clock: SlaClock | null): ClockColumns {
   const next = clock ? nextDeadline(clock) : null;
+  const warnings = clock
+    ? [clock.response, clock.resolution].flatMap((t) => (t?.dueAt && t.warnAt ? [Date.parse(t.warnAt)] : []))
+    : [];
   return {
     sla_policy_id: policyId,
     sla_clock: clock,
     sla_due_at: next ? new Date(next.dueAt) : null,
-    sla_warn_at: next ? new Date(next.warnAt) : null,
+    sla_warn_at: warnings.length ? new Date(Math.min(...warnings)) : null,
   };
 }
 
