@@ -1,10 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { tablesChanged } from '../db/cached.ts';
 import type { Db } from '../db/database.ts';
 import type { Case, User } from '../db/schema.ts';
+import { slaBadgesOf } from '../service-levels/badges.ts';
 import { replaySla } from '../service-levels/clock.ts';
 import { swedishClosedDates } from '../service-levels/holidays.ts';
-import { createCalendar, createPolicy, type PolicyInput } from '../service-levels/policies.ts';
+import { createCalendar, createPolicy, movePolicy, type PolicyInput } from '../service-levels/policies.ts';
 import { loadSlaPolicy } from '../service-levels/queries.ts';
 import { seedUser } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
@@ -190,6 +192,37 @@ test('the warning point stored is the earliest of all running targets, not only 
   assert.is(row.sla_due_at?.toISOString(), at(470).toISOString());
   assert.is(row.sla_warn_at?.toISOString(), at(450).toISOString());
   await assertReplayed(kase);
+});
+
+test('a case closed before its first reply owes it again when reopened; closed, it shows no badge', async () => {
+  const kase = await newCase();
+  await applyCaseEvent(ctx.db, kase.id, { type: 'status_set', status: await statusOf('closed') }, ctx.kalle);
+  let row = await stored(kase.id);
+  assert.is(row.sla_due_at, null, 'nothing runs while closed');
+  assert.equal(await slaBadgesOf(ctx.db, [row]), [null]);
+  await applyCaseEvent(ctx.db, kase.id, { type: 'status_set', status: await statusOf('open') }, ctx.kalle);
+  row = await stored(kase.id);
+  assert.is(row.sla_clock?.response?.target, 'first_response');
+  assert.ok(row.sla_due_at, 'the first response runs again');
+  assert.is((await slaBadgesOf(ctx.db, [row]))[0]?.target, 'first_response');
+  await assertReplayed(kase);
+});
+
+test('a policy whose calendar is never open is passed over, so its cases take the next policy', async () => {
+  const never = await createCalendar(ctx.db, {
+    name: 'Aldrig öppet',
+    timeZone: 'Europe/Stockholm',
+    week: Array.from({ length: 7 }, (): [number, number][] => []),
+    swedishHolidays: false,
+    closedEves: false,
+  });
+  const first = await createPolicy(ctx.db, policy(never, { name: 'Aldrig', priorityId: ctx.low }));
+  await movePolicy(ctx.db, first, 'up');
+  await movePolicy(ctx.db, first, 'up');
+  const kase = await newCase();
+  assert.is((await stored(kase.id)).sla_policy_id, ctx.anyPolicy);
+  await ctx.db.deleteFrom('sla_policies').where('id', '=', first).execute();
+  tablesChanged(ctx.db, 'sla_policies');
 });
 
 test('a case no policy matches has no clock, and gets none from its events', async () => {

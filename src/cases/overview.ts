@@ -304,7 +304,9 @@ function applyOrder<Q extends OverviewBase>(query: Q, filter: OverviewFilter, da
       q = q.orderBy(sql`c.due_date ${sql.raw(dir)} ${nulls}`);
       break;
     case 'sla':
-      q = q.orderBy(sql`c.sla_due_at ${sql.raw(dir)} ${nulls}`);
+      // cases without a running deadline last either way: "latest deadline first" still means
+      // among the cases that have one
+      q = q.orderBy(sql`c.sla_due_at ${sql.raw(dir)} nulls last`);
       break;
     case 'activity':
       q = q.orderBy('c.last_activity_at', dir);

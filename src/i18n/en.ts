@@ -850,6 +850,7 @@ export const en = {
   'errors.sla.break_end_before_start': 'The break ends before it starts.',
   'errors.sla.break_outside': 'The break must lie within the opening hours.',
   'errors.sla.time_zone': 'Pick a time zone from the list.',
+  'errors.sla.never_open': 'The calendar must be open at some time in the week.',
   'errors.sla.closed_day_taken': 'That day is already closed.',
   'errors.sla.calendar_in_use': 'Service levels use this calendar: give them another calendar first.',
   'errors.sla.whole_minutes': 'Whole numbers only.',

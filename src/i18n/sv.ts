@@ -852,6 +852,7 @@ export const sv: Record<MessageKey, string> = {
   'errors.sla.break_end_before_start': 'Rasten slutar innan den börjar.',
   'errors.sla.break_outside': 'Rasten måste ligga inom öppettiden.',
   'errors.sla.time_zone': 'Välj en tidszon i listan.',
+  'errors.sla.never_open': 'Kalendern måste vara öppen någon gång i veckan.',
   'errors.sla.closed_day_taken': 'Den dagen är redan stängd.',
   'errors.sla.calendar_in_use': 'Servicenivåer använder kalendern: ge dem en annan kalender först.',
   'errors.sla.whole_minutes': 'Bara heltal.',

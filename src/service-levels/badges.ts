@@ -27,7 +27,8 @@ export async function slaBadgesOf(db: Db, rows: readonly Clocked[], now = new Da
   const policies = await findSlaPoliciesById(db, ids, (from, to, eves) => swedishClosedDates(from, to, { eves }), now);
   return rows.map((row) => {
     const policy = row.sla_policy_id === null ? undefined : policies.get(row.sla_policy_id);
-    if (!row.sla_clock || !policy) return null;
+    // a closed case's timers stand still until it reopens: no badge, as on its overview row
+    if (!row.sla_clock || row.sla_clock.closed || !policy) return null;
     const states = slaStateAt(row.sla_clock, now, policy.calendar, policy.targets);
     // the worst level first; among equals, running before paused, then the least time left
     states.sort(

@@ -246,12 +246,15 @@ test('a customer message while waiting (no status change) owes a response that s
   assert.is(resumed.response?.dueAt, '2026-12-04T11:00:00.000Z');
 });
 
-test('closed stops resolution and drops the owed response; reopened runs on with what was left', () => {
+test('closed stops every timer, an owed response too; reopened runs them on with what was left', () => {
   // closed at 12:00 local, two hours in
   const events = [ev('opened', THU_10), ev('closed', '2026-12-03T11:00:00Z')];
   const closed = replay(events);
   assert.ok(closed.closed);
-  assert.is(closed.response, null);
+  // the first response, owed two business hours, stopped where it stood (its budget used up)
+  assert.is(closed.response?.target, 'first_response');
+  assert.is(closed.response?.used, 120);
+  assert.is(closed.response?.dueAt, null);
   assert.is(closed.resolution?.used, 120);
   assert.is(closed.resolution?.dueAt, null);
   // a customer message while closed changes nothing: the lifecycle reopens first
@@ -264,9 +267,10 @@ test('closed stops resolution and drops the owed response; reopened runs on with
   // Monday 09:00 + 2280 minutes: Monday 420, Tuesday–Thursday 1440, Friday 420 → 16:00 local
   assert.is(reopened.resolution?.dueAt, '2026-12-11T15:00:00.000Z');
   assert.is(reopened.resolution?.used, 120);
-  // the first response was never given: the customer's message owes it again from now
+  // the first response was never given: it is owed again, with nothing of its budget left
   assert.is(reopened.response?.target, 'first_response');
-  assert.is(reopened.response?.dueAt, '2026-12-07T10:00:00.000Z');
+  assert.is(reopened.response?.owedSince, '2026-12-03T09:00:00.000Z');
+  assert.is(reopened.response?.dueAt, '2026-12-07T08:00:00.000Z');
 });
 
 test('closing a waiting case ends the wait; reopening into waiting waits again', () => {

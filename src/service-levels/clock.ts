@@ -25,7 +25,7 @@
 // - waiting: waiting = true; with pauseWhileWaiting every running timer pauses at `at`.
 // - resumed: waiting = false; paused timers run again from `at` (unless closed).
 // - closed: closed = true, waiting = false (a closed case waits for nobody, so leaving closed
-//   needs no 'resumed'); resolution pauses and the owed response is dropped.
+//   needs no 'resumed'); every timer pauses, an owed response too (it is owed again on reopen).
 // - reopened: closed = false; paused timers run again from `at` with what they have left.
 // - Repeated events (waiting while waiting, closed while closed, resumed while not waiting,
 //   reopened while open) change nothing.
@@ -153,7 +153,9 @@ export function advanceSla(clock: SlaClock, event: SlaEvent, targets: SlaTargets
       return settleAll({ ...clock, waiting: false }, at, targets, cal);
     case 'closed':
       if (clock.closed) return clock;
-      return settleAll({ ...clock, closed: true, waiting: false, response: null }, at, targets, cal);
+      // every timer stops where it stands, an owed response too: the issue's clock "stops at close
+      // and picks up again at reopen", so a case closed before its first reply owes it again after
+      return settleAll({ ...clock, closed: true, waiting: false }, at, targets, cal);
     case 'reopened':
       if (!clock.closed) return clock;
       return settleAll({ ...clock, closed: false }, at, targets, cal);

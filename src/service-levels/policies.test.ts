@@ -60,6 +60,14 @@ forms('a week with a break becomes two spans; a closed day none; 00:00–00:00 i
   assert.equal(week[6], []);
 });
 
+forms('a week closed every day is refused: it has no business time for a deadline to fall in', () => {
+  const closedWeek: Record<string, string> = { name: 'Aldrig', time_zone: 'Europe/Stockholm' };
+  for (const day of ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']) closedWeek[`${day}_closed`] = 'on';
+  const parsed = parseForm(calendarSchema, closedWeek);
+  assert.not.ok(parsed.ok);
+  assert.equal((parsed as { errors: Record<string, string> }).errors, { mon_opens: 'errors.sla.never_open' });
+});
+
 forms('close before open, an inverted or outside break and half a break are refused by their fields', () => {
   const parsed = parseForm(
     calendarSchema,

@@ -153,7 +153,9 @@ export const calendarSchema = z
   .superRefine(
     (data, ctx) => {
       const errors: FieldErrors = {};
-      for (const day of weekdays) daySpans(day, data, errors);
+      const open = weekdays.filter((day) => daySpans(day, data, errors).length > 0);
+      // a week with no opening at all has no business time: no deadline could ever fall due
+      if (!open.length && !Object.keys(errors).length) errors.mon_opens = 'errors.sla.never_open';
       for (const [field, message] of Object.entries(errors)) ctx.addIssue({ code: 'custom', path: [field], message });
     },
     { when: () => true },

@@ -255,8 +255,10 @@ export async function findSlaPolicy(
   for (const policy of setup.policies) {
     if (!policy.active || !matchesPolicy(policy, c)) continue;
     const calendar = setup.calendars[policy.calendar_id];
-    // the foreign key keeps a policy's calendar; absent only if read between two statements
-    if (calendar) return toMatch(policy, calendar, holidays, now);
+    // the foreign key keeps a policy's calendar; absent only if read between two statements. A
+    // calendar never open (the form refuses one; a script might not) has no business time, so no
+    // deadline could fall due: its policy is passed over rather than failing every case event.
+    if (calendar?.week.some((day) => day.length > 0)) return toMatch(policy, calendar, holidays, now);
   }
   return null;
 }
