@@ -11,7 +11,7 @@ import { loadSlaPolicy } from '../service-levels/queries.ts';
 import { seedUser } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
-import { clockHistoryOf } from './case-clock.ts';
+import { clockHistoryOf, replayUnfinishedCaseClocks } from './case-clock.ts';
 import { applyCaseEvent } from './case-events.ts';
 import { quickEditCase } from './cases.ts';
 
@@ -223,6 +223,43 @@ test('a policy whose calendar is never open is passed over, so its cases take th
   assert.is((await stored(kase.id)).sla_policy_id, ctx.anyPolicy);
   await ctx.db.deleteFrom('sla_policies').where('id', '=', first).execute();
   tablesChanged(ctx.db, 'sla_policies');
+});
+
+test('after an edit of the policies, every unfinished case’s clock is what its replay gives now', async () => {
+  const kase = await newCase();
+  const before = await stored(kase.id);
+  const target = await ctx.db
+    .selectFrom('sla_policies')
+    .selectAll()
+    .where('id', '=', ctx.anyPolicy)
+    .executeTakeFirstOrThrow();
+  await ctx.db
+    .updateTable('sla_policies')
+    .set({ first_response_minutes: 240 })
+    .where('id', '=', ctx.anyPolicy)
+    .execute();
+  tablesChanged(ctx.db, 'sla_policies');
+  try {
+    assert.ok((await replayUnfinishedCaseClocks(ctx.db, { batch: 2 })) > 0);
+    const after = await stored(kase.id);
+    assert.is(after.sla_clock?.response?.minutes, 240);
+    assert.is(
+      (after.sla_due_at as Date).getTime() - (before.sla_due_at as Date).getTime(),
+      180 * minute,
+      'three hours later on a calendar open all day',
+    );
+    await assertReplayed(kase);
+    // nothing changed since: nothing to write
+    assert.is(await replayUnfinishedCaseClocks(ctx.db), 0);
+  } finally {
+    await ctx.db
+      .updateTable('sla_policies')
+      .set({ first_response_minutes: target.first_response_minutes })
+      .where('id', '=', ctx.anyPolicy)
+      .execute();
+    tablesChanged(ctx.db, 'sla_policies');
+    await replayUnfinishedCaseClocks(ctx.db);
+  }
 });
 
 test('a case no policy matches has no clock, and gets none from its events', async () => {

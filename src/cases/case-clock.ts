@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { advanceSla, nextDeadline, replaySla, startClock } from '../service-levels/clock.ts';
@@ -166,4 +167,62 @@ export async function writeClockColumns(db: Db, caseId: number, columns: ClockCo
     .set({ ...columns, sla_clock: columns.sla_clock ? JSON.stringify(columns.sla_clock) : null })
     .where('id', '=', caseId)
     .execute();
+}
+
+// After an administrator changed the service levels (a calendar's hours or closed days, a policy's
+// targets, conditions or order), every unfinished case's clock is replayed from its history with
+// the policy that matches it now, so stored deadlines, badges, filters and escalation agree with
+// the setup at once rather than from each case's next event. In batches of unfinished cases,
+// locked in id order as applyCaseEvents locks them. Closed cases stand still; their next event
+// (a reopen) runs on in the setup of that day. Returns how many cases' columns changed.
+export async function replayUnfinishedCaseClocks(db: Db, opts: { batch?: number } = {}): Promise<number> {
+  const size = opts.batch ?? 1000;
+  let after = 0;
+  let changed = 0;
+  for (;;) {
+    const seen = await db.transaction().execute(async (trx) => {
+      const cases = await trx
+        .selectFrom('cases')
+        .select(['id', 'customer_id', 'priority_id', 'case_type_id', 'sla_policy_id', 'sla_clock'])
+        .where('status_kind', '<>', 'closed')
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(size)
+        .forUpdate()
+        .execute();
+      const last = cases[cases.length - 1];
+      if (!last) return 0;
+      after = last.id;
+      const history = await clockHistoryOf(
+        trx,
+        cases.map((c) => c.id),
+      );
+      const writes: { id: number; columns: ClockColumns }[] = [];
+      for (const c of cases) {
+        const policy = await policyOf(trx, c);
+        const columns = policy
+          ? clockColumns(policy.policyId, replaySla(history.get(c.id) ?? [], policy.targets, policy.calendar))
+          : clockColumns(null, null);
+        // compared as values: jsonb gives the stored clock back with its keys in its own order
+        const same = columns.sla_policy_id === c.sla_policy_id && isDeepStrictEqual(columns.sla_clock, c.sla_clock);
+        if (!same) writes.push({ id: c.id, columns });
+      }
+      if (writes.length) {
+        await sql`
+          update cases c set
+            sla_policy_id = v.sla_policy_id, sla_clock = v.sla_clock, sla_due_at = v.sla_due_at, sla_warn_at = v.sla_warn_at
+          from unnest(
+            ${writes.map((w) => w.id)}::integer[],
+            ${writes.map((w) => w.columns.sla_policy_id)}::integer[],
+            ${writes.map((w) => (w.columns.sla_clock ? JSON.stringify(w.columns.sla_clock) : null))}::jsonb[],
+            ${writes.map((w) => w.columns.sla_due_at)}::timestamptz[],
+            ${writes.map((w) => w.columns.sla_warn_at)}::timestamptz[]
+          ) as v(id, sla_policy_id, sla_clock, sla_due_at, sla_warn_at)
+          where c.id = v.id`.execute(trx);
+      }
+      changed += writes.length;
+      return cases.length;
+    });
+    if (seen < size) return changed;
+  }
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { replayUnfinishedCaseClocks } from '../cases/case-clock.ts';
 import { type FieldErrors, FormError, parseForm, parseId, typedValues } from '../forms/form.ts';
 import { notFound } from '../web/errors.ts';
 import { redirectAfterPost } from '../web/render.ts';
@@ -114,6 +115,7 @@ export async function registerBusinessHoursRoutes(app: FastifyInstance, opts: Bu
     try {
       const id = calendar ? calendar.id : await createCalendar(db, form.data);
       if (calendar && !(await updateCalendar(db, calendar.id, form.data))) throw notFound();
+      if (calendar) await replayUnfinishedCaseClocks(db);
       return redirectAfterPost(request, reply, `${base}/${id}`, request.t('common.saved'));
     } catch (error) {
       if (!(error instanceof FormError)) throw error;
@@ -162,6 +164,7 @@ export async function registerBusinessHoursRoutes(app: FastifyInstance, opts: Bu
     if (!form.ok) return show(form.errors);
     try {
       await addClosedDay(db, calendar.id, form.data);
+      await replayUnfinishedCaseClocks(db);
     } catch (error) {
       if (!(error instanceof FormError)) throw error;
       return show(error.fields);
@@ -173,6 +176,7 @@ export async function registerBusinessHoursRoutes(app: FastifyInstance, opts: Bu
     const calendar = await loadCalendarRow(request);
     const dayId = parseId(request.params.dayId);
     if (dayId === null || !(await removeClosedDay(db, calendar.id, dayId))) throw notFound();
+    await replayUnfinishedCaseClocks(db);
     return redirectAfterPost(request, reply, `${base}/${calendar.id}`, request.t('sla.calendars.closed_day_removed'));
   });
 }
@@ -213,6 +217,7 @@ export async function registerServiceLevelRoutes(app: FastifyInstance): Promise<
     try {
       const id = policy ? policy.id : await createPolicy(db, form.data);
       if (policy && !(await updatePolicy(db, policy.id, form.data))) throw notFound();
+      await replayUnfinishedCaseClocks(db);
       return redirectAfterPost(request, reply, `${base}/${id}`, request.t('common.saved'));
     } catch (error) {
       if (!(error instanceof FormError)) throw error;
@@ -236,6 +241,7 @@ export async function registerServiceLevelRoutes(app: FastifyInstance): Promise<
   app.post<{ Params: Params }>('/:id/deletion', async (request, reply) => {
     const policy = await loadPolicy(request);
     await deletePolicy(db, policy.id);
+    await replayUnfinishedCaseClocks(db);
     return redirectAfterPost(request, reply, base, request.t('sla.policies.deleted'));
   });
 
@@ -245,6 +251,7 @@ export async function registerServiceLevelRoutes(app: FastifyInstance): Promise<
     const form = parseForm(moveSchema, request.body);
     if (!form.ok) throw new FormError(form.errors);
     await movePolicy(db, policy.id, form.data.direction);
+    await replayUnfinishedCaseClocks(db);
     return redirectAfterPost(request, reply, base);
   });
 }
