@@ -8,7 +8,7 @@ import { registerInboundAdminRoutes } from '../mail/inbound/admin-routes.ts';
 import { registerPossibleLoopRoutes } from '../mail/inbound/loop-routes.ts';
 import { registerMailboxRoutes } from '../mail/inbound/mailbox-routes.ts';
 import { registerBusinessHoursRoutes, registerServiceLevelRoutes } from '../service-levels/admin-routes.ts';
-import { swedishClosedDates } from '../service-levels/holidays.ts';
+import { swedishHolidayDates } from '../service-levels/holidays.ts';
 import { registerUserAdminRoutes } from '../users/admin-routes.ts';
 import { forbidden, notFound } from '../web/errors.ts';
 import { registerRegisterRoutes } from './register-routes.ts';
@@ -40,7 +40,7 @@ export async function registerAdminRoutes(app: FastifyInstance): Promise<void> {
   // calendar's page also lists the holidays it closes on; without, it leaves that list out.
   await app.register(registerBusinessHoursRoutes, {
     prefix: '/business-hours',
-    holidays: (from, to, eves) => swedishClosedDates(from, to, { eves }),
+    holidays: swedishHolidayDates,
   });
   await app.register(registerServiceLevelRoutes, { prefix: '/service-levels' });
   await app.register(registerRegisterRoutes);

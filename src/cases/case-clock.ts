@@ -2,8 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { advanceSla, nextDeadline, replaySla, startClock } from '../service-levels/clock.ts';
-import { swedishClosedDates } from '../service-levels/holidays.ts';
-import { findSlaPolicy, type HolidayDates } from '../service-levels/queries.ts';
+import { swedishHolidayDates } from '../service-levels/holidays.ts';
+import { findSlaPolicy } from '../service-levels/queries.ts';
 import type { SlaClock, SlaEvent, SlaTargets } from '../service-levels/types.ts';
 
 // The service-level clock's side of the case lifecycle: which policy a case runs by, and what its
@@ -31,12 +31,12 @@ export type ClockColumns = {
 
 type Policy = NonNullable<Awaited<ReturnType<typeof findSlaPolicy>>>;
 
-// One function for the whole process: findSlaPolicy remembers each holiday source's answers by
-// the function itself, so a new arrow per call would work the years' holidays out on every event.
-export const slaHolidays: HolidayDates = (from, to, eves) => swedishClosedDates(from, to, { eves });
-
 const policyOf = (db: Db, c: Omit<ClockedCase, 'id' | 'sla_policy_id' | 'sla_clock'>) =>
-  findSlaPolicy(db, { customerId: c.customer_id, priorityId: c.priority_id, caseTypeId: c.case_type_id }, slaHolidays);
+  findSlaPolicy(
+    db,
+    { customerId: c.customer_id, priorityId: c.priority_id, caseTypeId: c.case_type_id },
+    swedishHolidayDates,
+  );
 
 // A stored clock still runs by the policy's current targets while each running or paused timer
 // has the minutes the targets give it; an edited policy's cases replay from their next event.

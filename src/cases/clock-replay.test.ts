@@ -3,13 +3,14 @@ import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 import { replaySla } from '../service-levels/clock.ts';
+import { swedishHolidayDates } from '../service-levels/holidays.ts';
 import { createCalendar, createPolicy, type PolicyInput } from '../service-levels/policies.ts';
 import { loadSlaPolicy, type SlaPolicyMatch } from '../service-levels/queries.ts';
 import { seedUser } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seededRandom } from '../test-support/random.ts';
 import { seedAcme } from '../test-support/seeds.ts';
-import { clockColumns, clockHistoryOf, slaHolidays } from './case-clock.ts';
+import { clockColumns, clockHistoryOf } from './case-clock.ts';
 import { applyCaseEvents } from './case-events.ts';
 import { createCaseRecord, quickEditCase } from './cases.ts';
 import type { CaseEvent } from './lifecycle.ts';
@@ -176,7 +177,7 @@ test('10,000 synthetic cases, random lifecycle events, priority changes mid-case
         continue;
       }
       if (!policies.has(row.sla_policy_id))
-        policies.set(row.sla_policy_id, await loadSlaPolicy(db, row.sla_policy_id, slaHolidays));
+        policies.set(row.sla_policy_id, await loadSlaPolicy(db, row.sla_policy_id, swedishHolidayDates));
       const p = policies.get(row.sla_policy_id);
       if (!p) throw new Error(`No policy ${row.sla_policy_id}`);
       const events = history.get(row.id) ?? [];

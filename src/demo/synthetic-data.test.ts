@@ -2,9 +2,10 @@ import { isDeepStrictEqual } from 'node:util';
 import { type RawBuilder, sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { clockColumns, clockHistoryOf, slaHolidays } from '../cases/case-clock.ts';
+import { clockColumns, clockHistoryOf } from '../cases/case-clock.ts';
 import type { Db } from '../db/database.ts';
 import { replaySla } from '../service-levels/clock.ts';
+import { swedishHolidayDates } from '../service-levels/holidays.ts';
 import { findSlaPolicy, loadSlaPolicy, type SlaPolicyMatch } from '../service-levels/queries.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { verifyPassword } from '../users/password.ts';
@@ -219,14 +220,14 @@ test('every case runs by its first matching policy, with the clock a replay of i
     const expected = await findSlaPolicy(
       ctx.db,
       { customerId: row.customer_id, priorityId: row.priority_id, caseTypeId: row.case_type_id },
-      slaHolidays,
+      swedishHolidayDates,
     );
     if (row.sla_policy_id === null || row.sla_policy_id !== expected?.policyId) {
       wrong.push(row.id);
       continue;
     }
     if (!matches.has(row.sla_policy_id))
-      matches.set(row.sla_policy_id, await loadSlaPolicy(ctx.db, row.sla_policy_id, slaHolidays));
+      matches.set(row.sla_policy_id, await loadSlaPolicy(ctx.db, row.sla_policy_id, swedishHolidayDates));
     const policy = matches.get(row.sla_policy_id) as SlaPolicyMatch;
     const replayed = clockColumns(
       policy.policyId,

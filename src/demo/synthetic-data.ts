@@ -1,9 +1,10 @@
 import { type RawBuilder, sql, type Transaction } from 'kysely';
-import { clockColumns, slaHolidays } from '../cases/case-clock.ts';
+import { clockColumns } from '../cases/case-clock.ts';
 import { rebuildTileCounts } from '../cases/tile-counts.ts';
 import type { Db } from '../db/database.ts';
 import type { Database, StatusKind } from '../db/schema.ts';
 import { replaySla } from '../service-levels/clock.ts';
+import { swedishHolidayDates } from '../service-levels/holidays.ts';
 import { createCalendar, createPolicy } from '../service-levels/policies.ts';
 import { findSlaPolicy, type SlaPolicyMatch } from '../service-levels/queries.ts';
 import type { SlaClock, SlaEvent } from '../service-levels/types.ts';
@@ -683,7 +684,7 @@ async function policyFinder(trx: Transaction<Database>, now: Date): Promise<Poli
     const key = `${byCustomer ? facts.customerId : ''}:${byPriority ? facts.priorityId : ''}:${byType ? facts.caseTypeId : ''}`;
     let match = byFacts.get(key);
     if (match === undefined) {
-      const found = await findSlaPolicy(trx, facts, slaHolidays, now);
+      const found = await findSlaPolicy(trx, facts, swedishHolidayDates, now);
       match = found ? (byPolicy.get(found.policyId) ?? found) : null;
       if (match) byPolicy.set(match.policyId, match);
       byFacts.set(key, match);

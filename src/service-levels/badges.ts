@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.ts';
 import { type SlaLevel, slaStateAt } from './clock.ts';
-import { swedishClosedDates } from './holidays.ts';
+import { swedishHolidayDates } from './holidays.ts';
 import { findSlaPoliciesById } from './queries.ts';
 import type { SlaClock, SlaTarget } from './types.ts';
 
@@ -24,7 +24,7 @@ const levelRank: Record<SlaLevel, number> = { breached: 0, warning: 1, ok: 2 };
 export async function slaBadgesOf(db: Db, rows: readonly Clocked[], now = new Date()): Promise<(SlaBadge | null)[]> {
   const ids = [...new Set(rows.map((r) => (r.sla_clock ? r.sla_policy_id : null)).filter((id) => id !== null))];
   if (!ids.length) return rows.map(() => null);
-  const policies = await findSlaPoliciesById(db, ids, (from, to, eves) => swedishClosedDates(from, to, { eves }), now);
+  const policies = await findSlaPoliciesById(db, ids, swedishHolidayDates, now);
   return rows.map((row) => {
     const policy = row.sla_policy_id === null ? undefined : policies.get(row.sla_policy_id);
     // a closed case's timers stand still until it reopens: no badge, as on its overview row

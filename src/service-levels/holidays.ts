@@ -39,3 +39,9 @@ export function swedishHolidayNames(fromYear: number, toYear: number, opts: { ev
   const byDate = new Map(all.map((h) => [h.date, h]));
   return [...byDate.values()].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
 }
+
+// The holiday source the app hands the policies' calendars (queries.ts HolidayDates): one function
+// for the whole process, so the memo of the years' holidays and the calendars built from them,
+// keyed by it, are found again on every case event and every page.
+export const swedishHolidayDates = (fromYear: number, toYear: number, eves: boolean): string[] =>
+  swedishClosedDates(fromYear, toYear, { eves });
