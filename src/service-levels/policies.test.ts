@@ -377,8 +377,8 @@ matching('the policies are kept in memory, and an edit here or on another instan
 matching('a calendar handed out cannot change what the next caller gets', async () => {
   const a = await loadCalendar(ctx.db, ctx.calendarId, holidays, now);
   assert.ok(a);
-  (a.closedDates as Set<string>).add('2030-01-01');
-  a.week[0]?.push([1100, 1200]);
+  assert.throws(() => (a.closedDates as Set<string>).add('2030-01-01'));
+  assert.throws(() => a.week[0]?.push([1100, 1200]));
   const b = await loadCalendar(ctx.db, ctx.calendarId, holidays, now);
   assert.not.ok(b?.closedDates.has('2030-01-01'));
   assert.equal(b?.week[0], [[480, 1020]]);

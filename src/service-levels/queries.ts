@@ -237,11 +237,19 @@ function buildBusinessCalendar(calendar: CachedCalendar, holidays: HolidayDates,
   if (calendar.swedish_holidays) {
     for (const date of holidaysOf(holidays, year - 1, year + 2, calendar.closed_eves)) closed.add(date);
   }
-  return {
+  // shared by every caller from now on: a change by one would change the others' deadlines
+  for (const method of ['add', 'delete', 'clear']) {
+    Object.defineProperty(closed, method, {
+      value: () => {
+        throw new TypeError('a calendar from the service levels cannot be changed');
+      },
+    });
+  }
+  return deepFreeze({
     timeZone: calendar.time_zone,
     week: calendar.week.map((day) => day.map(([open, close]): [number, number] => [open, close])),
-    closedDates: closed,
-  };
+    closedDates: Object.freeze(closed),
+  });
 }
 
 function toMatch(policy: PolicyRow, calendar: CachedCalendar, holidays: HolidayDates, now: Date): SlaPolicyMatch {
