@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { loadConfig } from '../config.ts';
 import { createDb } from '../db/database.ts';
 import { type EscalationTotals, runSlaEscalation } from '../service-levels/escalation.ts';
-import { createCalendar, createPolicy } from '../service-levels/policies.ts';
+import { seedAllHoursPolicy } from '../test-support/seeds.ts';
 import { createUser } from '../users/users.ts';
 import { ensureBenchUser } from './minimal-seed.ts';
 
@@ -33,27 +33,11 @@ export async function runEscalationBench(opts: { databaseUrl: string; log: (s: s
         role: 'agent',
         language: 'en',
       }));
-    const calendarId = await createCalendar(db, {
-      name: 'Dygnet runt (bench)',
-      timeZone: 'Europe/Stockholm',
-      week: Array.from({ length: 7 }, (): [number, number][] => [[0, 1440]]),
-      swedishHolidays: false,
-      closedEves: false,
-    });
-    const policyId = await createPolicy(db, {
-      name: 'Eskalering (bench)',
-      active: true,
-      customerNumber: null,
-      priorityId: null,
-      caseTypeId: null,
-      calendarId,
-      firstResponseMinutes: 60,
-      nextResponseMinutes: 60,
-      resolutionMinutes: 600,
-      pauseWhileWaiting: true,
-      warnPercent: 75,
-      escalationUserId: boss.id,
-    });
+    const { policyId } = await seedAllHoursPolicy(
+      db,
+      { name: 'Eskalering (bench)', nextResponseMinutes: 60, escalationUserId: boss.id },
+      'Dygnet runt (bench)',
+    );
     // All opened at the same instant, on a 24/7 calendar: the first response is due an hour later,
     // its warning point at 45 minutes.
     const opened = new Date(Math.floor(Date.now() / minute) * minute);

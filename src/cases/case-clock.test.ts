@@ -6,11 +6,11 @@ import type { Case, User } from '../db/schema.ts';
 import { slaBadgesOf } from '../service-levels/badges.ts';
 import { replaySla } from '../service-levels/clock.ts';
 import { swedishClosedDates } from '../service-levels/holidays.ts';
-import { createCalendar, createPolicy, movePolicy, type PolicyInput } from '../service-levels/policies.ts';
+import { createCalendar, createPolicy, movePolicy } from '../service-levels/policies.ts';
 import { loadSlaPolicy } from '../service-levels/queries.ts';
 import { seedUser } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
-import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
+import { seedAcme, seedAllHoursPolicy, seedPrinterJamCase, slaPolicyInput } from '../test-support/seeds.ts';
 import { clockHistoryOf, replayUnfinishedCaseClocks } from './case-clock.ts';
 import { applyCaseEvent } from './case-events.ts';
 import { quickEditCase } from './cases.ts';
@@ -30,22 +30,6 @@ const ctx = {} as {
 const test = suite('The case lifecycle keeps each case’s service-level clock');
 const minute = 60_000;
 
-const policy = (calendarId: number, over: Partial<PolicyInput>): PolicyInput => ({
-  name: 'P',
-  active: true,
-  customerNumber: null,
-  priorityId: null,
-  caseTypeId: null,
-  calendarId,
-  firstResponseMinutes: 60,
-  nextResponseMinutes: 30,
-  resolutionMinutes: 600,
-  pauseWhileWaiting: true,
-  warnPercent: 75,
-  escalationUserId: null,
-  ...over,
-});
-
 test.before(async () => {
   const t = await createTestDatabase();
   Object.assign(ctx, { db: t.db, drop: t.drop });
@@ -54,20 +38,16 @@ test.before(async () => {
   const priorities = await ctx.db.selectFrom('priorities').select('id').orderBy('rank').execute();
   ctx.high = priorities[0]?.id as number;
   ctx.low = priorities[priorities.length - 1]?.id as number;
-  // always open, so the deadlines are plain wall-clock sums of the targets
-  const calendarId = await createCalendar(ctx.db, {
-    name: 'Dygnet runt',
-    timeZone: 'Europe/Stockholm',
-    week: Array.from({ length: 7 }, (): [number, number][] => [[0, 1440]]),
-    swedishHolidays: false,
-    closedEves: false,
+  // always open, so the deadlines are plain wall-clock sums of the targets; first match wins:
+  // high priority first, then everything else
+  const { calendarId, policyId } = await seedAllHoursPolicy(ctx.db, {
+    name: 'Hög',
+    priorityId: ctx.high,
+    firstResponseMinutes: 15,
+    resolutionMinutes: 120,
   });
-  // first match wins: high priority first, then everything else
-  ctx.highPolicy = await createPolicy(
-    ctx.db,
-    policy(calendarId, { name: 'Hög', priorityId: ctx.high, firstResponseMinutes: 15, resolutionMinutes: 120 }),
-  );
-  ctx.anyPolicy = await createPolicy(ctx.db, policy(calendarId, { name: 'Alla' }));
+  ctx.highPolicy = policyId;
+  ctx.anyPolicy = await createPolicy(ctx.db, slaPolicyInput(calendarId));
 });
 test.after(() => ctx.drop());
 
@@ -216,7 +196,7 @@ test('a policy whose calendar is never open is passed over, so its cases take th
     swedishHolidays: false,
     closedEves: false,
   });
-  const first = await createPolicy(ctx.db, policy(never, { name: 'Aldrig', priorityId: ctx.low }));
+  const first = await createPolicy(ctx.db, slaPolicyInput(never, { name: 'Aldrig', priorityId: ctx.low }));
   await movePolicy(ctx.db, first, 'up');
   await movePolicy(ctx.db, first, 'up');
   const kase = await newCase();

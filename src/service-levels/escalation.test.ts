@@ -6,9 +6,8 @@ import { createDb, type Db } from '../db/database.ts';
 import type { Case, User } from '../db/schema.ts';
 import { seedUser, testConfig } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
-import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
+import { seedAcme, seedAllHoursPolicy, seedPrinterJamCase } from '../test-support/seeds.ts';
 import { runSlaEscalation } from './escalation.ts';
-import { createCalendar, createPolicy } from './policies.ts';
 
 // The escalation job: each deadline's warning and breach reach the responsible person and the
 // escalation user once, however often and from however many instances the job runs. The cases run
@@ -33,27 +32,7 @@ test.before(async () => {
   ctx.kalle = await seedUser(ctx.db, 'KALLE');
   ctx.boss = await seedUser(ctx.db, 'BOSS', 'agent', { language: 'en' });
   ctx.customerId = (await seedAcme(ctx.db)).customer.id;
-  const calendarId = await createCalendar(ctx.db, {
-    name: 'Dygnet runt',
-    timeZone: 'Europe/Stockholm',
-    week: Array.from({ length: 7 }, (): [number, number][] => [[0, 1440]]),
-    swedishHolidays: false,
-    closedEves: false,
-  });
-  ctx.policyId = await createPolicy(ctx.db, {
-    name: 'Alla',
-    active: true,
-    customerNumber: null,
-    priorityId: null,
-    caseTypeId: null,
-    calendarId,
-    firstResponseMinutes: 60,
-    nextResponseMinutes: 30,
-    resolutionMinutes: 600,
-    pauseWhileWaiting: true,
-    warnPercent: 75,
-    escalationUserId: null,
-  });
+  ctx.policyId = (await seedAllHoursPolicy(ctx.db)).policyId;
 });
 test.after(() => ctx.drop());
 

@@ -2,7 +2,7 @@ import { createCase, type NewCaseInput } from '../cases/cases.ts';
 import { createContact, createCustomer } from '../customers/customers.ts';
 import type { Db } from '../db/database.ts';
 import type { Case, User } from '../db/schema.ts';
-import { addClosedDay, createCalendar, createPolicy } from '../service-levels/policies.ts';
+import { addClosedDay, createCalendar, createPolicy, type PolicyInput } from '../service-levels/policies.ts';
 
 // "acme": the customer Acme AB (K1001, acme.se) with the contact Per Persson.
 export async function seedAcme(db: Db) {
@@ -92,4 +92,35 @@ export async function seedOfficeHours(db: Db) {
     .where('calendar_id', '=', calendarId)
     .executeTakeFirstOrThrow();
   return { calendarId, policyId, closedDayId: closedDay.id };
+}
+
+// "all-hours": a calendar open round the clock, so a deadline is a plain wall-clock sum, with one
+// policy for every case (first response 1 h, next 30 min, resolution 10 h, pausing while waiting);
+// `also` changes the policy. slaPolicyInput gives more policies on the same calendar.
+export const slaPolicyInput = (calendarId: number, also: Partial<PolicyInput> = {}): PolicyInput => ({
+  name: 'Alla',
+  active: true,
+  customerNumber: null,
+  priorityId: null,
+  caseTypeId: null,
+  calendarId,
+  firstResponseMinutes: 60,
+  nextResponseMinutes: 30,
+  resolutionMinutes: 600,
+  pauseWhileWaiting: true,
+  warnPercent: 75,
+  escalationUserId: null,
+  ...also,
+});
+
+export async function seedAllHoursPolicy(db: Db, also: Partial<PolicyInput> = {}, calendarName = 'Dygnet runt') {
+  const calendarId = await createCalendar(db, {
+    name: calendarName,
+    timeZone: 'Europe/Stockholm',
+    week: Array.from({ length: 7 }, (): [number, number][] => [[0, 1440]]),
+    swedishHolidays: false,
+    closedEves: false,
+  });
+  const policyId = await createPolicy(db, slaPolicyInput(calendarId, also));
+  return { calendarId, policyId };
 }
