@@ -10,7 +10,7 @@ import { loadSlaPolicy, type SlaPolicyMatch } from '../service-levels/queries.ts
 import { seedUser } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seededRandom } from '../test-support/random.ts';
-import { seedAcme } from '../test-support/seeds.ts';
+import { seedAcme, slaPolicyInput } from '../test-support/seeds.ts';
 import { clockColumns, clockHistoryOf } from './case-clock.ts';
 import { applyCaseEvents } from './case-events.ts';
 import { createCaseRecord, quickEditCase } from './cases.ts';
@@ -67,21 +67,14 @@ test('10,000 synthetic cases, random lifecycle events, priority changes mid-case
     swedishHolidays: true,
     closedEves: true,
   });
-  const policy = (name: string, over: Partial<PolicyInput>): PolicyInput => ({
-    name,
-    active: true,
-    customerNumber: null,
-    priorityId: null,
-    caseTypeId: null,
-    calendarId,
-    firstResponseMinutes: 480,
-    nextResponseMinutes: 480,
-    resolutionMinutes: 2400,
-    pauseWhileWaiting: true,
-    warnPercent: 75,
-    escalationUserId: null,
-    ...over,
-  });
+  const policy = (name: string, over: Partial<PolicyInput>): PolicyInput =>
+    slaPolicyInput(calendarId, {
+      name,
+      firstResponseMinutes: 480,
+      nextResponseMinutes: 480,
+      resolutionMinutes: 2400,
+      ...over,
+    });
   // the high-priority policy keeps counting while waiting, so a switch changes that rule too
   await createPolicy(
     db,
