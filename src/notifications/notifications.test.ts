@@ -10,7 +10,7 @@ import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
 import { startTestSmtpServer } from '../test-support/smtp.ts';
-import { notifyUser } from './notifications.ts';
+import { notifyUser, notifyUsers } from './notifications.ts';
 
 // http: a secure session cookie would not come back over app.inject()
 const publicUrl = 'http://help.example.com/desk';
@@ -213,6 +213,34 @@ test('no e-mail to a user without an address, an inactive one, or when the kind 
   assert.is(await count(), before);
   await notifyUser(ctx.db, { ...n, userId: ctx.kalle.id, kind: 'assigned' }, { config });
   assert.is(await count(), before + 1);
+});
+
+test('the bell counts up to 99 and then shows 99+, on the overview and on every other page', async () => {
+  const bell = (html: string) =>
+    html.match(/class="bell"[^>]*>\s*(?:<span class="badge">([^<]*)<\/span>)?/)?.[1] ?? null;
+  await ctx.db.updateTable('notifications').set({ read_at: new Date() }).where('user_id', '=', ctx.olle.id).execute();
+  const ring = async (n: number) =>
+    notifyUsers(
+      ctx.db,
+      Array.from({ length: n }, (_, i) => ({
+        userId: ctx.olle.id,
+        actorId: ctx.kalle.id,
+        kind: 'assigned' as const,
+        caseId: ctx.kase.id,
+        summary: `bell ${i}`,
+        link: `/cases/${ctx.kase.number}`,
+      })),
+      { config: undefined },
+    );
+  const olle = await loggedIn('OLLE');
+  assert.is(bell((await olle.get('/cases')).body), null);
+  await ring(99);
+  assert.is(bell((await olle.get('/cases')).body), '99');
+  assert.is(bell((await olle.get('/account')).body), '99');
+  await ring(51);
+  assert.is(bell((await olle.get('/cases')).body), '99+');
+  assert.is(bell((await olle.get('/account')).body), '99+');
+  assert.is(bell((await olle.get(`/cases/${ctx.kase.number}`)).body), '99+');
 });
 
 test.run();

@@ -252,14 +252,21 @@ export async function countUnread(db: Kysely<Database>, userId: number): Promise
   return row.n;
 }
 
+// The bell counts up to this many and then shows "99+": a user who never reads the bell (an
+// escalation user gets one per deadline) would otherwise make every page they open count
+// thousands of rows.
+export const unreadShownUpTo = 100;
+
 // The bell's count as a query of one row and column n, for a page that folds it into a statement
 // of its own (the overview's counts).
 export function unreadCount(db: Kysely<Database>, userId: number) {
-  return db
+  const unread = db
     .selectFrom('notifications')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .select('id')
     .where('user_id', '=', userId)
-    .where('read_at', 'is', null);
+    .where('read_at', 'is', null)
+    .limit(unreadShownUpTo);
+  return db.selectFrom(unread.as('u')).select((eb) => eb.fn.countAll<number>().as('n'));
 }
 
 export async function listNotifications(db: Kysely<Database>, userId: number, limit = 50) {

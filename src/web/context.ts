@@ -4,6 +4,7 @@ import { newFormKey } from '../db/form-keys.ts';
 import type { Language, User } from '../db/schema.ts';
 import { type Formatters, formatters, languageFromHeader, type Translate, translator } from '../i18n/i18n.ts';
 import { seededName } from '../i18n/seeded-names.ts';
+import { unreadShownUpTo } from '../notifications/notifications.ts';
 import { assetUrl } from './assets.ts';
 
 declare module 'fastify' {
@@ -59,6 +60,8 @@ export type ViewContext = {
   formKey: () => string;
   flash: () => string | null;
   unreadCount: number;
+  // the bell shows "99+" from this count on (the count stops there)
+  unreadShownUpTo: number;
   // a status, type, priority or category name as this reader sees it (seeded-names.ts)
   dataName: (name: string | null | undefined) => string;
   // a static file's URL with its content hash (web/assets.ts)
@@ -73,6 +76,7 @@ export function viewContext(
 ): ViewContext {
   return {
     unreadCount,
+    unreadShownUpTo,
     user: request.user,
     lang: request.lang,
     t: request.t,
