@@ -326,19 +326,37 @@ export function buildOverviewQuery(db: Db, filter: OverviewFilter, user: Pick<Us
   if (filter.sort === 'urgency') {
     // "Overdue first" depends on today, so no index can hold that order. Overdue and other cases
     // are each read in index order (rank, activity) up to the page's end and only those few are
-    // sorted: the first page of 100,000 open cases reads about a hundred index entries.
-    const topByRank = (q: OverviewBase) =>
+    // sorted: the first page of 100,000 open cases reads about a hundred index entries. The two
+    // parts bring their sort columns along, so the page is cut from them without reading those
+    // cases again.
+    const topByRank = (q: OverviewBase, overdue: boolean) =>
       q
         .orderBy(sql`c.priority_rank asc nulls last`)
         .orderBy('c.last_activity_at', 'desc')
         .orderBy('c.id', 'desc')
-        .select('c.id')
+        .select(['c.id', sql<boolean>`${sql.lit(overdue)}`.as('overdue'), 'c.priority_rank', 'c.last_activity_at'])
         .limit(offset + limit);
-    const overdue = topByRank(filtered().where('c.due_date', '<', day.today));
+    const overdue = topByRank(filtered().where('c.due_date', '<', day.today), true);
     const rest = topByRank(
       filtered().where((eb) => eb.or([eb('c.due_date', 'is', null), eb('c.due_date', '>=', day.today)])),
+      false,
     );
-    pageOfIds = pageOfIds.where('c.id', 'in', sql<number>`(${overdue} union all ${rest})`);
+    const both = sql<{
+      id: number;
+      overdue: boolean;
+      priority_rank: number | null;
+      last_activity_at: Date;
+    }>`(${overdue} union all ${rest})`;
+    const page = db
+      .selectFrom(both.as('u'))
+      .select('u.id')
+      .orderBy('u.overdue', 'desc')
+      .orderBy(sql`u.priority_rank asc nulls last`)
+      .orderBy('u.last_activity_at', 'desc')
+      .orderBy('u.id', 'desc')
+      .limit(limit)
+      .offset(offset);
+    return applyOrder(overviewRows(db).where('c.id', 'in', page), filter, day);
   }
   if (filter.sort === 'relevance') {
     const hits = relevancePage(db, filter, user, day, offset, limit);
