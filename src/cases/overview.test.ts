@@ -207,6 +207,19 @@ test('each filter narrows the list', async () => {
   await check(`resp=any&kind=all&q=${ctx.numbers.kalleClosed}`, [ctx.numbers.kalleClosed]);
 });
 
+test('sorting by customer or status follows the names and order the rows show, with a filter too', async () => {
+  const kalle = await as('kalle');
+  const order = async (query: string) => rowsOf((await kalle.get(`/cases?resp=any&kind=all&${query}`)).body);
+  // Acme AB before Beta AB
+  assert.is((await order('sort=customer&dir=asc')).at(-1), ctx.numbers.annaOpen);
+  assert.is((await order('sort=customer&dir=desc'))[0], ctx.numbers.annaOpen);
+  assert.equal(await order('sort=customer&customer=K2002'), [ctx.numbers.annaOpen]);
+  // Stängd is the last status in the list
+  assert.is((await order('sort=status&dir=asc')).at(-1), ctx.numbers.kalleClosed);
+  assert.is((await order('sort=status&dir=desc'))[0], ctx.numbers.kalleClosed);
+  assert.equal(await order(`sort=status&customer=K2002&type=${ctx.ids.Fråga}`), [ctx.numbers.annaOpen]);
+});
+
 test('a filter change from the page answers htmx with the results only', async () => {
   const kalle = await as('kalle');
   const res = await kalle.request({

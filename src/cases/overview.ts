@@ -225,8 +225,7 @@ function searchCondition(text: string, scope: SearchScope): RawBuilder<boolean> 
 export type Day = { today: string; timeZone: string };
 const startOfDay = (day: Day) => sql<Date>`(${day.today}::date::timestamp at time zone ${day.timeZone})`;
 
-// Every table the overview may filter or sort on. All are left joins on unique keys, so
-// PostgreSQL drops the ones a query does not use.
+// The case with every table a row shows a name from. Left joins on unique keys.
 function overviewBase(db: Db) {
   return db
     .selectFrom('cases as c')
@@ -235,6 +234,19 @@ function overviewBase(db: Db) {
     .leftJoin('customers as cu', 'cu.id', 'c.customer_id');
 }
 type OverviewBase = ReturnType<typeof overviewBase>;
+
+// What the filters and the page of ids read: the case, joined only to what the sort needs
+// (applyOrder: the customer's name, the status's position). PostgreSQL drops an unused left join,
+// but only after it has made the plan fetch each case's row for the join column, so "my open
+// cases" could not be read from the index alone (1,019 buffers at 1M cases; 562 without). Typed as
+// the full join so the filters type-check; nothing else here names s or cu.
+function filterBase(db: Db, sort: SortKey): OverviewBase {
+  const cases = db.selectFrom('cases as c');
+  if (sort === 'customer')
+    return cases.leftJoin('customers as cu', 'cu.id', 'c.customer_id') as unknown as OverviewBase;
+  if (sort === 'status') return cases.leftJoin('case_statuses as s', 's.id', 'c.status_id') as unknown as OverviewBase;
+  return cases as unknown as OverviewBase;
+}
 
 function applyFilter(
   query: OverviewBase,
@@ -255,7 +267,12 @@ function applyFilter(
 
   if (filter.type) q = q.where('c.case_type_id', '=', filter.type);
   if (filter.prio) q = q.where('c.priority_id', '=', filter.prio);
-  if (filter.customer) q = q.where('cu.number', '=', filter.customer);
+  if (filter.customer) {
+    const customer = filter.customer;
+    q = q.where('c.customer_id', '=', (eb) =>
+      eb.selectFrom('customers').select('customers.id').where('customers.number', '=', customer),
+    );
+  }
   if (filter.due === 'overdue') q = q.where('c.due_date', '<', today);
   if (filter.due === 'week') {
     q = q.where('c.due_date', '>=', today).where('c.due_date', '<', sql<string>`${today}::date + 7`);
@@ -318,7 +335,7 @@ function applyOrder<Q extends OverviewBase>(query: Q, filter: OverviewFilter, da
 // A deferred join: the page of ids is found first, touching only what filters and sorting
 // need (deep pages skip ids, not joined rows), then only those rows get their names.
 export function buildOverviewQuery(db: Db, filter: OverviewFilter, user: Pick<User, 'id'>, day: Day) {
-  const filtered = () => applyFilter(overviewBase(db), filter, user, day);
+  const filtered = () => applyFilter(filterBase(db, filter.sort), filter, user, day);
   // One row more than a page tells whether a next page exists, without counting every match.
   const limit = pageSize + 1;
   const offset = (filter.page - 1) * pageSize;
@@ -384,7 +401,7 @@ function relevancePage(
 ) {
   const wanted = offset + limit;
   const hits = (scope: SearchScope, rank: number, window?: RawBuilder<boolean>) => {
-    const q = applyFilter(overviewBase(db), filter, user, day, scope);
+    const q = applyFilter(filterBase(db, filter.sort), filter, user, day, scope);
     return (
       (window ? q.where(window) : q)
         .select(['c.id', 'c.last_activity_at', sql<number>`${sql.lit(rank)}`.as('rank')])
