@@ -132,6 +132,10 @@ export async function undoCaseWaiting(trx: Db, caseId: number, entryId: string, 
 // The thread, newest first, each staff reply with the state of its e-mail (the latest outbox row
 // that is not a draft).
 export async function listThreadEntries(db: Db, caseId: number) {
+  return threadEntriesQuery(db, caseId).execute();
+}
+
+export function threadEntriesQuery(db: Db, caseId: number) {
   return (
     db
       .selectFrom('thread_entries')
@@ -172,6 +176,5 @@ export async function listThreadEntries(db: Db, caseId: number) {
       ])
       .where('thread_entries.case_id', '=', caseId)
       .orderBy('thread_entries.id', 'desc')
-      .execute()
   );
 }
