@@ -329,7 +329,10 @@ function applyOrder<Q extends OverviewBase>(query: Q, filter: OverviewFilter, da
       q = q.orderBy('c.last_activity_at', dir);
       break;
   }
-  return q.orderBy('c.id', 'desc') as Q;
+  // Ties: newest case first; a column sorted descending is the ascending list reversed, ties too,
+  // so one index in (column, id desc) order serves both directions (migration 20261204_1710).
+  const reversed = dir === 'desc' && (filter.sort === 'title' || filter.sort === 'priority' || filter.sort === 'due');
+  return q.orderBy('c.id', reversed ? 'asc' : 'desc') as Q;
 }
 
 // A deferred join: the page of ids is found first, touching only what filters and sorting
