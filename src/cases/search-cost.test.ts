@@ -5,6 +5,7 @@ import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 import { seedUser } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
+import { type PlanNode, rowsReadFrom } from '../test-support/plans.ts';
 import { buildOverviewQuery, type Day, defaultFilter, listOverview, type OverviewFilter } from './overview.ts';
 
 // Issue 16: a common word searched over all cases (the "Alla" tab) took a second at a million
@@ -32,10 +33,7 @@ test.before(async () => {
 });
 test.after(async () => ctx.drop());
 
-type PlanNode = { 'Relation Name'?: string; 'Actual Rows'?: number; 'Actual Loops'?: number; Plans?: PlanNode[] };
-const rowsFromCases = (node: PlanNode): number =>
-  (node['Relation Name'] === 'cases' ? (node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 0) : 0) +
-  (node.Plans ?? []).reduce((sum, child) => sum + rowsFromCases(child), 0);
+const rowsFromCases = (plan: PlanNode) => rowsReadFrom(plan, 'cases');
 
 const filter = (over: Partial<OverviewFilter>): OverviewFilter => ({
   ...defaultFilter,

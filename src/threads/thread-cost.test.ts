@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
 import { seedUser } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
+import { type PlanNode, rowsReadFrom } from '../test-support/plans.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
 import { threadEntriesQuery } from './threads.ts';
 
@@ -18,18 +19,6 @@ test.before(async () => {
   Object.assign(ctx, { db: t.db, drop: t.drop });
 });
 test.after(async () => ctx.drop());
-
-type PlanNode = {
-  'Relation Name'?: string;
-  'Actual Rows'?: number;
-  'Actual Loops'?: number;
-  'Rows Removed by Filter'?: number;
-  Plans?: PlanNode[];
-};
-const rowsFromOutbox = (node: PlanNode): number =>
-  (node['Relation Name'] === 'outbox'
-    ? ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0)) * (node['Actual Loops'] ?? 0)
-    : 0) + (node.Plans ?? []).reduce((sum, child) => sum + rowsFromOutbox(child), 0);
 
 test("a case's thread reads its own mails from the outbox, not the other cases' 20,000", async () => {
   const kalle = await seedUser(ctx.db, 'KALLE');
@@ -52,7 +41,7 @@ test("a case's thread reads its own mails from the outbox, not the other cases' 
   const [plan] = (await threadEntriesQuery(ctx.db, quiet.id).explain('json', sql`analyze`)) as unknown as {
     'QUERY PLAN': [{ Plan: PlanNode }];
   }[];
-  const read = rowsFromOutbox(plan?.['QUERY PLAN'][0].Plan ?? {});
+  const read = rowsReadFrom(plan?.['QUERY PLAN'][0].Plan ?? {}, 'outbox');
   assert.ok(read < 100, `read ${read} outbox rows`);
 });
 
