@@ -55,6 +55,10 @@ export async function registerLoginRoutes(app: FastifyInstance): Promise<void> {
       await request.session.regenerate();
       request.session.userId = result.user.id;
       request.session.sessionGeneration = result.user.session_generation;
+      // The new session's CSRF secret, made now: the pages a browser opens at once after the login
+      // (restored tabs) would each make one and only the last one saved would hold, so the other
+      // pages' forms would be refused.
+      reply.generateCsrf();
       return reply.redirect(next, 303);
     },
   );

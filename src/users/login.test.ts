@@ -231,6 +231,22 @@ test('a POST without the CSRF token gets 403, with it the action works', async (
   assert.is(htmxWithHeader.statusCode, 204);
 });
 
+test('pages opened at once right after the login all carry a working CSRF token', async () => {
+  // Tabs restored by the browser load together: each page's form must work, not only the last one's.
+  await seedUser(ctx.db, 'TABS', 'agent');
+  const client = new TestClient(ctx.app);
+  await client.get('/login');
+  const login = await client.post('/login', { login: 'tabs', password: testPassword });
+  assert.is(login.statusCode, 303);
+  const pages = await Promise.all(['/cases', '/account', '/notifications'].map((url) => client.get(url)));
+  const tokens = pages.map((page) => /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? '');
+  for (const [i, token] of tokens.entries()) {
+    assert.ok(token, `page ${i} has a token`);
+    const res = await client.post('/account/language', { _csrf: token, language: 'sv', back: '/account' });
+    assert.is(res.statusCode, 303, `the token of page ${i}`);
+  }
+});
+
 test('logout ends the session', async () => {
   const client = new TestClient(ctx.app);
   await client.login('boss');
