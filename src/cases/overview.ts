@@ -378,6 +378,34 @@ export function buildOverviewQuery(db: Db, filter: OverviewFilter, user: Pick<Us
       .offset(offset);
     return applyOrder(overviewRows(db).where('c.id', 'in', page), filter, day);
   }
+  if (filter.sort === 'status' && (filter.resp === 'any' || filter.kind === 'all' || filter.kind === 'closed')) {
+    // By the status's place in the list, over many cases: the statuses the filter allows are
+    // walked in that order, each giving its newest cases up to the page's end (index
+    // cases_status_order), instead of every case being joined to its status and sorted (a second
+    // at a million cases). One agent's unfinished cases are few enough to sort, and walking the
+    // statuses would read everyone's to find theirs.
+    let statuses = db.selectFrom('case_statuses as st');
+    if (filter.status) statuses = statuses.where('st.id', '=', filter.status);
+    else if (filter.kind === 'unfinished') statuses = statuses.where('st.kind', '<>', 'closed');
+    else if (filter.kind !== 'all') statuses = statuses.where('st.kind', '=', filter.kind);
+    const page = statuses
+      .innerJoinLateral(
+        () =>
+          applyFilter(filterBase(db, 'number'), filter, user, day)
+            .where(sql<boolean>`c.status_id = st.id`)
+            .select('c.id')
+            .orderBy('c.id', 'desc')
+            .limit(offset + limit)
+            .as('x'),
+        (join) => join.onTrue(),
+      )
+      .select('x.id')
+      .orderBy('st.position', filter.dir)
+      .orderBy('x.id', 'desc')
+      .limit(limit)
+      .offset(offset);
+    return applyOrder(overviewRows(db).where('c.id', 'in', page), filter, day);
+  }
   if (filter.sort === 'relevance') {
     const hits = relevancePage(db, filter, user, day, offset, limit);
     return overviewRows(db)
