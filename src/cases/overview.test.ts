@@ -218,6 +218,25 @@ test('sorting by customer or status follows the names and order the rows show, w
   assert.is((await order('sort=status&dir=asc')).at(-1), ctx.numbers.kalleClosed);
   assert.is((await order('sort=status&dir=desc'))[0], ctx.numbers.kalleClosed);
   assert.equal(await order(`sort=status&customer=K2002&type=${ctx.ids.Fråga}`), [ctx.numbers.annaOpen]);
+  // a case without a customer comes last going up and first going down (made closed and then
+  // given back its customer, so the later tests' counts stay as they were)
+  const loose = await createCase(
+    ctx.db,
+    caseInput({ title: 'Utan kund', status_id: ctx.ids.Stängd as number }),
+    ctx.kalle,
+  );
+  await ctx.db.updateTable('cases').set({ customer_id: null }).where('id', '=', loose.id).execute();
+  try {
+    assert.is((await order('sort=customer&dir=asc')).at(-1), loose.number);
+    assert.is((await order('sort=customer&dir=desc'))[0], loose.number);
+    const closed = rowsOf((await kalle.get('/cases?resp=any&kind=closed&sort=customer')).body);
+    assert.equal(closed, [ctx.numbers.kalleClosed, loose.number]);
+  } finally {
+    await ctx.db.deleteFrom('case_events').where('case_id', '=', loose.id).execute();
+    await ctx.db.deleteFrom('thread_entries').where('case_id', '=', loose.id).execute();
+    await ctx.db.deleteFrom('case_clock_events').where('case_id', '=', loose.id).execute();
+    await ctx.db.deleteFrom('cases').where('id', '=', loose.id).execute();
+  }
   // the unfinished cases of everyone and one agent's: the closed status is not in the list at all
   const unfinished = rowsOf((await kalle.get('/cases?resp=any&sort=status&dir=desc')).body);
   assert.is(unfinished[0], ctx.numbers.kalleWaiting);

@@ -406,6 +406,48 @@ export function buildOverviewQuery(db: Db, filter: OverviewFilter, user: Pick<Us
       .offset(offset);
     return applyOrder(overviewRows(db).where('c.id', 'in', page), filter, day);
   }
+  if (
+    filter.sort === 'customer' &&
+    !filter.customer &&
+    (filter.resp === 'any' || filter.kind === 'all' || filter.kind === 'closed')
+  ) {
+    // By the customer's name, over many cases: the customers are walked in name order (index
+    // customers_name_order), each giving its newest cases, and the cases without a customer (last
+    // going up, first going down) are read apart, each part only to the page's end, instead of
+    // every case being joined to its customer and sorted (1.3 s at a million cases). One customer's
+    // cases, or one agent's unfinished ones, are few enough to sort.
+    const wanted = offset + limit;
+    const named = db
+      .selectFrom('customers as cu')
+      .innerJoinLateral(
+        () =>
+          applyFilter(filterBase(db, 'number'), filter, user, day)
+            .where(sql<boolean>`c.customer_id = cu.id`)
+            .select('c.id')
+            .orderBy('c.id', 'desc')
+            .limit(wanted)
+            .as('x'),
+        (join) => join.onTrue(),
+      )
+      .select(['x.id', sql<string | null>`lower(cu.name)`.as('name')])
+      .orderBy(sql`lower(cu.name)`, filter.dir)
+      .orderBy('x.id', 'desc')
+      .limit(wanted);
+    const unnamed = applyFilter(filterBase(db, 'number'), filter, user, day)
+      .where('c.customer_id', 'is', null)
+      .select(['c.id', sql<string | null>`null::text`.as('name')])
+      .orderBy('c.id', 'desc')
+      .limit(wanted);
+    const both = sql<{ id: number; name: string | null }>`((${named}) union all (${unnamed}))`;
+    const page = db
+      .selectFrom(both.as('u'))
+      .select('u.id')
+      .orderBy(sql`u.name ${sql.raw(filter.dir)} ${sql.raw(filter.dir === 'asc' ? 'nulls last' : 'nulls first')}`)
+      .orderBy('u.id', 'desc')
+      .limit(limit)
+      .offset(offset);
+    return applyOrder(overviewRows(db).where('c.id', 'in', page), filter, day);
+  }
   if (filter.sort === 'relevance') {
     const hits = relevancePage(db, filter, user, day, offset, limit);
     return overviewRows(db)
