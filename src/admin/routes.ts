@@ -8,7 +8,7 @@ import { registerInboundAdminRoutes } from '../mail/inbound/admin-routes.ts';
 import { registerPossibleLoopRoutes } from '../mail/inbound/loop-routes.ts';
 import { registerMailboxRoutes } from '../mail/inbound/mailbox-routes.ts';
 import { registerBusinessHoursRoutes, registerServiceLevelRoutes } from '../service-levels/admin-routes.ts';
-import { swedishHolidayDates } from '../service-levels/holidays.ts';
+import { swedishHolidayList } from '../service-levels/holidays.ts';
 import { registerUserAdminRoutes } from '../users/admin-routes.ts';
 import { forbidden, notFound } from '../web/errors.ts';
 import { registerRegisterRoutes } from './register-routes.ts';
@@ -36,11 +36,11 @@ export async function registerAdminRoutes(app: FastifyInstance): Promise<void> {
   await app.register(registerSettingsRoutes);
   await app.register(registerKontrollSettingsRoutes);
   await app.register(registerApprovalStructureRoutes, { prefix: '/approval-structures' });
-  // Given { holidays } ((from, to, eves) => dates, from src/service-levels/holidays.ts), a
-  // calendar's page also lists the holidays it closes on; without, it leaves that list out.
+  // Given { holidays } ((from, to, eves) => named days, from src/service-levels/holidays.ts), a
+  // calendar's page also lists the holidays it closes on, by name; without, it leaves that list out.
   await app.register(registerBusinessHoursRoutes, {
     prefix: '/business-hours',
-    holidays: swedishHolidayDates,
+    holidays: swedishHolidayList,
   });
   await app.register(registerServiceLevelRoutes, { prefix: '/service-levels' });
   await app.register(registerRegisterRoutes);

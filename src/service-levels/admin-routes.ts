@@ -8,7 +8,6 @@ import {
   calendarFormValues,
   calendarSchema,
   closedDaySchema,
-  commonTimeZones,
   createCalendar,
   createPolicy,
   deleteCalendar,
@@ -22,6 +21,7 @@ import {
   policySchema,
   removeClosedDay,
   slaTargets,
+  timeZones,
   updateCalendar,
   updatePolicy,
   weekdays,
@@ -30,7 +30,6 @@ import {
   type CalendarRow,
   findCalendar,
   findPolicy,
-  type HolidayDates,
   listCalendars,
   listClosedDays,
   listPolicies,
@@ -38,6 +37,7 @@ import {
   loadPolicyFormOptions,
   type PolicyWithCustomer,
 } from './queries.ts';
+import { neverUsedPolicies } from './shadowing.ts';
 
 // Administration → Business hours and → Service levels (issue 17). Under the administration's
 // gate (src/admin/routes.ts): every route here is for administrators only, and every POST passes
@@ -60,9 +60,21 @@ function weekSummary(week: [number, number][][], dayName: (day: string) => strin
     .join(' · ');
 }
 
+// The public holidays (and with eves, the eves) of the years fromYear..toYear, each with its name
+// in both languages of the UI (holidays.ts swedishHolidayList; tests pass their own).
+export type HolidayNames = (
+  fromYear: number,
+  toYear: number,
+  eves: boolean,
+) => readonly { date: string; sv: string; en: string }[];
+
 // holidays: where the page takes the public holidays it lists for this year and the next, so an
-// administrator sees which days the calendar closes. Not given (not wired yet): the list is left out.
-export type BusinessHoursOptions = { holidays?: HolidayDates };
+// administrator sees which days the calendar closes, and why. Not given: the list is left out.
+export type BusinessHoursOptions = { holidays?: HolidayNames };
+
+// A holiday's name as the start of a list row: date-holidays writes the Swedish ones as in running
+// text ("juldagen"), which a row starts with a capital ("Juldagen").
+const capitalised = (name: string): string => name.charAt(0).toLocaleUpperCase('sv') + name.slice(1);
 
 export async function registerBusinessHoursRoutes(app: FastifyInstance, opts: BusinessHoursOptions): Promise<void> {
   const { db } = app.deps;
@@ -85,22 +97,26 @@ export async function registerBusinessHoursRoutes(app: FastifyInstance, opts: Bu
     const [closedDays, usedBy] = calendar
       ? await Promise.all([listClosedDays(db, calendar.id), listPoliciesUsingCalendar(db, calendar.id)])
       : [[], []];
-    // a zone a calendar already has stays offered, even if it is not one of the common ones
-    const zone = data.values.time_zone;
-    const timeZones: string[] = [...commonTimeZones];
     const year = new Date().getUTCFullYear();
-    const holidayDates =
-      calendar?.swedish_holidays && holidays ? holidays(year, year + 1, calendar.closed_eves).sort() : null;
-    if (zone && !timeZones.includes(zone) && calendar?.time_zone === zone) timeZones.push(zone);
+    const holidayDays =
+      calendar?.swedish_holidays && holidays
+        ? [...holidays(year, year + 1, calendar.closed_eves)]
+            .sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0))
+            .map((day) => ({ date: day.date, name: capitalised(reply.request.lang === 'en' ? day.en : day.sv) }))
+        : null;
+    // a zone stored before the list was checked (by a script) is shown, so the select does not
+    // silently show another; saving it asks for one from the list
+    const zone = calendar?.time_zone;
+    const offered = zone && !timeZones.includes(zone) ? [zone, ...timeZones] : timeZones;
     return reply.code(status).view('admin/business-hours/form', {
       values: data.values,
       errors: data.errors,
       dayValues: data.dayValues ?? {},
       dayErrors: data.dayErrors ?? {},
       weekdays,
-      timeZones,
+      timeZones: offered,
       closedDays,
-      holidayDates,
+      holidayDays,
       usedBy,
       calendarId: calendar?.id ?? null,
       calendarName: calendar?.name ?? null,
@@ -225,9 +241,12 @@ export async function registerServiceLevelRoutes(app: FastifyInstance): Promise<
     }
   }
 
-  app.get('/', async (_request, reply) =>
-    reply.view('admin/service-levels/index', { policies: await listPolicies(db) }),
-  );
+  app.get('/', async (_request, reply) => {
+    const policies = await listPolicies(db);
+    // id → the name of the policy above that always wins over it
+    const neverUsed = Object.fromEntries([...neverUsedPolicies(policies)].map(([id, above]) => [id, above.name]));
+    return reply.view('admin/service-levels/index', { policies, neverUsed });
+  });
 
   app.get('/new', async (_request, reply) => showForm(reply, { values: { ...newPolicyValues }, errors: {} }));
   app.post('/', async (request, reply) => save(request, reply));

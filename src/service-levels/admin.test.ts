@@ -219,7 +219,12 @@ test('a policy is created with targets in hours and minutes, shown again, moved 
   assert.match(page.body, 'name="first_response_hours" type="number" value="2"');
   assert.match(page.body, 'name="customer" type="text" value="K100"');
 
-  const second = await createPolicyThroughForm({ name: 'Övriga', calendar_id: String(calendarId), warn_percent: '75' });
+  const second = await createPolicyThroughForm({
+    name: 'Övriga',
+    calendar_id: String(calendarId),
+    warn_percent: '75',
+    resolution_hours: '40',
+  });
   let list = await ctx.admin.get('/admin/service-levels');
   assert.ok(list.body.indexOf('Hög prioritet') < list.body.indexOf('Övriga'), 'a new policy goes last');
   const moved = await ctx.admin.post(`/admin/service-levels/${second}/position`, { direction: 'up' });
@@ -261,6 +266,7 @@ test('a policy form refuses an unknown customer, a zero target and a warning out
     customer: 'FINNS-INTE',
     calendar_id: String(calendar.id),
     warn_percent: '75',
+    first_response_hours: '1',
   });
   assert.is(unknown.statusCode, 422);
   assert.match(unknown.body, 'Ingen kund har det kundnumret.');
@@ -268,6 +274,7 @@ test('a policy form refuses an unknown customer, a zero target and a warning out
     name: 'Fel',
     calendar_id: '999999',
     warn_percent: '75',
+    resolution_minutes: '30',
   });
   assert.is(gone.statusCode, 422);
   assert.match(gone.body, 'value="Fel"');
@@ -306,6 +313,7 @@ test('an edit on the page reaches the matching at once, and htmx gets its redire
     name: 'Alla ärenden',
     calendar_id: String(calendar.id),
     warn_percent: '75',
+    first_response_hours: '1',
   });
   assert.is.not((await findSlaPolicy(ctx.db, facts, noHolidays))?.policyId, id);
 });
@@ -346,7 +354,11 @@ test("given a holiday source, a calendar's page lists the holidays and eves it c
           prefix: '/with-holidays',
           holidays: (from, to, eves) => {
             asked.push(eves);
-            return [`${to}-12-25`, `${from}-12-25`, ...(eves ? [`${from}-12-24`] : [])];
+            return [
+              { date: `${to}-12-25`, sv: 'juldagen', en: 'Christmas Day' },
+              { date: `${from}-12-25`, sv: 'juldagen', en: 'Christmas Day' },
+              ...(eves ? [{ date: `${from}-12-24`, sv: 'julafton', en: 'Christmas Eve' }] : []),
+            ];
           },
         });
       },
@@ -359,15 +371,31 @@ test("given a holiday source, a calendar's page lists the holidays and eves it c
       .selectFrom('business_calendars')
       .select('id')
       .where('swedish_holidays', '=', true)
+      .where('closed_eves', '=', true)
       .orderBy('id')
       .executeTakeFirstOrThrow();
     const res = await client.get(`/with-holidays/${calendar.id}`);
     assert.is(res.statusCode, 200);
     assert.match(res.body, 'Helgdagar och aftnar i år och nästa år');
-    assert.match(res.body, `${year}-12-24, ${year}-12-25, ${year + 1}-12-25`);
+    // by date, each with its name in the page's language, written to start a row
+    const rows = [...res.body.matchAll(/<tr><td>(\d{4}-\d{2}-\d{2})<\/td><td>([^<]*)<\/td><\/tr>/g)].map(
+      (m) => `${m[1]} ${m[2]}`,
+    );
+    assert.equal(rows, [`${year}-12-24 Julafton`, `${year}-12-25 Juldagen`, `${year + 1}-12-25 Juldagen`]);
     assert.equal(asked, [true]);
-    // the app as wired lists Sweden's (date-holidays): juldagen this year among them
-    assert.match((await ctx.admin.get(`/admin/business-hours/${calendar.id}`)).body, `${year}-12-25`);
+    // the app as wired lists Sweden's (date-holidays), named
+    const wired = (await ctx.admin.get(`/admin/business-hours/${calendar.id}`)).body;
+    assert.match(wired, `<tr><td>${year}-12-25</td><td>Juldagen</td></tr>`);
+    assert.match(wired, `<tr><td>${year}-12-24</td><td>Julafton</td></tr>`);
+    assert.match(wired, /<tr><td>\d{4}-06-\d{2}<\/td><td>Midsommarafton<\/td><\/tr>/);
+    // and in English to a user whose language is English
+    await seedUser(ctx.db, 'HOLLY', 'admin', { language: 'en' });
+    const holly = new TestClient(ctx.app);
+    await holly.login('holly');
+    const english = (await holly.get(`/admin/business-hours/${calendar.id}`)).body;
+    assert.match(english, 'Public holidays and eves this year and next');
+    assert.match(english, `<tr><td>${year}-12-25</td><td>Christmas Day</td></tr>`);
+    assert.match(english, /<td>Midsummer Eve<\/td>/);
   } finally {
     await app.close();
   }
@@ -385,6 +413,185 @@ test('English labels', async () => {
   assert.match(form.body, 'aria-label="Monday: Break from"');
   const policy = await eva.get('/admin/service-levels/new');
   assert.match(policy.body, 'Pause while waiting for the customer');
+});
+
+test('a policy without any target is refused, in the user’s language, with the rest kept', async () => {
+  const calendar = await ctx.db.selectFrom('business_calendars').select('id').orderBy('id').executeTakeFirstOrThrow();
+  const form = {
+    name: 'Utan mål',
+    active: 'on',
+    calendar_id: String(calendar.id),
+    warn_percent: '60',
+    pause_while_waiting: 'on',
+    first_response_hours: '',
+    first_response_minutes: '',
+  };
+  await ctx.admin.get('/admin/service-levels/new');
+  const res = await ctx.admin.post('/admin/service-levels', form);
+  assert.is(res.statusCode, 422);
+  assert.match(res.body, 'Ange minst ett mål: första svar, nästa svar eller lösning.');
+  assert.match(res.body, 'value="Utan mål"');
+  assert.match(res.body, 'name="warn_percent" type="number" value="60"');
+  assert.match(res.body, `<option value="${calendar.id}" selected>`);
+  const stored = await ctx.db.selectFrom('sla_policies').select('id').where('name', '=', 'Utan mål').execute();
+  assert.is(stored.length, 0);
+  // an existing policy cannot be saved without its targets either
+  const id = await createPolicyThroughForm({ ...form, name: 'Med mål', next_response_hours: '8' });
+  const edit = await ctx.admin.post(`/admin/service-levels/${id}`, { ...form, name: 'Med mål' });
+  assert.is(edit.statusCode, 422);
+  assert.match(edit.body, 'Ange minst ett mål');
+  const row = await ctx.db.selectFrom('sla_policies').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  assert.is(row.next_response_minutes, 480);
+  // in English for an English user
+  await seedUser(ctx.db, 'TARA', 'admin', { language: 'en' });
+  const tara = new TestClient(ctx.app);
+  await tara.login('tara');
+  await tara.get('/admin/service-levels/new');
+  const english = await tara.post('/admin/service-levels', form);
+  assert.is(english.statusCode, 422);
+  assert.match(english.body, 'Set at least one target: first response, next response or resolution.');
+});
+
+test('the list warns on a policy that a policy above it always wins over', async () => {
+  // only this test's policies take cases
+  await ctx.db.updateTable('sla_policies').set({ active: false }).execute();
+  const calendar = await ctx.db.selectFrom('business_calendars').select('id').orderBy('id').executeTakeFirstOrThrow();
+  const priority = await ctx.db.selectFrom('priorities').select('id').orderBy('rank').executeTakeFirstOrThrow();
+  const base = { active: 'on', calendar_id: String(calendar.id), warn_percent: '75', resolution_hours: '8' };
+  await createPolicyThroughForm({ ...base, name: 'Acme allt', customer: 'K100' });
+  await createPolicyThroughForm({ ...base, name: 'Acme hög', customer: 'K100', priority_id: String(priority.id) });
+  await createPolicyThroughForm({ ...base, name: 'Hög för alla', priority_id: String(priority.id) });
+  const list = await ctx.admin.get('/admin/service-levels');
+  const row = (name: string) => list.body.slice(list.body.indexOf(`>${name}</a>`)).split('</tr>')[0] ?? '';
+  assert.match(
+    row('Acme hög'),
+    '<p class="policy-never-used">Används aldrig: ”Acme allt” ovanför matchar alla ärenden som den här skulle matcha.</p>',
+  );
+  assert.not.match(row('Acme allt'), 'Används aldrig');
+  assert.not.match(row('Hög för alla'), 'Används aldrig');
+  assert.is(list.body.split('Används aldrig').length - 1, 1);
+
+  await seedUser(ctx.db, 'WILL', 'admin', { language: 'en' });
+  const will = new TestClient(ctx.app);
+  await will.login('will');
+  const english = await will.get('/admin/service-levels');
+  assert.match(english.body, 'Never used: “Acme allt” above matches every case this one would.');
+});
+
+test('every IANA time zone is offered; one outside the list is refused and never stored', async () => {
+  const form = await ctx.admin.get('/admin/business-hours/new');
+  const offered = [...form.body.matchAll(/<option value="([^"]*)"/g)].map((m) => m[1]);
+  for (const zone of Intl.supportedValuesOf('timeZone')) assert.ok(offered.includes(zone), zone);
+  assert.ok(offered.includes('UTC'));
+  assert.match(form.body, '<option value="Europe/Stockholm" selected>');
+  // a zone far from the old short list is saved
+  const id = await createCalendarThroughForm(weekForm({ name: 'Chatham', time_zone: 'Pacific/Chatham' }));
+  const row = await ctx.db.selectFrom('business_calendars').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  assert.is(row.time_zone, 'Pacific/Chatham');
+  assert.match((await ctx.admin.get(`/admin/business-hours/${id}`)).body, '<option value="Pacific/Chatham" selected>');
+  // Intl might compute in these, but they are not the list's spelling or no zone at all
+  for (const zone of ['europe/stockholm', 'utc', 'Mars/Olympus', 'Etc/Unknown', '+01:00']) {
+    const res = await ctx.admin.post('/admin/business-hours', weekForm({ name: `Zon ${zone}`, time_zone: zone }));
+    assert.is(res.statusCode, 422, zone);
+    assert.match(res.body, /id="f-time_zone-error"[^>]*>Välj en tidszon i listan\./, zone);
+    // the select starts with an empty choice, so no zone of the list is shown chosen instead
+    assert.match(
+      res.body,
+      '<select id="f-time_zone" name="time_zone" required aria-invalid="true" aria-describedby="f-time_zone-error">\n    <option value="">Välj en tidszon</option>',
+      zone,
+    );
+    assert.not.match(res.body, /<option value="[^"]*" selected>/, zone);
+  }
+  const stored = await ctx.db.selectFrom('business_calendars').select('id').where('name', 'like', 'Zon %').execute();
+  assert.is(stored.length, 0);
+  // an edit to an unknown zone leaves the stored one
+  const edit = await ctx.admin.post(
+    `/admin/business-hours/${id}`,
+    weekForm({ name: 'Chatham', time_zone: 'Nowhere/Else' }),
+  );
+  assert.is(edit.statusCode, 422);
+  const after = await ctx.db
+    .selectFrom('business_calendars')
+    .selectAll()
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+  assert.is(after.time_zone, 'Pacific/Chatham');
+});
+
+test('a repeated field or a NUL byte in a service level or a closed day is a form error, never a 500', async () => {
+  const calendar = await ctx.db.selectFrom('business_calendars').select('id').orderBy('id').executeTakeFirstOrThrow();
+  const policy = {
+    name: 'Dubbelt fält',
+    calendar_id: String(calendar.id),
+    warn_percent: '75',
+    first_response_hours: '2',
+  };
+  await ctx.admin.get('/admin/service-levels/new');
+  for (const repeat of ['name', 'first_response_hours', 'calendar_id', 'active']) {
+    const res = await ctx.admin.request({
+      method: 'POST',
+      url: '/admin/service-levels',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: urlencoded([['_csrf', ctx.admin.csrf], ...Object.entries(policy), [repeat, '3'], [repeat, '4']]),
+    });
+    assert.is(res.statusCode, 422, repeat);
+    assert.match(res.body, 'Fältet kom mer än en gång', repeat);
+  }
+  const nulTarget = await ctx.admin.post('/admin/service-levels', {
+    ...policy,
+    warn_percent: '7\u00005',
+    first_response_hours: '2\u0000',
+    customer: 'K\u0000100',
+  });
+  assert.is(nulTarget.statusCode, 422);
+  assert.match(nulTarget.body, 'Mellan 1 och 99.');
+  assert.is(
+    (await ctx.db.selectFrom('sla_policies').select('id').where('name', '=', 'Dubbelt fält').execute()).length,
+    0,
+  );
+  // a NUL in a name is a space, as in every one-line field
+  const nulName = await ctx.admin.post('/admin/service-levels', { ...policy, name: 'Noll\u0000byte' });
+  assert.is(nulName.statusCode, 303, nulName.body);
+  assert.ok(await ctx.db.selectFrom('sla_policies').select('id').where('name', '=', 'Noll byte').executeTakeFirst());
+
+  await ctx.admin.get(`/admin/business-hours/${calendar.id}`);
+  const repeatedDay = await ctx.admin.request({
+    method: 'POST',
+    url: `/admin/business-hours/${calendar.id}/closed-days`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: urlencoded([
+      ['_csrf', ctx.admin.csrf],
+      ['date', '2027-03-01'],
+      ['date', '2027-03-02'],
+    ]),
+  });
+  assert.is(repeatedDay.statusCode, 422);
+  assert.match(repeatedDay.body, 'Fältet kom mer än en gång');
+  const nulDay = await ctx.admin.post(`/admin/business-hours/${calendar.id}/closed-days`, {
+    date: '2027-03-\u000001',
+    note: 'N\u0000L',
+  });
+  assert.is(nulDay.statusCode, 422);
+  const days = await ctx.db
+    .selectFrom('business_calendar_closed_days')
+    .select('date')
+    .where('calendar_id', '=', calendar.id)
+    .where('date', 'in', ['2027-03-01', '2027-03-02'])
+    .execute();
+  assert.is(days.length, 0);
+  // a repeated zone on the calendar form, too
+  const repeatedZone = await ctx.admin.request({
+    method: 'POST',
+    url: '/admin/business-hours',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: urlencoded([
+      ['_csrf', ctx.admin.csrf],
+      ...Object.entries(weekForm({ name: 'Två zoner' })),
+      ['time_zone', 'UTC'],
+    ]),
+  });
+  assert.is(repeatedZone.statusCode, 422);
+  assert.match(repeatedZone.body, 'Fältet kom mer än en gång');
 });
 
 test.run();

@@ -6,10 +6,10 @@
 // Saturdays usually stays open on it, so a Monday–Friday calendar loses nothing by leaving it out.
 import Holidays from 'date-holidays';
 
-type Named = { date: string; sv: string; en: string };
+export type NamedHoliday = { date: string; sv: string; en: string };
 
 // date-holidays types SE's allmänna helgdagar 'public' and exactly the three eves 'bank'.
-function holidaysOf(year: number, eves: boolean): Named[] {
+function holidaysOf(year: number, eves: boolean): NamedHoliday[] {
   const hd = new Holidays('SE');
   const wanted = (type: string) => type === 'public' || (eves && type === 'bank');
   const sv = hd.getHolidays(year, 'sv').filter((h) => wanted(h.type));
@@ -33,8 +33,8 @@ export function swedishClosedDates(fromYear: number, toYear: number, opts: { eve
 }
 
 /** The same days with their names in Swedish and English, for the admin page. */
-export function swedishHolidayNames(fromYear: number, toYear: number, opts: { eves: boolean }): Named[] {
-  const all: Named[] = [];
+export function swedishHolidayNames(fromYear: number, toYear: number, opts: { eves: boolean }): NamedHoliday[] {
+  const all: NamedHoliday[] = [];
   for (let year = fromYear; year <= toYear; year++) all.push(...holidaysOf(year, opts.eves));
   const byDate = new Map(all.map((h) => [h.date, h]));
   return [...byDate.values()].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
@@ -45,3 +45,8 @@ export function swedishHolidayNames(fromYear: number, toYear: number, opts: { ev
 // keyed by it, are found again on every case event and every page.
 export const swedishHolidayDates = (fromYear: number, toYear: number, eves: boolean): string[] =>
   swedishClosedDates(fromYear, toYear, { eves });
+
+// The same days with their names, as the business-hours page is handed them (admin-routes.ts
+// HolidayNames).
+export const swedishHolidayList = (fromYear: number, toYear: number, eves: boolean): NamedHoliday[] =>
+  swedishHolidayNames(fromYear, toYear, { eves });

@@ -13,6 +13,7 @@ import {
   type PolicyInput,
   parseClockTime,
   policySchema,
+  timeZones,
   updateCalendar,
   updatePolicy,
 } from './policies.ts';
@@ -91,14 +92,30 @@ forms('close before open, an inverted or outside break and half a break are refu
   });
 });
 
-forms('a time zone must be one Intl knows, as Intl spells it', () => {
-  for (const zone of ['Europe/Stockholm', 'UTC', 'America/New_York']) {
+forms('a time zone must be one of the IANA zones the form offers, as Intl spells it', () => {
+  for (const zone of ['Europe/Stockholm', 'UTC', 'America/New_York', 'Pacific/Chatham', 'Australia/Eucla']) {
     assert.ok(parseForm(calendarSchema, weekdayFields({ time_zone: zone })).ok, zone);
   }
-  for (const zone of ['Mars/Olympus', 'europe/stockholm', '', 'Europe/Stockholm/x']) {
+  assert.ok(timeZones.length > 400, 'every zone, not a short list');
+  for (const zone of Intl.supportedValuesOf('timeZone')) assert.ok(timeZones.includes(zone), zone);
+  // Intl's DateTimeFormat takes 'utc' and 'Etc/UTC' (as UTC), yet neither is the list's spelling
+  for (const zone of ['+01:00', 'utc', 'Etc/UTC', 'Mars/Olympus', 'europe/stockholm', '', 'Europe/Stockholm/x']) {
     const parsed = parseForm(calendarSchema, weekdayFields({ time_zone: zone }));
     assert.not.ok(parsed.ok, zone);
   }
+});
+
+forms('a policy must have at least one target; one is enough', () => {
+  const base = { name: 'P', calendar_id: '1', warn_percent: '75' };
+  const none = parseForm(policySchema, { ...base, first_response_hours: '', resolution_minutes: '' });
+  assert.not.ok(none.ok);
+  assert.equal((none as { errors: Record<string, string> }).errors, { targets: 'errors.sla.no_target' });
+  for (const field of ['first_response_hours', 'next_response_minutes', 'resolution_hours']) {
+    assert.ok(parseForm(policySchema, { ...base, [field]: '5' }).ok, field);
+  }
+  // a target that did not parse is its own error, not also "no target"
+  const bad = parseForm(policySchema, { ...base, resolution_hours: 'x' });
+  assert.equal((bad as { errors: Record<string, string> }).errors, { resolution_hours: 'errors.sla.whole_minutes' });
 });
 
 forms('policy targets: hours and minutes make minutes, both empty is none, zero and negatives are refused', () => {

@@ -23,41 +23,15 @@ export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as con
 export type Weekday = (typeof weekdays)[number];
 type Span = [number, number];
 
-// The zones the form offers; any other zone Intl knows is kept when a calendar already has it.
-export const commonTimeZones = [
-  'Europe/Stockholm',
-  'Europe/Oslo',
-  'Europe/Copenhagen',
-  'Europe/Helsinki',
-  'Europe/Tallinn',
-  'Europe/Riga',
-  'Europe/Vilnius',
-  'Europe/Berlin',
-  'Europe/Amsterdam',
-  'Europe/Paris',
-  'Europe/London',
-  'Europe/Dublin',
-  'Europe/Warsaw',
-  'Atlantic/Reykjavik',
-  'UTC',
-  'America/New_York',
-  'America/Chicago',
-  'America/Los_Angeles',
-  'Asia/Kolkata',
-  'Asia/Shanghai',
-  'Asia/Tokyo',
-  'Australia/Sydney',
-] as const;
-
-// A zone the clock can compute in: one Intl accepts, spelled as Intl spells it (so 'utc' or
-// 'europe/stockholm' are not stored to be compared against later).
-export function isTimeZone(zone: string): boolean {
-  try {
-    return new Intl.DateTimeFormat('en', { timeZone: zone }).resolvedOptions().timeZone === zone;
-  } catch {
-    return false;
-  }
-}
+// The zones the form offers and the only ones stored: every IANA zone this Node's ICU knows by its
+// canonical name (Intl.supportedValuesOf leaves out UTC, which a calendar may well want), sorted.
+// One Intl spells differently ('utc', 'Europe/Kiev' where ICU says Europe/Kyiv) or does not know
+// is refused, so a stored zone is always one the clock computes in and the list can show selected.
+export const timeZones: readonly string[] = Object.freeze(
+  [...new Set([...Intl.supportedValuesOf('timeZone'), 'UTC'])].sort(),
+);
+const timeZoneSet: ReadonlySet<string> = new Set(timeZones);
+export const isTimeZone = (zone: string): boolean => timeZoneSet.has(zone);
 
 // 'HH:MM' (what <input type=time> sends; seconds, if a browser adds them, must be :00) as
 // minutes after midnight; null for anything else.
@@ -363,6 +337,10 @@ export const policySchema = z
           ctx.addIssue({ code: 'custom', path: [`${target}_minutes`], message: 'errors.sla.target_zero' });
         }
       }
+      // A policy with no target starts no clock: a case it takes would show no deadline and
+      // never reach a later policy that has one. Shown above the targets (field `targets`).
+      const given = slaTargets.some((target) => data[`${target}_hours`] !== null || data[`${target}_minutes`] !== null);
+      if (!given) ctx.addIssue({ code: 'custom', path: ['targets'], message: 'errors.sla.no_target' });
     },
     { when: () => true },
   )
