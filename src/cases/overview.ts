@@ -342,7 +342,7 @@ export function buildOverviewQuery(db: Db, filter: OverviewFilter, user: Pick<Us
   // One row more than a page tells whether a next page exists, without counting every match.
   const limit = pageSize + 1;
   const offset = (filter.page - 1) * pageSize;
-  let pageOfIds = applyOrder(filtered(), filter, day).select('c.id').limit(limit).offset(offset);
+  const pageOfIds = applyOrder(filtered(), filter, day).select('c.id').limit(limit).offset(offset);
   if (filter.sort === 'urgency') {
     // "Overdue first" depends on today, so no index can hold that order. Overdue and other cases
     // are each read in index order (rank, activity) up to the page's end and only those few are
