@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { seededRandom } from '../test-support/random.ts';
-import { addBusinessMinutes, businessMinutesBetween, isOpenAt } from './calendar.ts';
+import { addBusinessMinutes, businessMinutesBetween, isOpenAt, MAX_DEADLINE_DAYS } from './calendar.ts';
 import { swedishClosedDates } from './holidays.ts';
 import type { BusinessCalendar } from './types.ts';
 
@@ -198,6 +198,28 @@ test('a calendar that never opens throws rather than loop', () => {
     closed.add(new Date(d).toISOString().slice(0, 10));
   }
   assert.is(add({ ...allHours, closedDates: closed }, '2026-01-01T00:00:00Z', 1), '2026-12-31T23:01:00.000Z');
+});
+
+test('a deadline more than twenty years of walking away stops there, in a moment, rather than hold the process', () => {
+  // open one minute a week, and the largest target the form takes: 9,999 h 59 min would be
+  // 11,500 years ahead, four million days to walk
+  const minuteAWeek: BusinessCalendar = {
+    timeZone: 'UTC',
+    week: [[[0, 1]], [], [], [], [], [], []],
+    closedDates: new Set(),
+  };
+  const started = Date.now();
+  const due = addBusinessMinutes(minuteAWeek, at('2026-12-07T00:00:00Z'), 9_999 * 60 + 59);
+  assert.is(
+    due.toISOString(),
+    new Date(Date.parse('2026-12-07T00:00:00Z') + MAX_DEADLINE_DAYS * 86_400_000).toISOString(),
+  );
+  const back = addBusinessMinutes(minuteAWeek, at('2026-12-07T00:00:00Z'), -(9_999 * 60 + 59));
+  assert.is(
+    back.toISOString(),
+    new Date(Date.parse('2026-12-07T00:00:00Z') - MAX_DEADLINE_DAYS * 86_400_000).toISOString(),
+  );
+  assert.ok(Date.now() - started < 5_000, 'it walks days, not millions of them');
 });
 
 const START = Date.parse('2025-01-01T00:00:00Z');

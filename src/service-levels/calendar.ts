@@ -19,6 +19,10 @@ const MINUTE = 60_000;
 const DAY = 86_400_000;
 // A target that still has time left after this many days without any open time never ends.
 const MAX_CLOSED_DAYS = 400;
+// How far a deadline may lie: a walk that gets this many days from its start stops there. A
+// calendar open one minute a week with a 9,999-hour target (accepted by the form) would otherwise
+// walk four million days, holding a web process and the cases it locked for many minutes.
+export const MAX_DEADLINE_DAYS = 366 * 20;
 // The caches grow with the days asked about; past this they start over rather than grow forever.
 const MAX_CACHED_DAYS = 20_000;
 
@@ -172,7 +176,8 @@ function neverOpens(): never {
  * that span's close. 0 gives `from` when open, else the next opening. Negative minutes count back:
  * the latest instant x with businessMinutesBetween(x, from) = -minutes (a budget already overspent
  * gives a deadline in the past). Throws Error('calendar never opens') when time is still owed after
- * 400 days in a row without open time.
+ * 400 days in a row without open time. A deadline further than MAX_DEADLINE_DAYS days away is the
+ * start of that day (the walk stops there).
  */
 export function addBusinessMinutes(cal: BusinessCalendar, from: Date, minutes: number): Date {
   const u = from.getTime();
@@ -182,6 +187,8 @@ export function addBusinessMinutes(cal: BusinessCalendar, from: Date, minutes: n
   const cache = cacheOf(cal);
   let left = Math.round(minutes * MINUTE);
   let day = dayOf(cache.zone, u);
+  const last = day + MAX_DEADLINE_DAYS;
+  const first = day - MAX_DEADLINE_DAYS;
   let closedDays = 0;
   if (left >= 0) {
     for (;;) {
@@ -196,6 +203,7 @@ export function addBusinessMinutes(cal: BusinessCalendar, from: Date, minutes: n
       closedDays = spans.length === 0 ? closedDays + 1 : 0;
       if (closedDays > MAX_CLOSED_DAYS) neverOpens();
       day++;
+      if (day >= last) return new Date(skeleton(cache.zone, last).start);
     }
   }
   left = -left;
@@ -211,6 +219,7 @@ export function addBusinessMinutes(cal: BusinessCalendar, from: Date, minutes: n
     closedDays = spans.length === 0 ? closedDays + 1 : 0;
     if (closedDays > MAX_CLOSED_DAYS) neverOpens();
     day--;
+    if (day <= first) return new Date(skeleton(cache.zone, first).start);
   }
 }
 
