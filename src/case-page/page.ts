@@ -64,6 +64,8 @@ export type CasePageExtra = {
   errors?: Record<string, string>;
   stale?: boolean;
   status?: number;
+  // After a failed save: the customer the form named, whose contacts the header then offers.
+  customerId?: number | null;
   // Anything the tab's fragment needs beyond its loader, e.g. a form's typed values and errors.
   tabData?: Record<string, unknown>;
 };
@@ -79,7 +81,7 @@ export async function renderCasePage(
   const db = request.server.deps.db;
   const tab = findTab(tabName);
   const [options, tabData, approval, slaBadge] = await Promise.all([
-    loadCaseFormOptions(db, kase.customer_id),
+    loadCaseFormOptions(db, extra.customerId !== undefined ? extra.customerId : kase.customer_id),
     tab.load({ db, kase, user: currentUser(request) }),
     // a document case shows its document (and the approver's decision form) above the tabs
     isHtmx(request) ? null : loadCaseApproval(db, kase.id, currentUser(request).id),

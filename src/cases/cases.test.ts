@@ -364,6 +364,39 @@ test('the customer field takes a customer number or the full name of one active 
   assert.match(refused.body, 'Flera kunder heter Nordbygg AB: välj en i listan.');
 });
 
+test("a new customer with the old customer's contact still chosen: the contact is marked, and the new customer's contacts are offered", async () => {
+  const client = new TestClient(ctx.app);
+  await client.login('kalle');
+  const other = await ctx.db
+    .insertInto('customers')
+    .values({ number: 'K3003', name: 'Annan Kund AB' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await ctx.db.insertInto('contacts').values({ customer_id: other.id, name: 'Nina Nyström' }).execute();
+  assert.is((await client.post('/cases', caseForm({ title: 'Byter kund' }))).statusCode, 303);
+  const kase = await ctx.db
+    .selectFrom('cases')
+    .select(['number', 'version'])
+    .where('title', '=', 'Byter kund')
+    .executeTakeFirstOrThrow();
+  await client.get(`/cases/${kase.number}`);
+  const refused = await client.post(`/cases/${kase.number}/header`, {
+    ...caseForm({ title: 'Byter kund', customer: 'K3003' }),
+    version: String(kase.version),
+  });
+  assert.is(refused.statusCode, 422);
+  assert.match(refused.body, /class="field has-error">\s*<label for="f-contact_id">/);
+  assert.match(refused.body, 'Kontaktpersonen hör inte till kunden: välj en av kundens kontaktpersoner, eller —.');
+  const contactList = /<select id="f-contact_id"[\s\S]*?<\/select>/.exec(refused.body)?.[0] ?? '';
+  assert.match(contactList, 'Nina Nyström');
+  assert.not.match(contactList, 'Per Persson');
+  const saved = await client.post(`/cases/${kase.number}/header`, {
+    ...caseForm({ title: 'Byter kund', customer: 'K3003', contact_id: '' }),
+    version: String(kase.version),
+  });
+  assert.is(saved.statusCode, 303);
+});
+
 test('an unknown case number is a 404', async () => {
   const client = new TestClient(ctx.app);
   await client.login('kalle');

@@ -102,7 +102,8 @@ async function checkReferences(
   if (!status) errors.status_id = 'errors.invalid';
   if (!type) errors.case_type_id = 'errors.invalid';
   if (!priority) errors.priority_id = 'errors.invalid';
-  if (!contact) errors.contact_id = 'errors.invalid';
+  // the usual case: the customer was changed and the old customer's contact is still chosen
+  if (!contact) errors.contact_id = 'cases.contact_not_of_customer';
   return errors;
 }
 

@@ -154,10 +154,17 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
     const found = await loadCase(request);
     const { raw, customerProblem } = await withCustomerId(request, rawForm(request.body));
     const body = typedValues(raw);
+    // a failed save offers the contacts of the customer typed, not of the one saved
+    const typedCustomer = Number(raw.customer_id) || null;
     const form = parseForm(headerEditSchema, raw);
     if (!form.ok) {
       const errors = withProblem(form.errors, customerProblem);
-      return renderCasePage(request, reply, found, 'thread', { values: body, errors, status: 422 });
+      return renderCasePage(request, reply, found, 'thread', {
+        values: body,
+        errors,
+        status: 422,
+        customerId: typedCustomer,
+      });
     }
     try {
       const { version, ...header } = form.data;
@@ -177,7 +184,12 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
         });
       }
       if (error instanceof FormError) {
-        return renderCasePage(request, reply, found, 'thread', { values: body, errors: error.fields, status: 422 });
+        return renderCasePage(request, reply, found, 'thread', {
+          values: body,
+          errors: error.fields,
+          status: 422,
+          customerId: typedCustomer,
+        });
       }
       throw error;
     }

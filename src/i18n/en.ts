@@ -154,6 +154,7 @@ export const en = {
   'cases.priority': 'Priority',
   'cases.due_date': 'Due date',
   'cases.contact': 'Contact',
+  'cases.contact_not_of_customer': "This contact is not the customer's: choose one of the customer's contacts, or —.",
   'cases.contact_typed': 'Contact details',
   'cases.text': 'Case text',
   'cases.last_activity': 'Last activity',

@@ -155,6 +155,7 @@ export const sv: Record<MessageKey, string> = {
   'cases.priority': 'Prioritet',
   'cases.due_date': 'Färdig senast',
   'cases.contact': 'Kontaktperson',
+  'cases.contact_not_of_customer': 'Kontaktpersonen hör inte till kunden: välj en av kundens kontaktpersoner, eller —.',
   'cases.contact_typed': 'Kontaktuppgifter',
   'cases.text': 'Ärendetext',
   'cases.last_activity': 'Senaste aktivitet',
