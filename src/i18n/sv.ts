@@ -830,6 +830,8 @@ export const sv: Record<MessageKey, string> = {
   'sla.policies.case_type': 'Ärendetyp',
   'sla.policies.any': 'Alla',
   'sla.policies.calendar': 'Öppettider',
+  // a new policy with several calendars names none until one is chosen: the first is rarely right
+  'sla.policies.choose_calendar': 'Välj öppettider',
   'sla.policies.no_calendar': 'Lägg först upp öppettider: en servicenivå räknar i en kalender.',
   'sla.policies.targets': 'Mål, i öppettid',
   'sla.policies.targets_hint': 'Lämna timmar och minuter tomma för inget mål.',

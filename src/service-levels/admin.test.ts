@@ -594,4 +594,24 @@ test('a repeated field or a NUL byte in a service level or a closed day is a for
   assert.match(repeatedZone.body, 'Fältet kom mer än en gång');
 });
 
+test('with several calendars a new policy names none until one is chosen', async () => {
+  await createCalendarThroughForm(weekForm({ name: 'Andra kalendern' }));
+  const page = await ctx.admin.get('/admin/service-levels/new');
+  const select = /<select[^>]*name="calendar_id"[\s\S]*?<\/select>/.exec(page.body)?.[0] ?? '';
+  assert.match(select, /<option value="" selected>Välj öppettider<\/option>/);
+  assert.is((select.match(/ selected/g) ?? []).length, 1);
+  const res = await ctx.admin.post('/admin/service-levels', {
+    name: 'Ingen kalender vald',
+    active: 'on',
+    calendar_id: '',
+    warn_percent: '75',
+    first_response_hours: '2',
+    first_response_minutes: '',
+  });
+  assert.is(res.statusCode, 422);
+  assert.not.ok(
+    await ctx.db.selectFrom('sla_policies').select('id').where('name', '=', 'Ingen kalender vald').executeTakeFirst(),
+  );
+});
+
 test.run();
