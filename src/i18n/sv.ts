@@ -832,6 +832,8 @@ export const sv: Record<MessageKey, string> = {
   'sla.policies.calendar': 'Öppettider',
   // a new policy with several calendars names none until one is chosen: the first is rarely right
   'sla.policies.choose_calendar': 'Välj öppettider',
+  'sla.policies.stale':
+    'Någon sparade den här servicenivån efter att du öppnade den. Det du skrev finns kvar nedan: spara igen för att ersätta deras ändringar, eller gå tillbaka för att se dem.',
   'sla.policies.no_calendar': 'Lägg först upp öppettider: en servicenivå räknar i en kalender.',
   'sla.policies.targets': 'Mål, i öppettid',
   'sla.policies.targets_hint': 'Lämna timmar och minuter tomma för inget mål.',

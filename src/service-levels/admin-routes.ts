@@ -14,6 +14,7 @@ import {
   deletePolicy,
   formatClockTime,
   movePolicy,
+  loadedSchema,
   moveSchema,
   newCalendarValues,
   newPolicyValues,
@@ -230,13 +231,24 @@ export async function registerServiceLevelRoutes(app: FastifyInstance): Promise<
     const values = typedValues(request.body);
     const form = parseForm(policySchema, request.body);
     if (!form.ok) return showForm(reply, { policy, values, errors: form.errors }, 422);
+    const loaded = parseForm(loadedSchema, request.body);
+    const loadedAt = loaded.ok && loaded.data.loaded_at ? new Date(loaded.data.loaded_at) : undefined;
     try {
       const id = policy ? policy.id : await createPolicy(db, form.data);
-      if (policy && !(await updatePolicy(db, policy.id, form.data))) throw notFound();
+      if (policy && !(await updatePolicy(db, policy.id, form.data, loadedAt))) throw notFound();
       await replayUnfinishedCaseClocks(db);
       return redirectAfterPost(request, reply, `${base}/${id}`, request.t('common.saved'));
     } catch (error) {
       if (!(error instanceof FormError)) throw error;
+      // saved by someone else since: what this user typed stays, and a second save replaces theirs
+      if (policy && error.fields._form === 'sla.policies.stale') {
+        const fresh = (await findPolicy(db, policy.id)) ?? policy;
+        return showForm(
+          reply,
+          { policy: fresh, values: { ...values, loaded_at: fresh.updated_at.toISOString() }, errors: error.fields },
+          409,
+        );
+      }
       return showForm(reply, { policy, values, errors: error.fields }, 422);
     }
   }

@@ -614,4 +614,47 @@ test('with several calendars a new policy names none until one is chosen', async
   );
 });
 
+test('two tabs editing one service level: the later save is refused with what it typed kept, and a second save wins', async () => {
+  const calendar = await ctx.db.selectFrom('business_calendars').select('id').orderBy('id').executeTakeFirstOrThrow();
+  const id = await createPolicyThroughForm({
+    name: 'Två flikar',
+    active: 'on',
+    calendar_id: String(calendar.id),
+    warn_percent: '75',
+    first_response_hours: '4',
+  });
+  const loadedAt = (html: string) => /name="loaded_at" value="([^"]+)"/.exec(html)?.[1] ?? '';
+  const tab1 = loadedAt((await ctx.admin.get(`/admin/service-levels/${id}`)).body);
+  const tab2 = loadedAt((await ctx.admin.get(`/admin/service-levels/${id}`)).body);
+  assert.ok(tab1 && tab1 === tab2);
+  const form = (over: Record<string, string>) => ({
+    name: 'Två flikar',
+    active: 'on',
+    calendar_id: String(calendar.id),
+    warn_percent: '75',
+    first_response_hours: '4',
+    ...over,
+  });
+  const first = await ctx.admin.post(`/admin/service-levels/${id}`, form({ name: 'Flik ett', loaded_at: tab1 }));
+  assert.is(first.statusCode, 303);
+  const second = await ctx.admin.post(
+    `/admin/service-levels/${id}`,
+    form({ first_response_hours: '3', loaded_at: tab2 }),
+  );
+  assert.is(second.statusCode, 409);
+  assert.match(second.body, 'Någon sparade den här servicenivån efter att du öppnade den.');
+  assert.match(second.body, /name="first_response_hours"[^>]*value="3"/);
+  const kept = await ctx.db.selectFrom('sla_policies').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  assert.is(kept.name, 'Flik ett');
+  assert.is(kept.first_response_minutes, 240);
+  const again = await ctx.admin.post(
+    `/admin/service-levels/${id}`,
+    form({ first_response_hours: '3', loaded_at: loadedAt(second.body) }),
+  );
+  assert.is(again.statusCode, 303);
+  const replaced = await ctx.db.selectFrom('sla_policies').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  assert.is(replaced.first_response_minutes, 180);
+  assert.is(replaced.name, 'Två flikar');
+});
+
 test.run();

@@ -384,6 +384,7 @@ export function policyFormValues(policy: PolicyWithCustomer): Record<string, str
     pause_while_waiting: policy.pause_while_waiting ? 'on' : '',
     warn_percent: String(policy.warn_percent),
     escalation_user_id: String(policy.escalation_user_id ?? ''),
+    loaded_at: policy.updated_at.toISOString(),
   };
   const stored: Record<SlaTargetField, number | null> = {
     first_response: policy.first_response_minutes,
@@ -465,17 +466,24 @@ export async function createPolicy(db: Db, input: PolicyInput): Promise<number> 
   return row.id;
 }
 
-export async function updatePolicy(db: Db, id: number, input: PolicyInput): Promise<boolean> {
+// loadedAt: when the form was opened (the policy's updated_at then). Saved since by someone else
+// (another tab, another admin), the edit is refused rather than silently undoing theirs.
+export async function updatePolicy(db: Db, id: number, input: PolicyInput, loadedAt?: Date): Promise<boolean> {
   const columns = await policyColumns(db, input);
-  const result = await refusingBadReferences(() =>
-    db
+  const result = await refusingBadReferences(() => {
+    let update = db
       .updateTable('sla_policies')
       .set({ ...columns, updated_at: new Date() })
-      .where('id', '=', id)
-      .executeTakeFirst(),
-  );
+      .where('id', '=', id);
+    // stored to the microsecond, read back to the millisecond
+    if (loadedAt) update = update.where(sql<Date>`date_trunc('milliseconds', updated_at)`, '=', loadedAt);
+    return update.executeTakeFirst();
+  });
   tablesChanged(db, 'sla_policies');
-  return result.numUpdatedRows > 0n;
+  if (result.numUpdatedRows > 0n) return true;
+  const exists = await db.selectFrom('sla_policies').select('id').where('id', '=', id).executeTakeFirst();
+  if (exists) throw new FormError({ _form: 'sla.policies.stale' });
+  return false;
 }
 
 // Cases that ran by the policy keep their clocks' history; their sla_policy_id is set to null
@@ -515,3 +523,5 @@ export async function movePolicy(db: Db, id: number, direction: 'up' | 'down'): 
 }
 
 export const moveSchema = z.object({ direction: z.enum(['up', 'down'], 'errors.invalid') });
+// The edit form's "opened at" (updatePolicy); a missing or garbled one checks nothing.
+export const loadedSchema = z.object({ loaded_at: z.iso.datetime().optional().catch(undefined) });
