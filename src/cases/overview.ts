@@ -378,6 +378,14 @@ export function buildOverviewQuery(db: Db, filter: OverviewFilter, user: Pick<Us
       .offset(offset);
     return applyOrder(overviewRows(db).where('c.id', 'in', page), filter, day);
   }
+  // A walk's step (sorting by status or customer below): the filter's newest cases meeting
+  // `condition` (one status, one customer), up to the page's end.
+  const newestWhere = (condition: RawBuilder<boolean>) =>
+    applyFilter(filterBase(db, 'number'), filter, user, day)
+      .where(condition)
+      .select('c.id')
+      .orderBy('c.id', 'desc')
+      .limit(offset + limit);
   if (filter.sort === 'status' && (filter.resp === 'any' || filter.kind === 'all' || filter.kind === 'closed')) {
     // By the status's place in the list, over many cases: the statuses the filter allows are
     // walked in that order, each giving its newest cases up to the page's end (index
@@ -390,13 +398,7 @@ export function buildOverviewQuery(db: Db, filter: OverviewFilter, user: Pick<Us
     else if (filter.kind !== 'all') statuses = statuses.where('st.kind', '=', filter.kind);
     const page = statuses
       .innerJoinLateral(
-        () =>
-          applyFilter(filterBase(db, 'number'), filter, user, day)
-            .where(sql<boolean>`c.status_id = st.id`)
-            .select('c.id')
-            .orderBy('c.id', 'desc')
-            .limit(offset + limit)
-            .as('x'),
+        () => newestWhere(sql<boolean>`c.status_id = st.id`).as('x'),
         (join) => join.onTrue(),
       )
       .select('x.id')
@@ -420,24 +422,14 @@ export function buildOverviewQuery(db: Db, filter: OverviewFilter, user: Pick<Us
     const named = db
       .selectFrom('customers as cu')
       .innerJoinLateral(
-        () =>
-          applyFilter(filterBase(db, 'number'), filter, user, day)
-            .where(sql<boolean>`c.customer_id = cu.id`)
-            .select('c.id')
-            .orderBy('c.id', 'desc')
-            .limit(wanted)
-            .as('x'),
+        () => newestWhere(sql<boolean>`c.customer_id = cu.id`).as('x'),
         (join) => join.onTrue(),
       )
       .select(['x.id', sql<string | null>`lower(cu.name)`.as('name')])
       .orderBy(sql`lower(cu.name)`, filter.dir)
       .orderBy('x.id', 'desc')
       .limit(wanted);
-    const unnamed = applyFilter(filterBase(db, 'number'), filter, user, day)
-      .where('c.customer_id', 'is', null)
-      .select(['c.id', sql<string | null>`null::text`.as('name')])
-      .orderBy('c.id', 'desc')
-      .limit(wanted);
+    const unnamed = newestWhere(sql<boolean>`c.customer_id is null`).select(sql<string | null>`null::text`.as('name'));
     const both = sql<{ id: number; name: string | null }>`((${named}) union all (${unnamed}))`;
     const page = db
       .selectFrom(both.as('u'))
