@@ -13,8 +13,8 @@ import {
   deleteSavedView,
   filterToQuery,
   findOverviewRowAndTiles,
-  listOverview,
-  loadOverviewCounts,
+  listOverviewKept,
+  loadOverviewCountsKept,
   type OverviewRow,
   overviewQuerySchema,
   pageSize,
@@ -52,10 +52,38 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
   // The pickers: statuses, types and priorities go into every row; users only into the filter
   // (a row's responsible picker loads them when opened).
   const pickerOptions = () => loadCaseFormOptions(db, null);
-  // each row with its service-level badge, worked out from the deadlines stored on it
-  const withSlaBadges = async <L extends { rows: OverviewRow[] }>(list: L) => {
-    const badges = await slaBadgesOf(db, list.rows);
-    return { ...list, rows: list.rows.map((row, i) => ({ ...row, sla_badge: badges[i] ?? null })) };
+  // The rows' HTML, made once per kept list (listOverviewKept), language and minute: each row's
+  // service-level badge counts down in whole minutes and is worked out from the deadlines stored
+  // on it, so within a minute the same list reads the same. A list read again (a case changed) is
+  // a new array, and is made anew.
+  const rowsHtmlKept = new WeakMap<readonly OverviewRow[], Map<string, Promise<string>>>();
+  const rowsHtml = (request: FastifyRequest, reply: FastifyReply, rows: readonly OverviewRow[]) => {
+    const key = `${request.lang} ${Math.floor(Date.now() / 60_000)}`;
+    let made = rowsHtmlKept.get(rows);
+    if (!made) {
+      made = new Map();
+      rowsHtmlKept.set(rows, made);
+    }
+    let html = made.get(key);
+    if (!html) {
+      const locals = reply.locals;
+      if (!locals) throw new Error('the view context is missing');
+      // the minutes before are not asked for again
+      made.clear();
+      html = slaBadgesOf(db, rows).then((badges) =>
+        app.view('cases/index/_rows', {
+          rows: rows.map((row, i) => ({ ...row, sla_badge: badges[i] ?? null })),
+          today: day().today,
+          t: locals.t,
+          fmt: locals.fmt,
+          dataName: locals.dataName,
+        }),
+      );
+      made.set(key, html);
+      const failed = html;
+      failed.catch(() => made?.get(key) === failed && made.delete(key));
+    }
+    return html;
   };
 
   // The row as stored now, with the tiles, or 404 when the case is gone.
@@ -89,10 +117,11 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     // Two statements: the rows, and every count (with the bell and the saved views when the whole
     // page is rendered).
     const [list, counts, options] = await Promise.all([
-      listOverview(db, filter, user, day()).then(withSlaBadges),
-      loadOverviewCounts(db, user, day(), { page: !swapsResults }),
+      listOverviewKept(db, filter, user, day()),
+      loadOverviewCountsKept(db, user, day(), { page: !swapsResults }),
       pickerOptions(),
     ]);
+    const html = await rowsHtml(request, reply, list.rows);
     const { tiles, savedViews } = counts;
     if (reply.locals) reply.locals.unreadCount = counts.unread;
     const users = options.users;
@@ -106,6 +135,7 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
       {
         filter,
         rows: list.rows,
+        rowsHtml: html,
         hasMore: list.hasMore,
         pageSize,
         tiles,

@@ -1,6 +1,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { myApprovalsCount } from '../approvals/queries.ts';
+import { cachedRead, deepFreeze } from '../db/cached.ts';
 import type { Db } from '../db/database.ts';
 import type { StatusKind, User } from '../db/schema.ts';
 import { parseId, queryText } from '../forms/form.ts';
@@ -577,6 +578,56 @@ export async function listOverview(db: Db, filter: OverviewFilter, user: Pick<Us
   return { rows: rows.slice(0, pageSize), hasMore: rows.length > pageSize };
 }
 
+// Every table an overview row or count is read from. Each tells of its changes (migrations
+// 20261204_0500_change_notify and 1800_case_lists_notify_change).
+const rowTables = [
+  'cases',
+  'customers',
+  'contacts',
+  'users',
+  'case_statuses',
+  'case_types',
+  'priorities',
+  'work_orders',
+];
+const countTables = ['cases', 'case_tile_counts', 'approval_chains', 'notifications', 'saved_views'];
+
+// The overview's list as listOverview reads it, kept in this process until one of its tables
+// changes anywhere (src/db/cached.ts). Exact: a change committed before the request is always
+// seen, on every instance. A filter on service-level deadlines also changes by itself when the next
+// warning point or deadline passes, so its list is kept only until then. Agents reload their
+// overview all day; most loads find nothing changed.
+export async function listOverviewKept(db: Db, filter: OverviewFilter, user: Pick<User, 'id'>, day: Day) {
+  const key = `overview:${user.id}:${day.today}:${filterToQuery(filter)}`;
+  const now = new Date();
+  const list = await cachedRead(
+    db,
+    key,
+    rowTables,
+    async () => {
+      const [list, passes] = await Promise.all([
+        listOverview(db, filter, user, day),
+        filter.sla ? nextSlaPassing(db, filter.sla, now) : null,
+      ]);
+      return deepFreeze({ ...list, until: passes?.getTime() ?? null });
+    },
+    { exact: true, validUntil: (list) => list.until },
+  );
+  return list;
+}
+
+// When the next running deadline's warning point (at_risk) or the deadline itself (breached)
+// passes after `now`: when the list of that filter changes with no write. On the partial indexes.
+async function nextSlaPassing(db: Db, sla: 'at_risk' | 'breached', now: Date): Promise<Date | null> {
+  const column = sla === 'at_risk' ? 'sla_warn_at' : 'sla_due_at';
+  const row = await db
+    .selectFrom('cases')
+    .select((eb) => eb.fn.min(column).as('next'))
+    .where(column, '>', now)
+    .executeTakeFirst();
+  return (row?.next as Date | null | undefined) ?? null;
+}
+
 // A row as an edit sends it back, with the tiles it moved: one statement.
 export async function findOverviewRowAndTiles(
   db: Db,
@@ -621,23 +672,41 @@ export async function loadOverviewCounts(
   user: Pick<User, 'id'>,
   day: Day,
   opts: { page?: boolean } = {},
-): Promise<{ tiles: Tiles; unread: number; savedViews: SavedView[] }> {
-  const { rows } = await sql<Tiles & { unread: number | null; saved_views: SavedView[] | null }>`select
-      ${caseTileColumns(user, day)},
+): Promise<{ tiles: Tiles; unread: number; savedViews: SavedView[]; until: number | null }> {
+  const now = new Date();
+  const { rows } = await sql<
+    Tiles & { unread: number | null; saved_views: SavedView[] | null; next_warn_at: Date | null }
+  >`select
+      ${caseTileColumns(user, day, now)},
       (${myApprovalsCount(db, user.id)})::integer as my_approvals,
       ${opts.page ? sql`(${unreadCount(db, user.id)})::integer` : sql`null`} as unread,
-      ${opts.page ? savedViewsJson(user.id) : sql`null`} as saved_views`.execute(db);
+      ${opts.page ? savedViewsJson(user.id) : sql`null`} as saved_views,
+      (select min(sla_warn_at) from cases where sla_warn_at > ${now}) as next_warn_at`.execute(db);
   const row = rows[0];
   if (!row) throw new Error('the tile counts returned no row');
-  const { unread, saved_views, ...tiles } = row;
-  return { tiles, unread: unread ?? 0, savedViews: saved_views ?? [] };
+  const { unread, saved_views, next_warn_at, ...tiles } = row;
+  // "SLA at risk" changes by itself when the next warning point passes
+  return { tiles, unread: unread ?? 0, savedViews: saved_views ?? [], until: next_warn_at?.getTime() ?? null };
+}
+
+// loadOverviewCounts, kept as listOverviewKept keeps the list: until a table it reads changes
+// anywhere, or the next warning point passes. The day is in the key: overdue and new today turn
+// over at midnight.
+export function loadOverviewCountsKept(db: Db, user: Pick<User, 'id'>, day: Day, opts: { page?: boolean } = {}) {
+  return cachedRead(
+    db,
+    `overview-counts:${user.id}:${day.today}:${opts.page ? 'page' : 'list'}`,
+    countTables,
+    async () => deepFreeze(await loadOverviewCounts(db, user, day, opts)),
+    { exact: true, validUntil: (counts) => counts.until },
+  );
 }
 
 // The case tiles from the counters the trigger cases_count_tiles keeps (src/cases/tile-counts.ts):
 // a few rows each, as many at 1,000 unfinished cases as at 1,000,000. Overdue sums the counts of
 // the due dates before today, so it rolls over at midnight by itself. New today counts the cases
 // created since midnight on the created_at index: it grows with today's cases only.
-function caseTileColumns(user: Pick<User, 'id'>, day: Day): RawBuilder<unknown> {
+function caseTileColumns(user: Pick<User, 'id'>, day: Day, now = new Date()): RawBuilder<unknown> {
   const tally = (where: RawBuilder<unknown>) =>
     sql<number>`(select coalesce(sum(n), 0)::integer from case_tile_counts where ${where})`;
   return sql`${tally(sql`tally = 'responsible' and responsible_id = ${user.id}`)} as mine,
@@ -645,7 +714,7 @@ function caseTileColumns(user: Pick<User, 'id'>, day: Day): RawBuilder<unknown> 
       ${tally(sql`tally = 'due' and responsible_id is null and due_date < ${day.today}::date`)} as overdue,
       ${tally(sql`tally = 'waiting'`)} as waiting,
       (select count(*)::integer from cases where created_at >= ${startOfDay(day)}) as new_today,
-      (select count(*)::integer from (select 1 from cases where sla_warn_at <= ${new Date()}
+      (select count(*)::integer from (select 1 from cases where sla_warn_at <= ${now}
         limit ${slaAtRiskShownUpTo}) at_risk) as sla_at_risk`;
 }
 

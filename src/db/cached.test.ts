@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { loadCaseFormOptions } from '../cases/queries.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
+import { changeFeedApplicationName } from './change-feed.ts';
 import { changeFeedOf, createDb, type Db } from './database.ts';
 
 // The register lists on every page are kept per process and must still be exactly what the
@@ -87,9 +88,8 @@ test('a user deactivated by another instance is no longer offered as responsible
 test('while the change feed is cut off nothing is kept: every page reads the lists anew', async () => {
   await newCaseForm();
   await sql`select pg_terminate_backend(pid) from pg_stat_activity
-            where datname = current_database() and query = 'listen casedesk_change' and pid <> pg_backend_pid()`.execute(
-    ctx.other,
-  );
+            where datname = current_database() and application_name = ${changeFeedApplicationName}
+              and pid <> pg_backend_pid()`.execute(ctx.other);
   await waitFor(async () => changeFeedOf(ctx.db)?.connected === false, 'the feed notices');
   const a = await loadCaseFormOptions(ctx.db, null);
   const b = await loadCaseFormOptions(ctx.db, null);

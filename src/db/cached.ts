@@ -2,13 +2,16 @@ import type { Db } from './database.ts';
 import { changeFeedOf, rootDbOf } from './database.ts';
 
 // Reads that nearly never change (statuses, types, priorities, active users, canned replies, a
-// session and its user) but are wanted on almost every request: kept in this process and used again until one of the tables
-// they were read from changes. The change feed (src/db/change-feed.ts) hears every committed
+// session and its user) and lists that are asked for far more often than they change (the
+// overview's rows and counts) are kept in this process and used again until one of the tables they
+// were read from changes. The change feed (src/db/change-feed.ts) hears every committed
 // write on any instance; a write this process makes calls tablesChanged() as well, so the next
 // request here never waits for the notification. Without a listening connection nothing is kept.
 // maxAgeMs bounds what a lost notification could cost.
-type Entry = { tables: readonly string[]; at: number; value: Promise<unknown> };
-type Cache = { entries: Map<string, Entry> };
+type Entry = { tables: readonly string[]; at: number; until: number; value: Promise<unknown> };
+// byTable: the keys read from each table, so a change drops its entries without a walk over all
+// of them (the case lists hear of every case written anywhere)
+type Cache = { entries: Map<string, Entry>; byTable: Map<string, Set<string>> };
 const caches = new WeakMap<Db, Cache>();
 const maxAgeMs = 60_000;
 const maxEntries = 20_000;
@@ -18,53 +21,107 @@ function cacheOf(db: Db): Cache | null {
   if (!feed) return null;
   let cache = caches.get(db);
   if (!cache) {
-    const entries = new Map<string, Entry>();
-    feed.subscribe((table) => dropEntries(entries, table));
-    cache = { entries };
+    const made: Cache = { entries: new Map(), byTable: new Map() };
+    feed.subscribe((table) => dropEntries(made, table));
+    cache = made;
     caches.set(db, cache);
   }
   feed.ensureStarted();
   return feed.connected ? cache : null;
 }
 
-function dropEntries(entries: Map<string, Entry>, table: string): void {
-  for (const [key, entry] of entries) {
-    if (table === '*' || entry.tables.includes(table)) entries.delete(key);
+function dropEntries(cache: Cache, table: string): void {
+  if (table === '*') {
+    cache.entries.clear();
+    cache.byTable.clear();
+    return;
   }
+  const keys = cache.byTable.get(table);
+  if (!keys) return;
+  cache.byTable.delete(table);
+  // a key may also sit in another table's set: it is dropped there too when that one changes, at
+  // worst once more than needed
+  for (const key of keys) cache.entries.delete(key);
+}
+
+export type CachedReadOptions<T> = {
+  // A transaction's read may come from, and fill, its database's cache: for setup read on every
+  // write (the service levels) that the writing transactions never change. The load runs on the
+  // caller's own connection: asking the pool for a second one while a transaction holds the first
+  // can wait forever once every connection is held that way.
+  evenInTransaction?: boolean;
+  // Exact, not just soon: first make sure every change committed before this call has been heard
+  // (ChangeFeed.sync, one shared round trip), so a user who just changed something on another
+  // instance, or a job that just ran, is never shown what was there before. For lists that change
+  // all day (cases); the register lists take the feed's moment of delay.
+  exact?: boolean;
+  // When a value read now stops being true by itself, with no write (a deadline's warning point
+  // passing): a time in ms, or null for never.
+  validUntil?: (value: T) => number | null;
+};
+
+// The fence of an exact read: true once every change committed before now has been heard; false
+// when that cannot be known (nothing listens, or the listening connection does not answer within a
+// second, as when its network is gone and no error has come yet), and the caller reads anew.
+const syncWaitMs = 1_000;
+async function heardEverything(db: Db): Promise<boolean> {
+  const feed = changeFeedOf(db);
+  if (!feed?.connected) return false;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), syncWaitMs);
+  });
+  const heard = feed.sync().then(
+    () => true,
+    () => false,
+  );
+  return Promise.race([heard, late]).finally(() => clearTimeout(timer));
 }
 
 // key names the list (with its parameters); tables are every table the load reads.
-// evenInTransaction: a transaction's read may come from, and fill, its database's cache: for
-// setup read on every write (the service levels) that the writing transactions never change. The
-// load runs on the caller's own connection: asking the pool for a second one while a transaction
-// holds the first can wait forever once every connection is held that way.
-export function cachedRead<T>(
+export async function cachedRead<T>(
   db: Db,
   key: string,
   tables: readonly string[],
   load: (db: Db) => Promise<T>,
-  opts: { evenInTransaction?: boolean } = {},
+  opts: CachedReadOptions<T> = {},
 ): Promise<T> {
-  const cache = cacheOf(opts.evenInTransaction && db.isTransaction ? rootDbOf(db) : db);
+  const root = opts.evenInTransaction && db.isTransaction ? rootDbOf(db) : db;
+  if (opts.exact && !(await heardEverything(root))) return load(db);
+  const cache = cacheOf(root);
   if (!cache) return load(db);
   const now = Date.now();
   const found = cache.entries.get(key);
-  if (found && now - found.at < maxAgeMs) return found.value as Promise<T>;
+  if (found && now - found.at < maxAgeMs && now < found.until) return found.value as Promise<T>;
   // keys per session and per user: a large office's worth, then start over
-  if (cache.entries.size >= maxEntries) cache.entries.clear();
-  const entry: Entry = { tables, at: now, value: load(db) };
+  if (cache.entries.size >= maxEntries) dropEntries(cache, '*');
+  const entry: Entry = { tables, at: now, until: Number.POSITIVE_INFINITY, value: load(db) };
   cache.entries.set(key, entry);
-  // a failed read is not kept
-  entry.value.catch(() => {
-    if (cache.entries.get(key) === entry) cache.entries.delete(key);
-  });
+  for (const table of tables) {
+    let keys = cache.byTable.get(table);
+    if (!keys) {
+      keys = new Set();
+      cache.byTable.set(table, keys);
+    }
+    keys.add(key);
+  }
+  entry.value.then(
+    (value) => {
+      const until = opts.validUntil?.(value as T);
+      if (until !== undefined && until !== null) entry.until = until;
+    },
+    // a failed read is not kept
+    () => {
+      if (cache.entries.get(key) === entry) cache.entries.delete(key);
+    },
+  );
   return entry.value as Promise<T>;
 }
 
 // Called by the functions that write these tables, after their write committed.
 export function tablesChanged(db: Db, ...tables: string[]): void {
   const cache = caches.get(db);
-  if (cache) for (const table of tables) dropEntries(cache.entries, table);
+  if (cache) for (const table of tables) dropEntries(cache, table);
 }
 
 // A cached value is shared between requests; freezing it makes a caller's change throw instead.

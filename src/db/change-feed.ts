@@ -7,6 +7,8 @@ import pg from 'pg';
 // every request. While the listening connection is down nothing may be cached: `connected` is
 // false from the moment it fails until it listens again, and every listener hears '*' then.
 export const changeChannel = 'casedesk_change';
+// how the listening session is named in pg_stat_activity (its last query is sync()'s, not LISTEN)
+export const changeFeedApplicationName = 'casedesk change feed';
 const retryMs = [250, 1_000, 5_000];
 
 type Listener = (table: string) => void;
@@ -18,6 +20,10 @@ export class ChangeFeed {
   private failures = 0;
   private retry: NodeJS.Timeout | null = null;
   private readonly listeners = new Set<Listener>();
+  // sync(): the round trip on the listening connection now under way, and the one callers who
+  // came after it started wait for
+  private syncing: Promise<void> | null = null;
+  private nextSync: Promise<void> | null = null;
   connected = false;
 
   constructor(private readonly connectionString: string) {}
@@ -35,6 +41,34 @@ export class ChangeFeed {
     return () => this.listeners.delete(listener);
   }
 
+  // Resolves once every change committed before the call has been heard here. PostgreSQL sends a
+  // listening session its pending notifications before it answers a query, so one trivial query on
+  // the listening connection is a fence: when it returns, every listener has heard of each write
+  // that committed before it was sent. A caller that comes while one is under way waits for the
+  // next (the running one may have been sent before its caller's write was known to it); all who
+  // wait share it, so a busy process sends about one per round trip, not one per request.
+  // Rejects when nothing listens: then nothing may be served from memory.
+  sync(): Promise<void> {
+    if (this.nextSync) return this.nextSync;
+    const after = this.syncing ?? Promise.resolve();
+    const next = after
+      .catch(() => undefined)
+      .then(() => {
+        if (this.nextSync === next) this.nextSync = null;
+        const client = this.client;
+        if (!client || !this.connected) throw new Error('the change feed is not listening');
+        const fence = client.query('select 1').then(() => undefined);
+        this.syncing = fence;
+        const done = () => {
+          if (this.syncing === fence) this.syncing = null;
+        };
+        fence.then(done, done);
+        return fence;
+      });
+    this.nextSync = next;
+    return next;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.retry) clearTimeout(this.retry);
@@ -46,7 +80,10 @@ export class ChangeFeed {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString });
+    const client = new pg.Client({
+      connectionString: this.connectionString,
+      application_name: changeFeedApplicationName,
+    });
     client.on('notification', (message) => {
       if (message.channel === changeChannel && message.payload) this.emit(message.payload);
     });
