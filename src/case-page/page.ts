@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { loadCaseApproval } from '../approvals/queries.ts';
 import { type CaseView, findCaseByNumber, findCaseWithUnreadCount, loadCaseFormOptions } from '../cases/queries.ts';
 import { historyTab, internalTab } from '../cases/tabs.ts';
+import { cachedRead, deepFreeze } from '../db/cached.ts';
 import { discussionTab } from '../discussions/tab.ts';
 import { documentsTab } from '../documents/tab.ts';
 import { slaBadgesOf } from '../service-levels/badges.ts';
@@ -22,13 +23,50 @@ export function findTab(name: string): CaseTab {
   return tab;
 }
 
+// Every table the case page reads, whichever tab is open: what it shows is kept in the process
+// until one of them changes anywhere (src/db/cached.ts), and each tells of its changes (migrations
+// 20261204_0500_change_notify, 1800_case_lists_notify_change, 1810_case_page_notify_change).
+// case-page-kept.test.ts checks this list against the statements each tab's page runs.
+export const casePageTables = [
+  'cases',
+  'case_statuses',
+  'case_types',
+  'priorities',
+  'customers',
+  'contacts',
+  'users',
+  'work_orders',
+  'notifications',
+  'thread_entries',
+  'inbound_messages',
+  'outbox',
+  'drafts',
+  'canned_replies',
+  'discussion_posts',
+  'case_events',
+  'documents',
+  'document_folders',
+  'files',
+  'approval_chains',
+];
+
 // For a GET of the whole page (routes with config countsUnread): the case and the bell's count
-// in one statement.
+// in one statement, or none while nothing the page shows has changed since it was last read.
+// Exact: a change committed anywhere before the request is always seen.
 export async function loadCaseForPage(
   request: FastifyRequest<{ Params: { number: string } }>,
   reply: FastifyReply,
 ): Promise<CaseView> {
-  const found = await findCaseWithUnreadCount(request.server.deps.db, request.params.number, currentUser(request).id);
+  const db = request.server.deps.db;
+  const { number } = request.params;
+  const userId = currentUser(request).id;
+  const found = await cachedRead(
+    db,
+    `case-page:${userId}:${number}`,
+    casePageTables,
+    async () => deepFreeze(await findCaseWithUnreadCount(db, number, userId)),
+    { exact: true },
+  );
   if (!found) throw notFound();
   if (reply.locals) reply.locals.unreadCount = found.unread;
   return found.kase;
@@ -80,20 +118,36 @@ export async function renderCasePage(
 ): Promise<FastifyReply> {
   const db = request.server.deps.db;
   const tab = findTab(tabName);
-  const [options, tabData, approval, slaBadge] = await Promise.all([
-    loadCaseFormOptions(db, extra.customerId !== undefined ? extra.customerId : kase.customer_id),
-    tab.load({ db, kase, user: currentUser(request) }),
-    // a document case shows its document (and the approver's decision form) above the tabs
-    isHtmx(request) ? null : loadCaseApproval(db, kase.id, currentUser(request).id),
-    isHtmx(request) ? null : slaBadgesOf(db, [kase]).then(([badge]) => badge ?? null),
+  const user = currentUser(request);
+  const whole = !isHtmx(request);
+  const customerId = extra.customerId !== undefined ? extra.customerId : kase.customer_id;
+  const load = async () => {
+    const [options, tabData, approval] = await Promise.all([
+      loadCaseFormOptions(db, customerId),
+      tab.load({ db, kase, user }),
+      // a document case shows its document (and the approver's decision form) above the tabs
+      whole ? loadCaseApproval(db, kase.id, user.id) : null,
+    ]);
+    // For the Manage menu, which only the whole page shows. The thread tab has read every entry
+    // with its mail's state already and passes them on.
+    const unsentReplies = !whole
+      ? []
+      : 'unsentReplies' in tabData
+        ? tabData.unsentReplies
+        : await listUnsentReplies(db, kase.id);
+    return deepFreeze({ options, tabData, approval, unsentReplies });
+  };
+  // Kept like the case itself (loadCaseForPage), for the case as read then: its version is in the
+  // key. Not exact a second time: the case was read after the fence one step ago.
+  const [{ options, tabData, approval, unsentReplies }, slaBadge] = await Promise.all([
+    cachedRead(
+      db,
+      `case-page:${user.id}:${kase.id}:${kase.version}:${tab.name}:${customerId}:${whole}`,
+      casePageTables,
+      load,
+    ),
+    whole ? slaBadgesOf(db, [kase]).then(([badge]) => badge ?? null) : null,
   ]);
-  // For the Manage menu, which only the whole page shows. The thread tab has read every entry
-  // with its mail's state already and passes them on.
-  const unsentReplies = isHtmx(request)
-    ? []
-    : 'unsentReplies' in tabData
-      ? tabData.unsentReplies
-      : await listUnsentReplies(db, kase.id);
   // The page carries the user's drafts (src/drafts/): going back to it must ask the server again,
   // not show a copy from the browser's cache that has the boxes as they were before.
   reply.header('Cache-Control', 'no-store');
