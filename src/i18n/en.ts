@@ -804,6 +804,8 @@ export const en = {
   'sla.calendars.delete': 'Delete calendar',
   'sla.calendars.delete_confirm': 'Delete the calendar {name}?',
   'sla.calendars.deleted': 'Calendar deleted.',
+  'sla.calendars.stale':
+    'Someone saved these business hours after you opened them. What you typed is below: save again to replace their changes, or go back to see them.',
   'sla.calendars.holiday_dates': 'Public holidays and eves this year and next',
   'sla.calendars.holiday_name': 'Holiday',
   'sla.day.mon': 'Monday',
