@@ -587,6 +587,8 @@ export const en = {
   'sla.target.resolution': 'Resolution',
   'sla.badge.due': '{target} due in {left}',
   'sla.badge.breached': 'Breached by {over}',
+  // whole wall-clock days to or since a deadline (badges.ts badgeDays)
+  'sla.badge.days': '{days} d',
   'sla.badge.paused': '{target} paused',
   'sla.badge.at_risk': '(at risk)',
   'sla.badge.deadline': 'Due {when}',

@@ -589,6 +589,8 @@ export const sv: Record<MessageKey, string> = {
   'sla.target.resolution': 'Lösning',
   'sla.badge.due': '{target} inom {left}',
   'sla.badge.breached': 'Överskriden med {over}',
+  // whole wall-clock days to or since a deadline (badges.ts badgeDays)
+  'sla.badge.days': '{days} d',
   'sla.badge.paused': '{target} pausad',
   'sla.badge.at_risk': '(i fara)',
   'sla.badge.deadline': 'Senast {when}',
