@@ -243,15 +243,29 @@ test('every case runs by its first matching policy, with the clock a replay of i
   // the tile and the filters have something to show; finished and waiting cases have no deadline
   const levels = await one(
     ctx.db,
-    sql<{ at_risk: number; breached: number; ok: number; idle_with_deadline: number }>`
+    sql<{
+      at_risk: number;
+      breached: number;
+      ok: number;
+      long_breached: number;
+      idle_with_deadline: number;
+      closed_running: number;
+    }>`
       select count(*) filter (where sla_warn_at <= now())::int as at_risk,
         count(*) filter (where sla_due_at <= now())::int as breached,
         count(*) filter (where sla_warn_at > now())::int as ok,
-        count(*) filter (where status_kind in ('closed', 'waiting') and sla_due_at is not null)::int as idle_with_deadline
+        count(*) filter (where sla_due_at <= now() - interval '15 days')::int as long_breached,
+        count(*) filter (where status_kind in ('closed', 'waiting') and sla_due_at is not null)::int as idle_with_deadline,
+        count(*) filter (where status_kind = 'closed' and (sla_clock->'response'->>'runningSince' is not null
+          or sla_clock->'resolution'->>'runningSince' is not null))::int as closed_running
       from cases`,
   );
   assert.ok(levels.breached > 0 && levels.at_risk > levels.breached - 1, JSON.stringify(levels));
+  // realistic clocks: most deadlines ahead, a few breached, and by days at most, not years
+  assert.ok(levels.breached * 4 < levels.ok + levels.at_risk, JSON.stringify(levels));
+  assert.is(levels.long_breached, 0);
   assert.is(levels.idle_with_deadline, 0);
+  assert.is(levels.closed_running, 0);
 });
 
 test('refuses a database that already has cases', async () => {

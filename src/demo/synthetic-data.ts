@@ -462,10 +462,19 @@ async function insertCaseBatch(
         case when ${rnd(11)} < 0.003 then 'named' when ${rnd(13)} < 0.85 then 'known' when ${rnd(13)} < 0.95 then 'named'
           else 'none' end as contact_mode,
         1 + floor(cardinality(w.subjects) * ${rnd(15)})::integer as topic,
-        -- ~3 entries a case; one case in a thousand is a long saga of 40–60
-        case when ${rnd(16)} < 0.001 then 40 + floor(${rnd(17)} * 21)::integer
-          else 1 + floor(${rnd(17)} * 5)::integer end as entries,
+        -- ~3 entries a case; one case in a thousand is a long saga of 40–60. An unfinished case
+        -- older than a day has been answered and has heard from the customer again (see cc)
+        greatest(case when ${rnd(16)} < 0.001 then 40 + floor(${rnd(17)} * 21)::integer
+          else 1 + floor(${rnd(17)} * 5)::integer end,
+          case when k.kind <> 'closed' and k.age_days > 1 then 3 else 1 end) as entries,
         (0.5 + ${rnd(18)} * 30) * 3600000 as gap_ms,
+        -- an unfinished case's last entry, this long before now: mostly a few hours (well within
+        -- any response target), some within a day (near it, or past it after a working day), a
+        -- few days or two weeks (breached by hours to days)
+        case when ${rnd(50)} < 0.78 then ${rnd(51)} * 4 when ${rnd(50)} < 0.92 then 4 + ${rnd(51)} * 20
+          when ${rnd(50)} < 0.98 then 24 + ${rnd(51)} * 72 else 96 + ${rnd(51)} * 240 end * 3600000 as since_ms,
+        -- and how long staff took to answer each message of the customer's
+        (0.5 + ${rnd(52)} * 7.5) * 3600000 as reply_ms,
         case when ${rnd(19)} < 0.05 then 1 + floor(${rnd(20)} * 3)::integer else 0 end as posts,
         ${rnd(10)} < 0.55 as from_email,
         (1 + ${rnd(21)} * 47) * 3600000 as closing_ms
@@ -492,10 +501,9 @@ async function insertCaseBatch(
         case when c.from_email or cu.id is null then null else w.user_ids[coalesce(c.resp, c.helper)] end as created_by,
         w.subjects[c.topic] || case when w.located[c.topic] then ' ' || pg_temp.pick(w.locations, c.n, 23) else '' end
           || ' ' || w.problems[c.topic] || ' ' || pg_temp.pick(w.whens, c.n, 24) || '.' as opening,
-        -- entries never lie in the future: the newest cases get their replies closer together
-        least(c.gap_ms, (${plan.nowMs}::bigint - c.created_ms) / (c.entries + 1.0)) as gap_ms,
+        timing.reply_ms, timing.wait_ms,
         'epoch'::timestamptz + least(${plan.nowMs}::bigint, c.created_ms
-          + (c.entries - 1) * least(c.gap_ms, (${plan.nowMs}::bigint - c.created_ms) / (c.entries + 1.0))
+          + (c.entries / 2) * timing.reply_ms + ((c.entries - 1) / 2) * timing.wait_ms
           + case when c.kind = 'closed' then c.closing_ms else 0 end)::double precision * interval '1 millisecond'
           as last_activity_at
       from c cross join w
@@ -504,6 +512,24 @@ async function insertCaseBatch(
           and ct.id = ${customers.contactIdBase}::integer + (c.customer_key - 1) * 3 + 1
             + floor(${rnd(14, sql.ref('c.n'))} * pg_temp.contact_count(c.customer_key))::integer
         cross join lateral (select pg_temp.pick(w.first_names, c.n, 25) as first, pg_temp.pick(w.surnames, c.n, 26) as last) person
+        cross join lateral (select (${plan.nowMs}::bigint - c.created_ms)::double precision as age_ms) age
+        -- from the opening to the last entry: an unfinished case's ends since_ms before now (at
+        -- most half its age), so its clock, which ran until the last entry only while staff owed
+        -- an answer, runs from a recent moment and not from years back
+        cross join lateral (select age.age_ms - least(c.since_ms, age.age_ms / 2) as span_ms) span
+        -- Entry e (the customer writes the odd ones, staff the even ones) comes e / 2 answers and
+        -- (e − 1) / 2 waits for the customer after the opening. A finished case's entries are
+        -- evenly apart; entries never lie in the future: the newest cases get theirs closer
+        -- together. An unfinished case's answers come within hours and its waits fill the rest.
+        cross join lateral (
+          select case when c.kind = 'closed' then least(c.gap_ms, age.age_ms / (c.entries + 1.0))
+            else least(c.reply_ms, span.span_ms / c.entries) end as reply_ms
+        ) answer
+        cross join lateral (
+          select answer.reply_ms,
+            case when c.kind = 'closed' or c.entries < 3 then answer.reply_ms
+              else (span.span_ms - (c.entries / 2) * answer.reply_ms) / ((c.entries - 1) / 2) end as wait_ms
+        ) timing
     )
     select * from cc`.execute(trx);
   // a temp table has no statistics until analyzed; the joins below want the row count
@@ -542,7 +568,7 @@ async function insertCaseBatch(
     -- sign-off and signature; the HTML and its tag-stripped text (what case_search_document
     -- indexes: each tag becomes one space) are put together from the same parts.
     parts as (
-      select c.id as case_id, e, c.created_at, c.gap_ms,
+      select c.id as case_id, e, c.created_at, c.reply_ms, c.wait_ms,
         case when e % 2 = 1 then 'customer' else 'staff' end as side,
         case when e % 2 = 0 then w.user_ids[c.staff] when e = 1 then c.created_by end as user_id,
         case when e % 2 = 1 then c.author_name else w.user_names[c.staff] end as author_name,
@@ -561,7 +587,8 @@ async function insertCaseBatch(
         '<div>' || greeting || '<br><br>' || message || '<br><br>' || sign_off || '<br>' || signature || '</div>'
           as body_html,
         ' ' || greeting || '  ' || message || '  ' || sign_off || ' ' || signature || ' ' as plain_text,
-        created_at + ((e - 1) * gap_ms)::double precision * interval '1 millisecond' as created_at
+        created_at + ((e / 2) * reply_ms + ((e - 1) / 2) * wait_ms)::double precision * interval '1 millisecond'
+          as created_at
       from parts
     ),
     thread as (
@@ -707,8 +734,9 @@ type BatchClocks = {
 };
 
 // Each case of the batch its clock as the lifecycle would have kept it: the events it would have
-// heard (opened at creation; from the thread, a staff reply or a customer's message per entry;
-// waiting at the last entry, or closed when the case was), replayed with the policy the case
+// heard (opened at creation; from the thread, a staff reply or a customer's message per entry,
+// an unfinished case waiting between an answer and the customer's next message; waiting at the
+// last entry, or closed when the case was), replayed with the policy the case
 // matches first (replaySla), stored as clockColumns stores them, and the events themselves for
 // a later replay.
 async function batchClocks(trx: Transaction<Database>, plan: CasePlan, policies: PolicyFinder): Promise<BatchClocks> {
@@ -717,14 +745,15 @@ async function batchClocks(trx: Transaction<Database>, plan: CasePlan, policies:
     kind: StatusKind;
     created_ms: string;
     entries: number;
-    gap_ms: number;
+    reply_ms: number;
+    wait_ms: number;
     closed_ms: string;
     customer_id: number | null;
     priority_id: number | null;
     case_type_id: number;
   }>`
     select id, kind, (extract(epoch from created_at) * 1000)::bigint::text as created_ms, entries,
-      gap_ms::double precision as gap_ms, floor(extract(epoch from last_activity_at) * 1000)::bigint::text as closed_ms,
+      reply_ms::double precision as reply_ms, wait_ms::double precision as wait_ms, floor(extract(epoch from last_activity_at) * 1000)::bigint::text as closed_ms,
       customer_id, priority_id, case_type_id
     from seed_batch order by id`.execute(trx);
   const out: BatchClocks = {
@@ -746,10 +775,22 @@ async function batchClocks(trx: Transaction<Database>, plan: CasePlan, policies:
     if (!policy) continue;
     const created = Number(row.created_ms);
     // the thread's entries, as the seed timed them (to the millisecond)
-    const entryAt = (e: number) => Math.floor(created + (e - 1) * row.gap_ms);
+    const entryAt = (e: number) =>
+      Math.floor(created + Math.floor(e / 2) * row.reply_ms + Math.floor((e - 1) / 2) * row.wait_ms);
     const heard: { type: SlaEvent['type']; ms: number }[] = [{ type: 'opened', ms: created }];
-    for (let e = 2; e <= row.entries; e++)
-      heard.push({ type: e % 2 === 0 ? 'staff_reply' : 'customer_message', ms: entryAt(e) });
+    // An unfinished case waited for the customer after each answer the customer wrote back to:
+    // its clock stood still then (the policies pause while waiting), as the agents set it.
+    const waits = row.kind !== 'closed';
+    for (let e = 2; e <= row.entries; e++) {
+      const ms = entryAt(e);
+      if (e % 2 === 0) {
+        heard.push({ type: 'staff_reply', ms });
+        if (waits && e < row.entries) heard.push({ type: 'waiting', ms });
+      } else {
+        if (waits) heard.push({ type: 'resumed', ms });
+        heard.push({ type: 'customer_message', ms });
+      }
+    }
     if (row.kind === 'waiting') heard.push({ type: 'waiting', ms: Math.min(plan.nowMs, entryAt(row.entries)) });
     if (row.kind === 'closed') heard.push({ type: 'closed', ms: Number(row.closed_ms) });
     const events = heard.map((h): SlaEvent => ({ type: h.type, at: new Date(h.ms).toISOString() }));

@@ -587,6 +587,8 @@ export const en = {
   'sla.target.resolution': 'Resolution',
   'sla.badge.due': '{target} due in {left}',
   'sla.badge.breached': 'Breached by {over}',
+  // whole wall-clock days to or since a deadline (badges.ts badgeDays)
+  'sla.badge.days': '{days} d',
   'sla.badge.paused': '{target} paused',
   'sla.badge.at_risk': '(at risk)',
   'sla.badge.deadline': 'Due {when}',
@@ -804,6 +806,8 @@ export const en = {
   'sla.calendars.delete': 'Delete calendar',
   'sla.calendars.delete_confirm': 'Delete the calendar {name}?',
   'sla.calendars.deleted': 'Calendar deleted.',
+  'sla.calendars.stale':
+    'Someone saved these business hours after you opened them. What you typed is below: save again to replace their changes, or go back to see them.',
   'sla.calendars.holiday_dates': 'Public holidays and eves this year and next',
   'sla.calendars.holiday_name': 'Holiday',
   'sla.day.mon': 'Monday',

@@ -589,6 +589,8 @@ export const sv: Record<MessageKey, string> = {
   'sla.target.resolution': 'Lösning',
   'sla.badge.due': '{target} inom {left}',
   'sla.badge.breached': 'Överskriden med {over}',
+  // whole wall-clock days to or since a deadline (badges.ts badgeDays)
+  'sla.badge.days': '{days} d',
   'sla.badge.paused': '{target} pausad',
   'sla.badge.at_risk': '(i fara)',
   'sla.badge.deadline': 'Senast {when}',
@@ -806,6 +808,8 @@ export const sv: Record<MessageKey, string> = {
   'sla.calendars.delete': 'Ta bort kalendern',
   'sla.calendars.delete_confirm': 'Ta bort kalendern {name}?',
   'sla.calendars.deleted': 'Kalendern är borttagen.',
+  'sla.calendars.stale':
+    'Någon sparade de här öppettiderna efter att du öppnade dem. Det du skrev finns kvar nedan: spara igen för att ersätta deras ändringar, eller gå tillbaka för att se dem.',
   'sla.calendars.holiday_dates': 'Helgdagar och aftnar i år och nästa år',
   'sla.calendars.holiday_name': 'Helgdag',
   'sla.day.mon': 'Måndag',

@@ -13,14 +13,16 @@ import {
   deleteCalendar,
   deletePolicy,
   formatClockTime,
-  loadedSchema,
+  loadedAtValue,
   movePolicy,
   moveSchema,
   newCalendarValues,
   newPolicyValues,
+  parseLoadedAt,
   policyFormValues,
   policySchema,
   removeClosedDay,
+  StaleSaveError,
   slaTargets,
   timeZones,
   updateCalendar,
@@ -131,11 +133,18 @@ export async function registerBusinessHoursRoutes(app: FastifyInstance, opts: Bu
     if (!form.ok) return showForm(reply, { calendar, values, errors: form.errors }, 422);
     try {
       const id = calendar ? calendar.id : await createCalendar(db, form.data);
-      if (calendar && !(await updateCalendar(db, calendar.id, form.data))) throw notFound();
+      if (calendar && !(await updateCalendar(db, calendar.id, form.data, parseLoadedAt(request.body))))
+        throw notFound();
       if (calendar) await replayUnfinishedCaseClocks(db);
       return redirectAfterPost(request, reply, `${base}/${id}`, request.t('common.saved'));
     } catch (error) {
       if (!(error instanceof FormError)) throw error;
+      // saved by someone else since: what this user typed stays, and a second save replaces theirs
+      if (calendar && error instanceof StaleSaveError) {
+        const fresh = (await findCalendar(db, calendar.id)) ?? calendar;
+        const loaded_at = loadedAtValue(fresh.updated_at);
+        return showForm(reply, { calendar: fresh, values: { ...values, loaded_at }, errors: error.fields }, 409);
+      }
       return showForm(reply, { calendar, values, errors: error.fields }, 422);
     }
   }
@@ -231,23 +240,18 @@ export async function registerServiceLevelRoutes(app: FastifyInstance): Promise<
     const values = typedValues(request.body);
     const form = parseForm(policySchema, request.body);
     if (!form.ok) return showForm(reply, { policy, values, errors: form.errors }, 422);
-    const loaded = parseForm(loadedSchema, request.body);
-    const loadedAt = loaded.ok && loaded.data.loaded_at ? new Date(loaded.data.loaded_at) : undefined;
     try {
       const id = policy ? policy.id : await createPolicy(db, form.data);
-      if (policy && !(await updatePolicy(db, policy.id, form.data, loadedAt))) throw notFound();
+      if (policy && !(await updatePolicy(db, policy.id, form.data, parseLoadedAt(request.body)))) throw notFound();
       await replayUnfinishedCaseClocks(db);
       return redirectAfterPost(request, reply, `${base}/${id}`, request.t('common.saved'));
     } catch (error) {
       if (!(error instanceof FormError)) throw error;
       // saved by someone else since: what this user typed stays, and a second save replaces theirs
-      if (policy && error.fields._form === 'sla.policies.stale') {
+      if (policy && error instanceof StaleSaveError) {
         const fresh = (await findPolicy(db, policy.id)) ?? policy;
-        return showForm(
-          reply,
-          { policy: fresh, values: { ...values, loaded_at: fresh.updated_at.toISOString() }, errors: error.fields },
-          409,
-        );
+        const loaded_at = loadedAtValue(fresh.updated_at);
+        return showForm(reply, { policy: fresh, values: { ...values, loaded_at }, errors: error.fields }, 409);
       }
       return showForm(reply, { policy, values, errors: error.fields }, 422);
     }

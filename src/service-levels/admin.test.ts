@@ -173,6 +173,51 @@ test('added closed days: added, refused twice, removed', async () => {
   assert.is(left.length, 0);
 });
 
+test('two tabs editing one calendar: the later save is refused with what it typed kept, and a second save wins', async () => {
+  const id = await createCalendarThroughForm(weekForm({ name: 'Två kalenderflikar' }));
+  const loadedAt = (html: string) => /name="loaded_at" value="([^"]+)"/.exec(html)?.[1] ?? '';
+  const tab1 = loadedAt((await ctx.admin.get(`/admin/business-hours/${id}`)).body);
+  const tab2 = loadedAt((await ctx.admin.get(`/admin/business-hours/${id}`)).body);
+  assert.ok(tab1 && tab1 === tab2, 'both tabs carry when they were opened');
+  const first = await ctx.admin.post(
+    `/admin/business-hours/${id}`,
+    weekForm({ name: 'Två kalenderflikar', mon_closes: '16:00', loaded_at: tab1 }),
+  );
+  assert.is(first.statusCode, 303, first.body);
+  const second = await ctx.admin.post(
+    `/admin/business-hours/${id}`,
+    weekForm({ name: 'Flik två', fri_opens: '09:00', loaded_at: tab2 }),
+  );
+  assert.is(second.statusCode, 409);
+  assert.match(second.body, 'Någon sparade de här öppettiderna efter att du öppnade dem.');
+  assert.match(second.body, 'value="Flik två"');
+  assert.match(second.body, 'name="fri_opens" value="09:00"');
+  assert.match(second.body, 'name="mon_closes" value="17:00"');
+  const kept = await ctx.db.selectFrom('business_calendars').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  assert.is(kept.name, 'Två kalenderflikar');
+  assert.equal(kept.week[0], [
+    [480, 720],
+    [780, 960],
+  ]);
+  assert.equal(kept.week[4]?.[0], [480, 720]);
+  // the refusal carries the row's new "opened at": saving again replaces the first tab's save
+  const reloaded = loadedAt(second.body);
+  assert.ok(reloaded && reloaded !== tab2);
+  const again = await ctx.admin.post(
+    `/admin/business-hours/${id}`,
+    weekForm({ name: 'Flik två', fri_opens: '09:00', loaded_at: reloaded }),
+  );
+  assert.is(again.statusCode, 303, again.body);
+  const replaced = await ctx.db
+    .selectFrom('business_calendars')
+    .selectAll()
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+  assert.is(replaced.name, 'Flik två');
+  assert.equal(replaced.week[0]?.[1], [780, 1020]);
+  assert.equal(replaced.week[4]?.[0], [540, 720]);
+});
+
 async function createPolicyThroughForm(form: Record<string, string>): Promise<number> {
   await ctx.admin.get('/admin/service-levels/new');
   const res = await ctx.admin.post('/admin/service-levels', form);

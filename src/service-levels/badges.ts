@@ -1,8 +1,9 @@
 import type { Db } from '../db/database.ts';
+import { addBusinessMinutes } from './calendar.ts';
 import { type SlaLevel, slaStateAt } from './clock.ts';
 import { swedishHolidayDates } from './holidays.ts';
 import { findSlaPoliciesById } from './queries.ts';
-import type { SlaClock, SlaTarget } from './types.ts';
+import type { BusinessCalendar, SlaClock, SlaTarget } from './types.ts';
 
 // What a case's service-level badge says: its most pressing target, in business time.
 export type SlaBadge = {
@@ -13,7 +14,37 @@ export type SlaBadge = {
   // the wall-clock deadline (null while paused)
   dueAt: string | null;
   paused: boolean;
+  // whole days to the deadline or since it, when the badge counts in days (badgeDays); else null
+  days: number | null;
 };
+
+const DAY = 86_400_000;
+// From here on a badge counts in days: under it "2 h 10 min", from it "3 d".
+const DAY_MINUTES = 24 * 60;
+
+/**
+ * The whole days a badge shows for `minutes` business minutes left (negative: overspent), or null
+ * under 24 hours of business time, which the badge shows in hours and minutes. The days are
+ * wall-clock days to the deadline (since it, when breached), rounded down: business minutes / 1440
+ * would call 300 business hours "12 d" in an 8-hour calendar, when the deadline is six weeks away.
+ * A paused target has no deadline: its minutes are laid out in the calendar back from (forward
+ * from) now, the wall-clock time they take. Business time never runs faster than the wall clock,
+ * so from 24 business hours on this is at least 1.
+ */
+export function badgeDays(minutes: number, dueAt: string | null, now: Date, calendar: BusinessCalendar): number | null {
+  if (Math.abs(minutes) < DAY_MINUTES) return null;
+  let wall: number;
+  if (dueAt !== null) wall = Math.abs(Date.parse(dueAt) - now.getTime());
+  else {
+    try {
+      wall = Math.abs(addBusinessMinutes(calendar, now, minutes).getTime() - now.getTime());
+    } catch {
+      // a calendar that no longer opens: the minutes as if it were always open
+      wall = Math.abs(minutes) * 60_000;
+    }
+  }
+  return Math.max(1, Math.floor(wall / DAY));
+}
 
 type Clocked = { sla_policy_id: number | null; sla_clock: SlaClock | null };
 
@@ -39,12 +70,16 @@ export async function slaBadgesOf(db: Db, rows: readonly Clocked[], now = new Da
     );
     const top = states[0];
     if (!top) return null;
+    const minutes = Math.round(top.businessMinutesLeft);
+    // a paused badge that is not breached shows no time
+    const showsTime = top.level === 'breached' || !top.paused;
     return {
       target: top.target,
       level: top.level,
-      minutes: Math.round(top.businessMinutesLeft),
+      minutes,
       dueAt: top.dueAt,
       paused: top.paused,
+      days: showsTime ? badgeDays(minutes, top.dueAt, now, policy.calendar) : null,
     };
   });
 }

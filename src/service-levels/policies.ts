@@ -9,6 +9,7 @@ import {
   FormError,
   optionalIdField,
   optionalText,
+  parseForm,
   requiredText,
   singleLine,
 } from '../forms/form.ts';
@@ -149,7 +150,8 @@ export type CalendarInput = z.output<typeof calendarSchema>;
 // A form shows two spans a day at most (a break between them); a week stored with more (by a
 // script) shows its first opening and last closing, with the first gap as the break.
 export function calendarFormValues(
-  calendar: Pick<CalendarRow, 'name' | 'time_zone' | 'week' | 'swedish_holidays' | 'closed_eves'>,
+  calendar: Pick<CalendarRow, 'name' | 'time_zone' | 'week' | 'swedish_holidays' | 'closed_eves'> &
+    Partial<Pick<CalendarRow, 'updated_at'>>,
 ): Record<string, string> {
   const values: Record<string, string> = {
     name: calendar.name,
@@ -157,6 +159,7 @@ export function calendarFormValues(
     swedish_holidays: calendar.swedish_holidays ? 'on' : '',
     closed_eves: calendar.closed_eves ? 'on' : '',
   };
+  if (calendar.updated_at) values.loaded_at = loadedAtValue(calendar.updated_at);
   weekdays.forEach((day, i) => {
     const spans = calendar.week[i] ?? [];
     const first = spans[0];
@@ -219,18 +222,19 @@ export async function createCalendar(db: Db, input: CalendarInput): Promise<numb
   return row.id;
 }
 
-export async function updateCalendar(db: Db, id: number, input: CalendarInput): Promise<boolean> {
-  const result = await refusingDuplicates(
-    () =>
-      db
-        .updateTable('business_calendars')
-        .set({ ...calendarColumns(input), updated_at: new Date() })
-        .where('id', '=', id)
-        .executeTakeFirst(),
-    calendarUniqueErrors,
-  );
+// loadedAt: when the form was opened (see StaleSaveError).
+export async function updateCalendar(db: Db, id: number, input: CalendarInput, loadedAt?: Date): Promise<boolean> {
+  const result = await refusingDuplicates(() => {
+    let update = db
+      .updateTable('business_calendars')
+      .set({ ...calendarColumns(input), updated_at: new Date() })
+      .where('id', '=', id);
+    if (loadedAt) update = update.where(unchangedSince(loadedAt));
+    return update.executeTakeFirst();
+  }, calendarUniqueErrors);
   tablesChanged(db, 'business_calendars');
-  return result.numUpdatedRows > 0n;
+  if (result.numUpdatedRows > 0n) return true;
+  return refuseIfSavedSince(db, 'business_calendars', id, 'sla.calendars.stale');
 }
 
 // A calendar that a policy uses stays: the policy would have nothing to count in.
@@ -384,7 +388,7 @@ export function policyFormValues(policy: PolicyWithCustomer): Record<string, str
     pause_while_waiting: policy.pause_while_waiting ? 'on' : '',
     warn_percent: String(policy.warn_percent),
     escalation_user_id: String(policy.escalation_user_id ?? ''),
-    loaded_at: policy.updated_at.toISOString(),
+    loaded_at: loadedAtValue(policy.updated_at),
   };
   const stored: Record<SlaTargetField, number | null> = {
     first_response: policy.first_response_minutes,
@@ -466,8 +470,7 @@ export async function createPolicy(db: Db, input: PolicyInput): Promise<number> 
   return row.id;
 }
 
-// loadedAt: when the form was opened (the policy's updated_at then). Saved since by someone else
-// (another tab, another admin), the edit is refused rather than silently undoing theirs.
+// loadedAt: when the form was opened (see StaleSaveError).
 export async function updatePolicy(db: Db, id: number, input: PolicyInput, loadedAt?: Date): Promise<boolean> {
   const columns = await policyColumns(db, input);
   const result = await refusingBadReferences(() => {
@@ -475,15 +478,12 @@ export async function updatePolicy(db: Db, id: number, input: PolicyInput, loade
       .updateTable('sla_policies')
       .set({ ...columns, updated_at: new Date() })
       .where('id', '=', id);
-    // stored to the microsecond, read back to the millisecond
-    if (loadedAt) update = update.where(sql<Date>`date_trunc('milliseconds', updated_at)`, '=', loadedAt);
+    if (loadedAt) update = update.where(unchangedSince(loadedAt));
     return update.executeTakeFirst();
   });
   tablesChanged(db, 'sla_policies');
   if (result.numUpdatedRows > 0n) return true;
-  const exists = await db.selectFrom('sla_policies').select('id').where('id', '=', id).executeTakeFirst();
-  if (exists) throw new FormError({ _form: 'sla.policies.stale' });
-  return false;
+  return refuseIfSavedSince(db, 'sla_policies', id, 'sla.policies.stale');
 }
 
 // Cases that ran by the policy keep their clocks' history; their sla_policy_id is set to null
@@ -523,5 +523,40 @@ export async function movePolicy(db: Db, id: number, direction: 'up' | 'down'): 
 }
 
 export const moveSchema = z.object({ direction: z.enum(['up', 'down'], 'errors.invalid') });
-// The edit form's "opened at" (updatePolicy); a missing or garbled one checks nothing.
-export const loadedSchema = z.object({ loaded_at: z.iso.datetime().optional().catch(undefined) });
+
+// ---- saves from a form opened before someone else's save
+
+// The calendar and policy edit forms carry when they were opened (the row's updated_at then) in
+// loaded_at. A save after someone else's save of the same row (another tab, another admin) is
+// refused rather than silently undoing theirs: the route shows the form again with what was typed
+// and the row's new updated_at, so saving again replaces theirs.
+export class StaleSaveError extends FormError {}
+
+// (a declaration, not a const: newCalendarValues calls calendarFormValues as the module loads)
+export function loadedAtValue(updatedAt: Date): string {
+  return updatedAt.toISOString();
+}
+
+// A missing or garbled loaded_at checks nothing.
+const loadedSchema = z.object({ loaded_at: z.iso.datetime().optional().catch(undefined) });
+export function parseLoadedAt(body: unknown): Date | undefined {
+  const loaded = parseForm(loadedSchema, body);
+  return loaded.ok && loaded.data.loaded_at ? new Date(loaded.data.loaded_at) : undefined;
+}
+
+// updated_at is stored to the microsecond and read back (into loaded_at) to the millisecond.
+function unchangedSince(loadedAt: Date) {
+  return sql<boolean>`date_trunc('milliseconds', updated_at) = ${loadedAt}`;
+}
+
+// After an update that matched no row: gone (false, the route's 404), or saved since (refused).
+async function refuseIfSavedSince(
+  db: Db,
+  table: 'business_calendars' | 'sla_policies',
+  id: number,
+  message: 'sla.calendars.stale' | 'sla.policies.stale',
+): Promise<false> {
+  const exists = await db.selectFrom(table).select('id').where('id', '=', id).executeTakeFirst();
+  if (exists) throw new StaleSaveError({ _form: message });
+  return false;
+}
