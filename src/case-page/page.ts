@@ -65,7 +65,7 @@ export async function loadCaseForPage(
     `case-page:${userId}:${number}`,
     casePageTables,
     async () => deepFreeze(await findCaseWithUnreadCount(db, number, userId)),
-    { exact: true },
+    { exact: true, room: { name: 'case-page', size: 200 } },
   );
   if (!found) throw notFound();
   if (reply.locals) reply.locals.unreadCount = found.unread;
@@ -145,6 +145,7 @@ export async function renderCasePage(
       `case-page:${user.id}:${kase.id}:${kase.version}:${tab.name}:${customerId}:${whole}`,
       casePageTables,
       load,
+      { room: { name: 'case-page-tabs', size: 100 } },
     ),
     whole ? slaBadgesOf(db, [kase]).then(([badge]) => badge ?? null) : null,
   ]);

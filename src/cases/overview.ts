@@ -611,7 +611,7 @@ export async function listOverviewKept(db: Db, filter: OverviewFilter, user: Pic
       ]);
       return deepFreeze({ ...list, until: passes?.getTime() ?? null });
     },
-    { exact: true, validUntil: (list) => list.until },
+    { exact: true, validUntil: (list) => list.until, room: { name: 'overview', size: 100 } },
   );
   return list;
 }
@@ -698,7 +698,7 @@ export function loadOverviewCountsKept(db: Db, user: Pick<User, 'id'>, day: Day,
     `overview-counts:${user.id}:${day.today}:${opts.page ? 'page' : 'list'}`,
     countTables,
     async () => deepFreeze(await loadOverviewCounts(db, user, day, opts)),
-    { exact: true, validUntil: (counts) => counts.until },
+    { exact: true, validUntil: (counts) => counts.until, room: { name: 'overview-counts', size: 200 } },
   );
 }
 

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { loadCaseFormOptions } from '../cases/queries.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
+import { cachedRead } from './cached.ts';
 import { changeFeedApplicationName } from './change-feed.ts';
 import { changeFeedOf, createDb, type Db } from './database.ts';
 
@@ -54,6 +55,24 @@ test('the lists are read once and then served from memory while nothing changes'
   const again = await loadCaseFormOptions(ctx.db, null);
   assert.ok(first.statuses === again.statuses, 'the same list, not a new read');
   assert.throws(() => (first.statuses as unknown as unknown[]).push({}), 'a shared list cannot be changed by a caller');
+});
+
+test('a kind of value with a room keeps only its newest few, however many keys are asked for', async () => {
+  await waitFor(async () => changeFeedOf(ctx.db)?.connected === true, 'the change feed listens');
+  let loads = 0;
+  const read = (key: string) =>
+    cachedRead(ctx.db, `room-test:${key}`, ['cases'], async () => ({ key, load: ++loads }), {
+      room: { name: 'room-test', size: 2 },
+    });
+  const a = await read('a');
+  assert.is(await read('a'), a, 'kept');
+  await read('b');
+  await read('c');
+  assert.is.not(await read('a'), a, 'the oldest made room and is read anew');
+  assert.is(loads, 4);
+  const c = await read('c');
+  assert.is(loads, 4, 'the newest are still kept');
+  assert.is(c.key, 'c');
 });
 
 test('a status added on the admin page of this instance is offered on the very next page', async () => {

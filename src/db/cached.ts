@@ -11,7 +11,8 @@ import { changeFeedOf, rootDbOf } from './database.ts';
 type Entry = { tables: readonly string[]; at: number; until: number; value: Promise<unknown> };
 // byTable: the keys read from each table, so a change drops its entries without a walk over all
 // of them (the case lists hear of every case written anywhere)
-type Cache = { entries: Map<string, Entry>; byTable: Map<string, Set<string>> };
+// rooms: the keys of each kind that keeps only so many (CachedReadOptions.room), oldest first
+type Cache = { entries: Map<string, Entry>; byTable: Map<string, Set<string>>; rooms: Map<string, Set<string>> };
 const caches = new WeakMap<Db, Cache>();
 const maxAgeMs = 60_000;
 const maxEntries = 20_000;
@@ -21,7 +22,7 @@ function cacheOf(db: Db): Cache | null {
   if (!feed) return null;
   let cache = caches.get(db);
   if (!cache) {
-    const made: Cache = { entries: new Map(), byTable: new Map() };
+    const made: Cache = { entries: new Map(), byTable: new Map(), rooms: new Map() };
     feed.subscribe((table) => dropEntries(made, table));
     cache = made;
     caches.set(db, cache);
@@ -34,6 +35,7 @@ function dropEntries(cache: Cache, table: string): void {
   if (table === '*') {
     cache.entries.clear();
     cache.byTable.clear();
+    cache.rooms.clear();
     return;
   }
   const keys = cache.byTable.get(table);
@@ -58,6 +60,10 @@ export type CachedReadOptions<T> = {
   // When a value read now stops being true by itself, with no write (a deadline's warning point
   // passing): a time in ms, or null for never.
   validUntil?: (value: T) => number | null;
+  // At most `size` values of this kind are kept (the oldest read goes first), for large values
+  // with many keys (a page of cases per user and filter): memory stays bounded however many
+  // different pages are asked for.
+  room?: { name: string; size: number };
 };
 
 // The fence of an exact read: true once every change committed before now has been heard; false
@@ -97,6 +103,7 @@ export async function cachedRead<T>(
   if (cache.entries.size >= maxEntries) dropEntries(cache, '*');
   const entry: Entry = { tables, at: now, until: Number.POSITIVE_INFINITY, value: load(db) };
   cache.entries.set(key, entry);
+  if (opts.room) makeRoom(cache, opts.room, key);
   for (const table of tables) {
     let keys = cache.byTable.get(table);
     if (!keys) {
@@ -116,6 +123,22 @@ export async function cachedRead<T>(
     },
   );
   return entry.value as Promise<T>;
+}
+
+function makeRoom(cache: Cache, room: { name: string; size: number }, key: string): void {
+  let keys = cache.rooms.get(room.name);
+  if (!keys) {
+    keys = new Set();
+    cache.rooms.set(room.name, keys);
+  }
+  keys.delete(key);
+  keys.add(key);
+  // keys dropped by a change may still be listed here; they only make room sooner
+  for (const oldest of keys) {
+    if (keys.size <= room.size) break;
+    keys.delete(oldest);
+    cache.entries.delete(oldest);
+  }
 }
 
 // Called by the functions that write these tables, after their write committed.
