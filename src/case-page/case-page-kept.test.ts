@@ -7,6 +7,7 @@ import type { Case, User } from '../db/schema.ts';
 import { addDiscussionPost } from '../discussions/discussions.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
+import { postMultipart } from '../test-support/multipart.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
 import { addStaffReply } from '../threads/threads.ts';
 import { casePageTables, caseTabs } from './page.ts';
@@ -120,6 +121,30 @@ test('a discussion post and a title written elsewhere show at once on their tabs
     ctx.other,
   );
   assert.match(await page('history'), 'Ny rubrik från SQL');
+});
+
+test('a file uploaded on the Documents tab is listed in the answer to the upload itself', async () => {
+  // the tab is kept; the upload writes and answers with the tab in the same request, before this
+  // process has heard of its own write
+  const tab = await ctx.kalle.get(`/cases/${ctx.kase.number}/documents`, { htmx: true });
+  assert.not.match(tab.body, 'bifogad-rapport.txt');
+  const folder = await ctx.db
+    .selectFrom('document_folders')
+    .select('id')
+    .where('system_key', 'is', null)
+    .orderBy('position')
+    .executeTakeFirstOrThrow();
+  const res = await postMultipart(
+    ctx.kalle,
+    `/cases/${ctx.kase.number}/documents`,
+    [
+      { name: 'folder_id', value: String(folder.id) },
+      { name: 'files', fileName: 'bifogad-rapport.txt', contentType: 'text/plain', data: 'rad 1\n' },
+    ],
+    { csrf: 'header', htmx: true },
+  );
+  assert.is(res.statusCode, 200, res.body);
+  assert.match(res.body, 'bifogad-rapport.txt');
 });
 
 test.run();

@@ -50,6 +50,11 @@ export const casePageTables = [
   'approval_chains',
 ];
 
+// The cases loadCaseForPage read just now, after its fence: what the page then reads besides the
+// case needs no second one. A case read any other way (a form post that just wrote) has not been
+// fenced, and the page's other reads wait until this request's own write has been heard.
+const readAfterFence = new WeakSet<CaseView>();
+
 // For a GET of the whole page (routes with config countsUnread): the case and the bell's count
 // in one statement, or none while nothing the page shows has changed since it was last read.
 // Exact: a change committed anywhere before the request is always seen.
@@ -69,6 +74,7 @@ export async function loadCaseForPage(
   );
   if (!found) throw notFound();
   if (reply.locals) reply.locals.unreadCount = found.unread;
+  readAfterFence.add(found.kase);
   return found.kase;
 }
 
@@ -138,14 +144,14 @@ export async function renderCasePage(
     return deepFreeze({ options, tabData, approval, unsentReplies });
   };
   // Kept like the case itself (loadCaseForPage), for the case as read then: its version is in the
-  // key. Not exact a second time: the case was read after the fence one step ago.
+  // key. Exact unless the case was read after the fence a moment ago (readAfterFence).
   const [{ options, tabData, approval, unsentReplies }, slaBadge] = await Promise.all([
     cachedRead(
       db,
       `case-page:${user.id}:${kase.id}:${kase.version}:${tab.name}:${customerId}:${whole}`,
       casePageTables,
       load,
-      { room: { name: 'case-page-tabs', size: 100 } },
+      { exact: !readAfterFence.has(kase), room: { name: 'case-page-tabs', size: 100 } },
     ),
     whole ? slaBadgesOf(db, [kase]).then(([badge]) => badge ?? null) : null,
   ]);
