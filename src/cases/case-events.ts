@@ -12,7 +12,7 @@ import {
   type StatusTarget,
   type Transition,
 } from './lifecycle.ts';
-import { findStatusOfKind, MissingStatusError } from './statuses.ts';
+import { findStatusOfKind, listStatusesOfCases, MissingStatusError } from './statuses.ts';
 
 // Every kind a case_events row may have, as listed in the database's check (migration
 // 20261202_1517_case_lifecycle); a test holds the three in step.
@@ -126,8 +126,8 @@ class StatusResolver {
   async name(ids: number[]): Promise<void> {
     const missing = [...new Set(ids)].filter((id) => !this.named.has(id));
     if (!missing.length) return;
-    const rows = await this.db.selectFrom('case_statuses').select(['id', 'kind']).where('id', 'in', missing).execute();
-    for (const row of rows) this.named.set(row.id, row.kind);
+    const wanted = new Set(missing);
+    for (const row of await listStatusesOfCases(this.db)) if (wanted.has(row.id)) this.named.set(row.id, row.kind);
   }
 
   status(id: number): NamedStatus {

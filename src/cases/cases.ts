@@ -21,6 +21,7 @@ import { isNoneOrActiveUser } from '../users/queries.ts';
 import { reconsiderCaseClock, startingClock } from './case-clock.ts';
 import { applyCaseEvent, type CaseActor, recordCaseEvent, type StatusKindCache, startingState } from './case-events.ts';
 import { formatCaseNumber } from './number-series.ts';
+import { listStatusesOfCases } from './statuses.ts';
 
 const dueDate = z
   .string()
@@ -75,9 +76,7 @@ async function checkReferences(
       : input.customer_id
         ? trx.selectFrom('customers').select(['id', 'active']).where('id', '=', input.customer_id).executeTakeFirst()
         : undefined,
-    check('status_id')
-      ? trx.selectFrom('case_statuses').select('id').where('id', '=', input.status_id).executeTakeFirst()
-      : ok,
+    check('status_id') ? listStatusesOfCases(trx).then((all) => all.find((s) => s.id === input.status_id)) : ok,
     check('case_type_id')
       ? trx.selectFrom('case_types').select('id').where('id', '=', input.case_type_id).executeTakeFirst()
       : ok,
