@@ -25,7 +25,7 @@ export function findTab(name: string): CaseTab {
 
 // Every table the case page reads, whichever tab is open: what it shows is kept in the process
 // until one of them changes anywhere (src/db/cached.ts), and each tells of its changes (migrations
-// 20261204_0500_change_notify, 1800_case_lists_notify_change, 1810_case_page_notify_change).
+// 20261204_0500_change_notify, 1800_kept_pages_notify_change).
 // case-page-kept.test.ts checks this list against the statements each tab's page runs.
 export const casePageTables = [
   'cases',

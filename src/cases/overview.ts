@@ -579,7 +579,7 @@ export async function listOverview(db: Db, filter: OverviewFilter, user: Pick<Us
 }
 
 // Every table an overview row or count is read from. Each tells of its changes (migrations
-// 20261204_0500_change_notify and 1800_case_lists_notify_change).
+// 20261204_0500_change_notify and 1800_kept_pages_notify_change).
 const rowTables = [
   'cases',
   'customers',

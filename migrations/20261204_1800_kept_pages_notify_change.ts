@@ -1,9 +1,9 @@
 import { type Kysely, sql } from 'kysely';
 
-// The overview's rows and counts are kept per process as well (src/cases/overview-routes.ts): every
-// table they are read from tells of its changes through the same NOTIFY as the register lists
-// (migration 20261204_0500_change_notify). One notification per table and transaction, whatever it
-// wrote, so a bulk change costs one.
+// The overview's rows and counts (src/cases/overview.ts) and what the case page shows
+// (src/case-page/page.ts) are kept per process as well: every table they are read from tells of its
+// changes through the same NOTIFY as the register lists (migration 20261204_0500_change_notify).
+// One notification per table and transaction, whatever it wrote, so a bulk change costs one.
 const tables = [
   'cases',
   'case_tile_counts',
@@ -13,6 +13,15 @@ const tables = [
   'notifications',
   'saved_views',
   'approval_chains',
+  'thread_entries',
+  'inbound_messages',
+  'outbox',
+  'drafts',
+  'discussion_posts',
+  'case_events',
+  'documents',
+  'document_folders',
+  'files',
 ];
 
 export async function up(db: Kysely<unknown>): Promise<void> {
