@@ -2,11 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { type KyselyPlugin, PostgresQueryCompiler, sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { changeFeedOf, createDb, type Db } from '../db/database.ts';
+import { createDb, type Db } from '../db/database.ts';
 import type { Case, User } from '../db/schema.ts';
 import { addDiscussionPost } from '../discussions/discussions.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
-import { createTestDatabase } from '../test-support/database.ts';
+import { createTestDatabase, untilChangeFeedListens } from '../test-support/database.ts';
 import { postMultipart } from '../test-support/multipart.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
 import { addStaffReply } from '../threads/threads.ts';
@@ -38,12 +38,7 @@ test.before(async () => {
   ctx.kase = await seedPrinterJamCase(t.db, ctx.kalleUser, customer.id, contact.id);
   ctx.kalle = new TestClient(ctx.app);
   await ctx.kalle.login('kalle');
-  const deadline = Date.now() + 5_000;
-  while (changeFeedOf(t.db)?.connected !== true) {
-    if (Date.now() > deadline) assert.unreachable('the change feed listens within 5 s');
-    await ctx.kalle.get(`/cases/${ctx.kase.number}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await untilChangeFeedListens(t.db);
 });
 test.after(async () => {
   await ctx.app.close();

@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { changeFeedOf, createDb, type Db } from '../db/database.ts';
+import { createDb, type Db } from '../db/database.ts';
 import type { Case } from '../db/schema.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
-import { createTestDatabase } from '../test-support/database.ts';
+import { createTestDatabase, untilChangeFeedListens } from '../test-support/database.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
 
 // The overview's rows and counts are kept in the process between loads (listOverviewKept,
@@ -26,12 +26,7 @@ test.before(async () => {
   ctx.kase = await seedPrinterJamCase(t.db, kalle, customer.id);
   ctx.kalle = new TestClient(ctx.app);
   await ctx.kalle.login('kalle');
-  const deadline = Date.now() + 5_000;
-  while (changeFeedOf(t.db)?.connected !== true) {
-    if (Date.now() > deadline) assert.unreachable('the change feed listens within 5 s');
-    await ctx.kalle.get('/cases');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await untilChangeFeedListens(t.db);
 });
 test.after(async () => {
   await ctx.app.close();

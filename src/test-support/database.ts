@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createDb, type Db } from '../db/database.ts';
+import { changeFeedOf, createDb, type Db } from '../db/database.ts';
 
 // Each test file gets its own database cloned from the migrated template that scripts/test.ts
 // made, so files never see each other's rows.
@@ -34,4 +34,17 @@ export async function createTestDatabase(): Promise<{ db: Db; url: string; drop:
       await client.end();
     },
   };
+}
+
+// The database's change feed (src/db/change-feed.ts) listening: until then nothing is kept in the
+// process, and a test of what is kept would pass without testing it.
+export async function untilChangeFeedListens(db: Db): Promise<void> {
+  const feed = changeFeedOf(db);
+  if (!feed) throw new Error('this database handle has no change feed (made by createDb?)');
+  const deadline = Date.now() + 5_000;
+  while (!feed.connected) {
+    if (Date.now() > deadline) throw new Error('the change feed did not listen within 5 s');
+    feed.ensureStarted();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
