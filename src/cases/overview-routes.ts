@@ -114,8 +114,8 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     const user = currentUser(request);
     const filter = parseOverviewFilter(parseQuery(overviewQuerySchema, request.query));
     const swapsResults = isHtmx(request) && request.headers['hx-target'] === 'overview-results';
-    // Two statements: the rows, and every count (with the bell and the saved views when the whole
-    // page is rendered).
+    // At most two statements, none while nothing they read has changed (listOverviewKept): the
+    // rows, and every count (with the bell and the saved views when the whole page is rendered).
     const [list, counts, options] = await Promise.all([
       listOverviewKept(db, filter, user, day()),
       loadOverviewCountsKept(db, user, day(), { page: !swapsResults }),
