@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type KyselyPlugin, PostgresQueryCompiler, sql } from 'kysely';
+import { sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createDb, type Db } from '../db/database.ts';
@@ -9,6 +9,7 @@ import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase, untilChangeFeedListens } from '../test-support/database.ts';
 import { postMultipart } from '../test-support/multipart.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
+import { recordingStatements, tablesNamedIn } from '../test-support/statements.ts';
 import { addStaffReply } from '../threads/threads.ts';
 import { casePageTables, caseTabs } from './page.ts';
 
@@ -53,18 +54,11 @@ const page = async (tab = '') => {
 };
 
 test('every table a tab of the case page reads is one whose changes drop the kept page', async () => {
-  // The same app on a database handle that records each statement: it has no change feed, so
-  // nothing is kept and every load runs all of its statements.
-  const compiler = new PostgresQueryCompiler();
-  const statements: string[] = [];
-  const recorder: KyselyPlugin = {
-    transformQuery: ({ node, queryId }) => {
-      statements.push(compiler.compileQuery(node, queryId).sql);
-      return node;
-    },
-    transformResult: async ({ result }) => result,
-  };
-  const app = await buildTestApp(ctx.db.withPlugin(recorder));
+  // The same app on a database handle that records each statement: nothing is kept through it,
+  // so every load runs all of its statements.
+  const recording = recordingStatements(ctx.db);
+  const statements = recording.statements;
+  const app = await buildTestApp(recording.db);
   try {
     const client = new TestClient(app);
     await client.login('kalle');
@@ -79,11 +73,7 @@ test('every table a tab of the case page reads is one whose changes drop the kep
       const res = await client.get(`/cases/${ctx.kase.number}/${tab.name}`);
       assert.is(res.statusCode, 200, `${tab.name}: ${res.body}`);
       assert.ok(statements.length > 0, `${tab.name}: the page's statements were recorded`);
-      const read = new Set(
-        statements.flatMap((text) =>
-          [...text.matchAll(/\b(?:from|join)\s+"?([a-z_]+)"?/gi)].map((m) => m[1] as string),
-        ),
-      );
+      const read = new Set(statements.flatMap(tablesNamedIn));
       for (const table of read) {
         if (!tables.has(table) || keptElsewhere.has(table)) continue;
         assert.ok(casePageTables.includes(table), `the ${tab.name} tab reads ${table}, which casePageTables lacks`);
