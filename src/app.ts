@@ -199,8 +199,10 @@ export async function buildApp(
   });
   app.addHook('preHandler', async (request, reply) => {
     // The bell's count is wanted on full pages only, not on htmx fragments or form posts.
+    // Public routes (the health check, static files) show no page, even to a logged-in browser.
+    const route = request.routeOptions.config;
     const wantsBell =
-      request.user && request.method === 'GET' && !isHtmx(request) && !request.routeOptions.config.countsUnread;
+      request.user && request.method === 'GET' && !isHtmx(request) && !route.countsUnread && !route.public;
     const unread = wantsBell && request.user ? await countUnread(db, request.user.id) : 0;
     reply.locals = viewContext(request, reply, config, unread);
   });

@@ -8,6 +8,7 @@ import { sv } from '../i18n/sv.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { startTestServer, type TestServer } from '../test-support/browser.ts';
 import { createTestDatabase } from '../test-support/database.ts';
+import { recordingStatements, tablesNamedIn } from '../test-support/statements.ts';
 
 const ctx = {} as { db: Db; app: FastifyInstance; server: TestServer; drop: () => Promise<void> };
 const test = suite('Health check, error pages, security headers and static files');
@@ -48,6 +49,25 @@ test('GET /healthz answers 200 {status: "ok"} without a login', async () => {
   assert.is(res.statusCode, 200);
   assert.match(String(res.headers['content-type']), 'application/json');
   assert.equal(res.json(), { status: 'ok' });
+});
+
+test('GET /healthz from a logged-in browser asks the database nothing but the check itself', async () => {
+  // a load balancer's probe or a monitoring tab may send the session cookie along
+  const recording = recordingStatements(ctx.db);
+  const app = await buildTestApp(recording.db);
+  try {
+    const kalle = new TestClient(app);
+    await kalle.login('kalle');
+    recording.statements.length = 0;
+    const res = await kalle.get('/healthz');
+    assert.is(res.statusCode, 200);
+    assert.not.ok(
+      recording.statements.some((s) => tablesNamedIn(s).includes('notifications')),
+      'the bell is not counted for a health check',
+    );
+  } finally {
+    await app.close();
+  }
 });
 
 test('an unknown URL shows the 404 page to a logged-in user', async () => {
