@@ -1,22 +1,16 @@
 import { type Kysely, sql } from 'kysely';
 import type { Config } from '../config.ts';
-import type { Database, Language } from '../db/schema.ts';
-import { loadSecret } from '../db/secrets.ts';
-import { type Translate, translator } from '../i18n/i18n.ts';
+import type { Database } from '../db/schema.ts';
+import { translator } from '../i18n/i18n.ts';
 import { subjectWithTag } from '../mail/outbound/compose.ts';
-import { createMessageIds } from '../mail/outbound/message-id.ts';
 import {
-  enqueueSystemMailsToCompose,
-  type MailToCompose,
-  type NewSystemMailToCompose,
+  enqueueSystemMailsToWrite,
+  type NewSystemMailToWrite,
+  type SystemMailParam,
+  type SystemMailToWrite,
 } from '../mail/outbound/outbox.ts';
 import { loadMailSettings } from '../mail/outbound/settings.ts';
-import {
-  absoluteUrl,
-  queueSystemMail,
-  type SystemMailParagraph,
-  systemMailHtml,
-} from '../mail/outbound/system-mail.ts';
+import { absoluteUrl, paramsNamedBy, queueSystemMail, writeSystemMailText } from '../mail/outbound/system-mail.ts';
 
 export type NewNotification = {
   userId: number;
@@ -55,6 +49,7 @@ export async function notifyUser(db: Kysely<Database>, n: NewNotification, opts:
   if (opts.config) await queueNotificationMail(db, opts.config, n);
 }
 
+// The catalogue keys of a notification mail's texts
 type MailTexts = { subject: string; body: string; open: string };
 
 // The kinds that may also come by e-mail, each with the user's switch and its texts; other
@@ -62,28 +57,26 @@ type MailTexts = { subject: string; body: string; open: string };
 function mailTextsFor(
   kind: NewNotification['kind'],
   user: { email_on_mention: boolean; email_on_assigned: boolean },
-  t: Translate,
-  params: Record<string, string>,
 ): MailTexts | null {
   if (kind === 'mentioned' && user.email_on_mention) {
     return {
-      subject: t('notifymail.mentioned.subject', params),
-      body: t('notifymail.mentioned.body', params),
-      open: t('notifymail.mentioned.open'),
+      subject: 'notifymail.mentioned.subject',
+      body: 'notifymail.mentioned.body',
+      open: 'notifymail.mentioned.open',
     };
   }
   if (kind === 'sla_warning' || kind === 'sla_breached') {
     return {
-      subject: t(`notifymail.${kind}.subject`, params),
-      body: t(`notifymail.${kind}.body`, params),
-      open: t('notifymail.assigned.open'),
+      subject: `notifymail.${kind}.subject`,
+      body: `notifymail.${kind}.body`,
+      open: 'notifymail.assigned.open',
     };
   }
   if (kind === 'assigned' && user.email_on_assigned) {
     return {
-      subject: t('notifymail.assigned.subject', params),
-      body: t('notifymail.assigned.body', params),
-      open: t('notifymail.assigned.open'),
+      subject: 'notifymail.assigned.subject',
+      body: 'notifymail.assigned.body',
+      open: 'notifymail.assigned.open',
     };
   }
   return null;
@@ -104,15 +97,15 @@ async function queueNotificationMail(db: Kysely<Database>, config: Config, n: Ne
     : undefined;
   const t = translator(recipient.language ?? config.defaultLanguage);
   const params = { actor: actor?.name ?? t('history.system'), case: n.summary, title: kase?.title ?? n.summary };
-  const texts = mailTextsFor(n.kind, recipient, t, params);
+  const texts = mailTextsFor(n.kind, recipient);
   if (!texts) return;
   await queueSystemMail(db, config, {
     kind: 'notification',
     to: recipient.email,
-    subject: texts.subject,
+    subject: t(texts.subject, params),
     paragraphs: [
-      { text: texts.body },
-      { text: texts.open, href: absoluteUrl(config, n.link) },
+      { text: t(texts.body, params) },
+      { text: t(texts.open), href: absoluteUrl(config, n.link) },
       { text: t('notifymail.why'), href: absoluteUrl(config, '/account'), small: true },
     ],
     kase,
@@ -121,13 +114,15 @@ async function queueNotificationMail(db: Kysely<Database>, config: Config, n: Ne
 }
 
 // notifyUser for many at once (the escalation job's thousands): one insert for the bells, the
-// recipients and cases read once, and the mails queued as what to write, composed by the sender
-// when they go (outbox.compose), so the caller's transaction holds no CPU-bound composing. `params`
-// fills the kind's mail texts, in each recipient's language, beside actor, case and title. Runs in the caller's transaction; the
-// caller kicks the mail sender after committing.
+// recipients and cases read once, and the mails queued as what to write: catalogue keys and
+// parameters, written in each recipient's language by the sender when they go
+// (outbox.SystemMailToWrite), so the caller's transaction holds no composing and each mail costs
+// a few hundred bytes. `params` fills the kind's mail texts beside actor, case and title; a date in
+// it is written in the configured time zone when the mail goes. Runs in the caller's transaction;
+// the caller kicks the mail sender after committing.
 export async function notifyUsers(
   db: Kysely<Database>,
-  list: (NewNotification & { params?: (t: Translate, language: Language) => Record<string, string> })[],
+  list: (NewNotification & { params?: Record<string, SystemMailParam> })[],
   opts: NotifyOptions,
 ): Promise<{ notified: number; mailed: number }> {
   if (!list.length) return { notified: 0, mailed: 0 };
@@ -165,86 +160,52 @@ export async function notifyUsers(
         .execute()
     : [];
   const settings = await loadMailSettings(db, config);
-  const secret = await loadSecret(db, 'message-id');
   const userOf = new Map(users.map((u) => [u.id, u]));
   const caseOf = new Map(cases.map((c) => [c.id, c]));
   const actorOf = new Map(actors.map((a) => [a.id, a.name]));
-  const mails: NewSystemMailToCompose[] = [];
-  // The texts of one notification in one language, written once however many recipients share
-  // them (the responsible person and the escalation user of one deadline).
-  const written = new Map<string, Omit<MailToCompose, 'to'> | null>();
-  for (const [i, n] of list.entries()) {
+  const account = absoluteUrl(config, '/account');
+  const mails: NewSystemMailToWrite[] = [];
+  for (const n of list) {
     const recipient = userOf.get(n.userId);
     if (!recipient?.active || !recipient.email) continue;
+    // the user's own switches for the kinds that have them
+    const texts = mailTextsFor(n.kind, recipient);
+    if (!texts) continue;
     const kase = n.caseId ? caseOf.get(n.caseId) : undefined;
     const language = recipient.language ?? config.defaultLanguage;
-    // a notification without params reads the same for everyone of a language only when it is
-    // the same notification; with params, the caller's function names what it shares
-    const key = `${language} ${n.params ? paramsId(n.params) : `n${i}`} ${n.kind} ${n.caseId} ${n.link} ${n.summary}`;
-    let mail = written.get(key);
-    if (mail === undefined) {
-      const t = translator(language);
-      const params = {
-        actor: (n.actorId && actorOf.get(n.actorId)) || t('history.system'),
-        case: n.summary,
-        title: kase?.title ?? n.summary,
-        ...n.params?.(t, language),
-      };
-      const texts = mailTextsFor(n.kind, { email_on_mention: true, email_on_assigned: true }, t, params);
-      mail = texts ? composeSpec(config, settings.subjectTag, kase, n.link, texts, t) : null;
-      written.set(key, mail);
-    }
-    // the user's own switches for the kinds that have them
-    if (!mail || !mailTextsFor(n.kind, recipient, noTexts, {})) continue;
+    const actor = n.actorId ? actorOf.get(n.actorId) : undefined;
+    const params: Record<string, SystemMailParam> = {
+      actor: actor ?? { key: 'history.system' },
+      case: n.summary,
+      title: kase?.title ?? n.summary,
+      ...n.params,
+    };
+    const subject = writeSystemMailText(
+      { key: texts.subject, params: paramsNamedBy(texts.subject, language, params) },
+      language,
+      config.timeZone,
+    );
+    const write: SystemMailToWrite = {
+      language,
+      caseNumber: kase?.number ?? null,
+      paragraphs: [
+        { key: texts.body, params: paramsNamedBy(texts.body, language, params) },
+        { key: texts.open, href: absoluteUrl(config, n.link) },
+        { key: 'notifymail.why', href: account, small: true },
+      ],
+    };
     mails.push({
       case_id: kase?.id ?? null,
-      message_id: '',
       envelope_from: settings.fromAddress,
+      to: recipient.email,
+      subject: kase ? subjectWithTag(settings.subjectTag, kase.number, subject) : subject,
       created_by: n.actorId,
-      compose: { ...mail, to: [recipient.email] },
+      write,
     });
   }
-  const ids = createMessageIds(settings.messageIdDomain, secret, mails.length);
-  for (const [k, m] of mails.entries()) m.message_id = ids[k] as string;
-  // in slices of 20,000: each statement's arrays stay a few megabytes
-  for (let k = 0; k < mails.length; k += 20_000) await enqueueSystemMailsToCompose(db, mails.slice(k, k + 20_000));
+  // in slices of 20,000: each statement's JSON stays a few megabytes
+  for (let k = 0; k < mails.length; k += 20_000) await enqueueSystemMailsToWrite(db, mails.slice(k, k + 20_000));
   return { notified: list.length, mailed: mails.length };
-}
-
-// a stable id per params function, for notifyUsers' cache of written texts
-const paramsIds = new WeakMap<object, number>();
-let nextParamsId = 0;
-function paramsId(f: object): number {
-  let id = paramsIds.get(f);
-  if (id === undefined) {
-    id = nextParamsId++;
-    paramsIds.set(f, id);
-  }
-  return id;
-}
-const noTexts: Translate = () => '';
-
-function composeSpec(
-  config: Config,
-  subjectTag: string,
-  kase: { number: string } | undefined,
-  link: string,
-  texts: MailTexts,
-  t: Translate,
-): Omit<MailToCompose, 'to'> {
-  const paragraphs: SystemMailParagraph[] = [
-    { text: texts.body },
-    { text: texts.open, href: absoluteUrl(config, link) },
-    { text: t('notifymail.why'), href: absoluteUrl(config, '/account'), small: true },
-  ];
-  return {
-    subject: kase ? subjectWithTag(subjectTag, kase.number, texts.subject) : texts.subject,
-    bodyHtml: systemMailHtml(paragraphs),
-    inReplyTo: null,
-    references: [],
-    caseNumber: kase?.number ?? null,
-    autoSubmitted: true,
-  };
 }
 
 export async function countUnread(db: Kysely<Database>, userId: number): Promise<number> {
