@@ -1,14 +1,9 @@
 import { type Kysely, sql } from 'kysely';
 import type { Config } from '../config.ts';
-import type { Database } from '../db/schema.ts';
+import type { Database, Language } from '../db/schema.ts';
 import { translator } from '../i18n/i18n.ts';
 import { subjectWithTag } from '../mail/outbound/compose.ts';
-import {
-  enqueueSystemMailsToWrite,
-  type NewSystemMailToWrite,
-  type SystemMailParam,
-  type SystemMailToWrite,
-} from '../mail/outbound/outbox.ts';
+import { enqueueSystemMailsToWrite, type SystemMailParam, type SystemMailsToWrite } from '../mail/outbound/outbox.ts';
 import { loadMailSettings } from '../mail/outbound/settings.ts';
 import { absoluteUrl, paramsNamedBy, queueSystemMail, writeSystemMailText } from '../mail/outbound/system-mail.ts';
 
@@ -164,7 +159,10 @@ export async function notifyUsers(
   const caseOf = new Map(cases.map((c) => [c.id, c]));
   const actorOf = new Map(actors.map((a) => [a.id, a.name]));
   const account = absoluteUrl(config, '/account');
-  const mails: NewSystemMailToWrite[] = [];
+  // The mails in groups of one language and the same texts, each group queued as columns
+  // (outbox.SystemMailsToWrite): the body's parameters and the link are one column each.
+  const groups = new Map<string, MailGroup>();
+  let mailed = 0;
   for (const n of list) {
     const recipient = userOf.get(n.userId);
     if (!recipient?.active || !recipient.email) continue;
@@ -173,39 +171,84 @@ export async function notifyUsers(
     if (!texts) continue;
     const kase = n.caseId ? caseOf.get(n.caseId) : undefined;
     const language = recipient.language ?? config.defaultLanguage;
-    const actor = n.actorId ? actorOf.get(n.actorId) : undefined;
+    const t = translator(language);
     const params: Record<string, SystemMailParam> = {
-      actor: actor ?? { key: 'history.system' },
+      actor: (n.actorId && actorOf.get(n.actorId)) || t('history.system'),
       case: n.summary,
       title: kase?.title ?? n.summary,
       ...n.params,
     };
+    // a catalogue text is written now, in the group's language; a date when the mail goes
+    const body = Object.entries(paramsNamedBy(texts.body, language, params)).map(([name, param]) => ({
+      name,
+      value: typeof param === 'string' ? param : 'key' in param ? t(param.key) : param,
+    }));
+    const groupKey = `${language} ${texts.body} ${texts.open} ${body.map((p) => `${p.name}${typeof p.value === 'string' ? '' : ':date'}`)}`;
+    let group = groups.get(groupKey);
+    if (!group) {
+      group = mailGroup(language, settings.fromAddress, texts, body, account);
+      groups.set(groupKey, group);
+    }
     const subject = writeSystemMailText(
       { key: texts.subject, params: paramsNamedBy(texts.subject, language, params) },
       language,
       config.timeZone,
     );
-    const write: SystemMailToWrite = {
+    const { mails } = group;
+    mails.case_id.push(kase?.id ?? null);
+    mails.to.push(recipient.email);
+    mails.subject.push(kase ? subjectWithTag(settings.subjectTag, kase.number, subject) : subject);
+    mails.created_by.push(n.actorId);
+    mails.caseNumber.push(kase?.number ?? null);
+    for (const { name, value } of body) {
+      const column = group.body[name];
+      if (column && 'text' in column && typeof value === 'string') column.text.push(value);
+      else if (column && 'dateTime' in column && typeof value !== 'string') column.dateTime.push(value.dateTime);
+    }
+    group.links.push(absoluteUrl(config, n.link));
+    mailed += 1;
+  }
+  for (const { mails } of groups.values()) await enqueueSystemMailsToWrite(db, mails);
+  return { notified: list.length, mailed };
+}
+
+// One group of notifyUsers' mails: its columns, with the body's parameters and the links apart
+// for filling.
+type MailGroup = {
+  mails: SystemMailsToWrite;
+  body: Record<string, { text: string[] } | { dateTime: string[] }>;
+  links: string[];
+};
+
+function mailGroup(
+  language: Language,
+  from: string,
+  texts: MailTexts,
+  body: { name: string; value: string | { dateTime: string } }[],
+  account: string,
+): MailGroup {
+  const params = Object.fromEntries(
+    body.map(({ name, value }) => [name, typeof value === 'string' ? { text: [] } : { dateTime: [] }]),
+  );
+  const links: string[] = [];
+  return {
+    mails: {
       language,
-      caseNumber: kase?.number ?? null,
+      envelope_from: from,
+      case_id: [],
+      to: [],
+      subject: [],
+      created_by: [],
+      caseNumber: [],
       paragraphs: [
-        { key: texts.body, params: paramsNamedBy(texts.body, language, params) },
-        { key: texts.open, href: absoluteUrl(config, n.link) },
+        { key: texts.body, params },
+        { key: texts.open, href: links },
         { key: 'notifymail.why', href: account, small: true },
       ],
-    };
-    mails.push({
-      case_id: kase?.id ?? null,
-      envelope_from: settings.fromAddress,
-      to: recipient.email,
-      subject: kase ? subjectWithTag(settings.subjectTag, kase.number, subject) : subject,
-      created_by: n.actorId,
-      write,
-    });
-  }
-  // in slices of 20,000: each statement's JSON stays a few megabytes
-  for (let k = 0; k < mails.length; k += 20_000) await enqueueSystemMailsToWrite(db, mails.slice(k, k + 20_000));
-  return { notified: list.length, mailed: mails.length };
+    },
+    body: params,
+    links,
+  };
 }
 
 export async function countUnread(db: Kysely<Database>, userId: number): Promise<number> {
