@@ -189,11 +189,7 @@ export async function notifyUsers(
       group = mailGroup(language, settings.fromAddress, texts, body, account);
       groups.set(groupKey, group);
     }
-    const subject = writeSystemMailText(
-      { key: texts.subject, params: paramsNamedBy(texts.subject, language, params) },
-      language,
-      config.timeZone,
-    );
+    const subject = writeSystemMailText({ key: texts.subject, params }, language, config.timeZone);
     const { mails } = group;
     mails.case_id.push(kase?.id ?? null);
     mails.to.push(recipient.email);

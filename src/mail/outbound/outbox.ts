@@ -88,13 +88,15 @@ export type SystemMailsToWrite = {
 
 // One statement, one parameter per column however many mails, and each mail's compose (a
 // SystemMailToWrite) built by PostgreSQL: a JSON text of 200,000 mails took pg longer to parse than
-// the insert itself took.
+// the insert itself took. A column whose values are all the same goes as one value, and a
+// paragraph without columns as one jsonb, built once.
 export async function enqueueSystemMailsToWrite(db: Db, mails: SystemMailsToWrite): Promise<void> {
   if (!mails.to.length) return;
-  const columns: RawBuilder<unknown>[] = [];
+  const arrays: RawBuilder<unknown>[] = [];
   const column = (values: unknown[], type: 'text' | 'integer') => {
-    columns.push(sql`${values}::${sql.raw(type)}[]`);
-    return sql.ref(`v.c${columns.length - 1}`);
+    if (values.every((v) => v === values[0])) return sql`${values[0]}::${sql.raw(type)}`;
+    arrays.push(sql`${values}::${sql.raw(type)}[]`);
+    return sql.ref(`v.c${arrays.length - 1}`);
   };
   const [caseId, to, subject, createdBy, caseNumber] = [
     column(mails.case_id, 'integer'),
@@ -104,6 +106,7 @@ export async function enqueueSystemMailsToWrite(db: Db, mails: SystemMailsToWrit
     column(mails.caseNumber, 'text'),
   ];
   const paragraphs = mails.paragraphs.map((p) => {
+    if (!p.params && !Array.isArray(p.href)) return sql`${JSON.stringify(p)}::jsonb`;
     const fields = [sql`'key', ${p.key}::text`];
     const params = Object.entries(p.params ?? {}).map(([name, values]) =>
       'text' in values
@@ -116,7 +119,9 @@ export async function enqueueSystemMailsToWrite(db: Db, mails: SystemMailsToWrit
     if (p.small) fields.push(sql`'small', true`);
     return sql`jsonb_build_object(${sql.join(fields)})`;
   });
-  const names = sql.raw(columns.map((_c, i) => `c${i}`).join(', '));
+  // one row per mail, also when every column is the same for all
+  if (!arrays.length) arrays.push(sql`${mails.to.map(() => null)}::integer[]`);
+  const names = sql.raw(arrays.map((_c, i) => `c${i}`).join(', '));
   await sql`
     insert into outbox (kind, case_id, thread_entry_id, message_id, envelope_from, envelope_to, subject, status,
       created_by, raw, compose)
@@ -124,7 +129,7 @@ export async function enqueueSystemMailsToWrite(db: Db, mails: SystemMailsToWrit
            ${createdBy}, null,
            jsonb_build_object('language', ${mails.language}::text, 'caseNumber', ${caseNumber},
              'paragraphs', jsonb_build_array(${sql.join(paragraphs)}))
-      from unnest(${sql.join(columns)}) as v (${names})`.execute(db);
+      from unnest(${sql.join(arrays)}) as v (${names})`.execute(db);
 }
 
 // The sender composed a claimed message: from now on it is these bytes, on every try, with the

@@ -54,13 +54,9 @@ function paramText(param: SystemMailParam, language: Language, timeZone: string)
 // A text of a system mail in `language`. Only the parameters the text names are written (a date
 // costs an Intl call, and most texts name few of those they are given).
 export function writeSystemMailText(text: SystemMailText, language: Language, timeZone: string): string {
-  const catalogue: Record<string, string> = catalogues[language];
-  const template = catalogue[text.key] ?? text.key;
   const params: Record<string, string> = {};
-  for (const [name, param] of Object.entries(text.params ?? {})) {
-    if (template.includes(', plural,') || template.includes(`{${name}}`))
-      params[name] = paramText(param, language, timeZone);
-  }
+  for (const [name, param] of Object.entries(text.params ?? {}))
+    if (namesIn(text.key, language, name)) params[name] = paramText(param, language, timeZone);
   return translator(language)(text.key, params);
 }
 
@@ -71,12 +67,24 @@ export function paramsNamedBy(
   language: Language,
   params: Record<string, SystemMailParam>,
 ): Record<string, SystemMailParam> {
-  const catalogue: Record<string, string> = catalogues[language];
-  const template = catalogue[key] ?? key;
-  if (template.includes(', plural,')) return params;
   const named: Record<string, SystemMailParam> = {};
-  for (const [name, param] of Object.entries(params)) if (template.includes(`{${name}}`)) named[name] = param;
+  for (const [name, param] of Object.entries(params)) if (namesIn(key, language, name)) named[name] = param;
   return named;
+}
+
+// whether the text of `key` names the parameter (a plural text gets them all); asked once per
+// text, name and language, as a job may ask it for every one of 200,000 mails
+const named = new Map<string, boolean>();
+function namesIn(key: string, language: Language, name: string): boolean {
+  const id = `${language} ${key} ${name}`;
+  let answer = named.get(id);
+  if (answer === undefined) {
+    const catalogue: Record<string, string> = catalogues[language];
+    const template = catalogue[key] ?? key;
+    answer = template.includes(', plural,') || template.includes(`{${name}}`);
+    named.set(id, answer);
+  }
+  return answer;
 }
 
 // A system mail queued as what to write, written in its recipient's language: what composeMail
