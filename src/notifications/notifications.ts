@@ -121,15 +121,11 @@ export async function notifyUsers(
   opts: NotifyOptions,
 ): Promise<{ notified: number; mailed: number }> {
   if (!list.length) return { notified: 0, mailed: 0 };
-  // unnest: one parameter per column, however many rows (a values list stops at 65,535 parameters)
-  await sql`
-    insert into notifications (user_id, actor_id, kind, case_id, summary, link)
-    select * from unnest(
-      ${list.map((n) => n.userId)}::integer[], ${list.map((n) => n.actorId)}::integer[],
-      ${list.map((n) => n.kind)}::text[], ${list.map((n) => n.caseId)}::integer[],
-      ${list.map((n) => n.summary)}::text[], ${list.map((n) => n.link)}::text[])`.execute(db);
   const config = opts.config;
-  if (!config) return { notified: list.length, mailed: 0 };
+  if (!config) {
+    await ringBells(db, list);
+    return { notified: list.length, mailed: 0 };
+  }
   const userIds = [...new Set(list.map((n) => n.userId))];
   const caseIds = [...new Set(list.flatMap((n) => (n.caseId ? [n.caseId] : [])))];
   const actorIds = [...new Set(list.flatMap((n) => (n.actorId ? [n.actorId] : [])))];
@@ -158,6 +154,11 @@ export async function notifyUsers(
   const userOf = new Map(users.map((u) => [u.id, u]));
   const caseOf = new Map(cases.map((c) => [c.id, c]));
   const actorOf = new Map(actors.map((a) => [a.id, a.name]));
+  // PostgreSQL inserts the bells while the mails are written here, on the other core: the
+  // statement goes out before the loop below takes the event loop, and is awaited after it.
+  const bells = ringBells(db, list);
+  bells.catch(() => {}); // its failure is thrown where it is awaited
+  await new Promise((resolve) => setImmediate(resolve));
   const account = absoluteUrl(config, '/account');
   // The mails in groups of one language and the same texts, each group queued as columns
   // (outbox.SystemMailsToWrite): the body's parameters and the link are one column each.
@@ -179,11 +180,14 @@ export async function notifyUsers(
       ...n.params,
     };
     // a catalogue text is written now, in the group's language; a date when the mail goes
-    const body = Object.entries(paramsNamedBy(texts.body, language, params)).map(([name, param]) => ({
-      name,
-      value: typeof param === 'string' ? param : 'key' in param ? t(param.key) : param,
-    }));
-    const groupKey = `${language} ${texts.body} ${texts.open} ${body.map((p) => `${p.name}${typeof p.value === 'string' ? '' : ':date'}`)}`;
+    const body: { name: string; value: string | { dateTime: string } }[] = [];
+    let kinds = '';
+    for (const [name, param] of Object.entries(paramsNamedBy(texts.body, language, params))) {
+      const value = typeof param === 'string' ? param : 'key' in param ? t(param.key) : param;
+      body.push({ name, value });
+      kinds += typeof value === 'string' ? ` ${name}` : ` ${name}:date`;
+    }
+    const groupKey = `${language} ${texts.body} ${texts.open}${kinds}`;
     let group = groups.get(groupKey);
     if (!group) {
       group = mailGroup(language, settings.fromAddress, texts, body, account);
@@ -204,8 +208,20 @@ export async function notifyUsers(
     group.links.push(absoluteUrl(config, n.link));
     mailed += 1;
   }
+  await bells;
   for (const { mails } of groups.values()) await enqueueSystemMailsToWrite(db, mails);
   return { notified: list.length, mailed };
+}
+
+// The bells of notifyUsers. unnest: one parameter per column, however many rows (a values list
+// stops at 65,535 parameters).
+async function ringBells(db: Kysely<Database>, list: NewNotification[]): Promise<void> {
+  await sql`
+    insert into notifications (user_id, actor_id, kind, case_id, summary, link)
+    select * from unnest(
+      ${list.map((n) => n.userId)}::integer[], ${list.map((n) => n.actorId)}::integer[],
+      ${list.map((n) => n.kind)}::text[], ${list.map((n) => n.caseId)}::integer[],
+      ${list.map((n) => n.summary)}::text[], ${list.map((n) => n.link)}::text[])`.execute(db);
 }
 
 // One group of notifyUsers' mails: its columns, with the body's parameters and the links apart

@@ -55,8 +55,8 @@ function paramText(param: SystemMailParam, language: Language, timeZone: string)
 // costs an Intl call, and most texts name few of those they are given).
 export function writeSystemMailText(text: SystemMailText, language: Language, timeZone: string): string {
   const params: Record<string, string> = {};
-  for (const [name, param] of Object.entries(text.params ?? {}))
-    if (namesIn(text.key, language, name)) params[name] = paramText(param, language, timeZone);
+  for (const [name, param] of Object.entries(paramsNamedBy(text.key, language, text.params ?? {})))
+    params[name] = paramText(param, language, timeZone);
   return translator(language)(text.key, params);
 }
 
@@ -67,24 +67,35 @@ export function paramsNamedBy(
   language: Language,
   params: Record<string, SystemMailParam>,
 ): Record<string, SystemMailParam> {
+  const names = paramNamesIn(key, language);
+  if (!names) return params;
   const named: Record<string, SystemMailParam> = {};
-  for (const [name, param] of Object.entries(params)) if (namesIn(key, language, name)) named[name] = param;
+  for (const name of names) {
+    const param = params[name];
+    if (param !== undefined) named[name] = param;
+  }
   return named;
 }
 
-// whether the text of `key` names the parameter (a plural text gets them all); asked once per
-// text, name and language, as a job may ask it for every one of 200,000 mails
-const named = new Map<string, boolean>();
-function namesIn(key: string, language: Language, name: string): boolean {
-  const id = `${language} ${key} ${name}`;
-  let answer = named.get(id);
-  if (answer === undefined) {
+// The {names} in the text of `key`, or null for a plural text (ICU), which may use any. Read once
+// per text and language: a job may ask for every one of 200,000 mails.
+const paramNames = new Map<Language, Map<string, string[] | null>>();
+function paramNamesIn(key: string, language: Language): string[] | null {
+  let ofLanguage = paramNames.get(language);
+  if (!ofLanguage) {
+    ofLanguage = new Map();
+    paramNames.set(language, ofLanguage);
+  }
+  let names = ofLanguage.get(key);
+  if (names === undefined) {
     const catalogue: Record<string, string> = catalogues[language];
     const template = catalogue[key] ?? key;
-    answer = template.includes(', plural,') || template.includes(`{${name}}`);
-    named.set(id, answer);
+    names = template.includes(', plural,')
+      ? null
+      : [...new Set(Array.from(template.matchAll(/\{(\w+)\}/g), (m) => m[1] as string))];
+    ofLanguage.set(key, names);
   }
-  return answer;
+  return names;
 }
 
 // A system mail queued as what to write, written in its recipient's language: what composeMail
