@@ -154,17 +154,18 @@ export async function notifyUsers(
   const userOf = new Map(users.map((u) => [u.id, u]));
   const caseOf = new Map(cases.map((c) => [c.id, c]));
   const actorOf = new Map(actors.map((a) => [a.id, a.name]));
-  // PostgreSQL inserts the bells while the mails are written here, on the other core: the
-  // statement goes out before the loop below takes the event loop, and is awaited after it.
+  // PostgreSQL inserts the bells while the mails are written here, on the other core. The
+  // statement is megabytes: the loop yields to the event loop now and then, so the socket gets
+  // the rest of it to PostgreSQL, which would otherwise wait for the loop to end.
   const bells = ringBells(db, list);
   bells.catch(() => {}); // its failure is thrown where it is awaited
-  await new Promise((resolve) => setImmediate(resolve));
   const account = absoluteUrl(config, '/account');
   // The mails in groups of one language and the same texts, each group queued as columns
   // (outbox.SystemMailsToWrite): the body's parameters and the link are one column each.
   const groups = new Map<string, MailGroup>();
   let mailed = 0;
-  for (const n of list) {
+  for (const [i, n] of list.entries()) {
+    if (i % 250 === 0) await new Promise((resolve) => setImmediate(resolve));
     const recipient = userOf.get(n.userId);
     if (!recipient?.active || !recipient.email) continue;
     // the user's own switches for the kinds that have them
