@@ -80,7 +80,10 @@ export async function runSlaEscalation(
         null,
       );
     }
-    const notifications: (NewNotification & { params: Record<string, SystemMailParam> })[] = [];
+    const notifications: (NewNotification & {
+      params: Record<string, SystemMailParam>;
+      kase: { number: string; title: string };
+    })[] = [];
     for (const a of alerts) {
       // the due time is written in each recipient's language when the mail goes
       const params = { target: { key: `sla.target.${a.target}` }, due: { dateTime: new Date(a.due_at).toISOString() } };
@@ -95,6 +98,7 @@ export async function runSlaEscalation(
           summary: `${a.number} ${a.title}`,
           link: `/cases/${a.number}`,
           params,
+          kase: { number: a.number, title: a.title },
         });
       }
     }
