@@ -348,7 +348,8 @@ export interface OutboxTable {
   kind: 'reply' | 'notification' | 'test' | 'system';
   case_id: number | null;
   thread_entry_id: string | null;
-  message_id: string;
+  // null: a system mail queued as what to write, given its Message-ID when the sender composes it
+  message_id: string | null;
   envelope_from: string;
   envelope_to: string[];
   subject: string;

@@ -215,6 +215,80 @@ test('no e-mail to a user without an address, an inactive one, or when the kind 
   assert.is(await count(), before + 1);
 });
 
+test("many at once: each mail is written when it goes, in its reader's language, with a Message-ID of its own", async () => {
+  const config = ctx.app.deps.config;
+  const due = new Date('2026-12-07T15:30:00Z');
+  const n = {
+    actorId: null,
+    kind: 'sla_warning' as const,
+    caseId: ctx.kase.id,
+    summary: `${ctx.kase.number} ${ctx.kase.title}`,
+    link: `/cases/${ctx.kase.number}`,
+    params: { target: { key: 'sla.target.first_response' }, due: { dateTime: due.toISOString() } },
+  };
+  await deliver(); // what earlier tests queued
+  const outboxBefore = (await ctx.db.selectFrom('outbox').select('id').execute()).length;
+  // OLLE has no address (an earlier test took it): a bell, no mail
+  const sent = await notifyUsers(
+    ctx.db,
+    [ctx.anna, ctx.kalle, ctx.olle].map((u) => ({ ...n, userId: u.id })),
+    { config },
+  );
+  assert.equal(sent, { notified: 3, mailed: 2 });
+  const queued = await ctx.db.selectFrom('outbox').selectAll().orderBy('id').execute();
+  assert.is(queued.length, outboxBefore + 2);
+  assert.equal(
+    queued.slice(-2).map((m) => [m.message_id, m.raw]),
+    [
+      [null, null],
+      [null, null],
+    ],
+    'written when they go',
+  );
+
+  const before = ctx.smtp.received.length;
+  await deliver();
+  const mails = (await ctx.smtp.waitFor(before + 2)).slice(before);
+  const secret = await loadSecret(ctx.db, 'message-id');
+  const expected = {
+    'anna@example.com': {
+      subject: `[#${ctx.kase.number}] Deadline near: ${ctx.kase.title}`,
+      body: `First response for case ${n.summary} is due ${new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: config.timeZone }).format(due)}.`,
+      open: 'Open the case:',
+    },
+    'kalle@example.com': {
+      subject: `[#${ctx.kase.number}] Tidsgräns nära: ${ctx.kase.title}`,
+      body: `Första svar i ärende ${n.summary} ska vara klart ${new Intl.DateTimeFormat('sv-SE', { dateStyle: 'medium', timeStyle: 'short', timeZone: config.timeZone }).format(due)}.`,
+      open: 'Öppna ärendet:',
+    },
+  };
+  assert.equal(mails.map((m) => m.envelopeTo[0]).sort(), Object.keys(expected));
+  for (const mail of mails) {
+    const want = expected[mail.envelopeTo[0] as keyof typeof expected];
+    const p = mail.parsed;
+    assert.is(p.subject, want.subject);
+    assert.is(p.headers.get('auto-submitted'), 'auto-generated');
+    assert.is(p.headers.get('x-casedesk-case'), ctx.kase.number);
+    const link = `${publicUrl}/cases/${ctx.kase.number}`;
+    assert.match(
+      String(p.html),
+      `<p>${want.body.replaceAll("'", '&#39;')}</p>\n<p>${want.open} <a href="${link}">${link}</a></p>`,
+    );
+    assert.match(p.text ?? '', `${publicUrl}/account`, 'says where to switch it off');
+    assert.ok(isOurMessageId(p.messageId ?? '', secret));
+    const row = await ctx.db
+      .selectFrom('outbox')
+      .select(['message_id', 'status', 'compose'])
+      .where('message_id', '=', p.messageId ?? '')
+      .executeTakeFirst();
+    assert.equal(
+      row,
+      { message_id: p.messageId, status: 'sent', compose: null },
+      'the Message-ID it went with is kept',
+    );
+  }
+});
+
 test('the bell counts up to 99 and then shows 99+, on the overview and on every other page', async () => {
   const bell = (html: string) =>
     html.match(/class="bell"[^>]*>\s*(?:<span class="badge">([^<]*)<\/span>)?/)?.[1] ?? null;

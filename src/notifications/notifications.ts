@@ -1,22 +1,11 @@
 import { type Kysely, sql } from 'kysely';
 import type { Config } from '../config.ts';
 import type { Database, Language } from '../db/schema.ts';
-import { loadSecret } from '../db/secrets.ts';
-import { type Translate, translator } from '../i18n/i18n.ts';
+import { translator } from '../i18n/i18n.ts';
 import { subjectWithTag } from '../mail/outbound/compose.ts';
-import { createMessageIds } from '../mail/outbound/message-id.ts';
-import {
-  enqueueSystemMailsToCompose,
-  type MailToCompose,
-  type NewSystemMailToCompose,
-} from '../mail/outbound/outbox.ts';
+import { enqueueSystemMailsToWrite, type SystemMailParam, type SystemMailsToWrite } from '../mail/outbound/outbox.ts';
 import { loadMailSettings } from '../mail/outbound/settings.ts';
-import {
-  absoluteUrl,
-  queueSystemMail,
-  type SystemMailParagraph,
-  systemMailHtml,
-} from '../mail/outbound/system-mail.ts';
+import { absoluteUrl, paramsNamedBy, queueSystemMail, writeSystemMailText } from '../mail/outbound/system-mail.ts';
 
 export type NewNotification = {
   userId: number;
@@ -55,6 +44,7 @@ export async function notifyUser(db: Kysely<Database>, n: NewNotification, opts:
   if (opts.config) await queueNotificationMail(db, opts.config, n);
 }
 
+// The catalogue keys of a notification mail's texts
 type MailTexts = { subject: string; body: string; open: string };
 
 // The kinds that may also come by e-mail, each with the user's switch and its texts; other
@@ -62,28 +52,26 @@ type MailTexts = { subject: string; body: string; open: string };
 function mailTextsFor(
   kind: NewNotification['kind'],
   user: { email_on_mention: boolean; email_on_assigned: boolean },
-  t: Translate,
-  params: Record<string, string>,
 ): MailTexts | null {
   if (kind === 'mentioned' && user.email_on_mention) {
     return {
-      subject: t('notifymail.mentioned.subject', params),
-      body: t('notifymail.mentioned.body', params),
-      open: t('notifymail.mentioned.open'),
+      subject: 'notifymail.mentioned.subject',
+      body: 'notifymail.mentioned.body',
+      open: 'notifymail.mentioned.open',
     };
   }
   if (kind === 'sla_warning' || kind === 'sla_breached') {
     return {
-      subject: t(`notifymail.${kind}.subject`, params),
-      body: t(`notifymail.${kind}.body`, params),
-      open: t('notifymail.assigned.open'),
+      subject: `notifymail.${kind}.subject`,
+      body: `notifymail.${kind}.body`,
+      open: 'notifymail.assigned.open',
     };
   }
   if (kind === 'assigned' && user.email_on_assigned) {
     return {
-      subject: t('notifymail.assigned.subject', params),
-      body: t('notifymail.assigned.body', params),
-      open: t('notifymail.assigned.open'),
+      subject: 'notifymail.assigned.subject',
+      body: 'notifymail.assigned.body',
+      open: 'notifymail.assigned.open',
     };
   }
   return null;
@@ -104,15 +92,15 @@ async function queueNotificationMail(db: Kysely<Database>, config: Config, n: Ne
     : undefined;
   const t = translator(recipient.language ?? config.defaultLanguage);
   const params = { actor: actor?.name ?? t('history.system'), case: n.summary, title: kase?.title ?? n.summary };
-  const texts = mailTextsFor(n.kind, recipient, t, params);
+  const texts = mailTextsFor(n.kind, recipient);
   if (!texts) return;
   await queueSystemMail(db, config, {
     kind: 'notification',
     to: recipient.email,
-    subject: texts.subject,
+    subject: t(texts.subject, params),
     paragraphs: [
-      { text: texts.body },
-      { text: texts.open, href: absoluteUrl(config, n.link) },
+      { text: t(texts.body, params) },
+      { text: t(texts.open), href: absoluteUrl(config, n.link) },
       { text: t('notifymail.why'), href: absoluteUrl(config, '/account'), small: true },
     ],
     kase,
@@ -121,27 +109,30 @@ async function queueNotificationMail(db: Kysely<Database>, config: Config, n: Ne
 }
 
 // notifyUser for many at once (the escalation job's thousands): one insert for the bells, the
-// recipients and cases read once, and the mails queued as what to write, composed by the sender
-// when they go (outbox.compose), so the caller's transaction holds no CPU-bound composing. `params`
-// fills the kind's mail texts, in each recipient's language, beside actor, case and title. Runs in the caller's transaction; the
-// caller kicks the mail sender after committing.
+// recipients and cases read once, and the mails queued as what to write: catalogue keys and
+// parameters, written in each recipient's language by the sender when they go
+// (outbox.SystemMailToWrite), so the caller's transaction holds no composing and each mail costs
+// a few hundred bytes. `params` fills the kind's mail texts beside actor, case and title; a date in
+// it is written in the configured time zone when the mail goes. Runs in the caller's transaction;
+// the caller kicks the mail sender after committing.
 export async function notifyUsers(
   db: Kysely<Database>,
-  list: (NewNotification & { params?: (t: Translate, language: Language) => Record<string, string> })[],
+  list: (NewNotification & {
+    params?: Record<string, SystemMailParam>;
+    // the case's number and title when the caller has them: its mail needs them, and reading
+    // 100,000 cases again cost the escalation job half a second
+    kase?: { number: string; title: string };
+  })[],
   opts: NotifyOptions,
 ): Promise<{ notified: number; mailed: number }> {
   if (!list.length) return { notified: 0, mailed: 0 };
-  // unnest: one parameter per column, however many rows (a values list stops at 65,535 parameters)
-  await sql`
-    insert into notifications (user_id, actor_id, kind, case_id, summary, link)
-    select * from unnest(
-      ${list.map((n) => n.userId)}::integer[], ${list.map((n) => n.actorId)}::integer[],
-      ${list.map((n) => n.kind)}::text[], ${list.map((n) => n.caseId)}::integer[],
-      ${list.map((n) => n.summary)}::text[], ${list.map((n) => n.link)}::text[])`.execute(db);
   const config = opts.config;
-  if (!config) return { notified: list.length, mailed: 0 };
+  if (!config) {
+    await ringBells(db, list);
+    return { notified: list.length, mailed: 0 };
+  }
   const userIds = [...new Set(list.map((n) => n.userId))];
-  const caseIds = [...new Set(list.flatMap((n) => (n.caseId ? [n.caseId] : [])))];
+  const caseIds = [...new Set(list.flatMap((n) => (n.caseId && !n.kase ? [n.caseId] : [])))];
   const actorIds = [...new Set(list.flatMap((n) => (n.actorId ? [n.actorId] : [])))];
   // one after the other: in the caller's transaction they share one connection. `= any(array)`:
   // one parameter, where `in` would need one per case and stops at 65,535.
@@ -165,85 +156,116 @@ export async function notifyUsers(
         .execute()
     : [];
   const settings = await loadMailSettings(db, config);
-  const secret = await loadSecret(db, 'message-id');
   const userOf = new Map(users.map((u) => [u.id, u]));
   const caseOf = new Map(cases.map((c) => [c.id, c]));
   const actorOf = new Map(actors.map((a) => [a.id, a.name]));
-  const mails: NewSystemMailToCompose[] = [];
-  // The texts of one notification in one language, written once however many recipients share
-  // them (the responsible person and the escalation user of one deadline).
-  const written = new Map<string, Omit<MailToCompose, 'to'> | null>();
+  // PostgreSQL inserts the bells while the mails are written here, on the other core. The
+  // statement is megabytes: the loop yields to the event loop now and then, so the socket gets
+  // the rest of it to PostgreSQL, which would otherwise wait for the loop to end.
+  const bells = ringBells(db, list);
+  bells.catch(() => {}); // its failure is thrown where it is awaited
+  const account = absoluteUrl(config, '/account');
+  // The mails in groups of one language and the same texts, each group queued as columns
+  // (outbox.SystemMailsToWrite): the body's parameters and the link are one column each.
+  const groups = new Map<string, MailGroup>();
+  let mailed = 0;
   for (const [i, n] of list.entries()) {
+    if (i % 250 === 0) await new Promise((resolve) => setImmediate(resolve));
     const recipient = userOf.get(n.userId);
     if (!recipient?.active || !recipient.email) continue;
-    const kase = n.caseId ? caseOf.get(n.caseId) : undefined;
-    const language = recipient.language ?? config.defaultLanguage;
-    // a notification without params reads the same for everyone of a language only when it is
-    // the same notification; with params, the caller's function names what it shares
-    const key = `${language} ${n.params ? paramsId(n.params) : `n${i}`} ${n.kind} ${n.caseId} ${n.link} ${n.summary}`;
-    let mail = written.get(key);
-    if (mail === undefined) {
-      const t = translator(language);
-      const params = {
-        actor: (n.actorId && actorOf.get(n.actorId)) || t('history.system'),
-        case: n.summary,
-        title: kase?.title ?? n.summary,
-        ...n.params?.(t, language),
-      };
-      const texts = mailTextsFor(n.kind, { email_on_mention: true, email_on_assigned: true }, t, params);
-      mail = texts ? composeSpec(config, settings.subjectTag, kase, n.link, texts, t) : null;
-      written.set(key, mail);
-    }
     // the user's own switches for the kinds that have them
-    if (!mail || !mailTextsFor(n.kind, recipient, noTexts, {})) continue;
-    mails.push({
-      case_id: kase?.id ?? null,
-      message_id: '',
-      envelope_from: settings.fromAddress,
-      created_by: n.actorId,
-      compose: { ...mail, to: [recipient.email] },
-    });
+    const texts = mailTextsFor(n.kind, recipient);
+    if (!texts) continue;
+    const kase = n.caseId ? (n.kase ? { id: n.caseId, ...n.kase } : caseOf.get(n.caseId)) : undefined;
+    const language = recipient.language ?? config.defaultLanguage;
+    const t = translator(language);
+    const params: Record<string, SystemMailParam> = {
+      actor: (n.actorId && actorOf.get(n.actorId)) || t('history.system'),
+      case: n.summary,
+      title: kase?.title ?? n.summary,
+      ...n.params,
+    };
+    // a catalogue text is written now, in the group's language; a date when the mail goes
+    const body: { name: string; value: string | { dateTime: string } }[] = [];
+    let kinds = '';
+    for (const [name, param] of Object.entries(paramsNamedBy(texts.body, language, params))) {
+      const value = typeof param === 'string' ? param : 'key' in param ? t(param.key) : param;
+      body.push({ name, value });
+      kinds += typeof value === 'string' ? ` ${name}` : ` ${name}:date`;
+    }
+    const groupKey = `${language} ${texts.body} ${texts.open}${kinds}`;
+    let group = groups.get(groupKey);
+    if (!group) {
+      group = mailGroup(language, settings.fromAddress, texts, body, account);
+      groups.set(groupKey, group);
+    }
+    const subject = writeSystemMailText({ key: texts.subject, params }, language, config.timeZone);
+    const { mails } = group;
+    mails.case_id.push(kase?.id ?? null);
+    mails.to.push(recipient.email);
+    mails.subject.push(kase ? subjectWithTag(settings.subjectTag, kase.number, subject) : subject);
+    mails.created_by.push(n.actorId);
+    mails.caseNumber.push(kase?.number ?? null);
+    for (const { name, value } of body) {
+      const column = group.body[name];
+      if (column && 'text' in column && typeof value === 'string') column.text.push(value);
+      else if (column && 'dateTime' in column && typeof value !== 'string') column.dateTime.push(value.dateTime);
+    }
+    group.links.push(absoluteUrl(config, n.link));
+    mailed += 1;
   }
-  const ids = createMessageIds(settings.messageIdDomain, secret, mails.length);
-  for (const [k, m] of mails.entries()) m.message_id = ids[k] as string;
-  // in slices of 20,000: each statement's arrays stay a few megabytes
-  for (let k = 0; k < mails.length; k += 20_000) await enqueueSystemMailsToCompose(db, mails.slice(k, k + 20_000));
-  return { notified: list.length, mailed: mails.length };
+  await bells;
+  for (const { mails } of groups.values()) await enqueueSystemMailsToWrite(db, mails);
+  return { notified: list.length, mailed };
 }
 
-// a stable id per params function, for notifyUsers' cache of written texts
-const paramsIds = new WeakMap<object, number>();
-let nextParamsId = 0;
-function paramsId(f: object): number {
-  let id = paramsIds.get(f);
-  if (id === undefined) {
-    id = nextParamsId++;
-    paramsIds.set(f, id);
-  }
-  return id;
+// The bells of notifyUsers. unnest: one parameter per column, however many rows (a values list
+// stops at 65,535 parameters).
+async function ringBells(db: Kysely<Database>, list: NewNotification[]): Promise<void> {
+  await sql`
+    insert into notifications (user_id, actor_id, kind, case_id, summary, link)
+    select * from unnest(
+      ${list.map((n) => n.userId)}::integer[], ${list.map((n) => n.actorId)}::integer[],
+      ${list.map((n) => n.kind)}::text[], ${list.map((n) => n.caseId)}::integer[],
+      ${list.map((n) => n.summary)}::text[], ${list.map((n) => n.link)}::text[])`.execute(db);
 }
-const noTexts: Translate = () => '';
 
-function composeSpec(
-  config: Config,
-  subjectTag: string,
-  kase: { number: string } | undefined,
-  link: string,
+// One group of notifyUsers' mails: its columns, with the body's parameters and the links apart
+// for filling.
+type MailGroup = {
+  mails: SystemMailsToWrite;
+  body: Record<string, { text: string[] } | { dateTime: string[] }>;
+  links: string[];
+};
+
+function mailGroup(
+  language: Language,
+  from: string,
   texts: MailTexts,
-  t: Translate,
-): Omit<MailToCompose, 'to'> {
-  const paragraphs: SystemMailParagraph[] = [
-    { text: texts.body },
-    { text: texts.open, href: absoluteUrl(config, link) },
-    { text: t('notifymail.why'), href: absoluteUrl(config, '/account'), small: true },
-  ];
+  body: { name: string; value: string | { dateTime: string } }[],
+  account: string,
+): MailGroup {
+  const params = Object.fromEntries(
+    body.map(({ name, value }) => [name, typeof value === 'string' ? { text: [] } : { dateTime: [] }]),
+  );
+  const links: string[] = [];
   return {
-    subject: kase ? subjectWithTag(subjectTag, kase.number, texts.subject) : texts.subject,
-    bodyHtml: systemMailHtml(paragraphs),
-    inReplyTo: null,
-    references: [],
-    caseNumber: kase?.number ?? null,
-    autoSubmitted: true,
+    mails: {
+      language,
+      envelope_from: from,
+      case_id: [],
+      to: [],
+      subject: [],
+      created_by: [],
+      caseNumber: [],
+      paragraphs: [
+        { key: texts.body, params },
+        { key: texts.open, href: links },
+        { key: 'notifymail.why', href: account, small: true },
+      ],
+    },
+    body: params,
+    links,
   };
 }
 

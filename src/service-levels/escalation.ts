@@ -2,8 +2,7 @@ import { sql } from 'kysely';
 import { recordCaseEvents } from '../cases/case-events.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
-import type { Language } from '../db/schema.ts';
-import type { Translate } from '../i18n/i18n.ts';
+import type { SystemMailParam } from '../mail/outbound/outbox.ts';
 import { type NewNotification, notifyUsers } from '../notifications/notifications.ts';
 import type { SlaTarget } from './types.ts';
 
@@ -63,23 +62,6 @@ function claimAlertsSql(now: Date) {
      order by claimed.case_id, claimed.due_at`;
 }
 
-// One formatter per language and zone: making an Intl.DateTimeFormat costs far more than using
-// one, and a run may write 200,000 mails.
-const dueFormats = new Map<string, Intl.DateTimeFormat>();
-function dueText(due: Date, language: Language, timeZone: string): string {
-  const key = `${language} ${timeZone}`;
-  let format = dueFormats.get(key);
-  if (!format) {
-    format = new Intl.DateTimeFormat(language === 'sv' ? 'sv-SE' : 'en-GB', {
-      dateStyle: 'medium',
-      timeStyle: 'short',
-      timeZone,
-    });
-    dueFormats.set(key, format);
-  }
-  return format.format(due);
-}
-
 // One run: claims, writes the breaches' history lines and notifies, in one transaction, so an
 // announced deadline always has its bells, mails and history, and a failed run announces nothing.
 export async function runSlaEscalation(
@@ -99,13 +81,12 @@ export async function runSlaEscalation(
       );
     }
     const notifications: (NewNotification & {
-      params: (t: Translate, language: Language) => Record<string, string>;
+      params: Record<string, SystemMailParam>;
+      kase: { number: string; title: string };
     })[] = [];
     for (const a of alerts) {
-      const params = (t: Translate, language: Language) => ({
-        target: t(`sla.target.${a.target}`),
-        due: dueText(new Date(a.due_at), language, config?.timeZone ?? 'Europe/Stockholm'),
-      });
+      // the due time is written in each recipient's language when the mail goes
+      const params = { target: { key: `sla.target.${a.target}` }, due: { dateTime: new Date(a.due_at).toISOString() } };
       // the responsible person and the escalation user, once when they are the same person
       for (const userId of new Set([a.responsible_id, a.escalation_user_id])) {
         if (userId === null) continue;
@@ -117,6 +98,7 @@ export async function runSlaEscalation(
           summary: `${a.number} ${a.title}`,
           link: `/cases/${a.number}`,
           params,
+          kase: { number: a.number, title: a.title },
         });
       }
     }

@@ -232,6 +232,8 @@ async function prepareSide(title: string, mentioner: User, mentioned: User): Pro
     .set({ status: 'sent', sent_at: new Date(), held_until: null })
     .where('thread_entry_id', '=', reply.id)
     .returning('message_id')
+    // a reply is composed when it is queued, so it has its Message-ID
+    .$narrowType<{ message_id: string }>()
     .executeTakeFirstOrThrow();
   await addDiscussionPost(ctx.db, kase.id, `<div>@${mentioned.login} kan du titta på fakturan?</div>`, mentioner, {
     config: ctx.config,
@@ -241,6 +243,8 @@ async function prepareSide(title: string, mentioner: User, mentioned: User): Pro
     .select(['message_id', 'subject'])
     .where('kind', '=', 'notification')
     .where('case_id', '=', kase.id)
+    // a mention's mail is composed when it is queued, so it has its Message-ID
+    .$narrowType<{ message_id: string }>()
     .executeTakeFirstOrThrow();
   return {
     kase,

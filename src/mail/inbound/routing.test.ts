@@ -206,6 +206,8 @@ test('a staff member answering a mention mail writes in the discussion under the
     .select(['message_id', 'subject', 'envelope_to'])
     .where('kind', '=', 'notification')
     .where('case_id', '=', kase.id)
+    // a mention's mail is composed when it is queued, so it has its Message-ID
+    .$narrowType<{ message_id: string }>()
     .executeTakeFirstOrThrow();
   assert.equal(mention.envelope_to, ['anna@example.com']);
   const threadBefore = await entriesOf(kase.id);

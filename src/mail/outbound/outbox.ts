@@ -1,7 +1,7 @@
-import type { Insertable } from 'kysely';
+import type { Insertable, RawBuilder } from 'kysely';
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
-import type { OutboxTable } from '../../db/schema.ts';
+import type { Language, OutboxTable } from '../../db/schema.ts';
 
 export type NewOutboxMessage = Omit<
   Insertable<OutboxTable>,
@@ -48,32 +48,94 @@ export async function enqueueMailsToCompose(db: Db, mails: NewMailToCompose[]): 
     .execute();
 }
 
-// Many system mails at once (the escalation job's notifications): as enqueueMailsToCompose, in
-// one statement of one parameter per column, however many rows; envelope_to is compose.to.
-export type NewSystemMailToCompose = {
-  case_id: number | null;
-  message_id: string;
-  envelope_from: string;
-  created_by: number | null;
-  compose: MailToCompose;
+// A system mail the sender writes when it goes (the escalation job's notifications, thousands at
+// once): its texts as catalogue keys and parameters, written in the recipient's language then
+// (system-mail.ts, writeSystemMail), so queueing one costs a few hundred bytes and no composing.
+// Its recipients and subject are the outbox row's envelope_to and subject; its Message-ID is given
+// when it is composed.
+export type SystemMailToWrite = {
+  language: Language;
+  // the case it is about (the X-Casedesk-Case header); the subject already carries its tag
+  caseNumber: string | null;
+  paragraphs: (SystemMailText & { href?: string; small?: boolean })[];
 };
-export async function enqueueSystemMailsToCompose(db: Db, mails: NewSystemMailToCompose[]): Promise<void> {
-  if (!mails.length) return;
-  // One JSON parameter: a text[] or jsonb[] of 20,000 JSON texts costs pg an array literal with
-  // every quote escaped, which took longer than the insert itself.
+export type SystemMailText = { key: string; params?: Record<string, SystemMailParam> };
+// as it is; another catalogue text; an instant (ISO 8601), written as date and time in the
+// configured time zone
+export type SystemMailParam = string | { key: string } | { dateTime: string };
+
+export function isSystemMailToWrite(compose: MailToCompose | SystemMailToWrite): compose is SystemMailToWrite {
+  return 'paragraphs' in compose;
+}
+
+// Many system mails to write of one language, as columns: each array has one value per mail, the
+// rest is the same for all. The parameters and links of the paragraphs are columns too.
+export type SystemMailsToWrite = {
+  language: Language;
+  envelope_from: string;
+  case_id: (number | null)[];
+  to: string[];
+  subject: string[];
+  created_by: (number | null)[];
+  caseNumber: (string | null)[];
+  paragraphs: {
+    key: string;
+    params?: Record<string, { text: string[] } | { dateTime: string[] }>;
+    href?: string | string[];
+    small?: boolean;
+  }[];
+};
+
+// One statement, one parameter per column however many mails, and each mail's compose (a
+// SystemMailToWrite) built by PostgreSQL: a JSON text of 200,000 mails took pg longer to parse than
+// the insert itself took. A column whose values are all the same goes as one value, and a
+// paragraph without columns as one jsonb, built once.
+export async function enqueueSystemMailsToWrite(db: Db, mails: SystemMailsToWrite): Promise<void> {
+  if (!mails.to.length) return;
+  const arrays: RawBuilder<unknown>[] = [];
+  const column = (values: unknown[], type: 'text' | 'integer') => {
+    if (values.every((v) => v === values[0])) return sql`${values[0]}::${sql.raw(type)}`;
+    arrays.push(sql`${values}::${sql.raw(type)}[]`);
+    return sql.ref(`v.c${arrays.length - 1}`);
+  };
+  const [caseId, to, subject, createdBy, caseNumber] = [
+    column(mails.case_id, 'integer'),
+    column(mails.to, 'text'),
+    column(mails.subject, 'text'),
+    column(mails.created_by, 'integer'),
+    column(mails.caseNumber, 'text'),
+  ];
+  const paragraphs = mails.paragraphs.map((p) => {
+    if (!p.params && !Array.isArray(p.href)) return sql`${JSON.stringify(p)}::jsonb`;
+    const fields = [sql`'key', ${p.key}::text`];
+    const params = Object.entries(p.params ?? {}).map(([name, values]) =>
+      'text' in values
+        ? sql`${name}::text, ${column(values.text, 'text')}`
+        : sql`${name}::text, jsonb_build_object('dateTime', ${column(values.dateTime, 'text')})`,
+    );
+    if (params.length) fields.push(sql`'params', jsonb_build_object(${sql.join(params)})`);
+    if (p.href !== undefined)
+      fields.push(sql`'href', ${Array.isArray(p.href) ? column(p.href, 'text') : sql`${p.href}::text`}`);
+    if (p.small) fields.push(sql`'small', true`);
+    return sql`jsonb_build_object(${sql.join(fields)})`;
+  });
+  // one row per mail, also when every column is the same for all
+  if (!arrays.length) arrays.push(sql`${mails.to.map(() => null)}::integer[]`);
+  const names = sql.raw(arrays.map((_c, i) => `c${i}`).join(', '));
   await sql`
     insert into outbox (kind, case_id, thread_entry_id, message_id, envelope_from, envelope_to, subject, status,
       created_by, raw, compose)
-    select 'notification', v.case_id, null, v.message_id, v.envelope_from,
-           array(select jsonb_array_elements_text(v.compose -> 'to')), v.compose ->> 'subject', 'queued',
-           v.created_by, null, v.compose
-      from jsonb_to_recordset(${JSON.stringify(mails)}::jsonb)
-        as v (case_id integer, message_id text, envelope_from text, created_by integer, compose jsonb)`.execute(db);
+    select 'notification', ${caseId}, null, null, ${mails.envelope_from}::text, array[${to}], ${subject}, 'queued',
+           ${createdBy}, null,
+           jsonb_build_object('language', ${mails.language}::text, 'caseNumber', ${caseNumber},
+             'paragraphs', jsonb_build_array(${sql.join(paragraphs)}))
+      from unnest(${sql.join(arrays)}) as v (${names})`.execute(db);
 }
 
-// The sender composed a claimed message: from now on it is these bytes, on every try.
-export async function storeComposedRaw(db: Db, id: string, raw: Buffer): Promise<void> {
-  await db.updateTable('outbox').set({ raw, compose: null }).where('id', '=', id).execute();
+// The sender composed a claimed message: from now on it is these bytes, on every try, with the
+// Message-ID they carry.
+export async function storeComposedRaw(db: Db, id: string, raw: Buffer, messageId: string): Promise<void> {
+  await db.updateTable('outbox').set({ raw, message_id: messageId, compose: null }).where('id', '=', id).execute();
 }
 
 // Waits before each new try after a temporary failure; after 24 hours the message fails for good.
@@ -94,11 +156,12 @@ export type ClaimedMessage = {
   envelope_to: string[];
   // null: composed when it goes, from `compose`
   raw: Buffer | null;
-  compose: MailToCompose | null;
+  compose: MailToCompose | SystemMailToWrite | null;
   attempts: number;
   give_up_at: Date;
   case_id: number | null;
-  message_id: string;
+  // null: a system mail to write, given its Message-ID when it is composed
+  message_id: string | null;
   thread_entry_id: string | null;
   subject: string;
   // the agent who sent it (null: the system, e.g. Kontroll)

@@ -2,13 +2,16 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import { recordCaseEvent } from '../../cases/case-events.ts';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
+import { loadSecret } from '../../db/secrets.ts';
 import { addMailDocument } from '../../documents/documents.ts';
 import { mailCopyName } from '../copy-name.ts';
 import { composeMail } from './compose.ts';
+import { createMessageId } from './message-id.ts';
 import {
   type ClaimedMessage,
   claimDueMessages,
   defaultClaimMs,
+  isSystemMailToWrite,
   type MailToCompose,
   markFailedAttempt,
   markSent,
@@ -16,9 +19,11 @@ import {
   msUntilNextHoldEnds,
   releaseExpiredClaims,
   renewClaim,
+  type SystemMailToWrite,
   storeComposedRaw,
 } from './outbox.ts';
 import { loadMailSettings, type MailSettings, type SmtpServer } from './settings.ts';
+import { writeSystemMail } from './system-mail.ts';
 
 export const noServerNote = 'not sent: no SMTP server configured';
 
@@ -186,14 +191,18 @@ export function createMailSender(opts: {
     }
   }
 
-  // A mail queued as what to write (Kontroll's reminders) is composed now, with the settings
-  // of this moment, and kept: a retry and the E-mail OUT copy use the same bytes.
-  async function rawOf(message: ClaimedMessage, settings: MailSettings): Promise<Buffer> {
-    if (message.raw) return message.raw;
-    const spec = message.compose as MailToCompose;
+  // A mail queued as what to write (Kontroll's reminders, notifications) is composed now, with the
+  // settings of this moment, and kept: a retry and the E-mail OUT copy use the same bytes. A
+  // system mail to write gets its texts in its recipient's language and its Message-ID now.
+  async function composed(message: ClaimedMessage, settings: MailSettings): Promise<ClaimedMessage & { raw: Buffer }> {
+    if (message.raw) return { ...message, raw: message.raw };
+    const queued = message.compose as MailToCompose | SystemMailToWrite;
+    const spec = isSystemMailToWrite(queued) ? writeSystemMail(queued, message, config.timeZone) : queued;
+    const messageId =
+      message.message_id ?? createMessageId(settings.messageIdDomain, await loadSecret(db, 'message-id'));
     const raw = await composeMail({
       settings,
-      messageId: message.message_id,
+      messageId,
       to: spec.to,
       subject: spec.subject,
       bodyHtml: spec.bodyHtml,
@@ -203,8 +212,8 @@ export function createMailSender(opts: {
       caseNumber: spec.caseNumber ?? undefined,
       autoSubmitted: spec.autoSubmitted,
     });
-    await storeComposedRaw(db, message.id, raw);
-    return raw;
+    await storeComposedRaw(db, message.id, raw, messageId);
+    return { ...message, raw, message_id: messageId };
   }
 
   async function deliver(claimed: ClaimedMessage, settings: MailSettings): Promise<void> {
@@ -212,7 +221,7 @@ export function createMailSender(opts: {
     if (!smtp) return markWaitingForServer(db, claimed, noServerNote);
     let message: ClaimedMessage & { raw: Buffer };
     try {
-      message = { ...claimed, raw: await rawOf(claimed, settings) };
+      message = await composed(claimed, settings);
     } catch (error) {
       // what was queued cannot be written as a mail: trying again would not change that
       const text = `not composed: ${error instanceof Error ? error.message : String(error)}`;

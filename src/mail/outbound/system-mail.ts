@@ -2,11 +2,17 @@ import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { Language, OutboxTable } from '../../db/schema.ts';
 import { loadSecret } from '../../db/secrets.ts';
-import { translator } from '../../i18n/i18n.ts';
+import { catalogues, translator } from '../../i18n/i18n.ts';
 import { escapeHtml } from '../../rich-text/escape.ts';
 import { composeMail, subjectWithTag } from './compose.ts';
 import { createMessageId } from './message-id.ts';
-import { enqueueMessage } from './outbox.ts';
+import {
+  enqueueMessage,
+  type MailToCompose,
+  type SystemMailParam,
+  type SystemMailText,
+  type SystemMailToWrite,
+} from './outbox.ts';
 import { loadMailSettings } from './settings.ts';
 
 // A paragraph of a mail the system writes itself, optionally ending in a full link.
@@ -20,6 +26,99 @@ export function systemMailHtml(paragraphs: SystemMailParagraph[]): string {
       return `<p${style}>${escapeHtml(p.text)}${link}</p>`;
     })
     .join('\n');
+}
+
+// One formatter per language and zone: making an Intl.DateTimeFormat costs far more than using
+// one, and a sender may write thousands of notifications in a row.
+const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
+function dateTimeText(iso: string, language: Language, timeZone: string): string {
+  const key = `${language} ${timeZone}`;
+  let format = dateTimeFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(language === 'sv' ? 'sv-SE' : 'en-GB', {
+      dateStyle: 'medium',
+      timeStyle: 'short',
+      timeZone,
+    });
+    dateTimeFormats.set(key, format);
+  }
+  return format.format(new Date(iso));
+}
+
+function paramText(param: SystemMailParam, language: Language, timeZone: string): string {
+  if (typeof param === 'string') return param;
+  if ('key' in param) return translator(language)(param.key);
+  return dateTimeText(param.dateTime, language, timeZone);
+}
+
+// A text of a system mail in `language`. Only the parameters the text names are written (a date
+// costs an Intl call, and most texts name few of those they are given).
+export function writeSystemMailText(text: SystemMailText, language: Language, timeZone: string): string {
+  const params: Record<string, string> = {};
+  for (const [name, param] of Object.entries(paramsNamedBy(text.key, language, text.params ?? {})))
+    params[name] = paramText(param, language, timeZone);
+  return translator(language)(text.key, params);
+}
+
+// The parameters of `params` that the text of `key` names in `language`: what a system mail to
+// write needs to carry.
+export function paramsNamedBy(
+  key: string,
+  language: Language,
+  params: Record<string, SystemMailParam>,
+): Record<string, SystemMailParam> {
+  const names = paramNamesIn(key, language);
+  if (!names) return params;
+  const named: Record<string, SystemMailParam> = {};
+  for (const name of names) {
+    const param = params[name];
+    if (param !== undefined) named[name] = param;
+  }
+  return named;
+}
+
+// The {names} in the text of `key`, or null for a plural text (ICU), which may use any. Read once
+// per text and language: a job may ask for every one of 200,000 mails.
+const paramNames = new Map<Language, Map<string, string[] | null>>();
+function paramNamesIn(key: string, language: Language): string[] | null {
+  let ofLanguage = paramNames.get(language);
+  if (!ofLanguage) {
+    ofLanguage = new Map();
+    paramNames.set(language, ofLanguage);
+  }
+  let names = ofLanguage.get(key);
+  if (names === undefined) {
+    const catalogue: Record<string, string> = catalogues[language];
+    const template = catalogue[key] ?? key;
+    names = template.includes(', plural,')
+      ? null
+      : [...new Set(Array.from(template.matchAll(/\{(\w+)\}/g), (m) => m[1] as string))];
+    ofLanguage.set(key, names);
+  }
+  return names;
+}
+
+// A system mail queued as what to write, written in its recipient's language: what composeMail
+// needs besides the settings and the Message-ID. The texts are the same as queueSystemMail's.
+export function writeSystemMail(
+  spec: SystemMailToWrite,
+  row: { envelope_to: string[]; subject: string },
+  timeZone: string,
+): MailToCompose {
+  const paragraphs = spec.paragraphs.map((p) => ({
+    text: writeSystemMailText(p, spec.language, timeZone),
+    href: p.href,
+    small: p.small,
+  }));
+  return {
+    to: row.envelope_to,
+    subject: row.subject,
+    bodyHtml: systemMailHtml(paragraphs),
+    inReplyTo: null,
+    references: [],
+    caseNumber: spec.caseNumber,
+    autoSubmitted: true,
+  };
 }
 
 // A full link for a mail: PUBLIC_URL (which may carry a path) followed by the app's own path.
