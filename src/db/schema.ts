@@ -681,6 +681,8 @@ export interface SlaAlertsTable {
   case_id: number;
   target: 'first_response' | 'next_response' | 'resolution';
   due_at: Date;
+  // when the target was first owed (the timer's owedSince); null on rows from before it was kept
+  owed_since: Date | null;
   level: 'warning' | 'breached';
   created_at: Timestamp;
 }

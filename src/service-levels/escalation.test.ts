@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { applyCaseEvent } from '../cases/case-events.ts';
+import { statusOfKind } from '../cases/statuses.ts';
 import { tablesChanged } from '../db/cached.ts';
 import { createDb, type Db } from '../db/database.ts';
 import type { Case, User } from '../db/schema.ts';
@@ -53,6 +54,9 @@ async function openCase(responsible: User | null = ctx.kalle): Promise<{ kase: C
   return { kase, after: (m: number) => new Date(new Date(opened).getTime() + m * minute) };
 }
 
+const dueOf = async (caseId: number) =>
+  (await ctx.db.selectFrom('cases').select('sla_clock').where('id', '=', caseId).executeTakeFirstOrThrow()).sla_clock
+    ?.response?.dueAt;
 const bellsOf = (caseId: number) =>
   ctx.db
     .selectFrom('notifications')
@@ -125,6 +129,27 @@ test('the warning at 75 % and then the breach, each once; a re-run tells nobody'
   assert.is(again.notified, 0);
   assert.is((await bellsOf(kase.id)).length, 2);
   assert.is((await breachLines(kase.id)).length, 1, 'the history records the breach once');
+});
+
+test('a breach stays announced once when a close and reopen move its deadline', async () => {
+  await setEscalationUser(null);
+  const { kase, after } = await openCase();
+  await runSlaEscalation(ctx.db, config, after(61));
+  assert.equal(
+    (await bellsOf(kase.id)).map((b) => b.kind),
+    ['sla_breached'],
+  );
+  // closed and reopened a minute later: the clock picks up with what it had, its deadline moves
+  const closed = await statusOfKind(ctx.db, 'closed');
+  const open = await statusOfKind(ctx.db, 'open');
+  const dueBefore = await dueOf(kase.id);
+  await applyCaseEvent(ctx.db, kase.id, { type: 'status_set', status: closed }, ctx.kalle, { now: after(62) });
+  await applyCaseEvent(ctx.db, kase.id, { type: 'status_set', status: open }, ctx.kalle, { now: after(63) });
+  assert.is.not(await dueOf(kase.id), dueBefore, 'the deadline was recomputed to another instant');
+  const again = await runSlaEscalation(ctx.db, config, after(64));
+  assert.is(again.notified, 0, 'nobody is told of the same breach again');
+  assert.is((await bellsOf(kase.id)).length, 1);
+  assert.is((await breachLines(kase.id)).length, 1);
 });
 
 test('the responsible person and the escalation user each hear once, in their own language', async () => {

@@ -31,14 +31,20 @@ type Alert = {
 // resolution; a paused one has no dueAt) is then judged by its own warnAt and dueAt. A deadline
 // first seen after it passed gets only 'breached'.
 //
-// Exactly once: the primary key (case_id, target, due_at, level) with on conflict do nothing, and
-// only the rows this statement inserted come back. A second instance running at the same moment
+// A deadline is known by its target, level and the moment it was first owed (the timer's owedSince,
+// unique index sla_alerts_cycle): recomputed to another instant (a saved calendar or policy, a close
+// and reopen, a pause) it is the same deadline and is not announced again; a new customer message
+// owes a new response and is.
+//
+// Exactly once: the unique keys with on conflict do nothing, and only the rows this statement
+// inserted come back. A second instance running at the same moment
 // waits on the first's uncommitted keys and then inserts none of them, so it notifies nobody; the
 // not exists only spares the speculative inserts of what earlier runs already announced.
 function claimAlertsSql(now: Date) {
   return sql<Alert>`
     with due as (
       select c.id as case_id, t.timer ->> 'target' as target, (t.timer ->> 'dueAt')::timestamptz as due_at,
+             (t.timer ->> 'owedSince')::timestamptz as owed_since,
              case when (t.timer ->> 'dueAt')::timestamptz <= ${now} then 'breached' else 'warning' end as level
         from cases c
         cross join lateral (values (c.sla_clock -> 'response'), (c.sla_clock -> 'resolution')) as t (timer)
@@ -46,11 +52,12 @@ function claimAlertsSql(now: Date) {
          and t.timer ->> 'dueAt' is not null
          and (t.timer ->> 'warnAt')::timestamptz <= ${now}
     ), claimed as (
-      insert into sla_alerts (case_id, target, due_at, level)
-      select d.case_id, d.target, d.due_at, d.level from due d
+      insert into sla_alerts (case_id, target, due_at, owed_since, level)
+      select d.case_id, d.target, d.due_at, d.owed_since, d.level from due d
        where not exists (
          select 1 from sla_alerts a
-          where a.case_id = d.case_id and a.target = d.target and a.due_at = d.due_at and a.level = d.level)
+          where a.case_id = d.case_id and a.target = d.target and a.level = d.level
+            and (a.owed_since = d.owed_since or a.due_at = d.due_at))
       on conflict do nothing
       returning case_id, target, due_at, level
     )
