@@ -168,7 +168,8 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     if (!kase) throw notFound();
     const user = currentUser(request);
     const form = parseForm(quickEditSchema, request.body);
-    if (!form.ok && form.errors.field) throw notFound();
+    // an unknown field is no part of the row; the same field named twice is a form to send again
+    if (!form.ok && form.errors.field && form.errors.field !== 'errors.repeated') throw notFound();
     try {
       if (!form.ok) throw new FormError(form.errors);
       const { field, version, value, loaded } = form.data;
@@ -181,8 +182,9 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
       // The row comes back with the values now stored, so the old value is put back in the picker.
       // A row's picker names its field's conflict; an edit without the loaded value, any change.
       const field = form.ok ? form.data.field : undefined;
+      const repeated = !form.ok && Object.values(form.errors).includes('errors.repeated');
       const message = !stale
-        ? request.t('overview.invalid', { number: kase.number })
+        ? request.t(repeated ? 'overview.repeated' : 'overview.invalid', { number: kase.number })
         : field && form.ok && form.data.loaded !== undefined
           ? request.t('overview.stale_field', {
               number: kase.number,

@@ -356,6 +356,38 @@ test('an inline status change saves at once, returns the row and the tiles, and 
   assert.is(noToken.statusCode, 403);
 });
 
+test('a quick edit naming its field twice is answered 422 with the row and a message, and changes nothing', async () => {
+  const kalle = await as('kalle');
+  await kalle.get('/cases');
+  const row = await ctx.db
+    .selectFrom('cases')
+    .select(['id', 'version', 'status_id', 'priority_id'])
+    .where('number', '=', ctx.numbers.annaOpen ?? '')
+    .executeTakeFirstOrThrow();
+  const body = new URLSearchParams([
+    ['field', 'status_id'],
+    ['field', 'priority_id'],
+    ['value', String(ctx.ids.Hög)],
+    ['version', String(row.version)],
+  ]).toString();
+  const res = await kalle.request({
+    method: 'POST',
+    url: `/cases/${ctx.numbers.annaOpen}/quick-edit`,
+    payload: body,
+    headers: { 'x-csrf-token': kalle.csrf, 'content-type': 'application/x-www-form-urlencoded' },
+    htmx: true,
+  });
+  assert.is(res.statusCode, 422, res.body);
+  assert.match(res.body, `id="case-row-${row.id}"`);
+  assert.match(res.body, 'ett fält kom mer än en gång');
+  const after = await ctx.db
+    .selectFrom('cases')
+    .select(['version', 'status_id', 'priority_id'])
+    .where('id', '=', row.id)
+    .executeTakeFirstOrThrow();
+  assert.equal(after, { version: row.version, status_id: row.status_id, priority_id: row.priority_id });
+});
+
 test('the responsible picker loads its users only when opened', async () => {
   const kalle = await as('kalle');
   const page = await kalle.get('/cases');

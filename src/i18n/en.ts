@@ -621,6 +621,7 @@ export const en = {
   'overview.stale_field':
     '{number}: {field} was changed by someone else since the page was loaded, so your choice was not saved. The row now shows the saved value; choose again to change it.',
   'overview.invalid': '{number}: that value cannot be used.',
+  'overview.repeated': '{number}: a field came more than once; reload the overview and change it again.',
   'thread.to': 'To',
   'thread.to_hint': "The case's contact, unless you write another address.",
   'thread.cc': 'Cc',

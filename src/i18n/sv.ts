@@ -623,6 +623,7 @@ export const sv: Record<MessageKey, string> = {
   'overview.stale_field':
     '{number}: {field} har ändrats av någon annan sedan sidan laddades, så ditt val sparades inte. Raden visar nu det sparade värdet; välj igen om du vill ändra det.',
   'overview.invalid': '{number}: värdet kan inte användas.',
+  'overview.repeated': '{number}: ett fält kom mer än en gång; ladda om översikten och ändra igen.',
   'thread.to': 'Till',
   'thread.to_hint': 'Ärendets kontaktperson, om du inte skriver en annan adress.',
   'thread.cc': 'Kopia',
