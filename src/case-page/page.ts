@@ -151,7 +151,7 @@ export async function renderCasePage(
       `case-page:${user.id}:${kase.id}:${kase.version}:${tab.name}:${customerId}:${whole}`,
       casePageTables,
       load,
-      { exact: !readAfterFence.has(kase), room: { name: 'case-page-tabs', size: 100 } },
+      { exact: !readAfterFence.has(kase), room: { name: 'case-page-tabs', size: 60 } },
     ),
     whole ? slaBadgesOf(db, [kase]).then(([badge]) => badge ?? null) : null,
   ]);

@@ -611,7 +611,7 @@ export async function listOverviewKept(db: Db, filter: OverviewFilter, user: Pic
       ]);
       return deepFreeze({ ...list, until: passes?.getTime() ?? null });
     },
-    { exact: true, validUntil: (list) => list.until, room: { name: 'overview', size: 100 } },
+    { exact: true, validUntil: (list) => list.until, room: { name: 'overview', size: 60 } },
   );
   return list;
 }
