@@ -15,7 +15,7 @@ export function isOutboxStatus(value: unknown): value is OutboxStatus {
   return outboxStatuses.some((status) => status === value);
 }
 
-// The administration's outbox list, newest first (served by the outbox_created index), one
+// The administration's outbox list, newest first (served by the primary key, read backwards), one
 // page at a time; one row more than a page tells whether a next page exists.
 export async function listOutbox(db: Db, opts: { status: OutboxStatus | null; page: number }) {
   let query = db
