@@ -249,6 +249,8 @@ export interface NotificationsTable {
   case_id: number | null;
   summary: string;
   link: string;
+  // sla_warning / sla_breached: which target (first_response, next_response, resolution)
+  sla_target: string | null;
   read_at: Date | null;
   created_at: Timestamp;
 }

@@ -215,6 +215,23 @@ test('no e-mail to a user without an address, an inactive one, or when the kind 
   assert.is(await count(), before + 1);
 });
 
+test('two service-level bells of one case say which target each is about', async () => {
+  const bell = (slaTarget: 'next_response' | 'resolution') => ({
+    userId: ctx.anna.id,
+    actorId: null,
+    kind: 'sla_breached' as const,
+    caseId: ctx.kase.id,
+    summary: `${ctx.kase.number} ${ctx.kase.title}`,
+    link: `/cases/${ctx.kase.number}`,
+    slaTarget,
+  });
+  await notifyUsers(ctx.db, [bell('next_response'), bell('resolution')], { config: undefined });
+  const anna = await loggedIn('anna');
+  const page = (await anna.get('/notifications')).body;
+  assert.match(page, `Service level breached (Response): ${ctx.kase.number}`);
+  assert.match(page, `Service level breached (Resolution): ${ctx.kase.number}`);
+});
+
 test("many at once: each mail is written when it goes, in its reader's language, with a Message-ID of its own", async () => {
   const config = ctx.app.deps.config;
   const due = new Date('2026-12-07T15:30:00Z');

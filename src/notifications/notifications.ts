@@ -18,6 +18,8 @@ export type NewNotification = {
   summary: string;
   // the app's own path, e.g. /cases/2026-00042/discussion#post-7
   link: string;
+  // sla_warning / sla_breached: the target, named on the bell's line
+  slaTarget?: 'first_response' | 'next_response' | 'resolution' | null;
 };
 
 export type NotifyOptions = {
@@ -39,6 +41,7 @@ export async function notifyUser(db: Kysely<Database>, n: NewNotification, opts:
       case_id: n.caseId,
       summary: n.summary,
       link: n.link,
+      sla_target: n.slaTarget ?? null,
     })
     .execute();
   if (opts.config) await queueNotificationMail(db, opts.config, n);
@@ -223,11 +226,12 @@ export async function notifyUsers(
 // stops at 65,535 parameters).
 async function ringBells(db: Kysely<Database>, list: NewNotification[]): Promise<void> {
   await sql`
-    insert into notifications (user_id, actor_id, kind, case_id, summary, link)
+    insert into notifications (user_id, actor_id, kind, case_id, summary, link, sla_target)
     select * from unnest(
       ${list.map((n) => n.userId)}::integer[], ${list.map((n) => n.actorId)}::integer[],
       ${list.map((n) => n.kind)}::text[], ${list.map((n) => n.caseId)}::integer[],
-      ${list.map((n) => n.summary)}::text[], ${list.map((n) => n.link)}::text[])`.execute(db);
+      ${list.map((n) => n.summary)}::text[], ${list.map((n) => n.link)}::text[],
+      ${list.map((n) => n.slaTarget ?? null)}::text[])`.execute(db);
 }
 
 // One group of notifyUsers' mails: its columns, with the body's parameters and the links apart
@@ -300,6 +304,7 @@ export async function listNotifications(db: Kysely<Database>, userId: number, li
       'notifications.kind',
       'notifications.summary',
       'notifications.link',
+      'notifications.sla_target',
       'notifications.read_at',
       'notifications.created_at',
       'actor.name as actor_name',

@@ -104,6 +104,7 @@ export async function runSlaEscalation(
           caseId: a.case_id,
           summary: `${a.number} ${a.title}`,
           link: `/cases/${a.number}`,
+          slaTarget: a.target,
           params,
           kase: { number: a.number, title: a.title },
         });
