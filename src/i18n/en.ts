@@ -677,6 +677,7 @@ export const en = {
   'errors.customer_unknown': 'There is no customer {name}.',
   'errors.customer_ambiguous': 'Several customers are called {name}: pick one from the list.',
   'errors.date': 'Write the date as YYYY-MM-DD.',
+  'errors.date_range': 'Pick a date from the year 2000 to 2200.',
   // approvals (issue 8): chains, decisions, My approvals, administration
   'approvals.case_title': 'Approval: {name}',
   'approvals.open_document': 'Open document',

@@ -679,6 +679,7 @@ export const sv: Record<MessageKey, string> = {
   'errors.customer_unknown': 'Det finns ingen kund {name}.',
   'errors.customer_ambiguous': 'Flera kunder heter {name}: välj en i listan.',
   'errors.date': 'Skriv datumet som ÅÅÅÅ-MM-DD.',
+  'errors.date_range': 'Välj ett datum från år 2000 till 2200.',
   // approvals (issue 8): chains, decisions, My approvals, administration
   'approvals.case_title': 'Attest: {name}',
   'approvals.open_document': 'Öppna dokumentet',

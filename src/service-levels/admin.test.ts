@@ -156,6 +156,10 @@ test('added closed days: added, refused twice, removed', async () => {
   const bad = await ctx.admin.post(`/admin/business-hours/${id}/closed-days`, { date: '2026-02-30' });
   assert.is(bad.statusCode, 422);
   assert.match(bad.body, 'value="2026-02-30"');
+  assert.match(bad.body, 'Skriv datumet som ÅÅÅÅ-MM-DD.');
+  const far = await ctx.admin.post(`/admin/business-hours/${id}/closed-days`, { date: '9999-01-01' });
+  assert.is(far.statusCode, 422);
+  assert.match(far.body, 'Välj ett datum från år 2000 till 2200.');
   const page = await ctx.admin.get(`/admin/business-hours/${id}`);
   assert.match(page.body, 'Flytt');
   const day = await ctx.db

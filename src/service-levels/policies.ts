@@ -255,16 +255,22 @@ export async function deleteCalendar(db: Db, id: number): Promise<void> {
   tablesChanged(db, 'business_calendars', 'business_calendar_closed_days');
 }
 
-// A real calendar date, in a range a calendar can mean.
+// A real calendar date, in a range a calendar can mean; each fault has its own message (a
+// well-written 9999-01-01 was told to write the date as YYYY-MM-DD).
+const datePattern = /^(\d{4})-(\d{2})-(\d{2})$/;
 const dateText = singleLine()
   .min(1, 'errors.required')
   .refine((text) => {
-    const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+    const match = datePattern.exec(text);
     if (!match) return false;
     const [y, m, d] = [Number(match[1]), Number(match[2]), Number(match[3])];
     const date = new Date(Date.UTC(y, m - 1, d));
-    return y >= 2000 && y <= 2200 && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
-  }, 'errors.date');
+    return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+  }, 'errors.date')
+  .refine((text) => {
+    const year = Number(datePattern.exec(text)?.[1]);
+    return year >= 2000 && year <= 2200;
+  }, 'errors.date_range');
 
 export const closedDaySchema = z.object({ date: dateText, note: optionalText(200) });
 export type ClosedDayInput = z.output<typeof closedDaySchema>;
