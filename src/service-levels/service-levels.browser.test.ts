@@ -136,7 +136,10 @@ test('a Friday-afternoon mail owes a response by Monday 09:30, warns at 75 % and
   const run = await runSlaEscalation(ctx.db, testConfig(ctx.env));
   assert.is(run.warnings, 1);
   await open('/notifications', 'kalle');
-  await page.getByRole('button', { name: new RegExp(`Servicenivå i fara: ${kase.number}`) }).waitFor();
+  // the bell names the target it warns of
+  await page
+    .getByRole('button', { name: new RegExp(`Servicenivå i fara \\(Första svar\\): ${kase.number}`) })
+    .waitFor();
   const [mail] = await ctx.smtp.waitFor(1, 15_000);
   assert.ok(mail);
   assert.equal(mail.envelopeTo, ['kalle@example.com']);
