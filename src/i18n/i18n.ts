@@ -54,6 +54,8 @@ export function languageFromHeader(header: string | undefined): Language | null 
 export type Formatters = {
   dateTime: (value: Date | string | null | undefined) => string;
   date: (value: Date | string | null | undefined) => string;
+  // with the month's name ("7 dec. 2026 16:30"), for running text such as a mail's
+  dateTimeInText: (value: Date | string | null | undefined) => string;
 };
 
 const formatterCache = new Map<string, Formatters>();
@@ -72,9 +74,10 @@ function buildFormatters(language: Language, timeZone: string): Formatters {
   const locale = language === 'sv' ? 'sv-SE' : 'en-GB';
   const dateTime = new Intl.DateTimeFormat(locale, { timeZone, dateStyle: 'short', timeStyle: 'short' });
   const date = new Intl.DateTimeFormat(locale, { timeZone, dateStyle: 'short' });
+  const inText = new Intl.DateTimeFormat(locale, { timeZone, dateStyle: 'medium', timeStyle: 'short' });
   const wrap = (f: Intl.DateTimeFormat) => (value: Date | string | null | undefined) =>
     value ? f.format(typeof value === 'string' ? new Date(value) : value) : '';
-  return { dateTime: wrap(dateTime), date: wrap(date) };
+  return { dateTime: wrap(dateTime), date: wrap(date), dateTimeInText: wrap(inText) };
 }
 
 // Today's date (YYYY-MM-DD) in the configured time zone.

@@ -2,7 +2,7 @@ import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { Language, OutboxTable } from '../../db/schema.ts';
 import { loadSecret } from '../../db/secrets.ts';
-import { catalogues, translator } from '../../i18n/i18n.ts';
+import { catalogues, formatters, translator } from '../../i18n/i18n.ts';
 import { escapeHtml } from '../../rich-text/escape.ts';
 import { composeMail, subjectWithTag } from './compose.ts';
 import { createMessageId } from './message-id.ts';
@@ -28,27 +28,10 @@ export function systemMailHtml(paragraphs: SystemMailParagraph[]): string {
     .join('\n');
 }
 
-// One formatter per language and zone: making an Intl.DateTimeFormat costs far more than using
-// one, and a sender may write thousands of notifications in a row.
-const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
-function dateTimeText(iso: string, language: Language, timeZone: string): string {
-  const key = `${language} ${timeZone}`;
-  let format = dateTimeFormats.get(key);
-  if (!format) {
-    format = new Intl.DateTimeFormat(language === 'sv' ? 'sv-SE' : 'en-GB', {
-      dateStyle: 'medium',
-      timeStyle: 'short',
-      timeZone,
-    });
-    dateTimeFormats.set(key, format);
-  }
-  return format.format(new Date(iso));
-}
-
 function paramText(param: SystemMailParam, language: Language, timeZone: string): string {
   if (typeof param === 'string') return param;
   if ('key' in param) return translator(language)(param.key);
-  return dateTimeText(param.dateTime, language, timeZone);
+  return formatters(language, timeZone).dateTimeInText(param.dateTime);
 }
 
 // A text of a system mail in `language`. Only the parameters the text names are written (a date
