@@ -57,7 +57,7 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
   // on it, so within a minute the same list reads the same. A list read again (a case changed) is
   // a new array, and is made anew.
   const rowsHtmlKept = new WeakMap<readonly OverviewRow[], Map<string, Promise<string>>>();
-  const rowsHtml = (request: FastifyRequest, reply: FastifyReply, rows: readonly OverviewRow[]) => {
+  const rowsHtml = (request: FastifyRequest, reply: FastifyReply, rows: readonly OverviewRow[], today: string) => {
     const key = `${request.lang} ${Math.floor(Date.now() / 60_000)}`;
     let made = rowsHtmlKept.get(rows);
     if (!made) {
@@ -73,7 +73,7 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
       html = slaBadgesOf(db, rows).then((badges) =>
         app.view('cases/index/_rows', {
           rows: rows.map((row, i) => ({ ...row, sla_badge: badges[i] ?? null })),
-          today: day().today,
+          today,
           t: locals.t,
           fmt: locals.fmt,
           dataName: locals.dataName,
@@ -94,7 +94,8 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     extra: { message?: string; error?: string; status?: number },
   ) => {
     const user = currentUser(request);
-    const { row, tiles } = await findOverviewRowAndTiles(db, caseId, user, day());
+    const today = day();
+    const { row, tiles } = await findOverviewRowAndTiles(db, caseId, user, today);
     if (!row) throw notFound();
     const [badge] = await slaBadgesOf(db, [row]);
     // the row carries its values only (public/row-pickers.js builds its pickers from the page)
@@ -104,7 +105,7 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
       slaAtRiskShownUpTo,
       tileQuery,
       activeTile: null,
-      today: day().today,
+      today: today.today,
       ...extra,
       filterToQuery,
     });
@@ -114,14 +115,16 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     const user = currentUser(request);
     const filter = parseOverviewFilter(parseQuery(overviewQuerySchema, request.query));
     const swapsResults = isHtmx(request) && request.headers['hx-target'] === 'overview-results';
+    // the day in the configured zone, worked out once per request (an Intl call)
+    const today = day();
     // At most two statements, none while nothing they read has changed (listOverviewKept): the
     // rows, and every count (with the bell and the saved views when the whole page is rendered).
     const [list, counts, options] = await Promise.all([
-      listOverviewKept(db, filter, user, day()),
-      loadOverviewCountsKept(db, user, day(), { page: !swapsResults }),
+      listOverviewKept(db, filter, user, today),
+      loadOverviewCountsKept(db, user, today, { page: !swapsResults }),
       pickerOptions(),
     ]);
-    const html = await rowsHtml(request, reply, list.rows);
+    const html = await rowsHtml(request, reply, list.rows, today.today);
     const { tiles, savedViews } = counts;
     if (reply.locals) reply.locals.unreadCount = counts.unread;
     const users = options.users;
@@ -145,7 +148,7 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
         options,
         users,
         savedViews,
-        today: day().today,
+        today: today.today,
         filterToQuery,
         query: filterToQuery(filter),
       },

@@ -600,7 +600,7 @@ const countTables = ['cases', 'case_tile_counts', 'approval_chains', 'notificati
 export async function listOverviewKept(db: Db, filter: OverviewFilter, user: Pick<User, 'id'>, day: Day) {
   const key = `overview:${user.id}:${day.today}:${filterToQuery(filter)}`;
   const now = new Date();
-  const list = await cachedRead(
+  return cachedRead(
     db,
     key,
     rowTables,
@@ -613,7 +613,6 @@ export async function listOverviewKept(db: Db, filter: OverviewFilter, user: Pic
     },
     { exact: true, validUntil: (list) => list.until, room: { name: 'overview', size: 60 } },
   );
-  return list;
 }
 
 // When the next running deadline's warning point (at_risk) or the deadline itself (breached)
