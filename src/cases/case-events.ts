@@ -1,6 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.ts';
-import type { CaseEventKind, CaseNoteKind, StatusKind } from '../db/schema.ts';
+import { type Case, type CaseEventKind, type CaseNoteKind, caseColumns, type StatusKind } from '../db/schema.ts';
 import { slaEventsOf } from '../service-levels/clock.ts';
 import type { SlaEvent } from '../service-levels/types.ts';
 import { advanceCaseClocks, type ClockColumns, recordClockEvents } from './case-clock.ts';
@@ -203,28 +203,65 @@ export async function applyCaseEvents(
 ): Promise<AppliedCaseEvent[]> {
   if (!items.length) return [];
   if (!db.isTransaction) return db.transaction().execute((trx) => applyCaseEvents(trx, items, actor, opts));
+  return (await applyEvents(db, items, actor, opts)).applied;
+}
+
+// applyCaseEvent for a case the caller's transaction has already locked and read (a header
+// edit): no second lock, and the case comes back as written, so the caller reads it no more.
+export async function applyCaseEventToLocked(
+  trx: Db,
+  locked: Case,
+  event: CaseEvent<number>,
+  actor: CaseActor,
+): Promise<Case> {
+  const { written } = await applyEvents(trx, [{ caseId: locked.id, event }], actor, { locked: [locked] });
+  return written.get(locked.id) ?? locked;
+}
+
+type LockedRow = Pick<
+  Case,
+  | 'id'
+  | 'status_id'
+  | 'status_kind'
+  | 'waiting_since'
+  | 'closed_at'
+  | 'customer_id'
+  | 'priority_id'
+  | 'case_type_id'
+  | 'sla_policy_id'
+  | 'sla_clock'
+>;
+
+async function applyEvents(
+  db: Db,
+  items: { caseId: number; event: CaseEvent<number> }[],
+  actor: CaseActor,
+  opts: { now?: Date; locked?: LockedRow[] },
+): Promise<{ applied: AppliedCaseEvent[]; written: Map<number, Case> }> {
   const now = opts.now ?? new Date();
   const ids = [...new Set(items.map((i) => i.caseId))];
   // Locked in id order, so two writers of overlapping sets (two Kontroll batches, a batch and an
   // agent) queue instead of deadlocking; read after the lock, so the table sees the latest state.
-  const rows = await db
-    .selectFrom('cases')
-    .select([
-      'id',
-      'status_id',
-      'status_kind',
-      'waiting_since',
-      'closed_at',
-      'customer_id',
-      'priority_id',
-      'case_type_id',
-      'sla_policy_id',
-      'sla_clock',
-    ])
-    .where('id', 'in', ids)
-    .orderBy('id')
-    .forUpdate()
-    .execute();
+  const rows: LockedRow[] =
+    opts.locked ??
+    (await db
+      .selectFrom('cases')
+      .select([
+        'id',
+        'status_id',
+        'status_kind',
+        'waiting_since',
+        'closed_at',
+        'customer_id',
+        'priority_id',
+        'case_type_id',
+        'sla_policy_id',
+        'sla_clock',
+      ])
+      .where('id', 'in', ids)
+      .orderBy('id')
+      .forUpdate()
+      .execute());
   const states = new Map<number, LockedCase>(
     rows.map((r) => [
       r.id,
@@ -305,10 +342,11 @@ export async function applyCaseEvents(
       !sameTime(before.closedAt, s.closedAt)
     );
   });
+  const written = new Map<number, Case>();
   if (changed.length) {
     // status_kind follows status_id by the trigger cases_status_kind (migration 0005), which
     // also keeps it right when an administrator changes a status's kind.
-    await sql`
+    const updated = await sql<Case>`
       update cases c set
         status_id = v.status_id,
         waiting_since = v.waiting_since,
@@ -333,11 +371,13 @@ export async function applyCaseEvents(
         ${changed.map((s) => clocks.get(s.id)?.sla_due_at ?? null)}::timestamptz[],
         ${changed.map((s) => clocks.get(s.id)?.sla_warn_at ?? null)}::timestamptz[]
       ) as v(id, status_id, waiting_since, closed_at, bump, touched, clocked, sla_policy_id, sla_clock, sla_due_at, sla_warn_at)
-      where c.id = v.id`.execute(db);
+      where c.id = v.id
+      returning ${sql.join(caseColumns.map((column) => sql.ref(`c.${column}`)))}`.execute(db);
+    for (const row of updated.rows) written.set(row.id, row);
   }
   if (eventRows.length) await db.insertInto('case_events').values(eventRows).execute();
   await recordClockEvents(db, clockLog);
-  return applied;
+  return { applied, written };
 }
 
 const clockJson = (columns: ClockColumns | undefined) =>

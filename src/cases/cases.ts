@@ -19,7 +19,13 @@ import { slaEventsOf } from '../service-levels/clock.ts';
 import { addThreadEntry } from '../threads/entries.ts';
 import { isNoneOrActiveUser } from '../users/queries.ts';
 import { reconsiderCaseClock, startingClock } from './case-clock.ts';
-import { applyCaseEvent, type CaseActor, recordCaseEvent, type StatusKindCache, startingState } from './case-events.ts';
+import {
+  applyCaseEventToLocked,
+  type CaseActor,
+  recordCaseEvent,
+  type StatusKindCache,
+  startingState,
+} from './case-events.ts';
 import { formatCaseNumber } from './number-series.ts';
 import { listStatusesOfCases } from './statuses.ts';
 
@@ -325,6 +331,9 @@ function lockCaseForHeader(trx: Transaction<Database>, caseId: number): Promise<
   return trx.selectFrom('cases').select(caseColumns).where('id', '=', caseId).forUpdate().executeTakeFirstOrThrow();
 }
 
+// No case has the number a request named (a quick edit locks by number: no lookup before).
+export class CaseNotFoundError extends Error {}
+
 async function writeCaseHeader(
   trx: Transaction<Database>,
   current: Case,
@@ -340,14 +349,15 @@ async function writeCaseHeader(
   if (Object.keys(errors).length) throw new FormError(errors);
   if (!changed.length) return current;
   // The status goes through the lifecycle (its clocks, its history row); the rest is the header's.
-  if (changed.includes('status_id'))
-    await applyCaseEvent(trx, caseId, { type: 'status_set', status: input.status_id }, actor);
+  const afterStatus = changed.includes('status_id')
+    ? await applyCaseEventToLocked(trx, current, { type: 'status_set', status: input.status_id }, actor)
+    : current;
   const { status_id: _status, ...fields } = input;
   const others = changed.filter((field) => field !== 'status_id');
   // The lifecycle already bumped the version and the activity for a status change; a second
   // update of the row (a new row version, the triggers on cases) would change nothing more.
   const updated = !others.length
-    ? await trx.selectFrom('cases').select(caseColumns).where('id', '=', caseId).executeTakeFirstOrThrow()
+    ? afterStatus
     : await trx
         .updateTable('cases')
         .set({ ...fields, version: current.version + 1, updated_at: new Date(), last_activity_at: new Date() })
@@ -398,7 +408,7 @@ export type QuickEditField = (typeof quickEditFields)[number];
 // others saved since. Without it, any change since `version` is stale, as on the case page.
 export async function quickEditCase(
   db: Db,
-  caseId: number,
+  caseRef: number | { number: string },
   version: number,
   field: QuickEditField,
   value: string,
@@ -407,7 +417,16 @@ export async function quickEditCase(
 ): Promise<Case> {
   const parsed = caseHeaderSchema.shape[field].safeParse(value);
   return db.transaction().execute(async (trx) => {
-    const current = await lockCaseForHeader(trx, caseId);
+    const current =
+      typeof caseRef === 'number'
+        ? await lockCaseForHeader(trx, caseRef)
+        : await trx
+            .selectFrom('cases')
+            .select(caseColumns)
+            .where('number', '=', caseRef.number)
+            .forUpdate()
+            .executeTakeFirst();
+    if (!current) throw new CaseNotFoundError();
     if (current.version !== version && !isFieldUnchanged(current, field, opts.loaded))
       throw new StaleEditError(current);
     if (!parsed.success) throw new FormError({ [field]: parsed.error.issues[0]?.message ?? 'errors.invalid' });

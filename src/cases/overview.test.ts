@@ -388,6 +388,24 @@ test('a quick edit naming its field twice is answered 422 with the row and a mes
   assert.equal(after, { version: row.version, status_id: row.status_id, priority_id: row.priority_id });
 });
 
+test('a quick edit of a case number nobody has is answered 404, with a valid form or a broken one', async () => {
+  const kalle = await as('kalle');
+  await kalle.get('/cases');
+  for (const form of [
+    { field: 'status_id', value: String(ctx.ids.Öppen), version: '1' },
+    { field: 'status_id', value: 'x', version: 'y' },
+  ]) {
+    const res = await kalle.request({
+      method: 'POST',
+      url: '/cases/99999999/quick-edit',
+      form,
+      headers: { 'x-csrf-token': kalle.csrf },
+      htmx: true,
+    });
+    assert.is(res.statusCode, 404, res.body);
+  }
+});
+
 test('the responsible picker loads its users only when opened', async () => {
   const kalle = await as('kalle');
   const page = await kalle.get('/cases');
