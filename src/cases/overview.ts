@@ -2,7 +2,7 @@ import { type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { myApprovalsCount } from '../approvals/queries.ts';
 import { cachedRead, deepFreeze } from '../db/cached.ts';
-import type { Db } from '../db/database.ts';
+import { type Db, prepared } from '../db/database.ts';
 import type { StatusKind, User } from '../db/schema.ts';
 import { parseId, queryText } from '../forms/form.ts';
 import { unreadCount } from '../notifications/notifications.ts';
@@ -636,7 +636,7 @@ export async function findOverviewRowAndTiles(
 ): Promise<{ row: OverviewRow | undefined; tiles: Tiles }> {
   const rowQuery = overviewRows(db).where('c.id', '=', caseId);
   // The row's columns and the tiles' share one result row (their names differ); no case, nulls.
-  const { rows } = await sql<Tiles & Partial<OverviewRow>>`select r.*,
+  const { rows } = await sql<Tiles & Partial<OverviewRow>>`${prepared}select r.*,
       ${caseTileColumns(user, day)},
       (${myApprovalsCount(db, user.id)})::integer as my_approvals
     from (select 1) one left join lateral (${rowQuery}) r on true`.execute(db);

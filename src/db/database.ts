@@ -1,4 +1,5 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { createHash } from 'node:crypto';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { ChangeFeed } from './change-feed.ts';
 import type { Database } from './schema.ts';
@@ -17,12 +18,14 @@ export function createDb(connectionString: string, poolSize = 10): Db {
   // other requests need. Measured on the overview's tile counts at 100,000 open cases: 160 ms
   // with a worker, 30-70 ms without. No JIT either: a search over a million cases is planned at a
   // cost above jit_above_cost whenever a word is common, and compiling its expressions took
-  // 50-300 ms for a query that then ran in 20-100 ms (issue 16).
+  // 50-300 ms for a query that then ran in 20-100 ms (issue 16). A generic plan for the statements
+  // marked `prepared` below (the mode touches no other statement: unnamed ones are planned each run).
   const pool = new pg.Pool({
     connectionString,
     max: poolSize,
-    options: '-c max_parallel_workers_per_gather=0 -c jit=off',
+    options: '-c max_parallel_workers_per_gather=0 -c jit=off -c plan_cache_mode=force_generic_plan',
   });
+  pool.on('connect', runPreparedByName);
   // An idle connection dropped by the server (restart, shutdown) must not crash the process;
   // the pool replaces it on the next query.
   pool.on('error', (error) => console.error(`[casedesk] idle database connection lost: ${error.message}`));
@@ -47,3 +50,24 @@ export const rootDbOf = (db: Db): Db => roots.get(db.getExecutor().adapter) ?? d
 const changeFeeds = new WeakMap<Db, ChangeFeed>();
 // The feed of a database made by createDb (a transaction's Db has none: nothing is cached inside one).
 export const changeFeedOf = (db: Db): ChangeFeed | undefined => changeFeeds.get(db);
+
+// A statement whose text starts with this comment is prepared once per connection and then run
+// by name: PostgreSQL parses it once and, after a few runs, may keep its plan. For hot statements
+// whose planning costs more than their execution (the quick edit's row with the tiles, issue 16).
+// Only for fixed texts with parameters: each distinct text is one prepared statement per connection.
+export const prepared = sql.raw('/* prepared */ ');
+const preparedPrefix = '/* prepared */ ';
+const preparedNames = new Map<string, string>();
+
+function runPreparedByName(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((config: unknown, values?: unknown, callback?: unknown) => {
+    if (typeof config !== 'string' || !config.startsWith(preparedPrefix)) return query(config, values, callback);
+    let name = preparedNames.get(config);
+    if (!name) {
+      name = `casedesk_${createHash('sha1').update(config).digest('hex').slice(0, 16)}`;
+      preparedNames.set(config, name);
+    }
+    return query({ name, text: config, values }, callback);
+  }) as typeof client.query;
+}

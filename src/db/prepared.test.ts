@@ -1,0 +1,46 @@
+import { sql } from 'kysely';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createTestDatabase } from '../test-support/database.ts';
+import { createDb, type Db, prepared } from './database.ts';
+
+// A statement marked `prepared` is parsed once per connection and planned once (a generic plan),
+// where every other statement is planned at each run: the quick edit's row with its tiles spent
+// more on planning than on running (issue 16).
+const ctx = {} as { url: string; db: Db; drop: () => Promise<void> };
+const test = suite('Prepared statements: parsed and planned once per connection');
+
+test.before(async () => {
+  const t = await createTestDatabase();
+  Object.assign(ctx, { url: t.url, drop: t.drop, db: createDb(t.url, 1) });
+});
+test.after(async () => {
+  await ctx.db.destroy();
+  await ctx.drop();
+});
+
+const plans = async () => {
+  const { rows } = await sql<{ statement: string; generic_plans: number; custom_plans: number }>`
+    select statement, generic_plans, custom_plans from pg_prepared_statements`.execute(ctx.db);
+  return rows;
+};
+
+test('a marked statement runs by name with its own values each time, on one generic plan', async () => {
+  for (const n of [1, 2, 3, 4, 5, 6, 7]) {
+    const { rows } = await sql<{ doubled: number }>`${prepared}select ${n}::integer * 2 as doubled`.execute(ctx.db);
+    assert.equal(rows, [{ doubled: n * 2 }]);
+  }
+  const [statement, ...others] = await plans();
+  assert.is(others.length, 0, 'one prepared statement for one text');
+  assert.match(statement?.statement ?? '', /^\/\* prepared \*\/ select/);
+  assert.equal({ generic: statement?.generic_plans, custom: statement?.custom_plans }, { generic: 7, custom: 0 });
+});
+
+test('an unmarked statement is not kept, and is still planned for its values', async () => {
+  const before = (await plans()).length;
+  const { rows } = await sql<{ n: number }>`select ${41}::integer + 1 as n`.execute(ctx.db);
+  assert.equal(rows, [{ n: 42 }]);
+  assert.is((await plans()).length, before);
+});
+
+test.run();
