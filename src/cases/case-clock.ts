@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { sql } from 'kysely';
-import type { Db } from '../db/database.ts';
+import { type Db, prepared } from '../db/database.ts';
 import { advanceSla, nextDeadline, replaySla, startClock } from '../service-levels/clock.ts';
 import { swedishHolidayDates } from '../service-levels/holidays.ts';
 import { findSlaPolicy } from '../service-levels/queries.ts';
@@ -140,8 +140,7 @@ export async function clockHistoryOf(db: Db, caseIds: number[]): Promise<Map<num
 // Appends what the clock heard, in the order heard.
 export async function recordClockEvents(db: Db, events: { caseId: number; event: SlaEvent }[]): Promise<void> {
   if (!events.length) return;
-  await sql`
-    insert into case_clock_events (case_id, type, at)
+  await sql`${prepared}insert into case_clock_events (case_id, type, at)
     select v.case_id, v.type, v.at from unnest(
       ${events.map((e) => e.caseId)}::integer[],
       ${events.map((e) => e.event.type)}::text[],

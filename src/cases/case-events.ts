@@ -1,5 +1,5 @@
 import { type RawBuilder, sql } from 'kysely';
-import type { Db } from '../db/database.ts';
+import { type Db, prepared } from '../db/database.ts';
 import { type Case, type CaseEventKind, type CaseNoteKind, caseColumns, type StatusKind } from '../db/schema.ts';
 import { slaEventsOf } from '../service-levels/clock.ts';
 import type { SlaEvent } from '../service-levels/types.ts';
@@ -346,8 +346,8 @@ async function applyEvents(
   if (changed.length) {
     // status_kind follows status_id by the trigger cases_status_kind (migration 0005), which
     // also keeps it right when an administrator changes a status's kind.
-    const updated = await sql<Case>`
-      update cases c set
+    // prepared: the same text at every status change, planned once (src/db/database.ts)
+    const updated = await sql<Case>`${prepared}update cases c set
         status_id = v.status_id,
         waiting_since = v.waiting_since,
         closed_at = v.closed_at,

@@ -1,7 +1,7 @@
 import { type Insertable, sql, type Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
-import type { Db } from '../db/database.ts';
+import { type Db, prepared } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
 import { type Case, type CasesTable, caseColumns, type Database, type User } from '../db/schema.ts';
 import {
@@ -420,12 +420,11 @@ export async function quickEditCase(
     const current =
       typeof caseRef === 'number'
         ? await lockCaseForHeader(trx, caseRef)
-        : await trx
-            .selectFrom('cases')
-            .select(caseColumns)
-            .where('number', '=', caseRef.number)
-            .forUpdate()
-            .executeTakeFirst();
+        : // prepared: the same text at every quick edit, planned once (src/db/database.ts)
+          (
+            await sql<Case>`${prepared}select ${sql.join(caseColumns.map((c) => sql.ref(c)))}
+              from cases where number = ${caseRef.number} for update`.execute(trx)
+          ).rows[0];
     if (!current) throw new CaseNotFoundError();
     if (current.version !== version && !isFieldUnchanged(current, field, opts.loaded))
       throw new StaleEditError(current);
