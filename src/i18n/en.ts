@@ -548,6 +548,8 @@ export const en = {
   'notifications.kind.assigned': '{actor} made you responsible',
   'notifications.kind.mentioned': '{actor} mentioned you',
   'notifications.unread': 'Unread',
+  'notifications.mark_all_read': 'Mark all as read',
+  'notifications.all_marked_read': 'All notifications are marked as read.',
   'overview.title': 'Cases',
   'overview.manage': 'Manage',
   'overview.filter': 'Filter cases',

@@ -550,6 +550,8 @@ export const sv: Record<MessageKey, string> = {
   'notifications.kind.assigned': '{actor} gjorde dig ansvarig',
   'notifications.kind.mentioned': '{actor} nämnde dig',
   'notifications.unread': 'Oläst',
+  'notifications.mark_all_read': 'Markera alla som lästa',
+  'notifications.all_marked_read': 'Alla notiser är markerade som lästa.',
   'overview.title': 'Ärenden',
   'overview.manage': 'Hantera',
   'overview.filter': 'Filtrera ärenden',
