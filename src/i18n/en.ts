@@ -1045,5 +1045,19 @@ export const en = {
   'trix.url_label': 'URL',
   'trix.link': 'Link',
   'trix.unlink': 'Unlink',
+  // Keyboard shortcuts (views/partials/shortcuts.eta, public/shortcuts.js)
+  'shortcuts.title': 'Keyboard shortcuts',
+  'shortcuts.open_dialog': 'Keyboard shortcuts',
+  'shortcuts.help': 'Show these shortcuts',
+  'shortcuts.search': 'Search the overview',
+  'shortcuts.next_previous': 'Next / previous case in the overview',
+  'shortcuts.open': 'Open the selected case',
+  'shortcuts.reply': 'Reply to the customer (on a case)',
+  'shortcuts.note': 'Write an internal note (on a case)',
+  'shortcuts.escape': 'Close menus and dialogs',
+  'shortcuts.then': 'then',
+  'shortcuts.overview': 'Go to the overview',
+  'shortcuts.not_in_fields': 'The shortcuts do nothing while you type in a field, or with Ctrl, Alt or Cmd held.',
+  'shortcuts.close': 'Close',
 } as const;
 export type MessageKey = keyof typeof en;

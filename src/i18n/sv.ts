@@ -1047,4 +1047,19 @@ export const sv: Record<MessageKey, string> = {
   'trix.url_label': 'Adress',
   'trix.link': 'Länka',
   'trix.unlink': 'Ta bort länk',
+  // Keyboard shortcuts (views/partials/shortcuts.eta, public/shortcuts.js)
+  'shortcuts.title': 'Kortkommandon',
+  'shortcuts.open_dialog': 'Kortkommandon',
+  'shortcuts.help': 'Visa kortkommandona',
+  'shortcuts.search': 'Sök i översikten',
+  'shortcuts.next_previous': 'Nästa / föregående ärende i översikten',
+  'shortcuts.open': 'Öppna det markerade ärendet',
+  'shortcuts.reply': 'Svara kunden (i ett ärende)',
+  'shortcuts.note': 'Skriv en intern anteckning (i ett ärende)',
+  'shortcuts.escape': 'Stäng menyer och dialoger',
+  'shortcuts.then': 'sedan',
+  'shortcuts.overview': 'Gå till översikten',
+  'shortcuts.not_in_fields':
+    'Kortkommandona gör inget medan du skriver i ett fält, eller med Ctrl, Alt eller Cmd nedtryckt.',
+  'shortcuts.close': 'Stäng',
 };
