@@ -7,6 +7,7 @@ export const en = {
   'nav.administration': 'Administration',
   'nav.notifications': 'Notifications',
   'nav.notifications_unread': '{count, plural, one {# unread notification} other {# unread notifications}}',
+  'nav.notifications_unread_many': '{count}+ unread notifications',
   'nav.user_menu': 'User menu',
   'nav.language': 'Language',
   'nav.logout': 'Log out',

@@ -8,6 +8,7 @@ export const sv: Record<MessageKey, string> = {
   'nav.administration': 'Registervård',
   'nav.notifications': 'Notiser',
   'nav.notifications_unread': '{count, plural, one {# oläst notis} other {# olästa notiser}}',
+  'nav.notifications_unread_many': '{count}+ olästa notiser',
   'nav.user_menu': 'Användarmeny',
   'nav.language': 'Språk',
   'nav.logout': 'Logga ut',

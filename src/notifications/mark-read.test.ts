@@ -6,7 +6,7 @@ import type { Case, User } from '../db/schema.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
-import { notifyUser } from './notifications.ts';
+import { notifyUser, notifyUsers, unreadShownUpTo } from './notifications.ts';
 
 const ctx = {} as { db: Db; drop: () => Promise<void>; app: FastifyInstance; kalle: User; anna: User; kase: Case };
 const test = suite('Marking notifications read, one at a time or all at once');
@@ -74,6 +74,7 @@ test('"Mark all as read" marks only the user’s own notifications, and the bell
   const kalle = await loggedIn('kalle');
   const page = await kalle.get('/notifications');
   assert.match(page.body, '<span class="badge">3</span>');
+  assert.match(page.body, 'aria-label="Notiser (3 olästa notiser)"', 'the bell’s name says the count');
   assert.match(page.body, '>Markera alla som lästa</button>');
   assert.match(page.body, 'action="/notifications/read"');
 
@@ -86,6 +87,7 @@ test('"Mark all as read" marks only the user’s own notifications, and the bell
   const after = await kalle.get('/notifications');
   assert.match(after.body, 'Alla notiser är markerade som lästa.');
   assert.not.match(after.body, 'class="badge"', 'the bell shows nothing unread');
+  assert.match(after.body, 'class="bell" href="/notifications" aria-label="Notiser"');
   assert.not.match(after.body, 'Markera alla som lästa', 'nothing left to mark');
   assert.not.match(after.body, 'class="unread"');
   const cases = await kalle.get('/cases');
@@ -94,6 +96,7 @@ test('"Mark all as read" marks only the user’s own notifications, and the bell
   const anna = await loggedIn('anna');
   const annas = await anna.get('/notifications');
   assert.match(annas.body, '<span class="badge">2</span>');
+  assert.match(annas.body, 'aria-label="Notifications (2 unread notifications)"');
   assert.match(annas.body, '>Mark all as read</button>', 'in the user’s language');
 });
 
@@ -161,6 +164,30 @@ test('opening one notification twice leads to it both times and keeps its first 
   // ANNA cannot open KALLE's notification.
   const anna = await loggedIn('anna');
   assert.is((await anna.post(`/notifications/${newest.id}/read`)).statusCode, 404);
+});
+
+test('a bell past its count says so in its name too, and "Mark all as read" quiets it', async () => {
+  const olle = await seedUser(ctx.db, 'OLLE');
+  const one = {
+    userId: olle.id,
+    actorId: null,
+    kind: 'assigned' as const,
+    caseId: ctx.kase.id,
+    summary: 'x',
+    link: '/',
+  };
+  await notifyUsers(
+    ctx.db,
+    Array.from({ length: unreadShownUpTo + 20 }, () => one),
+    { config: undefined },
+  );
+  const client = await loggedIn('olle');
+  const page = await client.get('/notifications');
+  assert.match(page.body, `<span class="badge">${unreadShownUpTo - 1}+</span>`);
+  assert.match(page.body, `aria-label="Notiser (${unreadShownUpTo - 1}+ olästa notiser)"`);
+  assert.is((await client.post('/notifications/read')).statusCode, 303);
+  assert.is(await unreadOf(olle), 0, 'all of them, not only the 50 the list shows');
+  assert.not.match((await client.get('/cases')).body, 'class="badge"');
 });
 
 test.run();
