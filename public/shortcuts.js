@@ -44,7 +44,8 @@
         const template = document.createElement('template');
         template.innerHTML = html;
         const loaded = template.content.querySelector('dialog');
-        if (!loaded) return;
+        // not the list (a login page after the session ended): the page itself says why
+        if (!loaded) return window.location.assign('/shortcuts');
         document.body.append(loaded);
         showHelp(loaded);
       })
