@@ -31,6 +31,7 @@ import { registerReadMailRoutes } from './mail/inbound/read-routes.ts';
 import type { MailSender } from './mail/outbound/sender.ts';
 import { countUnread } from './notifications/notifications.ts';
 import { registerNotificationRoutes } from './notifications/routes.ts';
+import { registerShortcutRoutes } from './shortcuts/routes.ts';
 import { registerThreadRoutes } from './threads/routes.ts';
 import { registerSendRoutes } from './threads/send-routes.ts';
 import { registerAccountRoutes } from './users/account-routes.ts';
@@ -230,6 +231,7 @@ export async function buildApp(
   await app.register(registerInternalNoteRoutes);
   await app.register(registerDraftRoutes);
   await app.register(registerNotificationRoutes);
+  await app.register(registerShortcutRoutes);
   await app.register(registerReadMailRoutes);
   await app.register(registerKontrollRoutes);
   await app.register(registerApprovalRoutes);

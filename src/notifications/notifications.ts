@@ -317,14 +317,27 @@ export async function listNotifications(db: Kysely<Database>, userId: number, li
     .execute();
 }
 
-// Opening a notification marks it read; only its owner can.
+// Opening a notification marks it read; only its owner can. Opening it again (a second click, a
+// stale tab) still leads to it and keeps the time it was first read.
 export async function markNotificationRead(db: Kysely<Database>, userId: number, id: string): Promise<string | null> {
   const row = await db
     .updateTable('notifications')
-    .set({ read_at: new Date() })
+    .set({ read_at: sql`coalesce(read_at, now())` })
     .where('id', '=', id)
     .where('user_id', '=', userId)
     .returning('link')
     .executeTakeFirst();
   return row?.link ?? null;
+}
+
+// "Mark all as read": every unread notification of this user, and no one else's. Nothing unread
+// (a second click) changes nothing. Returns how many were marked.
+export async function markAllNotificationsRead(db: Kysely<Database>, userId: number): Promise<number> {
+  const result = await db
+    .updateTable('notifications')
+    .set({ read_at: new Date() })
+    .where('user_id', '=', userId)
+    .where('read_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }

@@ -3,7 +3,8 @@ import { parseBigId } from '../forms/form.ts';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
 import { safeRedirectTarget } from '../web/redirect.ts';
-import { listNotifications, markNotificationRead } from './notifications.ts';
+import { redirectAfterPost } from '../web/render.ts';
+import { listNotifications, markAllNotificationsRead, markNotificationRead } from './notifications.ts';
 
 export async function registerNotificationRoutes(app: FastifyInstance): Promise<void> {
   const { db } = app.deps;
@@ -11,6 +12,13 @@ export async function registerNotificationRoutes(app: FastifyInstance): Promise<
   app.get('/notifications', async (request, reply) => {
     const notifications = await listNotifications(db, currentUser(request).id);
     return reply.view('notifications/index', { notifications });
+  });
+
+  // "Mark all as read": the user's own bell only; a second click finds nothing unread and says so
+  // again, harmlessly.
+  app.post('/notifications/read', async (request, reply) => {
+    await markAllNotificationsRead(db, currentUser(request).id);
+    return redirectAfterPost(request, reply, '/notifications', request.t('notifications.all_marked_read'));
   });
 
   // Following a notification marks it read, then opens what it points at.

@@ -247,6 +247,7 @@ async function sampleUrls(): Promise<Record<string, string[]>> {
     '/uploads/images/:token': [`/uploads/images/${image.token}`],
     '/users/mentionable': ['/users/mentionable?q=a'],
     '/notifications': ['/notifications'],
+    '/shortcuts': ['/shortcuts'],
     '/mail/read': ['/mail/read'],
     '/mail/read/runs/:id': [`/mail/read/runs/${mailRead.id}`],
     '/kontroll': ['/kontroll'],
