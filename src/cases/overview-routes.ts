@@ -151,6 +151,7 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
         today: today.today,
         filterToQuery,
         query: filterToQuery(filter),
+        withoutEditors: true,
       },
     );
   });
