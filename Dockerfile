@@ -44,4 +44,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node itself is PID 1 (not npm), so SIGTERM reaches the app's graceful shutdown. The scripts run
 # the same way: docker run … casedesk node dist/scripts/create-user.js --login KALLE …
-CMD ["node", "dist/src/server.js"]
+# Memory: two malloc arenas and an 8 MB semi-space, as src/process-memory.ts explains.
+ENV MALLOC_ARENA_MAX=2
+CMD ["node", "--max-semi-space-size=8", "dist/src/server.js"]

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { memoryEnv, memoryNodeFlags } from '../process-memory.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -51,7 +52,8 @@ export async function startApp(
 ): Promise<AppProcess> {
   const port = await findFreePort();
   const entry = runtime === 'dist' ? ['dist/src/server.js'] : ['--import', 'tsx', 'src/server.ts'];
-  const args = [...nodeArgs, ...entry];
+  // as production starts it (src/process-memory.ts)
+  const args = [...memoryNodeFlags, ...nodeArgs, ...entry];
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: {
@@ -64,6 +66,7 @@ export async function startApp(
       LOG_LEVEL: 'warn',
       // One process unless asked: a bench or test says how many it measures.
       WEB_CONCURRENCY: '1',
+      ...memoryEnv,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
