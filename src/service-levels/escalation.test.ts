@@ -8,7 +8,7 @@ import type { Case, User } from '../db/schema.ts';
 import { seedUser, testConfig } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme, seedAllHoursPolicy, seedPrinterJamCase } from '../test-support/seeds.ts';
-import { runSlaEscalation } from './escalation.ts';
+import { escalationSlices, runSlaEscalation } from './escalation.ts';
 
 // The escalation job: each deadline's warning and breach reach the responsible person and the
 // escalation user once, however often and from however many instances the job runs. The cases run
@@ -216,6 +216,8 @@ test('two instances running the job at the same moment notify each person once',
     const [a, b] = await Promise.all([runSlaEscalation(ctx.db, config, at), runSlaEscalation(other, config, at)]);
     // between them, each case's breach once (the other cases of this file are announced too)
     const ours = cases.map((c) => c.kase.id);
+    // each run works in slices of cases by id, side by side: the cases fall in every slice
+    assert.is(new Set(ours.map((id) => id % escalationSlices)).size, escalationSlices);
     for (const id of ours) {
       const bells = await bellsOf(id);
       assert.equal(

@@ -40,7 +40,7 @@ type Alert = {
 // inserted come back. A second instance running at the same moment
 // waits on the first's uncommitted keys and then inserts none of them, so it notifies nobody; the
 // not exists only spares the speculative inserts of what earlier runs already announced.
-function claimAlertsSql(now: Date) {
+function claimAlertsSql(now: Date, slice: Slice) {
   return sql<Alert>`
     with due as (
       select c.id as case_id, t.timer ->> 'target' as target, (t.timer ->> 'dueAt')::timestamptz as due_at,
@@ -49,6 +49,7 @@ function claimAlertsSql(now: Date) {
         from cases c
         cross join lateral (values (c.sla_clock -> 'response'), (c.sla_clock -> 'resolution')) as t (timer)
        where c.sla_warn_at <= ${now}
+         and c.id % ${slice.of}::integer = ${slice.index}::integer
          and t.timer ->> 'dueAt' is not null
          and (t.timer ->> 'warnAt')::timestamptz <= ${now}
     ), claimed as (
@@ -69,15 +70,34 @@ function claimAlertsSql(now: Date) {
      order by claimed.case_id, claimed.due_at`;
 }
 
-// One run: claims, writes the breaches' history lines and notifies, in one transaction, so an
-// announced deadline always has its bells, mails and history, and a failed run announces nothing.
+// The cases are split by id into slices, each claimed and notified in a transaction of its own, on
+// a connection of its own, at the same time: PostgreSQL runs one statement on one core, and most
+// of a run is its inserts (100,000 deadlines at once: 9.5 s in one transaction on 2 cores).
+type Slice = { index: number; of: number };
+export const escalationSlices = 2;
+
+// One run: per slice, claims, writes the breaches' history lines and notifies, in one transaction,
+// so an announced deadline always has its bells, mails and history, and a failed slice announces
+// nothing (the next run announces it).
 export async function runSlaEscalation(
   db: Db,
   config: Config | undefined,
   now = new Date(),
 ): Promise<EscalationTotals> {
+  // inside a caller's transaction there is one connection: one slice
+  const of = db.isTransaction ? 1 : escalationSlices;
+  const totals = await Promise.all(Array.from({ length: of }, (_, index) => runSlice(db, config, now, { index, of })));
+  return totals.reduce((sum, t) => ({
+    warnings: sum.warnings + t.warnings,
+    breaches: sum.breaches + t.breaches,
+    notified: sum.notified + t.notified,
+    mailed: sum.mailed + t.mailed,
+  }));
+}
+
+async function runSlice(db: Db, config: Config | undefined, now: Date, slice: Slice): Promise<EscalationTotals> {
   return db.transaction().execute(async (trx) => {
-    const { rows: alerts } = await claimAlertsSql(now).execute(trx);
+    const { rows: alerts } = await claimAlertsSql(now, slice).execute(trx);
     const breaches = alerts.filter((a) => a.level === 'breached');
     // in slices: recordCaseEvents is one values list, 6 parameters a row
     for (let i = 0; i < breaches.length; i += 5000) {
