@@ -346,7 +346,7 @@ async function applyEvents(
   if (changed.length) {
     // status_kind follows status_id by the trigger cases_status_kind (migration 0005), which
     // also keeps it right when an administrator changes a status's kind.
-    // prepared: the same text at every status change, planned once (src/db/database.ts)
+    // prepared: the same text at every status change, parsed once (src/db/database.ts)
     const updated = await sql<Case>`${prepared}update cases c set
         status_id = v.status_id,
         waiting_since = v.waiting_since,

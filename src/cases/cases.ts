@@ -420,7 +420,7 @@ export async function quickEditCase(
     const current =
       typeof caseRef === 'number'
         ? await lockCaseForHeader(trx, caseRef)
-        : // prepared: the same text at every quick edit, planned once (src/db/database.ts)
+        : // prepared: the same text at every quick edit, parsed and planned once (src/db/database.ts)
           (
             await sql<Case>`${prepared}select ${sql.join(caseColumns.map((c) => sql.ref(c)))}
               from cases where number = ${caseRef.number} for update`.execute(trx)

@@ -18,12 +18,13 @@ export function createDb(connectionString: string, poolSize = 10): Db {
   // other requests need. Measured on the overview's tile counts at 100,000 open cases: 160 ms
   // with a worker, 30-70 ms without. No JIT either: a search over a million cases is planned at a
   // cost above jit_above_cost whenever a word is common, and compiling its expressions took
-  // 50-300 ms for a query that then ran in 20-100 ms (issue 16). A generic plan for the statements
-  // marked `prepared` below (the mode touches no other statement: unnamed ones are planned each run).
+  // 50-300 ms for a query that then ran in 20-100 ms (issue 16). Not plan_cache_mode: forcing
+  // generic plans reaches unnamed statements too, and an insert's ON CONFLICT on a partial unique
+  // index whose predicate is a parameter then finds no index (the fuzz test's Read mail).
   const pool = new pg.Pool({
     connectionString,
     max: poolSize,
-    options: '-c max_parallel_workers_per_gather=0 -c jit=off -c plan_cache_mode=force_generic_plan',
+    options: '-c max_parallel_workers_per_gather=0 -c jit=off',
   });
   pool.on('connect', runPreparedByName);
   // An idle connection dropped by the server (restart, shutdown) must not crash the process;
@@ -52,9 +53,10 @@ const changeFeeds = new WeakMap<Db, ChangeFeed>();
 export const changeFeedOf = (db: Db): ChangeFeed | undefined => changeFeeds.get(db);
 
 // A statement whose text starts with this comment is prepared once per connection and then run
-// by name: PostgreSQL parses it once and, after a few runs, may keep its plan. For hot statements
-// whose planning costs more than their execution (the quick edit's row with the tiles, issue 16).
-// Only for fixed texts with parameters: each distinct text is one prepared statement per connection.
+// by name: PostgreSQL parses it once and, after five runs, keeps one generic plan when that costs
+// no more than planning for the values (the quick edit's lock by number does). For the hot
+// statements of the quick edit (issue 16). Only for fixed texts with parameters: each distinct
+// text is one prepared statement per connection.
 export const prepared = sql.raw('/* prepared */ ');
 const preparedPrefix = '/* prepared */ ';
 const preparedNames = new Map<string, string>();
