@@ -839,6 +839,8 @@ export const en = {
   'sla.policies.calendar': 'Business hours',
   // a new policy with several calendars names none until one is chosen: the first is rarely right
   'sla.policies.choose_calendar': 'Choose business hours',
+  'sla.form_not_opened':
+    "This form did not say when it was opened, so saving it could undo a colleague's changes unseen. What you typed is below: save again to store it.",
   'sla.policies.stale':
     'Someone saved this service level after you opened it. What you typed is below: save again to replace their changes, or go back to see them.',
   'sla.policies.no_calendar': 'Create business hours first: a service level counts in a calendar.',

@@ -841,6 +841,8 @@ export const sv: Record<MessageKey, string> = {
   'sla.policies.calendar': 'Öppettider',
   // a new policy with several calendars names none until one is chosen: the first is rarely right
   'sla.policies.choose_calendar': 'Välj öppettider',
+  'sla.form_not_opened':
+    'Formuläret sa inte när det öppnades, så en kollegas ändringar kunde ha skrivits över utan att synas. Det du skrev finns kvar nedan: spara igen för att lagra det.',
   'sla.policies.stale':
     'Någon sparade den här servicenivån efter att du öppnade den. Det du skrev finns kvar nedan: spara igen för att ersätta deras ändringar, eller gå tillbaka för att se dem.',
   'sla.policies.no_calendar': 'Lägg först upp öppettider: en servicenivå räknar i en kalender.',

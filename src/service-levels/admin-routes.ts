@@ -13,12 +13,12 @@ import {
   deleteCalendar,
   deletePolicy,
   formatClockTime,
+  loadedAtOf,
   loadedAtValue,
   movePolicy,
   moveSchema,
   newCalendarValues,
   newPolicyValues,
-  parseLoadedAt,
   policyFormValues,
   policySchema,
   removeClosedDay,
@@ -133,8 +133,7 @@ export async function registerBusinessHoursRoutes(app: FastifyInstance, opts: Bu
     if (!form.ok) return showForm(reply, { calendar, values, errors: form.errors }, 422);
     try {
       const id = calendar ? calendar.id : await createCalendar(db, form.data);
-      if (calendar && !(await updateCalendar(db, calendar.id, form.data, parseLoadedAt(request.body))))
-        throw notFound();
+      if (calendar && !(await updateCalendar(db, calendar.id, form.data, loadedAtOf(request.body)))) throw notFound();
       if (calendar) await replayUnfinishedCaseClocks(db);
       return redirectAfterPost(request, reply, `${base}/${id}`, request.t('common.saved'));
     } catch (error) {
@@ -242,7 +241,7 @@ export async function registerServiceLevelRoutes(app: FastifyInstance): Promise<
     if (!form.ok) return showForm(reply, { policy, values, errors: form.errors }, 422);
     try {
       const id = policy ? policy.id : await createPolicy(db, form.data);
-      if (policy && !(await updatePolicy(db, policy.id, form.data, parseLoadedAt(request.body)))) throw notFound();
+      if (policy && !(await updatePolicy(db, policy.id, form.data, loadedAtOf(request.body)))) throw notFound();
       await replayUnfinishedCaseClocks(db);
       return redirectAfterPost(request, reply, `${base}/${id}`, request.t('common.saved'));
     } catch (error) {

@@ -177,9 +177,57 @@ test('added closed days: added, refused twice, removed', async () => {
   assert.is(left.length, 0);
 });
 
+// When the edit form says it was opened (its hidden loaded_at).
+const formLoadedAt = (html: string) => /name="loaded_at" value="([^"]+)"/.exec(html)?.[1] ?? '';
+
+test('a save that does not say when its form was opened is refused, what it typed kept, and saving again stores it', async () => {
+  const id = await createCalendarThroughForm(weekForm({ name: 'Utan öppningstid' }));
+  const opened = formLoadedAt((await ctx.admin.get(`/admin/business-hours/${id}`)).body);
+  for (const loaded of [[], ['igår'], [opened, opened]]) {
+    const form = new URLSearchParams({ ...weekForm({ name: 'Skript', mon_closes: '16:00' }), _csrf: ctx.admin.csrf });
+    for (const value of loaded) form.append('loaded_at', value);
+    const refused = await ctx.admin.request({
+      method: 'POST',
+      url: `/admin/business-hours/${id}`,
+      payload: form.toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    assert.is(refused.statusCode, 409, loaded.join());
+    assert.match(refused.body, 'Formuläret sa inte när det öppnades');
+    assert.match(refused.body, 'value="Skript"');
+    const kept = await ctx.db
+      .selectFrom('business_calendars')
+      .select('name')
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    assert.is(kept.name, 'Utan öppningstid', 'nothing saved');
+  }
+  const shown = await ctx.admin.post(`/admin/business-hours/${id}`, weekForm({ name: 'Skript' }));
+  const again = await ctx.admin.post(
+    `/admin/business-hours/${id}`,
+    weekForm({ name: 'Skript', loaded_at: formLoadedAt(shown.body) }),
+  );
+  assert.is(again.statusCode, 303, again.body);
+  // inactive: the tests below count on the policies they make being the ones that match
+  const policy = await createPolicyThroughForm({
+    name: 'Utan öppningstid',
+    calendar_id: String(id),
+    warn_percent: '75',
+    first_response_hours: '4',
+  });
+  const refusedPolicy = await ctx.admin.post(`/admin/service-levels/${policy}`, {
+    name: 'Skript',
+    calendar_id: String(id),
+    warn_percent: '75',
+    first_response_hours: '1',
+  });
+  assert.is(refusedPolicy.statusCode, 409);
+  assert.match(refusedPolicy.body, 'Formuläret sa inte när det öppnades');
+});
+
 test('two tabs editing one calendar: the later save is refused with what it typed kept, and a second save wins', async () => {
   const id = await createCalendarThroughForm(weekForm({ name: 'Två kalenderflikar' }));
-  const loadedAt = (html: string) => /name="loaded_at" value="([^"]+)"/.exec(html)?.[1] ?? '';
+  const loadedAt = formLoadedAt;
   const tab1 = loadedAt((await ctx.admin.get(`/admin/business-hours/${id}`)).body);
   const tab2 = loadedAt((await ctx.admin.get(`/admin/business-hours/${id}`)).body);
   assert.ok(tab1 && tab1 === tab2, 'both tabs carry when they were opened');
@@ -341,7 +389,7 @@ test('an edit on the page reaches the matching at once, and htmx gets its redire
   const facts = { customerId: null, priorityId: null, caseTypeId: null };
   const noHolidays = () => [];
   assert.is((await findSlaPolicy(ctx.db, facts, noHolidays))?.targets.firstResponseMinutes, 240);
-  await ctx.admin.get(`/admin/service-levels/${id}`);
+  const opened = formLoadedAt((await ctx.admin.get(`/admin/service-levels/${id}`)).body);
   const res = await ctx.admin.post(
     `/admin/service-levels/${id}`,
     {
@@ -351,6 +399,7 @@ test('an edit on the page reaches the matching at once, and htmx gets its redire
       warn_percent: '75',
       first_response_hours: '1',
       first_response_minutes: '30',
+      loaded_at: opened,
     },
     { htmx: true },
   );
@@ -358,11 +407,13 @@ test('an edit on the page reaches the matching at once, and htmx gets its redire
   assert.is(res.headers['hx-redirect'], `/admin/service-levels/${id}`);
   assert.is((await findSlaPolicy(ctx.db, facts, noHolidays))?.targets.firstResponseMinutes, 90);
   // unticked on the page: inactive, and no longer matched
+  const reopened = formLoadedAt((await ctx.admin.get(`/admin/service-levels/${id}`)).body);
   await ctx.admin.post(`/admin/service-levels/${id}`, {
     name: 'Alla ärenden',
     calendar_id: String(calendar.id),
     warn_percent: '75',
     first_response_hours: '1',
+    loaded_at: reopened,
   });
   assert.is.not((await findSlaPolicy(ctx.db, facts, noHolidays))?.policyId, id);
 });

@@ -543,11 +543,14 @@ export function loadedAtValue(updatedAt: Date): string {
   return updatedAt.toISOString();
 }
 
-// A missing or garbled loaded_at checks nothing.
-const loadedSchema = z.object({ loaded_at: z.iso.datetime().optional().catch(undefined) });
-export function parseLoadedAt(body: unknown): Date | undefined {
+// A save that does not say when its form was opened (missing, garbled or repeated: a script, a
+// form from before loaded_at) could undo a colleague's save unseen: it is refused as stale is, and
+// the form shown again carries loaded_at, so saving again stores it.
+const loadedSchema = z.object({ loaded_at: z.iso.datetime() });
+export function loadedAtOf(body: unknown): Date {
   const loaded = parseForm(loadedSchema, body);
-  return loaded.ok && loaded.data.loaded_at ? new Date(loaded.data.loaded_at) : undefined;
+  if (!loaded.ok) throw new StaleSaveError({ _form: 'sla.form_not_opened' });
+  return new Date(loaded.data.loaded_at);
 }
 
 // updated_at is stored to the microsecond and read back (into loaded_at) to the millisecond.
