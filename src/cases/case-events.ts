@@ -41,6 +41,8 @@ export const caseEventKinds = [
   'work_order_created',
   'triage_cleared',
   'sla_breached',
+  'case_linked',
+  'case_unlinked',
 ] as const satisfies readonly CaseEventKind[];
 
 export type CaseActor = { id: number } | null;
