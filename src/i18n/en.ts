@@ -607,7 +607,7 @@ export const en = {
   'case_links.role.child': 'Child case',
   'case_links.add': 'Link a case',
   'case_links.number': 'Case number',
-  'case_links.kind': 'Link',
+  'case_links.kind': 'Kind of link',
   'case_links.kind.related': 'Related case',
   'case_links.kind.parent': 'Parent of this case',
   'case_links.kind.child': 'Child of this case',

@@ -609,7 +609,7 @@ export const sv: Record<MessageKey, string> = {
   'case_links.role.child': 'Underordnat ärende',
   'case_links.add': 'Länka ett ärende',
   'case_links.number': 'Ärendenummer',
-  'case_links.kind': 'Länk',
+  'case_links.kind': 'Typ av länk',
   'case_links.kind.related': 'Relaterat ärende',
   'case_links.kind.parent': 'Överordnat detta ärende',
   'case_links.kind.child': 'Underordnat detta ärende',
