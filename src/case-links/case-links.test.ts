@@ -266,4 +266,33 @@ test('the domain function refuses as the form does, for a caller without HTTP', 
   assert.equal((await historyOf(ctx.toner.id)).at(-1)?.user_id, null, 'written by the system');
 });
 
+test('two parent links added at the same moment that together would close a loop: one is refused', async () => {
+  const customerId = ctx.printer.customer_id as number;
+  const [a, b, c] = await Promise.all(
+    ['Loop A', 'Loop B', 'Loop C'].map((title) =>
+      seedPrinterJamCase(ctx.db, ctx.kalle, customerId, undefined, { title }),
+    ),
+  );
+  if (!a || !b || !c) throw new Error('seed');
+  assert.ok((await linkCases(ctx.db, a.id, b.number, 'child', null)).ok, 'A → B');
+  for (let round = 0; round < 5; round++) {
+    // B → C and C → A, each fine alone
+    const outcomes = await Promise.all([
+      linkCases(ctx.db, b.id, c.number, 'child', null),
+      linkCases(ctx.db, c.id, a.number, 'child', null),
+    ]);
+    assert.equal(outcomes.filter((o) => o.ok).length, 1, JSON.stringify(outcomes));
+    assert.ok(outcomes.some((o) => !o.ok && o.reason === 'cycle'));
+    await ctx.db
+      .deleteFrom('case_links')
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('from_case_id', '=', b.id), eb('to_case_id', '=', c.id)]),
+          eb.and([eb('from_case_id', '=', c.id), eb('to_case_id', '=', a.id)]),
+        ]),
+      )
+      .execute();
+  }
+});
+
 test.run();

@@ -22,8 +22,8 @@ export async function linkCases(
   return db.transaction().execute((trx) => linkCasesInTransaction(trx, caseId, otherNumber, role, actor));
 }
 
-// The same inside the caller's transaction: mail ingest links a stranger's new case to the case
-// their mail named.
+// The same inside the caller's transaction: mail ingest links the case a mail made to the case it
+// answered (a stranger's: related; a follow-up of a long-closed case: its child).
 export async function linkCasesInTransaction(
   trx: Db,
   caseId: number,
@@ -31,15 +31,19 @@ export async function linkCasesInTransaction(
   role: LinkRole,
   actor: CaseActor,
 ): Promise<LinkOutcome> {
-  // One adder of a parent link at a time: two added at once could each pass the loop check and
-  // together close a loop. A related link needs no lock (the pair's unique index settles a race),
-  // so mail ingest, which links while it holds its case's row lock, never waits here.
-  if (role !== 'related') await sql`select pg_advisory_xact_lock(${lockSpaces.caseLinks}::int, 0)`.execute(trx);
+  // The two cases first, held against deletion (the link's foreign keys take this lock anyway):
+  // taken before the loop lock below, so a writer that holds a case's row lock and then links (mail
+  // ingest) and an adder waiting for that case never wait for each other.
   const cases = await trx
     .selectFrom('cases')
     .select(['id', 'number'])
     .where((eb) => eb.or([eb('id', '=', caseId), eb('number', '=', otherNumber)]))
+    .forKeyShare()
     .execute();
+  // One adder of a parent link at a time: two added at once could each pass the loop check and
+  // together close a loop. A related link takes no part in loops, and the pair's unique index
+  // settles a race between two of them.
+  if (role !== 'related') await sql`select pg_advisory_xact_lock(${lockSpaces.caseLinks}::int, 0)`.execute(trx);
   const self = cases.find((c) => c.id === caseId);
   const other = cases.find((c) => c.number === otherNumber);
   if (!self) throw new Error(`No case ${caseId} to link`);
