@@ -355,6 +355,8 @@ async function ingestCustomerMail(ctx: IngestContext): Promise<IngestResult> {
   if (effect === 'new_linked') {
     const created = await createCaseFromMail(ctx, sender, kase);
     await addEvent(trx, kase.id, 'follow_up_created', { new_value: created.caseNumber });
+    // the old case is the new one's parent, listed under "Linked cases" on both
+    await linkCasesInTransaction(trx, created.caseId, kase.number, 'parent', null);
     return finish(trx, ctx.inbound, 'new_linked', created);
   }
 
