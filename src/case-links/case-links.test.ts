@@ -50,7 +50,7 @@ const linksOf = (caseId: number) =>
 const historyOf = (caseId: number) =>
   ctx.db
     .selectFrom('case_events')
-    .select(['kind', 'old_value', 'new_value', 'user_id'])
+    .select(['kind', 'field', 'old_value', 'new_value', 'user_id'])
     .where('case_id', '=', caseId)
     .where('kind', 'in', ['case_linked', 'case_unlinked'])
     .orderBy('id')
@@ -86,12 +86,14 @@ test('a related link added on one case shows on both, with number, title and sta
   assert.match(there, 'Skrivaren fastnar');
 
   assert.equal(await historyOf(ctx.printer.id), [
-    { kind: 'case_linked', old_value: null, new_value: ctx.toner.number, user_id: ctx.kalle.id },
+    { kind: 'case_linked', field: 'related', old_value: null, new_value: ctx.toner.number, user_id: ctx.kalle.id },
   ]);
   assert.equal(await historyOf(ctx.toner.id), [
-    { kind: 'case_linked', old_value: null, new_value: ctx.printer.number, user_id: ctx.kalle.id },
+    { kind: 'case_linked', field: 'related', old_value: null, new_value: ctx.printer.number, user_id: ctx.kalle.id },
   ]);
-  assert.match((await ctx.client.get(`/cases/${ctx.toner.number}/history`)).body, 'Ärende länkat');
+  const history = (await ctx.client.get(`/cases/${ctx.toner.number}/history`)).body;
+  assert.match(history, 'Ärende länkat');
+  assert.match(history, `<a href="/cases/${ctx.printer.number}">Relaterat ${ctx.printer.number}</a>`);
 });
 
 test('a second click, or the same link from the other case, leaves one link and says it is there', async () => {
@@ -127,6 +129,22 @@ test('parent and child show the right way round on each case, and a loop is refu
   assert.match(
     toner,
     /Överordnat ärende:<\/span>\s*<a href="\/cases\/[^"]+"><span class="case-number">[^<]+<\/span> Nätverket/,
+  );
+  const roles = await ctx.db
+    .selectFrom('case_events')
+    .select(['case_id', 'field'])
+    .where('kind', '=', 'case_linked')
+    .where('case_id', 'in', [ctx.toner.id, ctx.network.id])
+    .where('new_value', 'in', [ctx.toner.number, ctx.network.number])
+    .orderBy('case_id')
+    .execute();
+  assert.equal(
+    roles.map((r) => [r.case_id === ctx.toner.id ? 'toner' : 'network', r.field]).sort(),
+    [
+      ['network', 'child'],
+      ['toner', 'parent'],
+    ],
+    'each history names the other case’s role there',
   );
   const network = await panelOf(ctx.network);
   assert.match(
@@ -244,6 +262,7 @@ test('a link is removed from both cases, once, and only through a case it belong
   assert.not.match(await panelOf(ctx.toner), 'Skrivaren fastnar');
   assert.equal((await historyOf(ctx.toner.id)).at(-1), {
     kind: 'case_unlinked',
+    field: 'related',
     old_value: ctx.printer.number,
     new_value: null,
     user_id: ctx.kalle.id,

@@ -3,7 +3,7 @@ import { type CaseActor, recordCaseEvent } from '../cases/case-events.ts';
 import { lockSpaces } from '../db/advisory-locks.ts';
 import type { Db } from '../db/database.ts';
 import { arePairLinked, listParentLinksBelow } from './queries.ts';
-import { decideNewLink, type LinkRefusal, type LinkRole, otherCaseOf } from './rules.ts';
+import { decideNewLink, type LinkRefusal, type LinkRole, otherCaseOf, roleOf } from './rules.ts';
 
 export type LinkOutcome =
   | { ok: true; linkId: number; otherNumber: string }
@@ -62,8 +62,15 @@ export async function linkCasesInTransaction(
     .executeTakeFirst();
   if (!inserted) return { ok: false, reason: 'duplicate', otherNumber: other.number };
   const { id } = inserted;
-  await recordCaseEvent(trx, self.id, 'case_linked', actor, { new_value: other.number });
-  await recordCaseEvent(trx, other.id, 'case_linked', actor, { new_value: self.number });
+  // each history names the other case and its role there ("Parent case 2026-00002")
+  await recordCaseEvent(trx, self.id, 'case_linked', actor, {
+    field: roleOf(decision.link, self.id),
+    new_value: other.number,
+  });
+  await recordCaseEvent(trx, other.id, 'case_linked', actor, {
+    field: roleOf(decision.link, other.id),
+    new_value: self.number,
+  });
   return { ok: true, linkId: id, otherNumber: other.number };
 }
 
@@ -86,8 +93,14 @@ export async function unlinkCases(
     const otherId = otherCaseOf(link, caseId);
     const pair = await trx.selectFrom('cases').select(['id', 'number']).where('id', 'in', [caseId, otherId]).execute();
     const numberOf = (id: number) => pair.find((c) => c.id === id)?.number ?? null;
-    await recordCaseEvent(trx, caseId, 'case_unlinked', actor, { old_value: numberOf(otherId) });
-    await recordCaseEvent(trx, otherId, 'case_unlinked', actor, { old_value: numberOf(caseId) });
+    await recordCaseEvent(trx, caseId, 'case_unlinked', actor, {
+      field: roleOf(link, caseId),
+      old_value: numberOf(otherId),
+    });
+    await recordCaseEvent(trx, otherId, 'case_unlinked', actor, {
+      field: roleOf(link, otherId),
+      old_value: numberOf(caseId),
+    });
     return { otherNumber: numberOf(otherId) ?? '' };
   });
 }
