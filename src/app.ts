@@ -15,6 +15,7 @@ import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import { registerAdminRoutes } from './admin/routes.ts';
 import { startApprovalIfRequired } from './approvals/chains.ts';
 import { registerApprovalRoutes } from './approvals/routes.ts';
+import { registerCaseLinkRoutes } from './case-links/routes.ts';
 import { registerInternalNoteRoutes } from './cases/internal-routes.ts';
 import { registerOverviewRoutes } from './cases/overview-routes.ts';
 import { registerCaseRoutes } from './cases/routes.ts';
@@ -229,6 +230,7 @@ export async function buildApp(
   await app.register(registerInlineImageRoutes);
   await app.register(registerDiscussionRoutes);
   await app.register(registerInternalNoteRoutes);
+  await app.register(registerCaseLinkRoutes);
   await app.register(registerDraftRoutes);
   await app.register(registerNotificationRoutes);
   await app.register(registerShortcutRoutes);

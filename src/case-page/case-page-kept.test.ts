@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { linkCases } from '../case-links/case-links.ts';
 import { createDb, type Db } from '../db/database.ts';
 import type { Case, User } from '../db/schema.ts';
 import { addDiscussionPost } from '../discussions/discussions.ts';
@@ -106,6 +107,23 @@ test('a discussion post and a title written elsewhere show at once on their tabs
     ctx.other,
   );
   assert.match(await page('history'), 'Ny rubrik från SQL');
+});
+
+test('a link to the case added on another instance shows under Linked cases on the very next load', async () => {
+  await page();
+  const other = await seedPrinterJamCase(ctx.db, ctx.kalleUser, ctx.kase.customer_id as number, undefined, {
+    title: 'Länkat från en annan instans',
+  });
+  await page();
+  const linked = await linkCases(ctx.other, other.id, ctx.kase.number, 'parent', ctx.kalleUser);
+  assert.ok(linked.ok);
+  assert.match(await page(), 'Länkat från en annan instans');
+  // a change of case_links alone (no history line with it): its own notification drops the page
+  await sql`update case_links set kind = 'related' where id = ${linked.ok ? linked.linkId : 0}`.execute(ctx.other);
+  assert.match(
+    await page(),
+    /Relaterat:<\/span>\s*<a href="[^"]+"><span class="case-number">[^<]+<\/span> Länkat från/,
+  );
 });
 
 test('a file uploaded on the Documents tab is listed in the answer to the upload itself', async () => {

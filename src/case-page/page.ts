@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { loadCaseApproval } from '../approvals/queries.ts';
+import { listLinkedCases } from '../case-links/queries.ts';
 import { type CaseView, findCaseByNumber, findCaseWithUnreadCount, loadCaseFormOptions } from '../cases/queries.ts';
 import { historyTab, internalTab } from '../cases/tabs.ts';
 import { cachedRead, deepFreeze } from '../db/cached.ts';
@@ -48,6 +49,7 @@ export const casePageTables = [
   'document_folders',
   'files',
   'approval_chains',
+  'case_links',
 ];
 
 // The cases loadCaseForPage read just now, after its fence: what the page then reads besides the
@@ -128,11 +130,13 @@ export async function renderCasePage(
   const whole = !isHtmx(request);
   const customerId = extra.customerId !== undefined ? extra.customerId : kase.customer_id;
   const load = async () => {
-    const [options, tabData, approval] = await Promise.all([
+    const [options, tabData, approval, linkedCases] = await Promise.all([
       loadCaseFormOptions(db, customerId),
       tab.load({ db, kase, user }),
       // a document case shows its document (and the approver's decision form) above the tabs
       whole ? loadCaseApproval(db, kase.id, user.id) : null,
+      // "Linked cases" beside the header, on the whole page only
+      whole ? listLinkedCases(db, kase.id) : null,
     ]);
     // For the Manage menu, which only the whole page shows. The thread tab has read every entry
     // with its mail's state already and passes them on.
@@ -141,11 +145,11 @@ export async function renderCasePage(
       : 'unsentReplies' in tabData
         ? tabData.unsentReplies
         : await listUnsentReplies(db, kase.id);
-    return deepFreeze({ options, tabData, approval, unsentReplies });
+    return deepFreeze({ options, tabData, approval, unsentReplies, linkedCases });
   };
   // Kept like the case itself (loadCaseForPage), for the case as read then: its version is in the
   // key. Exact unless the case was read after the fence a moment ago (readAfterFence).
-  const [{ options, tabData, approval, unsentReplies }, slaBadge] = await Promise.all([
+  const [{ options, tabData, approval, unsentReplies, linkedCases }, slaBadge] = await Promise.all([
     cachedRead(
       db,
       `case-page:${user.id}:${kase.id}:${kase.version}:${tab.name}:${customerId}:${whole}`,
@@ -172,6 +176,7 @@ export async function renderCasePage(
       stale: extra.stale ?? false,
       unsentReplies,
       approval,
+      linkedCases,
       slaBadge,
       ...tabData,
       ...extra.tabData,

@@ -41,18 +41,21 @@ export const caseEventKinds = [
   'work_order_created',
   'triage_cleared',
   'sla_breached',
+  'case_linked',
+  'case_unlinked',
 ] as const satisfies readonly CaseEventKind[];
 
 export type CaseActor = { id: number } | null;
 
 // A history note: a reply, a mail, a document, a discussion post. State changes go through
-// applyCaseEvent instead.
+// applyCaseEvent instead. field qualifies a note where its kind alone does not say enough (a case
+// link: the other case's role, src/case-links/); null for the rest.
 export async function recordCaseEvent(
   db: Db,
   caseId: number,
   kind: CaseNoteKind,
   actor: CaseActor,
-  values: { old_value?: string | null; new_value?: string | null } = {},
+  values: { field?: string | null; old_value?: string | null; new_value?: string | null } = {},
 ): Promise<void> {
   await db
     .insertInto('case_events')
@@ -60,7 +63,7 @@ export async function recordCaseEvent(
       case_id: caseId,
       user_id: actor?.id ?? null,
       kind,
-      field: null,
+      field: values.field ?? null,
       old_value: values.old_value ?? null,
       new_value: values.new_value ?? null,
     })

@@ -13,6 +13,9 @@ export const lockSpaces = {
   // the embedded PostgreSQL itself (src/db/embedded.ts), second number 0: every process using it
   // holds this shared, so the one that can take it exclusively is the last and stops the server
   embeddedServer: 7004,
+  // links between cases (src/case-links/), second number 0, taken per transaction: two parent
+  // links added at once could each pass the loop check and together close a loop
+  caseLinks: 7005,
 } as const;
 export type LockSpace = keyof typeof lockSpaces;
 

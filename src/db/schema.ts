@@ -37,7 +37,9 @@ export type CaseNoteKind =
   | 'internal_note_saved'
   | 'work_order_created'
   | 'triage_cleared'
-  | 'sla_breached';
+  | 'sla_breached'
+  | 'case_linked'
+  | 'case_unlinked';
 
 export interface UsersTable {
   id: Generated<number>;
@@ -190,6 +192,18 @@ export interface CasesTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   last_activity_at: Timestamp;
+}
+
+// A link between two cases (src/case-links/): related (peers; from is where it was added) or
+// parent (from is the parent, to its child). One per pair of cases, whichever way round.
+export type CaseLinkKind = 'related' | 'parent';
+export interface CaseLinksTable {
+  id: Generated<number>;
+  kind: CaseLinkKind;
+  from_case_id: number;
+  to_case_id: number;
+  created_by: number | null;
+  created_at: Generated<Date>;
 }
 
 // What the service-level clock heard on each case, in order (for replay); the lifecycle appends.
@@ -718,6 +732,7 @@ export interface Database {
   case_tile_counts: CaseTileCountsTable;
   cases: CasesTable;
   case_clock_events: CaseClockEventsTable;
+  case_links: CaseLinksTable;
   case_events: CaseEventsTable;
   thread_entries: ThreadEntriesTable;
   discussion_posts: DiscussionPostsTable;

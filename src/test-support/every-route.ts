@@ -6,6 +6,7 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import { registers } from '../admin/registers.ts';
 import { startApprovalIfRequired } from '../approvals/chains.ts';
 import { saveStructure } from '../approvals/structures.ts';
+import { linkCases } from '../case-links/case-links.ts';
 import { caseTabs } from '../case-page/page.ts';
 import { saveView } from '../cases/overview.ts';
 import type { Db } from '../db/database.ts';
@@ -129,13 +130,21 @@ export async function seedOneOfEach(db: Db): Promise<{ admin: User; login: strin
     .execute();
   await storeInlineImage(db, { content: Readable.from([png]), user: admin, maxBytes: 1_000_000 });
   await seedOfficeHours(db);
+  // a link from the case the case routes are tried on to another, for its removal route
+  const linked = await caseWithEverything(db);
+  const other = await db
+    .selectFrom('cases')
+    .select('number')
+    .where('id', '<>', linked.id)
+    .orderBy('id')
+    .executeTakeFirst();
+  if (other) await linkCases(db, linked.id, other.number, 'related', admin);
   return { admin, login: 'FUZZ' };
 }
 
-// Real values for path parameters, by route: the first case with a staff reply, a discussion post
-// and a document; the rows seedOneOfEach made; else the row with the lowest id. A route whose
-// parameter picks what the page is (a register's :slug, a case's :tab) gets one set per value.
-export async function realParams(db: Db): Promise<(route: AppRoute) => Record<string, string>[]> {
+// The case the case routes are tried on: the first with a staff reply and a discussion post, else
+// the first.
+async function caseWithEverything(db: Db): Promise<{ id: number; number: string }> {
   const kase = await db
     .selectFrom('cases')
     .select(['id', 'number'])
@@ -145,8 +154,14 @@ export async function realParams(db: Db): Promise<(route: AppRoute) => Record<st
     .where((eb) => eb.exists(eb.selectFrom('discussion_posts').whereRef('case_id', '=', 'cases.id')))
     .orderBy('id')
     .executeTakeFirst();
-  const anyCase =
-    kase ?? (await db.selectFrom('cases').select(['id', 'number']).orderBy('id').executeTakeFirstOrThrow());
+  return kase ?? (await db.selectFrom('cases').select(['id', 'number']).orderBy('id').executeTakeFirstOrThrow());
+}
+
+// Real values for path parameters, by route: the first case with a staff reply, a discussion post
+// and a document; the rows seedOneOfEach made; else the row with the lowest id. A route whose
+// parameter picks what the page is (a register's :slug, a case's :tab) gets one set per value.
+export async function realParams(db: Db): Promise<(route: AppRoute) => Record<string, string>[]> {
+  const anyCase = await caseWithEverything(db);
   const first = async <T extends keyof Tables>(table: T, column = 'id') =>
     String(
       (
@@ -228,6 +243,14 @@ export async function realParams(db: Db): Promise<(route: AppRoute) => Record<st
     canned: await first('canned_replies'),
     image: await first('inline_images', 'token'),
     kalle,
+    link: await value(
+      db
+        .selectFrom('case_links')
+        .select('id')
+        .where((eb) => eb.or([eb('from_case_id', '=', anyCase.id), eb('to_case_id', '=', anyCase.id)]))
+        .executeTakeFirst(),
+      'id',
+    ),
     calendar: await first('business_calendars'),
     closedDay: await first('business_calendar_closed_days'),
     policy: await first('sla_policies'),
@@ -267,6 +290,7 @@ export async function realParams(db: Db): Promise<(route: AppRoute) => Record<st
     }
     if (name === 'entryId') return values.entryId;
     if (name === 'postId') return values.postId;
+    if (name === 'linkId') return values.link;
     if (name === 'chainId') return values.chain;
     if (name === 'contactId') return values.contact;
     if (name === 'token') return values.image;

@@ -1,4 +1,5 @@
 import { type ExpressionBuilder, sql, type Transaction } from 'kysely';
+import { linkCasesInTransaction } from '../../case-links/case-links.ts';
 import { applyCaseEvent, recordCaseEvent, type StatusKindCache } from '../../cases/case-events.ts';
 import { createCaseRecord, markCaseActive } from '../../cases/cases.ts';
 import type { Config } from '../../config.ts';
@@ -334,6 +335,9 @@ async function ingestCustomerMail(ctx: IngestContext): Promise<IngestResult> {
   if (route === 'stranger_case') {
     // The named case is left exactly as it was: no entry, no reopen, no bell for its responsible.
     const created = await createCaseFromMail(ctx, sender, kase, { stranger: true });
+    // Shown under "Linked cases" on both; a line in each history, but nothing in the named
+    // case's thread.
+    await linkCasesInTransaction(trx, created.caseId, kase.number, 'related', null);
     return finish(trx, ctx.inbound, 'stranger', created);
   }
   if (route === 'possible_loop') {
@@ -351,6 +355,8 @@ async function ingestCustomerMail(ctx: IngestContext): Promise<IngestResult> {
   if (effect === 'new_linked') {
     const created = await createCaseFromMail(ctx, sender, kase);
     await addEvent(trx, kase.id, 'follow_up_created', { new_value: created.caseNumber });
+    // the old case is the new one's parent, listed under "Linked cases" on both
+    await linkCasesInTransaction(trx, created.caseId, kase.number, 'parent', null);
     return finish(trx, ctx.inbound, 'new_linked', created);
   }
 

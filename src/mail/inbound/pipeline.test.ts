@@ -303,6 +303,9 @@ test('a reply to a case closed long ago opens a new case linked to the old one',
   assert.is(fresh.title, 'Länge sedan');
   assert.is(fresh.customer_id, ctx.acme.id);
   assert.is((await caseByNumber(kase.number)).status_kind, 'closed');
+  // linked as its child (src/case-links/), so both list the other under "Linked cases"
+  const link = await ctx.db.selectFrom('case_links').selectAll().where('to_case_id', '=', fresh.id).executeTakeFirst();
+  assert.equal([link?.kind, link?.from_case_id], ['parent', kase.id]);
 });
 
 test('processing a message twice, or the same message stored twice, makes one case', async () => {

@@ -146,6 +146,14 @@ test('mallory quoting a case’s Message-ID makes a new case, linked and flagged
   const page = await client.get(`/cases/${fresh.number}`);
   assert.match(page.body, 'Avsändaren är okänd i ärendet som meddelandet svarar på');
   assert.match(page.body, `href="/cases/${kase.number}"`);
+  // linked both ways (src/case-links/): under "Linked cases" on each, a line in each history
+  const link = await ctx.db.selectFrom('case_links').selectAll().where('to_case_id', '=', kase.id).executeTakeFirst();
+  assert.equal([link?.kind, link?.from_case_id], ['related', fresh.id]);
+  const linked = /<section class="case-links"[\s\S]*?<\/section>/;
+  assert.match(linked.exec(page.body)?.[0] ?? '', `href="/cases/${kase.number}"`);
+  const named = await client.get(`/cases/${kase.number}`);
+  assert.match(linked.exec(named.body)?.[0] ?? '', `href="/cases/${fresh.number}"`);
+  assert.match((await client.get(`/cases/${kase.number}/history`)).body, 'Ärende länkat');
   const cleared = await client.post(`/cases/${fresh.number}/triage-clearance`);
   assert.is(cleared.statusCode, 303);
   assert.is((await caseByNumber(fresh.number)).triage_reason, null);
