@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
-import { translator } from '../i18n/i18n.ts';
+import { languageFromHeader, languages, translator } from '../i18n/i18n.ts';
 import { setLanguage, viewContext } from './context.ts';
 import { isHtmx } from './render.ts';
 
@@ -81,19 +81,28 @@ export function frameworkErrorHandler(config: Config) {
 
 // Node's HTTP parser refuses a request line and headers over its limit (16 KB: a search text pasted
 // at 100 KB) before Fastify or any route sees it: only the socket is there, and Fastify's default
-// answer is English JSON. This one is the short error text in the default language (the headers
-// that would name the reader's language are what did not fit), as text/plain, which the htmx
-// error display (public/app.js) and a browser both show as it is.
+// answer is English JSON. This one is the short error text as text/plain, which the htmx error
+// display (public/app.js) and a browser both show as it is. Its language: Accept-Language when it
+// is among the bytes the parser got; otherwise the headers that name it are what did not fit (no
+// session either), so every language, the default first.
 export function clientErrorHandler(config: Config) {
-  const t = translator(config.defaultLanguage);
-  return (error: Error & { code?: string }, socket: Duplex) => {
+  const inEveryLanguage = (key: string) =>
+    [config.defaultLanguage, ...languages.filter((l) => l !== config.defaultLanguage)]
+      .map((language) => translator(language)(key))
+      .join('\n\n');
+  const inReadersLanguage = (key: string, raw: unknown) => {
+    const header = Buffer.isBuffer(raw) && /\r\naccept-language:([^\r\n]*)\r\n/i.exec(raw.toString('latin1'))?.[1];
+    const language = languageFromHeader(header || undefined);
+    return language ? translator(language)(key) : inEveryLanguage(key);
+  };
+  return (error: Error & { code?: string; rawPacket?: unknown }, socket: Duplex) => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     const [status, text] =
       error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, t('errors.url_too_long')]
+        ? [431, inReadersLanguage('errors.url_too_long', error.rawPacket)]
         : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? [408, t('errors.server')]
-          : [400, t('errors.invalid')];
+          ? [408, inEveryLanguage('errors.server')]
+          : [400, inReadersLanguage('errors.invalid', error.rawPacket)];
     const body = Buffer.from(text);
     if (socket.writable) {
       socket.write(
