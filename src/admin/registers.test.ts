@@ -229,7 +229,7 @@ test('number series: next number 0 and 20 digits are refused beside their fields
     digits: '5',
   });
   assert.is(huge.statusCode, 422);
-  assert.match(huge.body, /id="f-next_number-error">För stort\.</);
+  assert.match(huge.body, /id="f-next_number-error">För stort: högst 2147483647\.</);
 
   const rows = await ctx.db.selectFrom('number_series').select('id').where('name', '=', 'Trasig').execute();
   assert.is(rows.length, 0);

@@ -142,7 +142,7 @@ test('a repeated field or a NUL byte is a form error, never a 500', async () => 
   });
   assert.is(minutes.statusCode, 422);
   assert.match(minutes.body, 'Bara heltal.');
-  assert.match(minutes.body, 'För stort.');
+  assert.match(minutes.body, 'Högst 59 minuter: hela timmar skrivs under timmar.');
 });
 
 test('added closed days: added, refused twice, removed', async () => {

@@ -148,7 +148,7 @@ forms('policy targets: hours and minutes make minutes, both empty is none, zero 
     warn_percent: 'errors.sla.warn_percent',
     first_response_hours: 'errors.sla.target_zero',
     next_response_hours: 'errors.sla.whole_minutes',
-    resolution_minutes: 'errors.too_large',
+    resolution_minutes: 'errors.sla.minutes_too_large',
   });
 });
 

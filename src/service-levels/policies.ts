@@ -303,18 +303,19 @@ export const slaTargets = ['first_response', 'next_response', 'resolution'] as c
 export type SlaTargetField = (typeof slaTargets)[number];
 const maxTargetHours = 9999;
 
-const wholeNumber = (max: number) =>
+// tooLarge names the limit ("At most 9999 hours."), so the admin knows what to type instead
+const wholeNumber = (max: number, tooLarge: 'errors.sla.hours_too_large' | 'errors.sla.minutes_too_large') =>
   singleLine()
-    .max(9, 'errors.too_large')
+    .max(9, tooLarge)
     .optional()
     .refine((text) => !text || /^\d+$/.test(text), 'errors.sla.whole_minutes')
     .transform((text) => (text ? Number(text) : null))
-    .refine((n) => n === null || n <= max, 'errors.too_large');
+    .refine((n) => n === null || n <= max, tooLarge);
 
 const targetFields = Object.fromEntries(
   slaTargets.flatMap((target) => [
-    [`${target}_hours`, wholeNumber(maxTargetHours)],
-    [`${target}_minutes`, wholeNumber(59)],
+    [`${target}_hours`, wholeNumber(maxTargetHours, 'errors.sla.hours_too_large')],
+    [`${target}_minutes`, wholeNumber(59, 'errors.sla.minutes_too_large')],
   ]),
 ) as Record<`${SlaTargetField}_${'hours' | 'minutes'}`, ReturnType<typeof wholeNumber>>;
 
