@@ -207,6 +207,16 @@ export async function buildApp(
       request.user && request.method === 'GET' && !isHtmx(request) && !route.countsUnread && !route.public;
     const unread = wantsBell && request.user ? await countUnread(db, request.user.id) : 0;
     reply.locals = viewContext(request, reply, config, unread);
+    // A form post that answers with a whole page (a refused form shown again, an error page) shows
+    // the bell as a GET does: counted only when it renders, as most posts redirect.
+    const user = request.user;
+    if (user && request.method !== 'GET' && !isHtmx(request) && !route.public) {
+      const view = reply.view.bind(reply) as (...args: unknown[]) => unknown;
+      reply.view = (async (...args: unknown[]) => {
+        if (reply.locals) reply.locals.unreadCount = await countUnread(db, user.id);
+        return view(...args);
+      }) as unknown as typeof reply.view;
+    }
   });
 
   registerErrorHandlers(app, config);

@@ -177,6 +177,33 @@ test('added closed days: added, refused twice, removed', async () => {
   assert.is(left.length, 0);
 });
 
+test('a form shown again with its errors has the bell with its count, as the page it came from', async () => {
+  const boss = await ctx.db.selectFrom('users').select('id').where('login', '=', 'BOSS').executeTakeFirstOrThrow();
+  await ctx.db
+    .insertInto('notifications')
+    .values({
+      user_id: boss.id,
+      actor_id: null,
+      kind: 'assigned',
+      case_id: null,
+      summary: 'Ett ärende',
+      link: '/cases',
+    })
+    .execute();
+  try {
+    const form = await ctx.admin.get('/admin/business-hours/new');
+    assert.match(form.body, 'class="badge">1<');
+    const refused = await ctx.admin.post('/admin/business-hours', weekForm({ name: '' }));
+    assert.is(refused.statusCode, 422);
+    assert.match(refused.body, 'class="badge">1<');
+    // htmx gets the form without the page around it, and no count is asked for
+    const partial = await ctx.admin.post('/admin/business-hours', weekForm({ name: '' }), { htmx: true });
+    assert.not.match(partial.body, 'class="badge"');
+  } finally {
+    await ctx.db.deleteFrom('notifications').where('user_id', '=', boss.id).execute();
+  }
+});
+
 // When the edit form says it was opened (its hidden loaded_at).
 const formLoadedAt = (html: string) => /name="loaded_at" value="([^"]+)"/.exec(html)?.[1] ?? '';
 
