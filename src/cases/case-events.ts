@@ -346,6 +346,11 @@ async function applyEvents(
     );
   });
   const written = new Map<number, Case>();
+  // the written rows only for a caller that read the case itself (a header edit), not for
+  // Kontroll's batches of thousands
+  const returning = opts.locked
+    ? sql`returning ${sql.join(caseColumns.map((column) => sql.ref(`c.${column}`)))}`
+    : sql``;
   if (changed.length) {
     // status_kind follows status_id by the trigger cases_status_kind (migration 0005), which
     // also keeps it right when an administrator changes a status's kind.
@@ -375,7 +380,7 @@ async function applyEvents(
         ${changed.map((s) => clocks.get(s.id)?.sla_warn_at ?? null)}::timestamptz[]
       ) as v(id, status_id, waiting_since, closed_at, bump, touched, clocked, sla_policy_id, sla_clock, sla_due_at, sla_warn_at)
       where c.id = v.id
-      returning ${sql.join(caseColumns.map((column) => sql.ref(`c.${column}`)))}`.execute(db);
+      ${returning}`.execute(db);
     for (const row of updated.rows) written.set(row.id, row);
   }
   if (eventRows.length) await db.insertInto('case_events').values(eventRows).execute();
