@@ -426,7 +426,10 @@ export async function quickEditCase(
               from cases where number = ${caseRef.number} for update`.execute(trx)
           ).rows[0];
     if (!current) throw new CaseNotFoundError();
-    if (current.version !== version && !isFieldUnchanged(current, field, opts.loaded))
+    // the field already holds what this edit asks for: a second copy of an edit that was saved (a
+    // double click, a retried request) is answered as saved, not as someone else's change
+    const alreadyAsked = parsed.success && asText(current[field]) === asText(parsed.data);
+    if (current.version !== version && !isFieldUnchanged(current, field, opts.loaded) && !alreadyAsked)
       throw new StaleEditError(current);
     if (!parsed.success) throw new FormError({ [field]: parsed.error.issues[0]?.message ?? 'errors.invalid' });
     const header: CaseHeaderUpdate = {

@@ -130,4 +130,26 @@ test('a change to the same field since the page was loaded is still refused, wit
   assert.is((await stored(kase.id)).priority_id, ctx.ids.Hög);
 });
 
+test('the same choice sent twice from one row (a double click, a retried request) is saved once and both are answered as saved', async () => {
+  const kase = await newCase('Dubbelklick');
+  const kalle = await openOverview('kalle', kase.id);
+  const [first, second] = await Promise.all([
+    kalle.choose('priority_id', ctx.ids.Hög as number),
+    kalle.choose('priority_id', ctx.ids.Hög as number),
+  ]);
+  for (const answer of [first, second]) {
+    assert.is(answer?.statusCode, 200, answer?.body);
+    assert.match(answer?.body ?? '', `${kase.number} sparat.`);
+    assert.not.match(answer?.body ?? '', 'någon annan');
+  }
+  assert.is((await stored(kase.id)).priority_id, ctx.ids.Hög);
+  const lines = await ctx.db
+    .selectFrom('case_events')
+    .select('new_value')
+    .where('case_id', '=', kase.id)
+    .where('field', '=', 'priority_id')
+    .execute();
+  assert.is(lines.length, 1, 'one history line');
+});
+
 test.run();
