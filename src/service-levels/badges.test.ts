@@ -4,7 +4,7 @@ import { Eta } from 'eta';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatters, translator } from '../i18n/i18n.ts';
-import { badgeDays, type SlaBadge } from './badges.ts';
+import { badgeDays, badgeMinutes, type SlaBadge } from './badges.ts';
 import type { BusinessCalendar } from './types.ts';
 
 const test = suite("A service-level badge's text: hours and minutes under a day of business time, whole days from it");
@@ -58,6 +58,11 @@ test('under 24 business hours: hours and minutes, in both languages', () => {
   assert.is(text({ level: 'breached', minutes: -35 }, 'en'), 'Breached by 35 min');
   // just breached: never "0 min"
   assert.is(text({ level: 'breached', minutes: 0 }, 'en'), 'Breached by 1 min');
+});
+
+test('seconds left count as a whole minute: never "due in 0 min" while time is left', () => {
+  assert.equal([0.3, 1, 1.2, 59.5, -0.3, -1.7, 0].map(badgeMinutes), [1, 1, 2, 60, -1, -2, 0]);
+  assert.is(text({ minutes: badgeMinutes(20 / 60), level: 'warning' }, 'en'), 'Response due in 1 min');
 });
 
 test('the 24-hour boundary: 23 h 59 min stays in hours, 24 h counts days', () => {

@@ -48,6 +48,10 @@ export function badgeDays(minutes: number, dueAt: string | null, now: Date, cale
 
 type Clocked = { sla_policy_id: number | null; sla_clock: SlaClock | null };
 
+// The whole minutes a badge shows, away from zero: 20 s left is "due in 1 min", not "due in 0 min",
+// and 20 s past the deadline "breached by 1 min".
+export const badgeMinutes = (left: number): number => (left === 0 ? 0 : Math.sign(left) * Math.ceil(Math.abs(left)));
+
 const levelRank: Record<SlaLevel, number> = { breached: 0, warning: 1, ok: 2 };
 
 // The badge of each row (null: no clock runs), at `now`. The deadlines are stored on the case; only
@@ -70,7 +74,7 @@ export async function slaBadgesOf(db: Db, rows: readonly Clocked[], now = new Da
     );
     const top = states[0];
     if (!top) return null;
-    const minutes = Math.round(top.businessMinutesLeft);
+    const minutes = badgeMinutes(top.businessMinutesLeft);
     // a paused badge that is not breached shows no time
     const showsTime = top.level === 'breached' || !top.paused;
     return {
