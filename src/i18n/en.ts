@@ -873,7 +873,6 @@ export const en = {
   'sla.policies.resolution': 'Resolution',
   'sla.policies.hours': '{target}: hours',
   'sla.policies.minutes': '{target}: minutes',
-  'sla.policies.duration': '{hours} h {minutes} min',
   'sla.policies.pause_while_waiting': 'Pause while waiting for the customer',
   'sla.policies.warn_percent': 'Warning at (percent of the target)',
   'sla.policies.escalation_user': 'Escalation user',

@@ -876,7 +876,6 @@ export const sv: Record<MessageKey, string> = {
   'sla.policies.resolution': 'Lösning',
   'sla.policies.hours': '{target}: timmar',
   'sla.policies.minutes': '{target}: minuter',
-  'sla.policies.duration': '{hours} h {minutes} min',
   'sla.policies.pause_while_waiting': 'Pausa medan vi väntar på kunden',
   'sla.policies.warn_percent': 'Varning vid (procent av målet)',
   'sla.policies.escalation_user': 'Eskaleras till',

@@ -204,6 +204,22 @@ test('a form shown again with its errors has the bell with its count, as the pag
   }
 });
 
+test('the list writes each target as the badges do: "3 min", "4 h", "1 h 30 min"', async () => {
+  const calendar = await ctx.db.selectFrom('business_calendars').select('id').orderBy('id').executeTakeFirstOrThrow();
+  await createPolicyThroughForm({
+    name: 'Spannen',
+    calendar_id: String(calendar.id),
+    warn_percent: '75',
+    first_response_minutes: '3',
+    next_response_hours: '4',
+    resolution_hours: '1',
+    resolution_minutes: '30',
+  });
+  const list = await ctx.admin.get('/admin/service-levels');
+  const row = /<td><a href="\/admin\/service-levels\/\d+">Spannen<\/a>[\s\S]*?<\/tr>/.exec(list.body)?.[0] ?? '';
+  for (const span of ['<td>3 min</td>', '<td>4 h</td>', '<td>1 h 30 min</td>']) assert.match(row, span);
+});
+
 // When the edit form says it was opened (its hidden loaded_at).
 const formLoadedAt = (html: string) => /name="loaded_at" value="([^"]+)"/.exec(html)?.[1] ?? '';
 
