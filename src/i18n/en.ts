@@ -593,6 +593,8 @@ export const en = {
   // whole wall-clock days to or since a deadline (badges.ts badgeDays)
   'sla.badge.days': '{days} d',
   'sla.badge.paused': '{target} paused',
+  'sla.badge.paused_title':
+    '{target}: the clock stands still while the case waits for the customer, so there is no deadline yet',
   'sla.badge.at_risk': '(at risk)',
   'sla.badge.deadline': 'Due {when}',
   'overview.tile.sla_at_risk': 'SLA at risk',

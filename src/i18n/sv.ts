@@ -595,6 +595,8 @@ export const sv: Record<MessageKey, string> = {
   // whole wall-clock days to or since a deadline (badges.ts badgeDays)
   'sla.badge.days': '{days} d',
   'sla.badge.paused': '{target} pausad',
+  'sla.badge.paused_title':
+    '{target}: klockan står still medan ärendet väntar på kunden, så det finns ingen tidsgräns ännu',
   'sla.badge.at_risk': '(i fara)',
   'sla.badge.deadline': 'Senast {when}',
   'overview.tile.sla_at_risk': 'SLA i fara',

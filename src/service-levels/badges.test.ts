@@ -114,6 +114,11 @@ test('a paused target has no deadline: its minutes are laid out in its calendar'
   assert.is(badgeDays(-3 * 1440, null, now, closed), 3);
   assert.is(text({ level: 'breached', paused: true, minutes: -40 * 60, days: 7 }, 'sv'), 'Överskriden med 7 d');
   assert.is(text({ paused: true, minutes: 40 * 60 }, 'en'), 'Response paused');
+  // its tooltip says why it stands still, not only the target again
+  assert.is(
+    title({ paused: true, minutes: 40 * 60 }, 'sv'),
+    'Svar: klockan står still medan ärendet väntar på kunden, så det finns ingen tidsgräns ännu',
+  );
 });
 
 test('the wall-clock deadline stays in the tooltip', () => {
