@@ -819,7 +819,7 @@ export const en = {
   'sla.calendars.open_hint':
     'Closing at 00:00 means midnight at the end of the day; 00:00–00:00 is open all day. The break is optional.',
   'sla.calendars.swedish_holidays': 'Swedish public holidays',
-  'sla.calendars.closed_eves': 'Close on the eves (julafton, nyårsafton, midsommarafton)',
+  'sla.calendars.closed_eves': "Close on Christmas Eve, New Year's Eve and Midsummer Eve",
   'sla.calendars.closed_eves_hint': 'Applies with the Swedish public holidays.',
   'sla.calendars.closed_days': 'Added closed days',
   'sla.calendars.closed_days_later': 'Save the calendar first; then you can add closed days here.',

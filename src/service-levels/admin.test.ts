@@ -552,7 +552,7 @@ test('English labels', async () => {
   assert.match(admin.body, '<a href="/admin/business-hours">Business hours</a>');
   assert.match(admin.body, '<a href="/admin/service-levels">Service levels</a>');
   const form = await eva.get('/admin/business-hours/new');
-  assert.match(form.body, 'Close on the eves (julafton, nyårsafton, midsommarafton)');
+  assert.match(form.body, 'Close on Christmas Eve, New Year&#39;s Eve and Midsummer Eve');
   assert.match(form.body, 'aria-label="Monday: Break from"');
   const policy = await eva.get('/admin/service-levels/new');
   assert.match(policy.body, 'Pause while waiting for the customer');
