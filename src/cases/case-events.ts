@@ -221,19 +221,20 @@ export async function applyCaseEventToLocked(
   return written.get(locked.id) ?? locked;
 }
 
-type LockedRow = Pick<
-  Case,
-  | 'id'
-  | 'status_id'
-  | 'status_kind'
-  | 'waiting_since'
-  | 'closed_at'
-  | 'customer_id'
-  | 'priority_id'
-  | 'case_type_id'
-  | 'sla_policy_id'
-  | 'sla_clock'
->;
+// what the lifecycle reads of a case it locks, or takes from a caller that locked it
+const lockedColumns = [
+  'id',
+  'status_id',
+  'status_kind',
+  'waiting_since',
+  'closed_at',
+  'customer_id',
+  'priority_id',
+  'case_type_id',
+  'sla_policy_id',
+  'sla_clock',
+] as const satisfies readonly (keyof Case)[];
+type LockedRow = Pick<Case, (typeof lockedColumns)[number]>;
 
 async function applyEvents(
   db: Db,
@@ -247,24 +248,7 @@ async function applyEvents(
   // agent) queue instead of deadlocking; read after the lock, so the table sees the latest state.
   const rows: LockedRow[] =
     opts.locked ??
-    (await db
-      .selectFrom('cases')
-      .select([
-        'id',
-        'status_id',
-        'status_kind',
-        'waiting_since',
-        'closed_at',
-        'customer_id',
-        'priority_id',
-        'case_type_id',
-        'sla_policy_id',
-        'sla_clock',
-      ])
-      .where('id', 'in', ids)
-      .orderBy('id')
-      .forUpdate()
-      .execute());
+    (await db.selectFrom('cases').select(lockedColumns).where('id', 'in', ids).orderBy('id').forUpdate().execute());
   const states = new Map<number, LockedCase>(
     rows.map((r) => [
       r.id,
