@@ -634,17 +634,15 @@ export async function findOverviewRowAndTiles(
   user: Pick<User, 'id'>,
   day: Day,
 ): Promise<{ row: OverviewRow | undefined; tiles: Tiles }> {
-  const rowQuery = overviewRows(db).where('c.id', '=', caseId);
-  // The row's columns and the tiles' share one result row (their names differ); no case, nulls.
-  const { rows } = await sql<Tiles & Partial<OverviewRow>>`${prepared}select r.*,
-      ${caseTileColumns(user, day)},
-      (${myApprovalsCount(db, user.id)})::integer as my_approvals
-    from (select 1) one left join lateral (${rowQuery}) r on true`.execute(db);
-  const found = rows[0];
-  if (!found) throw new Error('the tile counts returned no row');
-  const { mine, unassigned, overdue, waiting, new_today, sla_at_risk, my_approvals, ...row } = found;
-  const tiles = { mine, unassigned, overdue, waiting, new_today, sla_at_risk, my_approvals };
-  return { row: row.id === null || row.id === undefined ? undefined : (row as OverviewRow), tiles };
+  // Two statements, not one: the row by id is planned once per connection and then run from its
+  // generic plan, while the tiles (their day and SLA bounds change) are planned at every run. As one
+  // statement the whole row was planned again at every quick edit, which took PostgreSQL longer
+  // than running it (issue 16: 1.4 ms of the edit's 5 ms in the database).
+  const [rows, counts] = await Promise.all([
+    sql<OverviewRow>`${prepared}${overviewRows(db).where('c.id', '=', caseId)}`.execute(db),
+    loadOverviewCounts(db, user, day),
+  ]);
+  return { row: rows.rows[0], tiles: counts.tiles };
 }
 
 // The statistic tiles: each is a count and the filter that shows what it counts.
