@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { type Db, prepared } from '../db/database.ts';
 import { advanceSla, nextDeadline, replaySla, startClock } from '../service-levels/clock.ts';
 import { swedishHolidayDates } from '../service-levels/holidays.ts';
@@ -140,12 +140,18 @@ export async function clockHistoryOf(db: Db, caseIds: number[]): Promise<Map<num
 // Appends what the clock heard, in the order heard.
 export async function recordClockEvents(db: Db, events: { caseId: number; event: SlaEvent }[]): Promise<void> {
   if (!events.length) return;
-  await sql`${prepared}insert into case_clock_events (case_id, type, at)
+  await sql`${prepared}${clockEventsInsert(events)}`.execute(db);
+}
+
+// The insert recordClockEvents runs, for a statement that writes the case in the same round trip
+// (applyCaseEvent's update); no events insert no rows.
+export function clockEventsInsert(events: { caseId: number; event: SlaEvent }[]): RawBuilder<unknown> {
+  return sql`insert into case_clock_events (case_id, type, at)
     select v.case_id, v.type, v.at from unnest(
       ${events.map((e) => e.caseId)}::integer[],
       ${events.map((e) => e.event.type)}::text[],
       ${events.map((e) => e.event.at)}::timestamptz[]
-    ) with ordinality as v(case_id, type, at, n) order by n`.execute(db);
+    ) with ordinality as v(case_id, type, at, n) order by n`;
 }
 
 // A header edit changed what picks the policy (customer, priority, case type): the clock follows.

@@ -3,7 +3,7 @@ import { type Db, prepared } from '../db/database.ts';
 import { type Case, type CaseEventKind, type CaseNoteKind, caseColumns, type StatusKind } from '../db/schema.ts';
 import { slaEventsOf } from '../service-levels/clock.ts';
 import type { SlaEvent } from '../service-levels/types.ts';
-import { advanceCaseClocks, type ClockColumns, recordClockEvents } from './case-clock.ts';
+import { advanceCaseClocks, type ClockColumns, clockEventsInsert, recordClockEvents } from './case-clock.ts';
 import {
   type CaseEvent,
   type CaseState,
@@ -338,8 +338,21 @@ async function applyEvents(
   if (changed.length) {
     // status_kind follows status_id by the trigger cases_status_kind (migration 0005), which
     // also keeps it right when an administrator changes a status's kind.
-    // prepared: the same text at every status change, parsed once (src/db/database.ts)
-    const updated = await sql<Case>`${prepared}update cases c set
+    // One statement writes the cases, their history rows and what their clocks heard: a quick
+    // edit is one round trip here instead of three (issue 16). prepared: the same text at every
+    // status change, parsed once (src/db/database.ts)
+    const updated = await sql<Case>`${prepared}with history as (
+        insert into case_events (case_id, user_id, kind, field, old_value, new_value)
+        select e.case_id, e.user_id, e.kind, e.field, e.old_value, e.new_value from unnest(
+          ${eventRows.map((e) => e.case_id)}::integer[],
+          ${eventRows.map((e) => e.user_id)}::integer[],
+          ${eventRows.map((e) => e.kind)}::text[],
+          ${eventRows.map((e) => e.field)}::text[],
+          ${eventRows.map((e) => e.old_value)}::text[],
+          ${eventRows.map((e) => e.new_value)}::text[]
+        ) with ordinality as e(case_id, user_id, kind, field, old_value, new_value, n) order by n
+      ), heard as (${clockEventsInsert(clockLog)})
+      update cases c set
         status_id = v.status_id,
         waiting_since = v.waiting_since,
         closed_at = v.closed_at,
@@ -366,9 +379,10 @@ async function applyEvents(
       where c.id = v.id
       ${returning}`.execute(db);
     for (const row of updated.rows) written.set(row.id, row);
+  } else {
+    // no case changes (a history row always touches its case): what the clocks heard is still kept
+    await recordClockEvents(db, clockLog);
   }
-  if (eventRows.length) await db.insertInto('case_events').values(eventRows).execute();
-  await recordClockEvents(db, clockLog);
   return { applied, written };
 }
 
