@@ -14,6 +14,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       user_id integer not null,
       -- typing in the case's reply box (the last heartbeat said so)
       typing boolean not null default false,
+      -- the page (one load of it, in one window) that sent the latest heartbeat: leaving takes the
+      -- row away only when it is still that page's, not when the next page already beat (a reply
+      -- sent reloads the page, and the old page's beacon may arrive after the new one's heartbeat)
+      page_id text,
       seen_at timestamptz not null default now(),
       -- the primary key serves the case page's poll (where case_id = $1 and seen_at > ...) and the upsert
       primary key (case_id, user_id)

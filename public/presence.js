@@ -10,6 +10,9 @@
   const everyMs = 10_000;
   // no keystroke in the reply box for this long: no longer writing
   const typingEndsMs = 5_000;
+  // This page load's name: leaving takes the user off only if no later page of theirs has beaten
+  // since (sending a reply reloads the page, and this page's beacon may arrive after the next's).
+  const page = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
   let typing = false;
   let typingTimer = null;
   let beatTimer = null;
@@ -30,7 +33,7 @@
     }, everyMs);
     fetch(url, {
       method: 'POST',
-      body: new URLSearchParams({ typing: typing ? '1' : '' }),
+      body: new URLSearchParams({ typing: typing ? '1' : '', page }),
       headers: { 'x-csrf-token': csrfToken() },
       credentials: 'same-origin',
       redirect: 'manual',
@@ -80,7 +83,7 @@
     clearTimeout(beatTimer);
     clearTimeout(typingTimer);
     typing = false;
-    navigator.sendBeacon(`${url}/removal`, new URLSearchParams({ _csrf: csrfToken() }));
+    navigator.sendBeacon(`${url}/removal`, new URLSearchParams({ _csrf: csrfToken(), page }));
   });
 
   // A poll is no navigation: when the session has ended (401 with HX-Redirect to the login) or

@@ -212,6 +212,8 @@ export interface CaseViewersTable {
   case_id: number;
   user_id: number;
   typing: Generated<boolean>;
+  // the page load that sent the latest heartbeat; leaving removes the row only for that page
+  page_id: string | null;
   seen_at: Timestamp;
 }
 

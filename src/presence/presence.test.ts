@@ -46,12 +46,12 @@ test.after(async () => {
 
 const url = (kase = ctx.kase) => `/cases/${kase.number}/presence`;
 // A heartbeat as public/presence.js sends it: the token in the header, the typing flag in the body.
-const heartbeat = (client: TestClient, typing = '', kase = ctx.kase) =>
+const heartbeat = (client: TestClient, typing = '', kase = ctx.kase, page = 'page-one-1234') =>
   client.request({
     method: 'POST',
     url: url(kase),
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': client.csrf },
-    payload: new URLSearchParams({ typing }).toString(),
+    payload: new URLSearchParams({ typing, page }).toString(),
   });
 // What the case page's poll brings in.
 async function presenceSeenBy(client: TestClient, kase = ctx.kase): Promise<string> {
@@ -121,6 +121,18 @@ test('leaving the page (the beacon, token in the body) takes the user off at onc
   assert.is((await ctx.annaClient.post(`${url()}/removal`)).statusCode, 204);
 });
 
+test('a page’s beacon that comes after the next page’s heartbeat (a reply sent reloads the page) leaves her on', async () => {
+  await clear();
+  await heartbeat(ctx.annaClient, '', ctx.kase, 'old-page-1234');
+  await heartbeat(ctx.annaClient, '', ctx.kase, 'new-page-5678');
+  const late = await ctx.annaClient.post(`${url()}/removal`, { page: 'old-page-1234' });
+  assert.is(late.statusCode, 204);
+  assert.match(await presenceSeenBy(ctx.kalleClient), 'Också här: Anna Testsson');
+  // the page she has open now leaving takes her off
+  assert.is((await ctx.annaClient.post(`${url()}/removal`, { page: 'new-page-5678' })).statusCode, 204);
+  assert.is(await presenceSeenBy(ctx.kalleClient), '');
+});
+
 test('rows other users left long ago are cleared by a heartbeat on the case, fresh ones are kept', async () => {
   await clear();
   await heartbeat(ctx.annaClient);
@@ -176,7 +188,17 @@ test('hostile heartbeats: no CSRF token, a repeated or odd typing field are refu
   assert.is(noToken.statusCode, 403);
   const noTokenLeave = await ctx.annaClient.post(`${url()}/removal`, { _csrf: '' });
   assert.is(noTokenLeave.statusCode, 403);
-  for (const payload of ['typing=1&typing=', 'typing=yes', 'typing=1%00']) {
+  const oddLeave = await ctx.annaClient.post(`${url()}/removal`, { page: '../../etc' });
+  assert.is(oddLeave.statusCode, 422);
+  const hostile = [
+    'typing=1&typing=',
+    'typing=yes',
+    'typing=1%00',
+    'page=a&page=b',
+    'page=%3Cscript%3E',
+    'page=x%00yzabcdef',
+  ];
+  for (const payload of hostile) {
     const res = await ctx.annaClient.request({
       method: 'POST',
       url: url(),

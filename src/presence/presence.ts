@@ -14,22 +14,27 @@ const forgetAfterMinutes = 10;
 // having a page open is no event of the case.
 export async function recordHeartbeat(
   db: Db,
-  heartbeat: { caseId: number; userId: number; typing: boolean },
+  heartbeat: { caseId: number; userId: number; typing: boolean; pageId: string | null },
 ): Promise<void> {
-  const { caseId, userId, typing } = heartbeat;
+  const { caseId, userId, typing, pageId } = heartbeat;
   await sql`
     with forgotten as (
       delete from case_viewers
       where case_id = ${caseId} and user_id <> ${userId}
         and seen_at < now() - make_interval(mins => ${forgetAfterMinutes})
     )
-    insert into case_viewers (case_id, user_id, typing, seen_at)
-    values (${caseId}, ${userId}, ${typing}, now())
-    on conflict (case_id, user_id) do update set typing = excluded.typing, seen_at = excluded.seen_at
+    insert into case_viewers (case_id, user_id, typing, page_id, seen_at)
+    values (${caseId}, ${userId}, ${typing}, ${pageId}, now())
+    on conflict (case_id, user_id)
+      do update set typing = excluded.typing, page_id = excluded.page_id, seen_at = excluded.seen_at
   `.execute(db);
 }
 
-// The user left the case page (pagehide): the others stop seeing them at their next poll.
-export async function leaveCase(db: Db, caseId: number, userId: number): Promise<void> {
-  await db.deleteFrom('case_viewers').where('case_id', '=', caseId).where('user_id', '=', userId).execute();
+// The user left the case page (pagehide): the others stop seeing them at their next poll. With
+// pageId, only while the row is that page's: the user's next page (or other window) that has beaten
+// since keeps them on the case.
+export async function leaveCase(db: Db, caseId: number, userId: number, pageId: string | null): Promise<void> {
+  let leaving = db.deleteFrom('case_viewers').where('case_id', '=', caseId).where('user_id', '=', userId);
+  if (pageId) leaving = leaving.where('page_id', '=', pageId);
+  await leaving.execute();
 }

@@ -9,8 +9,13 @@ import { listCaseViewers } from './queries.ts';
 
 type NumberParams = { number: string };
 
-// typing: the heartbeat comes from a page whose reply box is being written in
-const heartbeatSchema = z.object({ typing: checkbox });
+// page: the page load's own random name (public/presence.js); typing: its reply box is being written in
+const pageField = z
+  .string('errors.invalid')
+  .regex(/^[A-Za-z0-9_-]{8,64}$/, 'errors.invalid')
+  .optional();
+const heartbeatSchema = z.object({ typing: checkbox, page: pageField });
+const leaveSchema = z.object({ page: pageField });
 
 // Presence on the case page (issue 18, part 1): public/presence.js sends a heartbeat while the
 // page is open and visible, and says when the user writes in the reply box and when they leave;
@@ -37,14 +42,21 @@ export async function registerPresenceRoutes(app: FastifyInstance): Promise<void
     const kase = await loadCase(request);
     const form = parseForm(heartbeatSchema, request.body);
     if (!form.ok) throw new FormError(form.errors);
-    await recordHeartbeat(db, { caseId: kase.id, userId: currentUser(request).id, typing: form.data.typing });
+    await recordHeartbeat(db, {
+      caseId: kase.id,
+      userId: currentUser(request).id,
+      typing: form.data.typing,
+      pageId: form.data.page ?? null,
+    });
     return reply.header('Cache-Control', 'no-store').code(204).send();
   });
 
   // Sent by navigator.sendBeacon when the page is left: the token comes as the form's _csrf field.
   app.post<{ Params: NumberParams }>('/cases/:number/presence/removal', async (request, reply) => {
     const kase = await loadCase(request);
-    await leaveCase(db, kase.id, currentUser(request).id);
+    const form = parseForm(leaveSchema, request.body);
+    if (!form.ok) throw new FormError(form.errors);
+    await leaveCase(db, kase.id, currentUser(request).id, form.data.page ?? null);
     return reply.header('Cache-Control', 'no-store').code(204).send();
   });
 }
