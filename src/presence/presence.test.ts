@@ -88,6 +88,21 @@ test('a colleague’s heartbeat shows her to the others, not to herself', async 
   assert.match(await presenceSeenBy(ctx.bertilClient), 'Also here: Anna Testsson, Kalle Testsson');
 });
 
+test('a second app instance on the same database sees who is on the case through the first', async () => {
+  await clear();
+  const other = await buildTestApp(ctx.db);
+  try {
+    const kalleThere = new TestClient(other);
+    await kalleThere.login('KALLE');
+    await heartbeat(ctx.annaClient, '1');
+    const seen = await presenceSeenBy(kalleThere);
+    assert.match(seen, 'Också här: Anna Testsson');
+    assert.match(seen, 'Anna Testsson skriver ett svar…');
+  } finally {
+    await other.close();
+  }
+});
+
 test('typing in the reply box shows "is writing a reply", and stopping takes it away', async () => {
   await clear();
   await heartbeat(ctx.annaClient, '1');

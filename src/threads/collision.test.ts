@@ -138,6 +138,24 @@ test('a reply a colleague sent since holds the reply back, naming her and showin
   assert.is((await outboxOf(kase)).length, 1, 'only Anna’s mail');
 });
 
+test('a reply a colleague sent through another app instance holds the reply back all the same', async () => {
+  const kase = await newCase();
+  const form = await openReplyForm(kase);
+  const other = await buildTestApp(ctx.db);
+  try {
+    const annaThere = new TestClient(other);
+    await annaThere.login('ANNA');
+    const annaForm = await openReplyForm(kase, annaThere);
+    assert.is((await send(kase, { ...annaForm, ...reply('Från den andra servern.') }, annaThere)).statusCode, 303);
+  } finally {
+    await other.close();
+  }
+  const res = await send(kase, { ...form, ...reply('Mitt svar.') });
+  assert.is(res.statusCode, 409, res.body);
+  assert.match(res.body, 'Anna Testsson skickade ett svar medan du skrev.');
+  assert.match(res.body, 'Från den andra servern.');
+});
+
 test('the warning is in English for an English-speaking user', async () => {
   const kase = await newCase();
   const john = new TestClient(ctx.app);
