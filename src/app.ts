@@ -32,6 +32,7 @@ import { registerReadMailRoutes } from './mail/inbound/read-routes.ts';
 import type { MailSender } from './mail/outbound/sender.ts';
 import { countUnread } from './notifications/notifications.ts';
 import { registerNotificationRoutes } from './notifications/routes.ts';
+import { registerPresenceRoutes } from './presence/routes.ts';
 import { registerShortcutRoutes } from './shortcuts/routes.ts';
 import { registerThreadRoutes } from './threads/routes.ts';
 import { registerSendRoutes } from './threads/send-routes.ts';
@@ -241,6 +242,7 @@ export async function buildApp(
   await app.register(registerDiscussionRoutes);
   await app.register(registerInternalNoteRoutes);
   await app.register(registerCaseLinkRoutes);
+  await app.register(registerPresenceRoutes);
   await app.register(registerDraftRoutes);
   await app.register(registerNotificationRoutes);
   await app.register(registerShortcutRoutes);

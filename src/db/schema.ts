@@ -206,6 +206,17 @@ export interface CaseLinksTable {
   created_at: Generated<Date>;
 }
 
+// Who has a case page open, and whether they are writing a reply (src/presence/): one row per
+// case and user, upserted by the page's heartbeat; rows older than ~30 s count for nothing.
+export interface CaseViewersTable {
+  case_id: number;
+  user_id: number;
+  typing: Generated<boolean>;
+  // the page load that sent the latest heartbeat; leaving removes the row only for that page
+  page_id: string | null;
+  seen_at: Timestamp;
+}
+
 // What the service-level clock heard on each case, in order (for replay); the lifecycle appends.
 export interface CaseClockEventsTable {
   id: Generated<string>;
@@ -733,6 +744,7 @@ export interface Database {
   cases: CasesTable;
   case_clock_events: CaseClockEventsTable;
   case_links: CaseLinksTable;
+  case_viewers: CaseViewersTable;
   case_events: CaseEventsTable;
   thread_entries: ThreadEntriesTable;
   discussion_posts: DiscussionPostsTable;

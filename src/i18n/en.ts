@@ -455,6 +455,20 @@ export const en = {
   'thread.undo_too_late': 'Too late to undo: the reply has already been sent.',
   'thread.draft_note': 'A reply you took back is in the box below, not sent.',
   'thread.draft_discarded': 'The reply you took back was discarded.',
+  // presence and the collision warning on the case page (issue 18, part 1)
+  'presence.title': 'Who is here',
+  'presence.also_here': 'Also here: {names}',
+  'presence.writing_one': '{name} is writing a reply…',
+  'presence.writing_many': '{names} are writing replies…',
+  'presence.nobody_else': 'Nobody else has this case open.',
+  'thread.collision.customer': 'A new message arrived from the customer while you were writing.',
+  'thread.collision.colleague': '{name} sent a reply while you were writing.',
+  'thread.collision.not_sent':
+    'Your reply has not been sent. Read what is new, then send your reply as it is or edit it.',
+  'thread.collision.new_entries': 'New in the thread',
+  'thread.collision.your_reply': 'Your reply',
+  'thread.collision.send_anyway': 'Send anyway',
+  'thread.collision.edit': 'Edit reply',
   'drafts.saved': 'Your draft is saved and stays here, in another browser too, until you send or discard it.',
   'drafts.saved_note':
     'Your change to the note is not saved on the case yet; it is kept as a draft until you save or discard it.',

@@ -456,6 +456,20 @@ export const sv: Record<MessageKey, string> = {
   'thread.undo_too_late': 'För sent att ångra: svaret har redan skickats.',
   'thread.draft_note': 'Ett svar du tog tillbaka ligger i rutan nedan, inte skickat.',
   'thread.draft_discarded': 'Svaret du tog tillbaka har slängts.',
+  // närvaro och varningen före svar på ärendesidan (issue 18, del 1)
+  'presence.title': 'Vem är här',
+  'presence.also_here': 'Också här: {names}',
+  'presence.writing_one': '{name} skriver ett svar…',
+  'presence.writing_many': '{names} skriver svar…',
+  'presence.nobody_else': 'Ingen annan har ärendet öppet.',
+  'thread.collision.customer': 'Ett nytt meddelande kom från kunden medan du skrev.',
+  'thread.collision.colleague': '{name} skickade ett svar medan du skrev.',
+  'thread.collision.not_sent':
+    'Ditt svar har inte skickats. Läs det som är nytt och skicka sedan svaret som det är eller redigera det.',
+  'thread.collision.new_entries': 'Nytt i tråden',
+  'thread.collision.your_reply': 'Ditt svar',
+  'thread.collision.send_anyway': 'Skicka ändå',
+  'thread.collision.edit': 'Redigera svaret',
   'drafts.saved':
     'Ditt utkast är sparat och finns kvar här, även i en annan webbläsare, tills du skickar eller kastar det.',
   'drafts.saved_note':

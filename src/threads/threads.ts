@@ -39,22 +39,66 @@ export type NewReply = Pick<ReplyInput, 'body_html' | 'delivery'> &
 // heldSeconds: how long its e-mail waits for Undo (0: not held, or not sent)
 export type AddedReply = { id: string; delivery: ThreadEntry['delivery']; heldSeconds: number };
 
+// An entry the writer of a reply had not seen when their reply form was opened.
+export type UnseenEntry = Pick<ThreadEntry, 'id' | 'side' | 'user_id' | 'author_name'>;
+
+// "Send now" was refused: since the reply form was opened, the customer wrote or a colleague sent
+// a reply, and the writer should see that first (issue 18). Nothing was written.
+export class ReplyCollisionError extends Error {
+  readonly statusCode = 409;
+  constructor(readonly entries: UnseenEntry[]) {
+    super('New thread entries since the reply form was opened');
+  }
+}
+
+// The entries after seenEntryId that a reply's writer should read before it goes: the customer's
+// messages, and replies other users sent. Not the writer's own replies, system lines, or replies
+// a colleague only saved; internal notes and discussion posts are not in the thread at all.
+export async function listUnseenEntries(
+  db: Db,
+  caseId: number,
+  seenEntryId: string,
+  userId: number,
+): Promise<UnseenEntry[]> {
+  return db
+    .selectFrom('thread_entries')
+    .select(['id', 'side', 'user_id', 'author_name'])
+    .where('case_id', '=', caseId)
+    .where('id', '>', seenEntryId)
+    .where((eb) =>
+      eb.or([
+        eb('side', '=', 'customer'),
+        eb.and([eb('side', '=', 'staff'), eb('delivery', '=', 'to_send'), eb('user_id', 'is distinct from', userId)]),
+      ]),
+    )
+    .orderBy('id')
+    .execute();
+}
+
 // A staff reply in the thread. "Send now" puts its e-mail in the outbox in the same transaction
 // (delivery happens later, outside the request); "save only" waits for Send to customer.
 // With holdForUndo (a person pressed Send now), the mail waits the basic setting's seconds so
 // Undo can take it back. The writer's draft of the case (a reply taken back earlier) is used up.
 // With the form's one-time key, a second submit of the same form gets the first reply back.
+// With seenEntryId (the newest entry the reply form showed), a reply to send is refused with a
+// ReplyCollisionError when the customer wrote or a colleague sent a reply since. Checked after the
+// key is claimed: a second click of a reply that went gets that reply, not a warning.
 export async function addStaffReply(
   db: Db,
   caseId: number,
   input: NewReply,
   actor: User,
-  opts: { config?: Config; formKey?: string | null; holdForUndo?: boolean } = {},
+  opts: { config?: Config; formKey?: string | null; holdForUndo?: boolean; seenEntryId?: string | null } = {},
 ): Promise<AddedReply> {
   if (isBlankRichText(input.body_html)) throw new FormError({ body_html: 'errors.required' });
   if (input.delivery === 'to_send' && !input.to?.length) throw new FormError({ to: 'errors.recipient_required' });
   return db.transaction().execute((trx) =>
     oncePerFormKey(trx, { key: opts.formKey, userId: actor.id, form: `reply:${caseId}`, content: input }, async () => {
+      if (input.delivery === 'to_send' && opts.seenEntryId) {
+        const unseen = await listUnseenEntries(trx, caseId, opts.seenEntryId, actor.id);
+        // thrown inside the transaction: the claimed key is given back with it
+        if (unseen.length) throw new ReplyCollisionError(unseen);
+      }
       const entry = await addThreadEntry(trx, {
         case_id: caseId,
         side: 'staff',

@@ -235,6 +235,7 @@ async function sampleUrls(): Promise<Record<string, string[]>> {
     '/cases/:number/work-order': [`/cases/${n}/work-order`],
     '/cases/:number/work-order/projects': [`/cases/${n}/work-order/projects?project_q=Test`],
     '/cases/:number/:tab': caseTabs.map((tab) => `/cases/${n}/${tab.name}`),
+    '/cases/:number/presence': [`/cases/${n}/presence`],
     '/canned-replies/:id': [`/canned-replies/${canned.id}`],
     '/customers': ['/customers', '/customers?q=a'],
     '/customers/:id': [`/customers/${customer.customer_id}`],
