@@ -92,6 +92,12 @@ test('KALLE sees ANNA on the case and writing, is warned of her reply, and Send 
   await kalle.getByText('Anna Testsson skickade ett svar medan du skrev.').waitFor();
   const warning = kalle.locator('section.reply-collision');
   await warning.getByText('Jag har skickat en tekniker till er.').waitFor();
+  // the answer opens at the warning, not at the top of the page with the warning below the fold
+  const box = await warning.boundingBox();
+  assert.ok(
+    box && box.y >= 0 && box.y < (kalle.viewportSize()?.height ?? 0),
+    `the warning is in view: ${JSON.stringify(box)}`,
+  );
   await warning.getByText('Prova att starta om skrivaren.').waitFor();
   assert.is(await kalle.getByRole('textbox', { name: 'Svar till kunden' }).count(), 0, 'no second Send');
   assert.is(ctx.smtp.received.length, 1, 'only ANNA’s mail has gone');

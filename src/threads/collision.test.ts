@@ -113,7 +113,7 @@ test('a customer message that arrived since the form was opened holds the reply 
   assert.is(res.statusCode, 409, res.body);
   assert.match(res.body, 'Ett nytt meddelande kom från kunden medan du skrev.');
   assert.match(res.body, 'Ditt svar har inte skickats.');
-  const warning = /<section class="reply-collision"[\s\S]*?<\/section>/.exec(res.body)?.[0] ?? '';
+  const warning = /<section [^>]*class="reply-collision"[\s\S]*?<\/section>/.exec(res.body)?.[0] ?? '';
   assert.match(warning, 'Nu fastnar det i fack 3 också.');
   assert.match(warning, 'Prova att starta om skrivaren.', 'the reply as typed is shown with it');
   assert.match(warning, '>Skicka ändå</button>');
@@ -132,7 +132,7 @@ test('a reply a colleague sent since holds the reply back, naming her and showin
   assert.is(res.statusCode, 409, res.body);
   assert.match(res.body, 'Anna Testsson skickade ett svar medan du skrev.');
   assert.not.match(res.body, 'Ett nytt meddelande kom från kunden');
-  const warning = /<section class="reply-collision"[\s\S]*?<\/section>/.exec(res.body)?.[0] ?? '';
+  const warning = /<section [^>]*class="reply-collision"[\s\S]*?<\/section>/.exec(res.body)?.[0] ?? '';
   assert.match(warning, 'Jag har skickat en tekniker.');
   assert.equal(await repliesBy(kase, ctx.kalle), []);
   assert.is((await outboxOf(kase)).length, 1, 'only Anna’s mail');
@@ -250,7 +250,7 @@ test('Send anyway warns again when yet another message arrived after the warning
   await customerWrites(kase, 'Andra meddelandet, efter varningen.');
   const again = await send(kase, { ...warningForm(warned.body), collision: 'send' });
   assert.is(again.statusCode, 409);
-  const warning = /<section class="reply-collision"[\s\S]*?<\/section>/.exec(again.body)?.[0] ?? '';
+  const warning = /<section [^>]*class="reply-collision"[\s\S]*?<\/section>/.exec(again.body)?.[0] ?? '';
   assert.match(warning, 'Andra meddelandet, efter varningen.');
   assert.not.match(warning, 'Första.', 'what the user saw at the first warning counts as seen');
   assert.equal(await repliesBy(kase, ctx.kalle), []);
