@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { loadCase } from '../case-page/page.ts';
+import { findCaseRef } from '../cases/queries.ts';
 import { checkbox, FormError, parseForm } from '../forms/form.ts';
 import { currentUser } from '../web/context.ts';
-import { render } from '../web/render.ts';
+import { notFound } from '../web/errors.ts';
+import { isHtmx, render } from '../web/render.ts';
 import { leaveCase, recordHeartbeat } from './presence.ts';
 import { listCaseViewers } from './queries.ts';
 
@@ -24,9 +26,16 @@ const leaveSchema = z.object({ page: pageField });
 // history: a heartbeat writes only its own row of case_viewers.
 export async function registerPresenceRoutes(app: FastifyInstance): Promise<void> {
   const { db } = app.deps;
+  // the case's id by its number: each open case page polls every second, so no more than that
+  const caseOf = async (request: { params: NumberParams }) => {
+    const kase = await findCaseRef(db, request.params.number);
+    if (!kase) throw notFound();
+    return kase;
+  };
 
   app.get<{ Params: NumberParams }>('/cases/:number/presence', async (request, reply) => {
-    const kase = await loadCase(request);
+    // the polled fragment needs the case's id only; the page without htmx shows its title too
+    const kase = isHtmx(request) ? await caseOf(request) : await loadCase(request);
     const viewers = await listCaseViewers(db, kase.id, currentUser(request).id);
     // who is here changes by the second: never from a cache
     reply.header('Cache-Control', 'no-store');
@@ -39,7 +48,7 @@ export async function registerPresenceRoutes(app: FastifyInstance): Promise<void
   });
 
   app.post<{ Params: NumberParams }>('/cases/:number/presence', async (request, reply) => {
-    const kase = await loadCase(request);
+    const kase = await caseOf(request);
     const form = parseForm(heartbeatSchema, request.body);
     if (!form.ok) throw new FormError(form.errors);
     await recordHeartbeat(db, {
@@ -53,7 +62,7 @@ export async function registerPresenceRoutes(app: FastifyInstance): Promise<void
 
   // Sent by navigator.sendBeacon when the page is left: the token comes as the form's _csrf field.
   app.post<{ Params: NumberParams }>('/cases/:number/presence/removal', async (request, reply) => {
-    const kase = await loadCase(request);
+    const kase = await caseOf(request);
     const form = parseForm(leaveSchema, request.body);
     if (!form.ok) throw new FormError(form.errors);
     await leaveCase(db, kase.id, currentUser(request).id, form.data.page ?? null);
