@@ -408,37 +408,51 @@ type BatchFacts = {
   prefetched: () => Promise<Prefetched | null>;
 };
 
-async function readMessage(run: Run, meta: FetchMessageObject, facts: BatchFacts): Promise<void> {
+// What is left of a message once it is downloaded and stored: processing it and telling the
+// server, only telling the server (a duplicate, one stored as failed), or nothing.
+type Acquired = { next: 'process'; id: string; raw?: Buffer } | { next: 'mark' } | { next: 'nothing' };
+
+// The first half of reading a message: download and store it. The raw message is stored before
+// anything else happens to it, in its own transaction.
+async function acquireMessage(run: Run, meta: FetchMessageObject, facts: BatchFacts): Promise<Acquired> {
   const { db, mailbox, uidValidity, report } = run;
   const uid = meta.uid;
   const from: ImapSource = { source: 'imap', mailboxId: mailbox.id, uidValidity, uid };
-  let handled = true;
   const { stored } = facts;
   const tooLarge = (meta.size ?? 0) > run.maxBytes;
   if (stored) {
     // Stored by an earlier run that stopped before the server heard of it: mark it, nothing more.
-    if (stored.status === 'pending') handled = await processStored(run, stored.id);
-    else report.duplicates += 1;
-  } else {
-    const downloaded = await downloadMessage(run, from, tooLarge, facts.failures, await facts.prefetched());
-    if (downloaded === 'gone') return;
-    if (downloaded === 'skipped') {
-      report.failed += 1;
-      return;
-    }
-    if (downloaded === 'unreadable') report.failed += 1;
-    else if (tooLarge) {
-      const { id, duplicate, failed } = await storeMessage(run, downloaded, from);
-      if (!duplicate && !failed) await markTooLarge(db, id, meta.size ?? 0, run.maxBytes);
-      report.failed += 1;
-    } else {
-      const { id, duplicate, failed } = await storeMessage(run, downloaded, from);
-      if (failed) report.failed += 1;
-      else if (duplicate) report.duplicates += 1;
-      else handled = await processStored(run, id, downloaded);
-    }
+    if (stored.status === 'pending') return { next: 'process', id: stored.id };
+    report.duplicates += 1;
+    return { next: 'mark' };
   }
-  if (!handled) return;
+  const downloaded = await downloadMessage(run, from, tooLarge, facts.failures, await facts.prefetched());
+  if (downloaded === 'gone') return { next: 'nothing' };
+  if (downloaded === 'skipped') {
+    report.failed += 1;
+    return { next: 'nothing' };
+  }
+  if (downloaded === 'unreadable') {
+    report.failed += 1;
+    return { next: 'mark' };
+  }
+  const { id, duplicate, failed } = await storeMessage(run, downloaded, from);
+  if (tooLarge) {
+    if (!duplicate && !failed) await markTooLarge(db, id, meta.size ?? 0, run.maxBytes);
+    report.failed += 1;
+    return { next: 'mark' };
+  }
+  if (failed) report.failed += 1;
+  else if (duplicate) report.duplicates += 1;
+  else return { next: 'process', id, raw: downloaded };
+  return { next: 'mark' };
+}
+
+// The second half: process the stored message, and only then tell the server. A message whose
+// processing failed stays pending and unmarked, for the next run.
+async function finishMessage(run: Run, uid: number, acquired: Acquired): Promise<void> {
+  if (acquired.next === 'nothing') return;
+  if (acquired.next === 'process' && !(await processStored(run, acquired.id, acquired.raw))) return;
   await run.opts.afterProcess?.(uid);
   await markHandled(run, uid);
 }
@@ -471,9 +485,9 @@ async function readBatch(run: Run, uids: number[]): Promise<void> {
     groupOf.set(meta.uid, groups.length - 1);
   }
   let fetched: { group: number; result: Prefetched } | null = null;
-  for (const meta of metas) {
+  const acquire = (meta: FetchMessageObject) => {
     const group = groupOf.get(meta.uid);
-    await readMessage(run, meta, {
+    return acquireMessage(run, meta, {
       stored: stored.get(meta.uid),
       failures: failures.get(meta.uid),
       prefetched: async () => {
@@ -493,6 +507,30 @@ async function readBatch(run: Run, uids: number[]): Promise<void> {
         return fetched.result;
       },
     });
+  };
+  // Two messages at a time, in order: while one is processed and marked, the next is downloaded
+  // and stored (issue 16: its own commit then waits beside the other's, not after it). Each is
+  // still stored before it is processed and processed before the server hears of it, and they are
+  // processed one after the other in UID order, so a reply is never processed before the mail it
+  // answers.
+  const settle = (meta: FetchMessageObject) =>
+    acquire(meta).then(
+      (acquired) => ({ acquired }),
+      (error: unknown) => ({ error }),
+    );
+  let next = metas[0] ? settle(metas[0]) : null;
+  try {
+    for (const [index, meta] of metas.entries()) {
+      const current = await (next as ReturnType<typeof settle>);
+      next = null;
+      if ('error' in current) throw current.error;
+      const following = metas[index + 1];
+      next = following ? settle(following) : null;
+      await finishMessage(run, meta.uid, current.acquired);
+    }
+  } finally {
+    // a run that stops (the server could not mark a message) lets the next message's store end first
+    await next;
   }
 }
 
