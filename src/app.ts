@@ -16,6 +16,7 @@ import { registerAdminRoutes } from './admin/routes.ts';
 import { startApprovalIfRequired } from './approvals/chains.ts';
 import { registerApprovalRoutes } from './approvals/routes.ts';
 import { registerCaseLinkRoutes } from './case-links/routes.ts';
+import { registerBulkRoutes } from './cases/bulk-routes.ts';
 import { registerInternalNoteRoutes } from './cases/internal-routes.ts';
 import { registerOverviewRoutes } from './cases/overview-routes.ts';
 import { registerCaseRoutes } from './cases/routes.ts';
@@ -242,6 +243,7 @@ export async function buildApp(
   await app.register(registerDiscussionRoutes);
   await app.register(registerInternalNoteRoutes);
   await app.register(registerCaseLinkRoutes);
+  await app.register(registerBulkRoutes);
   await app.register(registerPresenceRoutes);
   await app.register(registerDraftRoutes);
   await app.register(registerNotificationRoutes);

@@ -1,4 +1,4 @@
-import { type Insertable, sql, type Transaction } from 'kysely';
+import { type Insertable, sql, Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { type Db, prepared } from '../db/database.ts';
@@ -415,39 +415,51 @@ export async function quickEditCase(
   actor: User,
   opts: NotifyingOptions & { loaded?: string } = {},
 ): Promise<Case> {
+  // inside the caller's transaction when given one (a bulk change edits many cases in one)
+  if (db instanceof Transaction) return quickEditIn(db, caseRef, version, field, value, actor, opts);
+  return db.transaction().execute((trx) => quickEditIn(trx, caseRef, version, field, value, actor, opts));
+}
+
+async function quickEditIn(
+  trx: Transaction<Database>,
+  caseRef: number | { number: string },
+  version: number,
+  field: QuickEditField,
+  value: string,
+  actor: User,
+  opts: NotifyingOptions & { loaded?: string },
+): Promise<Case> {
   const parsed = caseHeaderSchema.shape[field].safeParse(value);
-  return db.transaction().execute(async (trx) => {
-    const current =
-      typeof caseRef === 'number'
-        ? await lockCaseForHeader(trx, caseRef)
-        : // prepared: the same text at every quick edit, parsed and planned once (src/db/database.ts)
-          (
-            await sql<Case>`${prepared}select ${sql.join(caseColumns.map((c) => sql.ref(c)))}
+  const current =
+    typeof caseRef === 'number'
+      ? await lockCaseForHeader(trx, caseRef)
+      : // prepared: the same text at every quick edit, parsed and planned once (src/db/database.ts)
+        (
+          await sql<Case>`${prepared}select ${sql.join(caseColumns.map((c) => sql.ref(c)))}
               from cases where number = ${caseRef.number} for update`.execute(trx)
-          ).rows[0];
-    if (!current) throw new CaseNotFoundError();
-    // the field already holds what this edit asks for: a second copy of an edit that was saved (a
-    // double click, a retried request) is answered as saved, not as someone else's change
-    const alreadyAsked = parsed.success && asText(current[field]) === asText(parsed.data);
-    if (current.version !== version && !isFieldUnchanged(current, field, opts.loaded) && !alreadyAsked)
-      throw new StaleEditError(current);
-    if (!parsed.success) throw new FormError({ [field]: parsed.error.issues[0]?.message ?? 'errors.invalid' });
-    const header: CaseHeaderUpdate = {
-      title: current.title,
-      responsible_id: current.responsible_id,
-      customer_id: current.customer_id,
-      status_id: current.status_id,
-      case_type_id: current.case_type_id,
-      priority_id: current.priority_id,
-      due_date: current.due_date,
-      contact_id: current.contact_id,
-      contact_name: current.contact_name,
-      contact_email: current.contact_email,
-      contact_phone: current.contact_phone,
-      [field]: parsed.data,
-    };
-    return writeCaseHeader(trx, current, header, actor, { config: opts.config, allowNoCustomer: true });
-  });
+        ).rows[0];
+  if (!current) throw new CaseNotFoundError();
+  // the field already holds what this edit asks for: a second copy of an edit that was saved (a
+  // double click, a retried request) is answered as saved, not as someone else's change
+  const alreadyAsked = parsed.success && asText(current[field]) === asText(parsed.data);
+  if (current.version !== version && !isFieldUnchanged(current, field, opts.loaded) && !alreadyAsked)
+    throw new StaleEditError(current);
+  if (!parsed.success) throw new FormError({ [field]: parsed.error.issues[0]?.message ?? 'errors.invalid' });
+  const header: CaseHeaderUpdate = {
+    title: current.title,
+    responsible_id: current.responsible_id,
+    customer_id: current.customer_id,
+    status_id: current.status_id,
+    case_type_id: current.case_type_id,
+    priority_id: current.priority_id,
+    due_date: current.due_date,
+    contact_id: current.contact_id,
+    contact_name: current.contact_name,
+    contact_email: current.contact_email,
+    contact_phone: current.contact_phone,
+    [field]: parsed.data,
+  };
+  return writeCaseHeader(trx, current, header, actor, { config: opts.config, allowNoCustomer: true });
 }
 
 // Whether the field still holds the value a row was rendered with (no loaded value: unknown, so no).

@@ -92,8 +92,13 @@ export async function addStaffReply(
 ): Promise<AddedReply> {
   if (isBlankRichText(input.body_html)) throw new FormError({ body_html: 'errors.required' });
   if (input.delivery === 'to_send' && !input.to?.length) throw new FormError({ to: 'errors.recipient_required' });
-  return db.transaction().execute((trx) =>
-    oncePerFormKey(trx, { key: opts.formKey, userId: actor.id, form: `reply:${caseId}`, content: input }, async () => {
+  // inside the caller's transaction when given one (a bulk close with a message to each customer)
+  if (!db.isTransaction) return db.transaction().execute((trx) => addStaffReply(trx, caseId, input, actor, opts));
+  const trx = db;
+  return oncePerFormKey(
+    trx,
+    { key: opts.formKey, userId: actor.id, form: `reply:${caseId}`, content: input },
+    async () => {
       if (input.delivery === 'to_send' && opts.seenEntryId) {
         const unseen = await listUnseenEntries(trx, caseId, opts.seenEntryId, actor.id);
         // thrown inside the transaction: the claimed key is given back with it
@@ -129,7 +134,7 @@ export async function addStaffReply(
         await applyCaseEvent(trx, caseId, { type: 'reply_sent', setWaiting: Boolean(input.set_waiting) }, actor);
       }
       return { id: entry.id, delivery: input.delivery, heldSeconds };
-    }),
+    },
   );
 }
 
