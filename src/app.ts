@@ -18,6 +18,7 @@ import { registerApprovalRoutes } from './approvals/routes.ts';
 import { registerCaseLinkRoutes } from './case-links/routes.ts';
 import { registerBulkRoutes } from './cases/bulk-routes.ts';
 import { registerInternalNoteRoutes } from './cases/internal-routes.ts';
+import { registerMergeRoutes } from './cases/merge-routes.ts';
 import { registerOverviewRoutes } from './cases/overview-routes.ts';
 import { registerCaseRoutes } from './cases/routes.ts';
 import { type Config, fastifyTrustProxy } from './config.ts';
@@ -244,6 +245,7 @@ export async function buildApp(
   await app.register(registerInternalNoteRoutes);
   await app.register(registerCaseLinkRoutes);
   await app.register(registerBulkRoutes);
+  await app.register(registerMergeRoutes);
   await app.register(registerPresenceRoutes);
   await app.register(registerDraftRoutes);
   await app.register(registerNotificationRoutes);

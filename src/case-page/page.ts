@@ -10,7 +10,7 @@ import { slaBadgesOf } from '../service-levels/badges.ts';
 import { listUnsentReplies } from '../threads/send.ts';
 import { threadTab } from '../threads/tab.ts';
 import { currentUser } from '../web/context.ts';
-import { notFound } from '../web/errors.ts';
+import { HttpError, notFound } from '../web/errors.ts';
 import { isHtmx, render } from '../web/render.ts';
 import type { CaseTab } from './tab.ts';
 
@@ -83,6 +83,10 @@ export async function loadCaseForPage(
 export async function loadCase(request: FastifyRequest<{ Params: { number: string } }>): Promise<CaseView> {
   const found = await findCaseByNumber(request.server.deps.db, request.params.number);
   if (!found) throw notFound();
+  // a merged case is closed and carries on in another (src/cases/merge.ts): nothing more is done
+  // here, and its page leads there (src/cases/routes.ts)
+  if (found.merged_into_number)
+    throw Object.assign(new HttpError(409, 'merged case'), { messageKey: 'merge.was_merged' });
   return found;
 }
 

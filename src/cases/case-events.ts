@@ -43,6 +43,7 @@ export const caseEventKinds = [
   'sla_breached',
   'case_linked',
   'case_unlinked',
+  'merged_in',
 ] as const satisfies readonly CaseEventKind[];
 
 export type CaseActor = { id: number } | null;
@@ -432,4 +433,14 @@ export async function startingState(
     closedAt: transition.closedAt,
     note: via ?? null,
   };
+}
+
+// A merge moves the merged case's history to the case it was merged into, each line remembering
+// the case it happened in (src/cases/merge.ts).
+export async function moveCaseHistory(trx: Db, fromCaseId: number, toCaseId: number): Promise<void> {
+  await trx
+    .updateTable('case_events')
+    .set({ case_id: toCaseId, moved_from_case_id: sql`coalesce(moved_from_case_id, ${fromCaseId})` })
+    .where('case_id', '=', fromCaseId)
+    .execute();
 }

@@ -40,6 +40,12 @@ function caseByNumber(db: Db, number: string) {
     .innerJoin('case_types as type', 'type.id', 'cases.case_type_id')
     .select(caseColumns.map((c) => `cases.${c}` as const))
     .select((eb) => [
+      // merged into another case: its page leads there (src/cases/merge.ts)
+      eb
+        .selectFrom('cases as merged_into')
+        .select('merged_into.number')
+        .whereRef('merged_into.id', '=', 'cases.merged_into_id')
+        .as('merged_into_number'),
       eb
         .selectFrom('customers')
         .select('customers.number')
@@ -179,6 +185,13 @@ export async function listCaseEvents(db: Db, caseId: number) {
       'case_events.new_value',
       'case_events.created_at',
       'users.name as user_name',
+      // a line a merge brought here names the case it happened in
+      (eb) =>
+        eb
+          .selectFrom('cases as moved_from')
+          .select('moved_from.number')
+          .whereRef('moved_from.id', '=', 'case_events.moved_from_case_id')
+          .as('moved_from_number'),
     ])
     .where('case_events.case_id', '=', caseId)
     .orderBy('case_events.id', 'desc')

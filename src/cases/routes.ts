@@ -26,7 +26,7 @@ import {
   StaleEditError,
   updateCaseHeader,
 } from './cases.ts';
-import { listCustomerContacts, loadCaseFormOptions, suggestCustomers } from './queries.ts';
+import { type CaseView, listCustomerContacts, loadCaseFormOptions, suggestCustomers } from './queries.ts';
 import { findStatusOfKind } from './statuses.ts';
 
 type Body = Record<string, string | undefined>;
@@ -124,9 +124,16 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
     return reply.view('cases/pickers/_contacts', { contacts, selected: query.contact_id ?? '' });
   });
 
-  app.get<{ Params: NumberParams }>('/cases/:number', { config: { countsUnread: true } }, async (request, reply) =>
-    renderCasePage(request, reply, await loadCaseForPage(request, reply), 'thread'),
-  );
+  // A case merged into another leads to it (src/cases/merge.ts), on the same tab.
+  const mergedAway = (kase: CaseView, reply: FastifyReply, tab?: string) =>
+    kase.merged_into_number
+      ? reply.redirect(`/cases/${encodeURIComponent(kase.merged_into_number)}${tab ? `/${tab}` : ''}`, 302)
+      : null;
+
+  app.get<{ Params: NumberParams }>('/cases/:number', { config: { countsUnread: true } }, async (request, reply) => {
+    const kase = await loadCaseForPage(request, reply);
+    return mergedAway(kase, reply) ?? renderCasePage(request, reply, kase, 'thread');
+  });
 
   // Each tab has its own URL, so a reload or a shared link opens the same tab.
   app.get<{ Params: NumberParams & { tab: string } }>(
@@ -134,7 +141,8 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
     { config: { countsUnread: true } },
     async (request, reply) => {
       const tab = findTab(request.params.tab);
-      return renderCasePage(request, reply, await loadCaseForPage(request, reply), tab.name);
+      const kase = await loadCaseForPage(request, reply);
+      return mergedAway(kase, reply, tab.name) ?? renderCasePage(request, reply, kase, tab.name);
     },
   );
 

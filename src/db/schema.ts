@@ -39,7 +39,8 @@ export type CaseNoteKind =
   | 'triage_cleared'
   | 'sla_breached'
   | 'case_linked'
-  | 'case_unlinked';
+  | 'case_unlinked'
+  | 'merged_in';
 
 export interface UsersTable {
   id: Generated<number>;
@@ -192,6 +193,8 @@ export interface CasesTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   last_activity_at: Timestamp;
+  // the case this one was merged into (issue 18): closed, its URL leads there
+  merged_into_id: Generated<number | null>;
 }
 
 // A link between two cases (src/case-links/): related (peers; from is where it was added) or
@@ -234,6 +237,8 @@ export interface CaseEventsTable {
   old_value: string | null;
   new_value: string | null;
   created_at: Timestamp;
+  // moved here by a merge from this case (issue 18)
+  moved_from_case_id: Generated<number | null>;
 }
 
 export interface ThreadEntriesTable {
@@ -250,6 +255,8 @@ export interface ThreadEntriesTable {
   // a system entry's sentences, shown in the reader's language (src/threads/system-text.ts)
   system_text: ColumnType<SystemText | null, string | null | undefined, string | null>;
   created_at: Timestamp;
+  // moved here by a merge from this case (issue 18)
+  moved_from_case_id: Generated<number | null>;
 }
 
 // A system entry stored as what happened rather than as words: each line a message key of the
@@ -264,6 +271,8 @@ export interface DiscussionPostsTable {
   body_html: string;
   created_at: Timestamp;
   deleted_at: Date | null;
+  // moved here by a merge from this case (issue 18)
+  moved_from_case_id: Generated<number | null>;
 }
 
 export interface NotificationsTable {
@@ -324,6 +333,8 @@ export interface DocumentsTable {
   deleted_at: Date | null;
   // the received mail it came with (its .eml or an attachment)
   inbound_message_id: Generated<string | null>;
+  // moved here by a merge from this case (issue 18)
+  moved_from_case_id: Generated<number | null>;
 }
 
 export interface InlineImagesTable {
@@ -808,5 +819,6 @@ export const caseColumns = [
   'created_at',
   'updated_at',
   'last_activity_at',
+  'merged_into_id',
 ] as const satisfies readonly (keyof Case)[];
 export type ThreadEntry = Selectable<ThreadEntriesTable>;

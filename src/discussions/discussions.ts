@@ -147,6 +147,13 @@ export async function listDiscussionPosts(db: Db, caseId: number) {
       'users.login as writer_login',
       'users.name as writer_name',
       'users.initials as writer_initials',
+      // a merge brought it here from this case
+      (eb) =>
+        eb
+          .selectFrom('cases as moved_from')
+          .select('moved_from.number')
+          .whereRef('moved_from.id', '=', 'discussion_posts.moved_from_case_id')
+          .as('moved_from_number'),
     ])
     .where('discussion_posts.case_id', '=', caseId)
     .where('discussion_posts.deleted_at', 'is', null)
@@ -174,4 +181,13 @@ export async function listMentionableUsers(db: Db, typed: string, opts: { exclud
   }
   if (opts.exclude !== undefined) query = query.where('id', '!=', opts.exclude);
   return query.execute();
+}
+
+// A merge moves the case's internal discussion along with it (as moveThreadEntries does the thread).
+export async function moveDiscussionPosts(trx: Db, fromCaseId: number, toCaseId: number): Promise<void> {
+  await trx
+    .updateTable('discussion_posts')
+    .set({ case_id: toCaseId, moved_from_case_id: sql`coalesce(moved_from_case_id, ${fromCaseId})` })
+    .where('case_id', '=', fromCaseId)
+    .execute();
 }

@@ -439,3 +439,26 @@ export async function setApprovalState(trx: Db, documentId: string, state: Docum
 export async function removeWithdrawnDocument(trx: Db, documentId: string): Promise<void> {
   await trx.updateTable('documents').set({ deleted_at: new Date() }).where('id', '=', documentId).execute();
 }
+
+// A merge moves the case's documents (deleted ones too, so their history stays whole) to the case
+// it was merged into, in the same folders.
+export async function moveCaseDocuments(trx: Db, fromCaseId: number, toCaseId: number): Promise<void> {
+  await trx
+    .updateTable('documents')
+    .set({ case_id: toCaseId, moved_from_case_id: sql`coalesce(moved_from_case_id, ${fromCaseId})` })
+    .where('case_id', '=', fromCaseId)
+    .execute();
+}
+
+// Documents of the case still waiting for an approver: a merge would move them away from the
+// chain that follows them, so the merge is refused while any are.
+export async function countPendingApprovals(db: Db, caseId: number): Promise<number> {
+  const row = await db
+    .selectFrom('documents')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('case_id', '=', caseId)
+    .where('deleted_at', 'is', null)
+    .where('approval_state', '=', 'pending')
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}

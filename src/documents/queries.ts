@@ -45,6 +45,13 @@ export async function listOwnerDocuments(db: Db, owner: DocumentOwner) {
       'files.content_type',
       'document_folders.name as folder_name',
       'users.name as created_by_name',
+      // a merge brought it here from this case
+      (eb) =>
+        eb
+          .selectFrom('cases as moved_from')
+          .select('moved_from.number')
+          .whereRef('moved_from.id', '=', 'documents.moved_from_case_id')
+          .as('moved_from_number'),
     ])
     .where(`documents.${ownerColumn(owner.kind)}`, '=', owner.id)
     .where('documents.deleted_at', 'is', null)

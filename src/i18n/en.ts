@@ -455,6 +455,29 @@ export const en = {
   'thread.undo_too_late': 'Too late to undo: the reply has already been sent.',
   'thread.draft_note': 'A reply you took back is in the box below, not sent.',
   'thread.draft_discarded': 'The reply you took back was discarded.',
+  // merging cases (issue 18, part 4)
+  'merge.menu': 'Merge into another case…',
+  'merge.title': 'Merge case {number} into another case',
+  'merge.explain':
+    'Everything in {number} moves to the case you name: the thread, the discussion, the documents, the internal note and the history. {number} is then closed as merged, its address leads to the other case, and replies to it arrive there.',
+  'merge.into': 'Case number to merge into',
+  'merge.find': 'Continue',
+  'merge.confirm_title': 'Merge {source} into {target}?',
+  'merge.other_customer':
+    'The cases have different customers: {source} and {target}. Check that they really are the same matter.',
+  'merge.submit': 'Merge {source} into {target}',
+  'merge.done': 'Case {source} was merged into {target}.',
+  'merge.no_such_case': 'There is no case {number}.',
+  'merge.was_merged': 'This case was merged into another case; open that one instead.',
+  'merge.refused.same_case': 'A case cannot be merged into itself.',
+  'merge.refused.source_merged': 'This case has already been merged.',
+  'merge.refused.target_merged': 'Case {number} has been merged into another case; merge into that one.',
+  'merge.refused.target_closed': 'Case {number} is closed; reopen it first, or merge it into this one.',
+  'merge.refused.document_case': 'Document approval cases cannot be merged.',
+  'merge.refused.approval_pending':
+    'This case has documents waiting for approval; merge it when the approvals are done.',
+  'merge.moved_from': 'from case {number}',
+  'history.kind.merged_in': 'Case merged into this one',
   // bulk actions on the overview (issue 18, part 3)
   'bulk.title': 'Change selected cases',
   'bulk.select_case': 'Select case {number}',

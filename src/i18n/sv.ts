@@ -456,6 +456,29 @@ export const sv: Record<MessageKey, string> = {
   'thread.undo_too_late': 'För sent att ångra: svaret har redan skickats.',
   'thread.draft_note': 'Ett svar du tog tillbaka ligger i rutan nedan, inte skickat.',
   'thread.draft_discarded': 'Svaret du tog tillbaka har slängts.',
+  // sammanslagning av ärenden (issue 18, del 4)
+  'merge.menu': 'Slå ihop med ett annat ärende…',
+  'merge.title': 'Slå ihop ärende {number} med ett annat ärende',
+  'merge.explain':
+    'Allt i {number} flyttas till ärendet du anger: tråden, diskussionen, dokumenten, den interna anteckningen och historiken. {number} stängs sedan som sammanslaget, dess adress leder till det andra ärendet och svar på det hamnar där.',
+  'merge.into': 'Ärendenummer att slå ihop med',
+  'merge.find': 'Fortsätt',
+  'merge.confirm_title': 'Slå ihop {source} med {target}?',
+  'merge.other_customer':
+    'Ärendena har olika kunder: {source} och {target}. Kontrollera att det verkligen gäller samma sak.',
+  'merge.submit': 'Slå ihop {source} med {target}',
+  'merge.done': 'Ärende {source} slogs ihop med {target}.',
+  'merge.no_such_case': 'Det finns inget ärende {number}.',
+  'merge.was_merged': 'Ärendet har slagits ihop med ett annat ärende; öppna det i stället.',
+  'merge.refused.same_case': 'Ett ärende kan inte slås ihop med sig självt.',
+  'merge.refused.source_merged': 'Ärendet har redan slagits ihop.',
+  'merge.refused.target_merged': 'Ärende {number} har slagits ihop med ett annat ärende; slå ihop med det i stället.',
+  'merge.refused.target_closed': 'Ärende {number} är stängt; öppna det igen först, eller slå ihop det med det här.',
+  'merge.refused.document_case': 'Dokumentärenden kan inte slås ihop.',
+  'merge.refused.approval_pending':
+    'Ärendet har dokument som väntar på godkännande; slå ihop det när godkännandena är klara.',
+  'merge.moved_from': 'från ärende {number}',
+  'history.kind.merged_in': 'Ärende sammanslaget med detta',
   // bulk actions on the overview (issue 18, part 3)
   'bulk.title': 'Ändra valda ärenden',
   'bulk.select_case': 'Välj ärende {number}',

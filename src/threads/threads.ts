@@ -222,8 +222,26 @@ export function threadEntriesQuery(db: Db, caseId: number) {
         'mail.last_error as mail_error',
         'mail.envelope_to as mail_to',
         'mail.hold_seconds_left',
+        // an entry a merge brought here names the case it was written in
+        (eb) =>
+          eb
+            .selectFrom('cases as moved_from')
+            .select('moved_from.number')
+            .whereRef('moved_from.id', '=', 'thread_entries.moved_from_case_id')
+            .as('moved_from_number'),
       ])
       .where('thread_entries.case_id', '=', caseId)
       .orderBy('thread_entries.id', 'desc')
   );
+}
+
+// A merge (src/cases/merge.ts) moves a case's whole thread to the case it was merged into: each
+// entry keeps its time (the thread reads in time order), and remembers the case it was written
+// in, shown beside it. Moved twice (A into C after B into A), an entry keeps its first case.
+export async function moveThreadEntries(trx: Db, fromCaseId: number, toCaseId: number): Promise<void> {
+  await trx
+    .updateTable('thread_entries')
+    .set({ case_id: toCaseId, moved_from_case_id: sql`coalesce(moved_from_case_id, ${fromCaseId})` })
+    .where('case_id', '=', fromCaseId)
+    .execute();
 }

@@ -313,3 +313,10 @@ export async function markBounced(db: Db, messageId: string, reason: string): Pr
     .where('status', 'in', ['queued', 'sending', 'sent'])
     .execute();
 }
+
+// A merge moves a case's thread to the case it was merged into (src/cases/merge.ts); the mails
+// of those replies go with them, so their state shows beside them there and what the sender
+// records of them goes into that case's history.
+export async function moveCaseOutbox(db: Db, fromCaseId: number, toCaseId: number): Promise<void> {
+  await db.updateTable('outbox').set({ case_id: toCaseId }).where('case_id', '=', fromCaseId).execute();
+}

@@ -27,7 +27,11 @@ export function trustedReferences(inReplyTo: string | null, references: string[]
 }
 
 async function caseByNumber(db: Db, number: string) {
-  return db.selectFrom('cases').select(['id', 'number']).where('number', '=', number).executeTakeFirst();
+  return db
+    .selectFrom('cases')
+    .select(['id', 'number', 'merged_into_id'])
+    .where('number', '=', number)
+    .executeTakeFirst();
 }
 
 // The first of the ids that a thread entry or a sent mail of ours carries (an entry before a
@@ -37,13 +41,19 @@ async function caseByMessageIds(db: Db, ids: string[]) {
   const rows = await db
     .selectFrom('thread_entries')
     .innerJoin('cases', 'cases.id', 'thread_entries.case_id')
-    .select(['thread_entries.message_id', 'cases.id', 'cases.number', sql<number>`0`.as('rank')])
+    .select([
+      'thread_entries.message_id',
+      'cases.id',
+      'cases.number',
+      'cases.merged_into_id',
+      sql<number>`0`.as('rank'),
+    ])
     .where('thread_entries.message_id', 'in', ids)
     .unionAll((eb) =>
       eb
         .selectFrom('outbox')
         .innerJoin('cases', 'cases.id', 'outbox.case_id')
-        .select(['outbox.message_id', 'cases.id', 'cases.number', sql<number>`1`.as('rank')])
+        .select(['outbox.message_id', 'cases.id', 'cases.number', 'cases.merged_into_id', sql<number>`1`.as('rank')])
         .where('outbox.message_id', 'in', ids),
     )
     .execute();
@@ -59,17 +69,38 @@ async function caseByMessageIds(db: Db, ids: string[]) {
   return undefined;
 }
 
+// A case merged into another carries on there (src/cases/merge.ts): mail answering it, by its tag
+// or by a message of its thread, belongs to the case it was merged into, and that one's, if it
+// was merged again.
+async function carriedOn(db: Db, kase: { id: number; number: string }): Promise<{ id: number; number: string }> {
+  let current = kase;
+  for (let hops = 0; hops < 20; hops++) {
+    const next = await db
+      .selectFrom('cases as merged')
+      .innerJoin('cases as into', 'into.id', 'merged.merged_into_id')
+      .select(['into.id', 'into.number'])
+      .where('merged.id', '=', current.id)
+      .executeTakeFirst();
+    if (!next) return current;
+    current = next;
+  }
+  return current;
+}
+
 // M4: the case tag in the subject first, then the Message-IDs the mail answers.
 export const caseMatchFilter: InboundFilter = {
   name: 'case-match',
   run: async (mail, verdict, ctx) => {
     for (const number of caseNumbersInSubject(mail.subject, ctx.subjectTag)) {
-      const kase = await caseByNumber(ctx.db, number);
-      if (kase)
-        return { ...verdict, match: { caseId: kase.id, number: kase.number, by: 'subject' } satisfies CaseMatch };
+      const tagged = await caseByNumber(ctx.db, number);
+      if (!tagged) continue;
+      const kase = tagged.merged_into_id === null ? tagged : await carriedOn(ctx.db, tagged);
+      return { ...verdict, match: { caseId: kase.id, number: kase.number, by: 'subject' } satisfies CaseMatch };
     }
     const ids = trustedReferences(mail.inReplyTo, mail.references, ctx.messageIdSecret);
-    const kase = await caseByMessageIds(ctx.db, ids);
-    return kase ? { ...verdict, match: { caseId: kase.id, number: kase.number, by: 'reference' } } : verdict;
+    const answered = await caseByMessageIds(ctx.db, ids);
+    if (!answered) return verdict;
+    const kase = answered.merged_into_id === null ? answered : await carriedOn(ctx.db, answered);
+    return { ...verdict, match: { caseId: kase.id, number: kase.number, by: 'reference' } };
   },
 };
