@@ -301,13 +301,15 @@ async function applyEvents(
     if (statusChanged) versionBumps.set(caseId, (versionBumps.get(caseId) ?? 0) + 1);
     if (transition.record) {
       touched.add(caseId);
+      // a merge's line names the case it went into (its closing goes without saying)
+      const namesStatus = statusChanged && transition.record !== 'merged';
       eventRows.push({
         case_id: caseId,
         user_id: actor?.id ?? null,
         kind: transition.record,
-        field: statusChanged ? 'status_id' : null,
-        old_value: statusChanged ? String(state.statusId) : null,
-        new_value: statusChanged ? String(statusId) : noteOf(event),
+        field: namesStatus ? 'status_id' : null,
+        old_value: namesStatus ? String(state.statusId) : null,
+        new_value: namesStatus ? String(statusId) : noteOf(event),
       });
     }
     states.set(caseId, {

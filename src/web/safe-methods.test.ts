@@ -227,6 +227,7 @@ async function sampleUrls(): Promise<Record<string, string[]>> {
     '/cases/pickers/contacts': [`/cases/pickers/contacts?customer=${customerNumber.number}`],
     '/cases/new': ['/cases/new'],
     '/cases/bulk-changes': ['/cases/bulk-changes'],
+    '/cases/:number/merge': [`/cases/${n}/merge`],
     '/cases/:number': [`/cases/${n}`],
     '/cases/:number/thread/:entryId/mail': [
       `/cases/${n}/thread/${reply.id}/mail`,
