@@ -12,7 +12,7 @@ import {
   bulkLimit,
   findClosingStatusId,
 } from './bulk.ts';
-import { loadCaseFormOptions } from './queries.ts';
+import { findCaseRef, loadCaseFormOptions } from './queries.ts';
 
 // A picked row as the overview sends it: the case's id and the version the row showed.
 const pickedCase = /^\d{1,9}:\d{1,9}$/;
@@ -25,12 +25,22 @@ const bulkSchema = z.object({
   priority_id: optionalValue,
   case_type_id: optionalValue,
   responsible_id: optionalValue,
+  // merge: the number of the case the picked ones are merged into
+  merge_into: z.string().max(40, 'errors.invalid').optional(),
   message: optionalMultiLine(20_000),
   // the overview the form was sent from, to go back to
   back: z.string().max(2_000).optional(),
 });
 
-const reasonOrder: BulkSkipReason[] = ['stale', 'unchanged', 'closed', 'no_address', 'no_customer', 'invalid'];
+const reasonOrder: BulkSkipReason[] = [
+  'stale',
+  'not_merged',
+  'unchanged',
+  'closed',
+  'no_address',
+  'no_customer',
+  'invalid',
+];
 
 // "12 changed, 1 skipped: changed by someone else (2026-00012)."
 function summaryText(request: FastifyRequest, summary: BulkSummary): string {
@@ -55,12 +65,27 @@ export async function registerBulkRoutes(app: FastifyInstance): Promise<void> {
     return render(request, reply, { page: 'cases/bulk/bar', fragment: 'cases/bulk/_bar' }, { options });
   });
 
+  // What the action sets: the field's value as picked, the closed status to close with, or the
+  // case (by its number) the others are merged into.
+  const valueOf = async (data: z.output<typeof bulkSchema>): Promise<string> => {
+    if (data.action === 'close') {
+      const closing = await findClosingStatusId(db);
+      if (!closing) throw new FormError({ action: 'bulk.no_closed_status' });
+      return String(closing);
+    }
+    if (data.action === 'merge') {
+      const target = data.merge_into ? await findCaseRef(db, data.merge_into.trim()) : undefined;
+      if (!target) throw new FormError({ merge_into: 'bulk.no_merge_target' });
+      return String(target.id);
+    }
+    return (data[data.action] ?? '').trim();
+  };
+
   app.post('/cases/bulk-changes', async (request, reply) => {
     const form = parseForm(bulkSchema, request.body);
     if (!form.ok) throw new FormError(form.errors);
     const { action, message } = form.data;
-    const value = action === 'close' ? String((await findClosingStatusId(db)) ?? '') : (form.data[action] ?? '').trim();
-    if (action === 'close' && !value) throw new FormError({ action: 'bulk.no_closed_status' });
+    const value = await valueOf(form.data);
     if (!form.data.case.length) throw new FormError({ case: 'bulk.none' });
     if (form.data.case.length > bulkLimit) throw new FormError({ case: 'bulk.too_many' });
     if (!form.data.case.every((picked) => pickedCase.test(picked))) throw new FormError({ case: 'errors.invalid' });

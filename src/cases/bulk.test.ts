@@ -183,6 +183,34 @@ test('close with a message: each customer gets one reply, a case without an addr
   );
 });
 
+test('merge the picked cases into one of them: the others are merged, a changed one is skipped', async () => {
+  const [target, dup1, dup2, changed] = (await newCases(4)) as [Case, Case, Case, Case];
+  await quickEditCase(ctx.db, changed.id, changed.version, 'responsible_id', String(ctx.anna.id), ctx.anna);
+  const res = await send([
+    ...picked([target, dup1, dup2, changed]),
+    ['action', 'merge'],
+    ['merge_into', target.number],
+  ]);
+  assert.is(res.statusCode, 303, res.body);
+  const rows = await ctx.db
+    .selectFrom('cases')
+    .select(['id', 'merged_into_id'])
+    .where('id', 'in', [target.id, dup1.id, dup2.id, changed.id])
+    .orderBy('id')
+    .execute();
+  assert.equal(
+    rows.map((r) => r.merged_into_id),
+    [null, target.id, target.id, null],
+  );
+  assert.match(
+    await summaryShown(res.headers.location as string),
+    `2 ändrade, 1 hoppades över · ändrat av någon annan (${changed.number})`,
+  );
+  const none = await send([...picked([dup1]), ['action', 'merge'], ['merge_into', '2099-00000']]);
+  assert.is(none.statusCode, 422);
+  assert.match(none.body, 'Det finns inget ärende med det numret att slå ihop med.');
+});
+
 test('hostile forms are refused whole: nothing picked, too many, garbage, a repeated action, no CSRF', async () => {
   const cases = await newCases(2);
   const high = String(await idOf('priorities', { name: 'Hög' }));

@@ -6,6 +6,7 @@ import { FormError } from '../forms/form.ts';
 import { plainTextToHtml } from '../rich-text/escape.ts';
 import { addStaffReply } from '../threads/threads.ts';
 import { type QuickEditField, quickEditCase } from './cases.ts';
+import { mergeCases } from './merge.ts';
 import { isDocumentApprovalCase } from './queries.ts';
 
 // Bulk actions on the overview (issue 18, part 3): the agent picks rows and one action for all of
@@ -14,13 +15,13 @@ import { isDocumentApprovalCase } from './queries.ts';
 // since the overview showed it is skipped rather than overwritten. A second click of the same
 // form gets the first one's summary (its one-time key).
 
-export const bulkActions = ['status_id', 'priority_id', 'case_type_id', 'responsible_id', 'close'] as const;
+export const bulkActions = ['status_id', 'priority_id', 'case_type_id', 'responsible_id', 'close', 'merge'] as const;
 export type BulkAction = (typeof bulkActions)[number];
 
 // As many as a page of the overview shows, and then some: a form with more is no overview's.
 export const bulkLimit = 200;
 
-export type BulkSkipReason = 'stale' | 'unchanged' | 'closed' | 'no_address' | 'no_customer' | 'invalid';
+export type BulkSkipReason = 'stale' | 'not_merged' | 'unchanged' | 'closed' | 'no_address' | 'no_customer' | 'invalid';
 
 export type BulkSummary = {
   changed: string[];
@@ -31,7 +32,8 @@ export type BulkRequest = {
   // each case as the page showed it: a newer version is someone else's change
   cases: { id: number; version: number }[];
   action: BulkAction;
-  // the new value of the field (an id, or '' for none); for close, the closed status to set
+  // the new value of the field (an id, or '' for none); for close, the closed status to set; for
+  // merge, the id of the case the others are merged into
   value: string;
   // close only: a message to each case's customer, sent as a reply before the case is closed
   message: string;
@@ -46,6 +48,7 @@ export async function bulkChangeCases(
   const items = [...new Map(request.cases.map((c) => [c.id, c])).values()].sort((a, b) => a.id - b.id);
   return db.transaction().execute((trx) =>
     oncePerFormKey(trx, { key: opts.formKey, userId: actor.id, form: 'bulk-changes', content: request }, async () => {
+      if (request.action === 'merge') return bulkMerge(trx, items, Number(request.value), actor);
       const summary: BulkSummary = { changed: [], skipped: [] };
       const field: QuickEditField = request.action === 'close' ? 'status_id' : request.action;
       const messageHtml = request.action === 'close' ? plainTextToHtml(request.message) : '';
@@ -127,6 +130,32 @@ export async function bulkChangeCases(
       return summary;
     }),
   );
+}
+
+// The picked cases merged into one (src/cases/merge.ts), the target among them or not; a case
+// changed since the page showed it is skipped, as for every bulk action.
+async function bulkMerge(trx: Db, items: BulkRequest['cases'], targetId: number, actor: User): Promise<BulkSummary> {
+  const sources = items.filter((item) => item.id !== targetId);
+  const current = await trx
+    .selectFrom('cases')
+    .select(['id', 'number', 'version'])
+    .where(
+      'id',
+      'in',
+      sources.map((s) => s.id),
+    )
+    .execute();
+  const summary: BulkSummary = { changed: [], skipped: [] };
+  const fresh = sources.filter((item) => {
+    const row = current.find((c) => c.id === item.id);
+    if (row && row.version !== item.version) summary.skipped.push({ number: row.number, reason: 'stale' });
+    return row?.version === item.version;
+  });
+  if (!fresh.length) return summary;
+  const outcome = await mergeCases(trx, { targetId, sourceIds: fresh.map((s) => s.id) }, actor);
+  summary.changed.push(...outcome.merged);
+  for (const refused of outcome.refused) summary.skipped.push({ number: refused.number, reason: 'not_merged' });
+  return summary;
 }
 
 // The status a bulk close sets: the first active one of kind closed, as the status lists order them.
