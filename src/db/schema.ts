@@ -194,6 +194,19 @@ export interface CasesTable {
   last_activity_at: Timestamp;
 }
 
+// One row per case for the reports (src/reports/), kept by triggers (migration 20261205_0500).
+export interface CaseReportFactsTable {
+  case_id: number;
+  customer_id: number | null;
+  case_type_id: number;
+  priority_id: number | null;
+  responsible_id: number | null;
+  source: string;
+  created_at: Date;
+  closed_at: Date | null;
+  first_response_at: Date | null;
+}
+
 // A link between two cases (src/case-links/): related (peers; from is where it was added) or
 // parent (from is the parent, to its child). One per pair of cases, whichever way round.
 export type CaseLinkKind = 'related' | 'parent';
@@ -744,6 +757,7 @@ export interface Database {
   cases: CasesTable;
   case_clock_events: CaseClockEventsTable;
   case_links: CaseLinksTable;
+  case_report_facts: CaseReportFactsTable;
   case_viewers: CaseViewersTable;
   case_events: CaseEventsTable;
   thread_entries: ThreadEntriesTable;
