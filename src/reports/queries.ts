@@ -24,7 +24,7 @@ export type Summary = {
 };
 
 export type Bucket = { start: string; end: string; casesIn: number; casesClosed: number; backlog: number };
-export type Named = { id: number | null; name: string; count: number };
+export type Named = { id: number | null; name: string; count: number; number?: string | null };
 export type Workload = { id: number | null; name: string; open: number; closed: number };
 export type Kontroll = { reminded: number; answered: number; closedWithoutAnswer: number };
 
@@ -93,15 +93,16 @@ async function series(db: Db, period: Period, timeZone: string, filter: ReportFi
   const unit = bucketOf(period);
   const start = dayStart(period.from, timeZone);
   const where = filterSql(filter);
-  const day = (column: string) => sql`to_char(${sql.raw(column)} at time zone ${timeZone}, 'YYYY-MM-DD')`;
+  // grouped by the date, written out as text once per group (to_char per row costs more)
+  const day = (column: string) => sql`(${sql.raw(column)} at time zone ${timeZone})::date`;
   const { rows } = await sql<{ day: string; n_in: number; n_closed: number }>`
-    select day, sum(n_in)::integer as n_in, sum(n_closed)::integer as n_closed from (
+    select day::text as day, sum(n_in)::integer as n_in, sum(n_closed)::integer as n_closed from (
       select ${day('f.created_at')} as day, 1 as n_in, 0 as n_closed
       from case_report_facts f where f.created_at >= ${start} and ${where}
       union all
       select ${day('f.closed_at')}, 0, 1
       from case_report_facts f where f.closed_at >= ${start} and ${where}
-    ) x group by day order by day`.execute(db);
+    ) x group by x.day order by x.day`.execute(db);
   const step = unit === 'day' ? 1 : 7;
   const buckets: Bucket[] = bucketStarts(period).map((s) => {
     const end = addDays(s, step - 1);
@@ -148,10 +149,10 @@ export async function loadReport(db: Db, period: Period, previous: Period, timeZ
       where f.created_at >= ${start} and f.created_at < ${end} and ${where}
       group by f.source order by count desc, f.source`.execute(db),
     sql<Named>`
-      select f.customer_id as id, coalesce(cu.name, '') as name, count(*)::integer as count
+      select f.customer_id as id, coalesce(cu.name, '') as name, cu.number, count(*)::integer as count
       from case_report_facts f left join customers cu on cu.id = f.customer_id
       where f.created_at >= ${start} and f.created_at < ${end} and ${where}
-      group by f.customer_id, cu.name order by count desc, cu.name nulls last limit 10`.execute(db),
+      group by f.customer_id, cu.name, cu.number order by count desc, cu.name nulls last limit 10`.execute(db),
     sql<Workload>`
       select w.id, coalesce(u.name, '') as name, w.open, w.closed from (
         select f.responsible_id as id,

@@ -142,7 +142,11 @@ export async function registerReportRoutes(app: FastifyInstance): Promise<void> 
         volume,
         backlog,
         csvQuery: query ? `?${query}` : '',
-        allLink: link('created', period.from, period.to),
+        // a customer's bar: their cases created in the period; a person's: their open cases now
+        customerLinks: report.customers.map((c) =>
+          c.number ? overviewLink(filter, c.number, 'created', period.from, period.to) : null,
+        ),
+        workloadLinks: report.workload.map((w) => (w.id ? `/cases?resp=${w.id}` : '/cases?resp=unassigned')),
       },
     );
   }
