@@ -37,15 +37,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       source text not null,
       created_at timestamptz not null,
       closed_at timestamptz,
-      first_response_at timestamptz
+      first_response_at timestamptz,
+      -- the times the percentiles sort, worked out once per write rather than per row read
+      first_response_hours real generated always as (extract(epoch from (first_response_at - created_at)) / 3600) stored,
+      resolution_hours real generated always as (extract(epoch from (closed_at - created_at)) / 3600) stored
     );
     -- cases in per day and the period's response times: a range of created_at (the covering
     -- columns let the filters and the times come from the index alone)
     create index case_report_facts_created on case_report_facts (created_at)
-      include (customer_id, case_type_id, priority_id, responsible_id, source, first_response_at, closed_at);
+      include (customer_id, case_type_id, priority_id, responsible_id, source, first_response_hours);
     -- cases closed per day and resolution times: a range of closed_at
     create index case_report_facts_closed on case_report_facts (closed_at)
-      include (customer_id, case_type_id, priority_id, responsible_id, created_at) where closed_at is not null;
+      include (customer_id, case_type_id, priority_id, responsible_id, resolution_hours) where closed_at is not null;
     -- backlog and workload now: the unfinished cases
     create index case_report_facts_open on case_report_facts (responsible_id, created_at) where closed_at is null;
 

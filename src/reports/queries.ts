@@ -52,68 +52,50 @@ function filterSql(filter: ReportFilter, alias = 'f'): RawBuilder<unknown> {
   return sql.join(parts, sql` and `);
 }
 
-const hours = (later: string, earlier: string) => sql.raw(`extract(epoch from (${later} - ${earlier})) / 3600.0`);
-
 async function summarize(db: Db, period: Period, timeZone: string, filter: ReportFilter): Promise<Summary> {
   const start = dayStart(period.from, timeZone);
   const end = dayStart(addDays(period.to, 1), timeZone);
   const where = filterSql(filter);
-  const { rows } = await sql<Summary>`
-    select i."casesIn", i."firstResponseMedian", i."firstResponseP90",
-      c."casesClosed", c."resolutionMedian", c."resolutionP90"
+  // one sort per percentile pair (percentile_cont over an array of fractions)
+  const { rows } = await sql<{ casesIn: number; fr: number[] | null; casesClosed: number; res: number[] | null }>`
+    select i."casesIn", i.fr, c."casesClosed", c.res
     from (
       select count(*)::integer as "casesIn",
-        percentile_cont(0.5) within group (order by ${hours('f.first_response_at', 'f.created_at')}) as "firstResponseMedian",
-        percentile_cont(0.9) within group (order by ${hours('f.first_response_at', 'f.created_at')}) as "firstResponseP90"
+        percentile_cont(array[0.5, 0.9]) within group (order by f.first_response_hours) as fr
       from case_report_facts f
       where f.created_at >= ${start} and f.created_at < ${end} and ${where}
     ) i, (
       select count(*)::integer as "casesClosed",
-        percentile_cont(0.5) within group (order by ${hours('f.closed_at', 'f.created_at')}) as "resolutionMedian",
-        percentile_cont(0.9) within group (order by ${hours('f.closed_at', 'f.created_at')}) as "resolutionP90"
+        percentile_cont(array[0.5, 0.9]) within group (order by f.resolution_hours) as res
       from case_report_facts f
       where f.closed_at >= ${start} and f.closed_at < ${end} and ${where}
     ) c`.execute(db);
-  const row = rows[0] as Summary;
-  const round = (v: number | null) => (v === null ? null : Math.round(Number(v) * 10) / 10);
+  const row = rows[0];
+  const round = (v: number | null | undefined) =>
+    v === null || v === undefined ? null : Math.round(Number(v) * 10) / 10;
   return {
-    casesIn: row.casesIn,
-    casesClosed: row.casesClosed,
-    firstResponseMedian: round(row.firstResponseMedian),
-    firstResponseP90: round(row.firstResponseP90),
-    resolutionMedian: round(row.resolutionMedian),
-    resolutionP90: round(row.resolutionP90),
+    casesIn: row?.casesIn ?? 0,
+    casesClosed: row?.casesClosed ?? 0,
+    firstResponseMedian: round(row?.fr?.[0]),
+    firstResponseP90: round(row?.fr?.[1]),
+    resolutionMedian: round(row?.res?.[0]),
+    resolutionP90: round(row?.res?.[1]),
   };
 }
 
 // Cases in and closed per bucket, and the backlog (unfinished cases) at each bucket's end: the
-// open cases now, less what came in after that end, plus what was closed after it. Counted per
-// day of the zone from the period's start until now, then summed into the buckets here.
-async function series(db: Db, period: Period, timeZone: string, filter: ReportFilter, openNow: number) {
-  const unit = bucketOf(period);
-  const start = dayStart(period.from, timeZone);
-  const where = filterSql(filter);
-  // grouped by the date, written out as text once per group (to_char per row costs more)
-  const day = (column: string) => sql`(${sql.raw(column)} at time zone ${timeZone})::date`;
-  const { rows } = await sql<{ day: string; n_in: number; n_closed: number }>`
-    select day::text as day, sum(n_in)::integer as n_in, sum(n_closed)::integer as n_closed from (
-      select ${day('f.created_at')} as day, 1 as n_in, 0 as n_closed
-      from case_report_facts f where f.created_at >= ${start} and ${where}
-      union all
-      select ${day('f.closed_at')}, 0, 1
-      from case_report_facts f where f.closed_at >= ${start} and ${where}
-    ) x group by x.day order by x.day`.execute(db);
-  const step = unit === 'day' ? 1 : 7;
-  const buckets: Bucket[] = bucketStarts(period).map((s) => {
-    const end = addDays(s, step - 1);
-    return {
-      start: clampDay(s, period),
-      end: clampDay(end, period),
-      casesIn: 0,
-      casesClosed: 0,
-      backlog: 0,
-    };
-  });
+// open cases now, less what came in after that end, plus what was closed after it. From counts
+// per day of the zone from the period's start until now, summed into the buckets here.
+function series(period: Period, days: { day: string; n_in: number; n_closed: number }[], openNow: number): Bucket[] {
+  const step = bucketOf(period) === 'day' ? 1 : 7;
+  const buckets: Bucket[] = bucketStarts(period).map((s) => ({
+    start: clampDay(s, period),
+    end: clampDay(addDays(s, step - 1), period),
+    casesIn: 0,
+    casesClosed: 0,
+    backlog: 0,
+  }));
+  const rows = [...days].sort((x, y) => (x.day < y.day ? -1 : x.day > y.day ? 1 : 0));
   let later = 0; // in less closed after the bucket being looked at
   let r = rows.length - 1;
   for (let i = buckets.length - 1; i >= 0; i--) {
@@ -133,36 +115,53 @@ async function series(db: Db, period: Period, timeZone: string, filter: ReportFi
   return buckets;
 }
 
+type Grouped = { grouping: string; key: string | null; n: number; n_period: number };
+
+// One pass over the period's rows (created_at or closed_at from the period's start until now,
+// for the backlog) counts them per day and per each of two more keys; n_period counts only those
+// inside the period. Counts only: they hash, where the percentiles (summarize) must sort.
+function groupedCounts(
+  db: Db,
+  column: 'created_at' | 'closed_at',
+  other: ['source', 'customer_id'] | ['responsible_id'],
+  start: RawBuilder<Date>,
+  end: RawBuilder<Date>,
+  timeZone: string,
+  where: RawBuilder<unknown>,
+) {
+  const c = sql.ref(`f.${column}`);
+  const keys = other.map((k) => sql.ref(`g.${k}`));
+  const sets = sql.join([sql`(g.day)`, ...keys.map((k) => sql`(${k})`)]);
+  const label = sql.join(
+    other.map((k) => sql`when grouping(${sql.ref(`g.${k}`)}) = 0 then ${k}`),
+    sql` `,
+  );
+  const key = sql.join(other.map((k) => sql`${sql.ref(`g.${k}`)}::text`));
+  return sql<Grouped>`
+    select case when grouping(g.day) = 0 then 'day' ${label} end as grouping,
+      coalesce(g.day::text, ${key}) as key,
+      count(*)::integer as n, count(*) filter (where g.in_period)::integer as n_period
+    from (
+      select (${c} at time zone ${timeZone})::date as day, ${sql.join(other.map((k) => sql.ref(`f.${k}`)))},
+        ${c} < ${end} as in_period
+      from case_report_facts f where ${c} >= ${start} and ${where}
+    ) g
+    group by grouping sets (${sets})`.execute(db);
+}
+
 export async function loadReport(db: Db, period: Period, previous: Period, timeZone: string, filter: ReportFilter) {
   const start = dayStart(period.from, timeZone);
   const end = dayStart(addDays(period.to, 1), timeZone);
   const where = filterSql(filter);
-  const openNowRow = await sql<{ n: number }>`
-    select count(*)::integer as n from case_report_facts f where f.closed_at is null and ${where}`.execute(db);
-  const openNow = openNowRow.rows[0]?.n ?? 0;
-  const [summary, prev, buckets, channels, customers, workload, kontroll] = await Promise.all([
+  const [summary, prev, created, closed, open, kontroll] = await Promise.all([
     summarize(db, period, timeZone, filter),
     summarize(db, previous, timeZone, filter),
-    series(db, period, timeZone, filter, openNow),
-    sql<Named>`
-      select null::integer as id, f.source as name, count(*)::integer as count from case_report_facts f
-      where f.created_at >= ${start} and f.created_at < ${end} and ${where}
-      group by f.source order by count desc, f.source`.execute(db),
-    sql<Named>`
-      select f.customer_id as id, coalesce(cu.name, '') as name, cu.number, count(*)::integer as count
-      from case_report_facts f left join customers cu on cu.id = f.customer_id
-      where f.created_at >= ${start} and f.created_at < ${end} and ${where}
-      group by f.customer_id, cu.name, cu.number order by count desc, cu.name nulls last limit 10`.execute(db),
-    sql<Workload>`
-      select w.id, coalesce(u.name, '') as name, w.open, w.closed from (
-        select f.responsible_id as id,
-          count(*) filter (where f.closed_at is null)::integer as open,
-          count(*) filter (where f.closed_at >= ${start} and f.closed_at < ${end})::integer as closed
-        from case_report_facts f
-        where (f.closed_at is null or (f.closed_at >= ${start} and f.closed_at < ${end})) and ${where}
-        group by f.responsible_id
-      ) w left join users u on u.id = w.id
-      order by w.open desc, w.closed desc, u.name nulls last`.execute(db),
+    groupedCounts(db, 'created_at', ['source', 'customer_id'], start, end, timeZone, where),
+    groupedCounts(db, 'closed_at', ['responsible_id'], start, end, timeZone, where),
+    // the unfinished cases now, on the partial index case_report_facts_open
+    sql<{ id: number | null; n: number }>`
+      select f.responsible_id as id, count(*)::integer as n from case_report_facts f
+      where f.closed_at is null and ${where} group by f.responsible_id`.execute(db),
     sql<Kontroll>`
       select
         count(distinct e.case_id) filter (where e.kind = 'kontroll_reminder')::integer as reminded,
@@ -174,14 +173,60 @@ export async function loadReport(db: Db, period: Period, previous: Period, timeZ
       where e.kind in ('kontroll_reminder', 'kontroll_closed')
         and e.created_at >= ${start} and e.created_at < ${end} and ${where}`.execute(db),
   ]);
+  const of = (rows: Grouped[], grouping: string) => rows.filter((r) => r.grouping === grouping);
+  const openNow = open.rows.reduce((sum, r) => sum + r.n, 0);
+  const days = new Map<string, { day: string; n_in: number; n_closed: number }>();
+  const dayOf = (day: string) => {
+    const d = days.get(day) ?? { day, n_in: 0, n_closed: 0 };
+    days.set(day, d);
+    return d;
+  };
+  for (const r of of(created.rows, 'day')) dayOf(r.key as string).n_in += r.n;
+  for (const r of of(closed.rows, 'day')) dayOf(r.key as string).n_closed += r.n;
+  const byCount = (a: Named, b: Named) => b.count - a.count || a.name.localeCompare(b.name);
+  const channels = of(created.rows, 'source')
+    .filter((r) => r.n_period > 0)
+    .map((r) => ({ id: null, name: r.key ?? '', count: r.n_period }))
+    .sort(byCount);
+  const topCustomers = of(created.rows, 'customer_id')
+    .filter((r) => r.n_period > 0)
+    .sort((a, b) => b.n_period - a.n_period)
+    .slice(0, 10);
+  const customerIds = topCustomers.flatMap((r) => (r.key ? [Number(r.key)] : []));
+  const closedBy = new Map(of(closed.rows, 'responsible_id').map((r) => [r.key, r.n_period]));
+  const openBy = new Map(open.rows.map((r) => [r.id === null ? null : String(r.id), r.n]));
+  const people = [...new Set([...openBy.keys(), ...[...closedBy].filter(([, n]) => n > 0).map(([k]) => k)])];
+  const userIds = people.flatMap((k) => (k ? [Number(k)] : []));
+  const [customerRows, userRows] = await Promise.all([
+    customerIds.length
+      ? db.selectFrom('customers').select(['id', 'name', 'number']).where('id', 'in', customerIds).execute()
+      : [],
+    userIds.length ? db.selectFrom('users').select(['id', 'name']).where('id', 'in', userIds).execute() : [],
+  ]);
+  const customerById = new Map(customerRows.map((c) => [c.id, c]));
+  const userById = new Map(userRows.map((u) => [u.id, u.name]));
+  const customers: Named[] = topCustomers
+    .map((r) => {
+      const c = r.key ? customerById.get(Number(r.key)) : undefined;
+      return { id: c?.id ?? null, name: c?.name ?? '', number: c?.number ?? null, count: r.n_period };
+    })
+    .sort((a, b) => b.count - a.count || (a.name && b.name ? a.name.localeCompare(b.name) : a.name ? -1 : 1));
+  const workload: Workload[] = people
+    .map((k) => ({
+      id: k ? Number(k) : null,
+      name: k ? (userById.get(Number(k)) ?? '') : '',
+      open: openBy.get(k) ?? 0,
+      closed: closedBy.get(k) ?? 0,
+    }))
+    .sort((a, b) => b.open - a.open || b.closed - a.closed || a.name.localeCompare(b.name));
   return {
     summary,
     previous: prev,
     openNow,
-    buckets,
-    channels: channels.rows,
-    customers: customers.rows,
-    workload: workload.rows,
+    buckets: series(period, [...days.values()], openNow),
+    channels,
+    customers,
+    workload,
     kontroll: kontroll.rows[0] ?? { reminded: 0, answered: 0, closedWithoutAnswer: 0 },
   } satisfies Report;
 }
