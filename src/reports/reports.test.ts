@@ -10,8 +10,10 @@ import type { Config } from '../config.ts';
 import { createCustomer } from '../customers/customers.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
+import { runKontroll } from '../kontroll/kontroll.ts';
 import { buildTestApp, seedUser, TestClient, testConfig } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
+import { receiveMail, testMail } from '../test-support/inbound.ts';
 import { seedAcme } from '../test-support/seeds.ts';
 import { addStaffReply } from '../threads/threads.ts';
 import { csvCell } from './charts.ts';
@@ -290,6 +292,59 @@ test('hostile query strings get a clear 4xx', async () => {
     assert.is(res.statusCode, status, url);
     if (text) assert.match(res.body, text, url);
   }
+});
+
+test("Kontroll's effect: reminded, answered after the reminder, closed without an answer", async () => {
+  const waiting = await statusOfKind(ctx.db, 'waiting');
+  const cases = [];
+  for (const name of ['k1', 'k2', 'k3']) {
+    const kase = await createCase(ctx.db, newCase({ status_id: waiting, customer_id: ctx.acme }), ctx.kalle);
+    ctx.numbers[name] = kase.number;
+    cases.push(kase);
+  }
+  const ids = cases.map((c) => c.id);
+  const monthAgo = new Date(Date.now() - 30 * 86_400_000);
+  await ctx.db.updateTable('cases').set({ waiting_since: monthAgo }).where('id', 'in', ids).execute();
+  await ctx.db
+    .updateTable('case_settings')
+    .set({ kontroll_remind_enabled: true, kontroll_remind_days: 7, kontroll_close_enabled: false })
+    .execute();
+  assert.is((await runKontroll(ctx.db, ctx.config)).status, 'done');
+  // the customer answers the first reminder
+  await receiveMail(
+    ctx.db,
+    ctx.config,
+    testMail({ From: 'per@acme.se', Subject: `Re: [#${ctx.numbers.k1}] Skrivaren fastnar` }, 'Nu fungerar den.'),
+  );
+  // the other two stay unanswered until Kontroll closes them
+  await ctx.db.updateTable('cases').set({ waiting_since: monthAgo }).where('id', 'in', ids.slice(1)).execute();
+  await ctx.db
+    .updateTable('case_settings')
+    .set({ kontroll_remind_enabled: false, kontroll_close_enabled: true, kontroll_close_days: 14 })
+    .execute();
+  assert.is((await runKontroll(ctx.db, ctx.config)).status, 'done');
+  await ctx.db.updateTable('case_settings').set({ kontroll_close_enabled: false }).execute();
+
+  const { rows } = await sql<{ reminded: number; answered: number; closed: number }>`
+    select
+      (select count(distinct case_id)::integer from case_events where kind = 'kontroll_reminder') as reminded,
+      (select count(distinct e.case_id)::integer from case_events e where e.kind = 'kontroll_reminder'
+        and exists (select from thread_entries t where t.case_id = e.case_id and t.side = 'customer'
+          and t.created_at > e.created_at)) as answered,
+      (select count(distinct case_id)::integer from case_events where kind = 'kontroll_closed') as closed`.execute(
+    ctx.db,
+  );
+  assert.equal(rows[0], { reminded: 3, answered: 1, closed: 2 }, 'what happened, counted from the raw rows');
+  const kalle = new TestClient(ctx.app);
+  await kalle.login('KALLE');
+  const csv = await kalle.get('/reports/kontroll.csv?period=this_week');
+  assert.equal(csv.body.replace(/^\uFEFF/, '').split('\r\n'), [
+    'Figure,Cases',
+    'Reminded,3',
+    'Answered after a reminder,1',
+    'Closed without an answer,2',
+    '',
+  ]);
 });
 
 test('each chart downloads as CSV with the same query, formulas kept as text', async () => {
