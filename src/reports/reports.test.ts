@@ -185,7 +185,13 @@ const figure = (html: string, key: string) => {
 async function independently(from: string, to: string, responsibleId: number | null) {
   const tz = ctx.config.timeZone;
   const who = responsibleId === null ? sql`true` : sql`c.responsible_id = ${responsibleId}`;
-  const { rows } = await sql<{ in: number; closed: number; fr: number | null; res: number | null }>`
+  const { rows } = await sql<{
+    in: number;
+    closed: number;
+    fr: number | null;
+    res: number | null;
+    res90: number | null;
+  }>`
     select
       (select count(*)::integer from cases c where (c.created_at at time zone ${tz})::date between ${from} and ${to} and ${who}) as in,
       (select count(*)::integer from cases c where (c.closed_at at time zone ${tz})::date between ${from} and ${to} and ${who}) as closed,
@@ -194,10 +200,12 @@ async function independently(from: string, to: string, responsibleId: number | n
           - c.created_at)) / 3600)
        from cases c where (c.created_at at time zone ${tz})::date between ${from} and ${to} and ${who}) as fr,
       (select percentile_cont(0.5) within group (order by extract(epoch from (c.closed_at - c.created_at)) / 3600)
-       from cases c where (c.closed_at at time zone ${tz})::date between ${from} and ${to} and ${who}) as res`.execute(
+       from cases c where (c.closed_at at time zone ${tz})::date between ${from} and ${to} and ${who}) as res,
+      (select percentile_cont(0.9) within group (order by extract(epoch from (c.closed_at - c.created_at)) / 3600)
+       from cases c where (c.closed_at at time zone ${tz})::date between ${from} and ${to} and ${who}) as res90`.execute(
     ctx.db,
   );
-  return rows[0] as { in: number; closed: number; fr: number | null; res: number | null };
+  return rows[0] as { in: number; closed: number; fr: number | null; res: number | null; res90: number | null };
 }
 
 const show = (v: number | null) => (v === null ? '—' : String(Math.round(v * 10) / 10));
@@ -217,6 +225,7 @@ test('the figures match SQL over the raw cases, for the team and for me, with th
     assert.is(figure(res.body, 'closed').now, String(want.closed), `${resp}: cases closed`);
     assert.is(figure(res.body, 'first_response_median').now, show(want.fr), `${resp}: first response`);
     assert.is(figure(res.body, 'resolution_median').now, show(want.res), `${resp}: resolution`);
+    assert.is(figure(res.body, 'resolution_p90').now, show(want.res90), `${resp}: resolution p90`);
     assert.is(figure(res.body, 'in').previous, String(before.in), `${resp}: cases in before`);
     assert.match(res.body, '2025-01-29 to 2025-02-28', 'the previous period is named');
   }
