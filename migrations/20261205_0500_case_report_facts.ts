@@ -54,21 +54,23 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
     create function cases_report_facts() returns trigger language plpgsql as $$
     begin
-      if tg_op = 'INSERT' then
-        insert into case_report_facts
-          (case_id, customer_id, case_type_id, priority_id, responsible_id, source, created_at, closed_at)
-        select id, customer_id, case_type_id, priority_id, responsible_id, source, created_at, closed_at
-        from new_rows;
-      else
-        -- most updates (activity, search vector, title) change nothing here and write nothing
-        update case_report_facts f set
-          customer_id = n.customer_id, case_type_id = n.case_type_id, priority_id = n.priority_id,
-          responsible_id = n.responsible_id, source = n.source, created_at = n.created_at, closed_at = n.closed_at
-        from new_rows n
-        where f.case_id = n.id
-          and (f.customer_id, f.case_type_id, f.priority_id, f.responsible_id, f.source, f.created_at, f.closed_at)
-            is distinct from (n.customer_id, n.case_type_id, n.priority_id, n.responsible_id, n.source, n.created_at, n.closed_at);
-      end if;
+      -- An upsert for updates too: a case written while triggers were off (a bulk load before its
+      -- rebuild) gets its row at its next change rather than staying missing. Most updates
+      -- (activity, search vector, title) change nothing here and write nothing.
+      insert into case_report_facts
+        (case_id, customer_id, case_type_id, priority_id, responsible_id, source, created_at, closed_at)
+      select id, customer_id, case_type_id, priority_id, responsible_id, source, created_at, closed_at
+      from new_rows
+      order by id
+      on conflict (case_id) do update set
+        customer_id = excluded.customer_id, case_type_id = excluded.case_type_id,
+        priority_id = excluded.priority_id, responsible_id = excluded.responsible_id, source = excluded.source,
+        created_at = excluded.created_at, closed_at = excluded.closed_at
+      where (case_report_facts.customer_id, case_report_facts.case_type_id, case_report_facts.priority_id,
+          case_report_facts.responsible_id, case_report_facts.source, case_report_facts.created_at,
+          case_report_facts.closed_at)
+        is distinct from (excluded.customer_id, excluded.case_type_id, excluded.priority_id,
+          excluded.responsible_id, excluded.source, excluded.created_at, excluded.closed_at);
       return null;
     end $$;
     comment on function cases_report_facts() is
