@@ -232,6 +232,10 @@ test('the figures match SQL over the raw cases, for the team and for me, with th
   const team = await kalle.get('/reports?period=custom&from=2025-03-01&to=2025-03-31&resp=any');
   assert.is(figure(team.body, 'in').now, '5');
   assert.is(figure(team.body, 'in').change, '+4', 'one case came in the month before');
+  // dates changed in the date fields make a range of their own, whatever the period list says
+  const typed = await kalle.get('/reports?period=this_month&from=2025-03-01&to=2025-03-31&resp=any');
+  assert.is(figure(typed.body, 'in').now, '5');
+  assert.match(typed.body, '<option value="custom" selected>');
   // a filter changes the figures
   const acme = await kalle.get('/reports?period=custom&from=2025-03-01&to=2025-03-31&resp=any&customer=K1001');
   assert.is(figure(acme.body, 'in').now, '3');

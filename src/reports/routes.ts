@@ -33,7 +33,16 @@ export async function registerReportRoutes(app: FastifyInstance): Promise<void> 
     const user = currentUser(request);
     const kind = periodKinds.find((k) => k === (q.period || 'this_month'));
     if (!kind) return { ok: false, error: 'reports.error.bad_period' };
-    const resolved = resolvePeriod(kind, todayIn(config.timeZone), { from: q.from, to: q.to });
+    const today = todayIn(config.timeZone);
+    let resolved = resolvePeriod(kind, today, { from: q.from, to: q.to });
+    // The date fields show the chosen period's days; days changed there make a range of their own
+    // (a form without JavaScript cannot switch the period list to "Dates below" by itself).
+    if (resolved.ok && kind !== 'custom' && (q.from || q.to)) {
+      const named = resolved.period;
+      const from = q.from || named.from;
+      const to = q.to || named.to;
+      if (from !== named.from || to !== named.to) resolved = resolvePeriod('custom', today, { from, to });
+    }
     if (!resolved.ok) return { ok: false, error: resolved.error };
     const id = (text: string | undefined) => (text ? parseId(text) : null);
     const type = id(q.type);
