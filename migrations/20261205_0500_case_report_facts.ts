@@ -9,14 +9,14 @@ import { type Kysely, sql } from 'kysely';
 // The day of a fact is taken at query time in the configured time zone (config.timeZone), which
 // the database does not know; so the facts hold instants, not days.
 
-// The first staff reply sent to the customer of each case in `ids` (a select of case_id), read
+// The first staff reply to the customer (not one only saved) of each case in `ids` (a select of case_id), read
 // afresh on the thread_entries_case_id index: an inserted, changed or deleted reply is all the same.
 const refreshFirstResponse = (ids: string) => `
     update case_report_facts f set first_response_at = r.at
     from (
       select i.case_id, (
         select min(t.created_at) from thread_entries t
-        where t.case_id = i.case_id and t.side = 'staff' and t.delivery = 'to_send'
+        where t.case_id = i.case_id and t.side = 'staff' and t.delivery <> 'saved'
       ) as at
       from (select distinct case_id from (${ids}) x) i
     ) r
@@ -26,7 +26,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql
     .raw(`
     -- One row per case with what the reports count and filter by. first_response_at: the first
-    -- staff reply sent to the customer (thread_entries side staff, delivery to_send); closed_at as
+    -- staff reply to the customer (thread_entries side staff, delivery to_send, or none as the
+    -- synthetic seed writes them; a saved reply is stored, not sent); closed_at as
     -- the case holds it (a reopened case has none, so it counts as closed on its last closure).
     create table case_report_facts (
       case_id integer primary key references cases (id) on delete cascade,
@@ -83,13 +84,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create function thread_entries_report_facts() returns trigger language plpgsql as $$
     begin
       if tg_op = 'INSERT' then
-        ${refreshFirstResponse("select case_id from new_rows where side = 'staff' and delivery = 'to_send'")};
+        ${refreshFirstResponse("select case_id from new_rows where side = 'staff' and delivery <> 'saved'")};
       elsif tg_op = 'UPDATE' then
         ${refreshFirstResponse(
           "select case_id from new_rows where side = 'staff' union all select case_id from old_rows where side = 'staff'",
         )};
       else
-        ${refreshFirstResponse("select case_id from old_rows where side = 'staff' and delivery = 'to_send'")};
+        ${refreshFirstResponse("select case_id from old_rows where side = 'staff' and delivery <> 'saved'")};
       end if;
       return null;
     end $$;
@@ -113,7 +114,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       from cases c
       left join (
         select case_id, min(created_at) as at from thread_entries
-        where side = 'staff' and delivery = 'to_send' group by case_id
+        where side = 'staff' and delivery <> 'saved' group by case_id
       ) r on r.case_id = c.id;
     end $$;
 

@@ -196,7 +196,7 @@ async function independently(from: string, to: string, responsibleId: number | n
       (select count(*)::integer from cases c where (c.created_at at time zone ${tz})::date between ${from} and ${to} and ${who}) as in,
       (select count(*)::integer from cases c where (c.closed_at at time zone ${tz})::date between ${from} and ${to} and ${who}) as closed,
       (select percentile_cont(0.5) within group (order by extract(epoch from (
-          (select min(t.created_at) from thread_entries t where t.case_id = c.id and t.side = 'staff' and t.delivery = 'to_send')
+          (select min(t.created_at) from thread_entries t where t.case_id = c.id and t.side = 'staff' and t.delivery <> 'saved')
           - c.created_at)) / 3600)
        from cases c where (c.created_at at time zone ${tz})::date between ${from} and ${to} and ${who}) as fr,
       (select percentile_cont(0.5) within group (order by extract(epoch from (c.closed_at - c.created_at)) / 3600)
