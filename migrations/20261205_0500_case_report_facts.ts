@@ -39,6 +39,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       created_at timestamptz not null,
       closed_at timestamptz,
       first_response_at timestamptz,
+      -- the service level the case runs by, and whether any of its deadlines was ever missed
+      -- (a case_events row of kind sla_breached)
+      sla_policy_id integer,
+      sla_breached boolean not null default false,
       -- the times the percentiles sort, worked out once per write rather than per row read
       first_response_hours real generated always as (extract(epoch from (first_response_at - created_at)) / 3600) stored,
       resolution_hours real generated always as (extract(epoch from (closed_at - created_at)) / 3600) stored
@@ -46,7 +50,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     -- cases in per day and the period's response times: a range of created_at (the covering
     -- columns let the filters and the times come from the index alone)
     create index case_report_facts_created on case_report_facts (created_at)
-      include (customer_id, case_type_id, priority_id, responsible_id, source, first_response_hours);
+      include (customer_id, case_type_id, priority_id, responsible_id, source, first_response_hours, sla_policy_id, sla_breached);
     -- cases closed per day and resolution times: a range of closed_at
     create index case_report_facts_closed on case_report_facts (closed_at)
       include (customer_id, case_type_id, priority_id, responsible_id, resolution_hours) where closed_at is not null;
@@ -59,19 +63,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       -- rebuild) gets its row at its next change rather than staying missing. Most updates
       -- (activity, search vector, title) change nothing here and write nothing.
       insert into case_report_facts
-        (case_id, customer_id, case_type_id, priority_id, responsible_id, source, created_at, closed_at)
-      select id, customer_id, case_type_id, priority_id, responsible_id, source, created_at, closed_at
+        (case_id, customer_id, case_type_id, priority_id, responsible_id, source, created_at, closed_at, sla_policy_id)
+      select id, customer_id, case_type_id, priority_id, responsible_id, source, created_at, closed_at, sla_policy_id
       from new_rows
       order by id
       on conflict (case_id) do update set
         customer_id = excluded.customer_id, case_type_id = excluded.case_type_id,
         priority_id = excluded.priority_id, responsible_id = excluded.responsible_id, source = excluded.source,
-        created_at = excluded.created_at, closed_at = excluded.closed_at
+        created_at = excluded.created_at, closed_at = excluded.closed_at, sla_policy_id = excluded.sla_policy_id
       where (case_report_facts.customer_id, case_report_facts.case_type_id, case_report_facts.priority_id,
           case_report_facts.responsible_id, case_report_facts.source, case_report_facts.created_at,
-          case_report_facts.closed_at)
+          case_report_facts.closed_at, case_report_facts.sla_policy_id)
         is distinct from (excluded.customer_id, excluded.case_type_id, excluded.priority_id,
-          excluded.responsible_id, excluded.source, excluded.created_at, excluded.closed_at);
+          excluded.responsible_id, excluded.source, excluded.created_at, excluded.closed_at, excluded.sla_policy_id);
       return null;
     end $$;
     comment on function cases_report_facts() is
@@ -101,16 +105,30 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create trigger thread_entries_report_facts_delete after delete on thread_entries
       referencing old table as old_rows for each statement execute function thread_entries_report_facts();
 
+    -- A missed deadline marks the case for good (the SLA compliance figure).
+    create function case_events_report_facts() returns trigger language plpgsql as $$
+    begin
+      update case_report_facts f set sla_breached = true
+      from (select distinct case_id from new_rows where kind = 'sla_breached') b
+      where f.case_id = b.case_id and not f.sla_breached;
+      return null;
+    end $$;
+    create trigger case_events_report_facts_insert after insert on case_events
+      referencing new table as new_rows for each statement execute function case_events_report_facts();
+
     -- Builds every fact afresh, set-wise: here, and after writers that bypass triggers (the
     -- synthetic seed inserts with session_replication_role = replica).
     create function case_report_facts_rebuild() returns void language plpgsql as $$
     begin
       lock table cases in share mode;
       lock table thread_entries in share mode;
+      lock table case_events in share mode;
       delete from case_report_facts;
       insert into case_report_facts
-        (case_id, customer_id, case_type_id, priority_id, responsible_id, source, created_at, closed_at, first_response_at)
-      select c.id, c.customer_id, c.case_type_id, c.priority_id, c.responsible_id, c.source, c.created_at, c.closed_at, r.at
+        (case_id, customer_id, case_type_id, priority_id, responsible_id, source, created_at, closed_at,
+         first_response_at, sla_policy_id, sla_breached)
+      select c.id, c.customer_id, c.case_type_id, c.priority_id, c.responsible_id, c.source, c.created_at, c.closed_at,
+        r.at, c.sla_policy_id, exists (select from case_events e where e.case_id = c.id and e.kind = 'sla_breached')
       from cases c
       left join (
         select case_id, min(created_at) as at from thread_entries

@@ -1144,6 +1144,7 @@ export const en = {
   'reports.figure.first_response_p90': 'First response, 90th percentile (hours)',
   'reports.figure.resolution_median': 'Resolution, median (hours)',
   'reports.figure.resolution_p90': 'Resolution, 90th percentile (hours)',
+  'reports.figure.sla_met': 'Service level met (%)',
   'reports.figure.open_now': 'Open cases now',
   'reports.hours_note':
     'Times are calendar hours from the case being created: to the first reply sent to the customer, and to its closing.',
@@ -1173,6 +1174,11 @@ export const en = {
   'reports.error.too_long': 'A period can be at most three years long.',
   'reports.error.bad_period': 'Choose a period from the list.',
   'reports.error.bad_filter': 'Choose the filters from the lists.',
+  'reports.chart.sla': 'Service levels (SLA)',
+  'reports.sla.with': 'Cases in with a service level',
+  'reports.sla.met': 'Met every deadline',
+  'reports.sla.breached': 'Missed a deadline',
+  'reports.sla.met_percent': 'Met, per cent',
   'reports.error.no_customer': 'There is no customer with that number.',
 } as const;
 export type MessageKey = keyof typeof en;

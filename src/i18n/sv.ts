@@ -1148,6 +1148,7 @@ export const sv: Record<MessageKey, string> = {
   'reports.figure.first_response_p90': 'Första svar, 90:e percentilen (timmar)',
   'reports.figure.resolution_median': 'Lösningstid, median (timmar)',
   'reports.figure.resolution_p90': 'Lösningstid, 90:e percentilen (timmar)',
+  'reports.figure.sla_met': 'Servicenivå hållen (%)',
   'reports.figure.open_now': 'Öppna ärenden nu',
   'reports.hours_note':
     'Tiderna är kalendertimmar från att ärendet skapades: till första svaret som skickades till kunden, och till att det avslutades.',
@@ -1177,5 +1178,10 @@ export const sv: Record<MessageKey, string> = {
   'reports.error.too_long': 'En period kan vara högst tre år lång.',
   'reports.error.bad_period': 'Välj en period i listan.',
   'reports.error.bad_filter': 'Välj filtren i listorna.',
+  'reports.chart.sla': 'Servicenivåer (SLA)',
+  'reports.sla.with': 'Inkomna ärenden med servicenivå',
+  'reports.sla.met': 'Höll alla tidsgränser',
+  'reports.sla.breached': 'Missade en tidsgräns',
+  'reports.sla.met_percent': 'Höll, procent',
   'reports.error.no_customer': 'Det finns ingen kund med det numret.',
 };

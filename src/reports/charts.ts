@@ -5,7 +5,7 @@ import type { Report, ReportFilter } from './queries.ts';
 // download show, so they cannot disagree) and the geometry of its server-rendered SVG. SVG made
 // here and drawn by Eta needs no chart library in the browser and prints as it shows.
 
-export const chartIds = ['volume', 'backlog', 'times', 'channels', 'customers', 'workload', 'kontroll'] as const;
+export const chartIds = ['volume', 'backlog', 'times', 'sla', 'channels', 'customers', 'workload', 'kontroll'] as const;
 export type ChartId = (typeof chartIds)[number];
 
 type Translate = (key: string, values?: Record<string, unknown>) => string;
@@ -117,6 +117,17 @@ export function chartTables(report: Report, t: Translate): Record<ChartId, Chart
         [t('reports.figure.resolution_p90'), s.resolutionP90, p.resolutionP90],
       ],
     },
+    sla: {
+      id: 'sla',
+      title: t('reports.chart.sla'),
+      columns: [t('reports.col.measure'), t('reports.col.period'), t('reports.col.previous')],
+      rows: [
+        [t('reports.sla.with'), s.withSla, p.withSla],
+        [t('reports.sla.met'), s.withSla - s.slaBreached, p.withSla - p.slaBreached],
+        [t('reports.sla.breached'), s.slaBreached, p.slaBreached],
+        [t('reports.sla.met_percent'), slaMetPercent(s), slaMetPercent(p)],
+      ],
+    },
     channels: {
       id: 'channels',
       title: t('reports.chart.channels'),
@@ -147,6 +158,10 @@ export function chartTables(report: Report, t: Translate): Record<ChartId, Chart
     },
   };
 }
+
+// The share of the cases under a service level that met every deadline, in whole percent.
+export const slaMetPercent = (s: { withSla: number; slaBreached: number }) =>
+  s.withSla ? Math.round((100 * (s.withSla - s.slaBreached)) / s.withSla) : null;
 
 // A CSV cell: quoted when it holds a separator, quote or line break, and a text that a spreadsheet
 // would run as a formula (= + - @, tab, carriage return first) prefixed with ' so it stays text.

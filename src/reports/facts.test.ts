@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { applyCaseEvent } from '../cases/case-events.ts';
+import { applyCaseEvent, recordCaseEvent } from '../cases/case-events.ts';
 import { createCase, type NewCaseInput, updateCaseHeader } from '../cases/cases.ts';
 import { statusOfKind } from '../cases/statuses.ts';
 import type { Config } from '../config.ts';
@@ -11,7 +11,7 @@ import { seedSyntheticData } from '../demo/synthetic-data.ts';
 import { seedUser, testConfig } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { receiveMail, testMail } from '../test-support/inbound.ts';
-import { seedAcme } from '../test-support/seeds.ts';
+import { seedAcme, seedAllHoursPolicy } from '../test-support/seeds.ts';
 import { addStaffReply } from '../threads/threads.ts';
 import { rebuildReportFacts } from './facts.ts';
 
@@ -30,13 +30,15 @@ const ctx = {} as {
 async function keptAndRecomputed(db: Db) {
   const { rows: kept } = await sql`
     select case_id, customer_id, case_type_id, priority_id, responsible_id, source,
-      created_at, closed_at, first_response_at
+      created_at, closed_at, first_response_at, sla_policy_id, sla_breached
     from case_report_facts order by case_id`.execute(db);
   const { rows: recomputed } = await sql`
     select c.id as case_id, c.customer_id, c.case_type_id, c.priority_id, c.responsible_id, c.source::text,
       c.created_at, c.closed_at,
       (select min(t.created_at) from thread_entries t
-       where t.case_id = c.id and t.side = 'staff' and t.delivery <> 'saved') as first_response_at
+       where t.case_id = c.id and t.side = 'staff' and t.delivery <> 'saved') as first_response_at,
+      c.sla_policy_id,
+      exists (select from case_events e where e.case_id = c.id and e.kind = 'sla_breached') as sla_breached
     from cases c order by c.id`.execute(db);
   return { kept, recomputed };
 }
@@ -140,6 +142,19 @@ test('after creating, replying, closing, reopening, re-assigning and mail', asyn
   // a reply taken back (deleted) leaves no first response
   await ctx.db.deleteFrom('thread_entries').where('case_id', '=', a.id).where('side', '=', 'staff').execute();
   await expectEqual('the reply deleted');
+
+  // a case under a service level, and its deadline missed
+  await seedAllHoursPolicy(ctx.db);
+  const timed = await createCase(ctx.db, newCase(), ctx.kalle);
+  await expectEqual('a case under a service level');
+  const policy = await ctx.db
+    .selectFrom('case_report_facts')
+    .select('sla_policy_id')
+    .where('case_id', '=', timed.id)
+    .executeTakeFirstOrThrow();
+  assert.ok(policy.sla_policy_id, 'the case runs by the policy');
+  await recordCaseEvent(ctx.db, timed.id, 'sla_breached', null, { new_value: 'first_response' });
+  await expectEqual('its deadline missed');
 
   // a case written with triggers off (a bulk load) gets its row at its next change
   const loaded = await createCase(ctx.db, newCase(), ctx.kalle);

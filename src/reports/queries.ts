@@ -21,6 +21,9 @@ export type Summary = {
   firstResponseP90: number | null;
   resolutionMedian: number | null;
   resolutionP90: number | null;
+  // cases in that run by a service level, and those of them that missed a deadline
+  withSla: number;
+  slaBreached: number;
 };
 
 export type Bucket = { start: string; end: string; casesIn: number; casesClosed: number; backlog: number };
@@ -57,11 +60,20 @@ async function summarize(db: Db, period: Period, timeZone: string, filter: Repor
   const end = dayStart(addDays(period.to, 1), timeZone);
   const where = filterSql(filter);
   // one sort per percentile pair (percentile_cont over an array of fractions)
-  const { rows } = await sql<{ casesIn: number; fr: number[] | null; casesClosed: number; res: number[] | null }>`
-    select i."casesIn", i.fr, c."casesClosed", c.res
+  const { rows } = await sql<{
+    casesIn: number;
+    fr: number[] | null;
+    withSla: number;
+    slaBreached: number;
+    casesClosed: number;
+    res: number[] | null;
+  }>`
+    select i."casesIn", i.fr, i."withSla", i."slaBreached", c."casesClosed", c.res
     from (
       select count(*)::integer as "casesIn",
-        percentile_cont(array[0.5, 0.9]) within group (order by f.first_response_hours) as fr
+        percentile_cont(array[0.5, 0.9]) within group (order by f.first_response_hours) as fr,
+        count(*) filter (where f.sla_policy_id is not null)::integer as "withSla",
+        count(*) filter (where f.sla_policy_id is not null and f.sla_breached)::integer as "slaBreached"
       from case_report_facts f
       where f.created_at >= ${start} and f.created_at < ${end} and ${where}
     ) i, (
@@ -80,6 +92,8 @@ async function summarize(db: Db, period: Period, timeZone: string, filter: Repor
     firstResponseP90: round(row?.fr?.[1]),
     resolutionMedian: round(row?.res?.[0]),
     resolutionP90: round(row?.res?.[1]),
+    withSla: row?.withSla ?? 0,
+    slaBreached: row?.slaBreached ?? 0,
   };
 }
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { applyCaseEvent } from '../cases/case-events.ts';
+import { applyCaseEvent, recordCaseEvent } from '../cases/case-events.ts';
 import { createCase, type NewCaseInput } from '../cases/cases.ts';
 import { filterToQuery, parseOverviewFilter } from '../cases/overview.ts';
 import { statusOfKind } from '../cases/statuses.ts';
@@ -10,11 +10,12 @@ import type { Config } from '../config.ts';
 import { createCustomer } from '../customers/customers.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
+import { todayIn } from '../i18n/i18n.ts';
 import { runKontroll } from '../kontroll/kontroll.ts';
 import { buildTestApp, seedUser, TestClient, testConfig } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { receiveMail, testMail } from '../test-support/inbound.ts';
-import { seedAcme } from '../test-support/seeds.ts';
+import { seedAcme, seedAllHoursPolicy } from '../test-support/seeds.ts';
 import { addStaffReply } from '../threads/threads.ts';
 import { csvCell } from './charts.ts';
 import { addDays, previousPeriod, resolvePeriod } from './period.ts';
@@ -360,12 +361,39 @@ test("Kontroll's effect: reminded, answered after the reminder, closed without a
   ]);
 });
 
+test('the service-level figure: the share of cases under a policy that met every deadline, as the raw rows say', async () => {
+  await seedAllHoursPolicy(ctx.db);
+  const breached = await createCase(ctx.db, newCase(), ctx.kalle);
+  await createCase(ctx.db, newCase(), ctx.kalle);
+  await createCase(ctx.db, newCase(), ctx.kalle);
+  await recordCaseEvent(ctx.db, breached.id, 'sla_breached', null, { new_value: 'first_response' });
+  const week = resolvePeriod('this_week', todayIn(ctx.config.timeZone));
+  assert.ok(week.ok);
+  const tz = ctx.config.timeZone;
+  const { rows } = await sql<{ with: number; met: number }>`
+    select count(*)::integer as with,
+      count(*) filter (where not exists (
+        select from case_events e where e.case_id = c.id and e.kind = 'sla_breached'))::integer as met
+    from cases c
+    where c.sla_policy_id is not null and c.responsible_id = ${ctx.kalle.id}
+      and (c.created_at at time zone ${tz})::date between ${week.period.from} and ${week.period.to}`.execute(ctx.db);
+  const raw = rows[0] as { with: number; met: number };
+  assert.equal(raw, { with: 3, met: 2 });
+  const kalle = new TestClient(ctx.app);
+  await kalle.login('KALLE');
+  const page = await kalle.get('/reports?period=this_week');
+  assert.is(figure(page.body, 'sla_met').now, String(Math.round((100 * raw.met) / raw.with)));
+  const csv = (await kalle.get('/reports/sla.csv?period=this_week')).body.replace(/^\uFEFF/, '').split('\r\n');
+  assert.is(csv[1], `Cases in with a service level,${raw.with},0`);
+  assert.is(csv[3], `Missed a deadline,${raw.with - raw.met},0`);
+});
+
 test('each chart downloads as CSV with the same query, formulas kept as text', async () => {
   const kalle = new TestClient(ctx.app);
   await kalle.login('KALLE');
   const q = '?period=custom&from=2025-03-01&to=2025-03-31&resp=any';
   const page = await kalle.get(`/reports${q}`);
-  for (const chart of ['volume', 'backlog', 'times', 'channels', 'customers', 'workload', 'kontroll']) {
+  for (const chart of ['volume', 'backlog', 'times', 'sla', 'channels', 'customers', 'workload', 'kontroll']) {
     assert.ok(page.body.includes(`href="/reports/${chart}.csv${q.replaceAll('&', '&amp;')}"`), `${chart}: a link`);
     const res = await kalle.get(`/reports/${chart}.csv${q}`);
     assert.is(res.statusCode, 200, chart);
