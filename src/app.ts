@@ -35,6 +35,7 @@ import type { MailSender } from './mail/outbound/sender.ts';
 import { countUnread } from './notifications/notifications.ts';
 import { registerNotificationRoutes } from './notifications/routes.ts';
 import { registerPresenceRoutes } from './presence/routes.ts';
+import { registerReportRoutes } from './reports/routes.ts';
 import { registerShortcutRoutes } from './shortcuts/routes.ts';
 import { registerThreadRoutes } from './threads/routes.ts';
 import { registerSendRoutes } from './threads/send-routes.ts';
@@ -253,6 +254,7 @@ export async function buildApp(
   await app.register(registerReadMailRoutes);
   await app.register(registerKontrollRoutes);
   await app.register(registerApprovalRoutes);
+  await app.register(registerReportRoutes);
   await app.register(registerWorkOrderRoutes);
   await app.register(registerAdminRoutes, { prefix: '/admin' });
   return app;

@@ -20,11 +20,33 @@ export type OverviewFilter = {
   // service levels: past the warning point (amber and red), or past the deadline (red)
   sla: 'at_risk' | 'breached' | null;
   created: 'today' | null;
+  // the cases created, or closed, on these days in the configured zone (a report's bar, src/reports)
+  dayRange?: DayRange | null;
   q: string;
   sort: SortKey;
   dir: 'asc' | 'desc';
   page: number;
 };
+
+export type DayRange = { on: 'created' | 'closed'; from: string; to: string };
+
+// created_in=2026-03-02..2026-03-08 (or closed_in=): two real days in order, else no range.
+function parseDayRange(query: Record<string, unknown>): DayRange | null {
+  for (const on of ['created', 'closed'] as const) {
+    const value = query[`${on}_in`];
+    if (typeof value !== 'string') continue;
+    const match = /^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$/.exec(value);
+    if (!match) return null;
+    const [, from = '', to = ''] = match;
+    const real = (d: string) => new Date(`${d}T00:00:00Z`).toISOString().slice(0, 10) === d;
+    try {
+      return real(from) && real(to) && from <= to ? { on, from, to } : null;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
 
 export const sortKeys = [
   'relevance',
@@ -67,9 +89,23 @@ const oneOf = <T extends string>(list: readonly T[], value: unknown): T | undefi
 // The overview's query string: each filter field once, as text (parseQuery); unknown fields go.
 export const overviewQuerySchema = z.object(
   Object.fromEntries(
-    ['resp', 'kind', 'status', 'type', 'prio', 'customer', 'due', 'sla', 'created', 'q', 'sort', 'dir', 'page'].map(
-      (key) => [key, queryText],
-    ),
+    [
+      'resp',
+      'kind',
+      'status',
+      'type',
+      'prio',
+      'customer',
+      'due',
+      'sla',
+      'created',
+      'created_in',
+      'closed_in',
+      'q',
+      'sort',
+      'dir',
+      'page',
+    ].map((key) => [key, queryText]),
   ),
 );
 
@@ -85,7 +121,9 @@ export function parseOverviewFilter(query: Record<string, unknown>): OverviewFil
   const chosen = oneOf(sortKeys, query.sort);
   // relevance means nothing without search words
   const sort = chosen && (chosen !== 'relevance' || q) ? chosen : defaultSort(kind, q);
+  const dayRange = parseDayRange(query);
   return {
+    ...(dayRange ? { dayRange } : {}),
     resp,
     kind,
     status: positiveInt(query.status),
@@ -127,6 +165,7 @@ export function filterToQuery(filter: OverviewFilter, overrides: Partial<Overvie
   if (f.due) params.set('due', f.due);
   if (f.sla) params.set('sla', f.sla);
   if (f.created) params.set('created', f.created);
+  if (f.dayRange) params.set(`${f.dayRange.on}_in`, `${f.dayRange.from}..${f.dayRange.to}`);
   if (f.q) params.set('q', f.q);
   if (f.sort !== defaultSort(f.kind, f.q)) params.set('sort', f.sort);
   if (f.dir !== defaultDirection(f.sort)) params.set('dir', f.dir);
@@ -279,6 +318,13 @@ function applyFilter(
     q = q.where('c.due_date', '>=', today).where('c.due_date', '<', sql<string>`${today}::date + 7`);
   }
   if (filter.created === 'today') q = q.where('c.created_at', '>=', startOfDay(day));
+  if (filter.dayRange) {
+    const { on, from, to } = filter.dayRange;
+    const column = on === 'created' ? 'c.created_at' : 'c.closed_at';
+    q = q
+      .where(column, '>=', sql<Date>`(${from}::date::timestamp at time zone ${day.timeZone})`)
+      .where(column, '<', sql<Date>`((${to}::date + 1)::timestamp at time zone ${day.timeZone})`);
+  }
   // on the partial indexes cases_sla_warn / cases_sla_due; a finished case has no running deadline
   if (filter.sla === 'at_risk') q = q.where('c.sla_warn_at', '<=', new Date());
   if (filter.sla === 'breached') q = q.where('c.sla_due_at', '<=', new Date());

@@ -3,6 +3,7 @@ import { clockColumns } from '../cases/case-clock.ts';
 import { rebuildTileCounts } from '../cases/tile-counts.ts';
 import type { Db } from '../db/database.ts';
 import type { Database, StatusKind } from '../db/schema.ts';
+import { rebuildReportFacts } from '../reports/facts.ts';
 import { replaySla } from '../service-levels/clock.ts';
 import { swedishHolidayDates } from '../service-levels/holidays.ts';
 import { createCalendar, createPolicy } from '../service-levels/policies.ts';
@@ -105,6 +106,8 @@ export async function seedSyntheticData(db: Db, options: SyntheticOptions): Prom
 
   // The load wrote with triggers off, so the overview's tile counters are counted here once.
   await rebuildTileCounts(db);
+  // and the reports' per-case facts built once, set-wise
+  await rebuildReportFacts(db);
   options.log?.('vacuum and analyze');
   // Visibility map and hint bits set once now rather than by the first readers, and fresh
   // statistics so the planner knows that ~3% of the cases are unfinished.

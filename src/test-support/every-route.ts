@@ -296,6 +296,7 @@ export async function realParams(db: Db): Promise<(route: AppRoute) => Record<st
     if (name === 'token') return values.image;
     if (name === 'version') return '1';
     if (name === 'dayId') return values.closedDay;
+    if (name === 'chart') return 'volume.csv';
     const byPrefix: [string, string][] = [
       ['/cases/:number/documents/', values.anyCaseDocument],
       ['/cases/views/', values.view],

@@ -255,6 +255,8 @@ async function sampleUrls(): Promise<Record<string, string[]>> {
     '/mail/read/runs/:id': [`/mail/read/runs/${mailRead.id}`],
     '/kontroll': ['/kontroll'],
     '/kontroll/runs/:id': [`/kontroll/runs/${run.id}`],
+    '/reports': ['/reports', '/reports?period=this_year&resp=any'],
+    '/reports/:chart': ['/reports/volume.csv?resp=any', '/reports/kontroll.csv'],
     '/projects': ['/projects'],
     '/projects/new': ['/projects/new'],
     '/projects/:number': ['/projects/P-T1'],
