@@ -67,7 +67,7 @@ export async function registerBulkRoutes(app: FastifyInstance): Promise<void> {
 
   // What the action sets: the field's value as picked, the closed status to close with, or the
   // case (by its number) the others are merged into.
-  const valueOf = async (data: z.output<typeof bulkSchema>): Promise<string> => {
+  const actionValue = async (data: z.output<typeof bulkSchema>): Promise<string> => {
     if (data.action === 'close') {
       const closing = await findClosingStatusId(db);
       if (!closing) throw new FormError({ action: 'bulk.no_closed_status' });
@@ -85,7 +85,7 @@ export async function registerBulkRoutes(app: FastifyInstance): Promise<void> {
     const form = parseForm(bulkSchema, request.body);
     if (!form.ok) throw new FormError(form.errors);
     const { action, message } = form.data;
-    const value = await valueOf(form.data);
+    const value = await actionValue(form.data);
     if (!form.data.case.length) throw new FormError({ case: 'bulk.none' });
     if (form.data.case.length > bulkLimit) throw new FormError({ case: 'bulk.too_many' });
     if (!form.data.case.every((picked) => pickedCase.test(picked))) throw new FormError({ case: 'errors.invalid' });
