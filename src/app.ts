@@ -21,6 +21,7 @@ import { registerInternalNoteRoutes } from './cases/internal-routes.ts';
 import { registerMergeRoutes } from './cases/merge-routes.ts';
 import { registerOverviewRoutes } from './cases/overview-routes.ts';
 import { registerCaseRoutes } from './cases/routes.ts';
+import { registerSplitRoutes } from './cases/split-routes.ts';
 import { type Config, fastifyTrustProxy } from './config.ts';
 import { registerCustomerPageRoutes } from './customers/page-routes.ts';
 import type { Db } from './db/database.ts';
@@ -247,6 +248,7 @@ export async function buildApp(
   await app.register(registerCaseLinkRoutes);
   await app.register(registerBulkRoutes);
   await app.register(registerMergeRoutes);
+  await app.register(registerSplitRoutes);
   await app.register(registerPresenceRoutes);
   await app.register(registerDraftRoutes);
   await app.register(registerNotificationRoutes);

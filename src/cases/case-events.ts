@@ -44,6 +44,8 @@ export const caseEventKinds = [
   'case_linked',
   'case_unlinked',
   'merged_in',
+  'split_off',
+  'split_from',
 ] as const satisfies readonly CaseEventKind[];
 
 export type CaseActor = { id: number } | null;

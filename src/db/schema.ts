@@ -40,7 +40,9 @@ export type CaseNoteKind =
   | 'sla_breached'
   | 'case_linked'
   | 'case_unlinked'
-  | 'merged_in';
+  | 'merged_in'
+  | 'split_off'
+  | 'split_from';
 
 export interface UsersTable {
   id: Generated<number>;

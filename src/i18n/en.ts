@@ -455,6 +455,21 @@ export const en = {
   'thread.undo_too_late': 'Too late to undo: the reply has already been sent.',
   'thread.draft_note': 'A reply you took back is in the box below, not sent.',
   'thread.draft_discarded': 'The reply you took back was discarded.',
+  // splitting a case (issue 18, part 5)
+  'split.menu': 'Split into a new case…',
+  'split.title': 'Split case {number}',
+  'split.explain':
+    'Tick the messages that belong to another matter: they move to a new case for the same customer, and the two cases are linked.',
+  'split.entries': 'Messages to move to the new case',
+  'split.new_title': 'Title of the new case',
+  'split.submit': 'Move to a new case',
+  'split.done': 'The chosen messages of {source} are now case {number}.',
+  'split.refused.none_chosen': 'Tick at least one message to move.',
+  'split.refused.all_chosen': 'Leave at least one message in the case; to move everything, change the case instead.',
+  'split.refused.not_in_case': 'A chosen message is no longer in this case; reload the page.',
+  'split.refused.merged': 'This case was merged into another case.',
+  'history.kind.split_off': 'Messages moved to a new case',
+  'history.kind.split_from': 'Split from case',
   // merging cases (issue 18, part 4)
   'merge.menu': 'Merge into another case…',
   'merge.title': 'Merge case {number} into another case',

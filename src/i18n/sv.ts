@@ -456,6 +456,21 @@ export const sv: Record<MessageKey, string> = {
   'thread.undo_too_late': 'För sent att ångra: svaret har redan skickats.',
   'thread.draft_note': 'Ett svar du tog tillbaka ligger i rutan nedan, inte skickat.',
   'thread.draft_discarded': 'Svaret du tog tillbaka har slängts.',
+  // dela upp ett ärende (issue 18, del 5)
+  'split.menu': 'Dela upp i ett nytt ärende…',
+  'split.title': 'Dela upp ärende {number}',
+  'split.explain':
+    'Markera meddelandena som gäller en annan sak: de flyttas till ett nytt ärende för samma kund, och de två ärendena länkas.',
+  'split.entries': 'Meddelanden att flytta till det nya ärendet',
+  'split.new_title': 'Rubrik för det nya ärendet',
+  'split.submit': 'Flytta till ett nytt ärende',
+  'split.done': 'De valda meddelandena i {source} är nu ärende {number}.',
+  'split.refused.none_chosen': 'Markera minst ett meddelande att flytta.',
+  'split.refused.all_chosen': 'Lämna minst ett meddelande kvar i ärendet; ändra ärendet i stället om allt ska flyttas.',
+  'split.refused.not_in_case': 'Ett valt meddelande finns inte längre i ärendet; ladda om sidan.',
+  'split.refused.merged': 'Ärendet har slagits ihop med ett annat ärende.',
+  'history.kind.split_off': 'Meddelanden flyttade till ett nytt ärende',
+  'history.kind.split_from': 'Uppdelat från ärende',
   // sammanslagning av ärenden (issue 18, del 4)
   'merge.menu': 'Slå ihop med ett annat ärende…',
   'merge.title': 'Slå ihop ärende {number} med ett annat ärende',

@@ -245,3 +245,20 @@ export async function moveThreadEntries(trx: Db, fromCaseId: number, toCaseId: n
     .where('case_id', '=', fromCaseId)
     .execute();
 }
+
+// A split (src/cases/split.ts) moves the chosen entries of a case's thread to the new case, each
+// remembering the case it was written in.
+export async function moveChosenThreadEntries(
+  trx: Db,
+  fromCaseId: number,
+  toCaseId: number,
+  entryIds: string[],
+): Promise<void> {
+  if (!entryIds.length) return;
+  await trx
+    .updateTable('thread_entries')
+    .set({ case_id: toCaseId, moved_from_case_id: sql`coalesce(moved_from_case_id, ${fromCaseId})` })
+    .where('case_id', '=', fromCaseId)
+    .where('id', 'in', entryIds)
+    .execute();
+}

@@ -228,6 +228,7 @@ async function sampleUrls(): Promise<Record<string, string[]>> {
     '/cases/new': ['/cases/new'],
     '/cases/bulk-changes': ['/cases/bulk-changes'],
     '/cases/:number/merge': [`/cases/${n}/merge`],
+    '/cases/:number/split': [`/cases/${n}/split`],
     '/cases/:number': [`/cases/${n}`],
     '/cases/:number/thread/:entryId/mail': [
       `/cases/${n}/thread/${reply.id}/mail`,

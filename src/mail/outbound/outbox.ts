@@ -320,3 +320,9 @@ export async function markBounced(db: Db, messageId: string, reason: string): Pr
 export async function moveCaseOutbox(db: Db, fromCaseId: number, toCaseId: number): Promise<void> {
   await db.updateTable('outbox').set({ case_id: toCaseId }).where('case_id', '=', fromCaseId).execute();
 }
+
+// The mails of replies a split moved to a new case go with them (as moveCaseOutbox for a merge).
+export async function moveOutboxOfEntries(db: Db, toCaseId: number, entryIds: string[]): Promise<void> {
+  if (!entryIds.length) return;
+  await db.updateTable('outbox').set({ case_id: toCaseId }).where('thread_entry_id', 'in', entryIds).execute();
+}
