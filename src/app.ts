@@ -31,6 +31,7 @@ import { registerInlineImageRoutes } from './documents/image-routes.ts';
 import { registerDocumentRoutes } from './documents/routes.ts';
 import { registerDraftRoutes } from './drafts/routes.ts';
 import { registerKontrollRoutes } from './kontroll/routes.ts';
+import { registerLiveRoutes } from './live/routes.ts';
 import { registerReadMailRoutes } from './mail/inbound/read-routes.ts';
 import type { MailSender } from './mail/outbound/sender.ts';
 import { countUnread } from './notifications/notifications.ts';
@@ -249,6 +250,7 @@ export async function buildApp(
   await app.register(registerBulkRoutes);
   await app.register(registerMergeRoutes);
   await app.register(registerSplitRoutes);
+  await app.register(registerLiveRoutes);
   await app.register(registerPresenceRoutes);
   await app.register(registerDraftRoutes);
   await app.register(registerNotificationRoutes);

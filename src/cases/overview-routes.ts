@@ -21,6 +21,7 @@ import {
   parseOverviewFilter,
   saveView,
   slaAtRiskShownUpTo,
+  type TileKey,
   tileQuery,
 } from './overview.ts';
 import { findCaseRef, loadCaseFormOptions } from './queries.ts';
@@ -91,7 +92,7 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     request: FastifyRequest,
     reply: FastifyReply,
     caseId: number,
-    extra: { message?: string; error?: string; status?: number },
+    extra: { message?: string; error?: string; status?: number; live?: { activeTile: TileKey | null } },
   ) => {
     const user = currentUser(request);
     const today = day();
@@ -99,12 +100,13 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
     if (!row) throw notFound();
     const [badge] = await slaBadgesOf(db, [row]);
     // the row carries its values only (public/row-pickers.js builds its pickers from the page)
-    return reply.code(extra.status ?? 200).view('cases/index/_row-update', {
+    // a live update (public/live.js) brings no message, and keeps the page's active tile
+    return reply.code(extra.status ?? 200).view(extra.live ? 'cases/index/_row-live' : 'cases/index/_row-update', {
       row: { ...row, sla_badge: badge ?? null },
       tiles,
       slaAtRiskShownUpTo,
       tileQuery,
-      activeTile: null,
+      activeTile: extra.live?.activeTile ?? null,
       today: today.today,
       ...extra,
       filterToQuery,
@@ -154,6 +156,30 @@ export async function registerOverviewRoutes(app: FastifyInstance): Promise<void
         withoutEditors: true,
       },
     );
+  });
+
+  // Live updates (src/live/, public/live.js): a changed case's row as stored now, with the tiles
+  // out of band; or the tiles alone, when the changed cases are not on the page. The page's own
+  // query comes along, so its active tile stays marked.
+  const liveTile = (request: FastifyRequest) => ({
+    activeTile: activeTile(parseOverviewFilter(parseQuery(overviewQuerySchema, request.query))),
+  });
+  app.get<{ Params: { number: string } }>('/cases/:number/row', async (request, reply) => {
+    const kase = await findCaseRef(db, request.params.number);
+    if (!kase) throw notFound();
+    reply.header('Cache-Control', 'no-store');
+    return renderRow(request, reply, kase.id, { live: liveTile(request) });
+  });
+  app.get('/cases/tiles', async (request, reply) => {
+    const today = day();
+    const counts = await loadOverviewCountsKept(db, currentUser(request), today, { page: false });
+    reply.header('Cache-Control', 'no-store');
+    return reply.view('cases/index/_tiles', {
+      tiles: counts.tiles,
+      slaAtRiskShownUpTo,
+      tileQuery,
+      activeTile: liveTile(request).activeTile,
+    });
   });
 
   app.get('/cases/pickers/responsible', async (request, reply) => {

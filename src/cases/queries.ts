@@ -211,3 +211,16 @@ export async function listCaseEvents(db: Db, caseId: number) {
     (field !== null && value !== null && names.get(`${field}:${value}`)) || value;
   return events.map((e) => ({ ...e, old_value: named(e.field, e.old_value), new_value: named(e.field, e.new_value) }));
 }
+
+// The cases whose row changed after `since` (every change moves last_activity_at), newest first,
+// at most `limit`: what a live page that lost its stream for a while catches up on (src/live/).
+export async function listCasesChangedSince(db: Db, since: Date, limit: number): Promise<number[]> {
+  const rows = await db
+    .selectFrom('cases')
+    .select('id')
+    .where('last_activity_at', '>', since)
+    .orderBy('last_activity_at', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.id);
+}

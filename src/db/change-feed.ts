@@ -7,6 +7,10 @@ import pg from 'pg';
 // every request. While the listening connection is down nothing may be cached: `connected` is
 // false from the moment it fails until it listens again, and every listener hears '*' then.
 export const changeChannel = 'casedesk_change';
+// Which cases and whose bells changed (migration 20261205_0200_live_notify), for the live pages
+// (src/live/): heard on the same connection. Its listeners hear '*' when the connection was lost
+// or is back, as anything may have changed meanwhile.
+export const liveChannel = 'casedesk_live';
 // how the listening session is named in pg_stat_activity (its last query is sync()'s, not LISTEN)
 export const changeFeedApplicationName = 'casedesk change feed';
 const retryMs = [250, 1_000, 5_000];
@@ -20,6 +24,7 @@ export class ChangeFeed {
   private failures = 0;
   private retry: NodeJS.Timeout | null = null;
   private readonly listeners = new Set<Listener>();
+  private readonly liveListeners = new Set<Listener>();
   // sync(): the round trip on the listening connection now under way, and the one callers who
   // came after it started wait for
   private syncing: Promise<void> | null = null;
@@ -39,6 +44,13 @@ export class ChangeFeed {
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  // The live channel's payloads (JSON text), or '*' after the connection was lost or came back.
+  subscribeLive(listener: Listener): () => void {
+    this.liveListeners.add(listener);
+    this.ensureStarted();
+    return () => this.liveListeners.delete(listener);
   }
 
   // Resolves once every change committed before the call has been heard here. PostgreSQL sends a
@@ -86,12 +98,13 @@ export class ChangeFeed {
     });
     client.on('notification', (message) => {
       if (message.channel === changeChannel && message.payload) this.emit(message.payload);
+      else if (message.channel === liveChannel && message.payload) this.emitLive(message.payload);
     });
     client.on('error', () => this.dropped(client));
     client.on('end', () => this.dropped(client));
     try {
       await client.connect();
-      await client.query(`listen ${changeChannel}`);
+      await client.query(`listen ${changeChannel}; listen ${liveChannel}`);
       if (this.closed) {
         await client.end();
         return;
@@ -100,6 +113,7 @@ export class ChangeFeed {
       this.failures = 0;
       // anything may have changed while nobody listened
       this.emit('*');
+      this.emitLive('*');
       this.connected = true;
     } catch {
       await client.end().catch(() => undefined);
@@ -118,6 +132,7 @@ export class ChangeFeed {
   private lost(): void {
     this.connected = false;
     this.emit('*');
+    this.emitLive('*');
   }
 
   private scheduleRetry(): void {
@@ -133,5 +148,9 @@ export class ChangeFeed {
 
   private emit(table: string): void {
     for (const listener of this.listeners) listener(table);
+  }
+
+  private emitLive(payload: string): void {
+    for (const listener of this.liveListeners) listener(payload);
   }
 }

@@ -4,7 +4,7 @@ import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
 import { safeRedirectTarget } from '../web/redirect.ts';
 import { redirectAfterPost } from '../web/render.ts';
-import { listNotifications, markAllNotificationsRead, markNotificationRead } from './notifications.ts';
+import { countUnread, listNotifications, markAllNotificationsRead, markNotificationRead } from './notifications.ts';
 
 export async function registerNotificationRoutes(app: FastifyInstance): Promise<void> {
   const { db } = app.deps;
@@ -12,6 +12,13 @@ export async function registerNotificationRoutes(app: FastifyInstance): Promise<
   app.get('/notifications', async (request, reply) => {
     const notifications = await listNotifications(db, currentUser(request).id);
     return reply.view('notifications/index', { notifications });
+  });
+
+  // The bell alone, as the header shows it: fetched by public/live.js when the user's bell changed.
+  app.get('/notifications/bell', async (request, reply) => {
+    const unreadCount = await countUnread(db, currentUser(request).id);
+    reply.header('Cache-Control', 'no-store');
+    return reply.view('partials/_bell', { unreadCount });
   });
 
   // "Mark all as read": the user's own bell only; a second click finds nothing unread and says so

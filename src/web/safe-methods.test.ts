@@ -227,6 +227,12 @@ async function sampleUrls(): Promise<Record<string, string[]>> {
     '/cases/pickers/contacts': [`/cases/pickers/contacts?customer=${customerNumber.number}`],
     '/cases/new': ['/cases/new'],
     '/cases/bulk-changes': ['/cases/bulk-changes'],
+    '/cases/tiles': ['/cases/tiles', '/cases/tiles?resp=any&kind=waiting'],
+    '/cases/:number/row': [`/cases/${n}/row`],
+    '/notifications/bell': ['/notifications/bell'],
+    // an event stream never ends, so no request here waits for it; it only reads (the cases
+    // changed since the browser's last event), as src/live/live.test.ts shows over real HTTP
+    '/events': [],
     '/cases/:number/merge': [`/cases/${n}/merge`],
     '/cases/:number/split': [`/cases/${n}/split`],
     '/cases/:number': [`/cases/${n}`],
