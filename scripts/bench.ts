@@ -10,7 +10,8 @@
 // connections; after each overview scenario it times that overview's SQL directly against
 // PostgreSQL (the query the app builds, from buildOverviewQuery). Prints tables and writes
 // bench/results/<timestamp>.json. Uses DATABASE_URL, else BENCH_DATABASE_URL; BENCH_SECONDS
-// (default 20) is the length of each run. Changes data: the status of up to 50 unfinished cases.
+// (default 20) is the length of each run; BENCH_SSE=200 holds that many open event streams
+// (GET /events) while it measures. Changes data: the status of up to 50 unfinished cases.
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +49,28 @@ type ScenarioResult = Scenario & { available: boolean; note?: string; runs: ({ c
 function nonSuccessCodes(codes: Record<string, number>): string {
   const other = Object.entries(codes).filter(([code]) => !code.startsWith('2'));
   return other.length ? ` (${other.map(([code, n]) => `${code}×${n}`).join(', ')})` : '';
+}
+
+const sseCount = Number(process.env.BENCH_SSE || 0);
+
+// The streams spread over the synthetic agents' sessions, as many per agent as one may hold.
+async function holdStreams(baseUrl: string, count: number) {
+  const { holdEventStreams } = await import('../src/bench/sse.ts');
+  const { streamsPerUser } = await import('../src/live/streams.ts');
+  const { createDb } = await import('../src/db/database.ts');
+  const db = createDb(String(process.env.DATABASE_URL || process.env.BENCH_DATABASE_URL), 1);
+  const agents = await db
+    .selectFrom('users')
+    .select('login')
+    .where('active', '=', true)
+    .where('role', '=', 'agent')
+    .orderBy('id')
+    .limit(Math.ceil(count / streamsPerUser))
+    .execute();
+  await db.destroy();
+  const sessions = [];
+  for (const agent of agents) sessions.push(await logIn(baseUrl, agent.login, syntheticAgentPassword));
+  return holdEventStreams(baseUrl, sessions, count, streamsPerUser);
 }
 
 async function overviewBench(profile = false): Promise<number> {
@@ -127,6 +150,9 @@ async function overviewBench(profile = false): Promise<number> {
         { startTimeoutMs: 180_000, nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] },
       );
       const session = await logIn(app.baseUrl, user.login, syntheticAgentPassword);
+      // BENCH_SSE=200: that many open event streams (the live overview, issue 18) while measuring
+      const held = sseCount ? await holdStreams(app.baseUrl, sseCount) : null;
+      if (held) say(`holding ${held.opened} open SSE connections (${held.refused} refused)`);
       // RSS per web process: with a cluster the workers are the primary's children.
       const memory = watchMemory(app.pid, 200, webProcesses > 1);
       const day = { today: todayIn(config.timeZone), timeZone: config.timeZone };
@@ -185,6 +211,10 @@ async function overviewBench(profile = false): Promise<number> {
         }
       }
       await memory.stop();
+      if (held) {
+        say(`the ${held.opened} SSE connections heard ${held.events()} events during the runs`);
+        held.close();
+      }
 
       const tiles = sqlTimings.tiles ?? (await timeTilesSql(db, user.id, day));
 

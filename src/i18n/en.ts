@@ -493,6 +493,8 @@ export const en = {
     'This case has documents waiting for approval; merge it when the approvals are done.',
   'merge.moved_from': 'from case {number}',
   'history.kind.merged_in': 'Case merged into this one',
+  // live updates (issue 18, part 2)
+  'live.stream_only': "This address is for the live updates of the app's pages.",
   // bulk actions on the overview (issue 18, part 3)
   'bulk.title': 'Change selected cases',
   'bulk.select_case': 'Select case {number}',

@@ -494,6 +494,8 @@ export const sv: Record<MessageKey, string> = {
     'Ärendet har dokument som väntar på godkännande; slå ihop det när godkännandena är klara.',
   'merge.moved_from': 'från ärende {number}',
   'history.kind.merged_in': 'Ärende sammanslaget med detta',
+  // live updates (issue 18, part 2)
+  'live.stream_only': 'Den här adressen är till för sidornas uppdateringar i realtid.',
   // bulk actions on the overview (issue 18, part 3)
   'bulk.title': 'Ändra valda ärenden',
   'bulk.select_case': 'Välj ärende {number}',

@@ -62,7 +62,13 @@ function openStream(client: TestClient, headers: Record<string, string> = {}): P
   return new Promise((resolve, reject) => {
     const request = http.get(
       `${ctx.twoBase}/events`,
-      { headers: { cookie: `casedesk_session=${client.cookie('casedesk_session')}`, ...headers } },
+      {
+        headers: {
+          cookie: `casedesk_session=${client.cookie('casedesk_session')}`,
+          accept: 'text/event-stream',
+          ...headers,
+        },
+      },
       (response) => {
         const stream: Stream = { events: [], status: response.statusCode ?? 0, close: () => request.destroy() };
         let buffer = '';
@@ -191,6 +197,12 @@ test('a user gets a limited number of streams; signed out gets none', async () =
     }),
   );
   assert.ok(anonymous >= 300 && anonymous < 500, String(anonymous));
+});
+
+test('a page opened on the stream’s address gets a short answer, not an endless stream', async () => {
+  const page = await ctx.kalleOnTwo.get('/events', { headers: { accept: 'text/html' } });
+  assert.is(page.statusCode, 406);
+  assert.match(page.body, 'Den här adressen är till för sidornas uppdateringar i realtid.');
 });
 
 test('what the channel says is read strictly', () => {

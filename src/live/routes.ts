@@ -32,6 +32,10 @@ export async function registerLiveRoutes(app: FastifyInstance): Promise<void> {
 
   app.get<{ Querystring: { since?: string } }>('/events', async (request, reply) => {
     const user = currentUser(request);
+    // only an EventSource (which asks for text/event-stream) gets the endless stream; a page
+    // opened on this address, or any other client, gets a short answer instead of a hang
+    if (!String(request.headers.accept ?? '').includes('text/event-stream'))
+      return reply.code(406).type('text/plain; charset=utf-8').send(request.t('live.stream_only'));
     const lastId = request.headers['last-event-id'];
     const since = Number(typeof lastId === 'string' ? lastId : request.query.since);
     if (!streams.hasRoom(user.id)) {

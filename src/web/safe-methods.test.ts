@@ -230,8 +230,8 @@ async function sampleUrls(): Promise<Record<string, string[]>> {
     '/cases/tiles': ['/cases/tiles', '/cases/tiles?resp=any&kind=waiting'],
     '/cases/:number/row': [`/cases/${n}/row`],
     '/notifications/bell': ['/notifications/bell'],
-    // an event stream never ends, so no request here waits for it; it only reads (the cases
-    // changed since the browser's last event), as src/live/live.test.ts shows over real HTTP
+    // a page's request gets a short 406 (only an EventSource gets the endless stream, which only
+    // reads: src/live/live.test.ts shows it over real HTTP)
     '/events': [],
     '/cases/:number/merge': [`/cases/${n}/merge`],
     '/cases/:number/split': [`/cases/${n}/split`],
