@@ -243,4 +243,17 @@ test('another customer’s case: the confirmation says the customers differ, and
   assert.is((await caseRow(b.id)).merged_into_id, a.id);
 });
 
+test('a visitor who is not signed in, or a case number that is not one, merges nothing', async () => {
+  const a = await newCase('Kopiatorn piper');
+  const b = await newCase('Kopiatorn piper (igen)');
+  const stranger = new TestClient(ctx.app);
+  const anonymous = await stranger.post(`/cases/${b.number}/merge`, { into: a.number });
+  assert.is(anonymous.statusCode, 401);
+  const word = await merge(b, 'abc');
+  assert.is(word.statusCode, 422);
+  const own = await merge(b, b.number);
+  assert.is(own.statusCode, 422);
+  assert.equal(await caseRow(b.id), { number: b.number, status_kind: 'open', merged_into_id: null }, 'nothing merged');
+});
+
 test.run();

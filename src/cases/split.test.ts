@@ -144,4 +144,24 @@ test('nothing chosen, everything chosen, another case’s entry, a bad id, no ti
   assert.is(still.length, entryIds.length);
 });
 
+test('a visitor who is not signed in, a repeated CSRF field or a NUL in an entry id splits nothing', async () => {
+  const { kase, entryIds } = await caseWithThread();
+  const stranger = new TestClient(ctx.app);
+  const anonymous = await stranger.post(`/cases/${kase.number}/split`, { entry: entryIds[1] as string, title: 'Ny' });
+  assert.is(anonymous.statusCode, 401);
+  const forged = await split(kase, [
+    ['_csrf', ''],
+    ['entry', entryIds[1] as string],
+    ['title', 'Ny'],
+  ]);
+  assert.ok(forged.statusCode >= 400 && forged.statusCode < 500, String(forged.statusCode));
+  const nul = await split(kase, [
+    ['entry', `${entryIds[1]}\u0000`],
+    ['title', 'Ny'],
+  ]);
+  assert.ok(nul.statusCode >= 400 && nul.statusCode < 500, String(nul.statusCode));
+  const still = await ctx.db.selectFrom('thread_entries').select('id').where('case_id', '=', kase.id).execute();
+  assert.is(still.length, entryIds.length);
+});
+
 test.run();
