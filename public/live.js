@@ -56,7 +56,7 @@
   }
   // ids as strings; the version each case has now, when the event says it
   function queue(ids, versions) {
-    ids.forEach((id, i) => pending.set(String(id), versions?.[i]));
+    for (const [i, id] of ids.entries()) pending.set(String(id), versions?.[i]);
     if (!queued) queued = setTimeout(flush, 150);
   }
   const swappedAt = new Map();
