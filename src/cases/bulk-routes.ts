@@ -4,15 +4,9 @@ import { FormError, manyOf, optionalMultiLine, parseForm } from '../forms/form.t
 import { currentUser } from '../web/context.ts';
 import { formKeyOf } from '../web/form-key.ts';
 import { redirectAfterPost, render } from '../web/render.ts';
-import {
-  type BulkSkipReason,
-  type BulkSummary,
-  bulkActions,
-  bulkChangeCases,
-  bulkLimit,
-  findClosingStatusId,
-} from './bulk.ts';
+import { type BulkSkipReason, type BulkSummary, bulkActions, bulkChangeCases, bulkLimit } from './bulk.ts';
 import { findCaseRef, loadCaseFormOptions } from './queries.ts';
+import { findStatusOfKind } from './statuses.ts';
 
 // A picked row as the overview sends it: the case's id and the version the row showed.
 const pickedCase = /^\d{1,9}:\d{1,9}$/;
@@ -69,7 +63,7 @@ export async function registerBulkRoutes(app: FastifyInstance): Promise<void> {
   // case (by its number) the others are merged into.
   const actionValue = async (data: z.output<typeof bulkSchema>): Promise<string> => {
     if (data.action === 'close') {
-      const closing = await findClosingStatusId(db);
+      const closing = await findStatusOfKind(db, 'closed');
       if (!closing) throw new FormError({ action: 'bulk.no_closed_status' });
       return String(closing);
     }

@@ -157,15 +157,3 @@ async function bulkMerge(trx: Db, items: BulkRequest['cases'], targetId: number,
   for (const refused of outcome.refused) summary.skipped.push({ number: refused.number, reason: 'not_merged' });
   return summary;
 }
-
-// The status a bulk close sets: the first active one of kind closed, as the status lists order them.
-export async function findClosingStatusId(db: Db): Promise<number | null> {
-  const row = await db
-    .selectFrom('case_statuses')
-    .select('id')
-    .where('kind', '=', 'closed')
-    .where('active', '=', true)
-    .orderBy('position')
-    .executeTakeFirst();
-  return row?.id ?? null;
-}

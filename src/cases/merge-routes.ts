@@ -5,7 +5,7 @@ import { FormError, parseForm, parseQuery, queryText, requiredText } from '../fo
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
 import { redirectAfterPost } from '../web/render.ts';
-import { mergeCases } from './merge.ts';
+import { mergeCases, mergeSideOf } from './merge.ts';
 import { mergeRefusal } from './merge-rules.ts';
 import { type CaseView, findCaseByNumber } from './queries.ts';
 
@@ -13,15 +13,6 @@ type NumberParams = { number: string };
 
 const intoQuerySchema = z.object({ into: queryText });
 const mergeSchema = z.object({ into: requiredText(40) });
-
-const sideOf = (kase: CaseView) => ({
-  id: kase.id,
-  statusKind: kase.status_kind,
-  mergedIntoId: kase.merged_into_id,
-  documentCase: kase.type_system_key === 'document_approval',
-  // counted under the lock when the merge runs; the page only asks what it can see
-  pendingApprovals: 0,
-});
 
 // Merging a duplicate case into another (src/cases/merge.ts), from the case page's Manage menu:
 // the agent names the case to merge into, sees it (and whether its customer differs) and
@@ -34,7 +25,7 @@ export async function registerMergeRoutes(app: FastifyInstance): Promise<void> {
   const targetFor = async (request: FastifyRequest, source: CaseView, typed: string) => {
     const target = await findCaseByNumber(db, typed.trim());
     if (!target) return { error: request.t('merge.no_such_case', { number: typed.trim() }) };
-    const refusal = mergeRefusal(sideOf(source), sideOf(target));
+    const refusal = mergeRefusal(mergeSideOf(source), mergeSideOf(target));
     if (refusal) return { target, error: request.t(`merge.refused.${refusal}`, { number: target.number }) };
     return { target, error: null };
   };

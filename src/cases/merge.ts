@@ -1,13 +1,14 @@
 import { sql, Transaction } from 'kysely';
 import type { Db } from '../db/database.ts';
-import type { Database, User } from '../db/schema.ts';
+import type { Case, Database, User } from '../db/schema.ts';
 import { moveDiscussionPosts } from '../discussions/discussions.ts';
 import { countPendingApprovals, moveCaseDocuments } from '../documents/documents.ts';
 import { moveCaseOutbox } from '../mail/outbound/outbox.ts';
 import { moveThreadEntries } from '../threads/threads.ts';
 import { applyCaseEvent, moveCaseHistory, recordCaseEvent } from './case-events.ts';
 import { markCaseActive } from './cases.ts';
-import { type MergeRefusal, mergeRefusal } from './merge-rules.ts';
+import { type MergeRefusal, type MergeSide, mergeRefusal } from './merge-rules.ts';
+import { isDocumentApprovalCase } from './queries.ts';
 
 // Merging duplicate cases (issue 18, part 4). Each source case B merged into the target A: B's
 // thread, discussion, documents and history move to A (each domain moves its own rows, marking
@@ -21,6 +22,21 @@ export type MergeOutcome = {
   merged: string[];
   refused: { number: string; reason: MergeRefusal }[];
 };
+
+// A case as the merge rules see it. Its documents waiting for approval are counted under the
+// merge's lock; a page that only asks whether a merge could go (merge-routes.ts) leaves them at 0.
+export function mergeSideOf(
+  kase: Pick<Case, 'id' | 'status_kind' | 'merged_into_id'> & { type_system_key: string | null },
+  pendingApprovals = 0,
+): MergeSide {
+  return {
+    id: kase.id,
+    statusKind: kase.status_kind,
+    mergedIntoId: kase.merged_into_id,
+    documentCase: isDocumentApprovalCase(kase),
+    pendingApprovals,
+  };
+}
 
 export async function mergeCases(
   db: Db,
@@ -58,13 +74,8 @@ async function mergeCasesIn(
   const byId = new Map(rows.map((r) => [r.id, r]));
   const target = byId.get(targetId);
   if (!target) throw new Error(`No case ${targetId}`);
-  const side = async (row: (typeof rows)[number], pending: boolean) => ({
-    id: row.id,
-    statusKind: row.status_kind,
-    mergedIntoId: row.merged_into_id,
-    documentCase: row.system_key === 'document_approval',
-    pendingApprovals: pending ? await countPendingApprovals(trx, row.id) : 0,
-  });
+  const side = async (row: (typeof rows)[number], pending: boolean) =>
+    mergeSideOf({ ...row, type_system_key: row.system_key }, pending ? await countPendingApprovals(trx, row.id) : 0);
   const targetSide = await side(target, false);
   const outcome: MergeOutcome = { target: target.number, merged: [], refused: [] };
   let note = target.internal_note;

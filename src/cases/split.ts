@@ -3,8 +3,8 @@ import { linkCasesInTransaction } from '../case-links/case-links.ts';
 import type { Db } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
 import type { User } from '../db/schema.ts';
-import { moveOutboxOfEntries } from '../mail/outbound/outbox.ts';
-import { moveChosenThreadEntries } from '../threads/threads.ts';
+import { moveCaseOutbox } from '../mail/outbound/outbox.ts';
+import { moveThreadEntries } from '../threads/threads.ts';
 import { recordCaseEvent } from './case-events.ts';
 import { createCaseRecord, markCaseActive } from './cases.ts';
 
@@ -61,8 +61,8 @@ export async function splitCase(
       if (entryIds.length >= here.size) throw new SplitRefusedError('all_chosen');
       const { id: _id, number: _number, merged_into_id: _merged, ...header } = source;
       const created = await createCaseRecord(trx, { ...header, title: request.title, created_by: actor.id }, actor);
-      await moveChosenThreadEntries(trx, source.id, created.id, entryIds);
-      await moveOutboxOfEntries(trx, created.id, entryIds);
+      await moveThreadEntries(trx, source.id, created.id, entryIds);
+      await moveCaseOutbox(trx, source.id, created.id, entryIds);
       // the new case is found by the words of what moved to it, as a case is by its thread
       await sql`update cases set search_vector = search_vector || coalesce((
           select setweight(to_tsvector('public.casedesk_search'::regconfig,

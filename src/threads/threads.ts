@@ -235,30 +235,21 @@ export function threadEntriesQuery(db: Db, caseId: number) {
   );
 }
 
-// A merge (src/cases/merge.ts) moves a case's whole thread to the case it was merged into: each
-// entry keeps its time (the thread reads in time order), and remembers the case it was written
-// in, shown beside it. Moved twice (A into C after B into A), an entry keeps its first case.
-export async function moveThreadEntries(trx: Db, fromCaseId: number, toCaseId: number): Promise<void> {
-  await trx
-    .updateTable('thread_entries')
-    .set({ case_id: toCaseId, moved_from_case_id: sql`coalesce(moved_from_case_id, ${fromCaseId})` })
-    .where('case_id', '=', fromCaseId)
-    .execute();
-}
-
-// A split (src/cases/split.ts) moves the chosen entries of a case's thread to the new case, each
-// remembering the case it was written in.
-export async function moveChosenThreadEntries(
+// A merge (src/cases/merge.ts) moves a case's whole thread to the case it was merged into, a split
+// (src/cases/split.ts) the chosen entries to the new case: each entry keeps its time (the thread
+// reads in time order), and remembers the case it was written in, shown beside it. Moved twice
+// (A into C after B into A), an entry keeps its first case.
+export async function moveThreadEntries(
   trx: Db,
   fromCaseId: number,
   toCaseId: number,
-  entryIds: string[],
+  entryIds?: string[],
 ): Promise<void> {
-  if (!entryIds.length) return;
-  await trx
+  if (entryIds && !entryIds.length) return;
+  let move = trx
     .updateTable('thread_entries')
     .set({ case_id: toCaseId, moved_from_case_id: sql`coalesce(moved_from_case_id, ${fromCaseId})` })
-    .where('case_id', '=', fromCaseId)
-    .where('id', 'in', entryIds)
-    .execute();
+    .where('case_id', '=', fromCaseId);
+  if (entryIds) move = move.where('id', 'in', entryIds);
+  await move.execute();
 }

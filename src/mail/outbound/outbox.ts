@@ -314,15 +314,13 @@ export async function markBounced(db: Db, messageId: string, reason: string): Pr
     .execute();
 }
 
-// A merge moves a case's thread to the case it was merged into (src/cases/merge.ts); the mails
-// of those replies go with them, so their state shows beside them there and what the sender
-// records of them goes into that case's history.
-export async function moveCaseOutbox(db: Db, fromCaseId: number, toCaseId: number): Promise<void> {
-  await db.updateTable('outbox').set({ case_id: toCaseId }).where('case_id', '=', fromCaseId).execute();
-}
-
-// The mails of replies a split moved to a new case go with them (as moveCaseOutbox for a merge).
-export async function moveOutboxOfEntries(db: Db, toCaseId: number, entryIds: string[]): Promise<void> {
-  if (!entryIds.length) return;
-  await db.updateTable('outbox').set({ case_id: toCaseId }).where('thread_entry_id', 'in', entryIds).execute();
+// A merge moves a case's thread to the case it was merged into (src/cases/merge.ts), a split the
+// chosen entries to a new case (src/cases/split.ts); the mails of those replies go with them, so
+// their state shows beside them there and what the sender records of them goes into that case's
+// history.
+export async function moveCaseOutbox(db: Db, fromCaseId: number, toCaseId: number, entryIds?: string[]): Promise<void> {
+  if (entryIds && !entryIds.length) return;
+  let move = db.updateTable('outbox').set({ case_id: toCaseId }).where('case_id', '=', fromCaseId);
+  if (entryIds) move = move.where('thread_entry_id', 'in', entryIds);
+  await move.execute();
 }
