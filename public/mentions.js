@@ -178,6 +178,10 @@
     true,
   );
 
-  // A tab swapped by htmx takes its editor with it.
-  document.addEventListener('htmx:beforeSwap', close);
+  // A tab swapped by htmx takes its editor with it; other swaps (the presence line polled every
+  // second, the bell) leave the editor and its suggestions alone.
+  document.addEventListener('htmx:beforeSwap', (event) => {
+    const target = event.detail.target;
+    if (open && target instanceof Element && target.contains(open.editor)) close();
+  });
 })();

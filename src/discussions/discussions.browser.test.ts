@@ -95,6 +95,12 @@ test('KALLE mentions ANNA with the autocomplete, her bell rings, and only she ma
   await kalle.keyboard.type('Kan du titta på detta @an');
   const suggestions = kalle.getByRole('listbox', { name: 'Kollegor att nämna' });
   await suggestions.getByRole('option', { name: /ANNA/ }).waitFor();
+  // The presence line beside the editor is polled every second and answered by htmx; the
+  // suggestions stay open through it (after a second answer, the first has been handled).
+  const presencePoll = (r: { url: () => string }) => r.url().endsWith(`/cases/${ctx.kase.number}/presence`);
+  await kalle.waitForResponse(presencePoll);
+  await kalle.waitForResponse(presencePoll);
+  assert.ok(await suggestions.isVisible(), 'the suggestions outlast a presence poll');
   assert.equal(await suggestions.getByRole('option').allTextContents(), [
     'ANDERS Anders Testsson',
     'ANNA Anna Testsson',
