@@ -106,6 +106,13 @@ test('a second click, or the same link from the other case, leaves one link and 
   const reverse = await addLink(ctx.toner, { case_number: ctx.printer.number, role: 'child' });
   assert.is(reverse.statusCode, 303);
   assert.match((await ctx.client.get(`/cases/${ctx.toner.number}`)).body, 'är redan länkat');
+  // typed as only the digits of its number, it is the same case
+  const digits = String(Number(/\d+$/.exec(ctx.toner.number)?.[0]));
+  assert.is((await addLink(ctx.printer, { case_number: digits, role: 'related' })).statusCode, 303);
+  assert.match(
+    (await ctx.client.get(`/cases/${ctx.printer.number}`)).body,
+    `Ärende ${ctx.toner.number} är redan länkat`,
+  );
   assert.is((await linksOf(ctx.printer.id)).length, 1);
   assert.is((await historyOf(ctx.printer.id)).length, 1, 'no second history line');
 

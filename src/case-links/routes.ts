@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { loadCase, renderCasePage } from '../case-page/page.ts';
+import { resolveTypedCaseNumber } from '../cases/queries.ts';
 import { parseForm, parseId, requiredText, typedValues } from '../forms/form.ts';
 import { currentUser } from '../web/context.ts';
 import { notFound } from '../web/errors.ts';
@@ -30,7 +31,8 @@ export async function registerCaseLinkRoutes(app: FastifyInstance): Promise<void
         tabData: { linkValues: typedValues(request.body), linkErrors },
       });
     if (!form.ok) return refuse(form.errors);
-    const outcome = await linkCases(db, kase.id, form.data.case_number, form.data.role, currentUser(request));
+    const other = await resolveTypedCaseNumber(db, form.data.case_number);
+    const outcome = await linkCases(db, kase.id, other, form.data.role, currentUser(request));
     if (outcome.ok) {
       return redirectAfterPost(
         request,

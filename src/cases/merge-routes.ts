@@ -7,7 +7,7 @@ import { notFound } from '../web/errors.ts';
 import { redirectAfterPost } from '../web/render.ts';
 import { mergeCases, mergeSideOf } from './merge.ts';
 import { mergeRefusal } from './merge-rules.ts';
-import { type CaseView, findCaseByNumber } from './queries.ts';
+import { type CaseView, findCaseByNumber, resolveTypedCaseNumber } from './queries.ts';
 
 type NumberParams = { number: string };
 
@@ -23,7 +23,7 @@ export async function registerMergeRoutes(app: FastifyInstance): Promise<void> {
 
   // The target as typed (a number, with or without spaces), and what stands in the way.
   const targetFor = async (request: FastifyRequest, source: CaseView, typed: string) => {
-    const target = await findCaseByNumber(db, typed.trim());
+    const target = await findCaseByNumber(db, await resolveTypedCaseNumber(db, typed));
     if (!target) return { error: request.t('merge.no_such_case', { number: typed.trim() }) };
     const refusal = mergeRefusal(mergeSideOf(source), mergeSideOf(target));
     if (refusal) return { target, error: request.t(`merge.refused.${refusal}`, { number: target.number }) };

@@ -243,6 +243,20 @@ test('another customer’s case: the confirmation says the customers differ, and
   assert.is((await caseRow(b.id)).merged_into_id, a.id);
 });
 
+test('the target typed as only the digits of its number, as read off a list, is the case with that number', async () => {
+  const a = await newCase('Routern startar om');
+  const b = await newCase('Routern startar om hela tiden');
+  const digits = String(Number(/\d+$/.exec(a.number)?.[0]));
+  assert.is.not(digits, a.number);
+  const confirm = await ctx.client.get(`/cases/${b.number}/merge?into=${digits}`);
+  assert.match(confirm.body, `Slå ihop ${b.number} med ${a.number}?`);
+  assert.is((await merge(b, digits)).statusCode, 303);
+  assert.is((await caseRow(b.id)).merged_into_id, a.id);
+  // digits no case has are still no case
+  const none = await merge(await newCase('Skrivaren'), '987654');
+  assert.match(none.body, 'Det finns inget ärende 987654.');
+});
+
 test('a visitor who is not signed in, or a case number that is not one, merges nothing', async () => {
   const a = await newCase('Kopiatorn piper');
   const b = await newCase('Kopiatorn piper (igen)');

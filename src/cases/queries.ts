@@ -4,11 +4,31 @@ import type { Db } from '../db/database.ts';
 import { caseColumns } from '../db/schema.ts';
 import { unreadCount } from '../notifications/notifications.ts';
 import { listActiveUsers } from '../users/queries.ts';
+import { formatCaseNumber } from './number-series.ts';
 
 // Only which case a number names, for a request that writes it and reads it back itself (the
 // overview's quick edit): findCaseByNumber joins eight tables for the case page.
 export async function findCaseRef(db: Db, number: string): Promise<{ id: number; number: string } | undefined> {
   return db.selectFrom('cases').select(['id', 'number']).where('number', '=', number).executeTakeFirst();
+}
+
+// The case a person typed the number of, in a form that names another case (merge into, link
+// to): the number as shown ("2026-00045"), or only its digits ("45", "00045") when exactly one
+// case of the case number series has that number, as people read them off a list.
+export async function resolveTypedCaseNumber(db: Db, typed: string): Promise<string> {
+  const text = typed.trim();
+  if (!/^\d{1,12}$/.test(text) || Number(text) < 1) return text;
+  const exact = await findCaseRef(db, text);
+  if (exact) return exact.number;
+  const series = await db
+    .selectFrom('number_series')
+    .select(['prefix', 'digits'])
+    .where('purpose', '=', 'cases')
+    .execute();
+  const candidates = [...new Set(series.map((s) => formatCaseNumber(s.prefix, Number(text), s.digits)))];
+  if (!candidates.length) return text;
+  const found = await db.selectFrom('cases').select('number').where('number', 'in', candidates).limit(2).execute();
+  return found.length === 1 && found[0] ? found[0].number : text;
 }
 
 export async function findCaseByNumber(db: Db, number: string) {
