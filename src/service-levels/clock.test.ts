@@ -127,6 +127,36 @@ test('staff reply meets the response; a customer message then owes a next respon
   assert.equal(advanceSla(again, ev('customer_message', '2026-12-03T15:00:00Z'), targets, office), again);
 });
 
+test('the first response records the business minutes it took; a next response or Undo send of it do not', () => {
+  // Thursday 16:30 to Friday 09:15 local time: half an hour Thursday, an hour and a quarter Friday
+  const opened = ev('opened', '2026-12-03T15:30:00Z');
+  const reply = ev('staff_reply', '2026-12-04T08:15:00Z');
+  assert.is(replay([opened]).firstResponseMinutes, undefined);
+  assert.is(replay([opened, reply]).firstResponseMinutes, 105);
+  // waiting in between is not counted
+  const waited = replay([
+    opened,
+    ev('waiting', '2026-12-03T15:45:00Z'),
+    ev('resumed', '2026-12-04T08:00:00Z'),
+    ev('staff_reply', '2026-12-04T08:15:00Z'),
+  ]);
+  assert.is(waited.firstResponseMinutes, 30);
+  const later = replay([
+    opened,
+    reply,
+    ev('customer_message', '2026-12-04T09:00:00Z'),
+    ev('staff_reply', '2026-12-04T11:00:00Z'),
+  ]);
+  assert.is(later.firstResponseMinutes, 105, 'a next response leaves it');
+  const undone = replay([opened, reply, ev('reply_taken_back', '2026-12-04T08:15:20Z')]);
+  assert.not.ok('firstResponseMinutes' in undone, 'taken back, the first response is owed again');
+  assert.is(
+    replay([opened, reply, ev('reply_taken_back', '2026-12-04T08:15:20Z'), ev('staff_reply', '2026-12-04T08:30:00Z')])
+      .firstResponseMinutes,
+    120,
+  );
+});
+
 test('a customer message before any reply owes the first response, not a next one', () => {
   const c = replay([ev('opened', THU_10), ev('customer_message', '2026-12-03T10:00:00Z')]);
   assert.is(c.response?.target, 'first_response');

@@ -15,11 +15,12 @@
 // - staff_reply: the owed response is met: lastMet = that timer as it stood (used and runningSince
 //   unchanged), response = null, firstResponded = true. A reply when nothing was owed meets
 //   nothing: lastMet = null (so taking that reply back restores nothing) and firstResponded = true
-//   (the customer has had a reply, so the next message owes a next response).
+//   (the customer has had a reply, so the next message owes a next response). Meeting the first
+//   response records the business minutes it took (firstResponseMinutes), for the reports.
 // - reply_taken_back: if lastMet is set and no response is owed, lastMet is owed again as it was:
 //   it keeps its runningSince and used, so the time the undo window took counts; then it follows
 //   the case's state at `at` (paused at `at` if the case is now closed or waiting-and-pausing).
-//   firstResponded = false if it was the first response; lastMet = null. Taken back while closed
+//   firstResponded = false (and firstResponseMinutes gone) if it was the first response; lastMet = null. Taken back while closed
 //   (a reply sent with Closed), it is owed again but paused: the 'reopened' that follows from
 //   the status going back runs it on. The only way a closed case holds an owed response.
 // - waiting: waiting = true; with pauseWhileWaiting every running timer pauses at `at`.
@@ -129,7 +130,16 @@ export function advanceSla(clock: SlaClock, event: SlaEvent, targets: SlaTargets
     case 'staff_reply': {
       if (!clock.response)
         return clock.lastMet || !clock.firstResponded ? { ...clock, lastMet: null, firstResponded: true } : clock;
-      return { ...clock, lastMet: clock.response, response: null, firstResponded: true };
+      const met = clock.response;
+      const took =
+        met.target === 'first_response'
+          ? {
+              firstResponseMinutes:
+                met.used +
+                (met.runningSince === null ? 0 : businessMinutesBetween(cal, new Date(met.runningSince), new Date(at))),
+            }
+          : {};
+      return { ...clock, lastMet: met, response: null, firstResponded: true, ...took };
     }
     case 'reply_taken_back': {
       const met = clock.lastMet;
@@ -138,12 +148,10 @@ export function advanceSla(clock: SlaClock, event: SlaEvent, targets: SlaTargets
       // A running timer keeps its start; its deadlines follow the targets in force now.
       const response =
         restored && restored.runningSince !== null ? run(restored, restored.runningSince, targets, cal) : restored;
-      return {
-        ...clock,
-        response,
-        lastMet: null,
-        firstResponded: met.target === 'first_response' ? false : clock.firstResponded,
-      };
+      const { firstResponseMinutes, ...rest } = clock;
+      return met.target === 'first_response'
+        ? { ...rest, response, lastMet: null, firstResponded: false }
+        : { ...clock, response, lastMet: null };
     }
     case 'waiting':
       if (clock.waiting) return clock;

@@ -69,6 +69,9 @@ export type SlaClock = {
   lastMet: SlaTimer | null;
   resolution: SlaTimer | null;
   firstResponded: boolean;
+  // the business minutes the first response took, once it was met (absent before, and again when
+  // Undo send takes it back): the reports' first-response time in business hours
+  firstResponseMinutes?: number;
   waiting: boolean;
   closed: boolean;
 };
