@@ -5,7 +5,17 @@ import type { Report, ReportFilter } from './queries.ts';
 // download show, so they cannot disagree) and the geometry of its server-rendered SVG. SVG made
 // here and drawn by Eta needs no chart library in the browser and prints as it shows.
 
-export const chartIds = ['volume', 'backlog', 'times', 'sla', 'channels', 'customers', 'workload', 'kontroll'] as const;
+export const chartIds = [
+  'volume',
+  'backlog',
+  'times',
+  'sla',
+  'channels',
+  'customers',
+  'customer_time',
+  'workload',
+  'kontroll',
+] as const;
 export type ChartId = (typeof chartIds)[number];
 
 type Translate = (key: string, values?: Record<string, unknown>) => string;
@@ -115,6 +125,14 @@ export function chartTables(report: Report, t: Translate): Record<ChartId, Chart
         [t('reports.figure.first_response_p90'), s.firstResponseP90, p.firstResponseP90],
         [t('reports.figure.resolution_median'), s.resolutionMedian, p.resolutionMedian],
         [t('reports.figure.resolution_p90'), s.resolutionP90, p.resolutionP90],
+        [
+          t('reports.figure.first_response_business_median'),
+          s.firstResponseBusinessMedian,
+          p.firstResponseBusinessMedian,
+        ],
+        [t('reports.figure.first_response_business_p90'), s.firstResponseBusinessP90, p.firstResponseBusinessP90],
+        [t('reports.figure.resolution_business_median'), s.resolutionBusinessMedian, p.resolutionBusinessMedian],
+        [t('reports.figure.resolution_business_p90'), s.resolutionBusinessP90, p.resolutionBusinessP90],
       ],
     },
     sla: {
@@ -139,6 +157,12 @@ export function chartTables(report: Report, t: Translate): Record<ChartId, Chart
       title: t('reports.chart.customers'),
       columns: [t('reports.col.customer'), t('reports.col.in')],
       rows: report.customers.map((c) => [c.name || t('reports.no_customer'), c.count]),
+    },
+    customer_time: {
+      id: 'customer_time',
+      title: t('reports.chart.customer_time'),
+      columns: [t('reports.col.customer'), t('reports.col.hours'), t('reports.col.closed')],
+      rows: report.customerTime.map((c) => [c.name || t('reports.no_customer'), c.hours, c.cases]),
     },
     workload: {
       id: 'workload',

@@ -30,7 +30,8 @@ const ctx = {} as {
 async function keptAndRecomputed(db: Db) {
   const { rows: kept } = await sql`
     select case_id, customer_id, case_type_id, priority_id, responsible_id, source,
-      created_at, closed_at, first_response_at, sla_policy_id, sla_breached
+      created_at, closed_at, first_response_at, sla_policy_id, sla_breached,
+      first_response_business_hours, resolution_business_hours
     from case_report_facts order by case_id`.execute(db);
   const { rows: recomputed } = await sql`
     select c.id as case_id, c.customer_id, c.case_type_id, c.priority_id, c.responsible_id, c.source::text,
@@ -38,7 +39,10 @@ async function keptAndRecomputed(db: Db) {
       (select min(t.created_at) from thread_entries t
        where t.case_id = c.id and t.side = 'staff' and t.delivery <> 'saved') as first_response_at,
       c.sla_policy_id,
-      exists (select from case_events e where e.case_id = c.id and e.kind = 'sla_breached') as sla_breached
+      exists (select from case_events e where e.case_id = c.id and e.kind = 'sla_breached') as sla_breached,
+      ((c.sla_clock->>'firstResponseMinutes')::real / 60)::real as first_response_business_hours,
+      (case when c.closed_at is not null then (c.sla_clock->'resolution'->>'used')::real / 60 end)::real
+        as resolution_business_hours
     from cases c order by c.id`.execute(db);
   return { kept, recomputed };
 }

@@ -4,7 +4,8 @@ import { addDays, bucketOf, bucketStarts, clampDay, type Period } from './period
 
 // The reports page's figures, all read from case_report_facts (one narrow row per case, kept by
 // triggers, migration 20261205_0500) and, for Kontroll, from case_events on its partial index.
-// Times are calendar hours (not business hours): the service levels' calendars are not applied.
+// Times are given in calendar hours for every case, and in business hours for the cases that run
+// by a service level (their SLA clock spent the calendar on them; migration 20261205_0600).
 
 export type ReportFilter = {
   customer: number | null;
@@ -21,6 +22,11 @@ export type Summary = {
   firstResponseP90: number | null;
   resolutionMedian: number | null;
   resolutionP90: number | null;
+  // the same in business hours, over the cases with a service level
+  firstResponseBusinessMedian: number | null;
+  firstResponseBusinessP90: number | null;
+  resolutionBusinessMedian: number | null;
+  resolutionBusinessP90: number | null;
   // cases in that run by a service level, and those of them that missed a deadline
   withSla: number;
   slaBreached: number;
@@ -28,6 +34,8 @@ export type Summary = {
 
 export type Bucket = { start: string; end: string; casesIn: number; casesClosed: number; backlog: number };
 export type Named = { id: number | null; name: string; count: number; number?: string | null };
+// a customer's cases closed in the period and the hours they were open, summed
+export type CustomerTime = { id: number | null; name: string; number: string | null; hours: number; cases: number };
 export type Workload = { id: number | null; name: string; open: number; closed: number };
 export type Kontroll = { reminded: number; answered: number; closedWithoutAnswer: number };
 
@@ -38,6 +46,7 @@ export type Report = {
   buckets: Bucket[];
   channels: Named[];
   customers: Named[];
+  customerTime: CustomerTime[];
   workload: Workload[];
   kontroll: Kontroll;
 };
@@ -63,22 +72,26 @@ async function summarize(db: Db, period: Period, timeZone: string, filter: Repor
   const { rows } = await sql<{
     casesIn: number;
     fr: number[] | null;
+    frb: number[] | null;
     withSla: number;
     slaBreached: number;
     casesClosed: number;
     res: number[] | null;
+    resb: number[] | null;
   }>`
-    select i."casesIn", i.fr, i."withSla", i."slaBreached", c."casesClosed", c.res
+    select i."casesIn", i.fr, i.frb, i."withSla", i."slaBreached", c."casesClosed", c.res, c.resb
     from (
       select count(*)::integer as "casesIn",
         percentile_cont(array[0.5, 0.9]) within group (order by f.first_response_hours) as fr,
+        percentile_cont(array[0.5, 0.9]) within group (order by f.first_response_business_hours) as frb,
         count(*) filter (where f.sla_policy_id is not null)::integer as "withSla",
         count(*) filter (where f.sla_policy_id is not null and f.sla_breached)::integer as "slaBreached"
       from case_report_facts f
       where f.created_at >= ${start} and f.created_at < ${end} and ${where}
     ) i, (
       select count(*)::integer as "casesClosed",
-        percentile_cont(array[0.5, 0.9]) within group (order by f.resolution_hours) as res
+        percentile_cont(array[0.5, 0.9]) within group (order by f.resolution_hours) as res,
+        percentile_cont(array[0.5, 0.9]) within group (order by f.resolution_business_hours) as resb
       from case_report_facts f
       where f.closed_at >= ${start} and f.closed_at < ${end} and ${where}
     ) c`.execute(db);
@@ -92,6 +105,10 @@ async function summarize(db: Db, period: Period, timeZone: string, filter: Repor
     firstResponseP90: round(row?.fr?.[1]),
     resolutionMedian: round(row?.res?.[0]),
     resolutionP90: round(row?.res?.[1]),
+    firstResponseBusinessMedian: round(row?.frb?.[0]),
+    firstResponseBusinessP90: round(row?.frb?.[1]),
+    resolutionBusinessMedian: round(row?.resb?.[0]),
+    resolutionBusinessP90: round(row?.resb?.[1]),
     withSla: row?.withSla ?? 0,
     slaBreached: row?.slaBreached ?? 0,
   };
@@ -173,7 +190,7 @@ export async function loadReport(db: Db, period: Period, previous: Period, timeZ
   const start = dayStart(period.from, timeZone);
   const end = dayStart(addDays(period.to, 1), timeZone);
   const where = filterSql(filter);
-  const [summary, prev, created, closed, open, kontroll] = await Promise.all([
+  const [summary, prev, created, closed, open, kontroll, time] = await Promise.all([
     summarize(db, period, timeZone, filter),
     summarize(db, previous, timeZone, filter),
     groupedCounts(db, 'created_at', ['source', 'customer_id'], start, end, timeZone, where),
@@ -192,6 +209,13 @@ export async function loadReport(db: Db, period: Period, previous: Period, timeZ
       from case_events e join case_report_facts f on f.case_id = e.case_id
       where e.kind in ('kontroll_reminder', 'kontroll_closed')
         and e.created_at >= ${start} and e.created_at < ${end} and ${where}`.execute(db),
+    // the customers whose cases closed in the period were open longest, summed (from the closed
+    // index alone)
+    sql<{ id: number | null; hours: number; cases: number }>`
+      select f.customer_id as id, sum(f.resolution_hours)::real as hours, count(*)::integer as cases
+      from case_report_facts f
+      where f.closed_at >= ${start} and f.closed_at < ${end} and ${where}
+      group by f.customer_id order by hours desc, f.customer_id limit 10`.execute(db),
   ]);
   const of = (rows: Grouped[], grouping: string) => rows.filter((r) => r.grouping === grouping);
   const openNow = open.rows.reduce((sum, r) => sum + r.n, 0);
@@ -212,7 +236,12 @@ export async function loadReport(db: Db, period: Period, previous: Period, timeZ
     .filter((r) => r.n_period > 0)
     .sort((a, b) => b.n_period - a.n_period)
     .slice(0, 10);
-  const customerIds = topCustomers.flatMap((r) => (r.key ? [Number(r.key)] : []));
+  const customerIds = [
+    ...new Set([
+      ...topCustomers.flatMap((r) => (r.key ? [Number(r.key)] : [])),
+      ...time.rows.flatMap((r) => (r.id === null ? [] : [r.id])),
+    ]),
+  ];
   const closedBy = new Map(of(closed.rows, 'responsible_id').map((r) => [r.key, r.n_period]));
   const openBy = new Map(open.rows.map((r) => [r.id === null ? null : String(r.id), r.n]));
   const people = [...new Set([...openBy.keys(), ...[...closedBy].filter(([, n]) => n > 0).map(([k]) => k)])];
@@ -231,6 +260,16 @@ export async function loadReport(db: Db, period: Period, previous: Period, timeZ
       return { id: c?.id ?? null, name: c?.name ?? '', number: c?.number ?? null, count: r.n_period };
     })
     .sort((a, b) => b.count - a.count || (a.name && b.name ? a.name.localeCompare(b.name) : a.name ? -1 : 1));
+  const customerTime: CustomerTime[] = time.rows.map((r) => {
+    const c = r.id === null ? undefined : customerById.get(r.id);
+    return {
+      id: c?.id ?? null,
+      name: c?.name ?? '',
+      number: c?.number ?? null,
+      hours: Math.round(r.hours),
+      cases: r.cases,
+    };
+  });
   const workload: Workload[] = people
     .map((k) => ({
       id: k ? Number(k) : null,
@@ -246,6 +285,7 @@ export async function loadReport(db: Db, period: Period, previous: Period, timeZ
     buckets: series(period, [...days.values()], openNow),
     channels,
     customers,
+    customerTime,
     workload,
     kontroll: kontroll.rows[0] ?? { reminded: 0, answered: 0, closedWithoutAnswer: 0 },
   } satisfies Report;

@@ -17,7 +17,7 @@ import { createTestDatabase } from '../test-support/database.ts';
 import { receiveMail, testMail } from '../test-support/inbound.ts';
 import { seedAcme, seedAllHoursPolicy } from '../test-support/seeds.ts';
 import { addStaffReply } from '../threads/threads.ts';
-import { csvCell } from './charts.ts';
+import { chartIds, csvCell } from './charts.ts';
 import { addDays, previousPeriod, resolvePeriod } from './period.ts';
 
 const ctx = {} as {
@@ -388,19 +388,92 @@ test('the service-level figure: the share of cases under a policy that met every
   assert.is(csv[3], `Missed a deadline,${raw.with - raw.met},0`);
 });
 
+test('times in business hours come from the service-level clock of the cases that have one', async () => {
+  // the previous test's 24/7 policy is in force: these cases run by it
+  const cases = [];
+  for (let i = 0; i < 3; i++) cases.push(await createCase(ctx.db, newCase({ responsible_id: ctx.anna.id }), ctx.anna));
+  const [a, b, c] = cases as [(typeof cases)[0], (typeof cases)[0], (typeof cases)[0]];
+  await applyCaseEvent(ctx.db, c.id, { type: 'status_set', status: ctx.status.closed }, ctx.anna);
+  // what the clock would hold after replies taking 1, 2.5 and 4 business hours and a close after
+  // 10 (written straight to the cases, as a clock replayed over those days would)
+  for (const [kase, minutes] of [
+    [a, 60],
+    [b, 150],
+    [c, 240],
+  ] as const) {
+    await sql`update cases set sla_clock = jsonb_set(sla_clock, '{firstResponseMinutes}', to_jsonb(${minutes}::int))
+      where id = ${kase.id}`.execute(ctx.db);
+  }
+  await sql`update cases set sla_clock = jsonb_set(sla_clock, '{resolution,used}', '600') where id = ${c.id}`.execute(
+    ctx.db,
+  );
+  const tz = ctx.config.timeZone;
+  const week = resolvePeriod('this_week', todayIn(tz));
+  assert.ok(week.ok);
+  const { rows } = await sql<{ fr: number; res: number }>`
+    select
+      (select percentile_cont(0.5) within group (order by (c.sla_clock->>'firstResponseMinutes')::numeric / 60)
+       from cases c where c.responsible_id = ${ctx.anna.id}
+         and (c.created_at at time zone ${tz})::date between ${week.period.from} and ${week.period.to}) as fr,
+      (select percentile_cont(0.5) within group (order by (c.sla_clock->'resolution'->>'used')::numeric / 60)
+       from cases c where c.responsible_id = ${ctx.anna.id} and c.closed_at is not null
+         and (c.closed_at at time zone ${tz})::date between ${week.period.from} and ${week.period.to}) as res`.execute(
+    ctx.db,
+  );
+  assert.equal(rows[0], { fr: 2.5, res: 10 });
+  const admin = new TestClient(ctx.app);
+  await admin.login('ADMIN');
+  const page = await admin.get(`/reports?period=this_week&resp=${ctx.anna.id}`);
+  assert.is(figure(page.body, 'first_response_business_median').now, '2.5');
+  assert.is(figure(page.body, 'resolution_business_median').now, '10');
+  assert.match(page.body, 'First response, median (business hours)');
+  // Undo send of the first reply takes its time back out of the figures
+  await sql`update cases set sla_clock = sla_clock - 'firstResponseMinutes' where id = ${b.id}`.execute(ctx.db);
+  const after = await admin.get(`/reports?period=this_week&resp=${ctx.anna.id}`);
+  assert.is(figure(after.body, 'first_response_business_median').now, '2.5', 'the median of 1 and 4');
+  assert.is(figure(after.body, 'first_response_business_p90').now, '3.7');
+});
+
+test('top customers by time: the hours their cases closed in the period were open, summed, as the raw rows say', async () => {
+  const tz = ctx.config.timeZone;
+  const { rows } = await sql<{ name: string; hours: number; cases: number }>`
+    select cu.name, round(sum(extract(epoch from (c.closed_at - c.created_at)) / 3600))::integer as hours,
+      count(*)::integer as cases
+    from cases c join customers cu on cu.id = c.customer_id
+    where (c.closed_at at time zone ${tz})::date between '2025-03-01' and '2025-03-31'
+    group by cu.name order by hours desc`.execute(ctx.db);
+  assert.ok(rows.length >= 2);
+  const kalle = new TestClient(ctx.app);
+  await kalle.login('KALLE');
+  const csv = (await kalle.get('/reports/customer_time.csv?period=custom&from=2025-03-01&to=2025-03-31&resp=any')).body
+    .replace(/^\uFEFF/, '')
+    .split('\r\n');
+  assert.is(csv[0], 'Customer,"Hours open, cases closed in the period",Cases closed');
+  assert.equal(
+    csv.slice(1, -1),
+    rows.map((r) =>
+      [r.name.startsWith('=') ? `"'${r.name.replaceAll('"', '""')}"` : r.name, r.hours, r.cases].join(','),
+    ),
+  );
+  const page = await kalle.get('/reports?period=custom&from=2025-03-01&to=2025-03-31&resp=any');
+  assert.match(page.body, 'Top customers by time');
+  // a bar leads to the customer's cases closed in the period
+  assert.match(page.body, /href="\/cases\?[^"]*customer=K1001[^"]*"/);
+});
+
 test('each chart downloads as CSV with the same query, formulas kept as text', async () => {
   const kalle = new TestClient(ctx.app);
   await kalle.login('KALLE');
   const q = '?period=custom&from=2025-03-01&to=2025-03-31&resp=any';
   const page = await kalle.get(`/reports${q}`);
-  for (const chart of ['volume', 'backlog', 'times', 'sla', 'channels', 'customers', 'workload', 'kontroll']) {
+  for (const chart of chartIds) {
     assert.ok(page.body.includes(`href="/reports/${chart}.csv${q.replaceAll('&', '&amp;')}"`), `${chart}: a link`);
     const res = await kalle.get(`/reports/${chart}.csv${q}`);
     assert.is(res.statusCode, 200, chart);
     assert.match(String(res.headers['content-type']), 'text/csv');
     assert.match(
       String(res.headers['content-disposition']),
-      /^attachment; filename="[a-z]+-2025-03-01-2025-03-31\.csv"$/,
+      /^attachment; filename="[a-z_]+-2025-03-01-2025-03-31\.csv"$/,
     );
   }
   const customers = (await kalle.get(`/reports/customers.csv${q}`)).body.replace(/^\uFEFF/, '');

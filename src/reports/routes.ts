@@ -82,7 +82,7 @@ export async function registerReportRoutes(app: FastifyInstance): Promise<void> 
   });
 
   app.get<{ Params: { chart: string } }>('/reports/:chart', async (request, reply) => {
-    const match = /^([a-z]+)\.csv$/.exec(request.params.chart);
+    const match = /^([a-z_]+)\.csv$/.exec(request.params.chart);
     const chart = chartIds.find((c) => c === match?.[1]);
     if (!chart) throw notFound();
     const q = parseQuery(reportQuerySchema, request.query);
@@ -154,6 +154,10 @@ export async function registerReportRoutes(app: FastifyInstance): Promise<void> 
         // a customer's bar: their cases created in the period; a person's: their open cases now
         customerLinks: report.customers.map((c) =>
           c.number ? overviewLink(filter, c.number, 'created', period.from, period.to) : null,
+        ),
+        // a customer's bar by time: their cases closed in the period
+        customerTimeLinks: report.customerTime.map((c) =>
+          c.number ? overviewLink(filter, c.number, 'closed', period.from, period.to) : null,
         ),
         workloadLinks: report.workload.map((w) => (w.id ? `/cases?resp=${w.id}` : '/cases?resp=unassigned')),
       },
