@@ -237,6 +237,16 @@ test('the figures match SQL over the raw cases, for the team and for me, with th
   const typed = await kalle.get('/reports?period=this_month&from=2025-03-01&to=2025-03-31&resp=any');
   assert.is(figure(typed.body, 'in').now, '5');
   assert.match(typed.body, '<option value="custom" selected>');
+  // the period list changed and the dates left as the page showed them: the period list wins
+  const page = await kalle.get('/reports?period=custom&from=2025-03-01&to=2025-03-31&resp=any');
+  assert.match(page.body, 'name="shown" value="2025-03-01_2025-03-31"');
+  const listed = await kalle.get(
+    '/reports?period=last_month&from=2025-03-01&to=2025-03-31&shown=2025-03-01_2025-03-31&resp=any',
+  );
+  const lastMonth = resolvePeriod('last_month', todayIn(ctx.config.timeZone));
+  assert.ok(lastMonth.ok);
+  assert.match(listed.body, `${lastMonth.period.from} to ${lastMonth.period.to}`);
+  assert.match(listed.body, '<option value="last_month" selected>');
   // a filter changes the figures
   const acme = await kalle.get('/reports?period=custom&from=2025-03-01&to=2025-03-31&resp=any&customer=K1001');
   assert.is(figure(acme.body, 'in').now, '3');

@@ -18,6 +18,9 @@ const reportQuerySchema = z.object({
   type: queryText,
   prio: queryText,
   resp: queryText,
+  // the days the date fields showed when the page was made ("from_to"), to tell days typed there
+  // from days left as they were when only the period list was changed
+  shown: queryText,
 });
 type ReportQuery = z.output<typeof reportQuerySchema>;
 
@@ -36,8 +39,10 @@ export async function registerReportRoutes(app: FastifyInstance): Promise<void> 
     const today = todayIn(config.timeZone);
     let resolved = resolvePeriod(kind, today, { from: q.from, to: q.to });
     // The date fields show the chosen period's days; days changed there make a range of their own
-    // (a form without JavaScript cannot switch the period list to "Dates below" by itself).
-    if (resolved.ok && kind !== 'custom' && (q.from || q.to)) {
+    // (a form without JavaScript cannot switch the period list to "Dates below" by itself). Days
+    // left as the page showed them follow the period list: "Last month" chosen there is last month.
+    const untouched = q.shown !== undefined && q.shown === `${q.from ?? ''}_${q.to ?? ''}`;
+    if (resolved.ok && kind !== 'custom' && (q.from || q.to) && !untouched) {
       const named = resolved.period;
       const from = q.from || named.from;
       const to = q.to || named.to;
