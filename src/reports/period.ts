@@ -73,9 +73,19 @@ export function resolvePeriod(
   return { ok: true, period: { kind, from, to, days: daysBetween(from, to) } };
 }
 
-// The period of the same number of days that ends the day before this one starts.
+// The period to compare with: for a month or a year the calendar month or year before (November
+// is compared with October, all 31 days of it), else the period of the same number of days that
+// ends the day before this one starts.
 export function previousPeriod(period: Period): Period {
   const to = addDays(period.from, -1);
+  if (period.kind === 'this_month' || period.kind === 'last_month') {
+    const from = `${to.slice(0, 7)}-01`;
+    return { kind: 'custom', from, to, days: daysBetween(from, to) };
+  }
+  if (period.kind === 'this_year') {
+    const from = `${to.slice(0, 4)}-01-01`;
+    return { kind: 'custom', from, to, days: daysBetween(from, to) };
+  }
   return { kind: 'custom', from: addDays(to, -(period.days - 1)), to, days: period.days };
 }
 

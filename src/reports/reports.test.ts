@@ -36,7 +36,7 @@ const ctx = {} as {
 };
 
 const rules = suite('The report period');
-rules('named periods, the previous period of the same length, and refused ranges', () => {
+rules('named periods, the period compared with, and refused ranges', () => {
   const p = (k: Parameters<typeof resolvePeriod>[0], custom = {}) => resolvePeriod(k, '2026-03-11', custom);
   assert.equal(p('this_week'), {
     ok: true,
@@ -60,7 +60,18 @@ rules('named periods, the previous period of the same length, and refused ranges
   });
   const month = p('last_month');
   assert.ok(month.ok);
-  assert.equal(previousPeriod(month.period), { kind: 'custom', from: '2026-01-04', to: '2026-01-31', days: 28 });
+  // a month is compared with the whole month before, a year with the year before
+  assert.equal(previousPeriod(month.period), { kind: 'custom', from: '2026-01-01', to: '2026-01-31', days: 31 });
+  const year = p('this_year');
+  assert.ok(year.ok);
+  assert.equal(previousPeriod(year.period), { kind: 'custom', from: '2025-01-01', to: '2025-12-31', days: 365 });
+  // a week or a range of days with as many days just before it
+  const week = p('this_week');
+  assert.ok(week.ok);
+  assert.equal(previousPeriod(week.period), { kind: 'custom', from: '2026-03-02', to: '2026-03-08', days: 7 });
+  const range = p('custom', { from: '2026-02-10', to: '2026-03-01' });
+  assert.ok(range.ok);
+  assert.equal(previousPeriod(range.period), { kind: 'custom', from: '2026-01-21', to: '2026-02-09', days: 20 });
   assert.equal(p('custom', { from: '2026-02-30', to: '2026-03-01' }), { ok: false, error: 'reports.error.bad_date' });
   assert.equal(p('custom', { from: '2026-03-02', to: '2026-03-01' }), { ok: false, error: 'reports.error.reversed' });
   assert.equal(p('custom', { from: '2020-01-01', to: '2026-03-01' }), { ok: false, error: 'reports.error.too_long' });
