@@ -56,7 +56,8 @@ const dayStart = (day: string, timeZone: string) => sql<Date>`(${day}::date::tim
 
 // A year of a million cases is some 300,000 facts to sort (the percentiles) or hash (the top
 // customers): in PostgreSQL's default 4 MB of work memory they spill to disk, at three to four
-// times the time. Each report statement gets 32 MB, for its own transaction only.
+// times the time. Those statements get 32 MB, for their own transaction only (the counts by
+// channel and by person hash a handful of groups and need none).
 function roomy<T>(db: Db, run: (trx: Db) => Promise<T>): Promise<T> {
   return db.transaction().execute(async (trx) => {
     await sql`set local work_mem = '32MB'`.execute(trx);
@@ -202,21 +203,17 @@ export async function loadReport(db: Db, period: Period, previous: Period, timeZ
     summarize(db, period, timeZone, filter),
     summarize(db, previous, timeZone, filter),
     dailyCounts(db, period, timeZone, where),
-    roomy(db, (trx) =>
-      sql<{ source: string; n: number }>`
+    sql<{ source: string; n: number }>`
       select f.source, count(*)::integer as n from case_report_facts f where ${inPeriod('created_at')}
-      group by f.source`.execute(trx),
-    ),
+      group by f.source`.execute(db),
     roomy(db, (trx) =>
       sql<{ id: number | null; n: number }>`
       select f.customer_id as id, count(*)::integer as n from case_report_facts f where ${inPeriod('created_at')}
       group by f.customer_id order by n desc, f.customer_id limit 10`.execute(trx),
     ),
-    roomy(db, (trx) =>
-      sql<{ id: number | null; n: number }>`
+    sql<{ id: number | null; n: number }>`
       select f.responsible_id as id, count(*)::integer as n from case_report_facts f where ${inPeriod('closed_at')}
-      group by f.responsible_id`.execute(trx),
-    ),
+      group by f.responsible_id`.execute(db),
     // the unfinished cases now, on the partial index case_report_facts_open
     sql<{ id: number | null; n: number }>`
       select f.responsible_id as id, count(*)::integer as n from case_report_facts f
