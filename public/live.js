@@ -5,6 +5,9 @@
 // - on "bell": fetches the bell (GET /notifications/bell);
 // - on "resync" (too much changed, or the server lost its own feed for a while): refreshes every
 //   row shown, the tiles and the bell.
+// - when changed cases not shown on the page make the active tile's count grow (a new mail, a
+//   case given to the user), says so above the list with a link that shows it as it is now; the
+//   list itself is not rebuilt under the user.
 // A row whose picker has the focus, or that has a box ticked for a bulk change in it, is not
 // swapped under the user: it is marked and fetched when the focus leaves it. The browser
 // reconnects by itself after a drop and sends the id of the last event it had; the server then
@@ -42,6 +45,8 @@
     const versions = new Map(pending);
     pending.clear();
     const shown = ids.map(rowOf).filter(Boolean);
+    // cases not on the page: if the active tile grows with the tiles fetched now, they belong here
+    if (shown.length < ids.length && activeCount() !== null) countBefore ??= activeCount();
     let fetched = 0;
     for (const tr of shown) {
       // the user's own edit answered with this very version a moment ago: nothing new to fetch
@@ -59,8 +64,30 @@
     for (const [i, id] of ids.entries()) pending.set(String(id), versions?.[i]);
     if (!queued) queued = setTimeout(flush, 150);
   }
+  // The active tile's count (null without one), and its value before changes not on the page.
+  let countBefore = null;
+  const activeCount = () => {
+    const text = document.querySelector('#tiles .tile.active .tile-count')?.textContent;
+    return text && /^\d+$/.test(text.trim()) ? Number(text) : null;
+  };
+  function tilesSwapped() {
+    if (countBefore === null) return;
+    const now = activeCount();
+    const grew = now !== null && now > countBefore;
+    countBefore = null;
+    const note = document.getElementById('live-new');
+    if (!grew || !note || note.firstChild) return;
+    const link = document.createElement('a');
+    link.href = note.dataset.href || location.href;
+    link.textContent = note.dataset.text || '';
+    note.append(link);
+  }
+  document.addEventListener('htmx:oobAfterSwap', (event) => {
+    if (event.detail?.target?.id === 'tiles') tilesSwapped();
+  });
   const swappedAt = new Map();
   document.addEventListener('htmx:afterSwap', (event) => {
+    if (event.detail?.target?.id === 'tiles') tilesSwapped();
     const target = event.detail?.target;
     if (target instanceof HTMLTableRowElement && target.id) swappedAt.set(target.id, Date.now());
     const row = event.detail?.elt?.closest?.('tr[id^="case-row-"]');

@@ -494,6 +494,7 @@ export const en = {
   'merge.moved_from': 'from case {number}',
   'history.kind.merged_in': 'Case merged into this one',
   // live updates (issue 18, part 2)
+  'live.new_in_list': 'More cases match this list now. Show them',
   'live.stream_only': "This address is for the live updates of the app's pages.",
   // bulk actions on the overview (issue 18, part 3)
   'bulk.title': 'Change selected cases',

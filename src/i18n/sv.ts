@@ -495,6 +495,7 @@ export const sv: Record<MessageKey, string> = {
   'merge.moved_from': 'från ärende {number}',
   'history.kind.merged_in': 'Ärende sammanslaget med detta',
   // live updates (issue 18, part 2)
+  'live.new_in_list': 'Fler ärenden hör till listan nu. Visa dem',
   'live.stream_only': 'Den här adressen är till för sidornas uppdateringar i realtid.',
   // bulk actions on the overview (issue 18, part 3)
   'bulk.title': 'Ändra valda ärenden',

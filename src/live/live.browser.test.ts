@@ -24,6 +24,7 @@ const ctx = {} as {
   annaBrowser: TestBrowser;
   kalle: User;
   kase: Case;
+  customer: { customerId: number; contactId: number };
 };
 const test = needs('chromium', suite('Live overview and bell, KALLE and ANNA on two instances'));
 
@@ -40,6 +41,7 @@ test.before(async () => {
   await seedUser(t.db, 'ANNA', 'agent');
   const { customer, contact } = await seedAcme(t.db);
   ctx.kase = await seedPrinterJamCase(t.db, ctx.kalle, customer.id, contact.id);
+  ctx.customer = { customerId: customer.id, contactId: contact.id };
   await seedPrinterJamCase(t.db, ctx.kalle, customer.id, contact.id, { title: 'Tonern är slut' });
   ctx.kalleApp = await buildTestApp(t.db);
   ctx.annaApp = await buildTestApp(t.db);
@@ -124,6 +126,25 @@ test('ANNA’s quick edit shows on KALLE’s overview without a reload, and KALL
 
   assert.equal(ctx.kalleBrowser.problems, [], 'no script errors or CSP refusals for KALLE');
   assert.equal(ctx.annaBrowser.problems, [], 'no script errors or CSP refusals for ANNA');
+});
+
+test('a new case of KALLE’s made elsewhere: his list says so and shows it at a click, without rebuilding under him', async () => {
+  const kalle = ctx.kalleBrowser.page;
+  await kalle.goto(`${ctx.kalleBase}/cases`);
+  const mine = kalle.locator('[data-tile="mine"]');
+  const before = Number(await mine.textContent());
+  const rowsBefore = await kalle.locator('tr[id^="case-row-"]').count();
+  const fresh = await seedPrinterJamCase(ctx.db, ctx.kalle, ctx.customer.customerId, ctx.customer.contactId, {
+    title: 'Kopiatorn piper',
+  });
+  const note = kalle.getByRole('link', { name: 'Fler ärenden hör till listan nu. Visa dem' });
+  await note.waitFor({ timeout: 2_000 });
+  assert.is(Number(await mine.textContent()), before + 1, 'the tile counts it');
+  assert.is(await kalle.locator('tr[id^="case-row-"]').count(), rowsBefore, 'the rows stay as they were');
+  await note.click();
+  await kalle.getByRole('link', { name: fresh.number, exact: true }).waitFor();
+  assert.is(await note.count(), 0, 'the note is gone with the old list');
+  assert.equal(ctx.kalleBrowser.problems, [], 'no script errors or CSP refusals for KALLE');
 });
 
 test.run();
