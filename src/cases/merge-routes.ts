@@ -54,7 +54,8 @@ export async function registerMergeRoutes(app: FastifyInstance): Promise<void> {
   app.post<{ Params: NumberParams }>('/cases/:number/merge', async (request, reply) => {
     const form = parseForm(mergeSchema, request.body);
     if (!form.ok) throw new FormError(form.errors);
-    const into = form.data.into.trim();
+    // as typed ("45") or in full: the second click of a merge compares the case's full number
+    const into = await resolveTypedCaseNumber(db, form.data.into);
     const source = await findCaseByNumber(db, request.params.number);
     if (!source) throw notFound();
     // a second click of a merge that went through: the same answer, nothing merged twice

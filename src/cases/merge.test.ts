@@ -252,6 +252,10 @@ test('the target typed as only the digits of its number, as read off a list, is 
   assert.match(confirm.body, `Slå ihop ${b.number} med ${a.number}?`);
   assert.is((await merge(b, digits)).statusCode, 303);
   assert.is((await caseRow(b.id)).merged_into_id, a.id);
+  // the second click of that form: the same answer
+  const again = await merge(b, digits);
+  assert.is(again.statusCode, 303);
+  assert.is(again.headers.location, `/cases/${a.number}`);
   // digits no case has are still no case
   const none = await merge(await newCase('Skrivaren'), '987654');
   assert.match(none.body, 'Det finns inget ärende 987654.');
