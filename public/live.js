@@ -46,7 +46,7 @@
     pending.clear();
     const shown = ids.map(rowOf).filter(Boolean);
     // cases not on the page: if the active tile grows with the tiles fetched now, they belong here
-    if (shown.length < ids.length && activeCount() !== null) countBefore ??= activeCount();
+    if (shown.length < ids.length) countBefore ??= activeCount();
     let fetched = 0;
     for (const tr of shown) {
       // the user's own edit answered with this very version a moment ago: nothing new to fetch
@@ -87,8 +87,8 @@
   });
   const swappedAt = new Map();
   document.addEventListener('htmx:afterSwap', (event) => {
-    if (event.detail?.target?.id === 'tiles') tilesSwapped();
     const target = event.detail?.target;
+    if (target?.id === 'tiles') tilesSwapped();
     if (target instanceof HTMLTableRowElement && target.id) swappedAt.set(target.id, Date.now());
     const row = event.detail?.elt?.closest?.('tr[id^="case-row-"]');
     if (row) swappedAt.set(row.id, Date.now());
