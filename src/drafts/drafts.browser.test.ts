@@ -119,16 +119,27 @@ test('a reply draft survives a tab switch, a reload and another browser; leaving
   await page.reload();
   assert.is(await settledText(replyBox(page), ''), '');
 
-  // Leaving right after typing asks first; staying keeps the text.
+  // Leaving right after typing asks first; staying keeps the text. The draft's saves are held
+  // back meanwhile, so it is surely not stored yet when KALLE leaves (on a loaded machine more
+  // than the saving delay could pass between the typing and the click, and a stored draft asks
+  // nothing).
+  const held: (() => void)[] = [];
+  await page.route('**/reply-draft', (route) => {
+    held.push(() => void route.continue().catch(() => {}));
+  });
   await replyBox(page).click();
   await page.keyboard.type('Vi kommer på tisdag.');
   const dialogs: string[] = [];
-  page.once('dialog', (dialog) => {
-    dialogs.push(dialog.type());
-    void dialog.dismiss();
+  const asked = new Promise<string>((resolve) => {
+    page.once('dialog', (dialog) => {
+      resolve(dialog.type());
+      void dialog.dismiss();
+    });
   });
   await page.getByRole('navigation', { name: 'Huvudmeny' }).getByRole('link', { name: 'Ärenden' }).click();
-  await page.waitForTimeout(500);
+  dialogs.push(await Promise.race([asked, page.waitForTimeout(10_000).then(() => 'no question')]));
+  for (const release of held) release();
+  await page.unroute('**/reply-draft');
   assert.equal(dialogs, ['beforeunload'], 'the browser asks before leaving');
   assert.is(page.url(), `${ctx.server.url}${casePath}/thread`);
   assert.is(
