@@ -115,7 +115,7 @@ test('a script run while the app runs uses its server and leaves it running; sto
 });
 
 test('a script with no server running starts its own and stops it when done', async () => {
-  const ports = { app: await freePort(), pg: await freePort() };
+  const ports = await freePorts();
   const script = await runScript({ dataDir: path.join(ctx.dir, 'app'), ports }, 'migrate.ts', []);
   assert.is(script.code, 0, script.output);
   assert.match(script.output, /started PostgreSQL/);
@@ -187,7 +187,7 @@ function track(child: ChildProcess): { exited: Promise<number | null>; output: (
 // `npm start` as it runs for real, waited for until /healthz answers (or it exits).
 async function startApp(name: string, ports?: Ports): Promise<App> {
   const dataDir = path.join(ctx.dir, name);
-  const chosen = ports ?? { app: await freePort(), pg: await freePort() };
+  const chosen = ports ?? (await freePorts());
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: root,
     env: envFor(dataDir, chosen),
@@ -222,6 +222,15 @@ async function runScript(
   const { exited, output } = track(child);
   const code = await exited;
   return { code, output: output() };
+}
+
+// Two ports for the app and its PostgreSQL: each probe's port is free again once it is closed, so
+// the second probe can get the first's back (then the app found PostgreSQL on its own port).
+async function freePorts(): Promise<Ports> {
+  const app = await freePort();
+  let pg = await freePort();
+  while (pg === app) pg = await freePort();
+  return { app, pg };
 }
 
 async function freePort(): Promise<number> {
