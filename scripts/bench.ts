@@ -1,9 +1,9 @@
-// npm run bench [-- outbox | mail | kontroll | tiles | escalation]: with no argument, how fast the case overview
+// npm run bench [-- outbox | mail | kontroll | tiles | escalation | reports]: with no argument, how fast the case overview
 // answers on a large database (below); `outbox` (src/bench/outbox.ts) times the outbox sender and
 // the reply POST, `mail` (src/bench/mail.ts) Read mail on the shared corpus and a synthetic IMAP
 // mailbox, `kontroll` runs src/bench/kontroll.ts when it is there, `tiles` (src/bench/tiles.ts) the tiles'
 // cost at 30,000 and 100,000 unfinished cases, `escalation` (src/bench/escalation.ts) the SLA escalation
-// job over 100,000 open cases.
+// job over 100,000 open cases, `reports` (src/bench/reports.ts) the reports page at one year.
 //
 // The overview bench: Starts the app in a
 // child process, logs in as a seeded agent and loads five scenarios with autocannon at 1 and 10
@@ -317,7 +317,26 @@ const subcommands: Record<string, () => Promise<number>> = {
   kontroll: kontrollBench,
   tiles: tilesBench,
   escalation: escalationBench,
+  reports: reportsBench,
 };
+
+// GET /reports timed on the database as it is (src/bench/reports.ts); reads only.
+async function reportsBench(): Promise<number> {
+  const url = process.env.DATABASE_URL || process.env.BENCH_DATABASE_URL;
+  if (!url) {
+    console.error(`[bench] reports: no database given.\n${howToSeed}`);
+    return 2;
+  }
+  const { runReportsBench } = await import('../src/bench/reports.ts');
+  const result = await runReportsBench({ databaseUrl: url, log: say });
+  const file = await writeResults(
+    { at: new Date().toISOString(), commit: gitCommit(), database: redact(url), ...result },
+    new Date(),
+    'reports',
+  );
+  say(`results written to ${file}`);
+  return 0;
+}
 
 // The escalation job over 100,000 open cases that all reach their warning point at once
 // (src/bench/escalation.ts): a first run that warns them all, a second that finds nothing new.

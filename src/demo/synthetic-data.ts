@@ -111,7 +111,7 @@ export async function seedSyntheticData(db: Db, options: SyntheticOptions): Prom
   options.log?.('vacuum and analyze');
   // Visibility map and hint bits set once now rather than by the first readers, and fresh
   // statistics so the planner knows that ~3% of the cases are unfinished.
-  await sql`vacuum (analyze) cases, thread_entries, case_events, case_clock_events, discussion_posts, customers, contacts, users, case_report_facts`.execute(
+  await sql`vacuum (analyze) cases, thread_entries, case_events, case_clock_events, discussion_posts, customers, contacts, users, case_report_facts, case_report_times`.execute(
     db,
   );
   const count = async (table: 'thread_entries' | 'discussion_posts') =>

@@ -3,6 +3,7 @@ import { foldTileCounts } from '../cases/tile-counts.ts';
 import { forgetOldFormKeys } from '../db/form-keys.ts';
 import { isScheduledKontrollDue, kontrollJobName, runScheduledKontroll } from '../kontroll/kontroll.ts';
 import { readMailEveryMinutes, readMailOnSchedule } from '../mail/inbound/read-mail.ts';
+import { foldReportTimes } from '../reports/facts.ts';
 import { describeEscalation, runSlaEscalation } from '../service-levels/escalation.ts';
 import { keepLoginAttemptsHours, purgeOldLoginAttempts } from '../users/login.ts';
 import { purgeExpiredSessions } from '../users/sessions.ts';
@@ -33,6 +34,15 @@ export const jobs: Job[] = [
     // says nothing: a line a minute in the log would bury the others
     run: async (c) => {
       await foldTileCounts(c.db);
+      return undefined;
+    },
+  },
+  // Every minute: the reports' monthly time counts, folded the same way (src/reports/facts.ts).
+  {
+    name: 'fold-report-times',
+    cron: '* * * * *',
+    run: async (c) => {
+      await foldReportTimes(c.db);
       return undefined;
     },
   },

@@ -13,7 +13,7 @@ import { createTestDatabase } from '../test-support/database.ts';
 import { receiveMail, testMail } from '../test-support/inbound.ts';
 import { seedAcme, seedAllHoursPolicy } from '../test-support/seeds.ts';
 import { addStaffReply } from '../threads/threads.ts';
-import { rebuildReportFacts } from './facts.ts';
+import { foldReportTimes, rebuildReportFacts } from './facts.ts';
 
 const ctx = {} as {
   db: Db;
@@ -45,6 +45,36 @@ async function keptAndRecomputed(db: Db) {
         as resolution_business_hours
     from cases c order by c.id`.execute(db);
   return { kept, recomputed };
+}
+
+// The monthly counts of times (case_report_times, summed over the connections' slots) and the same
+// counted afresh from cases, thread_entries and case_events, not from the facts.
+async function rolledAndRecounted(db: Db) {
+  const { rows: rolled } = await sql`
+    select metric, month, value, sum(n)::integer as n from case_report_times
+    group by metric, month, value having sum(n) <> 0 order by metric, month, value nulls first`.execute(db);
+  const { rows: recounted } = await sql`
+    with c as (
+      select c.created_at, c.closed_at, c.sla_policy_id,
+        exists (select from case_events e where e.case_id = c.id and e.kind = 'sla_breached') as breached,
+        (extract(epoch from (select min(t.created_at) from thread_entries t
+          where t.case_id = c.id and t.side = 'staff' and t.delivery <> 'saved') - c.created_at) / 3600)::real as fr,
+        ((c.sla_clock->>'firstResponseMinutes')::real / 60)::real as frb,
+        (extract(epoch from (c.closed_at - c.created_at)) / 3600)::real as res,
+        (case when c.closed_at is not null then (c.sla_clock->'resolution'->>'used')::real / 60 end)::real as resb
+      from cases c
+    ), counted as (
+      select 'first_response' as metric, date_trunc('month', created_at, 'UTC') as month, report_tenths(fr) as value from c
+      union all select 'first_response_business', date_trunc('month', created_at, 'UTC'), report_tenths(frb) from c
+      union all select 'sla', date_trunc('month', created_at, 'UTC'),
+        case when sla_policy_id is null then null when breached then 1 else 0 end from c
+      union all select 'resolution', date_trunc('month', closed_at, 'UTC'), report_tenths(res) from c where closed_at is not null
+      union all select 'resolution_business', date_trunc('month', closed_at, 'UTC'), report_tenths(resb) from c
+        where closed_at is not null
+    )
+    select metric, month, value, count(*)::integer as n from counted
+    group by metric, month, value order by metric, month, value nulls first`.execute(db);
+  return { rolled, recounted };
 }
 
 const newCase = (over: Partial<NewCaseInput> = {}): NewCaseInput => ({
@@ -93,6 +123,8 @@ test('after creating, replying, closing, reopening, re-assigning and mail', asyn
   const expectEqual = async (what: string) => {
     const { kept, recomputed } = await keptAndRecomputed(ctx.db);
     assert.equal(kept, recomputed, what);
+    const { rolled, recounted } = await rolledAndRecounted(ctx.db);
+    assert.equal(rolled, recounted, `${what}: the monthly counts of times`);
   };
   const a = await createCase(ctx.db, newCase(), ctx.kalle);
   const b = await createCase(ctx.db, newCase({ responsible_id: undefined }), ctx.kalle);
@@ -160,6 +192,10 @@ test('after creating, replying, closing, reopening, re-assigning and mail', asyn
   await recordCaseEvent(ctx.db, timed.id, 'sla_breached', null, { new_value: 'first_response' });
   await expectEqual('its deadline missed');
 
+  // the connections' counts folded into one row each count the same
+  assert.ok((await foldReportTimes(ctx.db)) > 0, 'there were counts to fold');
+  await expectEqual('the counts folded');
+
   // a case written with triggers off (a bulk load) gets its row at its next change
   const loaded = await createCase(ctx.db, newCase(), ctx.kalle);
   await ctx.db.deleteFrom('case_report_facts').where('case_id', '=', loaded.id).execute();
@@ -186,6 +222,9 @@ seeded('every seeded case has its facts, equal to a recomputation', async () => 
   const { kept, recomputed } = await keptAndRecomputed(seededCtx.db);
   assert.is(kept.length, 1_500);
   assert.equal(kept, recomputed);
+  const { rolled, recounted } = await rolledAndRecounted(seededCtx.db);
+  assert.ok(recounted.length > 20, 'months of counts');
+  assert.equal(rolled, recounted, 'the monthly counts of times');
   const answered = kept.filter((row) => (row as { first_response_at: Date | null }).first_response_at !== null);
   assert.ok(answered.length > 0, 'some seeded cases have a first response');
 });

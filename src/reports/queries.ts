@@ -1,11 +1,14 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.ts';
+import { percentilesOf } from './percentiles.ts';
 import { addDays, bucketOf, bucketStarts, clampDay, type Period } from './period.ts';
 
 // The reports page's figures, all read from case_report_facts (one narrow row per case, kept by
 // triggers, migration 20261205_0500) and, for Kontroll, from case_events on its partial index.
 // Times are given in calendar hours for every case, and in business hours for the cases that run
-// by a service level (their SLA clock spent the calendar on them; migration 20261205_0600).
+// by a service level (their SLA clock spent the calendar on them; migration 20261205_0600), all
+// counted in tenths of an hour; the team's medians and percentiles over whole months come from the
+// monthly rollups in case_report_times (migration 20261205_0700).
 
 export type ReportFilter = {
   customer: number | null;
@@ -75,55 +78,119 @@ function filterSql(filter: ReportFilter, alias = 'f'): RawBuilder<unknown> {
   return sql.join(parts, sql` and `);
 }
 
-async function summarize(db: Db, period: Period, timeZone: string, filter: ReportFilter): Promise<Summary> {
-  const start = dayStart(period.from, timeZone);
-  const end = dayStart(addDays(period.to, 1), timeZone);
-  const where = filterSql(filter);
-  // one sort per percentile pair (percentile_cont over an array of fractions)
+type Metric = 'first_response' | 'first_response_business' | 'sla' | 'resolution' | 'resolution_business';
+type MetricCount = { metric: Metric; value: number | null; n: number };
+
+// How many facts in [from, to) had each time, in tenths of an hour (report_tenths), and each SLA
+// outcome: the cases that came in by their created_at, the closed ones by their closed_at; what
+// case_report_times holds per month, here for any range. One pass over each covering index,
+// hashing into a grouping set per figure; in work memory enough for a year of facts.
+async function countFacts(db: Db, from: Date, to: Date, where: RawBuilder<unknown>): Promise<MetricCount[]> {
   const { rows } = await roomy(db, (trx) =>
     sql<{
-      casesIn: number;
-      fr: number[] | null;
-      frb: number[] | null;
-      withSla: number;
-      slaBreached: number;
-      casesClosed: number;
-      res: number[] | null;
-      resb: number[] | null;
+      fr: number | null;
+      frb: number | null;
+      sla: number | null;
+      res: number | null;
+      resb: number | null;
+      which: number;
+      n: number;
     }>`
-    select i."casesIn", i.fr, i.frb, i."withSla", i."slaBreached", c."casesClosed", c.res, c.resb
-    from (
-      select count(*)::integer as "casesIn",
-        percentile_cont(array[0.5, 0.9]) within group (order by f.first_response_hours) as fr,
-        percentile_cont(array[0.5, 0.9]) within group (order by f.first_response_business_hours) as frb,
-        count(*) filter (where f.sla_policy_id is not null)::integer as "withSla",
-        count(*) filter (where f.sla_policy_id is not null and f.sla_breached)::integer as "slaBreached"
-      from case_report_facts f
-      where f.created_at >= ${start} and f.created_at < ${end} and ${where}
-    ) i, (
-      select count(*)::integer as "casesClosed",
-        percentile_cont(array[0.5, 0.9]) within group (order by f.resolution_hours) as res,
-        percentile_cont(array[0.5, 0.9]) within group (order by f.resolution_business_hours) as resb
-      from case_report_facts f
-      where f.closed_at >= ${start} and f.closed_at < ${end} and ${where}
-    ) c`.execute(trx),
+    select report_tenths(f.first_response_hours) as fr, report_tenths(f.first_response_business_hours) as frb,
+      case when f.sla_policy_id is null then null when f.sla_breached then 1 else 0 end as sla,
+      null::integer as res, null::integer as resb,
+      grouping(report_tenths(f.first_response_hours), report_tenths(f.first_response_business_hours)) as which,
+      count(*)::integer as n
+    from case_report_facts f
+    where f.created_at >= ${from} and f.created_at < ${to} and ${where}
+    group by grouping sets ((1), (2), (3))
+    union all
+    select null, null, null, report_tenths(f.resolution_hours), report_tenths(f.resolution_business_hours),
+      4 + grouping(report_tenths(f.resolution_hours)), count(*)::integer
+    from case_report_facts f
+    where f.closed_at >= ${from} and f.closed_at < ${to} and ${where}
+    group by grouping sets ((4), (5))`.execute(trx),
   );
-  const row = rows[0];
-  const round = (v: number | null | undefined) =>
-    v === null || v === undefined ? null : Math.round(Number(v) * 10) / 10;
+  // grouping(a, b): a bit for each argument left out of the row's set, the first argument's the
+  // higher (so 1: grouped by a alone, 2: by b alone, 3: by neither)
+  const metricOf: Record<number, [Metric, 'fr' | 'frb' | 'sla' | 'res' | 'resb']> = {
+    1: ['first_response', 'fr'],
+    2: ['first_response_business', 'frb'],
+    3: ['sla', 'sla'],
+    4: ['resolution', 'res'],
+    5: ['resolution_business', 'resb'],
+  };
+  return rows.map((row) => {
+    const [metric, column] = metricOf[row.which] as [Metric, 'fr' | 'frb' | 'sla' | 'res' | 'resb'];
+    return { metric, value: row[column], n: row.n };
+  });
+}
+
+// The first instant of the UTC month `at` lies in, or of the next one.
+const monthOf = (at: Date, next = 0) => new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + next, 1));
+
+// The period's counts of times. For the whole team, the UTC months that lie wholly inside it come
+// from the monthly rollups (case_report_times, migration 20261205_0700) and only the days before
+// the first and after the last of them from the facts: a year is some 40,000 rollup rows and a few
+// days of facts rather than 300,000 facts sorted. A filtered report counts its own facts.
+async function countTimes(db: Db, start: Date, end: Date, filter: ReportFilter): Promise<MetricCount[]> {
+  const where = filterSql(filter);
+  const unfiltered = !filter.customer && !filter.type && !filter.prio && filter.resp === 'any';
+  if (!unfiltered) return countFacts(db, start, end, where);
+  const first = start.getTime() === monthOf(start).getTime() ? start : monthOf(start, 1);
+  const last = monthOf(end);
+  if (first >= last) return countFacts(db, start, end, where);
+  const parts = await Promise.all([
+    sql<MetricCount>`
+      select metric, value, sum(n)::integer as n from case_report_times
+      where month >= ${first} and month < ${last} group by metric, value`
+      .execute(db)
+      .then((r) => r.rows),
+    start < first ? countFacts(db, start, first, where) : [],
+    last < end ? countFacts(db, last, end, where) : [],
+  ]);
+  return parts.flat();
+}
+
+async function summarize(db: Db, period: Period, timeZone: string, filter: ReportFilter): Promise<Summary> {
+  // the period's first and last instants, as the other figures' SQL takes them (dayStart)
+  const bounds = await sql<{ start: Date; end: Date }>`
+    select ${dayStart(period.from, timeZone)} as start, ${dayStart(addDays(period.to, 1), timeZone)} as end`.execute(
+    db,
+  );
+  const { start, end } = bounds.rows[0] as { start: Date; end: Date };
+  const counts = new Map<Metric, Map<number | null, number>>();
+  for (const row of await countTimes(db, start, end, filter)) {
+    const values = counts.get(row.metric) ?? new Map<number | null, number>();
+    values.set(row.value, (values.get(row.value) ?? 0) + row.n);
+    counts.set(row.metric, values);
+  }
+  const all = (metric: Metric) => [...(counts.get(metric) ?? new Map<number | null, number>())];
+  const total = (metric: Metric) => all(metric).reduce((sum, [, n]) => sum + n, 0);
+  // median and 90th percentile in hours, to a tenth
+  const times = (metric: Metric) =>
+    percentilesOf(
+      all(metric).flatMap(([value, n]) => (value === null ? [] : [{ value, n }])),
+      [0.5, 0.9],
+    ).map((tenths) => (tenths === null ? null : Math.round(tenths) / 10));
+  const [firstResponseMedian, firstResponseP90] = times('first_response');
+  const [resolutionMedian, resolutionP90] = times('resolution');
+  const [firstResponseBusinessMedian, firstResponseBusinessP90] = times('first_response_business');
+  const [resolutionBusinessMedian, resolutionBusinessP90] = times('resolution_business');
+  const sla = counts.get('sla');
   return {
-    casesIn: row?.casesIn ?? 0,
-    casesClosed: row?.casesClosed ?? 0,
-    firstResponseMedian: round(row?.fr?.[0]),
-    firstResponseP90: round(row?.fr?.[1]),
-    resolutionMedian: round(row?.res?.[0]),
-    resolutionP90: round(row?.res?.[1]),
-    firstResponseBusinessMedian: round(row?.frb?.[0]),
-    firstResponseBusinessP90: round(row?.frb?.[1]),
-    resolutionBusinessMedian: round(row?.resb?.[0]),
-    resolutionBusinessP90: round(row?.resb?.[1]),
-    withSla: row?.withSla ?? 0,
-    slaBreached: row?.slaBreached ?? 0,
+    casesIn: total('first_response'),
+    casesClosed: total('resolution'),
+    firstResponseMedian: firstResponseMedian ?? null,
+    firstResponseP90: firstResponseP90 ?? null,
+    resolutionMedian: resolutionMedian ?? null,
+    resolutionP90: resolutionP90 ?? null,
+    firstResponseBusinessMedian: firstResponseBusinessMedian ?? null,
+    firstResponseBusinessP90: firstResponseBusinessP90 ?? null,
+    resolutionBusinessMedian: resolutionBusinessMedian ?? null,
+    resolutionBusinessP90: resolutionBusinessP90 ?? null,
+    withSla: (sla?.get(0) ?? 0) + (sla?.get(1) ?? 0),
+    slaBreached: sla?.get(1) ?? 0,
   };
 }
 
