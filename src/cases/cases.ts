@@ -1,7 +1,7 @@
 import { type Insertable, sql, Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
-import { type Db, prepared } from '../db/database.ts';
+import { type Db, prepared, preparedAtEnd } from '../db/database.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
 import { type Case, type CasesTable, caseColumns, type Database, type User } from '../db/schema.ts';
 import {
@@ -213,6 +213,8 @@ export async function createCaseRecord(
     )
     .selectFrom('inserted')
     .selectAll()
+    // prepared once per connection: Read mail creates cases one after the other
+    .modifyEnd(preparedAtEnd)
     .executeTakeFirst()
     .catch((error: unknown) => {
       // the number is null when there is no series: say so rather than "null value in number"

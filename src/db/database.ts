@@ -59,12 +59,19 @@ export const changeFeedOf = (db: Db): ChangeFeed | undefined => changeFeeds.get(
 // text is one prepared statement per connection.
 export const prepared = sql.raw('/* prepared */ ');
 const preparedPrefix = '/* prepared */ ';
+// The same for a query built with Kysely's builder, which puts no text before the statement:
+// query.modifyEnd(preparedAtEnd). Never on an insert whose ON CONFLICT names a partial index by a
+// parameter (its generic plan finds no index; see createDb).
+export const preparedAtEnd = sql.raw(' /* prepared */');
+const preparedSuffix = ' /* prepared */';
 const preparedNames = new Map<string, string>();
 
 function runPreparedByName(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   client.query = ((config: unknown, values?: unknown, callback?: unknown) => {
-    if (typeof config !== 'string' || !config.startsWith(preparedPrefix)) return query(config, values, callback);
+    if (typeof config !== 'string' || !(config.startsWith(preparedPrefix) || config.endsWith(preparedSuffix))) {
+      return query(config, values, callback);
+    }
     let name = preparedNames.get(config);
     if (!name) {
       name = `casedesk_${createHash('sha1').update(config).digest('hex').slice(0, 16)}`;

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTestDatabase } from '../test-support/database.ts';
-import { createDb, type Db, prepared } from './database.ts';
+import { createDb, type Db, prepared, preparedAtEnd } from './database.ts';
 
 // A statement marked `prepared` is parsed once per connection, and PostgreSQL may keep its plan,
 // where every other statement is parsed and planned at each run (issue 16: the quick edit).
@@ -36,6 +36,23 @@ test('a marked statement runs by name with its own values each time, parsed once
   assert.match(statement?.statement ?? '', /^\/\* prepared \*\/ select/);
   // five custom plans, then the generic one, which costs the same for a primary key lookup
   assert.equal({ generic: statement?.generic_plans, custom: statement?.custom_plans }, { generic: 2, custom: 5 });
+});
+
+test('a builder query marked at its end (modifyEnd) runs by name too, with its own values', async () => {
+  const before = (await plans()).length;
+  for (const n of [10, 11, 12]) {
+    const row = await (ctx.db as unknown as Db)
+      .updateTable('things' as never)
+      .set({ name: `renamed ${n}` } as never)
+      .where('id' as never, '=', n as never)
+      .returning('name' as never)
+      .modifyEnd(preparedAtEnd)
+      .executeTakeFirst();
+    assert.equal(row, { name: `renamed ${n}` });
+  }
+  const kept = await plans();
+  assert.is(kept.length, before + 1, 'one more prepared statement, for the three runs');
+  assert.ok(kept.some((p) => /^update "things".*\/\* prepared \*\/$/.test(p.statement)));
 });
 
 test('an unmarked statement is not kept, and is still planned for its values', async () => {

@@ -3,7 +3,7 @@ import { type RawBuilder, sql } from 'kysely';
 import { caseNotesInsertSql, recordCaseEvent } from '../cases/case-events.ts';
 import { markCaseActive } from '../cases/cases.ts';
 import type { Config } from '../config.ts';
-import type { Db } from '../db/database.ts';
+import { type Db, prepared } from '../db/database.ts';
 import { claimFormKey, formKeyPattern, oncePerFormKey, recordFormResult } from '../db/form-keys.ts';
 import type { DocumentApprovalState, Language, User } from '../db/schema.ts';
 import { storeFile } from '../files/files.ts';
@@ -206,7 +206,8 @@ export async function addMailDocuments(
   // one after the other, and a round trip is what a mail costs most (issue 16).
   const matched = sql`added a join input i
         on i.file_id = a.file_id and i.case_id = a.case_id and i.inbound_message_id is not distinct from a.inbound_message_id`;
-  const { rows: documents } = await sql<{ n: number; id: string; file_name: string }>`
+  // prepared once per connection (one text per number of documents; mail brings one or a few)
+  const { rows: documents } = await sql<{ n: number; id: string; file_name: string }>`${prepared}
     with input (n, case_id, folder, file_id, file_name, created_by, inbound_message_id, note) as (values ${sql.join(rows)}),
     added as (
       insert into documents (case_id, folder_id, file_id, file_name, created_by, inbound_message_id)

@@ -1,5 +1,5 @@
 import type { Insertable } from 'kysely';
-import type { Db } from '../db/database.ts';
+import { type Db, preparedAtEnd } from '../db/database.ts';
 import type { ThreadEntriesTable } from '../db/schema.ts';
 
 export type NewThreadEntry = Insertable<ThreadEntriesTable>;
@@ -8,7 +8,10 @@ export type NewThreadEntry = Insertable<ThreadEntriesTable>;
 // approval chain's system lines. Set-wise, for Kontroll's batches; returns ids in input order.
 export async function addThreadEntries(db: Db, entries: NewThreadEntry[]): Promise<{ id: string; case_id: number }[]> {
   if (!entries.length) return [];
-  return db.insertInto('thread_entries').values(entries).returning(['id', 'case_id']).execute();
+  const insert = db.insertInto('thread_entries').values(entries).returning(['id', 'case_id']);
+  // One entry (a reply, a customer's mail) is the hot path: prepared once per connection. A batch
+  // is a text of its own for every size, not worth keeping.
+  return (entries.length === 1 ? insert.modifyEnd(preparedAtEnd) : insert).execute();
 }
 
 export async function addThreadEntry(db: Db, entry: NewThreadEntry): Promise<{ id: string; case_id: number }> {

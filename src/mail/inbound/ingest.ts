@@ -4,7 +4,7 @@ import { applyCaseEvent, recordCaseEvent, type StatusKindCache } from '../../cas
 import { createCaseRecord, markCaseActive } from '../../cases/cases.ts';
 import type { Config } from '../../config.ts';
 import { ensureContact } from '../../customers/customers.ts';
-import type { Db } from '../../db/database.ts';
+import { type Db, preparedAtEnd } from '../../db/database.ts';
 import { type Case, type CaseNoteKind, caseColumns, type Database, type User } from '../../db/schema.ts';
 import { loadSecret } from '../../db/secrets.ts';
 import { addDiscussionPostInTransaction } from '../../discussions/discussions.ts';
@@ -150,6 +150,7 @@ export async function ingestInbound(
       .select((eb) => earlierEntry(eb).select('thread_entries.case_id').as('earlier_case_id'))
       .where('id', '=', inboundId)
       .forUpdate()
+      .modifyEnd(preparedAtEnd)
       .executeTakeFirst();
     if (!row) throw new Error(`No stored inbound message ${inboundId}`);
     if (row.status === 'processed' || row.status === 'ignored') {
@@ -238,6 +239,7 @@ async function finish(
       attempts: sql`attempts + 1`,
     })
     .where('id', '=', inbound.id)
+    .modifyEnd(preparedAtEnd)
     .execute();
   return { inboundId: inbound.id, outcome, ...(result.caseNumber ? { caseNumber: result.caseNumber } : {}) };
 }

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../../db/database.ts';
+import { type Db, preparedAtEnd } from '../../db/database.ts';
 import { withoutNul } from '../../db/text.ts';
 import { storeFile, withStoredContent } from '../../files/files.ts';
 import { cleanMessageId } from './parse.ts';
@@ -68,8 +68,10 @@ export async function storeInboundRaw(
           eb.val(peekMessageId(raw)).as('message_id'),
         ]),
     )
+    // a unique constraint, not a partial index: safe to prepare once per connection
     .onConflict((oc) => oc.columns(['mailbox_id', 'uid_validity', 'uid']).doNothing())
     .returning('id')
+    .modifyEnd(preparedAtEnd)
     .executeTakeFirst();
   if (row) return { id: String(row.id), duplicate: false };
   // Stored before. (Two readers of one mailbox cannot race between the check and the insert:

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../../../db/database.ts';
+import { type Db, prepared } from '../../../db/database.ts';
 import type { MailAddress } from '../parse.ts';
 import type { InboundFilter, SenderMatch } from './types.ts';
 
@@ -67,7 +67,7 @@ type SenderCandidate = {
 // The contact with this address (an active one at an active customer first, then the oldest),
 // and the active customers claiming one of the domains, in one round trip.
 async function findSenderCandidates(db: Db, email: string, domains: string[]): Promise<SenderCandidate[]> {
-  const { rows } = await sql<SenderCandidate>`
+  const { rows } = await sql<SenderCandidate>`${prepared}
     (select contacts.id as contact_id, contacts.customer_id, contacts.name, null::text[] as email_domains
        from contacts join customers on customers.id = contacts.customer_id
       where lower(contacts.email) = ${email}
