@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { createDb } from '../db/database.ts';
 import { syntheticAgentPassword } from '../demo/synthetic-data.ts';
 import { startApp } from './app-process.ts';
+import { percentile } from './report.ts';
 import { logIn } from './session.ts';
 
 // `npm run bench -- reports`: how long GET /reports takes, as KALLE (a seeded agent), one request
@@ -17,9 +18,6 @@ const views = [
 ];
 const warmups = 3;
 const runs = Number(process.env.BENCH_REPORT_RUNS || 15);
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
 
 export async function runReportsBench(opts: { databaseUrl: string; log: (s: string) => void }) {
   const { log } = opts;
