@@ -1,13 +1,15 @@
 import { type Kysely, sql } from 'kysely';
 
-// Monthly rollups of the reports' times (src/reports/queries.ts). A year of a million cases is some
+// Monthly rollups of the reports' times, channels and closures per person (src/reports/queries.ts). A year of a million cases is some
 // 300,000 facts, and the page's medians and 90th percentiles sorted them all, four times per
 // period and again for the period before: 600-800 ms, where the issue allows 300. Percentiles do
 // not add up, but counts of each value do: with the times counted in tenths of an hour (the
 // page's own precision), a UTC month of first responses holds a few hundred distinct values and
 // of resolutions a few thousand, so a year is read from tens of thousands of rows instead of
-// sorting hundreds of thousands. The days of a period that do not fill a UTC month (its edges,
-// which depend on config.timeZone, unknown to the database) are counted from the facts.
+// sorting hundreds of thousands. The cases in per channel and closed per person, which a year
+// counted by a pass over its facts each, are kept the same way. The days of a period that do not
+// fill a UTC month (its edges, which depend on config.timeZone, unknown to the database) are
+// counted from the facts.
 //
 // Kept by a statement trigger on case_report_facts, in the same transaction as the change (and so
 // as the change to cases or thread_entries behind it). Like case_tile_counts (migration
@@ -18,32 +20,36 @@ import { type Kysely, sql } from 'kysely';
 // What a set of fact rows `rows` counts for, with n = +1 (a row that now is) or -1 (one that was):
 //   first_response, first_response_business, sla: by the UTC month of created_at, one per case
 //     (null: no reply yet, no service level; sla: 0 kept, 1 breached, null without one);
-//   resolution, resolution_business: by the UTC month of closed_at, one per closed case.
+//   channel: by the UTC month of created_at, the case's source in label;
+//   resolution, resolution_business: by the UTC month of closed_at, one per closed case;
+//   closed_by: by the UTC month of closed_at, the responsible (null: nobody) in value.
 const contributions = (rows: string, n: string) => `
-    select m.metric, m.month, m.value, ${n} as n
+    select m.metric, m.month, m.value, m.label, ${n} as n
     from ${rows} r
     cross join lateral (values
-      ('first_response', date_trunc('month', r.created_at, 'UTC'), report_tenths(r.first_response_hours)),
-      ('first_response_business', date_trunc('month', r.created_at, 'UTC'), report_tenths(r.first_response_business_hours)),
+      ('first_response', date_trunc('month', r.created_at, 'UTC'), report_tenths(r.first_response_hours), null),
+      ('first_response_business', date_trunc('month', r.created_at, 'UTC'), report_tenths(r.first_response_business_hours), null),
       ('sla', date_trunc('month', r.created_at, 'UTC'),
-        case when r.sla_policy_id is null then null when r.sla_breached then 1 else 0 end),
-      ('resolution', date_trunc('month', r.closed_at, 'UTC'), report_tenths(r.resolution_hours)),
-      ('resolution_business', date_trunc('month', r.closed_at, 'UTC'), report_tenths(r.resolution_business_hours))
-    ) as m(metric, month, value)
+        case when r.sla_policy_id is null then null when r.sla_breached then 1 else 0 end, null),
+      ('channel', date_trunc('month', r.created_at, 'UTC'), null, r.source),
+      ('resolution', date_trunc('month', r.closed_at, 'UTC'), report_tenths(r.resolution_hours), null),
+      ('resolution_business', date_trunc('month', r.closed_at, 'UTC'), report_tenths(r.resolution_business_hours), null),
+      ('closed_by', date_trunc('month', r.closed_at, 'UTC'), r.responsible_id, null)
+    ) as m(metric, month, value, label)
     where m.month is not null`;
 
 // One aggregated delta per count, locked in key order (two statements never wait on each other in
 // opposite orders); zero deltas (a responsible changed, a title) write nothing.
 const addDeltas = (changes: string, slot: string) => `
-    insert into case_report_times (metric, month, value, slot, n)
-    select d.metric, d.month, d.value, ${slot}, d.n
-    from (select c.metric, c.month, c.value, sum(c.n)::integer as n from (${changes}) c group by 1, 2, 3) d
+    insert into case_report_times (metric, month, value, label, slot, n)
+    select d.metric, d.month, d.value, d.label, ${slot}, d.n
+    from (select c.metric, c.month, c.value, c.label, sum(c.n)::integer as n from (${changes}) c group by 1, 2, 3, 4) d
     where d.n <> 0
-    order by d.metric, d.month, d.value
-    on conflict (metric, month, value, slot) do update set n = case_report_times.n + excluded.n`;
+    order by d.metric, d.month, d.value, d.label
+    on conflict (metric, month, value, label, slot) do update set n = case_report_times.n + excluded.n`;
 
 const counted =
-  'created_at, closed_at, first_response_hours, first_response_business_hours, resolution_hours, resolution_business_hours, sla_policy_id, sla_breached';
+  'created_at, closed_at, first_response_hours, first_response_business_hours, resolution_hours, resolution_business_hours, sla_policy_id, sla_breached, source, responsible_id';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql
@@ -68,13 +74,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
     create table case_report_times (
       metric text not null check (metric in
-        ('first_response', 'first_response_business', 'sla', 'resolution', 'resolution_business')),
+        ('first_response', 'first_response_business', 'sla', 'channel', 'resolution', 'resolution_business', 'closed_by')),
       -- the first instant of a UTC month
       month timestamptz not null,
       value integer,
+      label text,
       slot integer not null,
       n integer not null,
-      constraint case_report_times_key unique nulls not distinct (metric, month, value, slot)
+      constraint case_report_times_key unique nulls not distinct (metric, month, value, label, slot)
     );
 
     create function case_report_facts_times() returns trigger language plpgsql as $$
@@ -127,15 +134,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         select ctid from case_report_times where slot <> 0 for update skip locked
       ), moved as (
         delete from case_report_times t using taken where t.ctid = taken.ctid
-        returning t.metric, t.month, t.value, t.n
+        returning t.metric, t.month, t.value, t.label, t.n
       ), sums as (
-        select metric, month, value, sum(n)::integer as n, count(*) as rows
-        from moved group by metric, month, value
+        select metric, month, value, label, sum(n)::integer as n, count(*) as rows
+        from moved group by metric, month, value, label
       ), added as (
-        insert into case_report_times (metric, month, value, slot, n)
-        select metric, month, value, 0, n from sums
-        order by metric, month, value
-        on conflict (metric, month, value, slot) do update set n = case_report_times.n + excluded.n
+        insert into case_report_times (metric, month, value, label, slot, n)
+        select metric, month, value, label, 0, n from sums
+        order by metric, month, value, label
+        on conflict (metric, month, value, label, slot) do update set n = case_report_times.n + excluded.n
       )
       select coalesce(sum(rows), 0) into folded from sums;
       delete from case_report_times where slot = 0 and n = 0;

@@ -220,13 +220,22 @@ export interface CaseReportFactsTable {
   resolution_business_hours: number | null;
 }
 
-// Counts of the reports' times per UTC month (migration 20261205_0700, src/reports/queries.ts),
+// Counts of the reports' times, channels and closures per person per UTC month (migration 20261205_0700, src/reports/queries.ts),
 // kept by a trigger on case_report_facts; nothing in the app writes them.
 export interface CaseReportTimesTable {
-  metric: 'first_response' | 'first_response_business' | 'sla' | 'resolution' | 'resolution_business';
+  metric:
+    | 'first_response'
+    | 'first_response_business'
+    | 'sla'
+    | 'channel'
+    | 'resolution'
+    | 'resolution_business'
+    | 'closed_by';
   month: Date;
-  // tenths of an hour; for sla 0 kept, 1 breached; null: none
+  // tenths of an hour; for sla 0 kept, 1 breached; for closed_by the responsible; null: none
   value: number | null;
+  // for channel, the cases' source
+  label: string | null;
   // 0 once folded, else the PostgreSQL backend pid of the transactions that added it
   slot: number;
   n: number;

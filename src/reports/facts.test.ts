@@ -51,11 +51,12 @@ async function keptAndRecomputed(db: Db) {
 // counted afresh from cases, thread_entries and case_events, not from the facts.
 async function rolledAndRecounted(db: Db) {
   const { rows: rolled } = await sql`
-    select metric, month, value, sum(n)::integer as n from case_report_times
-    group by metric, month, value having sum(n) <> 0 order by metric, month, value nulls first`.execute(db);
+    select metric, month, value, label, sum(n)::integer as n from case_report_times
+    group by metric, month, value, label having sum(n) <> 0
+    order by metric, month, value nulls first, label nulls first`.execute(db);
   const { rows: recounted } = await sql`
     with c as (
-      select c.created_at, c.closed_at, c.sla_policy_id,
+      select c.created_at, c.closed_at, c.sla_policy_id, c.source::text, c.responsible_id,
         exists (select from case_events e where e.case_id = c.id and e.kind = 'sla_breached') as breached,
         (extract(epoch from (select min(t.created_at) from thread_entries t
           where t.case_id = c.id and t.side = 'staff' and t.delivery <> 'saved') - c.created_at) / 3600)::real as fr,
@@ -64,16 +65,21 @@ async function rolledAndRecounted(db: Db) {
         (case when c.closed_at is not null then (c.sla_clock->'resolution'->>'used')::real / 60 end)::real as resb
       from cases c
     ), counted as (
-      select 'first_response' as metric, date_trunc('month', created_at, 'UTC') as month, report_tenths(fr) as value from c
-      union all select 'first_response_business', date_trunc('month', created_at, 'UTC'), report_tenths(frb) from c
+      select 'first_response' as metric, date_trunc('month', created_at, 'UTC') as month, report_tenths(fr) as value,
+        null::text as label from c
+      union all select 'first_response_business', date_trunc('month', created_at, 'UTC'), report_tenths(frb), null from c
       union all select 'sla', date_trunc('month', created_at, 'UTC'),
-        case when sla_policy_id is null then null when breached then 1 else 0 end from c
-      union all select 'resolution', date_trunc('month', closed_at, 'UTC'), report_tenths(res) from c where closed_at is not null
-      union all select 'resolution_business', date_trunc('month', closed_at, 'UTC'), report_tenths(resb) from c
+        case when sla_policy_id is null then null when breached then 1 else 0 end, null from c
+      union all select 'channel', date_trunc('month', created_at, 'UTC'), null, source from c
+      union all select 'resolution', date_trunc('month', closed_at, 'UTC'), report_tenths(res), null from c
+        where closed_at is not null
+      union all select 'resolution_business', date_trunc('month', closed_at, 'UTC'), report_tenths(resb), null from c
+        where closed_at is not null
+      union all select 'closed_by', date_trunc('month', closed_at, 'UTC'), responsible_id, null from c
         where closed_at is not null
     )
-    select metric, month, value, count(*)::integer as n from counted
-    group by metric, month, value order by metric, month, value nulls first`.execute(db);
+    select metric, month, value, label, count(*)::integer as n from counted
+    group by metric, month, value, label order by metric, month, value nulls first, label nulls first`.execute(db);
   return { rolled, recounted };
 }
 

@@ -78,52 +78,51 @@ function filterSql(filter: ReportFilter, alias = 'f'): RawBuilder<unknown> {
   return sql.join(parts, sql` and `);
 }
 
-type Metric = 'first_response' | 'first_response_business' | 'sla' | 'resolution' | 'resolution_business';
-type MetricCount = { metric: Metric; value: number | null; n: number };
+type Metric =
+  | 'first_response'
+  | 'first_response_business'
+  | 'sla'
+  | 'channel'
+  | 'resolution'
+  | 'resolution_business'
+  | 'closed_by';
+type MetricCount = { metric: Metric; value: number | null; label: string | null; n: number };
 
-// How many facts in [from, to) had each time, in tenths of an hour (report_tenths), and each SLA
-// outcome: the cases that came in by their created_at, the closed ones by their closed_at; what
-// case_report_times holds per month, here for any range. One pass over each covering index,
-// hashing into a grouping set per figure; in work memory enough for a year of facts.
+// What case_report_times holds per month (migration 20261205_0700), here for any range [from, to)
+// of the facts: how many cases came in (by created_at) with each first-response time in tenths of
+// an hour (report_tenths), each SLA outcome and each channel, and how many were closed (by
+// closed_at) with each resolution time and by each responsible. One pass over each covering
+// index, hashing into a grouping set per figure, in work memory enough for a year of facts.
 async function countFacts(db: Db, from: Date, to: Date, where: RawBuilder<unknown>): Promise<MetricCount[]> {
+  const fr = sql`report_tenths(f.first_response_hours)`;
+  const frb = sql`report_tenths(f.first_response_business_hours)`;
+  const sla = sql`(case when f.sla_policy_id is null then null when f.sla_breached then 1 else 0 end)`;
+  const res = sql`report_tenths(f.resolution_hours)`;
+  const resb = sql`report_tenths(f.resolution_business_hours)`;
   const { rows } = await roomy(db, (trx) =>
-    sql<{
-      fr: number | null;
-      frb: number | null;
-      sla: number | null;
-      res: number | null;
-      resb: number | null;
-      which: number;
-      n: number;
-    }>`
-    select report_tenths(f.first_response_hours) as fr, report_tenths(f.first_response_business_hours) as frb,
-      case when f.sla_policy_id is null then null when f.sla_breached then 1 else 0 end as sla,
-      null::integer as res, null::integer as resb,
-      grouping(report_tenths(f.first_response_hours), report_tenths(f.first_response_business_hours)) as which,
+    sql<MetricCount>`
+    select
+      case when grouping(${fr}) = 0 then 'first_response' when grouping(${frb}) = 0 then 'first_response_business'
+        when grouping(${sla}) = 0 then 'sla' else 'channel' end as metric,
+      case when grouping(${fr}) = 0 then ${fr} when grouping(${frb}) = 0 then ${frb}
+        when grouping(${sla}) = 0 then ${sla} end as value,
+      case when grouping(f.source) = 0 then f.source end as label,
       count(*)::integer as n
     from case_report_facts f
     where f.created_at >= ${from} and f.created_at < ${to} and ${where}
-    group by grouping sets ((1), (2), (3))
+    group by grouping sets ((${fr}), (${frb}), (${sla}), (f.source))
     union all
-    select null, null, null, report_tenths(f.resolution_hours), report_tenths(f.resolution_business_hours),
-      4 + grouping(report_tenths(f.resolution_hours)), count(*)::integer
+    select
+      case when grouping(${res}) = 0 then 'resolution' when grouping(${resb}) = 0 then 'resolution_business'
+        else 'closed_by' end,
+      case when grouping(${res}) = 0 then ${res} when grouping(${resb}) = 0 then ${resb} else f.responsible_id end,
+      null,
+      count(*)::integer
     from case_report_facts f
     where f.closed_at >= ${from} and f.closed_at < ${to} and ${where}
-    group by grouping sets ((4), (5))`.execute(trx),
+    group by grouping sets ((${res}), (${resb}), (f.responsible_id))`.execute(trx),
   );
-  // grouping(a, b): a bit for each argument left out of the row's set, the first argument's the
-  // higher (so 1: grouped by a alone, 2: by b alone, 3: by neither)
-  const metricOf: Record<number, [Metric, 'fr' | 'frb' | 'sla' | 'res' | 'resb']> = {
-    1: ['first_response', 'fr'],
-    2: ['first_response_business', 'frb'],
-    3: ['sla', 'sla'],
-    4: ['resolution', 'res'],
-    5: ['resolution_business', 'resb'],
-  };
-  return rows.map((row) => {
-    const [metric, column] = metricOf[row.which] as [Metric, 'fr' | 'frb' | 'sla' | 'res' | 'resb'];
-    return { metric, value: row[column], n: row.n };
-  });
+  return rows;
 }
 
 // The first instant of the UTC month `at` lies in, or of the next one.
@@ -142,8 +141,8 @@ async function countTimes(db: Db, start: Date, end: Date, filter: ReportFilter):
   if (first >= last) return countFacts(db, start, end, where);
   const parts = await Promise.all([
     sql<MetricCount>`
-      select metric, value, sum(n)::integer as n from case_report_times
-      where month >= ${first} and month < ${last} group by metric, value`
+      select metric, value, label, sum(n)::integer as n from case_report_times
+      where month >= ${first} and month < ${last} group by metric, value, label`
       .execute(db)
       .then((r) => r.rows),
     start < first ? countFacts(db, start, first, where) : [],
@@ -152,7 +151,13 @@ async function countTimes(db: Db, start: Date, end: Date, filter: ReportFilter):
   return parts.flat();
 }
 
-async function summarize(db: Db, period: Period, timeZone: string, filter: ReportFilter): Promise<Summary> {
+// The period's key figures, and its cases in per channel and closed per responsible.
+async function summarize(
+  db: Db,
+  period: Period,
+  timeZone: string,
+  filter: ReportFilter,
+): Promise<{ summary: Summary; channels: Map<string, number>; closedBy: Map<number | null, number> }> {
   // the period's first and last instants, as the other figures' SQL takes them (dayStart)
   const bounds = await sql<{ start: Date; end: Date }>`
     select ${dayStart(period.from, timeZone)} as start, ${dayStart(addDays(period.to, 1), timeZone)} as end`.execute(
@@ -160,7 +165,12 @@ async function summarize(db: Db, period: Period, timeZone: string, filter: Repor
   );
   const { start, end } = bounds.rows[0] as { start: Date; end: Date };
   const counts = new Map<Metric, Map<number | null, number>>();
+  const channels = new Map<string, number>();
   for (const row of await countTimes(db, start, end, filter)) {
+    if (row.metric === 'channel') {
+      if (row.label !== null) channels.set(row.label, (channels.get(row.label) ?? 0) + row.n);
+      continue;
+    }
     const values = counts.get(row.metric) ?? new Map<number | null, number>();
     values.set(row.value, (values.get(row.value) ?? 0) + row.n);
     counts.set(row.metric, values);
@@ -178,7 +188,7 @@ async function summarize(db: Db, period: Period, timeZone: string, filter: Repor
   const [firstResponseBusinessMedian, firstResponseBusinessP90] = times('first_response_business');
   const [resolutionBusinessMedian, resolutionBusinessP90] = times('resolution_business');
   const sla = counts.get('sla');
-  return {
+  const summary: Summary = {
     casesIn: total('first_response'),
     casesClosed: total('resolution'),
     firstResponseMedian: firstResponseMedian ?? null,
@@ -192,6 +202,7 @@ async function summarize(db: Db, period: Period, timeZone: string, filter: Repor
     withSla: (sla?.get(0) ?? 0) + (sla?.get(1) ?? 0),
     slaBreached: sla?.get(1) ?? 0,
   };
+  return { summary, channels, closedBy: counts.get('closed_by') ?? new Map() };
 }
 
 // Cases in and closed per bucket, and the backlog (unfinished cases) at each bucket's end: the
@@ -263,24 +274,18 @@ export async function loadReport(db: Db, period: Period, previous: Period, timeZ
   const where = filterSql(filter);
   const inPeriod = (column: 'created_at' | 'closed_at') =>
     sql`${sql.ref(`f.${column}`)} >= ${start} and ${sql.ref(`f.${column}`)} < ${end} and ${where}`;
-  // Each figure its own plain query over a range of a covering index, run side by side: on a
-  // million cases these beat one pass with grouping sets, whose per-row hashing into several
-  // groupings cost more than the extra scans.
-  const [summary, prev, daily, channels, topCustomers, closedBy, open, kontroll, time] = await Promise.all([
+  // The key figures, channels and closures per person from the monthly rollups and the facts
+  // (summarize); each other figure its own plain query over a range of a covering index, run side
+  // by side.
+  const [current, prev, daily, topCustomers, open, kontroll, time] = await Promise.all([
     summarize(db, period, timeZone, filter),
     summarize(db, previous, timeZone, filter),
     dailyCounts(db, period, timeZone, where),
-    sql<{ source: string; n: number }>`
-      select f.source, count(*)::integer as n from case_report_facts f where ${inPeriod('created_at')}
-      group by f.source`.execute(db),
     roomy(db, (trx) =>
       sql<{ id: number | null; n: number }>`
       select f.customer_id as id, count(*)::integer as n from case_report_facts f where ${inPeriod('created_at')}
       group by f.customer_id order by n desc, f.customer_id limit 10`.execute(trx),
     ),
-    sql<{ id: number | null; n: number }>`
-      select f.responsible_id as id, count(*)::integer as n from case_report_facts f where ${inPeriod('closed_at')}
-      group by f.responsible_id`.execute(db),
     // the unfinished cases now, on the partial index case_report_facts_open
     sql<{ id: number | null; n: number }>`
       select f.responsible_id as id, count(*)::integer as n from case_report_facts f
@@ -306,11 +311,14 @@ export async function loadReport(db: Db, period: Period, previous: Period, timeZ
   ]);
   const openNow = open.rows.reduce((sum, r) => sum + r.n, 0);
   const byCount = (a: Named, b: Named) => b.count - a.count || a.name.localeCompare(b.name);
-  const channelList = channels.rows.map((r) => ({ id: null, name: r.source, count: r.n })).sort(byCount);
+  const channelList = [...current.channels]
+    .filter(([, n]) => n > 0)
+    .map(([name, count]) => ({ id: null, name, count }))
+    .sort(byCount);
   const customerIds = [...new Set([...topCustomers.rows, ...time.rows].flatMap((r) => (r.id === null ? [] : [r.id])))];
-  const closedCount = new Map(closedBy.rows.map((r) => [r.id, r.n]));
+  const closedCount = current.closedBy;
   const openBy = new Map(open.rows.map((r) => [r.id, r.n]));
-  const people = [...new Set([...openBy.keys(), ...closedBy.rows.filter((r) => r.n > 0).map((r) => r.id)])];
+  const people = [...new Set([...openBy.keys(), ...[...closedCount].filter(([, n]) => n > 0).map(([id]) => id)])];
   const userIds = people.flatMap((k) => (k === null ? [] : [k]));
   const [customerRows, userRows] = await Promise.all([
     customerIds.length
@@ -345,8 +353,8 @@ export async function loadReport(db: Db, period: Period, previous: Period, timeZ
     }))
     .sort((a, b) => b.open - a.open || b.closed - a.closed || a.name.localeCompare(b.name));
   return {
-    summary,
-    previous: prev,
+    summary: current.summary,
+    previous: prev.summary,
     openNow,
     buckets: series(period, daily.days, openNow, daily.netAfterPeriod),
     channels: channelList,

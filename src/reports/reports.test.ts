@@ -239,6 +239,36 @@ test('the figures match SQL over the raw cases, for the team and for me, with th
     assert.is(figure(wide.body, 'resolution_median').now, show(wanted.res), `${resp}: resolution, three months`);
     assert.is(figure(wide.body, 'resolution_p90').now, show(wanted.res90), `${resp}: resolution p90, three months`);
 
+    // the cases in per channel and closed per person, in the CSVs, against the raw cases
+    const tz = ctx.config.timeZone;
+    const who = id === null ? sql`true` : sql`c.responsible_id = ${id}`;
+    const csvCounts = async (chart: string, column: number) =>
+      (await kalle.get(`/reports/${chart}.csv?period=custom&from=2025-02-15&to=2025-04-20&resp=${resp}`)).body
+        .trim()
+        .split('\r\n')
+        .slice(1)
+        .map((line) => Number(line.split(',')[column]))
+        .filter((n) => n > 0)
+        .sort((x, y) => x - y);
+    const { rows: bySource } = await sql<{ n: number }>`
+      select count(*)::integer as n from cases c
+      where (c.created_at at time zone ${tz})::date between '2025-02-15' and '2025-04-20' and ${who}
+      group by c.source order by n`.execute(ctx.db);
+    assert.equal(
+      await csvCounts('channels', 1),
+      bySource.map((r) => r.n),
+      `${resp}: cases in per channel`,
+    );
+    const { rows: byPerson } = await sql<{ n: number }>`
+      select count(*)::integer as n from cases c
+      where (c.closed_at at time zone ${tz})::date between '2025-02-15' and '2025-04-20' and ${who}
+      group by c.responsible_id order by n`.execute(ctx.db);
+    assert.equal(
+      await csvCounts('workload', 2),
+      byPerson.map((r) => r.n),
+      `${resp}: cases closed per person`,
+    );
+
     const res = await kalle.get(`/reports?period=custom&from=2025-03-01&to=2025-03-31&resp=${resp}`);
     assert.is(res.statusCode, 200, res.body);
     const want = await independently('2025-03-01', '2025-03-31', id);
