@@ -59,20 +59,27 @@ export async function registerMergeRoutes(app: FastifyInstance): Promise<void> {
     const source = await findCaseByNumber(db, request.params.number);
     if (!source) throw notFound();
     // a second click of a merge that went through: the same answer, nothing merged twice
-    if (source.merged_into_number && source.merged_into_number === into)
-      return redirectAfterPost(
+    const done = () =>
+      redirectAfterPost(
         request,
         reply,
         `/cases/${into}`,
         request.t('merge.done', { source: source.number, target: into }),
       );
+    if (source.merged_into_number && source.merged_into_number === into) return done();
     const checked = await loadCase(request);
     const found = await targetFor(request, checked, into);
     if (found.error || !found.target) return page(reply, checked, { into, ...found }, 422);
     const outcome = await mergeCases(db, { targetId: found.target.id, sourceIds: [checked.id] }, currentUser(request));
     const refused = outcome.refused[0];
-    if (refused)
+    if (refused) {
+      // the second click raced the first and waited for its merge: the same answer too
+      if (refused.reason === 'source_merged') {
+        const again = await findCaseByNumber(db, request.params.number);
+        if (again?.merged_into_number === found.target.number) return done();
+      }
       return page(reply, checked, { into, error: request.t(`merge.refused.${refused.reason}`, { number: into }) }, 409);
+    }
     return redirectAfterPost(
       request,
       reply,

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Config } from '../config.ts';
@@ -135,6 +136,42 @@ test('B merged into A: its thread, discussion, note and history move to A and sa
     .where('kind', '=', 'merged_in')
     .execute();
   assert.is(mergedIn.length, 1);
+});
+
+test('two clicks that race (both posted before either merged): one merge, and both get its answer', async () => {
+  const a = await newCase('Skärmen är svart');
+  const b = await newCase('Skärmen är svart igen');
+  // B held locked elsewhere, so both posts pass the route's check and wait in the merge together
+  let release = () => {};
+  const held = ctx.db.transaction().execute(async (trx) => {
+    await sql`select id from cases where id = ${b.id} for update`.execute(trx);
+    await new Promise<void>((resolve) => {
+      release = resolve;
+    });
+  });
+  const posts = [merge(b, a.number), merge(b, a.number)];
+  for (let waited = 0; ; waited += 20) {
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::integer as n from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock'`.execute(ctx.db);
+    if ((rows[0]?.n ?? 0) >= 2) break;
+    assert.ok(waited < 10_000, 'both posts wait for the lock');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  release();
+  await held;
+  const answers = await Promise.all(posts);
+  for (const answer of answers) {
+    assert.is(answer.statusCode, 303, answer.body.slice(0, 500));
+    assert.is(answer.headers.location, `/cases/${a.number}`);
+  }
+  const mergedIn = await ctx.db
+    .selectFrom('case_events')
+    .select('id')
+    .where('case_id', '=', a.id)
+    .where('kind', '=', 'merged_in')
+    .execute();
+  assert.is(mergedIn.length, 1, 'merged once');
 });
 
 test('mail answering the merged case, by its tag or by its Message-ID, lands in the case it was merged into', async () => {
