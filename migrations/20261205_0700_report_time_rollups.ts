@@ -39,7 +39,7 @@ const contributions = (rows: string, n: string) => `
     where m.month is not null`;
 
 // One aggregated delta per count, locked in key order (two statements never wait on each other in
-// opposite orders); zero deltas (a responsible changed, a title) write nothing.
+// opposite orders); zero deltas (an open case handed to another agent) write nothing.
 const addDeltas = (changes: string, slot: string) => `
     insert into case_report_times (metric, month, value, label, slot, n)
     select d.metric, d.month, d.value, d.label, ${slot}, d.n
@@ -94,7 +94,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         end if;
         ${addDeltas(contributions('new_rows', '1'), 'pg_backend_pid()')};
       elsif tg_op = 'UPDATE' then
-        -- most fact updates (a responsible, a type) leave the times alone: they stop here
+        -- most fact updates (a type, a priority, a customer) leave the counts alone: they stop here
         if not exists (
           select from old_rows o join new_rows n on n.case_id = o.case_id
           where (o.${counted.split(', ').join(', o.')}) is distinct from (n.${counted.split(', ').join(', n.')})
@@ -108,7 +108,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       return null;
     end $$;
     comment on function case_report_facts_times() is
-      'Keeps case_report_times (the reports'' monthly time counts, src/reports/queries.ts) equal to case_report_facts in the same transaction.';
+      'Keeps case_report_times (the reports'' monthly counts, src/reports/queries.ts) equal to case_report_facts in the same transaction.';
     create trigger case_report_facts_times_insert after insert on case_report_facts
       referencing new table as new_rows for each statement execute function case_report_facts_times();
     create trigger case_report_facts_times_update after update on case_report_facts
