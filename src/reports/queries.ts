@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.ts';
+import type { CaseReportTimesTable } from '../db/schema.ts';
 import { percentilesOf } from './percentiles.ts';
 import { addDays, bucketOf, bucketStarts, clampDay, type Period } from './period.ts';
 
@@ -78,14 +79,7 @@ function filterSql(filter: ReportFilter, alias = 'f'): RawBuilder<unknown> {
   return sql.join(parts, sql` and `);
 }
 
-type Metric =
-  | 'first_response'
-  | 'first_response_business'
-  | 'sla'
-  | 'channel'
-  | 'resolution'
-  | 'resolution_business'
-  | 'closed_by';
+type Metric = CaseReportTimesTable['metric'];
 type MetricCount = { metric: Metric; value: number | null; label: string | null; n: number };
 
 // What case_report_times holds per month (migration 20261205_0700), here for any range [from, to)
