@@ -62,6 +62,9 @@ const caseRow = (id: number) =>
     .select(['number', 'status_kind', 'merged_into_id'])
     .where('id', '=', id)
     .executeTakeFirstOrThrow();
+// the history lines of cases merged into this one
+const mergedInto = (caseId: number) =>
+  ctx.db.selectFrom('case_events').select('id').where('case_id', '=', caseId).where('kind', '=', 'merged_in').execute();
 const merge = (source: Case, into: string, form: Record<string, string> = {}) =>
   ctx.client.post(`/cases/${source.number}/merge`, { into, ...form });
 
@@ -129,13 +132,7 @@ test('B merged into A: its thread, discussion, note and history move to A and sa
   const again = await merge(b, a.number);
   assert.is(again.statusCode, 303);
   assert.is(again.headers.location, `/cases/${a.number}`);
-  const mergedIn = await ctx.db
-    .selectFrom('case_events')
-    .select('id')
-    .where('case_id', '=', a.id)
-    .where('kind', '=', 'merged_in')
-    .execute();
-  assert.is(mergedIn.length, 1);
+  assert.is((await mergedInto(a.id)).length, 1);
 });
 
 test('two clicks that race (both posted before either merged): one merge, and both get its answer', async () => {
@@ -165,13 +162,7 @@ test('two clicks that race (both posted before either merged): one merge, and bo
     assert.is(answer.statusCode, 303, answer.body.slice(0, 500));
     assert.is(answer.headers.location, `/cases/${a.number}`);
   }
-  const mergedIn = await ctx.db
-    .selectFrom('case_events')
-    .select('id')
-    .where('case_id', '=', a.id)
-    .where('kind', '=', 'merged_in')
-    .execute();
-  assert.is(mergedIn.length, 1, 'merged once');
+  assert.is((await mergedInto(a.id)).length, 1, 'merged once');
 });
 
 test('mail answering the merged case, by its tag or by its Message-ID, lands in the case it was merged into', async () => {
