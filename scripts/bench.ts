@@ -320,6 +320,17 @@ const subcommands: Record<string, () => Promise<number>> = {
   reports: reportsBench,
 };
 
+// A subcommand's result, written to bench/results/<name>-<timestamp>.json with when, which commit
+// and which database.
+async function keepResults(name: string, url: string, result: object): Promise<void> {
+  const file = await writeResults(
+    { at: new Date().toISOString(), commit: gitCommit(), database: redact(url), ...result },
+    new Date(),
+    name,
+  );
+  say(`results written to ${file}`);
+}
+
 // GET /reports timed on the database as it is (src/bench/reports.ts); reads only.
 async function reportsBench(): Promise<number> {
   const url = process.env.DATABASE_URL || process.env.BENCH_DATABASE_URL;
@@ -329,12 +340,7 @@ async function reportsBench(): Promise<number> {
   }
   const { runReportsBench } = await import('../src/bench/reports.ts');
   const result = await runReportsBench({ databaseUrl: url, log: say });
-  const file = await writeResults(
-    { at: new Date().toISOString(), commit: gitCommit(), database: redact(url), ...result },
-    new Date(),
-    'reports',
-  );
-  say(`results written to ${file}`);
+  await keepResults('reports', url, result);
   return 0;
 }
 
@@ -346,12 +352,7 @@ async function escalationBench(): Promise<number> {
   const { db, url } = await benchDatabase('escalation', say, 2);
   await db.destroy();
   const result = await runEscalationBench({ databaseUrl: url, log: say });
-  const file = await writeResults(
-    { at: new Date().toISOString(), commit: gitCommit(), database: redact(url), ...result },
-    new Date(),
-    'escalation',
-  );
-  say(`results written to ${file}`);
+  await keepResults('escalation', url, result);
   return 0;
 }
 
@@ -363,12 +364,7 @@ async function tilesBench(): Promise<number> {
   const { db, url } = await benchDatabase('tiles', say, 2);
   await db.destroy();
   const result = await runTilesBench({ databaseUrl: url, log: say });
-  const file = await writeResults(
-    { at: new Date().toISOString(), commit: gitCommit(), database: redact(url), ...result },
-    new Date(),
-    'tiles',
-  );
-  say(`results written to ${file}`);
+  await keepResults('tiles', url, result);
   return 0;
 }
 
@@ -393,12 +389,7 @@ async function kontrollBench(): Promise<number> {
   if (typeof result === 'number') return result;
   // A result object is kept like the other benches' results.
   if (result && typeof result === 'object') {
-    const file = await writeResults(
-      { at: new Date().toISOString(), commit: gitCommit(), database: redact(url), ...result },
-      new Date(),
-      'kontroll',
-    );
-    say(`results written to ${file}`);
+    await keepResults('kontroll', url, result);
   }
   return 0;
 }
