@@ -13,6 +13,9 @@ import fastifyView from '@fastify/view';
 import { Eta } from 'eta';
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import { registerAdminRoutes } from './admin/routes.ts';
+import { registerApi } from './api/plugin.ts';
+import { isApiUrl } from './api/request.ts';
+import { registerTokenRoutes } from './api/token-routes.ts';
 import { startApprovalIfRequired } from './approvals/chains.ts';
 import { registerApprovalRoutes } from './approvals/routes.ts';
 import { registerCaseLinkRoutes } from './case-links/routes.ts';
@@ -173,6 +176,8 @@ export async function buildApp(
   app.decorateRequest('lang', 'sv');
   app.decorateRequest('t', null as never);
   app.addHook('onRequest', async (request, reply) => {
+    // The REST API has its own pipeline (src/api/plugin.ts): bearer tokens, not the session.
+    if (isApiUrl(request.url)) return;
     const userId = request.session?.userId;
     if (userId) {
       const user = await findSessionUser(db, userId);
@@ -199,13 +204,16 @@ export async function buildApp(
   });
   // A multipart body is not parsed yet: its token comes from the header or its first field.
   app.addHook('preValidation', async (request) => {
-    if (unsafeMethods.has(request.method) && request.isMultipart()) await readMultipartCsrfField(request);
+    if (unsafeMethods.has(request.method) && !isApiUrl(request.url) && request.isMultipart())
+      await readMultipartCsrfField(request);
   });
   app.addHook('preValidation', (request, reply, done) => {
-    if (unsafeMethods.has(request.method)) return app.csrfProtection(request, reply, done);
+    // a bearer token is not sent by a browser on its own, so the API needs no CSRF token
+    if (unsafeMethods.has(request.method) && !isApiUrl(request.url)) return app.csrfProtection(request, reply, done);
     done();
   });
   app.addHook('preHandler', async (request, reply) => {
+    if (isApiUrl(request.url)) return;
     // The bell's count is wanted on full pages only, not on htmx fragments or form posts.
     // Public routes (the health check, static files) show no page, even to a logged-in browser.
     const route = request.routeOptions.config;
@@ -237,6 +245,7 @@ export async function buildApp(
   });
   await app.register(registerLoginRoutes);
   await app.register(registerAccountRoutes);
+  await app.register(registerTokenRoutes);
   await app.register(registerOverviewRoutes);
   await app.register(registerCaseRoutes);
   await app.register(registerThreadRoutes);
@@ -261,6 +270,7 @@ export async function buildApp(
   await app.register(registerReportRoutes);
   await app.register(registerWorkOrderRoutes);
   await app.register(registerAdminRoutes, { prefix: '/admin' });
+  await registerApi(app);
   return app;
 }
 

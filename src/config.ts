@@ -19,6 +19,15 @@ const isTimeZone = (value: string) => {
 // client could name its own address and step around the login throttle.
 export type TrustProxy = false | { hops: number } | { addresses: string[] };
 
+// An address or a CIDR range of one family, /1 or narrower (a /0 would allow every address).
+function isAddressRange(entry: string): boolean {
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (!family || rest.length) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) >= 1 && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
 // proxy-addr's names for the private ranges
 const namedRanges = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
@@ -87,6 +96,20 @@ const schema = z.object({
   IMAP_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(300).default(15),
   // Web processes on this machine (node:cluster); unset: one per core. 1: no cluster at all.
   WEB_CONCURRENCY: z.coerce.number().int('must be a whole number').min(1).max(64).optional(),
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int('must be a whole number').min(1).max(1_000_000).default(6000),
+  WEBHOOK_ALLOWED_ADDRESSES: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (entries) => entries.every(isAddressRange),
+      'must be a comma-separated list of addresses or CIDRs (127.0.0.1,10.1.0.0/16)',
+    ),
 });
 
 export type Config = {
@@ -116,6 +139,11 @@ export type Config = {
   jobs: boolean;
   // How many processes serve HTTP on this machine (src/server.ts); 1 serves from the process itself.
   webConcurrency: number;
+  // REST API requests a token may make per minute, counted across all instances (src/api/).
+  apiRateLimitPerMinute: number;
+  // Webhook targets in private, loopback or link-local ranges are refused (SSRF) unless they are in
+  // one of these addresses or CIDRs (src/webhooks/address-guard.ts).
+  webhookAllowedAddresses: string[];
 };
 
 export class ConfigError extends Error {}
@@ -159,5 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailSender: c.MAIL_SENDER,
     jobs: c.JOBS,
     webConcurrency: c.WEB_CONCURRENCY ?? Math.max(1, os.availableParallelism()),
+    apiRateLimitPerMinute: c.API_RATE_LIMIT_PER_MINUTE,
+    webhookAllowedAddresses: c.WEBHOOK_ALLOWED_ADDRESSES,
   };
 }

@@ -382,6 +382,12 @@ function applyOrder<Q extends OverviewBase>(query: Q, filter: OverviewFilter, da
   return q.orderBy('c.id', reversed ? 'asc' : 'desc') as Q;
 }
 
+// The cases a filter matches, with the overview's filters and search, unordered: for the REST
+// API's list (src/api/), which pages by keyset over them.
+export function filteredCases(db: Db, filter: OverviewFilter, user: Pick<User, 'id'>, day: Day) {
+  return applyFilter(filterBase(db, 'activity'), filter, user, day);
+}
+
 // A deferred join: the page of ids is found first, touching only what filters and sorting
 // need (deep pages skip ids, not joined rows), then only those rows get their names.
 export function buildOverviewQuery(db: Db, filter: OverviewFilter, user: Pick<User, 'id'>, day: Day) {

@@ -5,6 +5,7 @@ import { caseColumns } from '../db/schema.ts';
 import { unreadCount } from '../notifications/notifications.ts';
 import { listActiveUsers } from '../users/queries.ts';
 import { formatCaseNumber } from './number-series.ts';
+import { findStatusOfKind } from './statuses.ts';
 
 // Only which case a number names, for a request that writes it and reads it back itself (the
 // overview's quick edit): findCaseByNumber joins eight tables for the case page.
@@ -243,4 +244,20 @@ export async function listCasesChangedSince(db: Db, since: Date, limit: number):
     .limit(limit)
     .execute();
   return rows.map((r) => r.id);
+}
+
+// What a new case is unless told otherwise (the New case form, the API): open, of the first
+// active case type in the administrator's order. Null where there is none.
+export async function newCaseDefaults(db: Db): Promise<{ statusId: number | null; caseTypeId: number | null }> {
+  const [statusId, type] = await Promise.all([
+    findStatusOfKind(db, 'open'),
+    db
+      .selectFrom('case_types')
+      .select('id')
+      .where('active', '=', true)
+      .where('system_key', 'is', null)
+      .orderBy('position')
+      .executeTakeFirst(),
+  ]);
+  return { statusId, caseTypeId: type?.id ?? null };
 }

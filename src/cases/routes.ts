@@ -26,8 +26,13 @@ import {
   StaleEditError,
   updateCaseHeader,
 } from './cases.ts';
-import { type CaseView, listCustomerContacts, loadCaseFormOptions, suggestCustomers } from './queries.ts';
-import { findStatusOfKind } from './statuses.ts';
+import {
+  type CaseView,
+  listCustomerContacts,
+  loadCaseFormOptions,
+  newCaseDefaults,
+  suggestCustomers,
+} from './queries.ts';
 
 type Body = Record<string, string | undefined>;
 type NumberParams = { number: string };
@@ -72,20 +77,11 @@ export async function registerCaseRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/cases/new', async (request, reply) => {
     // A new case starts as the user's own, open, of the first type: most cases need no change.
-    const [open, type] = await Promise.all([
-      findStatusOfKind(db, 'open'),
-      db
-        .selectFrom('case_types')
-        .select('id')
-        .where('active', '=', true)
-        .where('system_key', 'is', null)
-        .orderBy('position')
-        .executeTakeFirst(),
-    ]);
+    const { statusId, caseTypeId } = await newCaseDefaults(db);
     const defaults = {
       responsible_id: String(currentUser(request).id),
-      status_id: open !== null ? String(open) : '',
-      case_type_id: type ? String(type.id) : '',
+      status_id: statusId !== null ? String(statusId) : '',
+      case_type_id: caseTypeId !== null ? String(caseTypeId) : '',
     };
     return showNewForm(reply, defaults, {});
   });

@@ -769,7 +769,64 @@ export interface SlaAlertsTable {
   created_at: Timestamp;
 }
 
+// The public API (migration 20261206_0100, src/api/): personal access tokens and the shared
+// rate-limit counters; written by src/api/tokens.ts and src/api/rate-limit-store.ts only.
+export type ApiScope = 'read' | 'write' | 'admin';
+export interface ApiTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  token_hash: Buffer;
+  prefix: string;
+  scopes: ApiScope[];
+  expires_at: Date;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+  created_at: Timestamp;
+}
+
+export interface ApiRateLimitsTable {
+  key: string;
+  hits: number;
+  resets_at: Date;
+}
+
+// Webhooks and their delivery queue (src/webhooks/); deliveries are queued by database triggers.
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+export interface WebhooksTable {
+  id: Generated<number>;
+  url: string;
+  events: string[];
+  secret: string;
+  active: Generated<boolean>;
+  description: Generated<string>;
+  created_by: number | null;
+  created_at: Timestamp;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<string>;
+  webhook_id: number;
+  event_id: Generated<string>;
+  event: string;
+  payload: ColumnType<unknown, string, string>;
+  status: Generated<WebhookDeliveryStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  locked_until: Date | null;
+  give_up_at: Timestamp;
+  last_attempt_at: Date | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: Date | null;
+  created_at: Timestamp;
+}
+
 export interface Database {
+  api_tokens: ApiTokensTable;
+  api_rate_limits: ApiRateLimitsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   sla_alerts: SlaAlertsTable;
   form_submissions: FormSubmissionsTable;
   business_calendars: BusinessCalendarsTable;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { revokeTokensOfUser } from '../api/tokens.ts';
 import { reassignApprovalsOfDeactivatedUser } from '../approvals/chains.ts';
 import type { Config } from '../config.ts';
 import { tablesChanged } from '../db/cached.ts';
@@ -226,6 +227,8 @@ export async function setUserActive(
     await trx.updateTable('users').set({ active, updated_at: new Date() }).where('id', '=', id).execute();
     // and a session written back meanwhile does not return with a reactivation
     if (!active) await endSessionsOfUser(trx, id);
+    // and their API tokens end for good (a reactivation does not bring them back)
+    if (!active) await revokeTokensOfUser(trx, id);
     // approvals waiting for them go to a colleague of the step, or to the admins
     if (!active) await reassignApprovalsOfDeactivatedUser(trx, id, config);
   });

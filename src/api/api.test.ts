@@ -1,0 +1,252 @@
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Db } from '../db/database.ts';
+import type { User } from '../db/schema.ts';
+import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
+import { createTestDatabase } from '../test-support/database.ts';
+import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
+import { setUserActive } from '../users/users.ts';
+import { createApiToken } from './tokens.ts';
+
+const ctx = {} as {
+  db: Db;
+  app: FastifyInstance;
+  drop: () => Promise<void>;
+  kalle: User;
+  anna: User;
+  boss: User;
+  customerId: number;
+  contactId: number;
+};
+const test = suite('REST API: tokens, cases and thread');
+
+test.before(async () => {
+  const t = await createTestDatabase();
+  Object.assign(ctx, { db: t.db, drop: t.drop });
+  ctx.app = await buildTestApp(t.db);
+  ctx.kalle = await seedUser(t.db, 'KALLE', 'agent', { language: 'en' });
+  ctx.anna = await seedUser(t.db, 'ANNA', 'agent');
+  ctx.boss = await seedUser(t.db, 'BOSS', 'admin');
+  const { customer, contact } = await seedAcme(t.db);
+  ctx.customerId = customer.id;
+  ctx.contactId = contact.id;
+});
+test.after(async () => {
+  await ctx.app.close();
+  await ctx.drop();
+});
+
+async function tokenFor(user: User, access: 'read' | 'write' | 'admin' = 'write') {
+  return (await createApiToken(ctx.db, user, { name: 'test', access, expires_in_days: 30 })).token;
+}
+
+function call(token: string | null, opts: InjectOptions) {
+  return ctx.app.inject({
+    ...opts,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(opts.headers ?? {}) },
+  });
+}
+
+test('a request without a token, or with a made-up one, is refused as a problem', async () => {
+  const none = await call(null, { method: 'GET', url: '/api/v1/cases' });
+  assert.is(none.statusCode, 401);
+  assert.match(String(none.headers['content-type']), 'application/problem+json');
+  assert.match(String(none.headers['www-authenticate']), 'Bearer');
+  assert.is(none.json().status, 401);
+  const madeUp = await call(`cdp_${'A'.repeat(43)}`, { method: 'GET', url: '/api/v1/cases' });
+  assert.is(madeUp.statusCode, 401);
+  assert.is(madeUp.json().detail, 'No such token.');
+});
+
+test('a token creates a case, reads it back, and finds it among its own cases', async () => {
+  const token = await tokenFor(ctx.kalle);
+  const created = await call(token, {
+    method: 'POST',
+    url: '/api/v1/cases',
+    payload: {
+      title: 'Fakturan saknas',
+      customer_id: ctx.customerId,
+      contact_id: ctx.contactId,
+      body_text: 'Hej!\nVar är fakturan?',
+    },
+  });
+  assert.is(created.statusCode, 201, created.body);
+  const kase = created.json();
+  assert.is(kase.title, 'Fakturan saknas');
+  assert.is(kase.responsible_id, ctx.kalle.id);
+  assert.is(kase.customer_name, 'Acme AB');
+  assert.is(kase.status_kind, 'open');
+  assert.is(created.headers.location, `/api/v1/cases/${kase.number}`);
+  const got = await call(token, { method: 'GET', url: `/api/v1/cases/${kase.number}` });
+  assert.is(got.statusCode, 200);
+  assert.is(got.headers.etag, `"${kase.version}"`);
+  const thread = await call(token, { method: 'GET', url: `/api/v1/cases/${kase.number}/thread` });
+  assert.is(thread.statusCode, 200, thread.body);
+  assert.match(thread.json().data[0].body_html, 'Var är fakturan?');
+  const mine = await call(token, { method: 'GET', url: '/api/v1/cases?responsible=me' });
+  assert.is(mine.statusCode, 200, mine.body);
+  assert.ok(mine.json().data.some((c: { number: string }) => c.number === kase.number));
+});
+
+test('a repeated create with the same Idempotency-Key makes one case', async () => {
+  const token = await tokenFor(ctx.kalle);
+  const payload = { title: 'Dubbelklick', customer_id: ctx.customerId, body_text: 'En gång' };
+  const headers = { 'idempotency-key': 'order-4711' };
+  const [a, b] = await Promise.all([
+    call(token, { method: 'POST', url: '/api/v1/cases', payload, headers }),
+    call(token, { method: 'POST', url: '/api/v1/cases', payload, headers }),
+  ]);
+  assert.is(a.statusCode, 201, a.body);
+  assert.is(b.statusCode, 201, b.body);
+  assert.is(a.json().number, b.json().number);
+  const rows = await ctx.db.selectFrom('cases').select('id').where('title', '=', 'Dubbelklick').execute();
+  assert.is(rows.length, 1);
+  const other = await call(token, {
+    method: 'POST',
+    url: '/api/v1/cases',
+    payload: { ...payload, title: 'Något annat' },
+    headers,
+  });
+  assert.is(other.statusCode, 409);
+});
+
+test('a change with a stale If-Match is refused with 412; with the current one it goes through the lifecycle', async () => {
+  const token = await tokenFor(ctx.kalle);
+  const kase = await seedPrinterJamCase(ctx.db, ctx.kalle, ctx.customerId);
+  const closed = await ctx.db
+    .selectFrom('case_statuses')
+    .select('id')
+    .where('kind', '=', 'closed')
+    .executeTakeFirstOrThrow();
+  const noMatch = await call(token, { method: 'PATCH', url: `/api/v1/cases/${kase.number}`, payload: { title: 'x' } });
+  assert.is(noMatch.statusCode, 428);
+  const stale = await call(token, {
+    method: 'PATCH',
+    url: `/api/v1/cases/${kase.number}`,
+    payload: { status_id: closed.id },
+    headers: { 'if-match': `"${kase.version + 5}"` },
+  });
+  assert.is(stale.statusCode, 412, stale.body);
+  assert.is(stale.headers.etag, `"${kase.version}"`);
+  const ok = await call(token, {
+    method: 'PATCH',
+    url: `/api/v1/cases/${kase.number}`,
+    payload: { status_id: closed.id, title: 'Skrivaren fungerar igen' },
+    headers: { 'if-match': `"${kase.version}"` },
+  });
+  assert.is(ok.statusCode, 200, ok.body);
+  assert.is(ok.json().status_kind, 'closed');
+  assert.is(ok.json().title, 'Skrivaren fungerar igen');
+  const row = await ctx.db
+    .selectFrom('cases')
+    .select(['closed_at'])
+    .where('id', '=', kase.id)
+    .executeTakeFirstOrThrow();
+  assert.ok(row.closed_at, 'the lifecycle set closed_at');
+  const history = await ctx.db
+    .selectFrom('case_events')
+    .select('field')
+    .where('case_id', '=', kase.id)
+    .where('kind', '=', 'field_changed')
+    .execute();
+  assert.ok(history.some((h) => h.field === 'status_id'));
+});
+
+test('a refused body lists each field as a problem', async () => {
+  const token = await tokenFor(ctx.kalle);
+  const res = await call(token, { method: 'POST', url: '/api/v1/cases', payload: { title: '', customer_id: 'x' } });
+  assert.is(res.statusCode, 422);
+  const body = res.json();
+  assert.ok(
+    body.errors.some((e: { field: string }) => e.field.includes('customer_id')),
+    res.body,
+  );
+  const bad = await call(token, {
+    method: 'POST',
+    url: '/api/v1/cases',
+    payload: '{"title": ',
+    headers: { 'content-type': 'application/json' },
+  });
+  assert.is(bad.statusCode, 400);
+  const form = await call(token, {
+    method: 'POST',
+    url: '/api/v1/cases',
+    payload: 'title=x',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  assert.is(form.statusCode, 415);
+});
+
+test('a read token cannot write; a revoked, expired or deactivated user’s token opens nothing', async () => {
+  const read = await tokenFor(ctx.anna, 'read');
+  const list = await call(read, { method: 'GET', url: '/api/v1/cases' });
+  assert.is(list.statusCode, 200);
+  const write = await call(read, {
+    method: 'POST',
+    url: '/api/v1/cases',
+    payload: { title: 'x', customer_id: ctx.customerId, body_text: 'y' },
+  });
+  assert.is(write.statusCode, 403);
+  const expired = await createApiToken(
+    ctx.db,
+    ctx.anna,
+    { name: 'old', access: 'read', expires_in_days: 7 },
+    new Date(Date.now() - 8 * 86_400_000),
+  );
+  assert.is((await call(expired.token, { method: 'GET', url: '/api/v1/me' })).statusCode, 401);
+  const user = await seedUser(ctx.db, 'LEAVER');
+  const theirs = await tokenFor(user);
+  assert.is((await call(theirs, { method: 'GET', url: '/api/v1/me' })).statusCode, 200);
+  await setUserActive(ctx.db, user.id, false, undefined, ctx.boss.id);
+  assert.is((await call(theirs, { method: 'GET', url: '/api/v1/me' })).statusCode, 401);
+  await setUserActive(ctx.db, user.id, true, undefined, ctx.boss.id);
+  assert.is(
+    (await call(theirs, { method: 'GET', url: '/api/v1/me' })).statusCode,
+    401,
+    'reactivation does not revive it',
+  );
+});
+
+test('a reply sent through the API is queued once for the contact, even when posted twice with one key', async () => {
+  const token = await tokenFor(ctx.kalle);
+  const kase = await seedPrinterJamCase(ctx.db, ctx.kalle, ctx.customerId, ctx.contactId);
+  const headers = { 'idempotency-key': 'reply-1' };
+  const payload = { body_text: 'Vi skickar en tekniker.', send: true };
+  const [a, b] = await Promise.all([
+    call(token, { method: 'POST', url: `/api/v1/cases/${kase.number}/thread`, payload, headers }),
+    call(token, { method: 'POST', url: `/api/v1/cases/${kase.number}/thread`, payload, headers }),
+  ]);
+  assert.is(a.statusCode, 201, a.body);
+  assert.is(b.statusCode, 201, b.body);
+  const mails = await ctx.db
+    .selectFrom('outbox')
+    .select(['envelope_to'])
+    .where('case_id', '=', kase.id)
+    .where('kind', '=', 'reply')
+    .execute();
+  assert.is(mails.length, 1);
+  assert.equal(mails[0]?.envelope_to, ['per@acme.se']);
+});
+
+test('the session cookie of a logged-in browser opens nothing in the API', async () => {
+  const client = new TestClient(ctx.app);
+  await client.login('KALLE');
+  const res = await client.get('/api/v1/me');
+  assert.is(res.statusCode, 401);
+});
+
+test('the OpenAPI document and the reference page are served from the app', async () => {
+  const doc = await call(null, { method: 'GET', url: '/api/v1/openapi.json' });
+  assert.is(doc.statusCode, 200);
+  const json = doc.json();
+  assert.is(json.openapi, '3.1.0');
+  assert.ok(json.paths['/api/v1/cases'].get);
+  assert.ok(json.components.schemas.Case);
+  const page = await call(null, { method: 'GET', url: '/api/v1/reference' });
+  assert.is(page.statusCode, 200);
+  assert.match(page.body, 'Casedesk API reference');
+  assert.match(page.body, '/api/v1/cases/{number}');
+});
+
+test.run();

@@ -1,0 +1,20 @@
+import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { problem } from './problem.ts';
+
+export const apiPrefix = '/api/v1';
+
+export const isApiUrl = (url: string) =>
+  url === apiPrefix || url.startsWith(`${apiPrefix}/`) || url.startsWith(`${apiPrefix}?`);
+
+// The Idempotency-Key of a POST, as the one-time key of the forms (src/db/form-keys.ts): a
+// repeat with the same key and body gets the first request's result. Scoped to the user, so
+// two clients that pick the same key never meet.
+export function idempotencyKeyOf(request: FastifyRequest): string | null {
+  const raw = request.headers['idempotency-key'];
+  if (raw === undefined) return null;
+  if (typeof raw !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(raw))
+    throw problem(400, 'Idempotency-Key must be one value of 1 to 255 visible ASCII characters.');
+  const userId = request.user?.id ?? 0;
+  return createHash('sha256').update(`api:${userId}:${raw}`).digest('base64url');
+}
