@@ -11,6 +11,7 @@ import { registerBusinessHoursRoutes, registerServiceLevelRoutes } from '../serv
 import { swedishHolidayList } from '../service-levels/holidays.ts';
 import { registerUserAdminRoutes } from '../users/admin-routes.ts';
 import { forbidden, notFound } from '../web/errors.ts';
+import { registerWebhookRoutes } from '../webhooks/routes.ts';
 import { registerRegisterRoutes } from './register-routes.ts';
 import { registers } from './registers.ts';
 import { registerSettingsRoutes } from './settings-routes.ts';
@@ -43,5 +44,6 @@ export async function registerAdminRoutes(app: FastifyInstance): Promise<void> {
     holidays: swedishHolidayList,
   });
   await app.register(registerServiceLevelRoutes, { prefix: '/service-levels' });
+  await app.register(registerWebhookRoutes, { prefix: '/webhooks' });
   await app.register(registerRegisterRoutes);
 }

@@ -84,10 +84,14 @@ export function referenceModel(doc: Document) {
 }
 
 export async function registerApiReferenceRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/openapi.json', { config: { public: true, rateLimit: false }, schema: { hide: true } as object }, async (_request, reply) =>
-    reply.header('cache-control', 'no-cache').send(app.swagger()),
+  app.get(
+    '/openapi.json',
+    { config: { public: true, rateLimit: false }, schema: { hide: true } as object },
+    async (_request, reply) => reply.header('cache-control', 'no-cache').send(app.swagger()),
   );
-  app.get('/reference', { config: { public: true, rateLimit: false }, schema: { hide: true } as object }, async (_request, reply) =>
-    reply.view('api/reference', referenceModel(app.swagger() as Document)),
+  app.get(
+    '/reference',
+    { config: { public: true, rateLimit: false }, schema: { hide: true } as object },
+    async (_request, reply) => reply.view('api/reference', referenceModel(app.swagger() as Document)),
   );
 }

@@ -1,4 +1,5 @@
 import cron, { type ScheduledTask } from 'node-cron';
+import { purgeOldRateLimits } from '../api/rate-limit-store.ts';
 import { foldTileCounts } from '../cases/tile-counts.ts';
 import { forgetOldFormKeys } from '../db/form-keys.ts';
 import { isScheduledKontrollDue, kontrollJobName, runScheduledKontroll } from '../kontroll/kontroll.ts';
@@ -7,6 +8,7 @@ import { foldReportTimes } from '../reports/facts.ts';
 import { describeEscalation, runSlaEscalation } from '../service-levels/escalation.ts';
 import { keepLoginAttemptsHours, purgeOldLoginAttempts } from '../users/login.ts';
 import { purgeExpiredSessions } from '../users/sessions.ts';
+import { deliverDueWebhooks, purgeOldDeliveries } from '../webhooks/deliver.ts';
 import { type Job, type JobContext, runJob } from './run-job.ts';
 
 // THE list of background jobs. Each entry is one line into a domain call; run-job.ts adds the
@@ -55,6 +57,13 @@ export const jobs: Job[] = [
     cron: '* * * * *',
     run: async (c) => describeEscalation(await runSlaEscalation(c.db, c.config)),
   },
+  // Every 5 seconds: the webhook deliveries that are due (src/webhooks/deliver.ts); claims with
+  // SKIP LOCKED, so instances share them. Logs only when it sent something.
+  { name: 'deliver-webhooks', cron: '*/5 * * * * *', run: (c) => deliverDueWebhooks(c.db, c.config) },
+  // Nightly: delivered and failed webhook deliveries past the log's 30 days; the API's rate-limit
+  // windows long over.
+  { name: 'purge-webhook-log', cron: '27 3 * * *', run: (c) => purgeOldDeliveries(c.db) },
+  { name: 'purge-rate-limits', cron: '37 * * * *', run: (c) => purgeOldRateLimits(c.db) },
   // Nightly: the create forms' one-time keys, once nobody can still be pressing the button.
   { name: 'forget-form-keys', cron: '17 3 * * *', run: (c) => forgetOldFormKeys(c.db) },
   // Every hour: login attempts older than keepLoginAttemptsHours, long past the throttle's window.

@@ -49,5 +49,7 @@ export function forkedConfig(databaseUrl: string, smtpUrl: string | undefined): 
     SESSION_SECRET: 'x'.repeat(40),
     DATABASE_URL: databaseUrl,
     SMTP_URL: smtpUrl,
+    // the tests' webhook receivers listen on loopback
+    WEBHOOK_ALLOWED_ADDRESSES: '127.0.0.1',
   });
 }

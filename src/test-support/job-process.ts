@@ -12,6 +12,8 @@ import { forkedConfig, forkReady, isForkedAs } from './forked.ts';
 export type JobProcess = {
   run: (job: string) => Promise<JobOutcome>;
   stop: () => Promise<void>;
+  // kill -9, in the middle of whatever it is doing
+  kill: () => Promise<void>;
   // everything it logged, for a failing test's message
   output: () => string;
 };
@@ -38,6 +40,10 @@ export async function startJobProcess(opts: { databaseUrl: string; smtpUrl?: str
       }),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+    kill: async () => {
+      child.kill('SIGKILL');
       await exited;
     },
     output,

@@ -18,6 +18,7 @@ import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedOfficeHours } from '../test-support/seeds.ts';
 import { addStaffReply } from '../threads/threads.ts';
+import { createWebhook } from '../webhooks/webhooks.ts';
 
 const ctx = {} as { db: Db; drop: () => Promise<void>; app: FastifyInstance; writes: string[] };
 const test = suite('GET never writes: every GET route, with real data, leaves the database alone');
@@ -80,6 +81,12 @@ test.after(async () => {
 
 // One URL or more for every GET route, naming rows that exist, so each handler runs in full.
 async function sampleUrls(): Promise<Record<string, string[]>> {
+  const webhook = await createWebhook(
+    ctx.db,
+    { url: 'https://hooks.example.com/casedesk', events: ['case.created'], description: '', active: true },
+    1,
+    [],
+  );
   const { db } = ctx;
   const admin = await seedUser(db, 'CHEF', 'admin', { language: 'sv' });
   const kase = await first(db.selectFrom('cases').select(['id', 'number']).orderBy('id').limit(1).executeTakeFirst());
@@ -219,6 +226,10 @@ async function sampleUrls(): Promise<Record<string, string[]>> {
     '/admin/service-levels/': ['/admin/service-levels/'],
     '/admin/service-levels/new': ['/admin/service-levels/new'],
     '/admin/service-levels/:id': [`/admin/service-levels/${officeHours.policyId}`],
+    '/admin/webhooks': ['/admin/webhooks'],
+    '/admin/webhooks/': ['/admin/webhooks/'],
+    '/admin/webhooks/new': ['/admin/webhooks/new'],
+    '/admin/webhooks/:id': [`/admin/webhooks/${webhook.id}`],
     '/admin/:slug': registers.map((r) => `/admin/${r.slug}`),
     '/admin/:slug/new': registers.map((r) => `/admin/${r.slug}/new`),
     '/admin/:slug/:id': registers.map((r) => `/admin/${r.slug}/${registerIds[r.slug]}`),
@@ -308,7 +319,8 @@ test('every GET route, as an admin and as a visitor without a session, writes no
         ['visitor', visitor],
       ] as const) {
         ctx.writes.length = 0;
-        const bearer = who === 'admin' && url.startsWith('/api/v1/') ? { authorization: `Bearer ${token}` } : {};
+        const bearer: Record<string, string> =
+          who === 'admin' && url.startsWith('/api/v1/') ? { authorization: `Bearer ${token}` } : {};
         const response = await client.get(url, { headers: { accept: 'text/html', ...bearer } });
         if (who === 'admin') assert.ok(response.statusCode < 400, `${url} (${route}) answered ${response.statusCode}`);
         // an API request counts against its token's rate limit and marks the token used, on purpose
