@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
@@ -46,6 +47,24 @@ const refusals = {
 const challenge = (error?: string) => ({
   'www-authenticate': `Bearer realm="casedesk"${error ? `, error="${error}"` : ''}`,
 });
+
+// Each response named by its status, and errors as what they are, application/problem+json (the
+// route schemas say only what the body holds).
+type OpenApiDocument = ReturnType<typeof jsonSchemaTransformObject>;
+function describeResponses(doc: OpenApiDocument): OpenApiDocument {
+  const paths = (
+    doc as { paths?: Record<string, Record<string, { responses?: Record<string, Record<string, unknown>> }>> }
+  ).paths;
+  for (const operation of Object.values(paths ?? {}).flatMap((methods) => Object.values(methods))) {
+    for (const [status, response] of Object.entries(operation.responses ?? {})) {
+      response.description = STATUS_CODES[Number(status)] ?? status;
+      const content = response.content as Record<string, unknown> | undefined;
+      if (Number(status) >= 400 && content?.['application/json'])
+        response.content = { 'application/problem+json': content['application/json'] };
+    }
+  }
+  return doc;
+}
 
 export async function registerApi(app: FastifyInstance): Promise<void> {
   const { db, config } = app.deps;
@@ -119,7 +138,7 @@ export async function registerApi(app: FastifyInstance): Promise<void> {
           security: [{ bearer: [] }],
         },
         transform: jsonSchemaTransform,
-        transformObject: jsonSchemaTransformObject,
+        transformObject: (documentObject) => describeResponses(jsonSchemaTransformObject(documentObject)),
       });
 
       await api.register(registerApiReferenceRoutes);

@@ -29,14 +29,17 @@ const english = translator('en');
 // PostgreSQL refusing what a request carried (a NUL byte, a number out of range): bad input.
 const badInputSqlStates = new Set(['22021', '22P05', '22003', '22007', '22008', '22P02']);
 
+// A problem of a status; the title is the status's own name (type about:blank, RFC 9457 4.2.1).
+export const problemBody = (status: number, detail?: string, errors?: FieldProblem[]): Problem => ({
+  type: 'about:blank',
+  title: STATUS_CODES[status] ?? 'Error',
+  status,
+  ...(detail ? { detail } : {}),
+  ...(errors?.length ? { errors } : {}),
+});
+
 function problemOf(error: FastifyError | Error): Problem & { headers?: Record<string, string> } {
-  const make = (status: number, detail?: string, errors?: FieldProblem[]) => ({
-    type: 'about:blank',
-    title: STATUS_CODES[status] ?? 'Error',
-    status,
-    ...(detail ? { detail } : {}),
-    ...(errors?.length ? { errors } : {}),
-  });
+  const make = problemBody;
   if (error instanceof ApiProblem) {
     return { ...make(error.statusCode, error.detail, error.extra.errors), headers: error.extra.headers };
   }

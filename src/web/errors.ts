@@ -1,6 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { problemBody } from '../api/problem.ts';
+import { isApiUrl } from '../api/request.ts';
 import type { Config } from '../config.ts';
 import { languageFromHeader, languages, translator } from '../i18n/i18n.ts';
 import { setLanguage, viewContext } from './context.ts';
@@ -70,6 +72,12 @@ export function frameworkErrorHandler(config: Config) {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : (error.statusCode ?? 400);
     request.log.info({ code: error.code, status }, error.message);
+    // the REST API answers every error as a problem document (src/api/problem.ts)
+    if (isApiUrl(request.url))
+      return reply
+        .code(status)
+        .type('application/problem+json; charset=utf-8')
+        .send(JSON.stringify(problemBody(status, status === 414 ? 'A part of the path is too long.' : undefined)));
     setLanguage(request, config);
     return reply
       .code(status)

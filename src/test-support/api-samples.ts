@@ -1,0 +1,112 @@
+import type { FastifyInstance, InjectOptions, RouteOptions } from 'fastify';
+import { createApiToken } from '../api/tokens.ts';
+import type { Db } from '../db/database.ts';
+import type { User } from '../db/schema.ts';
+import { buildTestApp, seedUser } from './app.ts';
+import { seedAcme, seedPrinterJamCase } from './seeds.ts';
+
+// Every route of the REST API with a request that should succeed, for the tests that go over all
+// of them (contract, authorisation matrix, fuzz). A new API route needs a sample here: those
+// tests fail on a route without one.
+
+export type ApiRoute = { method: string; url: string };
+export type ApiSample = { url: string; payload?: unknown; headers?: Record<string, string> };
+export const routeKey = (r: ApiRoute) => `${r.method} ${r.url}`;
+
+export type ApiFixtures = {
+  db: Db;
+  app: FastifyInstance;
+  routes: ApiRoute[];
+  admin: User;
+  agent: User;
+  customerId: number;
+  caseNumber: string;
+  tokens: { admin: string; agent: string; read: string };
+};
+
+export async function buildApiFixtures(db: Db, env: Record<string, string> = {}): Promise<ApiFixtures> {
+  const routes: ApiRoute[] = [];
+  const onRoute = (route: RouteOptions) => {
+    const methods = [route.method].flat().filter((m) => m !== 'HEAD');
+    for (const method of methods) if (route.url.startsWith('/api/v1')) routes.push({ method, url: route.url });
+  };
+  const app = await buildTestApp(db, env, { onRoute });
+  const admin = await seedUser(db, 'APIADMIN', 'admin', { language: 'en' });
+  const agent = await seedUser(db, 'APIAGENT', 'agent', { language: 'en' });
+  const { customer, contact } = await seedAcme(db);
+  const kase = await seedPrinterJamCase(db, agent, customer.id, contact.id);
+  const token = async (user: User, access: 'read' | 'write' | 'admin') =>
+    (await createApiToken(db, user, { name: `${user.login} ${access}`, access, expires_in_days: 30 })).token;
+  return {
+    db,
+    app,
+    routes,
+    admin,
+    agent,
+    customerId: customer.id,
+    caseNumber: kase.number,
+    tokens: {
+      admin: await token(admin, 'admin'),
+      agent: await token(agent, 'write'),
+      read: await token(agent, 'read'),
+    },
+  };
+}
+
+let counter = 0;
+// A fresh sample each call: creating routes make a new row each time (a new customer number).
+export async function sampleFor(f: ApiFixtures, route: ApiRoute): Promise<ApiSample | undefined> {
+  const n = ++counter;
+  const version = async () =>
+    String(
+      (await f.db.selectFrom('cases').select('version').where('number', '=', f.caseNumber).executeTakeFirstOrThrow())
+        .version,
+    );
+  const c = f.caseNumber;
+  const samples: Record<string, () => Promise<ApiSample> | ApiSample> = {
+    'GET /api/v1/openapi.json': () => ({ url: '/api/v1/openapi.json' }),
+    'GET /api/v1/reference': () => ({ url: '/api/v1/reference' }),
+    'GET /api/v1/me': () => ({ url: '/api/v1/me' }),
+    'GET /api/v1/users': () => ({ url: '/api/v1/users' }),
+    'GET /api/v1/cases': () => ({ url: '/api/v1/cases?responsible=any&status=all&limit=5' }),
+    'POST /api/v1/cases': () => ({
+      url: '/api/v1/cases',
+      payload: { title: `Ärende ${n}`, customer_id: f.customerId, body_text: 'Hej' },
+    }),
+    'GET /api/v1/cases/:number': () => ({ url: `/api/v1/cases/${c}` }),
+    'PATCH /api/v1/cases/:number': async () => ({
+      url: `/api/v1/cases/${c}`,
+      payload: { title: `Skrivaren ${n}` },
+      headers: { 'if-match': `"${await version()}"` },
+    }),
+    'GET /api/v1/cases/:number/thread': () => ({ url: `/api/v1/cases/${c}/thread` }),
+    'POST /api/v1/cases/:number/thread': () => ({
+      url: `/api/v1/cases/${c}/thread`,
+      payload: { body_text: `Svar ${n}`, send: false },
+    }),
+    'GET /api/v1/customers': () => ({ url: '/api/v1/customers?q=Acme' }),
+    'POST /api/v1/customers': () => ({
+      url: '/api/v1/customers',
+      payload: { number: `API${n}`, name: `Kund ${n}`, email_domains: [] },
+    }),
+    'GET /api/v1/customers/:id': () => ({ url: `/api/v1/customers/${f.customerId}` }),
+    'PATCH /api/v1/customers/:id': () => ({ url: `/api/v1/customers/${f.customerId}`, payload: { name: 'Acme AB' } }),
+    'GET /api/v1/customers/:id/contacts': () => ({ url: `/api/v1/customers/${f.customerId}/contacts` }),
+    'POST /api/v1/customers/:id/contacts': () => ({
+      url: `/api/v1/customers/${f.customerId}/contacts`,
+      payload: { name: `Kontakt ${n}`, email: `k${n}@acme.se` },
+    }),
+  };
+  const make = samples[routeKey(route)];
+  return make ? make() : undefined;
+}
+
+export function callApi(f: ApiFixtures, route: ApiRoute, sample: ApiSample, token: string | null) {
+  const opts: InjectOptions = {
+    method: route.method as InjectOptions['method'],
+    url: sample.url,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...sample.headers },
+    ...(sample.payload !== undefined ? { payload: sample.payload as InjectOptions['payload'] } : {}),
+  };
+  return f.app.inject(opts);
+}
