@@ -1,9 +1,10 @@
-// npm run bench [-- outbox | mail | kontroll | tiles | escalation | reports]: with no argument, how fast the case overview
+// npm run bench [-- outbox | mail | kontroll | tiles | escalation | reports | api]: with no argument, how fast the case overview
 // answers on a large database (below); `outbox` (src/bench/outbox.ts) times the outbox sender and
 // the reply POST, `mail` (src/bench/mail.ts) Read mail on the shared corpus and a synthetic IMAP
 // mailbox, `kontroll` runs src/bench/kontroll.ts when it is there, `tiles` (src/bench/tiles.ts) the tiles'
 // cost at 30,000 and 100,000 unfinished cases, `escalation` (src/bench/escalation.ts) the SLA escalation
-// job over 100,000 open cases, `reports` (src/bench/reports.ts) the reports page at one year.
+// job over 100,000 open cases, `reports` (src/bench/reports.ts) the reports page at one year,
+// `api` (src/bench/api.ts) the REST API's list of own cases and case creation.
 //
 // The overview bench: Starts the app in a
 // child process, logs in as a seeded agent and loads five scenarios with autocannon at 1 and 10
@@ -318,6 +319,7 @@ const subcommands: Record<string, () => Promise<number>> = {
   tiles: tilesBench,
   escalation: escalationBench,
   reports: reportsBench,
+  api: apiBench,
 };
 
 // A subcommand's result, written to bench/results/<name>-<timestamp>.json with when, which commit
@@ -341,6 +343,18 @@ async function reportsBench(): Promise<number> {
   const { runReportsBench } = await import('../src/bench/reports.ts');
   const result = await runReportsBench({ databaseUrl: url, log: say });
   await keepResults('reports', url, result);
+  return 0;
+}
+
+// The REST API under load on the database as it is (src/bench/api.ts); adds the cases it creates.
+async function apiBench(): Promise<number> {
+  const url = process.env.DATABASE_URL || process.env.BENCH_DATABASE_URL;
+  if (!url) {
+    console.error(`[bench] api: no database given.\n${howToSeed}`);
+    return 2;
+  }
+  const { runApiBench } = await import('../src/bench/api.ts');
+  await keepResults('api', url, await runApiBench({ databaseUrl: url, log: say }));
   return 0;
 }
 

@@ -11,7 +11,7 @@ import { addStaffReply, replySchema } from '../threads/threads.ts';
 import { currentUser } from '../web/context.ts';
 import { problem } from './problem.ts';
 import { decodeCursor, findApiCase, listApiCases, listApiThread } from './queries.ts';
-import { apiPrefix, idempotencyKeyOf } from './request.ts';
+import { apiPrefix, idempotencyKeyOf, versionOf } from './request.ts';
 import {
   caseListQuerySchema,
   caseListSchema,
@@ -28,19 +28,6 @@ import {
 // A JSON value as the form field the domain's rules read ('' for none).
 const asField = (value: string | number | null | undefined) =>
   value === null || value === undefined ? '' : String(value);
-
-// If-Match: "7" (the ETag a GET gave), or 7. Required to change a case, so no change is made
-// over one the client has not seen.
-function versionOf(header: string | string[] | undefined): number {
-  if (header === undefined)
-    throw problem(
-      428,
-      'Send If-Match with the version the change is based on (the ETag of GET, or the case’s version).',
-    );
-  const match = typeof header === 'string' ? /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header) : null;
-  if (!match) throw problem(400, 'If-Match must be one version, as the ETag of GET gives it ("7").');
-  return Number(match[1]);
-}
 
 // A case's header as a change leaves it; a case from an unknown sender may stay without a customer.
 const headerSchema = caseHeaderSchema.extend({ customer_id: optionalIdField });
@@ -177,7 +164,7 @@ export async function registerApiCaseRoutes(app: FastifyInstance): Promise<void>
       },
     },
     async (request, reply) => {
-      const version = versionOf(request.headers['if-match']);
+      const version = versionOf(request.headers['if-match'], 'the case');
       const current = await findCase(request.params.number);
       const b = request.body;
       const pick = <K extends keyof typeof b>(key: K, now: (typeof b)[K] | string | number | null) =>

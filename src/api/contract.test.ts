@@ -130,9 +130,9 @@ const isAdminRoute = (route: ApiRoute) => route.url.startsWith('/api/v1/customer
 async function rowCount(): Promise<number> {
   const r = await sql<{ n: string }>`
     select (select count(*) from cases) + (select count(*) from thread_entries) + (select count(*) from customers)
-         + (select count(*) from contacts) + (select sum(version) from cases) + (select count(*) from outbox) as n`.execute(
-    ctx.f.db,
-  );
+         + (select count(*) from contacts) + (select sum(version) from cases) + (select count(*) from outbox)
+         + (select count(*) from discussion_posts) + (select sum(internal_note_version) from cases)
+         + (select count(*) from work_orders) as n`.execute(ctx.f.db);
   return Number(r.rows[0]?.n);
 }
 

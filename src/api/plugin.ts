@@ -11,6 +11,7 @@ import {
 import type { ApiScope } from '../db/schema.ts';
 import { translator } from '../i18n/i18n.ts';
 import { registerApiCaseRoutes } from './case-routes.ts';
+import { registerApiCaseWorkRoutes } from './case-work-routes.ts';
 import { registerApiDirectoryRoutes } from './directory-routes.ts';
 import { problem, sendProblem } from './problem.ts';
 import { pgRateLimitStore } from './rate-limit-store.ts';
@@ -143,6 +144,7 @@ export async function registerApi(app: FastifyInstance): Promise<void> {
 
       await api.register(registerApiReferenceRoutes);
       await api.register(registerApiCaseRoutes);
+      await api.register(registerApiCaseWorkRoutes);
       await api.register(registerApiDirectoryRoutes);
     },
     { prefix: apiPrefix },

@@ -18,3 +18,13 @@ export function idempotencyKeyOf(request: FastifyRequest): string | null {
   const userId = request.user?.id ?? 0;
   return createHash('sha256').update(`api:${userId}:${raw}`).digest('base64url');
 }
+
+// If-Match: "7" (the ETag a GET gave), or 7. Required to change what has a version (a case, its
+// internal note), so no change is made over one the client has not seen.
+export function versionOf(header: string | string[] | undefined, what: string): number {
+  if (header === undefined)
+    throw problem(428, `Send If-Match with the version of ${what} the change is based on (the ETag of GET).`);
+  const match = typeof header === 'string' ? /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header) : null;
+  if (!match) throw problem(400, 'If-Match must be one version, as the ETag of GET gives it ("7").');
+  return Number(match[1]);
+}

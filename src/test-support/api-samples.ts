@@ -2,6 +2,7 @@ import type { FastifyInstance, InjectOptions, RouteOptions } from 'fastify';
 import { createApiToken } from '../api/tokens.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
+import { createProject } from '../work-orders/projects.ts';
 import { buildTestApp, seedUser } from './app.ts';
 import { seedAcme, seedPrinterJamCase } from './seeds.ts';
 
@@ -21,6 +22,7 @@ export type ApiFixtures = {
   agent: User;
   customerId: number;
   caseNumber: string;
+  projectId: number;
   tokens: { admin: string; agent: string; read: string };
 };
 
@@ -35,6 +37,11 @@ export async function buildApiFixtures(db: Db, env: Record<string, string> = {})
   const agent = await seedUser(db, 'APIAGENT', 'agent', { language: 'en' });
   const { customer, contact } = await seedAcme(db);
   const kase = await seedPrinterJamCase(db, agent, customer.id, contact.id);
+  const project = await createProject(
+    db,
+    { number: 'P-API', name: 'API-projekt', customer_id: null, responsible_id: null, active: true },
+    admin,
+  );
   const token = async (user: User, access: 'read' | 'write' | 'admin') =>
     (await createApiToken(db, user, { name: `${user.login} ${access}`, access, expires_in_days: 30 })).token;
   return {
@@ -45,6 +52,7 @@ export async function buildApiFixtures(db: Db, env: Record<string, string> = {})
     agent,
     customerId: customer.id,
     caseNumber: kase.number,
+    projectId: project.id,
     tokens: {
       admin: await token(admin, 'admin'),
       agent: await token(agent, 'write'),
@@ -83,6 +91,23 @@ export async function sampleFor(f: ApiFixtures, route: ApiRoute): Promise<ApiSam
     'POST /api/v1/cases/:number/thread': () => ({
       url: `/api/v1/cases/${c}/thread`,
       payload: { body_text: `Svar ${n}`, send: false },
+    }),
+    'GET /api/v1/cases/:number/discussion': () => ({ url: `/api/v1/cases/${c}/discussion` }),
+    'POST /api/v1/cases/:number/discussion': () => ({
+      url: `/api/v1/cases/${c}/discussion`,
+      payload: { body_text: `Kan @APIADMIN titta? ${n}` },
+    }),
+    'GET /api/v1/cases/:number/internal-note': () => ({ url: `/api/v1/cases/${c}/internal-note` }),
+    'PUT /api/v1/cases/:number/internal-note': async () => ({
+      url: `/api/v1/cases/${c}/internal-note`,
+      payload: { text: `Ring kunden ${n}` },
+      headers: {
+        'if-match': `"${(await f.db.selectFrom('cases').select('internal_note_version').where('number', '=', c).executeTakeFirstOrThrow()).internal_note_version}"`,
+      },
+    }),
+    'POST /api/v1/cases/:number/work-order': () => ({
+      url: `/api/v1/cases/${c}/work-order`,
+      payload: { project_id: f.projectId, name: `Byt valsen ${n}` },
     }),
     'GET /api/v1/customers': () => ({ url: '/api/v1/customers?q=Acme' }),
     'POST /api/v1/customers': () => ({

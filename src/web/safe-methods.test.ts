@@ -293,6 +293,8 @@ async function sampleUrls(): Promise<Record<string, string[]>> {
     '/api/v1/cases': ['/api/v1/cases?responsible=me'],
     '/api/v1/cases/:number': [`/api/v1/cases/${n}`],
     '/api/v1/cases/:number/thread': [`/api/v1/cases/${n}/thread`],
+    '/api/v1/cases/:number/discussion': [`/api/v1/cases/${n}/discussion`],
+    '/api/v1/cases/:number/internal-note': [`/api/v1/cases/${n}/internal-note`],
     '/api/v1/customers': ['/api/v1/customers?q=a'],
     '/api/v1/customers/:id': [`/api/v1/customers/${customer.customer_id}`],
     '/api/v1/customers/:id/contacts': [`/api/v1/customers/${customer.customer_id}/contacts`],
