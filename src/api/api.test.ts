@@ -236,6 +236,82 @@ test('the session cookie of a logged-in browser opens nothing in the API', async
   assert.is(res.statusCode, 401);
 });
 
+test('the approval lock holds in the API: a document waiting for approval is neither opened nor replaced by others', async () => {
+  const folder = await ctx.db
+    .insertInto('document_folders')
+    .values({ name: 'Avtal', position: 60 })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const structure = await ctx.db
+    .insertInto('approval_structures')
+    .values({ name: 'Attest' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await ctx.db
+    .insertInto('approval_structure_steps')
+    .values({ structure_id: structure.id, position: 1, approver_ids: [ctx.boss.id] })
+    .execute();
+  await ctx.db
+    .updateTable('document_folders')
+    .set({ approval_structure_id: structure.id })
+    .where('id', '=', folder.id)
+    .execute();
+  const kalle = await tokenFor(ctx.kalle);
+  const kase = await seedPrinterJamCase(ctx.db, ctx.kalle, ctx.customerId);
+  const upload = await call(kalle, {
+    method: 'POST',
+    url: `/api/v1/cases/${kase.number}/documents`,
+    payload: {
+      file_name: 'avtal.pdf',
+      content_type: 'application/pdf',
+      content_base64: Buffer.from('%PDF avtal').toString('base64'),
+      folder_id: folder.id,
+    },
+  });
+  assert.is(upload.statusCode, 201, upload.body);
+  assert.is(upload.json().approval_started, true);
+  const id = upload.json().id as string;
+  const anna = await tokenFor(ctx.anna);
+  const opened = await call(anna, { method: 'GET', url: `/api/v1/documents/${id}/content` });
+  assert.is(opened.statusCode, 403);
+  const replaced = await call(kalle, {
+    method: 'POST',
+    url: `/api/v1/documents/${id}/versions`,
+    payload: { file_name: 'avtal.pdf', content_base64: Buffer.from('%PDF ändrat').toString('base64') },
+  });
+  assert.is(replaced.statusCode, 409, replaced.body);
+  const boss = await tokenFor(ctx.boss);
+  const theirs = await call(boss, { method: 'GET', url: `/api/v1/documents/${id}/content` });
+  assert.is(theirs.statusCode, 200);
+  assert.is(theirs.body, '%PDF avtal');
+  const pending = (await call(boss, { method: 'GET', url: '/api/v1/approvals' })).json().data;
+  const mine = pending.find((a: { document_id: string }) => a.document_id === id);
+  assert.ok(mine, 'the approver sees it waiting');
+  const notTheirs = await call(anna, {
+    method: 'POST',
+    url: `/api/v1/approvals/${mine.chain_id}/decision`,
+    payload: { decision: 'approve', step: mine.step },
+  });
+  assert.is(notTheirs.statusCode, 403);
+  const approved = await call(boss, {
+    method: 'POST',
+    url: `/api/v1/approvals/${mine.chain_id}/decision`,
+    payload: { decision: 'approve', step: mine.step },
+  });
+  assert.is(approved.statusCode, 200, approved.body);
+  const twice = await call(boss, {
+    method: 'POST',
+    url: `/api/v1/approvals/${mine.chain_id}/decision`,
+    payload: { decision: 'approve', step: mine.step },
+  });
+  assert.is(twice.statusCode, 409);
+  assert.is(
+    (await call(anna, { method: 'GET', url: `/api/v1/documents/${id}/content` })).statusCode,
+    200,
+    'approved: open to all',
+  );
+});
+
 test('the OpenAPI document and the reference page are served from the app', async () => {
   const doc = await call(null, { method: 'GET', url: '/api/v1/openapi.json' });
   assert.is(doc.statusCode, 200);

@@ -80,9 +80,10 @@ test('each route answers its sample with a documented status and a body its sche
       assert.ok(response, `${key} ${what}: ${res.statusCode} is documented (${res.body.slice(0, 200)})`);
       if (token) assert.ok(res.statusCode < 300, `${key} ${what} succeeds: ${res.body.slice(0, 300)}`);
       const type = String(res.headers['content-type']).split(';')[0] as string;
-      const media = response?.content?.[type];
+      const media = response?.content?.[type] ?? response?.content?.['*/*'];
       assert.ok(media, `${key} ${what}: ${type} is the documented type for ${res.statusCode}`);
-      if (media) assert.is(validate(media.schema, res.json()), null, `${key} ${what}: the body fits the schema`);
+      if (media && type.endsWith('json'))
+        assert.is(validate(media.schema, res.json()), null, `${key} ${what}: the body fits the schema`);
     }
   }
 });
@@ -132,7 +133,8 @@ async function rowCount(): Promise<number> {
     select (select count(*) from cases) + (select count(*) from thread_entries) + (select count(*) from customers)
          + (select count(*) from contacts) + (select sum(version) from cases) + (select count(*) from outbox)
          + (select count(*) from discussion_posts) + (select sum(internal_note_version) from cases)
-         + (select count(*) from work_orders) as n`.execute(ctx.f.db);
+         + (select count(*) from work_orders) + (select count(*) from documents) + (select count(*) from document_versions)
+         + (select count(*) from approval_decisions) as n`.execute(ctx.f.db);
   return Number(r.rows[0]?.n);
 }
 

@@ -8,11 +8,13 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
+import { startApprovalIfRequired as startApproval } from '../approvals/chains.ts';
 import type { ApiScope } from '../db/schema.ts';
 import { translator } from '../i18n/i18n.ts';
 import { registerApiCaseRoutes } from './case-routes.ts';
 import { registerApiCaseWorkRoutes } from './case-work-routes.ts';
 import { registerApiDirectoryRoutes } from './directory-routes.ts';
+import { registerApiDocumentRoutes } from './document-routes.ts';
 import { problem, sendProblem } from './problem.ts';
 import { pgRateLimitStore } from './rate-limit-store.ts';
 import { registerApiReferenceRoutes } from './reference-routes.ts';
@@ -59,9 +61,11 @@ function describeResponses(doc: OpenApiDocument): OpenApiDocument {
   for (const operation of Object.values(paths ?? {}).flatMap((methods) => Object.values(methods))) {
     for (const [status, response] of Object.entries(operation.responses ?? {})) {
       response.description = STATUS_CODES[Number(status)] ?? status;
-      const content = response.content as Record<string, unknown> | undefined;
-      if (Number(status) >= 400 && content?.['application/json'])
-        response.content = { 'application/problem+json': content['application/json'] };
+      const content = response.content as Record<string, { schema?: { $ref?: string } }> | undefined;
+      const json = content?.['application/json'];
+      if (Number(status) >= 400 && json) response.content = { 'application/problem+json': json };
+      else if (json?.schema?.$ref?.endsWith('/File'))
+        response.content = { '*/*': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } };
     }
   }
   return doc;
@@ -146,6 +150,7 @@ export async function registerApi(app: FastifyInstance): Promise<void> {
       await api.register(registerApiCaseRoutes);
       await api.register(registerApiCaseWorkRoutes);
       await api.register(registerApiDirectoryRoutes);
+      await api.register(registerApiDocumentRoutes, { startApproval });
     },
     { prefix: apiPrefix },
   );

@@ -208,3 +208,6 @@ export const problemResponses = {
   422: problemSchema,
   429: problemSchema,
 };
+
+// A file itself, as a download answers it (its own content type); the document says so.
+export const fileSchema = z.string().meta({ id: 'File', description: 'the file itself, in its own content type' });

@@ -6,7 +6,7 @@ import { HttpError, notFound } from '../web/errors.ts';
 import { redirectAfterPost, render } from '../web/render.ts';
 import { type ChainOutcome, decide, withdraw } from './chains.ts';
 import { findChainSummary, findDecisionFor, findDocumentPlace, listMyApprovals } from './queries.ts';
-import { refusalMessageKey } from './rules.ts';
+import { refusalMessageKey, refusalStatus } from './rules.ts';
 
 type ChainParams = { chainId: string };
 
@@ -16,17 +16,6 @@ const decisionSchema = z.object({
   // the step the approver saw; a chain that has moved on refuses the decision
   step: z.coerce.number('errors.invalid').int('errors.invalid').min(0, 'errors.invalid'),
 });
-
-// Refused decisions answer with a page saying why: not your turn (403), already decided or
-// no longer possible (409), a send back without a comment (422, with the form and the text kept).
-const refusalStatus = (reason: Exclude<ChainOutcome, { ok: true }>['reason']) =>
-  reason === 'not_found'
-    ? 404
-    : reason === 'not_approver' || reason === 'not_submitter'
-      ? 403
-      : reason === 'comment_required'
-        ? 422
-        : 409;
 
 export async function registerApprovalRoutes(app: FastifyInstance): Promise<void> {
   const { db, config } = app.deps;

@@ -211,5 +211,16 @@ export function transition(facts: ChainFacts, action: ChainAction, people: Peopl
   }
 }
 
+// The HTTP status of a refused action, for the page and the API alike: not your turn (403),
+// already decided or no longer possible (409), a send back without a comment (422).
+export const refusalStatus = (reason: Refusal | 'not_found'): number =>
+  reason === 'not_found'
+    ? 404
+    : reason === 'not_approver' || reason === 'not_submitter'
+      ? 403
+      : reason === 'comment_required'
+        ? 422
+        : 409;
+
 // Why a refusal happened, as an i18n key for the user.
 export const refusalMessageKey = (reason: Refusal) => `approvals.refused.${reason}`;

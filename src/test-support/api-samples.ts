@@ -1,9 +1,12 @@
 import type { FastifyInstance, InjectOptions, RouteOptions } from 'fastify';
 import { createApiToken } from '../api/tokens.ts';
+import { startApprovalIfRequired } from '../approvals/chains.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
+import { addCaseDocument } from '../documents/documents.ts';
 import { createProject } from '../work-orders/projects.ts';
 import { buildTestApp, seedUser } from './app.ts';
+import { submitForApproval } from './approvals.ts';
 import { seedAcme, seedPrinterJamCase } from './seeds.ts';
 
 // Every route of the REST API with a request that should succeed, for the tests that go over all
@@ -23,6 +26,8 @@ export type ApiFixtures = {
   customerId: number;
   caseNumber: string;
   projectId: number;
+  documentId: string;
+  approvalFolderId: number;
   tokens: { admin: string; agent: string; read: string };
 };
 
@@ -42,6 +47,44 @@ export async function buildApiFixtures(db: Db, env: Record<string, string> = {})
     { number: 'P-API', name: 'API-projekt', customer_id: null, responsible_id: null, active: true },
     admin,
   );
+  const document = await addCaseDocument(db, {
+    caseId: kase.id,
+    folderId: (
+      await db
+        .selectFrom('document_folders')
+        .select('id')
+        .where('system_key', 'is', null)
+        .where('approval_structure_id', 'is', null)
+        .orderBy('position')
+        .executeTakeFirstOrThrow()
+    ).id,
+    fileName: 'offert.pdf',
+    contentType: 'application/pdf',
+    stream: Buffer.from('%PDF offert'),
+    user: agent,
+    maxBytes: 1_000_000,
+    startApproval: startApprovalIfRequired,
+  });
+  // a folder whose documents the admin or the agent approves, in one step
+  const folder = await db
+    .insertInto('document_folders')
+    .values({ name: 'Avtal', position: 50 })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const structure = await db
+    .insertInto('approval_structures')
+    .values({ name: 'Attest' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await db
+    .insertInto('approval_structure_steps')
+    .values({ structure_id: structure.id, position: 1, approver_ids: [admin.id, agent.id] })
+    .execute();
+  await db
+    .updateTable('document_folders')
+    .set({ approval_structure_id: structure.id })
+    .where('id', '=', folder.id)
+    .execute();
   const token = async (user: User, access: 'read' | 'write' | 'admin') =>
     (await createApiToken(db, user, { name: `${user.login} ${access}`, access, expires_in_days: 30 })).token;
   return {
@@ -53,6 +96,8 @@ export async function buildApiFixtures(db: Db, env: Record<string, string> = {})
     customerId: customer.id,
     caseNumber: kase.number,
     projectId: project.id,
+    documentId: String(document.id),
+    approvalFolderId: folder.id,
     tokens: {
       admin: await token(admin, 'admin'),
       agent: await token(agent, 'write'),
@@ -109,6 +154,38 @@ export async function sampleFor(f: ApiFixtures, route: ApiRoute): Promise<ApiSam
       url: `/api/v1/cases/${c}/work-order`,
       payload: { project_id: f.projectId, name: `Byt valsen ${n}` },
     }),
+    'GET /api/v1/cases/:number/documents': () => ({ url: `/api/v1/cases/${c}/documents` }),
+    'POST /api/v1/cases/:number/documents': () => ({
+      url: `/api/v1/cases/${c}/documents`,
+      payload: {
+        file_name: `bilaga-${n}.txt`,
+        content_type: 'text/plain',
+        content_base64: Buffer.from(`Bilaga ${n}`).toString('base64'),
+      },
+    }),
+    'GET /api/v1/documents/:id': () => ({ url: `/api/v1/documents/${f.documentId}` }),
+    'GET /api/v1/documents/:id/content': () => ({ url: `/api/v1/documents/${f.documentId}/content` }),
+    'GET /api/v1/documents/:id/versions/:version/content': () => ({
+      url: `/api/v1/documents/${f.documentId}/versions/1/content`,
+    }),
+    'POST /api/v1/documents/:id/versions': () => ({
+      url: `/api/v1/documents/${f.documentId}/versions`,
+      payload: {
+        file_name: 'offert.pdf',
+        content_type: 'application/pdf',
+        content_base64: Buffer.from(`%PDF offert ${n}`).toString('base64'),
+      },
+    }),
+    'GET /api/v1/approvals': () => ({ url: '/api/v1/approvals' }),
+    'POST /api/v1/approvals/:id/decision': async () => {
+      const { chainId } = await submitForApproval(f.db, {
+        fileName: `avtal-${n}.pdf`,
+        customerId: f.customerId,
+        folderId: f.approvalFolderId,
+        by: f.admin,
+      });
+      return { url: `/api/v1/approvals/${chainId}/decision`, payload: { decision: 'approve', step: 0 } };
+    },
     'GET /api/v1/customers': () => ({ url: '/api/v1/customers?q=Acme' }),
     'POST /api/v1/customers': () => ({
       url: '/api/v1/customers',
