@@ -46,13 +46,19 @@ const filter = (over: Partial<OverviewFilter>): OverviewFilter => ({
 
 test('a common word reads about a page of its matches, not all of them', async () => {
   const compiled = buildOverviewQuery(ctx.db, filter({}), ctx.kalle, day).compile();
-  const { rows } = await ctx.db.executeQuery<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>({
-    ...compiled,
-    sql: `explain (analyze, format json) ${compiled.sql}`,
+  // At six thousand cases reading them all is the cheaper plan, and PostgreSQL rightly takes it
+  // (since migration 20261206_0200 a new case has no second row version to make that read dearer);
+  // at a million it is not. With sequential reads ruled out, the plan shows what it reads.
+  const read = await ctx.db.transaction().execute(async (trx) => {
+    await sql`set local enable_seqscan = off`.execute(trx);
+    const { rows } = await trx.executeQuery<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>({
+      ...compiled,
+      sql: `explain (analyze, format json) ${compiled.sql}`,
+    });
+    const plan = rows[0]?.['QUERY PLAN'][0].Plan;
+    assert.ok(plan);
+    return rowsFromCases(plan);
   });
-  const plan = rows[0]?.['QUERY PLAN'][0].Plan;
-  assert.ok(plan);
-  const read = rowsFromCases(plan);
   assert.ok(read < matching / 3, `${read} rows of ${matching} matches read from cases`);
 });
 
