@@ -42,7 +42,7 @@ module.exports = {
         'The one value import allowed is the pure business calendar, which the SLA clock computes with.',
       severity: 'error',
       from: {
-        path: '^src/(cases/lifecycle|case-links/rules|approvals/rules|kontroll/rules|work-orders/lifecycle|documents/access|service-levels/calendar|service-levels/clock)\\.ts$',
+        path: '^src/(cases/lifecycle|case-links/rules|approvals/rules|kontroll/rules|work-orders/lifecycle|documents/access|service-levels/calendar|service-levels/clock|api/scopes|webhooks/backoff)\\.ts$',
       },
       to: { dependencyTypesNot: ['type-only'], pathNot: '^src/service-levels/calendar\\.ts$' },
     },

@@ -10,7 +10,7 @@ import { plainTextToHtml } from '../rich-text/escape.ts';
 import { addStaffReply, replySchema } from '../threads/threads.ts';
 import { currentUser } from '../web/context.ts';
 import { problem } from './problem.ts';
-import { decodeCursor, findApiCase, listApiCases, listApiThread } from './queries.ts';
+import { decodeCursor, findApiCase, listApiCasesKept, listApiThread } from './queries.ts';
 import { apiPrefix, idempotencyKeyOf, versionOf } from './request.ts';
 import {
   caseListQuerySchema,
@@ -55,7 +55,7 @@ export async function registerApiCaseRoutes(app: FastifyInstance): Promise<void>
         response: { 200: caseListSchema, ...problemResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query;
       const cursor = q.cursor ? decodeCursor(q.cursor) : null;
       if (q.cursor && !cursor) throw problem(400, 'The cursor is not one this API gave.');
@@ -77,14 +77,15 @@ export async function registerApiCaseRoutes(app: FastifyInstance): Promise<void>
         sort: 'activity',
         dir: 'desc',
       };
-      const page = await listApiCases(
+      const page = await listApiCasesKept(
         db,
         filter,
         currentUser(request),
         { today: todayIn(config.timeZone), timeZone: config.timeZone },
         { limit: q.limit, cursor, updatedSince: q.updated_since ? new Date(q.updated_since) : null },
       );
-      return { data: page.data, next_cursor: page.nextCursor };
+      // already JSON, checked against the schema when it was read (listApiCasesKept)
+      return reply.type('application/json; charset=utf-8').send(page as never);
     },
   );
 

@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
-import { type Day, filteredCases, type OverviewFilter } from '../cases/overview.ts';
+import { type Day, filteredCases, filterToQuery, type OverviewFilter, overviewRowTables } from '../cases/overview.ts';
+import { cachedRead } from '../db/cached.ts';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
-import type { ApiCase } from './schemas.ts';
+import { type ApiCase, caseListSchema } from './schemas.ts';
 
 // The REST API's reads (issue 19). A case as the API shows it: its fields with the names of what
 // they point to, one statement for a page of them.
@@ -95,13 +96,10 @@ export function decodeCursor(text: string): Cursor | null {
 // A page of cases, newest activity first, after the cursor. The filters are the overview's; the
 // order is the one its indexes hold for every filter (activity, then id), so a page is a range
 // read, however deep.
-export async function listApiCases(
-  db: Db,
-  filter: OverviewFilter,
-  user: Pick<User, 'id'>,
-  day: Day,
-  opts: { limit: number; cursor: Cursor | null; updatedSince: Date | null },
-): Promise<{ data: ApiCase[]; nextCursor: string | null }> {
+export type ApiCasePage = { limit: number; cursor: Cursor | null; updatedSince: Date | null };
+
+// One row more than the page, to tell whether there is a next.
+export function apiCasePageQuery(db: Db, filter: OverviewFilter, user: Pick<User, 'id'>, day: Day, opts: ApiCasePage) {
   let ids = filteredCases(db, filter, user, day).select('c.id');
   if (opts.updatedSince) ids = ids.where('c.last_activity_at', '>', opts.updatedSince);
   const { cursor } = opts;
@@ -111,15 +109,50 @@ export async function listApiCases(
     .orderBy('c.last_activity_at', 'desc')
     .orderBy('c.id', 'desc')
     .limit(opts.limit + 1);
-  const rows = await apiCaseRows(db)
-    .where('c.id', 'in', page)
-    .orderBy('c.last_activity_at', 'desc')
-    .orderBy('c.id', 'desc')
-    .execute();
+  return apiCaseRows(db).where('c.id', 'in', page).orderBy('c.last_activity_at', 'desc').orderBy('c.id', 'desc');
+}
+
+// A page of cases, newest activity first, after the cursor. The filters are the overview's; the
+// order is the one its indexes hold for every filter (activity, then id), so a page is a range
+// read, however deep.
+export async function listApiCases(
+  db: Db,
+  filter: OverviewFilter,
+  user: Pick<User, 'id'>,
+  day: Day,
+  opts: ApiCasePage,
+): Promise<{ data: ApiCase[]; nextCursor: string | null }> {
+  const rows = await apiCasePageQuery(db, filter, user, day, opts).execute();
   const shown = rows.slice(0, opts.limit);
   const last = shown.at(-1);
   const nextCursor = rows.length > opts.limit && last ? encodeCursor({ at: last.activity_key, id: last.id }) : null;
   return { data: shown.map(toApiCase), nextCursor };
+}
+
+// A page as the JSON the API answers, kept until one of the tables its rows are read from changes
+// (as the overview's pages are, src/db/cached.ts; exact: a change committed anywhere before the
+// request is seen). Checked against the response schema once, when it is read, rather than at
+// every request that finds it kept: an agent's integration polls its list far more often than the
+// list changes.
+export async function listApiCasesKept(
+  db: Db,
+  filter: OverviewFilter,
+  user: Pick<User, 'id'>,
+  day: Day,
+  opts: ApiCasePage,
+): Promise<string> {
+  const cursor = opts.cursor ? encodeCursor(opts.cursor) : '';
+  const key = `api-cases:${user.id}:${day.today}:${filterToQuery(filter)}:${opts.limit}:${cursor}:${opts.updatedSince?.toISOString() ?? ''}`;
+  return cachedRead(
+    db,
+    key,
+    overviewRowTables,
+    async () => {
+      const page = await listApiCases(db, filter, user, day, opts);
+      return JSON.stringify(caseListSchema.encode({ data: page.data, next_cursor: page.nextCursor }));
+    },
+    { exact: true, room: { name: 'api-cases', size: 200 } },
+  );
 }
 
 export async function listApiThread(db: Db, caseId: number) {

@@ -632,7 +632,7 @@ export async function listOverview(db: Db, filter: OverviewFilter, user: Pick<Us
 
 // Every table an overview row or count is read from. Each tells of its changes (migrations
 // 20261204_0500_change_notify and 1800_kept_pages_notify_change).
-const rowTables = [
+export const overviewRowTables = [
   'cases',
   'customers',
   'contacts',
@@ -655,7 +655,7 @@ export async function listOverviewKept(db: Db, filter: OverviewFilter, user: Pic
   return cachedRead(
     db,
     key,
-    rowTables,
+    overviewRowTables,
     async () => {
       const [list, passes] = await Promise.all([
         listOverview(db, filter, user, day),
