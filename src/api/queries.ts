@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { type Day, filteredCases, filterToQuery, type OverviewFilter, overviewRowTables } from '../cases/overview.ts';
 import { cachedRead } from '../db/cached.ts';
-import type { Db } from '../db/database.ts';
+import { type Db, preparedAtEnd } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 import { type ApiCase, caseListSchema } from './schemas.ts';
 
@@ -70,7 +70,8 @@ export function toApiCase(row: ApiCaseRow): ApiCase {
 }
 
 export async function findApiCase(db: Db, number: string): Promise<(ApiCase & { id: number }) | undefined> {
-  const row = await apiCaseRows(db).where('c.number', '=', number).executeTakeFirst();
+  // prepared once per connection: planning this join took longer than running it
+  const row = await apiCaseRows(db).where('c.number', '=', number).modifyEnd(preparedAtEnd).executeTakeFirst();
   return row ? { ...toApiCase(row), id: row.id } : undefined;
 }
 

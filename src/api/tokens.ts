@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { z } from 'zod';
-import type { Db } from '../db/database.ts';
+import { type Db, preparedAtEnd } from '../db/database.ts';
 import type { ApiScope, User } from '../db/schema.ts';
 import { FormError, requiredText } from '../forms/form.ts';
 import { findSessionUser } from '../users/queries.ts';
@@ -96,6 +96,8 @@ export async function authenticateApiToken(db: Db, token: string, now = new Date
     .selectFrom('api_tokens')
     .select(['id', 'user_id', 'scopes', 'expires_at', 'revoked_at', 'last_used_at'])
     .where('token_hash', '=', hashOf(token))
+    // every API request asks it: planned once per connection
+    .modifyEnd(preparedAtEnd)
     .executeTakeFirst();
   if (!row) return { ok: false, reason: 'unknown' };
   if (row.revoked_at) return { ok: false, reason: 'revoked' };

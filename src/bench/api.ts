@@ -23,7 +23,14 @@ export async function runApiBench(opts: { databaseUrl: string; log: (s: string) 
     .executeTakeFirstOrThrow();
   const { token } = await createApiToken(db, user, { name: 'bench', access: 'write', expires_in_days: 7 });
   await db.destroy();
-  const app = await startApp(opts.databaseUrl, { API_RATE_LIMIT_PER_MINUTE: '1000000', MAIL_SENDER: 'false' });
+  // BENCH_PROCESSES=2: two web processes (WEB_CONCURRENCY), as the overview bench also measures
+  const processes = process.env.BENCH_PROCESSES || '1';
+  const app = await startApp(opts.databaseUrl, {
+    API_RATE_LIMIT_PER_MINUTE: '1000000',
+    MAIL_SENDER: 'false',
+    WEB_CONCURRENCY: processes,
+  });
+  log(`${processes} web process(es)`);
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   const results: { scenario: string; connections: number; result: LoadResult }[] = [];
   try {
@@ -69,5 +76,5 @@ export async function runApiBench(opts: { databaseUrl: string; log: (s: string) 
   } finally {
     await app.stop();
   }
-  return { secondsPerRun: seconds, results };
+  return { secondsPerRun: seconds, processes: Number(processes), results };
 }

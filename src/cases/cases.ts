@@ -16,7 +16,7 @@ import {
 import { notifyUser } from '../notifications/notifications.ts';
 import { isBlankRichText, sanitizeRichText } from '../rich-text/sanitize.ts';
 import { slaEventsOf } from '../service-levels/clock.ts';
-import { addThreadEntry } from '../threads/entries.ts';
+import { type FirstEntry, firstEntryInsertSql } from '../threads/entries.ts';
 import { isNoneOrActiveUser } from '../users/queries.ts';
 import { reconsiderCaseClock, startingClock } from './case-clock.ts';
 import {
@@ -155,7 +155,8 @@ export async function createCaseRecord(
   trx: Db,
   values: NewCaseRecord,
   actor: CaseActor,
-  opts: { via?: 'email'; statusKinds?: StatusKindCache } = {},
+  // firstEntry: the case's first thread entry, written by the same statement (see insertCase)
+  opts: { via?: 'email'; statusKinds?: StatusKindCache; firstEntry?: FirstEntry } = {},
 ): Promise<Case> {
   const now = new Date();
   const start = await startingState(trx, values.status_id ?? null, opts.via, now, opts.statusKinds);
@@ -171,7 +172,7 @@ export async function createCaseRecord(
   );
   // The number (as allocateCaseNumber takes it, formatted as formatCaseNumber does), the case and
   // its history row in one statement: mail ingest creates cases one after the other.
-  const created = await trx
+  const statement = trx
     .with('series', () => sql<{ formatted: string }>`(${nextCaseNumberSql})`)
     .with('inserted', (qc) =>
       qc
@@ -210,7 +211,14 @@ export async function createCaseRecord(
               eb.val(start.note).as('new_value'),
             ]),
         ),
-    )
+    );
+  const firstEntry = opts.firstEntry;
+  const withEntry = (
+    firstEntry
+      ? statement.with('first_entry', () => sql`(${firstEntryInsertSql(sql`select id from inserted`, firstEntry)})`)
+      : statement
+  ) as typeof statement;
+  const created = await withEntry
     .selectFrom('inserted')
     .selectAll()
     // prepared once per connection: Read mail creates cases one after the other
@@ -240,29 +248,37 @@ export async function createCase(
 ): Promise<Case> {
   return db.transaction().execute(async (trx) => {
     const submit = { key: opts.formKey, userId: actor.id, form: 'case', content: input };
-    const { id } = await oncePerFormKey(trx, submit, async () => ({
-      id: (await insertCase(trx, input, actor, opts)).id,
-    }));
-    return trx.selectFrom('cases').select(caseColumns).where('id', '=', id).executeTakeFirstOrThrow();
+    // The new row as inserted; a repeat of the form (its key) reads the first one's row.
+    let created: Case | undefined;
+    const { id } = await oncePerFormKey(trx, submit, async () => {
+      created = await insertCase(trx, input, actor, opts);
+      return { id: created.id };
+    });
+    return created ?? trx.selectFrom('cases').select(caseColumns).where('id', '=', id).executeTakeFirstOrThrow();
   });
 }
 
+// Everything that can be read is read before the case's number is taken: from then until the
+// commit, the number series' row is locked and every other creator waits (allocateCaseNumber).
 async function insertCase(trx: Transaction<Database>, input: NewCaseInput, actor: User, opts: NotifyingOptions) {
-  const errors = await checkReferences(trx, input, { newCase: true });
+  const [errors, contact] = await Promise.all([
+    checkReferences(trx, input, { newCase: true }),
+    input.contact_name ? null : contactName(trx, input.contact_id),
+  ]);
   if (isBlankRichText(input.body_html)) errors.body_html = 'errors.required';
   if (Object.keys(errors).length) throw new FormError(errors);
 
   const { body_html, ...header } = input;
-  const created = await createCaseRecord(trx, { ...header, created_by: actor.id }, actor);
-  const author = input.contact_name ?? (await contactName(trx, input.contact_id)) ?? actor.name;
-  await addThreadEntry(trx, {
-    case_id: created.id,
+  // the description is the case's first entry, written with the case: the number series' lock is
+  // held for one round trip less
+  const firstEntry: FirstEntry = {
     side: 'customer',
     user_id: actor.id,
-    author_name: author,
+    author_name: input.contact_name ?? contact ?? actor.name,
     author_email: input.contact_email,
     body_html,
-  });
+  };
+  const created = await createCaseRecord(trx, { ...header, created_by: actor.id }, actor, { firstEntry });
   if (created.responsible_id && created.responsible_id !== actor.id) {
     await notifyUser(
       trx,

@@ -251,13 +251,16 @@ export async function listCasesChangedSince(db: Db, since: Date, limit: number):
 export async function newCaseDefaults(db: Db): Promise<{ statusId: number | null; caseTypeId: number | null }> {
   const [statusId, type] = await Promise.all([
     findStatusOfKind(db, 'open'),
-    db
-      .selectFrom('case_types')
-      .select('id')
-      .where('active', '=', true)
-      .where('system_key', 'is', null)
-      .orderBy('position')
-      .executeTakeFirst(),
+    // kept until the case types change (an API client creates cases one after the other)
+    cachedRead(db, 'first-case-type', ['case_types'], () =>
+      db
+        .selectFrom('case_types')
+        .select('id')
+        .where('active', '=', true)
+        .where('system_key', 'is', null)
+        .orderBy('position')
+        .executeTakeFirst(),
+    ),
   ]);
   return { statusId, caseTypeId: type?.id ?? null };
 }

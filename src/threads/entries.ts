@@ -1,4 +1,4 @@
-import type { Insertable } from 'kysely';
+import { type Insertable, type RawBuilder, sql } from 'kysely';
 import { type Db, preparedAtEnd } from '../db/database.ts';
 import type { ThreadEntriesTable } from '../db/schema.ts';
 
@@ -18,4 +18,16 @@ export async function addThreadEntry(db: Db, entry: NewThreadEntry): Promise<{ i
   const [added] = await addThreadEntries(db, [entry]);
   if (!added) throw new Error('The thread entry was not stored');
   return added;
+}
+
+// A case's first entry, as written with the case itself (the New case form, the API).
+export type FirstEntry = Pick<NewThreadEntry, 'side' | 'user_id' | 'author_name' | 'author_email' | 'body_html'>;
+
+// addThreadEntry as a part of another domain's statement (a data-modifying CTE) that inserts the
+// case it belongs to: caseIds is a query yielding that case's id. One round trip instead of two,
+// and the thread_entries columns stay written here (src/cases/cases.ts, createCaseRecord).
+export function firstEntryInsertSql(caseIds: RawBuilder<unknown>, entry: FirstEntry): RawBuilder<unknown> {
+  return sql`insert into thread_entries (case_id, side, user_id, author_name, author_email, body_html)
+    select c.id, ${entry.side}, ${entry.user_id ?? null}::int, ${entry.author_name}, ${entry.author_email ?? null}, ${entry.body_html}
+      from (${caseIds}) as c (id)`;
 }
