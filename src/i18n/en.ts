@@ -336,6 +336,7 @@ export const en = {
   'webhooks.created': 'The webhook is saved. Its secret is below.',
   'webhooks.deleted': 'The webhook and its log are deleted.',
   'webhooks.secret': 'Signing secret',
+  'webhooks.secret_heading': 'Verifying deliveries',
   'webhooks.secret_hint':
     'The receiver checks the Casedesk-Signature header with this secret: HMAC-SHA256 of the timestamp, a dot and the body.',
   'webhooks.settings': 'Settings',

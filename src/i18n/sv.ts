@@ -339,6 +339,7 @@ export const sv: Record<MessageKey, string> = {
   'webhooks.created': 'Webhooken är sparad. Dess hemlighet står nedan.',
   'webhooks.deleted': 'Webhooken och dess logg är borttagna.',
   'webhooks.secret': 'Signeringshemlighet',
+  'webhooks.secret_heading': 'Kontroll av leveranser',
   'webhooks.secret_hint':
     'Mottagaren kontrollerar rubriken Casedesk-Signature med den här hemligheten: HMAC-SHA256 av tidsstämpeln, en punkt och innehållet.',
   'webhooks.settings': 'Inställningar',
