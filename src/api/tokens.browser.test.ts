@@ -65,7 +65,7 @@ test('KALLE makes a token, it works with his rights, shows when it was used, and
   assert.is(((await me.json()) as { user: { login: string } }).user.login, 'KALLE');
   await page.goto(`${ctx.server.url}/account/tokens`);
   const row = page.getByRole('row', { name: /Affärssystemet/ });
-  assert.not.match(await row.innerText(), 'Aldrig', 'the list says when it was last used');
+  assert.not.match((await row.textContent()) ?? '', 'Aldrig', 'the list says when it was last used');
 
   await page.getByRole('button', { name: 'Återkalla nyckeln Affärssystemet' }).click();
   await page.getByText('Nyckeln är återkallad.').waitFor();
