@@ -2,14 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { StaleNoteError, saveInternalNote } from '../cases/internal-note.ts';
-import { findCaseByNumber } from '../cases/queries.ts';
 import { addDiscussionPost, listDiscussionPosts } from '../discussions/discussions.ts';
 import { FormError, parseForm } from '../forms/form.ts';
 import { plainTextToHtml } from '../rich-text/escape.ts';
 import { currentUser } from '../web/context.ts';
 import { createWorkOrderFromCase, workOrderFromCaseSchema } from '../work-orders/work-orders.ts';
 import { problem } from './problem.ts';
-import { idempotencyKeyOf, versionOf } from './request.ts';
+import { caseFromPath, idempotencyKeyOf, versionOf } from './request.ts';
 import { caseNumberParams, problemResponses } from './schemas.ts';
 
 // A case's internal side through the API: the discussion between colleagues (with @mentions),
@@ -63,11 +62,7 @@ export async function registerApiCaseWorkRoutes(app: FastifyInstance): Promise<v
   const api = app.withTypeProvider<ZodTypeProvider>();
   const { db, config } = app.deps;
 
-  const findCase = async (number: string) => {
-    const kase = await findCaseByNumber(db, number);
-    if (!kase) throw problem(404, `No case ${number}.`);
-    return kase;
-  };
+  const findCase = (number: string) => caseFromPath(db, number);
 
   api.get(
     '/cases/:number/discussion',

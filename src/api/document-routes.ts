@@ -5,7 +5,6 @@ import { z } from 'zod';
 import { decide } from '../approvals/chains.ts';
 import { findChainSummary, listMyApprovals } from '../approvals/queries.ts';
 import { refusalMessageKey, refusalStatus } from '../approvals/rules.ts';
-import { findCaseByNumber } from '../cases/queries.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
 import { canOpen } from '../documents/access.ts';
 import {
@@ -31,7 +30,7 @@ import { parseBigId } from '../forms/form.ts';
 import { translator } from '../i18n/i18n.ts';
 import { currentUser } from '../web/context.ts';
 import { problem } from './problem.ts';
-import { idempotencyKeyOf } from './request.ts';
+import { caseFromPath, idempotencyKeyOf } from './request.ts';
 import { caseNumberParams, fileSchema, problemResponses } from './schemas.ts';
 
 // Documents and approvals through the API. The approval lock holds here as on the pages: the
@@ -171,8 +170,7 @@ export async function registerApiDocumentRoutes(app: FastifyInstance, { startApp
       },
     },
     async (request) => {
-      const kase = await findCaseByNumber(db, request.params.number);
-      if (!kase) throw problem(404, `No case ${request.params.number}.`);
+      const kase = await caseFromPath(db, request.params.number);
       const documents = await listCaseDocuments(db, kase.id);
       return {
         data: documents.map((d) => ({
@@ -207,8 +205,7 @@ export async function registerApiDocumentRoutes(app: FastifyInstance, { startApp
     async (request, reply) => {
       const user = currentUser(request);
       const formKey = idempotencyKeyOf(request);
-      const kase = await findCaseByNumber(db, request.params.number);
-      if (!kase) throw problem(404, `No case ${request.params.number}.`);
+      const kase = await caseFromPath(db, request.params.number);
       const b = request.body;
       const content = decodeContent(b.content_base64, config.maxUploadBytes);
       const folders = uploadFolders(await listFolders(db));

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { type CaseView, findCaseByNumber } from '../cases/queries.ts';
+import type { Db } from '../db/database.ts';
 import { problem } from './problem.ts';
 
 export const apiPrefix = '/api/v1';
@@ -27,4 +29,11 @@ export function versionOf(header: string | string[] | undefined, what: string): 
   const match = typeof header === 'string' ? /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header) : null;
   if (!match) throw problem(400, 'If-Match must be one version, as the ETag of GET gives it ("7").');
   return Number(match[1]);
+}
+
+// The case a path names, as the case page reads it; a 404 problem when there is none.
+export async function caseFromPath(db: Db, number: string): Promise<CaseView> {
+  const kase = await findCaseByNumber(db, number);
+  if (!kase) throw problem(404, `No case ${number}.`);
+  return kase;
 }

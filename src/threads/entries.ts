@@ -4,8 +4,9 @@ import type { ThreadEntriesTable } from '../db/schema.ts';
 
 export type NewThreadEntry = Insertable<ThreadEntriesTable>;
 
-// The one place thread entries are inserted: replies, customer mail, bounces, Kontroll's and the
-// approval chain's system lines. Set-wise, for Kontroll's batches; returns ids in input order.
+// With firstEntryInsertSql below, the one place thread entries are inserted: replies, customer
+// mail, bounces, Kontroll's and the approval chain's system lines. Set-wise, for Kontroll's
+// batches; returns ids in input order.
 export async function addThreadEntries(db: Db, entries: NewThreadEntry[]): Promise<{ id: string; case_id: number }[]> {
   if (!entries.length) return [];
   const insert = db.insertInto('thread_entries').values(entries).returning(['id', 'case_id']);
