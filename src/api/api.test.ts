@@ -229,11 +229,53 @@ test('a reply sent through the API is queued once for the contact, even when pos
   assert.equal(mails[0]?.envelope_to, ['per@acme.se']);
 });
 
-test('the session cookie of a logged-in browser opens nothing in the API', async () => {
+test('the session cookie of a logged-in browser opens nothing in the API, to read or to write', async () => {
   const client = new TestClient(ctx.app);
   await client.login('KALLE');
   const res = await client.get('/api/v1/me');
   assert.is(res.statusCode, 401);
+  // a page elsewhere posting to the API with the browser's cookie (CSRF) makes nothing
+  const before = await ctx.db
+    .selectFrom('cases')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
+  const posted = await client.request({
+    method: 'POST',
+    url: '/api/v1/cases',
+    headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+    payload: JSON.stringify({ title: 'CSRF', customer_id: ctx.customerId, body_text: 'x' }),
+  });
+  assert.is(posted.statusCode, 401);
+  const after = await ctx.db
+    .selectFrom('cases')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
+  assert.is(after.n, before.n);
+});
+
+test("a reply through the API takes the case's documents along as attachments", async () => {
+  const token = await tokenFor(ctx.kalle);
+  const kase = await seedPrinterJamCase(ctx.db, ctx.kalle, ctx.customerId, ctx.contactId);
+  const upload = await call(token, {
+    method: 'POST',
+    url: `/api/v1/cases/${kase.number}/documents`,
+    payload: {
+      file_name: 'prislista.txt',
+      content_type: 'text/plain',
+      content_base64: Buffer.from('Pris: 100 kr').toString('base64'),
+    },
+  });
+  assert.is(upload.statusCode, 201, upload.body);
+  const reply = await call(token, {
+    method: 'POST',
+    url: `/api/v1/cases/${kase.number}/thread`,
+    payload: { body_text: 'Här är prislistan.', send: true, document_ids: [upload.json().id] },
+  });
+  assert.is(reply.statusCode, 201, reply.body);
+  const mail = await ctx.db.selectFrom('outbox').select('raw').where('case_id', '=', kase.id).executeTakeFirstOrThrow();
+  const raw = String(mail.raw);
+  assert.match(raw, 'filename=prislista.txt');
+  assert.match(raw, Buffer.from('Pris: 100 kr').toString('base64'));
 });
 
 test('the approval lock holds in the API: a document waiting for approval is neither opened nor replaced by others', async () => {

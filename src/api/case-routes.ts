@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { caseHeaderSchema, createCase, newCaseSchema, updateCaseHeader } from '../cases/cases.ts';
 import { defaultFilter, type OverviewFilter } from '../cases/overview.ts';
-import { findCaseByNumber, isDocumentApprovalCase, newCaseDefaults } from '../cases/queries.ts';
+import { isDocumentApprovalCase, newCaseDefaults } from '../cases/queries.ts';
 import { FormError, optionalIdField, parseForm } from '../forms/form.ts';
 import { todayIn } from '../i18n/i18n.ts';
 import { plainTextToHtml } from '../rich-text/escape.ts';
@@ -11,7 +11,7 @@ import { addStaffReply, replySchema } from '../threads/threads.ts';
 import { currentUser } from '../web/context.ts';
 import { problem } from './problem.ts';
 import { decodeCursor, findApiCase, listApiCasesKept, listApiThread } from './queries.ts';
-import { apiPrefix, idempotencyKeyOf, versionOf } from './request.ts';
+import { apiPrefix, caseFromPath, idempotencyKeyOf, versionOf } from './request.ts';
 import {
   caseListQuerySchema,
   caseListSchema,
@@ -208,7 +208,7 @@ export async function registerApiCaseRoutes(app: FastifyInstance): Promise<void>
       },
     },
     async (request) => {
-      const kase = await findCase(request.params.number);
+      const kase = await caseFromPath(db, request.params.number);
       return { data: await listApiThread(db, kase.id) };
     },
   );
@@ -229,17 +229,17 @@ export async function registerApiCaseRoutes(app: FastifyInstance): Promise<void>
     async (request, reply) => {
       const user = currentUser(request);
       const formKey = idempotencyKeyOf(request);
-      const kase = await findCase(request.params.number);
-      const full = await findCaseByNumber(db, kase.number);
-      if (full && isDocumentApprovalCase(full))
-        throw problem(409, 'A document approval case has no customer to reply to.');
+      const kase = await caseFromPath(db, request.params.number);
+      if (isDocumentApprovalCase(kase)) throw problem(409, 'A document approval case has no customer to reply to.');
       const b = request.body;
-      const to = b.to ?? (b.send && kase.contact_email ? [kase.contact_email] : []);
+      const contactEmail = kase.contact_record_email ?? kase.contact_email;
+      const to = b.to ?? (b.send && contactEmail ? [contactEmail] : []);
       const form = parseForm(replySchema, {
         body_html: b.body_html ?? plainTextToHtml(b.body_text ?? ''),
         delivery: b.send ? 'to_send' : 'saved',
         to: to.join(','),
         cc: (b.cc ?? []).join(','),
+        document_ids: b.document_ids ?? [],
         set_waiting: b.set_waiting ? 'on' : '',
       });
       if (!form.ok) throw new FormError(form.errors);

@@ -139,6 +139,11 @@ export const newReplyBodySchema = z
     send: z.boolean().default(true).describe('true: mail it to the customer now; false: save it only'),
     to: z.array(z.string().max(200)).max(20).optional().describe("default: the case's contact e-mail"),
     cc: z.array(z.string().max(200)).max(20).optional(),
+    document_ids: z
+      .array(z.string().regex(/^[1-9]\d{0,18}$/))
+      .max(20)
+      .optional()
+      .describe("the case's documents to attach (upload them first with POST /cases/{number}/documents)"),
     set_waiting: z.boolean().default(false).describe('after sending, the case waits for the customer'),
   })
   .meta({ id: 'NewReply' });
