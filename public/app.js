@@ -93,4 +93,18 @@
     const question = form instanceof HTMLFormElement ? form.dataset.confirm : undefined;
     if (question && !window.confirm(question)) event.preventDefault();
   });
+
+  // Forms whose answer can be shown only once (a new API token): a second submit, a double click,
+  // is not sent, so the page that comes back is the first one's. The server answers a repeat too
+  // (the form's one-time key), but could only say that the answer was already shown.
+  document.addEventListener('submit', (event) => {
+    const form = event.target;
+    if (event.defaultPrevented || !(form instanceof HTMLFormElement) || !form.hasAttribute('data-submit-once')) return;
+    if (form.dataset.submitted) event.preventDefault();
+    else form.dataset.submitted = 'yes';
+  });
+  // a page shown again from the back-forward cache may be sent again
+  window.addEventListener('pageshow', () => {
+    for (const form of document.querySelectorAll('form[data-submitted]')) delete form.dataset.submitted;
+  });
 })();

@@ -354,6 +354,33 @@ test('the approval lock holds in the API: a document waiting for approval is nei
   );
 });
 
+test('a token over its limit gets 429 with RateLimit headers, counted across two instances on one database', async () => {
+  const limited = { API_RATE_LIMIT_PER_MINUTE: '3' };
+  const [a, b] = [await buildTestApp(ctx.db, limited), await buildTestApp(ctx.db, limited)];
+  try {
+    const token = await tokenFor(ctx.anna, 'read');
+    const get = (app: typeof a) =>
+      app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${token}` } });
+    const first = await get(a);
+    assert.is(first.statusCode, 200);
+    assert.is(first.headers['ratelimit-limit'], '3');
+    assert.is(first.headers['ratelimit-remaining'], '2');
+    assert.is((await get(b)).statusCode, 200);
+    assert.is((await get(a)).statusCode, 200);
+    const over = await get(b);
+    assert.is(over.statusCode, 429, 'the fourth request, on the other instance');
+    assert.match(String(over.headers['content-type']), 'application/problem+json');
+    assert.ok(Number(over.headers['retry-after']) > 0);
+    // another token has a limit of its own
+    const other = await tokenFor(ctx.kalle, 'read');
+    const theirs = await a.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${other}` } });
+    assert.is(theirs.statusCode, 200);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
 test('the OpenAPI document and the reference page are served from the app', async () => {
   const doc = await call(null, { method: 'GET', url: '/api/v1/openapi.json' });
   assert.is(doc.statusCode, 200);

@@ -2,17 +2,20 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { StaleNoteError, saveInternalNote } from '../cases/internal-note.ts';
+import { oncePerFormKey } from '../db/form-keys.ts';
 import { addDiscussionPost, listDiscussionPosts } from '../discussions/discussions.ts';
 import { FormError, parseForm } from '../forms/form.ts';
 import { plainTextToHtml } from '../rich-text/escape.ts';
 import { currentUser } from '../web/context.ts';
+import { createProject, projectSchema as projectFormSchema } from '../work-orders/projects.ts';
+import { listProjects } from '../work-orders/queries.ts';
 import { createWorkOrderFromCase, workOrderFromCaseSchema } from '../work-orders/work-orders.ts';
 import { problem } from './problem.ts';
 import { caseFromPath, idempotencyKeyOf, versionOf } from './request.ts';
 import { caseNumberParams, problemResponses } from './schemas.ts';
 
 // A case's internal side through the API: the discussion between colleagues (with @mentions),
-// the internal note, and the work order made from the case (H2). Each goes through the same
+// the internal note, and the work order made from the case (H2) on a project. Each goes through the same
 // domain function as its page.
 
 const postSchema = z
@@ -50,6 +53,41 @@ const workOrderBodySchema = z
     responsible_id: z.number().int().positive().nullable().optional(),
   })
   .meta({ id: 'NewWorkOrder' });
+const projectSchema = z
+  .object({
+    id: z.number().int(),
+    number: z.string(),
+    name: z.string(),
+    customer_id: z.number().int().nullable(),
+    responsible_id: z.number().int().nullable(),
+    active: z.boolean(),
+  })
+  .meta({ id: 'Project' });
+const projectListSchema = z.object({ data: z.array(projectSchema) }).meta({ id: 'ProjectList' });
+const projectBodySchema = z
+  .object({
+    name: z.string().max(200),
+    number: z.string().max(32).optional(),
+    customer_id: z.number().int().positive().nullable().optional(),
+    responsible_id: z.number().int().positive().nullable().optional(),
+  })
+  .meta({ id: 'NewProject' });
+type ProjectRow = {
+  id: number;
+  number: string;
+  name: string;
+  customer_id: number | null;
+  responsible_id: number | null;
+  active: boolean;
+};
+const asProject = (p: ProjectRow) => ({
+  id: p.id,
+  number: p.number,
+  name: p.name,
+  customer_id: p.customer_id,
+  responsible_id: p.responsible_id,
+  active: p.active,
+});
 const workOrderSchema = z
   .object({
     id: z.number().int(),
@@ -194,6 +232,63 @@ export async function registerApiCaseWorkRoutes(app: FastifyInstance): Promise<v
         formKey,
       });
       return reply.code(created ? 201 : 200).send({ id: workOrder.id, number: workOrder.number, created });
+    },
+  );
+
+  api.get(
+    '/projects',
+    {
+      schema: {
+        tags: ['Work orders'],
+        summary: 'Search projects',
+        description: 'Active projects whose number or name holds q, at most 50; a work order is made on one.',
+        querystring: z.object({ q: z.string().max(200).optional() }),
+        response: { 200: projectListSchema, ...problemResponses },
+      },
+    },
+    async (request) => {
+      const { projects } = await listProjects(db, {
+        q: request.query.q ?? '',
+        customer: '',
+        active: 'active',
+        page: 1,
+      });
+      return { data: projects.map(asProject) };
+    },
+  );
+
+  api.post(
+    '/projects',
+    {
+      schema: {
+        tags: ['Work orders'],
+        summary: 'Create a project',
+        description:
+          'Without number, the next of the projects series. With an Idempotency-Key, a repeat gets the first project.',
+        body: projectBodySchema,
+        response: { 201: projectSchema, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const user = currentUser(request);
+      const formKey = idempotencyKeyOf(request);
+      const b = request.body;
+      const form = parseForm(projectFormSchema, {
+        number: b.number ?? '',
+        name: b.name,
+        customer_id: b.customer_id ? String(b.customer_id) : '',
+        responsible_id: b.responsible_id ? String(b.responsible_id) : '',
+        active: 'on',
+      });
+      if (!form.ok) throw new FormError(form.errors);
+      const project = await db
+        .transaction()
+        .execute((trx) =>
+          oncePerFormKey(trx, { key: formKey, userId: user.id, form: 'api-project', content: form.data }, () =>
+            createProject(trx, form.data, user),
+          ),
+        );
+      return reply.code(201).send(asProject(project));
     },
   );
 }

@@ -342,6 +342,7 @@ export const en = {
   'webhooks.settings': 'Settings',
   'webhooks.send_test': 'Send test',
   'webhooks.test_queued': 'A test delivery (event ping) is queued; it shows in the log within seconds.',
+  'webhooks.delete_confirm': 'Delete this webhook and its delivery log?',
   'webhooks.delete': 'Delete webhook',
   'webhooks.log': 'Delivery log',
   'webhooks.no_deliveries': 'Nothing delivered yet.',

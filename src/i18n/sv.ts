@@ -345,6 +345,7 @@ export const sv: Record<MessageKey, string> = {
   'webhooks.settings': 'Inställningar',
   'webhooks.send_test': 'Skicka test',
   'webhooks.test_queued': 'En testleverans (händelsen ping) står i kö; den syns i loggen inom några sekunder.',
+  'webhooks.delete_confirm': 'Ta bort webhooken och dess leveranslogg?',
   'webhooks.delete': 'Ta bort webhook',
   'webhooks.log': 'Leveranslogg',
   'webhooks.no_deliveries': 'Inget levererat än.',

@@ -186,6 +186,8 @@ export async function sampleFor(f: ApiFixtures, route: ApiRoute): Promise<ApiSam
       });
       return { url: `/api/v1/approvals/${chainId}/decision`, payload: { decision: 'approve', step: 0 } };
     },
+    'GET /api/v1/projects': () => ({ url: '/api/v1/projects?q=API' }),
+    'POST /api/v1/projects': () => ({ url: '/api/v1/projects', payload: { name: `Projekt ${n}` } }),
     'GET /api/v1/customers': () => ({ url: '/api/v1/customers?q=Acme' }),
     'POST /api/v1/customers': () => ({
       url: '/api/v1/customers',

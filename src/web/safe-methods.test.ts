@@ -299,6 +299,7 @@ async function sampleUrls(): Promise<Record<string, string[]>> {
     '/api/v1/documents/:id/content': [`/api/v1/documents/${document.id}/content`],
     '/api/v1/documents/:id/versions/:version/content': [`/api/v1/documents/${document.id}/versions/1/content`],
     '/api/v1/approvals': ['/api/v1/approvals'],
+    '/api/v1/projects': ['/api/v1/projects?q=P'],
     '/api/v1/cases/:number/internal-note': [`/api/v1/cases/${n}/internal-note`],
     '/api/v1/customers': ['/api/v1/customers?q=a'],
     '/api/v1/customers/:id': [`/api/v1/customers/${customer.customer_id}`],

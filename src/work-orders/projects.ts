@@ -82,24 +82,24 @@ async function nextFreeProjectNumber(trx: Transaction<Database>): Promise<string
   throw new FormError({ number: 'errors.project_number_taken' });
 }
 
+// Inside the caller's transaction when given one (the API's Idempotency-Key claims its key in it).
 export async function createProject(db: Db, input: ProjectInput, actor: User): Promise<Project> {
+  if (!db.isTransaction) return db.transaction().execute((trx) => createProject(trx, input, actor));
+  const trx = db as Transaction<Database>;
+  const errors = await checkReferences(trx, input);
+  if (Object.keys(errors).length) throw new FormError(errors);
   try {
-    return await db.transaction().execute(async (trx) => {
-      const errors = await checkReferences(trx, input);
-      if (Object.keys(errors).length) throw new FormError(errors);
-      const number = input.number ?? (await nextFreeProjectNumber(trx));
-      return trx
-        .insertInto('projects')
-        .values({ ...input, number, created_by: actor.id })
-        .returning(projectColumns)
-        .executeTakeFirstOrThrow();
-    });
+    const number = input.number ?? (await nextFreeProjectNumber(trx));
+    return await trx
+      .insertInto('projects')
+      .values({ ...input, number, created_by: actor.id })
+      .returning(projectColumns)
+      .executeTakeFirstOrThrow();
   } catch (error) {
     throw numberTaken(error) ?? error;
   }
 }
 
-// Saves if nobody saved since `version`. A blank number keeps the one the project has.
 export async function updateProject(db: Db, id: number, version: number, input: ProjectInput): Promise<Project> {
   try {
     return await db.transaction().execute(async (trx) => {
