@@ -134,7 +134,8 @@ async function rowCount(): Promise<number> {
          + (select count(*) from contacts) + (select sum(version) from cases) + (select count(*) from outbox)
          + (select count(*) from discussion_posts) + (select sum(internal_note_version) from cases)
          + (select count(*) from work_orders) + (select count(*) from documents) + (select count(*) from document_versions)
-         + (select count(*) from approval_decisions) + (select count(*) from projects) as n`.execute(ctx.f.db);
+         + (select count(*) from approval_decisions) + (select count(*) from projects)
+         + (select coalesce(sum(extract(epoch from updated_at)), 0) from contacts) as n`.execute(ctx.f.db);
   return Number(r.rows[0]?.n);
 }
 

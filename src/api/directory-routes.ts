@@ -6,9 +6,10 @@ import {
   createContact,
   createCustomer,
   customerSchema as customerFormSchema,
+  updateContact,
   updateCustomer,
 } from '../customers/customers.ts';
-import { findCustomerById, listContacts, listCustomers } from '../customers/queries.ts';
+import { findContact, findCustomerById, listContacts, listCustomers } from '../customers/queries.ts';
 import type { Contact, Customer, User } from '../db/schema.ts';
 import { FormError, parseForm } from '../forms/form.ts';
 import { listUsers } from '../users/queries.ts';
@@ -220,6 +221,34 @@ export async function registerApiDirectoryRoutes(app: FastifyInstance): Promise<
       const form = parseForm(contactFormSchema, { name: b.name, email: b.email ?? '', phone: b.phone ?? '' });
       if (!form.ok) throw new FormError(form.errors);
       return reply.code(201).send(asContact(await createContact(db, customer.id, form.data)));
+    },
+  );
+
+  api.patch(
+    '/customers/:id/contacts/:contactId',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        tags: ['Customers'],
+        summary: "Change a customer's contact (administrators)",
+        params: idParams.extend({ contactId: z.coerce.number().int().positive().max(2_147_483_647) }),
+        body: contactBodySchema.partial(),
+        response: { 200: contactSchema, ...problemResponses },
+      },
+    },
+    async (request) => {
+      requireAdmin(currentUser(request));
+      const contact = await findContact(db, request.params.id, request.params.contactId);
+      if (!contact) throw problem(404, `Customer ${request.params.id} has no contact ${request.params.contactId}.`);
+      const b = request.body;
+      const form = parseForm(contactFormSchema, {
+        name: b.name ?? contact.name,
+        email: (b.email === undefined ? contact.email : b.email) ?? '',
+        phone: (b.phone === undefined ? contact.phone : b.phone) ?? '',
+      });
+      if (!form.ok) throw new FormError(form.errors);
+      const { language: _language, ...fields } = form.data;
+      return asContact(await updateContact(db, contact.id, fields));
     },
   );
 }

@@ -24,6 +24,7 @@ export type ApiFixtures = {
   admin: User;
   agent: User;
   customerId: number;
+  contactId: number;
   caseNumber: string;
   projectId: number;
   documentId: string;
@@ -94,6 +95,7 @@ export async function buildApiFixtures(db: Db, env: Record<string, string> = {})
     admin,
     agent,
     customerId: customer.id,
+    contactId: contact.id,
     caseNumber: kase.number,
     projectId: project.id,
     documentId: String(document.id),
@@ -195,6 +197,10 @@ export async function sampleFor(f: ApiFixtures, route: ApiRoute): Promise<ApiSam
     }),
     'GET /api/v1/customers/:id': () => ({ url: `/api/v1/customers/${f.customerId}` }),
     'PATCH /api/v1/customers/:id': () => ({ url: `/api/v1/customers/${f.customerId}`, payload: { name: 'Acme AB' } }),
+    'PATCH /api/v1/customers/:id/contacts/:contactId': () => ({
+      url: `/api/v1/customers/${f.customerId}/contacts/${f.contactId}`,
+      payload: { phone: `08-${n}` },
+    }),
     'GET /api/v1/customers/:id/contacts': () => ({ url: `/api/v1/customers/${f.customerId}/contacts` }),
     'POST /api/v1/customers/:id/contacts': () => ({
       url: `/api/v1/customers/${f.customerId}/contacts`,
