@@ -23,6 +23,7 @@ import {
   problemResponses,
   replyCreatedSchema,
   threadListSchema,
+  versionedProblemResponses,
 } from './schemas.ts';
 
 // A JSON value as the form field the domain's rules read ('' for none).
@@ -161,7 +162,7 @@ export async function registerApiCaseRoutes(app: FastifyInstance): Promise<void>
         params: caseNumberParams,
         body: casePatchSchema,
         headers: z.object({ 'if-match': z.string().max(50).optional() }),
-        response: { 200: caseSchema, ...problemResponses, 412: problemResponses[409], 428: problemResponses[409] },
+        response: { 200: caseSchema, ...versionedProblemResponses },
       },
     },
     async (request, reply) => {

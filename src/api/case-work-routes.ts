@@ -12,7 +12,7 @@ import { listProjects } from '../work-orders/queries.ts';
 import { createWorkOrderFromCase, workOrderFromCaseSchema } from '../work-orders/work-orders.ts';
 import { problem } from './problem.ts';
 import { caseFromPath, idempotencyKeyOf, versionOf } from './request.ts';
-import { caseNumberParams, problemResponses } from './schemas.ts';
+import { caseNumberParams, problemResponses, versionedProblemResponses } from './schemas.ts';
 
 // A case's internal side through the API: the discussion between colleagues (with @mentions),
 // the internal note, and the work order made from the case (H2) on a project. Each goes through the same
@@ -184,7 +184,7 @@ export async function registerApiCaseWorkRoutes(app: FastifyInstance): Promise<v
         params: caseNumberParams,
         body: notePutSchema,
         headers: z.object({ 'if-match': z.string().max(50).optional() }),
-        response: { 200: noteSchema, ...problemResponses, 412: problemResponses[409], 428: problemResponses[409] },
+        response: { 200: noteSchema, ...versionedProblemResponses },
       },
     },
     async (request, reply) => {

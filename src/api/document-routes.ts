@@ -31,7 +31,7 @@ import { translator } from '../i18n/i18n.ts';
 import { currentUser } from '../web/context.ts';
 import { problem } from './problem.ts';
 import { caseFromPath, idempotencyKeyOf } from './request.ts';
-import { caseNumberParams, fileSchema, problemResponses } from './schemas.ts';
+import { caseNumberParams, fileSchema, problemResponses, uploadProblemResponses } from './schemas.ts';
 
 // Documents and approvals through the API. The approval lock holds here as on the pages: the
 // content of a document waiting for approval goes only to the approver whose turn it is, and
@@ -199,7 +199,7 @@ export async function registerApiDocumentRoutes(app: FastifyInstance, { startApp
           'A folder that requires approval starts its chain, and the document is locked until approved. With an Idempotency-Key, a repeat gets the first document.',
         params: caseNumberParams,
         body: uploadSchema,
-        response: { 201: addedSchema, ...problemResponses, 413: problemResponses[409] },
+        response: { 201: addedSchema, ...uploadProblemResponses },
       },
     },
     async (request, reply) => {
@@ -330,7 +330,7 @@ export async function registerApiDocumentRoutes(app: FastifyInstance, { startApp
           'Refused (409) while the document waits for approval; a sent-back document takes a new version from its uploader.',
         params: idParams,
         body: uploadSchema.omit({ folder_id: true }),
-        response: { 201: addedSchema, ...problemResponses, 413: problemResponses[409] },
+        response: { 201: addedSchema, ...uploadProblemResponses },
       },
     },
     async (request, reply) => {

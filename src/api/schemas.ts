@@ -216,3 +216,8 @@ export const problemResponses = {
 
 // A file itself, as a download answers it (its own content type); the document says so.
 export const fileSchema = z.string().meta({ id: 'File', description: 'the file itself, in its own content type' });
+
+// A change that names the version it is based on also answers 412 (changed since) and 428 (no
+// If-Match); an upload 413 (too large).
+export const versionedProblemResponses = { ...problemResponses, 412: problemSchema, 428: problemSchema };
+export const uploadProblemResponses = { ...problemResponses, 413: problemSchema };
