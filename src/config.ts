@@ -96,7 +96,7 @@ const schema = z.object({
   IMAP_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(300).default(15),
   // Web processes on this machine (node:cluster); unset: one per core. 1: no cluster at all.
   WEB_CONCURRENCY: z.coerce.number().int('must be a whole number').min(1).max(64).optional(),
-  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int('must be a whole number').min(1).max(1_000_000).default(6000),
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int('must be a whole number').min(1).max(1_000_000).default(60_000),
   WEBHOOK_ALLOWED_ADDRESSES: z
     .string()
     .default('')
