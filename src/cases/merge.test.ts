@@ -138,14 +138,22 @@ test('B merged into A: its thread, discussion, note and history move to A and sa
 test('two clicks that race (both posted before either merged): one merge, and both get its answer', async () => {
   const a = await newCase('Skärmen är svart');
   const b = await newCase('Skärmen är svart igen');
-  // B held locked elsewhere, so both posts pass the route's check and wait in the merge together
+  // B held locked elsewhere, so both posts pass the route's check and wait in the merge together.
+  // The posts start only once the lock is held: started before, one of them could take B first,
+  // the holder would wait behind it, and nothing would be left to release it (a hang in CI).
   let release = () => {};
+  let locked = () => {};
+  const lockTaken = new Promise<void>((resolve) => {
+    locked = resolve;
+  });
   const held = ctx.db.transaction().execute(async (trx) => {
     await sql`select id from cases where id = ${b.id} for update`.execute(trx);
+    locked();
     await new Promise<void>((resolve) => {
       release = resolve;
     });
   });
+  await lockTaken;
   const posts = [merge(b, a.number), merge(b, a.number)];
   for (let waited = 0; ; waited += 20) {
     const { rows } = await sql<{ n: number }>`
