@@ -6,6 +6,7 @@ import { decide } from '../approvals/chains.ts';
 import { findChainSummary, listMyApprovals } from '../approvals/queries.ts';
 import { refusalMessageKey, refusalStatus } from '../approvals/rules.ts';
 import { oncePerFormKey } from '../db/form-keys.ts';
+import type { User } from '../db/schema.ts';
 import { canOpen } from '../documents/access.ts';
 import {
   type AddedDocument,
@@ -124,6 +125,17 @@ export async function registerApiDocumentRoutes(app: FastifyInstance, { startApp
   // base64 is 4 bytes for 3, and JSON around it
   const uploadBodyLimit = Math.ceil((config.maxUploadBytes * 4) / 3) + 64 * 1024;
 
+  // What an upload and a new version both hand the documents domain.
+  const uploadOf = (user: User, body: { file_name: string; content_type: string; content_base64: string }) => ({
+    fileName: body.file_name,
+    contentType: body.content_type,
+    stream: decodeContent(body.content_base64, config.maxUploadBytes),
+    user,
+    maxBytes: config.maxUploadBytes,
+    config,
+    language: 'en' as const,
+    startApproval,
+  });
   const findDoc = async (id: string) => {
     const document = await findDocument(db, id);
     if (!document) throw problem(404, `No document ${id}.`);
@@ -207,14 +219,14 @@ export async function registerApiDocumentRoutes(app: FastifyInstance, { startApp
       const formKey = idempotencyKeyOf(request);
       const kase = await caseFromPath(db, request.params.number);
       const b = request.body;
-      const content = decodeContent(b.content_base64, config.maxUploadBytes);
+      const upload = uploadOf(user, b);
       const folders = uploadFolders(await listFolders(db));
       const folder = b.folder_id ? folders.find((f) => f.id === b.folder_id) : folders[0];
       if (!folder)
         throw problem(422, 'No such folder to upload to.', {
           errors: [{ field: 'body.folder_id', message: 'not a folder uploads may go in' }],
         });
-      const fingerprint = createHash('sha256').update(content).digest('hex');
+      const fingerprint = createHash('sha256').update(upload.stream).digest('hex');
       const submit = {
         key: formKey,
         userId: user.id,
@@ -227,19 +239,7 @@ export async function registerApiDocumentRoutes(app: FastifyInstance, { startApp
           oncePerFormKey(
             trx,
             submit,
-            (): Promise<AddedDocument> =>
-              addCaseDocument(trx, {
-                caseId: kase.id,
-                folderId: folder.id,
-                fileName: b.file_name,
-                contentType: b.content_type,
-                stream: content,
-                user,
-                maxBytes: config.maxUploadBytes,
-                config,
-                language: 'en',
-                startApproval,
-              }),
+            (): Promise<AddedDocument> => addCaseDocument(trx, { ...upload, caseId: kase.id, folderId: folder.id }),
           ),
         )
         .catch(refused);
@@ -337,18 +337,10 @@ export async function registerApiDocumentRoutes(app: FastifyInstance, { startApp
       const user = currentUser(request);
       const formKey = idempotencyKeyOf(request);
       const b = request.body;
-      const content = decodeContent(b.content_base64, config.maxUploadBytes);
       const stored = await addDocumentVersion(db, {
+        ...uploadOf(user, b),
         formKey,
         documentId: request.params.id,
-        fileName: b.file_name,
-        contentType: b.content_type,
-        stream: content,
-        user,
-        maxBytes: config.maxUploadBytes,
-        config,
-        language: 'en',
-        startApproval,
       }).catch(refused);
       app.deps.mailSender?.kick();
       return reply.code(201).send({
