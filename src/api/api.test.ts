@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
+import { seedApprovalFolder } from '../test-support/approvals.ts';
 import { createTestDatabase } from '../test-support/database.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
 import { setUserActive } from '../users/users.ts';
@@ -279,25 +280,7 @@ test("a reply through the API takes the case's documents along as attachments", 
 });
 
 test('the approval lock holds in the API: a document waiting for approval is neither opened nor replaced by others', async () => {
-  const folder = await ctx.db
-    .insertInto('document_folders')
-    .values({ name: 'Avtal', position: 60 })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const structure = await ctx.db
-    .insertInto('approval_structures')
-    .values({ name: 'Attest' })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  await ctx.db
-    .insertInto('approval_structure_steps')
-    .values({ structure_id: structure.id, position: 1, approver_ids: [ctx.boss.id] })
-    .execute();
-  await ctx.db
-    .updateTable('document_folders')
-    .set({ approval_structure_id: structure.id })
-    .where('id', '=', folder.id)
-    .execute();
+  const folderId = await seedApprovalFolder(ctx.db, [ctx.boss.id], 60);
   const kalle = await tokenFor(ctx.kalle);
   const kase = await seedPrinterJamCase(ctx.db, ctx.kalle, ctx.customerId);
   const upload = await call(kalle, {
@@ -307,7 +290,7 @@ test('the approval lock holds in the API: a document waiting for approval is nei
       file_name: 'avtal.pdf',
       content_type: 'application/pdf',
       content_base64: Buffer.from('%PDF avtal').toString('base64'),
-      folder_id: folder.id,
+      folder_id: folderId,
     },
   });
   assert.is(upload.statusCode, 201, upload.body);

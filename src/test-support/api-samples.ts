@@ -6,7 +6,7 @@ import type { User } from '../db/schema.ts';
 import { addCaseDocument } from '../documents/documents.ts';
 import { createProject } from '../work-orders/projects.ts';
 import { buildTestApp, seedUser } from './app.ts';
-import { submitForApproval } from './approvals.ts';
+import { seedApprovalFolder, submitForApproval } from './approvals.ts';
 import { seedAcme, seedPrinterJamCase } from './seeds.ts';
 
 // Every route of the REST API with a request that should succeed, for the tests that go over all
@@ -67,25 +67,7 @@ export async function buildApiFixtures(db: Db, env: Record<string, string> = {})
     startApproval: startApprovalIfRequired,
   });
   // a folder whose documents the admin or the agent approves, in one step
-  const folder = await db
-    .insertInto('document_folders')
-    .values({ name: 'Avtal', position: 50 })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const structure = await db
-    .insertInto('approval_structures')
-    .values({ name: 'Attest' })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  await db
-    .insertInto('approval_structure_steps')
-    .values({ structure_id: structure.id, position: 1, approver_ids: [admin.id, agent.id] })
-    .execute();
-  await db
-    .updateTable('document_folders')
-    .set({ approval_structure_id: structure.id })
-    .where('id', '=', folder.id)
-    .execute();
+  const approvalFolderId = await seedApprovalFolder(db, [admin.id, agent.id]);
   const token = async (user: User, access: 'read' | 'write' | 'admin') =>
     (await createApiToken(db, user, { name: `${user.login} ${access}`, access, expires_in_days: 30 })).token;
   return {
@@ -99,7 +81,7 @@ export async function buildApiFixtures(db: Db, env: Record<string, string> = {})
     caseNumber: kase.number,
     projectId: project.id,
     documentId: String(document.id),
-    approvalFolderId: folder.id,
+    approvalFolderId,
     tokens: {
       admin: await token(admin, 'admin'),
       agent: await token(agent, 'write'),

@@ -58,3 +58,28 @@ export async function submitForApproval(
     };
   });
 }
+
+// A document folder whose uploads go to these approvers in one step: an approval structure of
+// one step, named on the folder. Returns the folder's id.
+export async function seedApprovalFolder(db: Db, approverIds: number[], position = 50): Promise<number> {
+  const folder = await db
+    .insertInto('document_folders')
+    .values({ name: 'Avtal', position })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const structure = await db
+    .insertInto('approval_structures')
+    .values({ name: 'Attest' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await db
+    .insertInto('approval_structure_steps')
+    .values({ structure_id: structure.id, position: 1, approver_ids: approverIds })
+    .execute();
+  await db
+    .updateTable('document_folders')
+    .set({ approval_structure_id: structure.id })
+    .where('id', '=', folder.id)
+    .execute();
+  return folder.id;
+}
