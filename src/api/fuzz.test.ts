@@ -3,6 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type ApiFixtures, buildApiFixtures, routeKey, sampleFor } from '../test-support/api-samples.ts';
 import { createTestDatabase } from '../test-support/database.ts';
+import { escapeWatch } from '../test-support/escapes.ts';
 
 // Odd input to every API route, as a broken or hostile client sends it, with a valid admin token
 // so that every check past authentication is reached: the answer is never a 5xx, every refusal
@@ -11,19 +12,17 @@ import { createTestDatabase } from '../test-support/database.ts';
 const ctx = {} as { f: ApiFixtures; drop: () => Promise<void> };
 const test = suite('REST API fuzz: odd input to every route never answers 5xx, and the server stays up');
 
-const escaped: unknown[] = [];
-const onEscape = (error: unknown) => escaped.push(error);
+const escapes = escapeWatch();
+const { escaped } = escapes;
 
 test.before(async () => {
-  process.on('unhandledRejection', onEscape);
-  process.on('uncaughtException', onEscape);
+  escapes.start();
   const t = await createTestDatabase();
   ctx.drop = t.drop;
   ctx.f = await buildApiFixtures(t.db);
 });
 test.after(async () => {
-  process.off('unhandledRejection', onEscape);
-  process.off('uncaughtException', onEscape);
+  escapes.stop();
   await ctx.f.app.close();
   await ctx.drop();
 });

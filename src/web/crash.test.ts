@@ -5,18 +5,17 @@ import { buildApp } from '../app.ts';
 import type { Db } from '../db/database.ts';
 import { seedUser, TestClient, testConfig } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
+import { escapeWatch } from '../test-support/escapes.ts';
 import { PgSessionStore } from './session-store.ts';
 
 const ctx = {} as { db: Db; app: FastifyInstance; drop: () => Promise<void> };
 const test = suite('No error in a request ends the process: it answers 5xx and the next request is served');
 
-// What escaped every handler while a test ran: in production either would end the process.
-const escaped: unknown[] = [];
-const onEscape = (error: unknown) => escaped.push(error);
+const escapes = escapeWatch();
+const { escaped } = escapes;
 
 test.before(async () => {
-  process.on('unhandledRejection', onEscape);
-  process.on('uncaughtException', onEscape);
+  escapes.start();
   const t = await createTestDatabase();
   ctx.db = t.db;
   ctx.drop = t.drop;
@@ -51,8 +50,7 @@ test.before(async () => {
 test.after(async () => {
   await ctx.app?.close();
   await ctx.drop?.();
-  process.off('unhandledRejection', onEscape);
-  process.off('uncaughtException', onEscape);
+  escapes.stop();
 });
 
 async function assertStillServing(client: TestClient) {
