@@ -72,7 +72,9 @@
         const { kept, base } = await response.json();
         state.stored = content;
         state.base = base == null ? '' : String(base);
-        showBar(form, kept);
+        // a later save queued behind this one says "saved" when it is stored: until then the
+        // newest text is not, and the bar would claim too much
+        if (state.saving === request) showBar(form, kept);
       })
       .catch((error) => {
         const text = error?.message || form.dataset.draftFailed || 'The draft could not be saved.';
