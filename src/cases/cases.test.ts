@@ -6,7 +6,8 @@ import type { Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 import { buildTestApp, formKeyIn, seedUser, TestClient } from '../test-support/app.ts';
 import { createTestDatabase } from '../test-support/database.ts';
-import { createCase, type NewCaseInput } from './cases.ts';
+import { addThreadEntry } from '../threads/entries.ts';
+import { createCase, createCaseRecord, type NewCaseInput, takeCaseNumber } from './cases.ts';
 
 const ctx = {} as {
   db: Db;
@@ -199,6 +200,12 @@ test('the same "New case" form sent twice, in a row or at once, makes one case a
     ],
   );
 
+  const series = () => ctx.db.selectFrom('number_series').select('next_number').executeTakeFirstOrThrow();
+  const beforeRepeat = (await series()).next_number;
+  const again = await client.post('/cases', form);
+  assert.is(again.headers.location, `/cases/${number}`);
+  assert.is((await series()).next_number, beforeRepeat, 'a repeat takes no number');
+
   const atOnce = caseForm({ title: 'Samtidigt', form_key: formKeyIn((await client.get('/cases/new')).body) });
   const answers = await Promise.all([client.post('/cases', atOnce), client.post('/cases', atOnce)]);
   const numbers = await casesTitled('Samtidigt');
@@ -213,6 +220,47 @@ test('the same "New case" form sent twice, in a row or at once, makes one case a
     .where('summary', 'like', '%Samtidigt')
     .execute();
   assert.is(bells.length, 1, 'ANNA is told once');
+});
+
+test("a new case's text is found by search at once, and so is a later entry of the same transaction", async () => {
+  const client = new TestClient(ctx.app);
+  await client.login('kalle');
+  await client.get('/cases/new');
+  const res = await client.post(
+    '/cases',
+    caseForm({ title: 'Sökbar', body_html: '<div>Tonerkassetten läcker.</div>' }),
+  );
+  const number = String(res.headers.location).replace('/cases/', '');
+  const found = await client.get('/cases?resp=any&q=tonerkassetten');
+  assert.match(found.body, `href="/cases/${number}"`, 'found by a word of its text');
+
+  // A case made with its first entry, then another entry in the same transaction (as a split or a
+  // mail may): the second entry's words are added as usual.
+  const created = await ctx.db.transaction().execute(async (trx) => {
+    const kase = await createCaseRecord(
+      trx,
+      { title: 'Två poster', customer_id: ctx.customerId, case_type_id: ctx.ids.support, created_by: ctx.kalle.id },
+      ctx.kalle,
+      { firstEntry: { side: 'customer', user_id: null, author_name: 'Per', body_html: '<p>Fläkten surrar</p>' } },
+    );
+    await addThreadEntry(trx, {
+      case_id: kase.id,
+      side: 'staff',
+      author_name: 'KALLE',
+      body_html: '<p>Reservdelen beställd</p>',
+    });
+    return kase;
+  });
+  for (const word of ['fläkten', 'reservdelen']) {
+    const page = await client.get(`/cases?resp=any&q=${encodeURIComponent(word)}`);
+    assert.match(page.body, `href="/cases/${created.number}"`, `found by "${word}"`);
+  }
+  const inside = await ctx.db
+    .transaction()
+    .execute((trx) => takeCaseNumber(trx))
+    .catch((e: Error) => e.message);
+  // a number taken inside a transaction would keep the series locked to its end
+  assert.match(String(inside), 'outside a transaction');
 });
 
 test('a header edit is recorded in the history, and a stale edit is refused', async () => {

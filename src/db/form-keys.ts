@@ -63,6 +63,13 @@ export async function claimFormKey<T>(trx: Db, submit: FormSubmit & { key: strin
   return { result: first.result as T };
 }
 
+// Whether a submit with this key was stored: a caller may skip work it would only throw away
+// (createCase's number). A read outside the transaction; oncePerFormKey still decides.
+export async function isFormKeyUsed(db: Db, key: string): Promise<boolean> {
+  const row = await db.selectFrom('form_submissions').select('key').where('key', '=', key).executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function recordFormResult(trx: Db, key: string, result: unknown): Promise<void> {
   await trx
     .updateTable('form_submissions')

@@ -4,7 +4,7 @@ import type { ThreadEntriesTable } from '../db/schema.ts';
 
 export type NewThreadEntry = Insertable<ThreadEntriesTable>;
 
-// With firstEntryInsertSql below, the one place thread entries are inserted: replies, customer
+// With firstEntrySql below, the one place thread entries are inserted: replies, customer
 // mail, bounces, Kontroll's and the approval chain's system lines. Set-wise, for Kontroll's
 // batches; returns ids in input order.
 export async function addThreadEntries(db: Db, entries: NewThreadEntry[]): Promise<{ id: string; case_id: number }[]> {
@@ -27,8 +27,18 @@ export type FirstEntry = Pick<NewThreadEntry, 'side' | 'user_id' | 'author_name'
 // addThreadEntry as a part of another domain's statement (a data-modifying CTE) that inserts the
 // case it belongs to: caseIds is a query yielding that case's id. One round trip instead of two,
 // and the thread_entries columns stay written here (src/cases/cases.ts, createCaseRecord).
-export function firstEntryInsertSql(caseIds: RawBuilder<unknown>, entry: FirstEntry): RawBuilder<unknown> {
-  return sql`insert into thread_entries (case_id, side, user_id, author_name, author_email, body_html)
+// caseSearch is the entry's words, for the case's insert to give as its search_vector: the
+// insert says so (casedesk.entry_indexed_with_case), and the entry's trigger then leaves the new
+// row alone instead of updating it (migration 20261206_0300). Both parts go in the same statement.
+export function firstEntrySql(
+  caseIds: RawBuilder<unknown>,
+  entry: FirstEntry,
+): { insert: RawBuilder<unknown>; caseSearch: RawBuilder<string> } {
+  return {
+    insert: sql`insert into thread_entries (case_id, side, user_id, author_name, author_email, body_html)
     select c.id, ${entry.side}, ${entry.user_id ?? null}::int, ${entry.author_name}, ${entry.author_email ?? null}, ${entry.body_html}
-      from (${caseIds}) as c (id)`;
+      from (${caseIds}) as c (id)
+     where set_config('casedesk.entry_indexed_with_case', c.id::text, true) is not null`,
+    caseSearch: sql<string>`thread_entry_search_document(${entry.body_html})`,
+  };
 }

@@ -1,6 +1,7 @@
+import type { ExpressionBuilder } from 'kysely';
 import { cachedRead, deepFreeze } from '../db/cached.ts';
 import type { Db } from '../db/database.ts';
-import type { User } from '../db/schema.ts';
+import type { Database, User } from '../db/schema.ts';
 
 export function normalizeLogin(login: string): string {
   return login.trim().toUpperCase();
@@ -10,13 +11,13 @@ export function normalizeLogin(login: string): string {
 // transaction, beside its other reference checks.
 export async function isNoneOrActiveUser(db: Db, id: number | null | undefined): Promise<boolean> {
   if (!id) return true;
-  const user = await db
-    .selectFrom('users')
-    .select('id')
-    .where('id', '=', id)
-    .where('active', '=', true)
-    .executeTakeFirst();
-  return user !== undefined;
+  return Boolean((await db.selectNoFrom((eb) => activeUserExists(eb, id).as('ok')).executeTakeFirstOrThrow()).ok);
+}
+
+// isNoneOrActiveUser's check as a part of the caller's own query (the case form's checks, one
+// round trip for all of them).
+export function activeUserExists(eb: ExpressionBuilder<Database, never>, id: number) {
+  return eb.exists(eb.selectFrom('users').select('id').where('id', '=', id).where('active', '=', true));
 }
 
 export async function findUserById(db: Db, id: number): Promise<User | undefined> {
