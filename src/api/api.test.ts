@@ -1,17 +1,18 @@
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Db } from '../db/database.ts';
+import { createDb, type Db } from '../db/database.ts';
 import type { User } from '../db/schema.ts';
 import { buildTestApp, seedUser, TestClient } from '../test-support/app.ts';
 import { seedApprovalFolder } from '../test-support/approvals.ts';
-import { createTestDatabase } from '../test-support/database.ts';
+import { createTestDatabase, untilChangeFeedListens } from '../test-support/database.ts';
 import { seedAcme, seedPrinterJamCase } from '../test-support/seeds.ts';
 import { setUserActive } from '../users/users.ts';
-import { createApiToken } from './tokens.ts';
+import { createApiToken, revokeApiToken } from './tokens.ts';
 
 const ctx = {} as {
   db: Db;
+  url: string;
   app: FastifyInstance;
   drop: () => Promise<void>;
   kalle: User;
@@ -24,7 +25,7 @@ const test = suite('REST API: tokens, cases and thread');
 
 test.before(async () => {
   const t = await createTestDatabase();
-  Object.assign(ctx, { db: t.db, drop: t.drop });
+  Object.assign(ctx, { db: t.db, url: t.url, drop: t.drop });
   ctx.app = await buildTestApp(t.db);
   ctx.kalle = await seedUser(t.db, 'KALLE', 'agent', { language: 'en' });
   ctx.anna = await seedUser(t.db, 'ANNA', 'agent');
@@ -207,6 +208,44 @@ test('a read token cannot write; a revoked, expired or deactivated user’s toke
     401,
     'reactivation does not revive it',
   );
+});
+
+test('a token kept by an instance opens nothing there once it is revoked, on that instance or another', async () => {
+  // another instance: its own pool and change feed on the same database
+  const other = createDb(ctx.url, 2);
+  const b = await buildTestApp(other);
+  try {
+    await untilChangeFeedListens(ctx.db);
+    await untilChangeFeedListens(other);
+    const me = (app: FastifyInstance, token: string) =>
+      app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${token}` } });
+    const token = await tokenFor(ctx.anna, 'read');
+    const id = Number(
+      (await ctx.db.selectFrom('api_tokens').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow()).id,
+    );
+    for (const app of [ctx.app, b, ctx.app, b]) assert.is((await me(app, token)).statusCode, 200);
+    // revoked through this instance: refused here at once, and on the other once it hears of it
+    assert.ok(await revokeApiToken(ctx.db, ctx.anna.id, id));
+    assert.is((await me(ctx.app, token)).statusCode, 401, 'refused at once where it was revoked');
+    const deadline = Date.now() + 3_000;
+    let there = (await me(b, token)).statusCode;
+    while (there !== 401 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      there = (await me(b, token)).statusCode;
+    }
+    assert.is(there, 401, 'refused on the other instance within moments');
+
+    // a deactivated user's kept token: still refused after a reactivation, at once
+    const user = await seedUser(ctx.db, 'KEPT');
+    const theirs = await tokenFor(user);
+    assert.is((await me(ctx.app, theirs)).statusCode, 200);
+    await setUserActive(ctx.db, user.id, false, undefined, ctx.boss.id);
+    await setUserActive(ctx.db, user.id, true, undefined, ctx.boss.id);
+    assert.is((await me(ctx.app, theirs)).statusCode, 401, 'reactivation does not revive a kept token');
+  } finally {
+    await b.close();
+    await other.destroy();
+  }
 });
 
 test('a reply sent through the API is queued once for the contact, even when posted twice with one key', async () => {

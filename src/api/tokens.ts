@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { cachedRead, deepFreeze, tablesChanged } from '../db/cached.ts';
 import { type Db, preparedAtEnd } from '../db/database.ts';
 import type { ApiScope, User } from '../db/schema.ts';
 import { FormError, requiredText } from '../forms/form.ts';
@@ -70,10 +71,12 @@ export async function revokeApiToken(db: Db, userId: number, tokenId: number): P
     .where('user_id', '=', userId)
     .returning('id')
     .executeTakeFirst();
+  tablesChanged(db, 'api_tokens');
   return !!row;
 }
 
-// Deactivating a user ends their tokens for good: a reactivation does not bring them back.
+// Deactivating a user ends their tokens for good: a reactivation does not bring them back. Runs in
+// the deactivation's transaction, which says api_tokens changed once it has committed.
 export async function revokeTokensOfUser(db: Db, userId: number): Promise<void> {
   await db
     .updateTable('api_tokens')
@@ -90,15 +93,30 @@ export type TokenAuth =
 // last_used_at moves at most this often, so a busy token costs a write a minute, not one a request.
 const lastUsedEveryMs = 60_000;
 
+// A token in use costs no query while it is in this process's cache (src/db/cached.ts), as a
+// session does: any write to api_tokens on any instance (a revoke, a new token, the last-used
+// time) empties it, and this process's own writes do so at once. Only tokens that exist are kept
+// (an unknown one is read again each time), at most `room` of them, and none past its expiry.
+const tokenRoom = { name: 'api-tokens', size: 2_000 };
+
 export async function authenticateApiToken(db: Db, token: string, now = new Date()): Promise<TokenAuth> {
   if (!tokenPattern.test(token)) return { ok: false, reason: 'malformed' };
-  const row = await db
-    .selectFrom('api_tokens')
-    .select(['id', 'user_id', 'scopes', 'expires_at', 'revoked_at', 'last_used_at'])
-    .where('token_hash', '=', hashOf(token))
-    // every API request asks it: planned once per connection
-    .modifyEnd(preparedAtEnd)
-    .executeTakeFirst();
+  const hash = hashOf(token);
+  const row = await cachedRead(
+    db,
+    `api-token:${hash.toString('base64url')}`,
+    ['api_tokens'],
+    () =>
+      db
+        .selectFrom('api_tokens')
+        .select(['id', 'user_id', 'scopes', 'expires_at', 'revoked_at', 'last_used_at'])
+        .where('token_hash', '=', hash)
+        // every API request asks it: planned once per connection
+        .modifyEnd(preparedAtEnd)
+        .executeTakeFirst()
+        .then((found) => found && deepFreeze(found)),
+    { room: tokenRoom, validUntil: (found) => (found ? found.expires_at.getTime() : 0) },
+  );
   if (!row) return { ok: false, reason: 'unknown' };
   if (row.revoked_at) return { ok: false, reason: 'revoked' };
   if (row.expires_at <= now) return { ok: false, reason: 'expired' };
@@ -106,6 +124,7 @@ export async function authenticateApiToken(db: Db, token: string, now = new Date
   if (!user?.active) return { ok: false, reason: 'inactive' };
   if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > lastUsedEveryMs) {
     await db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
+    tablesChanged(db, 'api_tokens');
   }
   return { ok: true, user, tokenId: row.id, scopes: row.scopes };
 }

@@ -232,7 +232,7 @@ export async function setUserActive(
     // approvals waiting for them go to a colleague of the step, or to the admins
     if (!active) await reassignApprovalsOfDeactivatedUser(trx, id, config);
   });
-  tablesChanged(db, 'users', 'sessions');
+  tablesChanged(db, 'users', 'sessions', 'api_tokens');
 }
 
 // First start: the ADMIN user exists with ADMIN_PASSWORD, or a generated password that the
