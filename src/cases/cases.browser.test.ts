@@ -153,6 +153,13 @@ test('KALLE creates a case, answers with a canned reply, keeps an internal note 
   assert.is(await entries.first().locator('.rich-text strong').textContent(), 'fastnar');
   assert.match(String(await entries.first().textContent()), 'Per Persson');
 
+  // The new case is found at once by a word of its text, in everyone's cases (it is ANNA's).
+  await page.goto(`${base}/cases?resp=any`);
+  await page.getByRole('searchbox', { name: 'Sök' }).fill('fack');
+  await page.waitForURL(`${base}/cases?resp=any&q=fack`);
+  await page.getByRole('table').getByRole('link', { name: created.number, exact: true }).waitFor();
+  await page.goto(caseUrl);
+
   // (b) A canned reply goes into the reply where the cursor is.
   const reply = page.getByRole('textbox', { name: 'Svar till kunden' });
   const canned = page.getByRole('combobox', { name: 'Svarstext', exact: true });

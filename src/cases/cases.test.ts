@@ -171,7 +171,7 @@ test('50 cases created at once get 50 distinct, consecutive numbers', async () =
     numbers,
     Array.from({ length: 50 }, (_, i) => before.next_number + i),
   );
-  // A failed creation (no customer) leaves no gap.
+  // A refused creation (no such customer) takes no number: the form is checked first.
   await createCase(ctx.db, { ...input, customer_id: 999999 }, ctx.kalle).catch(() => {});
   const after = await ctx.db
     .selectFrom('number_series')
