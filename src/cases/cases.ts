@@ -285,9 +285,9 @@ export async function createCase(
   ]);
   if (isBlankRichText(input.body_html)) errors.body_html = 'errors.required';
   if (Object.keys(errors).length) throw new FormError(errors);
-  // A repeat gets the first case and needs no number. Two submits at once both take one, and the
-  // second's is left unused; so is one whose first submit rolled back, and then the case takes
-  // the next number inside the transaction instead.
+  // A repeat of a submit already stored gets the first case and takes no number (should its key be
+  // gone by the time it is claimed, the case takes its number inside the transaction). Two submits
+  // at once both take one, and the second's is left unused.
   const number = repeat ? undefined : await takeCaseNumber(db);
   const insert = (handle: Db) => insertCase(handle, input, actor, { ...opts, contactName, number });
   // Without a key and with nobody else to tell, the case is one statement, which needs no
