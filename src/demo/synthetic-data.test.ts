@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { clockColumns, clockHistoryOf } from '../cases/case-clock.ts';
 import type { Db } from '../db/database.ts';
 import { replaySla } from '../service-levels/clock.ts';
+import { runSlaEscalation } from '../service-levels/escalation.ts';
 import { swedishHolidayDates } from '../service-levels/holidays.ts';
 import { findSlaPolicy, loadSlaPolicy, type SlaPolicyMatch } from '../service-levels/queries.ts';
 import { createTestDatabase } from '../test-support/database.ts';
@@ -266,6 +267,23 @@ test('every case runs by its first matching policy, with the clock a replay of i
   assert.is(levels.long_breached, 0);
   assert.is(levels.idle_with_deadline, 0);
   assert.is(levels.closed_running, 0);
+});
+
+test('the deadlines that passed before the seed are taken as announced: the first escalation run tells nobody of them', async () => {
+  const counts = await one(
+    ctx.db,
+    sql<{ alerts: number; passed: number }>`select (select count(*) from sla_alerts)::int as alerts,
+      (select count(*) from cases where sla_warn_at <= now())::int as passed`,
+  );
+  assert.ok(counts.passed > 0, 'the seed has deadlines past their warning point');
+  assert.ok(counts.alerts >= counts.passed, JSON.stringify(counts));
+  const run = await runSlaEscalation(ctx.db, undefined);
+  assert.equal(
+    { warnings: run.warnings, breaches: run.breaches, notified: run.notified },
+    { warnings: 0, breaches: 0, notified: 0 },
+  );
+  const bells = await one(ctx.db, sql<{ n: number }>`select count(*)::int as n from notifications`);
+  assert.is(bells.n, 0, 'no bells for old breaches');
 });
 
 test('refuses a database that already has cases', async () => {

@@ -5,6 +5,7 @@ import type { Db } from '../db/database.ts';
 import type { Database, StatusKind } from '../db/schema.ts';
 import { rebuildReportFacts } from '../reports/facts.ts';
 import { replaySla } from '../service-levels/clock.ts';
+import { claimPassedDeadlinesQuietly } from '../service-levels/escalation.ts';
 import { swedishHolidayDates } from '../service-levels/holidays.ts';
 import { createCalendar, createPolicy } from '../service-levels/policies.ts';
 import { findSlaPolicy, type SlaPolicyMatch } from '../service-levels/queries.ts';
@@ -108,10 +109,13 @@ export async function seedSyntheticData(db: Db, options: SyntheticOptions): Prom
   await rebuildTileCounts(db);
   // and the reports' per-case facts built once, set-wise
   await rebuildReportFacts(db);
+  // and the service-level deadlines that passed before today taken as announced back then
+  const announced = await claimPassedDeadlinesQuietly(db);
+  options.log?.(`${announced} passed deadlines taken as announced`);
   options.log?.('vacuum and analyze');
   // Visibility map and hint bits set once now rather than by the first readers, and fresh
   // statistics so the planner knows that ~3% of the cases are unfinished.
-  await sql`vacuum (analyze) cases, thread_entries, case_events, case_clock_events, discussion_posts, customers, contacts, users, case_report_facts, case_report_times`.execute(
+  await sql`vacuum (analyze) cases, thread_entries, case_events, case_clock_events, discussion_posts, customers, contacts, users, case_report_facts, case_report_times, sla_alerts`.execute(
     db,
   );
   // Everything written is put on disk now (a checkpoint writes and syncs every changed file), not
