@@ -1,6 +1,6 @@
 import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import { sql } from 'kysely';
-import type { Db } from '../db/database.ts';
+import { type Db, prepared } from '../db/database.ts';
 
 // @fastify/rate-limit's store over PostgreSQL, so a token's limit holds across every instance:
 // one upsert per request into the unlogged api_rate_limits (migration 20261206_0100). A window
@@ -13,7 +13,8 @@ export function pgRateLimitStore(db: Db): FastifyRateLimitStoreCtor {
       timeWindow: number,
     ) {
       const window = sql`make_interval(secs => ${timeWindow / 1000})`;
-      sql<{ hits: number; ttl_ms: number }>`
+      // every API request asks it: planned once per connection
+      sql<{ hits: number; ttl_ms: number }>`${prepared}
         insert into api_rate_limits as l (key, hits, resets_at) values (${key}, 1, now() + ${window})
         on conflict (key) do update set
           hits = case when l.resets_at <= now() then 1 else l.hits + 1 end,

@@ -109,6 +109,8 @@ async function checkReferences(
               .where('customer_id', '=', customer_id)
               .as('contact_name'),
           ])
+          // every new case and header edit asks it (a few texts, by which checks are needed)
+          .modifyEnd(preparedAtEnd)
           .executeTakeFirstOrThrow()
       : undefined,
     check('status_id') ? listStatusesOfCases(trx) : undefined,
@@ -151,7 +153,7 @@ export async function takeCaseNumber(db: Db): Promise<string> {
   // inside a transaction the lock would be held to its end, and the setting would be that
   // transaction's: createCaseRecord takes its number in its own statement there
   if (db.isTransaction) throw new Error('takeCaseNumber runs outside a transaction');
-  const row = await sql<{ formatted: string }>`with taken as (${nextCaseNumberSql})
+  const row = await sql<{ formatted: string }>`${prepared}with taken as (${nextCaseNumberSql})
     select formatted, set_config('synchronous_commit', 'off', true) from taken`
     .execute(db)
     .then((r) => r.rows[0]);
