@@ -7,7 +7,7 @@ import { addDiscussionPost, listDiscussionPosts } from '../discussions/discussio
 import { FormError, parseForm } from '../forms/form.ts';
 import { plainTextToHtml } from '../rich-text/escape.ts';
 import { currentUser } from '../web/context.ts';
-import { createProject, projectSchema as projectFormSchema } from '../work-orders/projects.ts';
+import { createProject, type Project, projectSchema as projectFormSchema } from '../work-orders/projects.ts';
 import { listProjects } from '../work-orders/queries.ts';
 import { createWorkOrderFromCase, workOrderFromCaseSchema } from '../work-orders/work-orders.ts';
 import { problem } from './problem.ts';
@@ -72,15 +72,7 @@ const projectBodySchema = z
     responsible_id: z.number().int().positive().nullable().optional(),
   })
   .meta({ id: 'NewProject' });
-type ProjectRow = {
-  id: number;
-  number: string;
-  name: string;
-  customer_id: number | null;
-  responsible_id: number | null;
-  active: boolean;
-};
-const asProject = (p: ProjectRow) => ({
+const asProject = (p: Omit<Project, 'version'>) => ({
   id: p.id,
   number: p.number,
   name: p.name,
